@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace shmstats {
+
+enum class MetricType : uint8_t { kCounter = 1, kGauge = 2, kHistogram = 3 };
+
+// "counter", "gauge" or "histogram".
+std::string_view TypeName(MetricType type) noexcept;
+
+// Label pairs in any order; registration sorts them by name, so {a,b} and {b,a}
+// name the same series.
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// What a metric is called and how it is described. Registering the same name and
+// labels again returns the same metric; help and unit of the first registration win.
+struct MetricSpec {
+  std::string name;  // Prometheus rules: [a-zA-Z_:][a-zA-Z0-9_:]*, at most kMaxNameBytes
+  Labels labels;     // names [a-zA-Z_][a-zA-Z0-9_]* not starting "__"; values UTF-8, no NUL
+  std::string help;  // free text, at most kMaxHelpBytes
+  std::string unit;  // [a-zA-Z0-9_]*, e.g. "seconds", at most kMaxUnitBytes
+};
+
+inline constexpr size_t kMaxNameBytes = 127;
+inline constexpr size_t kMaxLabelBytes = 319;  // all pairs, encoded as name\0value\0...
+inline constexpr size_t kMaxHelpBytes = 223;
+inline constexpr size_t kMaxUnitBytes = 31;
+inline constexpr size_t kMaxBuckets = 4096;  // including the +Inf bucket
+
+// Prometheus-style buckets: finite, strictly increasing upper bounds. A value v is
+// counted in the first bucket whose bound satisfies v <= bound, else in +Inf.
+struct ExplicitBuckets {
+  std::vector<double> bounds;
+};
+
+// Log-linear buckets with a bounded relative error. Every power-of-two range is cut
+// into 2^precision_bits buckets of equal width, so each bucket (lo, hi] has
+// hi <= lo * (1 + 2^-precision_bits), and a quantile interpolated within a bucket is
+// within that relative error of the true value. `min` is rounded down and `max` up
+// to bucket bounds. Values <= min (zero and negatives included) fall in the first
+// bucket (le=min); values above the last bound fall in +Inf.
+// REQUIRES: 0 < min < max, 1 <= precision_bits <= 10, at most kMaxBuckets buckets.
+struct ExponentialBuckets {
+  double min = 1e-6;
+  double max = 1e4;
+  int precision_bits = 3;  // 12.5% bucket width
+};
+
+using Buckets = std::variant<ExplicitBuckets, ExponentialBuckets>;
+
+// Throw Error(kInvalidArgument) naming the rule broken; return normally otherwise.
+void ValidateMetricName(std::string_view name);
+void ValidateLabelName(std::string_view name);
+
+}  // namespace shmstats

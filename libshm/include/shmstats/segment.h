@@ -1,0 +1,113 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shmstats/metric_spec.h"
+#include "shmstats/metrics.h"
+#include "shmstats/snapshot.h"
+
+namespace shmstats {
+
+namespace detail {
+struct SegmentImpl;  // the mapping; private to libshm
+}
+
+// Capacity and permissions, fixed when a segment is created.
+struct SegmentOptions {
+  uint32_t max_metrics = 4096;  // descriptors (series), each 768 bytes
+  uint32_t max_slots = 1 << 18;  // 8-byte value slots; a metric takes a multiple of 8
+  mode_t mode = 0640;           // group-readable by default; umask does not apply
+  std::optional<gid_t> group;   // chgrp the segment at creation
+};
+
+enum class Access { kReadOnly, kReadWrite };
+
+// What `statsctl info` shows: where a segment lives and how full it is.
+struct SegmentInfo {
+  std::string name;
+  std::string path;  // /dev/shm/<name>
+  uint32_t format_version = 0;
+  uint64_t size_bytes = 0;
+  uint32_t max_metrics = 0;
+  uint32_t metrics_used = 0;       // published descriptors
+  uint32_t metrics_abandoned = 0;  // claimed by a process that died mid-registration
+  uint64_t max_slots = 0;
+  uint64_t slots_used = 0;
+  uint64_t registrations_refused = 0;  // refused because the segment was full
+  uint64_t created_unix_ns = 0;
+  uint64_t instance_id = 0;
+  mode_t mode = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// A mapped metrics segment in /dev/shm (tmpfs).
+//
+// Thread-safety: every method may be called from any thread at once, and any number
+// of processes may map the same segment. Registration is lock-free: a process killed
+// at any instant leaves the segment usable for everyone else.
+// Ownership: the Segment owns the mapping; handles and pointers it returns stay valid
+// until it is destroyed. Moving it keeps them valid.
+// Errors: every method here throws shmstats::Error with a message naming the segment
+// and the cause (invalid name, missing, incompatible version, permission, full...).
+// Recording through the returned handles never fails.
+class Segment {
+ public:
+  // Creates a new segment. Throws kAlreadyExists if the name is taken.
+  static Segment Create(std::string_view name, const SegmentOptions& options = {});
+  // Opens an existing segment, validating its header. Waits up to ~2 s for a segment
+  // that another process is still initialising.
+  static Segment Open(std::string_view name, Access access = Access::kReadWrite);
+  // Opens the segment, creating it with `options` if it does not exist. Concurrent
+  // callers race safely: exactly one creates and initialises it.
+  static Segment OpenOrCreate(std::string_view name, const SegmentOptions& options = {});
+  // Unlinks the segment; processes that mapped it keep their mapping. Returns false
+  // if there was no such segment.
+  static bool Remove(std::string_view name);
+  // Throws kInvalidArgument unless name is 1-200 of [A-Za-z0-9._-] and not . or ..
+  static void ValidateName(std::string_view name);
+
+  Segment(Segment&&) noexcept;
+  Segment& operator=(Segment&&) noexcept;
+  ~Segment();
+
+  // Find-or-create by (name, labels). Throws kTypeMismatch when the series exists
+  // with another type (or, for histograms, other buckets), kFull when there is no
+  // room (and counts the refusal in the header), kInvalidArgument on bad names.
+  // REQUIRES: opened with Access::kReadWrite.
+  Counter RegisterCounter(const MetricSpec& spec);
+  Gauge RegisterGauge(const MetricSpec& spec);
+  Histogram RegisterHistogram(const MetricSpec& spec, const Buckets& buckets);
+
+  // Copies every published metric. Never throws for a bad descriptor: it is skipped
+  // and described in Snapshot::problems.
+  Snapshot Read() const;
+
+  // Atomically exchanges with zero every slot of each metric for which `select`
+  // returns true, and returns those metrics with the values they had. An increment
+  // racing the reset lands either in the returned value or in the new one, never
+  // lost. REQUIRES: opened with Access::kReadWrite.
+  std::vector<MetricSnapshot> Reset(const std::function<bool(const MetricSnapshot&)>& select);
+
+  SegmentInfo Info() const;
+
+  // True when /dev/shm/<name> no longer is the segment this object mapped (removed
+  // or re-created): readers that live long should then open it again.
+  bool Replaced() const;
+
+  const std::string& name() const noexcept;
+
+ private:
+  explicit Segment(std::unique_ptr<detail::SegmentImpl> impl);
+  std::unique_ptr<detail::SegmentImpl> impl_;
+};
+
+}  // namespace shmstats

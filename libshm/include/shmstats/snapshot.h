@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "shmstats/metric_spec.h"
+
+namespace shmstats {
+
+// A histogram as read at one instant. counts.size() == bounds.size() + 1: counts[i]
+// is the number of observations in (bounds[i-1], bounds[i]], the last one is +Inf.
+// count is the sum of counts, so the snapshot is always consistent.
+struct HistogramValue {
+  std::vector<double> bounds;
+  std::vector<uint64_t> counts;
+  double sum = 0;
+  uint64_t count = 0;
+  int precision_bits = 0;  // exponential buckets: the precision; 0 for explicit
+};
+
+// A copy of one published metric. Plain data, owned by the caller.
+struct MetricSnapshot {
+  std::string name;
+  Labels labels;  // sorted by label name
+  MetricType type = MetricType::kCounter;
+  std::string help;
+  std::string unit;
+  uint64_t counter = 0;    // kCounter
+  double gauge = 0;        // kGauge
+  HistogramValue histogram;  // kHistogram
+  uint32_t index = 0;      // descriptor index in the segment; stable while it exists
+};
+
+// Every published metric of a segment, in descriptor order. A descriptor that
+// fails validation is left out and described in `problems` (the segment is
+// untrusted input: nothing in it is used before it is checked).
+struct Snapshot {
+  uint64_t taken_unix_ns = 0;
+  uint64_t instance_id = 0;  // changes when the segment is re-created
+  std::vector<MetricSnapshot> metrics;
+  std::vector<std::string> problems;
+};
+
+// The q-quantile (0 <= q <= 1) of a histogram, interpolated linearly within the
+// bucket holding rank q*count, as Prometheus's histogram_quantile() does: the first
+// bucket's lower edge is 0 when its bound is positive, and a rank in +Inf returns the
+// last finite bound. Returns NaN for an empty histogram or q outside [0, 1].
+// For exponential buckets the result is within relative error 2^-precision_bits of
+// the exact nearest-rank quantile whenever that lies inside (min, max].
+double Quantile(const HistogramValue& h, double q) noexcept;
+
+}  // namespace shmstats

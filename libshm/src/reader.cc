@@ -1,0 +1,174 @@
+// Reading and resetting: every published descriptor is copied out of the segment
+// and validated before any of its offsets or lengths is used. The segment is
+// untrusted input; a bad descriptor becomes a problem string, never a crash.
+
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "buckets.h"
+#include "names.h"
+#include "segment_impl.h"
+#include "shmstats/error.h"
+
+namespace shmstats {
+namespace {
+
+using layout::Descriptor;
+
+// Metadata of a published descriptor, checked; the slot range is checked too.
+// Returns false for a descriptor that is not published (nothing to report), or that
+// is invalid (then *problem says why).
+bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, uint32_t* slot_offset,
+              std::string* problem) {
+  const Descriptor& shared = s.descriptor(index);
+  uint64_t state = shared.state.load(std::memory_order_acquire);
+  if ((state & layout::kStateMask) != layout::kPublished) return false;
+  // Published descriptors are immutable: copy once, then check only the copy.
+  Descriptor d;
+  std::memcpy(static_cast<void*>(&d), static_cast<const void*>(&shared), sizeof d);
+  auto bad = [&](const std::string& why) {
+    *problem = fmt::format("descriptor {}: {}", index, why);
+    return false;
+  };
+  if (d.type < 1 || d.type > 3) return bad(fmt::format("unknown metric type {}", d.type));
+  if (d.name_len > sizeof d.name || d.labels_len > sizeof d.labels || d.help_len > sizeof d.help ||
+      d.unit_len > sizeof d.unit)
+    return bad(fmt::format("field lengths {}/{}/{}/{} exceed their fields", d.name_len,
+                           d.labels_len, d.help_len, d.unit_len));
+  m->name.assign(d.name, d.name_len);
+  if (!names::IsValidMetricName(m->name)) return bad("invalid metric name");
+  std::string_view labels(d.labels, d.labels_len);
+  std::string why;
+  if (!names::DecodeLabels(labels, &m->labels, &why)) return bad(m->name + ": " + why);
+  if (names::KeyHash(m->name, labels) != (state & layout::kHashMask))
+    return bad(m->name + ": key hash does not match its name and labels");
+  m->help.assign(d.help, d.help_len);
+  m->unit.assign(d.unit, d.unit_len);
+  if (!names::IsValidUtf8(m->help) || !names::IsValidUtf8(m->unit))
+    return bad(m->name + ": help or unit is not UTF-8");
+  m->type = static_cast<MetricType>(d.type);
+  m->index = index;
+
+  uint32_t needed = 1;
+  if (m->type == MetricType::kHistogram) {
+    if (d.bucket_count < 2 || d.bucket_count > kMaxBuckets)
+      return bad(fmt::format("{}: {} buckets is out of range", m->name, d.bucket_count));
+    needed = layout::HistogramSlots(d.bucket_count);
+  }
+  if (d.slot_offset % layout::kCacheLineSlots != 0 || d.slot_count < needed ||
+      uint64_t{d.slot_offset} + d.slot_count > s.max_slots)
+    return bad(fmt::format("{}: slots {}+{} are outside the {} slots (or too few)", m->name,
+                           d.slot_offset, d.slot_count, s.max_slots));
+  *slot_offset = d.slot_offset;
+  if (m->type != MetricType::kHistogram) return true;
+
+  HistogramValue& h = m->histogram;
+  const layout::Slot* bounds = s.slots() + d.slot_offset + 1 + d.bucket_count;
+  h.bounds.resize(d.bucket_count - 1);
+  for (size_t i = 0; i < h.bounds.size(); ++i) {
+    h.bounds[i] = std::bit_cast<double>(bounds[i].load(std::memory_order_relaxed));
+    if (!std::isfinite(h.bounds[i]) || (i > 0 && !(h.bounds[i - 1] < h.bounds[i])))
+      return bad(m->name + ": bucket bounds are not finite and increasing");
+  }
+  if (d.bucket_kind == layout::kExponential) {
+    std::vector<double> expected;
+    if (!buckets::ExponentialBounds(d.precision_bits, d.min_key, d.bucket_count, &expected) ||
+        expected != h.bounds)
+      return bad(m->name + ": exponential bucket parameters do not match its bounds");
+    h.precision_bits = d.precision_bits;
+  } else if (d.bucket_kind != layout::kExplicit) {
+    return bad(fmt::format("{}: unknown bucket kind {}", m->name, d.bucket_kind));
+  }
+  return true;
+}
+
+double AsDouble(uint64_t bits) { return std::bit_cast<double>(bits); }
+
+// Reads (or, with exchange, takes and zeroes) the values of a validated metric.
+void ReadValues(const detail::SegmentImpl& s, uint32_t slot_offset, MetricSnapshot* m, bool exchange) {
+  layout::Slot* slots = s.slots() + slot_offset;
+  auto take = [exchange](layout::Slot& slot) {
+    return exchange ? slot.exchange(0, std::memory_order_relaxed)
+                    : slot.load(std::memory_order_relaxed);
+  };
+  switch (m->type) {
+    case MetricType::kCounter:
+      m->counter = take(slots[0]);
+      break;
+    case MetricType::kGauge:
+      m->gauge = AsDouble(take(slots[0]));
+      break;
+    case MetricType::kHistogram: {
+      HistogramValue& h = m->histogram;
+      h.sum = AsDouble(take(slots[0]));
+      h.counts.resize(h.bounds.size() + 1);
+      h.count = 0;
+      for (size_t i = 0; i < h.counts.size(); ++i) h.count += h.counts[i] = take(slots[1 + i]);
+      break;
+    }
+  }
+}
+
+template <class Visit>
+void ForEachPublished(const detail::SegmentImpl& s, std::vector<std::string>* problems, Visit visit) {
+  for (uint32_t i = 0; i < s.max_metrics; ++i) {
+    MetricSnapshot m;
+    uint32_t slot_offset = 0;
+    std::string problem;
+    if (ReadMeta(s, i, &m, &slot_offset, &problem))
+      visit(m, slot_offset);
+    else if (!problem.empty() && problems)
+      problems->push_back(std::move(problem));
+  }
+}
+
+}  // namespace
+
+Snapshot Segment::Read() const {
+  Snapshot snap;
+  snap.taken_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  snap.instance_id = impl_->header().instance_id;
+  // Corruption or a registration race can leave a series twice, or one family with
+  // two types; exporters need neither, so such series are left out and reported.
+  std::unordered_set<std::string> series;
+  std::unordered_map<std::string, MetricType> families;
+  ForEachPublished(*impl_, &snap.problems, [&](MetricSnapshot& m, uint32_t slot_offset) {
+    std::string key = m.name;
+    for (const auto& [k, v] : m.labels) key.append(1, '\0').append(k).append(1, '\0').append(v);
+    if (!series.insert(key).second) {
+      snap.problems.push_back(fmt::format("descriptor {}: {} is a duplicate series", m.index, m.name));
+      return;
+    }
+    auto [family, added] = families.emplace(m.name, m.type);
+    if (!added && family->second != m.type) {
+      snap.problems.push_back(fmt::format("descriptor {}: family {} has {} and {} series", m.index,
+                                          m.name, TypeName(family->second), TypeName(m.type)));
+      return;
+    }
+    ReadValues(*impl_, slot_offset, &m, /*exchange=*/false);
+    snap.metrics.push_back(std::move(m));
+  });
+  return snap;
+}
+
+std::vector<MetricSnapshot> Segment::Reset(
+    const std::function<bool(const MetricSnapshot&)>& select) {
+  impl_->RequireWritable("reset metrics");
+  std::vector<MetricSnapshot> taken;
+  ForEachPublished(*impl_, nullptr, [&](MetricSnapshot& m, uint32_t slot_offset) {
+    if (!select(m)) return;
+    ReadValues(*impl_, slot_offset, &m, /*exchange=*/true);
+    taken.push_back(std::move(m));
+  });
+  return taken;
+}
+
+}  // namespace shmstats

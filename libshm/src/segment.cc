@@ -1,0 +1,320 @@
+// Segment lifecycle: name checks, create/open races, header validation, info.
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <boost/interprocess/exceptions.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "segment_impl.h"
+#include "shmstats/error.h"
+
+namespace shmstats {
+namespace bip = boost::interprocess;
+namespace {
+
+constexpr auto kOpenWait = std::chrono::seconds(2);
+
+uint64_t NowUnixNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Turns a Boost.Interprocess failure into an Error naming the segment and cause.
+Error Translate(const bip::interprocess_exception& e, const std::string& path, const char* doing) {
+  switch (e.get_error_code()) {
+    case bip::not_found_error:
+    case bip::not_such_file_or_directory:
+      return Error(Errc::kNotFound,
+                   fmt::format("segment {} does not exist: create it (statsctl create) or start "
+                               "a producer first",
+                               path));
+    case bip::already_exists_error:
+      return Error(Errc::kAlreadyExists, fmt::format("segment {} already exists", path));
+    case bip::security_error:
+      return Error(Errc::kPermission,
+                   fmt::format("permission denied {} {}: check its owner and mode (ls -l {}), "
+                               "or open it read-only",
+                               doing, path, path));
+    case bip::out_of_space_error:
+    case bip::out_of_memory_error:
+      return Error(Errc::kSystem, fmt::format("no space in /dev/shm {} {}", doing, path));
+    default:
+      return Error(Errc::kSystem, fmt::format("{} {}: {}", doing, path, e.what()));
+  }
+}
+
+Error SystemError(const std::string& what, int err) {
+  Errc code = (err == EACCES || err == EPERM) ? Errc::kPermission : Errc::kSystem;
+  return Error(code, fmt::format("{}: {}", what, std::strerror(err)));
+}
+
+void CheckTmpfs() {
+  struct statfs fs {};
+  if (statfs("/dev/shm", &fs) != 0) throw SystemError("cannot stat /dev/shm", errno);
+  if (fs.f_type != TMPFS_MAGIC)
+    throw Error(Errc::kSystem,
+                "/dev/shm is not a tmpfs: shmstats refuses a disk-backed segment, whose writeback "
+                "would stall producers; mount tmpfs on /dev/shm");
+}
+
+struct Geometry {
+  uint64_t data_offset;
+  uint64_t total_size;
+};
+
+Geometry GeometryFor(uint32_t max_metrics, uint32_t max_slots) {
+  uint64_t dir_end = layout::kHeaderSize + uint64_t{max_metrics} * layout::kDescriptorSize;
+  uint64_t data_offset = (dir_end + 4095) / 4096 * 4096;
+  return {data_offset, data_offset + uint64_t{max_slots} * sizeof(layout::Slot)};
+}
+
+void CheckOptions(const SegmentOptions& o) {
+  if (o.max_metrics < 1 || o.max_metrics > layout::kMaxMetricsLimit)
+    throw Error(Errc::kInvalidArgument, fmt::format("max_metrics is {}; use 1 to {}",
+                                                    o.max_metrics, layout::kMaxMetricsLimit));
+  if (o.max_slots < layout::kCacheLineSlots || o.max_slots > layout::kMaxSlotsLimit)
+    throw Error(Errc::kInvalidArgument, fmt::format("max_slots is {}; use {} to {}", o.max_slots,
+                                                    layout::kCacheLineSlots,
+                                                    layout::kMaxSlotsLimit));
+  if (o.mode & ~07777u)
+    throw Error(Errc::kInvalidArgument, fmt::format("mode {:o} is not a permission mode", o.mode));
+}
+
+// Checks the header geometry against the file: everything later trusts these numbers.
+void ValidateHeader(detail::SegmentImpl& s, uint64_t file_size) {
+  const layout::Header& h = s.header();
+  if (h.format_version != layout::kFormatVersion)
+    throw Error(Errc::kIncompatible,
+                fmt::format("segment {} has format version {}; this build reads version {}: "
+                            "upgrade the reader, or remove and re-create the segment",
+                            s.path, h.format_version, layout::kFormatVersion));
+  auto corrupt = [&](const std::string& what) {
+    return Error(Errc::kCorrupt, fmt::format("segment {} is corrupt: {}", s.path, what));
+  };
+  if (h.header_size != layout::kHeaderSize || h.descriptor_size != layout::kDescriptorSize)
+    throw corrupt(fmt::format("header size {} and descriptor size {} (expected {} and {})",
+                              h.header_size, h.descriptor_size, layout::kHeaderSize,
+                              layout::kDescriptorSize));
+  if (h.max_metrics < 1 || h.max_metrics > layout::kMaxMetricsLimit ||
+      h.max_slots < layout::kCacheLineSlots || h.max_slots > layout::kMaxSlotsLimit)
+    throw corrupt(fmt::format("capacity of {} metrics and {} slots is out of range",
+                              h.max_metrics, h.max_slots));
+  Geometry g = GeometryFor(h.max_metrics, h.max_slots);
+  if (h.directory_offset != layout::kHeaderSize || h.data_offset != g.data_offset ||
+      h.total_size != g.total_size)
+    throw corrupt(fmt::format("offsets {}/{} and size {} do not match its capacity",
+                              h.directory_offset, h.data_offset, h.total_size));
+  if (h.total_size != file_size)
+    throw corrupt(fmt::format("header says {} bytes but the file has {}", h.total_size,
+                              file_size));
+  s.max_metrics = h.max_metrics;
+  s.max_slots = h.max_slots;
+  s.data_offset = g.data_offset;
+}
+
+void RecordIdentity(detail::SegmentImpl& s) {
+  struct stat st {};
+  if (fstat(s.shm.get_mapping_handle().handle, &st) == 0) {
+    s.dev = st.st_dev;
+    s.ino = st.st_ino;
+  }
+}
+
+}  // namespace
+
+void Segment::ValidateName(std::string_view name) {
+  bool ok = !name.empty() && name.size() <= 200 && name != "." && name != "..";
+  for (char c : name)
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == '-');
+  if (!ok)
+    throw Error(Errc::kInvalidArgument,
+                fmt::format("invalid segment name '{}': use 1 to 200 letters, digits, '.', '_' "
+                            "or '-' (it names a file in /dev/shm)",
+                            name));
+}
+
+void detail::SegmentImpl::RequireWritable(const char* what) const {
+  if (access != Access::kReadWrite)
+    throw Error(Errc::kInvalidArgument,
+                fmt::format("cannot {} in segment {}: it was opened read-only", what, path));
+}
+
+Segment::Segment(std::unique_ptr<detail::SegmentImpl> impl) : impl_(std::move(impl)) {}
+Segment::Segment(Segment&&) noexcept = default;
+Segment& Segment::operator=(Segment&&) noexcept = default;
+Segment::~Segment() = default;
+
+const std::string& Segment::name() const noexcept { return impl_->name; }
+
+Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
+  ValidateName(name);
+  CheckOptions(options);
+  CheckTmpfs();
+  auto s = std::make_unique<detail::SegmentImpl>();
+  s->name = name;
+  s->path = "/dev/shm/" + s->name;
+  s->access = Access::kReadWrite;
+  Geometry g = GeometryFor(options.max_metrics, options.max_slots);
+  try {
+    s->shm = bip::shared_memory_object(bip::create_only, s->name.c_str(), bip::read_write,
+                                       bip::permissions(options.mode));
+  } catch (const bip::interprocess_exception& e) {
+    throw Translate(e, s->path, "creating");
+  }
+  // From here on the segment is ours and uninitialised: any failure removes it.
+  try {
+    int fd = s->shm.get_mapping_handle().handle;
+    if (fchmod(fd, options.mode) != 0) throw SystemError("chmod " + s->path, errno);
+    if (options.group && fchown(fd, static_cast<uid_t>(-1), *options.group) != 0)
+      throw SystemError(fmt::format("chgrp {} to gid {}", s->path, *options.group), errno);
+    if (ftruncate(fd, static_cast<off_t>(g.total_size)) != 0)
+      throw SystemError("sizing " + s->path, errno);
+    // Reserve the pages now: a later page fault on a full tmpfs would be a SIGBUS
+    // in a producer's hot path.
+    if (int err = posix_fallocate(fd, 0, static_cast<off_t>(g.total_size)); err != 0)
+      throw SystemError(fmt::format("reserving {} bytes for {}", g.total_size, s->path), err);
+    s->region = bip::mapped_region(s->shm, bip::read_write);
+    layout::Header& h = s->header();
+    h.format_version = layout::kFormatVersion;
+    h.header_size = layout::kHeaderSize;
+    h.descriptor_size = layout::kDescriptorSize;
+    h.max_metrics = options.max_metrics;
+    h.max_slots = options.max_slots;
+    h.directory_offset = layout::kHeaderSize;
+    h.data_offset = g.data_offset;
+    h.total_size = g.total_size;
+    h.created_unix_ns = NowUnixNs();
+    h.instance_id = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^ NowUnixNs();
+    // Release: every field above is visible to whoever sees the magic.
+    h.magic.store(layout::kMagic, std::memory_order_release);
+    ValidateHeader(*s, g.total_size);
+    RecordIdentity(*s);
+  } catch (...) {
+    shm_unlink(s->name.c_str());
+    throw;
+  }
+  return Segment(std::move(s));
+}
+
+Segment Segment::Open(std::string_view name, Access access) {
+  ValidateName(name);
+  auto s = std::make_unique<detail::SegmentImpl>();
+  s->name = name;
+  s->path = "/dev/shm/" + s->name;
+  s->access = access;
+  auto mode = access == Access::kReadWrite ? bip::read_write : bip::read_only;
+  try {
+    s->shm = bip::shared_memory_object(bip::open_only, s->name.c_str(), mode);
+  } catch (const bip::interprocess_exception& e) {
+    throw Translate(e, s->path, "opening");
+  }
+  RecordIdentity(*s);
+  // A creator may still be sizing and initialising it: wait, bounded, for the magic.
+  auto deadline = std::chrono::steady_clock::now() + kOpenWait;
+  int fd = s->shm.get_mapping_handle().handle;
+  for (;;) {
+    struct stat st {};
+    if (fstat(fd, &st) != 0) throw SystemError("stat " + s->path, errno);
+    auto size = static_cast<uint64_t>(st.st_size);
+    if (size >= layout::kHeaderSize) {
+      try {
+        s->region = bip::mapped_region(s->shm, mode);
+      } catch (const bip::interprocess_exception& e) {
+        throw Translate(e, s->path, "mapping");
+      }
+      if (s->region.get_size() != size)
+        throw Error(Errc::kCorrupt, fmt::format("segment {} changed size while opening", s->path));
+      uint64_t magic = s->header().magic.load(std::memory_order_acquire);
+      if (magic == layout::kMagic) {
+        ValidateHeader(*s, size);
+        return Segment(std::move(s));
+      }
+      if (magic != 0)
+        throw Error(Errc::kIncompatible,
+                    fmt::format("{} is not a shmstats segment (magic {:#018x})", s->path, magic));
+      s->region = bip::mapped_region();
+    } else if (size != 0) {
+      throw Error(Errc::kCorrupt, fmt::format("{} is not a shmstats segment: {} bytes is too "
+                                              "small for its header",
+                                              s->path, size));
+    }
+    if (std::chrono::steady_clock::now() > deadline)
+      throw Error(Errc::kTimeout,
+                  fmt::format("segment {} was never initialised (its creator may have died): "
+                              "remove it (statsctl remove {}) and create it again",
+                              s->path, s->name));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+Segment Segment::OpenOrCreate(std::string_view name, const SegmentOptions& options) {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      return Open(name, Access::kReadWrite);
+    } catch (const Error& e) {
+      if (e.code() != Errc::kNotFound || attempt >= 3) throw;
+    }
+    try {
+      return Create(name, options);
+    } catch (const Error& e) {
+      if (e.code() != Errc::kAlreadyExists) throw;  // lost the race: open the winner's
+    }
+  }
+}
+
+bool Segment::Remove(std::string_view name) {
+  ValidateName(name);
+  std::string n(name);
+  if (shm_unlink(n.c_str()) == 0) return true;
+  if (errno == ENOENT) return false;
+  throw SystemError("removing /dev/shm/" + n, errno);
+}
+
+bool Segment::Replaced() const {
+  struct stat st {};
+  if (stat(impl_->path.c_str(), &st) != 0) return true;
+  return st.st_dev != impl_->dev || st.st_ino != impl_->ino;
+}
+
+SegmentInfo Segment::Info() const {
+  const detail::SegmentImpl& s = *impl_;
+  const layout::Header& h = s.header();
+  SegmentInfo info;
+  info.name = s.name;
+  info.path = s.path;
+  info.format_version = h.format_version;
+  info.size_bytes = s.region.get_size();
+  info.max_metrics = s.max_metrics;
+  info.max_slots = s.max_slots;
+  info.slots_used = std::min<uint64_t>(h.slots_used.load(std::memory_order_relaxed), s.max_slots);
+  info.registrations_refused = h.refused.load(std::memory_order_relaxed);
+  info.created_unix_ns = h.created_unix_ns;
+  info.instance_id = h.instance_id;
+  for (uint32_t i = 0; i < s.max_metrics; ++i) {
+    uint64_t state = s.descriptor(i).state.load(std::memory_order_relaxed) & layout::kStateMask;
+    info.metrics_used += state == layout::kPublished;
+    info.metrics_abandoned += state == layout::kAbandoned;
+  }
+  struct stat st {};
+  if (fstat(s.shm.get_mapping_handle().handle, &st) == 0) {
+    info.mode = st.st_mode & 07777;
+    info.uid = st.st_uid;
+    info.gid = st.st_gid;
+  }
+  return info;
+}
+
+}  // namespace shmstats
