@@ -1,0 +1,34 @@
+#pragma once
+
+// Text formats of a snapshot, shared by statsctl (export) and shmstatsd (/metrics,
+// /stats). NOT part of libshmstats' public API.
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "shmstats/snapshot.h"
+
+namespace shmstats::common {
+
+enum class TextFormat { kPrometheus, kOpenMetrics };
+
+// Prometheus text format 0.0.4 (or OpenMetrics 1.0 text, ending in "# EOF").
+// Families grouped, one HELP/TYPE per family, histograms with cumulative
+// _bucket{le=...} ending in le="+Inf" == _count, then _sum and _count; label values
+// escaped (\\ \" \n); numbers locale-independent, counters exact.
+std::string ToText(const Snapshot& snap, TextFormat format);
+
+// The Content-Type for a TextFormat, e.g. "text/plain; version=0.0.4; charset=utf-8".
+const char* ContentType(TextFormat format);
+
+// Locale-independent shortest round-trip formatting of a double ("0.1", "1e+300",
+// "NaN", "+Inf", "-Inf"), as both Prometheus text and statsctl tables use.
+std::string FormatDouble(double v);
+
+// One metric as JSON (the "metrics" items of docs/statsctl.schema.json): name,
+// labels object, type, help, unit, and value (counter: exact uint64; gauge: number)
+// or histogram {count, sum, p50, p90, p99, buckets: [{le, count}...]} (cumulative,
+// le as a number, +Inf as the string "+Inf").
+nlohmann::json ToJson(const MetricSnapshot& m, bool with_buckets);
+
+}  // namespace shmstats::common
