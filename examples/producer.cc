@@ -19,22 +19,24 @@ int main(int argc, char** argv) {
   double seconds = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--segment") segment_name = argv[i + 1];
-    else if (flag == "--seconds") seconds = std::atof(argv[i + 1]);
+    if (flag == "--segment")
+      segment_name = argv[i + 1];
+    else if (flag == "--seconds")
+      seconds = std::atof(argv[i + 1]);
   }
 
   try {
     // Set-up: may throw shmstats::Error with a message naming the segment and cause.
     auto segment = shmstats::Segment::OpenOrCreate(segment_name);
-    auto reads = segment.RegisterCounter({"tool_calls_total", {{"tool", "file_read"}},
-                                          "Tool calls by tool", ""});
-    auto writes = segment.RegisterCounter({"tool_calls_total", {{"tool", "file_write"}},
-                                           "Tool calls by tool", ""});
+    auto reads = segment.RegisterCounter(
+        {"tool_calls_total", {{"tool", "file_read"}}, "Tool calls by tool", ""});
+    auto writes = segment.RegisterCounter(
+        {"tool_calls_total", {{"tool", "file_write"}}, "Tool calls by tool", ""});
     auto failures = segment.RegisterCounter({"tool_failures_total", {}, "Failed tool calls", ""});
     auto queue = segment.RegisterGauge({"queue_depth", {}, "Requests waiting", ""});
-    auto sizes = segment.RegisterHistogram(
-        {"response_size_bytes", {}, "Response sizes", "bytes"},
-        shmstats::ExplicitBuckets{{128, 512, 2048, 8192, 32768}});
+    auto sizes =
+        segment.RegisterHistogram({"response_size_bytes", {}, "Response sizes", "bytes"},
+                                  shmstats::ExplicitBuckets{{128, 512, 2048, 8192, 32768}});
     auto latency = segment.RegisterHistogram(
         {"tool_latency_seconds", {}, "Tool call latency", "seconds"},
         shmstats::ExponentialBuckets{.min = 1e-6, .max = 60, .precision_bits = 3});

@@ -1,9 +1,9 @@
 #include "buckets.h"
 
+#include <fmt/format.h>
+
 #include <bit>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "shmstats/error.h"
 
@@ -46,9 +46,10 @@ Layout MakeExponential(const ExponentialBuckets& e) {
   l.min_key = Key(e.min, shift);
   uint64_t count = static_cast<uint64_t>(Key(e.max, shift) - l.min_key) + 2;
   if (count > kMaxBuckets)
-    Invalid(fmt::format("exponential buckets {}..{} at precision {} need {} buckets; the limit is "
-                        "{}: lower the precision or narrow the range",
-                        e.min, e.max, e.precision_bits, count, kMaxBuckets));
+    Invalid(
+        fmt::format("exponential buckets {}..{} at precision {} need {} buckets; the limit is "
+                    "{}: lower the precision or narrow the range",
+                    e.min, e.max, e.precision_bits, count, kMaxBuckets));
   if (!ExponentialBounds(e.precision_bits, l.min_key, static_cast<uint32_t>(count), &l.bounds))
     Invalid("exponential bucket range overflows a double");
   return l;

@@ -33,21 +33,21 @@ inline constexpr uint32_t kMaxMetricsLimit = 1u << 20;
 inline constexpr uint32_t kMaxSlotsLimit = 1u << 28;  // 2 GiB of values
 
 struct Header {
-  std::atomic<uint64_t> magic;        //  0: kMagic once initialised (release store)
-  uint32_t format_version;            //  8
-  uint32_t header_size;               // 12: kHeaderSize
-  uint32_t descriptor_size;           // 16: kDescriptorSize
-  uint32_t max_metrics;               // 20: descriptors in the directory
-  uint32_t max_slots;                 // 24: 8-byte slots in the data area
-  uint32_t reserved0;                 // 28
-  uint64_t directory_offset;          // 32: == header_size
-  uint64_t data_offset;               // 40: directory_offset + max_metrics*descriptor_size, page aligned
-  uint64_t total_size;                // 48: data_offset + max_slots*8
-  uint64_t created_unix_ns;           // 56
-  uint64_t instance_id;               // 64: random, new for every creation
-  std::atomic<uint64_t> slots_used;   // 72: allocation cursor, in slots
-  std::atomic<uint64_t> refused;      // 80: registrations refused for lack of room
-  std::atomic<uint64_t> abandoned;    // 88: claims abandoned after their owner died
+  std::atomic<uint64_t> magic;  //  0: kMagic once initialised (release store)
+  uint32_t format_version;      //  8
+  uint32_t header_size;         // 12: kHeaderSize
+  uint32_t descriptor_size;     // 16: kDescriptorSize
+  uint32_t max_metrics;         // 20: descriptors in the directory
+  uint32_t max_slots;           // 24: 8-byte slots in the data area
+  uint32_t reserved0;           // 28
+  uint64_t directory_offset;    // 32: == header_size
+  uint64_t data_offset;         // 40: directory_offset + max_metrics*descriptor_size, page aligned
+  uint64_t total_size;          // 48: data_offset + max_slots*8
+  uint64_t created_unix_ns;     // 56
+  uint64_t instance_id;         // 64: random, new for every creation
+  std::atomic<uint64_t> slots_used;  // 72: allocation cursor, in slots
+  std::atomic<uint64_t> refused;     // 80: registrations refused for lack of room
+  std::atomic<uint64_t> abandoned;   // 88: claims abandoned after their owner died
 };
 
 // Descriptor state word: top two bits are the state, the low 62 bits the key hash.
@@ -63,26 +63,26 @@ enum : uint64_t {
 enum BucketKind : uint8_t { kNoBuckets = 0, kExplicit = 1, kExponential = 2 };
 
 struct Descriptor {
-  std::atomic<uint64_t> state;        //   0: kFree/kClaimed/kPublished/kAbandoned | hash
-  std::atomic<uint32_t> owner_pid;    //   8: the claimer, so others can tell it died
-  uint8_t type;                       //  12: MetricType
-  uint8_t bucket_kind;                //  13: BucketKind
-  uint8_t precision_bits;             //  14: exponential only
-  uint8_t reserved0;                  //  15
-  uint32_t slot_offset;               //  16: first slot, a multiple of kCacheLineSlots
-  uint32_t slot_count;                //  20: slots used by this metric
-  uint32_t bucket_count;              //  24: histogram buckets including +Inf
-  uint16_t name_len;                  //  28
-  uint16_t labels_len;                //  30
-  uint16_t help_len;                  //  32
-  uint16_t unit_len;                  //  34
-  uint32_t reserved1;                 //  36
-  int64_t min_key;                    //  40: exponential only: key of bucket 0
-  uint8_t reserved2[16];              //  48
-  char name[128];                     //  64
-  char labels[320];                   // 192: name\0value\0 pairs, sorted by name
-  char help[224];                     // 512
-  char unit[32];                      // 736
+  std::atomic<uint64_t> state;      //   0: kFree/kClaimed/kPublished/kAbandoned | hash
+  std::atomic<uint32_t> owner_pid;  //   8: the claimer, so others can tell it died
+  uint8_t type;                     //  12: MetricType
+  uint8_t bucket_kind;              //  13: BucketKind
+  uint8_t precision_bits;           //  14: exponential only
+  uint8_t reserved0;                //  15
+  uint32_t slot_offset;             //  16: first slot, a multiple of kCacheLineSlots
+  uint32_t slot_count;              //  20: slots used by this metric
+  uint32_t bucket_count;            //  24: histogram buckets including +Inf
+  uint16_t name_len;                //  28
+  uint16_t labels_len;              //  30
+  uint16_t help_len;                //  32
+  uint16_t unit_len;                //  34
+  uint32_t reserved1;               //  36
+  int64_t min_key;                  //  40: exponential only: key of bucket 0
+  uint8_t reserved2[16];            //  48
+  char name[128];                   //  64
+  char labels[320];                 // 192: name\0value\0 pairs, sorted by name
+  char help[224];                   // 512
+  char unit[32];                    // 736
 };
 
 // Slots of a metric, from slot_offset:

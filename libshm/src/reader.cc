@@ -2,14 +2,14 @@
 // and validated before any of its offsets or lengths is used. The segment is
 // untrusted input; a bad descriptor becomes a problem string, never a crash.
 
+#include <fmt/format.h>
+
 #include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
 #include <unordered_set>
-
-#include <fmt/format.h>
 
 #include "buckets.h"
 #include "names.h"
@@ -24,8 +24,8 @@ using layout::Descriptor;
 // Metadata of a published descriptor, checked; the slot range is checked too.
 // Returns false for a descriptor that is not published (nothing to report), or that
 // is invalid (then *problem says why).
-bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, uint32_t* slot_offset,
-              std::string* problem) {
+bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m,
+              uint32_t* slot_offset, std::string* problem) {
   const Descriptor& shared = s.descriptor(index);
   uint64_t state = shared.state.load(std::memory_order_acquire);
   if ((state & layout::kStateMask) != layout::kPublished) return false;
@@ -91,7 +91,8 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, u
 double AsDouble(uint64_t bits) { return std::bit_cast<double>(bits); }
 
 // Reads (or, with exchange, takes and zeroes) the values of a validated metric.
-void ReadValues(const detail::SegmentImpl& s, uint32_t slot_offset, MetricSnapshot* m, bool exchange) {
+void ReadValues(const detail::SegmentImpl& s, uint32_t slot_offset, MetricSnapshot* m,
+                bool exchange) {
   layout::Slot* slots = s.slots() + slot_offset;
   auto take = [exchange](layout::Slot& slot) {
     return exchange ? slot.exchange(0, std::memory_order_relaxed)
@@ -116,7 +117,8 @@ void ReadValues(const detail::SegmentImpl& s, uint32_t slot_offset, MetricSnapsh
 }
 
 template <class Visit>
-void ForEachPublished(const detail::SegmentImpl& s, std::vector<std::string>* problems, Visit visit) {
+void ForEachPublished(const detail::SegmentImpl& s, std::vector<std::string>* problems,
+                      Visit visit) {
   for (uint32_t i = 0; i < s.max_metrics; ++i) {
     MetricSnapshot m;
     uint32_t slot_offset = 0;
@@ -144,7 +146,8 @@ Snapshot Segment::Read() const {
     std::string key = m.name;
     for (const auto& [k, v] : m.labels) key.append(1, '\0').append(k).append(1, '\0').append(v);
     if (!series.insert(key).second) {
-      snap.problems.push_back(fmt::format("descriptor {}: {} is a duplicate series", m.index, m.name));
+      snap.problems.push_back(
+          fmt::format("descriptor {}: {} is a duplicate series", m.index, m.name));
       return;
     }
     auto [family, added] = families.emplace(m.name, m.type);

@@ -8,6 +8,7 @@
 // probes on. A claimer whose claim was abandoned under it starts again. No process
 // ever waits on a lock another process can hold forever.
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -15,8 +16,6 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "buckets.h"
 #include "names.h"
@@ -97,12 +96,13 @@ void CheckFamilyType(const detail::SegmentImpl& s, const Request& r) {
     const Descriptor& d = s.descriptor(i);
     if ((d.state.load(std::memory_order_acquire) & layout::kStateMask) != layout::kPublished)
       continue;
-    if (d.name_len == r.spec.name.size() && Field(d.name, d.name_len, sizeof d.name) == r.spec.name &&
+    if (d.name_len == r.spec.name.size() &&
+        Field(d.name, d.name_len, sizeof d.name) == r.spec.name &&
         d.type != static_cast<uint8_t>(r.type))
-      throw Error(Errc::kTypeMismatch,
-                  fmt::format("metric family {} already has {} series; {} cannot be a {}",
-                              r.spec.name, TypeName(static_cast<MetricType>(d.type)),
-                              SeriesName(r), TypeName(r.type)));
+      throw Error(
+          Errc::kTypeMismatch,
+          fmt::format("metric family {} already has {} series; {} cannot be a {}", r.spec.name,
+                      TypeName(static_cast<MetricType>(d.type)), SeriesName(r), TypeName(r.type)));
   }
 }
 
@@ -114,7 +114,9 @@ void CheckFamilyType(const detail::SegmentImpl& s, const Request& r) {
                                        s.path, why));
 }
 
-bool OwnerDead(uint32_t pid) { return pid != 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH; }
+bool OwnerDead(uint32_t pid) {
+  return pid != 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
 
 // Waits until a claim with our hash is published or abandoned; abandons it if its
 // owner is dead or it outlives kClaimTimeout. Returns the state now in the word.
@@ -142,8 +144,8 @@ bool AllocateSlots(const detail::SegmentImpl& s, uint32_t count, uint32_t* offse
   auto& cursor = s.header().slots_used;
   uint64_t used = cursor.load(std::memory_order_relaxed);
   for (;;) {
-    uint64_t start = (used + layout::kCacheLineSlots - 1) / layout::kCacheLineSlots *
-                     layout::kCacheLineSlots;
+    uint64_t start =
+        (used + layout::kCacheLineSlots - 1) / layout::kCacheLineSlots * layout::kCacheLineSlots;
     uint64_t end = start + count;
     if (end > s.max_slots) return false;
     // Relaxed is enough: slots start zeroed, and their contents are published by
@@ -178,10 +180,10 @@ bool FillAndPublish(const detail::SegmentImpl& s, Descriptor& d, const Request& 
     uint64_t expected = claimed;
     d.state.compare_exchange_strong(expected, layout::kAbandoned | r.hash);
     s.header().abandoned.fetch_add(1, std::memory_order_relaxed);
-    Refuse(s, fmt::format("{} needs {} value slots but only {} of {} are free", SeriesName(r),
-                          r.slots,
-                          s.max_slots - std::min<uint64_t>(s.header().slots_used.load(), s.max_slots),
-                          s.max_slots));
+    Refuse(s,
+           fmt::format("{} needs {} value slots but only {} of {} are free", SeriesName(r), r.slots,
+                       s.max_slots - std::min<uint64_t>(s.header().slots_used.load(), s.max_slots),
+                       s.max_slots));
   }
   layout::Slot* slots = s.slots() + offset;
   for (size_t i = 0; i < r.buckets.bounds.size(); ++i)
@@ -209,9 +211,10 @@ const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
           CheckFamilyType(s, r);
           uint64_t used = s.header().slots_used.load(std::memory_order_relaxed);
           if (used + r.slots > s.max_slots)
-            Refuse(s, fmt::format("{} needs {} value slots but only {} of {} are free",
-                                  SeriesName(r), r.slots, s.max_slots - std::min<uint64_t>(used, s.max_slots),
-                                  s.max_slots));
+            Refuse(s,
+                   fmt::format("{} needs {} value slots but only {} of {} are free", SeriesName(r),
+                               r.slots, s.max_slots - std::min<uint64_t>(used, s.max_slots),
+                               s.max_slots));
           if (d.state.compare_exchange_strong(state, layout::kClaimed | r.hash,
                                               std::memory_order_acq_rel,
                                               std::memory_order_acquire)) {
@@ -233,8 +236,8 @@ const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
       }
     }
     if (!restart)
-      Refuse(s, fmt::format("all {} metric descriptors are used; {} cannot be added",
-                            s.max_metrics, SeriesName(r)));
+      Refuse(s, fmt::format("all {} metric descriptors are used; {} cannot be added", s.max_metrics,
+                            SeriesName(r)));
   }
   throw Error(Errc::kSystem,
               fmt::format("registering {} in {} kept losing its claim", SeriesName(r), s.path));

@@ -1,6 +1,7 @@
 // Segment lifecycle: name checks, create/open races, header validation, info.
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -13,8 +14,6 @@
 #include <cstring>
 #include <random>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "segment_impl.h"
 #include "shmstats/error.h"
@@ -82,12 +81,12 @@ Geometry GeometryFor(uint32_t max_metrics, uint32_t max_slots) {
 
 void CheckOptions(const SegmentOptions& o) {
   if (o.max_metrics < 1 || o.max_metrics > layout::kMaxMetricsLimit)
-    throw Error(Errc::kInvalidArgument, fmt::format("max_metrics is {}; use 1 to {}",
-                                                    o.max_metrics, layout::kMaxMetricsLimit));
+    throw Error(Errc::kInvalidArgument, fmt::format("max_metrics is {}; use 1 to {}", o.max_metrics,
+                                                    layout::kMaxMetricsLimit));
   if (o.max_slots < layout::kCacheLineSlots || o.max_slots > layout::kMaxSlotsLimit)
-    throw Error(Errc::kInvalidArgument, fmt::format("max_slots is {}; use {} to {}", o.max_slots,
-                                                    layout::kCacheLineSlots,
-                                                    layout::kMaxSlotsLimit));
+    throw Error(Errc::kInvalidArgument,
+                fmt::format("max_slots is {}; use {} to {}", o.max_slots, layout::kCacheLineSlots,
+                            layout::kMaxSlotsLimit));
   if (o.mode & ~07777u)
     throw Error(Errc::kInvalidArgument, fmt::format("mode {:o} is not a permission mode", o.mode));
 }
@@ -109,16 +108,15 @@ void ValidateHeader(detail::SegmentImpl& s, uint64_t file_size) {
                               layout::kDescriptorSize));
   if (h.max_metrics < 1 || h.max_metrics > layout::kMaxMetricsLimit ||
       h.max_slots < layout::kCacheLineSlots || h.max_slots > layout::kMaxSlotsLimit)
-    throw corrupt(fmt::format("capacity of {} metrics and {} slots is out of range",
-                              h.max_metrics, h.max_slots));
+    throw corrupt(fmt::format("capacity of {} metrics and {} slots is out of range", h.max_metrics,
+                              h.max_slots));
   Geometry g = GeometryFor(h.max_metrics, h.max_slots);
   if (h.directory_offset != layout::kHeaderSize || h.data_offset != g.data_offset ||
       h.total_size != g.total_size)
     throw corrupt(fmt::format("offsets {}/{} and size {} do not match its capacity",
                               h.directory_offset, h.data_offset, h.total_size));
   if (h.total_size != file_size)
-    throw corrupt(fmt::format("header says {} bytes but the file has {}", h.total_size,
-                              file_size));
+    throw corrupt(fmt::format("header says {} bytes but the file has {}", h.total_size, file_size));
   s.max_metrics = h.max_metrics;
   s.max_slots = h.max_slots;
   s.data_offset = g.data_offset;

@@ -113,10 +113,10 @@ class Histogram {
   detail::Slot* counts_;
   detail::Slot* sum_;
   const detail::Slot* bounds_ = nullptr;  // explicit: finite bounds, as double bits
-  uint32_t n_bounds_ = 0;           // explicit: number of finite bounds
-  int32_t shift_ = 0;               // exponential: 52 - precision_bits; 0 means explicit
-  int64_t min_key_ = 0;             // exponential: key of the first bucket
-  int64_t last_ = 0;                // exponential: index of the +Inf bucket
+  uint32_t n_bounds_ = 0;                 // explicit: number of finite bounds
+  int32_t shift_ = 0;                     // exponential: 52 - precision_bits; 0 means explicit
+  int64_t min_key_ = 0;                   // exponential: key of the first bucket
+  int64_t last_ = 0;                      // exponential: index of the +Inf bucket
 };
 
 // Observes the seconds between its construction and its destruction into a

@@ -22,10 +22,10 @@ struct SegmentImpl;  // the mapping; private to libshm
 
 // Capacity and permissions, fixed when a segment is created.
 struct SegmentOptions {
-  uint32_t max_metrics = 4096;  // descriptors (series), each 768 bytes
+  uint32_t max_metrics = 4096;   // descriptors (series), each 768 bytes
   uint32_t max_slots = 1 << 18;  // 8-byte value slots; a metric takes a multiple of 8
-  mode_t mode = 0640;           // group-readable by default; umask does not apply
-  std::optional<gid_t> group;   // chgrp the segment at creation
+  mode_t mode = 0640;            // group-readable by default; umask does not apply
+  std::optional<gid_t> group;    // chgrp the segment at creation
 };
 
 enum class Access { kReadOnly, kReadWrite };

@@ -26,10 +26,10 @@ struct MetricSnapshot {
   MetricType type = MetricType::kCounter;
   std::string help;
   std::string unit;
-  uint64_t counter = 0;    // kCounter
-  double gauge = 0;        // kGauge
+  uint64_t counter = 0;      // kCounter
+  double gauge = 0;          // kGauge
   HistogramValue histogram;  // kHistogram
-  uint32_t index = 0;      // descriptor index in the segment; stable while it exists
+  uint32_t index = 0;        // descriptor index in the segment; stable while it exists
 };
 
 // Every published metric of a segment, in descriptor order. A descriptor that
