@@ -1,0 +1,236 @@
+// Prometheus 0.0.4 and OpenMetrics 1.0 text of a snapshot.
+//
+// Families are sorted by name and series by labels, so the output is stable. A
+// family whose sample names would collide with an earlier family's (a counter
+// `x_count` beside a histogram `x`; counters `x` and `x_total` in OpenMetrics) is
+// left out rather than exposed as duplicate series.
+
+#include "exposition.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <iterator>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+namespace shmstats::common {
+namespace {
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+void AppendEscaped(std::string* out, std::string_view s, bool quotes) {
+  for (char c : s) {
+    if (c == '\\')
+      out->append("\\\\");
+    else if (c == '\n')
+      out->append("\\n");
+    else if (c == '"' && quotes)
+      out->append("\\\"");
+    else
+      out->push_back(c);
+  }
+}
+
+// {k="v",...,le="x"}; nothing when there are no labels at all.
+void AppendLabels(std::string* out, const Labels& labels, const std::string* le) {
+  if (labels.empty() && !le) return;
+  out->push_back('{');
+  bool first = true;
+  for (const auto& [k, v] : labels) {
+    if (!first) out->push_back(',');
+    first = false;
+    out->append(k).append("=\"");
+    AppendEscaped(out, v, true);
+    out->push_back('"');
+  }
+  if (le) {
+    if (!first) out->push_back(',');
+    out->append("le=\"").append(*le).push_back('"');
+  }
+  out->push_back('}');
+}
+
+struct Family {
+  std::string name;  // as exposed on HELP/TYPE lines
+  MetricType type;
+  std::vector<const MetricSnapshot*> series;
+};
+
+// The sample names a family exposes (plus its own name), to detect collisions.
+std::vector<std::string> ClaimedNames(const Family& f, TextFormat format) {
+  switch (f.type) {
+    case MetricType::kCounter:
+      if (format == TextFormat::kOpenMetrics)
+        return {f.name, f.name + "_total", f.name + "_created"};
+      return {f.name};
+    case MetricType::kGauge:
+      return {f.name};
+    case MetricType::kHistogram:
+      return {f.name, f.name + "_bucket", f.name + "_sum", f.name + "_count", f.name + "_created"};
+  }
+  return {f.name};
+}
+
+std::string FamilyName(const MetricSnapshot& m, TextFormat format) {
+  if (format == TextFormat::kOpenMetrics && m.type == MetricType::kCounter &&
+      EndsWith(m.name, "_total"))
+    return m.name.substr(0, m.name.size() - 6);
+  return m.name;
+}
+
+std::vector<Family> Group(const Snapshot& snap, TextFormat format) {
+  std::vector<const MetricSnapshot*> sorted;
+  sorted.reserve(snap.metrics.size());
+  for (const auto& m : snap.metrics) sorted.push_back(&m);
+  std::sort(sorted.begin(), sorted.end(), [](const MetricSnapshot* a, const MetricSnapshot* b) {
+    return a->name != b->name ? a->name < b->name : a->labels < b->labels;
+  });
+  std::vector<Family> families;
+  for (const MetricSnapshot* m : sorted) {
+    if (families.empty() || families.back().series.front()->name != m->name)
+      families.push_back({FamilyName(*m, format), m->type, {}});
+    Family& f = families.back();
+    // A duplicate series, or a series of another type than its family, is dropped.
+    if (m->type != f.type || (!f.series.empty() && f.series.back()->labels == m->labels)) continue;
+    f.series.push_back(m);
+  }
+  std::unordered_set<std::string> claimed;
+  std::vector<Family> kept;
+  for (auto& f : families) {
+    auto names = ClaimedNames(f, format);
+    if (std::any_of(names.begin(), names.end(), [&](const auto& n) { return claimed.count(n); }))
+      continue;
+    claimed.insert(names.begin(), names.end());
+    kept.push_back(std::move(f));
+  }
+  return kept;
+}
+
+void AppendHeader(std::string* out, const Family& f, TextFormat format) {
+  const MetricSnapshot& first = *f.series.front();
+  bool om = format == TextFormat::kOpenMetrics;
+  // Always a HELP line, empty if need be: linters want one for every family.
+  out->append("# HELP ").append(f.name).push_back(' ');
+  AppendEscaped(out, first.help, om);
+  out->push_back('\n');
+  out->append("# TYPE ").append(f.name).push_back(' ');
+  out->append(TypeName(f.type)).push_back('\n');
+  if (om && !first.unit.empty() && EndsWith(f.name, "_" + first.unit))
+    out->append("# UNIT ").append(f.name).append(" ").append(first.unit).push_back('\n');
+}
+
+void AppendSample(std::string* out, std::string_view name, const Labels& labels,
+                  const std::string* le, std::string_view value) {
+  out->append(name);
+  AppendLabels(out, labels, le);
+  out->push_back(' ');
+  out->append(value).push_back('\n');
+}
+
+void AppendHistogram(std::string* out, const Family& f, const MetricSnapshot& m,
+                     TextFormat format) {
+  const HistogramValue& h = m.histogram;
+  uint64_t cumulative = 0;
+  std::string le;
+  for (size_t i = 0; i < h.counts.size(); ++i) {
+    cumulative += h.counts[i];
+    le = i < h.bounds.size() ? FormatDouble(h.bounds[i]) : "+Inf";
+    AppendSample(out, f.name + "_bucket", m.labels, &le, fmt::format_int(cumulative).str());
+  }
+  if (h.counts.empty()) {
+    le = "+Inf";
+    AppendSample(out, f.name + "_bucket", m.labels, &le, "0");
+  }
+  // The +Inf bucket above is the cumulative total: _count repeats it exactly.
+  AppendSample(out, f.name + "_count", m.labels, nullptr, fmt::format_int(cumulative).str());
+  // OpenMetrics allows _sum only when no observation can be negative.
+  bool negative = (!h.bounds.empty() && h.bounds.front() < 0) || !(h.sum >= 0);
+  if (format == TextFormat::kPrometheus || !negative)
+    AppendSample(out, f.name + "_sum", m.labels, nullptr, FormatDouble(h.sum));
+}
+
+}  // namespace
+
+std::string FormatDouble(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  return fmt::format("{}", v);  // shortest round trip; fmt ignores the locale
+}
+
+std::string ToText(const Snapshot& snap, TextFormat format) {
+  std::string out;
+  out.reserve(snap.metrics.size() * 96);
+  for (const Family& f : Group(snap, format)) {
+    AppendHeader(&out, f, format);
+    for (const MetricSnapshot* m : f.series) {
+      switch (f.type) {
+        case MetricType::kCounter: {
+          std::string sample = format == TextFormat::kOpenMetrics ? f.name + "_total" : f.name;
+          AppendSample(&out, sample, m->labels, nullptr, fmt::format_int(m->counter).str());
+          break;
+        }
+        case MetricType::kGauge:
+          AppendSample(&out, f.name, m->labels, nullptr, FormatDouble(m->gauge));
+          break;
+        case MetricType::kHistogram:
+          AppendHistogram(&out, f, *m, format);
+          break;
+      }
+    }
+  }
+  if (format == TextFormat::kOpenMetrics) out.append("# EOF\n");
+  return out;
+}
+
+const char* ContentType(TextFormat format) {
+  return format == TextFormat::kOpenMetrics
+             ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+             : "text/plain; version=0.0.4; charset=utf-8";
+}
+
+nlohmann::json ToJson(const MetricSnapshot& m, bool with_buckets) {
+  nlohmann::json labels = nlohmann::json::object();
+  for (const auto& [k, v] : m.labels) labels[k] = v;
+  nlohmann::json j = {{"name", m.name},
+                      {"labels", std::move(labels)},
+                      {"type", TypeName(m.type)},
+                      {"help", m.help},
+                      {"unit", m.unit}};
+  // NaN and infinities have no JSON number: nlohmann writes them as null.
+  switch (m.type) {
+    case MetricType::kCounter:
+      j["value"] = m.counter;  // uint64: printed exactly, also above 2^53
+      break;
+    case MetricType::kGauge:
+      j["value"] = m.gauge;
+      break;
+    case MetricType::kHistogram: {
+      const HistogramValue& h = m.histogram;
+      nlohmann::json hj = {{"count", h.count},
+                           {"sum", h.sum},
+                           {"p50", Quantile(h, 0.5)},
+                           {"p90", Quantile(h, 0.9)},
+                           {"p99", Quantile(h, 0.99)}};
+      if (with_buckets) {
+        nlohmann::json buckets = nlohmann::json::array();
+        uint64_t cumulative = 0;
+        for (size_t i = 0; i < h.counts.size(); ++i) {
+          cumulative += h.counts[i];
+          nlohmann::json le = i < h.bounds.size() ? nlohmann::json(h.bounds[i]) : "+Inf";
+          buckets.push_back({{"le", std::move(le)}, {"count", cumulative}});
+        }
+        hj["buckets"] = std::move(buckets);
+      }
+      j["histogram"] = std::move(hj);
+      break;
+    }
+  }
+  return j;
+}
+
+}  // namespace shmstats::common
