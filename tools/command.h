@@ -1,0 +1,88 @@
+#pragma once
+
+// What every statsctl subcommand shares: the global options, the exit statuses and
+// the way a subcommand is wired into main.cc.
+//
+// A subcommand lives in tools/cmd_<name>.cc with an options struct, a Setup<Name>
+// function (adds the CLI11 subcommand and its options, with examples in its
+// footer) and a Run<Name> function. Setup registers, through OnParsed(), the Runner
+// that main() calls once the whole command line parsed. Run functions report
+// failure by throwing CommandError (or shmstats::Error, which main maps with
+// ExitFor); they print one JSON document when GlobalOptions::json is set.
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "shmstats/error.h"
+
+namespace shmstats::statsctl {
+
+// Exit statuses, documented in man/statsctl.1 (EXIT STATUS). Every failure also
+// prints one line on stderr: "statsctl: <what was wrong>: <what to do>".
+enum class Exit : int {
+  kOk = 0,
+  kNotFound = 1,   // no metric matched, or `check` found problems
+  kUsage = 2,      // bad command line: option, selector, name, label, value, NaN/Inf
+  kSegment = 3,    // segment missing, unreadable (permission), incompatible or corrupt
+  kFull = 4,       // the segment has no room for another metric
+  kConflict = 5,   // metric exists with another type or buckets; segment already exists
+  kSystem = 6,     // any other operating-system failure
+};
+
+// The version of every JSON document statsctl prints (the top-level "version"
+// field; docs/statsctl.schema.json). Bumped only on an incompatible change.
+inline constexpr int kJsonVersion = 1;
+
+struct GlobalOptions {
+  std::string segment;  // --segment, default $SHMSTATS_SEGMENT or "shmstats"
+  bool json = false;    // --json: one JSON document on stdout
+};
+
+// A failure that is the user's to fix; main prints "statsctl: " + what() and
+// returns status.
+class CommandError : public std::runtime_error {
+ public:
+  CommandError(Exit status, const std::string& message)
+      : std::runtime_error(message), status_(status) {}
+  Exit status() const noexcept { return status_; }
+
+ private:
+  Exit status_;
+};
+
+// The exit status for a library error (kInvalidArgument -> kUsage, kNotFound of a
+// segment -> kSegment, kFull -> kFull, ...).
+Exit ExitFor(Errc code);
+
+// The action main() runs after parsing succeeded.
+using Runner = std::function<Exit(const GlobalOptions&)>;
+
+// Makes `sub`'s parse callback store a Runner calling run(global, *options).
+template <class Options>
+void OnParsed(CLI::App* sub, std::shared_ptr<Options> options,
+              Exit (*run)(const GlobalOptions&, const Options&), Runner* out) {
+  sub->callback([options, run, out] {
+    *out = [options, run](const GlobalOptions& g) { return run(g, *options); };
+  });
+}
+
+// One per subcommand file; main.cc calls each.
+void SetupList(CLI::App& app, Runner* out);
+void SetupGet(CLI::App& app, Runner* out);
+void SetupReset(CLI::App& app, Runner* out);
+void SetupInc(CLI::App& app, Runner* out);
+void SetupSet(CLI::App& app, Runner* out);
+void SetupAdd(CLI::App& app, Runner* out);
+void SetupObserve(CLI::App& app, Runner* out);
+void SetupInfo(CLI::App& app, Runner* out);
+void SetupCreate(CLI::App& app, Runner* out);
+void SetupRemove(CLI::App& app, Runner* out);
+void SetupCheck(CLI::App& app, Runner* out);
+void SetupExport(CLI::App& app, Runner* out);
+void SetupWatch(CLI::App& app, Runner* out);
+void SetupHistory(CLI::App& app, Runner* out);  // tools/cmd_history.cc (daemon history)
+
+}  // namespace shmstats::statsctl
