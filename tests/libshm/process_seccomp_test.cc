@@ -1,0 +1,199 @@
+// Zero system calls on the recording path: a forked producer registers its
+// metrics, sandboxes itself with seccomp (any system call but exit kills it),
+// records a million times with every kind of handle, and leaves with the raw exit
+// system call. The test passes only if the child exited normally, and the parent
+// then checks that the segment holds exactly what the child recorded.
+//
+// Counters, gauges and histograms run under strict mode. Timers read the clock
+// with RDTSC, which strict mode disables on x86, so they run under a filter that
+// allows exit(2) alone.
+//
+// Nothing in the child after the sandbox is entered may allocate, print or touch
+// gtest.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "process_harness.h"
+#include "process_sandbox.h"
+#include "shmstats/shmstats.h"
+
+namespace shmstats {
+namespace {
+
+using std::chrono::seconds;
+
+constexpr int kTimes = 1'000'000;
+
+using test::EnterExitOnlyFilter;
+using test::EnterStrictMode;
+using test::ExitSandboxed;
+
+// Exit codes of the child before it is sandboxed.
+enum ChildExit { kRegistrationFailed = 10, kSandboxRefused = 11 };
+
+MetricSpec Spec(std::string name) { return MetricSpec{std::move(name), {}, "seccomp test", ""}; }
+
+std::map<std::string, MetricSnapshot> ByName(const Snapshot& snap) {
+  std::map<std::string, MetricSnapshot> out;
+  for (const MetricSnapshot& m : snap.metrics) out[m.name] = m;
+  return out;
+}
+
+class ZeroSyscallTest : public ::testing::Test {
+ protected:
+  ZeroSyscallTest() : guard_(test::UniqueSegmentName("seg")) {
+    SegmentOptions options;
+    options.max_metrics = 64;
+    options.max_slots = 1 << 14;
+    segment_.emplace(Segment::Create(guard_.name(), options));
+  }
+
+  // Forks body (which registers, sandboxes itself and records), waits for it and
+  // returns its wait status; fails the test if it did not end in time.
+  int RunChild(const std::function<int()>& body) {
+    pid_t pid = children_.Fork(body);
+    std::optional<int> status = children_.Wait(pid, seconds(60));
+    EXPECT_TRUE(status.has_value()) << "the sandboxed child did not finish within 60 s";
+    return status.value_or(-1);
+  }
+
+  test::SegmentGuard guard_;
+  std::optional<Segment> segment_;
+  test::Children children_;
+};
+
+TEST_F(ZeroSyscallTest, CountersGaugesAndHistogramsRecordWithoutSystemCalls) {
+  const std::string name = guard_.name();
+  int status = RunChild([&name] {
+    Counter counter;
+    Gauge set, add, sub;
+    Histogram explicit_h, exponential_h;
+    // Never destroyed: the child leaves through SYS_exit inside this scope, so the
+    // mapping stays valid while it records.
+    std::optional<Segment> s;
+    try {
+      s.emplace(Segment::Open(name));
+      counter = s->RegisterCounter(Spec("sandboxed_total"));
+      set = s->RegisterGauge(Spec("sandboxed_set"));
+      add = s->RegisterGauge(Spec("sandboxed_add"));
+      sub = s->RegisterGauge(Spec("sandboxed_sub"));
+      explicit_h =
+          s->RegisterHistogram(Spec("sandboxed_explicit"), ExplicitBuckets{{10, 25, 50, 75, 90}});
+      exponential_h =
+          s->RegisterHistogram(Spec("sandboxed_exponential"), ExponentialBuckets{1, 1e4, 4});
+    } catch (...) {
+      return int{kRegistrationFailed};
+    }
+    if (!EnterStrictMode()) return int{kSandboxRefused};
+    for (int i = 0; i < kTimes; ++i) {
+      counter.Inc();
+      set.Set(i - 0.5);
+      add.Add(0.5);
+      sub.Sub(0.25);
+      explicit_h.Observe(i % 100);
+      exponential_h.Observe(i % 5000);
+    }
+    ExitSandboxed();
+  });
+  ASSERT_TRUE(test::ExitedCleanly(status))
+      << "the sandboxed producer " << test::DescribeStatus(status)
+      << " (SIGKILL means a system call on the recording path)";
+
+  auto m = ByName(segment_->Read());
+  EXPECT_EQ(m.at("sandboxed_total").counter, uint64_t{kTimes});
+  EXPECT_EQ(m.at("sandboxed_set").gauge, kTimes - 1 - 0.5);
+  EXPECT_EQ(m.at("sandboxed_add").gauge, kTimes * 0.5);
+  EXPECT_EQ(m.at("sandboxed_sub").gauge, kTimes * -0.25);
+  const HistogramValue& e = m.at("sandboxed_explicit").histogram;
+  EXPECT_EQ(e.count, uint64_t{kTimes});
+  EXPECT_EQ(e.sum, 49.5 * kTimes);  // i % 100 averages 49.5; integers sum exactly
+  // Values 0..99, each kTimes/100 times: buckets (..10] (10..25] (25..50] (50..75]
+  // (75..90] (90..+Inf) hold 11, 15, 25, 25, 15, 9 of every hundred.
+  EXPECT_EQ(e.counts, (std::vector<uint64_t>{110000, 150000, 250000, 250000, 150000, 90000}));
+  const HistogramValue& x = m.at("sandboxed_exponential").histogram;
+  EXPECT_EQ(x.count, uint64_t{kTimes});
+  EXPECT_EQ(x.sum, 2499.5 * kTimes);
+  EXPECT_EQ(x.precision_bits, 4);
+}
+
+// True when the clock source is read through the vDSO, so clock_gettime makes no
+// system call. Other clock sources (hpet, acpi_pm) trap into the kernel.
+bool ClockReadInUserSpace() {
+  std::ifstream in("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+  std::string source;
+  in >> source;
+  return source == "tsc" || source == "kvm-clock" || source == "arch_sys_counter" ||
+         source == "hyperv_clocksource_tsc_page";
+}
+
+TEST_F(ZeroSyscallTest, TimersRecordWithoutSystemCalls) {
+  if (!ClockReadInUserSpace())
+    GTEST_SKIP() << "this machine's clock source is not read through the vDSO, so timers "
+                    "cannot avoid clock_gettime system calls here";
+  const std::string name = guard_.name();
+  int status = RunChild([&name] {
+    Histogram scoped, called;
+    Counter failures;
+    std::optional<Segment> s;  // mapped until the raw exit, as above
+    try {
+      s.emplace(Segment::Open(name));
+      ExponentialBuckets seconds_buckets{1e-9, 10, 3};
+      scoped = s->RegisterHistogram(Spec("sandboxed_scoped_seconds"), seconds_buckets);
+      called = s->RegisterHistogram(Spec("sandboxed_call_seconds"), seconds_buckets);
+      failures = s->RegisterCounter(Spec("sandboxed_call_failures_total"));
+    } catch (...) {
+      return int{kRegistrationFailed};
+    }
+    if (!EnterExitOnlyFilter()) return int{kSandboxRefused};
+    uint64_t total = 0;
+    for (int i = 0; i < kTimes; ++i) {
+      { ScopedTimer timer(scoped); }
+      total += TimeCall(called, failures, [i] { return uint64_t(i); });
+    }
+    // Uses the result so the calls cannot be dropped; always true.
+    if (total != uint64_t{kTimes} * (kTimes - 1) / 2) return 12;
+    ExitSandboxed();
+  });
+  ASSERT_TRUE(test::ExitedCleanly(status))
+      << "the sandboxed producer " << test::DescribeStatus(status)
+      << " (SIGKILL means a system call on the recording path)";
+
+  auto m = ByName(segment_->Read());
+  EXPECT_EQ(m.at("sandboxed_scoped_seconds").histogram.count, uint64_t{kTimes});
+  EXPECT_EQ(m.at("sandboxed_call_seconds").histogram.count, uint64_t{kTimes});
+  EXPECT_GT(m.at("sandboxed_call_seconds").histogram.sum, 0.0);
+  EXPECT_EQ(m.at("sandboxed_call_failures_total").counter, 0u);
+}
+
+// The harness itself: a system call in either sandbox must kill the child, or the
+// tests above would prove nothing.
+TEST_F(ZeroSyscallTest, ASystemCallInStrictModeKillsTheChild) {
+  int status = RunChild([] {
+    if (!EnterStrictMode()) return int{kSandboxRefused};
+    syscall(SYS_getppid);
+    ExitSandboxed();
+  });
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the child " << test::DescribeStatus(status);
+  EXPECT_EQ(WTERMSIG(status), SIGKILL);
+}
+
+TEST_F(ZeroSyscallTest, ASystemCallUnderTheFilterKillsTheChild) {
+  int status = RunChild([] {
+    if (!EnterExitOnlyFilter()) return int{kSandboxRefused};
+    syscall(SYS_getppid);
+    ExitSandboxed();
+  });
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the child " << test::DescribeStatus(status);
+  EXPECT_EQ(WTERMSIG(status), SIGSYS);
+}
+
+}  // namespace
+}  // namespace shmstats
