@@ -139,22 +139,36 @@ uint64_t AwaitClaim(const detail::SegmentImpl& s, Descriptor& d, uint64_t claime
   }
 }
 
-// Allocates r.slots slots on a fresh cache line; returns false when they do not fit.
+// Where `count` slots would start on a fresh cache line after cursor `used`, or
+// false if they do not fit. The cursor is untrusted: no arithmetic may wrap.
+bool SlotsFit(uint64_t used, uint32_t count, uint32_t max_slots, uint64_t* start) {
+  if (used > max_slots) return false;
+  *start = (used + layout::kCacheLineSlots - 1) / layout::kCacheLineSlots * layout::kCacheLineSlots;
+  return *start + count <= max_slots;
+}
+
+std::string NoRoomForSlots(const detail::SegmentImpl& s, const std::string& series,
+                           uint32_t count) {
+  uint64_t used =
+      std::min<uint64_t>(s.header().slots_used.load(std::memory_order_relaxed), s.max_slots);
+  return fmt::format("{} needs {} value slots on a fresh cache line but {} of {} are used", series,
+                     count, used, s.max_slots);
+}
+
+// Allocates `count` slots on a fresh cache line; returns false when they do not fit.
 bool AllocateSlots(const detail::SegmentImpl& s, uint32_t count, uint32_t* offset) {
   auto& cursor = s.header().slots_used;
   uint64_t used = cursor.load(std::memory_order_relaxed);
-  for (;;) {
-    uint64_t start =
-        (used + layout::kCacheLineSlots - 1) / layout::kCacheLineSlots * layout::kCacheLineSlots;
-    uint64_t end = start + count;
-    if (end > s.max_slots) return false;
+  uint64_t start = 0;
+  while (SlotsFit(used, count, s.max_slots, &start)) {
     // Relaxed is enough: slots start zeroed, and their contents are published by
     // the descriptor's release store, not by this cursor.
-    if (cursor.compare_exchange_weak(used, end, std::memory_order_relaxed)) {
+    if (cursor.compare_exchange_weak(used, start + count, std::memory_order_relaxed)) {
       *offset = static_cast<uint32_t>(start);
       return true;
     }
   }
+  return false;
 }
 
 // Fills a descriptor we claimed and publishes it. Returns false if our claim was
@@ -177,13 +191,10 @@ bool FillAndPublish(const detail::SegmentImpl& s, Descriptor& d, const Request& 
   std::memcpy(d.unit, r.spec.unit.data(), r.spec.unit.size());
   uint32_t offset = 0;
   if (!AllocateSlots(s, r.slots, &offset)) {
+    // Lost a race for the last slots: the claim becomes a tombstone.
     uint64_t expected = claimed;
     d.state.compare_exchange_strong(expected, layout::kAbandoned | r.hash);
-    s.header().abandoned.fetch_add(1, std::memory_order_relaxed);
-    Refuse(s,
-           fmt::format("{} needs {} value slots but only {} of {} are free", SeriesName(r), r.slots,
-                       s.max_slots - std::min<uint64_t>(s.header().slots_used.load(), s.max_slots),
-                       s.max_slots));
+    Refuse(s, NoRoomForSlots(s, SeriesName(r), r.slots));
   }
   layout::Slot* slots = s.slots() + offset;
   for (size_t i = 0; i < r.buckets.bounds.size(); ++i)
@@ -209,12 +220,10 @@ const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
       for (;;) {
         if (state == layout::kFree) {
           CheckFamilyType(s, r);
-          uint64_t used = s.header().slots_used.load(std::memory_order_relaxed);
-          if (used + r.slots > s.max_slots)
-            Refuse(s,
-                   fmt::format("{} needs {} value slots but only {} of {} are free", SeriesName(r),
-                               r.slots, s.max_slots - std::min<uint64_t>(used, s.max_slots),
-                               s.max_slots));
+          uint64_t start = 0;
+          if (!SlotsFit(s.header().slots_used.load(std::memory_order_relaxed), r.slots, s.max_slots,
+                        &start))
+            Refuse(s, NoRoomForSlots(s, SeriesName(r), r.slots));
           if (d.state.compare_exchange_strong(state, layout::kClaimed | r.hash,
                                               std::memory_order_acq_rel,
                                               std::memory_order_acquire)) {
