@@ -1,0 +1,85 @@
+// statsctl create: make a segment with a chosen capacity, mode and group.
+
+#include <fmt/format.h>
+#include <grp.h>
+
+#include <charconv>
+
+#include "util.h"
+
+namespace shmstats::statsctl {
+
+namespace {
+
+struct CreateOptions {
+  uint32_t max_metrics = SegmentOptions{}.max_metrics;
+  uint32_t max_slots = SegmentOptions{}.max_slots;
+  std::string mode = "0640";
+  std::string group;
+};
+
+SegmentOptions ToSegmentOptions(const CreateOptions& o) {
+  SegmentOptions s;
+  s.max_metrics = o.max_metrics;
+  s.max_slots = o.max_slots;
+  unsigned mode = 0;
+  auto [end, ec] = std::from_chars(o.mode.data(), o.mode.data() + o.mode.size(), mode, 8);
+  if (ec != std::errc() || end != o.mode.data() + o.mode.size() || mode > 07777)
+    throw CommandError(Exit::kUsage, fmt::format("mode '{}' is not an octal permission mode: "
+                                                 "write e.g. 0640 or 0660",
+                                                 o.mode));
+  s.mode = mode;
+  if (!o.group.empty()) {
+    gid_t gid = 0;
+    auto [gend, gec] = std::from_chars(o.group.data(), o.group.data() + o.group.size(), gid);
+    if (gec == std::errc() && gend == o.group.data() + o.group.size()) {
+      s.group = gid;
+    } else if (const group* g = getgrnam(o.group.c_str())) {
+      s.group = g->gr_gid;
+    } else {
+      throw CommandError(Exit::kUsage, fmt::format("no group named '{}': give a group name or "
+                                                   "number from /etc/group",
+                                                   o.group));
+    }
+  }
+  return s;
+}
+
+Exit RunCreate(const GlobalOptions& global, const CreateOptions& opts) {
+  SegmentOptions options = ToSegmentOptions(opts);
+  Segment segment = [&] {
+    try {
+      return Segment::Create(global.segment, options);
+    } catch (const Error& e) {
+      if (e.code() != Errc::kAlreadyExists) throw;
+      throw CommandError(Exit::kConflict,
+                         fmt::format("{}: use it as it is, or remove it first (statsctl "
+                                     "--segment {} remove)",
+                                     e.what(), global.segment));
+    }
+  }();
+  return PrintInfo(global, segment);
+}
+
+}  // namespace
+
+void SetupCreate(CLI::App& app, Runner* out) {
+  auto opts = std::make_shared<CreateOptions>();
+  CLI::App* sub = app.add_subcommand("create", "Create a segment with a fixed capacity");
+  sub->add_option("--max-metrics", opts->max_metrics,
+                  "series it can hold, 768 bytes each (default 4096)");
+  sub->add_option("--max-slots", opts->max_slots,
+                  "8-byte value slots (default 262144); a counter or gauge takes 8, a "
+                  "histogram 2 per bucket rounded up to 8");
+  sub->add_option("--mode", opts->mode, "octal permissions (default 0640; umask does not apply)");
+  sub->add_option("--group", opts->group, "group name or id to give the segment");
+  sub->footer(R"(Prints what `statsctl info` shows for the new segment. Exits 5 if the
+segment already exists.
+
+Examples:
+  statsctl --segment myapp create --max-metrics 20000 --max-slots 1048576
+  statsctl create --mode 0660 --group adm)");
+  OnParsed(sub, opts, &RunCreate, out);
+}
+
+}  // namespace shmstats::statsctl

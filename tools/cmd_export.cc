@@ -1,0 +1,66 @@
+// statsctl export --format prometheus|openmetrics|json [PATTERN...]: current values
+// in an exposition format.
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "exposition.h"
+#include "util.h"
+
+namespace shmstats::statsctl {
+namespace {
+
+enum class Format { kPrometheus, kOpenMetrics, kJson };
+
+struct ExportOptions {
+  Format format = Format::kPrometheus;
+  std::vector<std::string> patterns;
+};
+
+Exit RunExport(const GlobalOptions& global, const ExportOptions& opts) {
+  auto selectors = ParseSelectors(opts.patterns);
+  Segment segment = OpenSegment(global, Access::kReadOnly);
+  Snapshot snap = segment.Read();
+  if (!selectors.empty())
+    std::erase_if(snap.metrics, [&](const MetricSnapshot& m) { return !AnyMatches(selectors, m); });
+  Format format = global.json ? Format::kJson : opts.format;
+  if (format == Format::kJson) {
+    nlohmann::json doc = JsonDocument(global);
+    doc["taken_unix_ns"] = snap.taken_unix_ns;
+    nlohmann::json& metrics = doc["metrics"] = nlohmann::json::array();
+    for (const MetricSnapshot* m : Sorted(snap.metrics))
+      metrics.push_back(common::ToJson(*m, /*with_buckets=*/true));
+    doc["problems"] = snap.problems;
+    PrintJson(doc);
+    return Exit::kOk;
+  }
+  std::string text =
+      common::ToText(snap, format == Format::kOpenMetrics ? common::TextFormat::kOpenMetrics
+                                                          : common::TextFormat::kPrometheus);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return Exit::kOk;
+}
+
+}  // namespace
+
+void SetupExport(CLI::App& app, Runner* out) {
+  auto opts = std::make_shared<ExportOptions>();
+  CLI::App* sub = app.add_subcommand("export", "Print current values for other tools");
+  std::map<std::string, Format> formats{{"prometheus", Format::kPrometheus},
+                                        {"openmetrics", Format::kOpenMetrics},
+                                        {"json", Format::kJson}};
+  sub->add_option("-f,--format", opts->format, "prometheus (text 0.0.4), openmetrics or json")
+      ->transform(CLI::CheckedTransformer(formats));
+  sub->add_option("PATTERN", opts->patterns, "export only metrics matching a PATTERN");
+  sub->footer(R"(Prometheus and OpenMetrics text pass `promtool check metrics`; --json is the
+same as --format json (with every histogram bucket).
+
+Examples:
+  statsctl export > /var/lib/node_exporter/textfile/shmstats.prom
+  statsctl export --format openmetrics 'tool_*'
+  statsctl export --format json | jq '.metrics | length')");
+  OnParsed(sub, opts, &RunExport, out);
+}
+
+}  // namespace shmstats::statsctl

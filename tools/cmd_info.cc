@@ -1,0 +1,113 @@
+// statsctl info: where the segment lives, its format and how full it is.
+
+#include <fmt/format.h>
+#include <grp.h>
+#include <pwd.h>
+
+#include <ctime>
+
+#include "util.h"
+
+namespace shmstats::statsctl {
+namespace {
+
+struct InfoOptions {};
+
+std::string UtcTime(uint64_t unix_ns) {
+  std::time_t t = static_cast<std::time_t>(unix_ns / 1000000000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string UserName(uid_t uid) {
+  const passwd* p = getpwuid(uid);
+  return p ? p->pw_name : std::to_string(uid);
+}
+
+std::string GroupName(gid_t gid) {
+  const group* g = getgrgid(gid);
+  return g ? g->gr_name : std::to_string(gid);
+}
+
+double Percent(uint64_t used, uint64_t max) { return max ? 100.0 * used / max : 0; }
+
+}  // namespace
+
+Exit PrintInfo(const GlobalOptions& global, const Segment& segment) {
+  SegmentInfo i = segment.Info();
+  nlohmann::json doc = JsonDocument(global);
+  doc["info"] = {
+      {"path", i.path},
+      {"format_version", i.format_version},
+      {"size_bytes", i.size_bytes},
+      {"max_metrics", i.max_metrics},
+      {"metrics_used", i.metrics_used},
+      {"metrics_free",
+       i.max_metrics - std::min(i.max_metrics, i.metrics_used + i.metrics_abandoned)},
+      {"metrics_abandoned", i.metrics_abandoned},
+      {"max_slots", i.max_slots},
+      {"slots_used", i.slots_used},
+      {"slots_free", i.max_slots - std::min(i.max_slots, i.slots_used)},
+      {"registrations_refused", i.registrations_refused},
+      {"created_unix_ns", i.created_unix_ns},
+      {"created", UtcTime(i.created_unix_ns)},
+      {"instance_id", fmt::format("{:016x}", i.instance_id)},
+      {"mode", fmt::format("{:04o}", i.mode)},
+      {"owner", UserName(i.uid)},
+      {"group", GroupName(i.gid)},
+  };
+  if (global.json) {
+    PrintJson(doc);
+    return Exit::kOk;
+  }
+  const auto& j = doc["info"];
+  Table t({"segment", global.segment});
+  t.Add({"path", i.path});
+  t.Add({"format version", std::to_string(i.format_version)});
+  t.Add({"size", fmt::format("{} bytes ({:.1f} MiB)", i.size_bytes, i.size_bytes / 1048576.0)});
+  t.Add({"metrics", fmt::format("{} used, {} free of {} ({:.1f}% used)", i.metrics_used,
+                                j["metrics_free"].get<uint64_t>(), i.max_metrics,
+                                Percent(i.metrics_used, i.max_metrics))});
+  t.Add({"abandoned", fmt::format("{} descriptors (registrations killed midway; never reused)",
+                                  i.metrics_abandoned)});
+  t.Add({"slots", fmt::format("{} used, {} free of {} ({:.1f}% used; 8 bytes each)", i.slots_used,
+                              j["slots_free"].get<uint64_t>(), i.max_slots,
+                              Percent(i.slots_used, i.max_slots))});
+  t.Add({"refused",
+         fmt::format("{} registrations refused for lack of room{}", i.registrations_refused,
+                     i.registrations_refused ? ": re-create the segment larger "
+                                               "(statsctl create --max-metrics N "
+                                               "--max-slots N)"
+                                             : "")});
+  t.Add({"created", UtcTime(i.created_unix_ns)});
+  t.Add({"instance", j["instance_id"].get<std::string>()});
+  t.Add({"access", fmt::format("mode {:04o}, owner {}, group {}", i.mode, UserName(i.uid),
+                               GroupName(i.gid))});
+  t.Print(stdout);
+  return Exit::kOk;
+}
+
+namespace {
+
+Exit RunInfo(const GlobalOptions& global, const InfoOptions&) {
+  return PrintInfo(global, OpenSegment(global, Access::kReadOnly));
+}
+
+}  // namespace
+
+void SetupInfo(CLI::App& app, Runner* out) {
+  auto opts = std::make_shared<InfoOptions>();
+  CLI::App* sub = app.add_subcommand("info", "Show the segment's path, format, capacity and use");
+  sub->footer(R"(When registrations are refused the segment is full: existing metrics keep
+working; re-create it with a larger --max-metrics or --max-slots.
+
+Examples:
+  statsctl info
+  statsctl --segment myapp info --json | jq '.info.metrics_free')");
+  OnParsed(sub, opts, &RunInfo, out);
+}
+
+}  // namespace shmstats::statsctl

@@ -1,0 +1,99 @@
+// statsctl observe SERIES VALUE: record one observation into a histogram,
+// registering it first with --buckets or exponential buckets.
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <optional>
+
+#include "record.h"
+
+namespace shmstats::statsctl {
+namespace {
+
+struct ObserveOptions : RecordOptions {
+  std::string buckets;  // --buckets 0.1,0.5,1
+  std::optional<double> min, max;
+  std::optional<int> precision;
+};
+
+// The layout asked for on the command line, if any.
+std::optional<Buckets> RequestedBuckets(const ObserveOptions& o) {
+  bool exponential = o.min || o.max || o.precision;
+  if (!o.buckets.empty() && exponential)
+    throw CommandError(Exit::kUsage,
+                       "--buckets cannot be combined with --min, --max or --precision: give "
+                       "explicit bounds or an exponential range, not both");
+  if (!o.buckets.empty()) {
+    ExplicitBuckets e;
+    for (const auto& part : CLI::detail::split(o.buckets, ','))
+      e.bounds.push_back(ParseNumber(part, "bucket bound"));
+    for (size_t i = 1; i < e.bounds.size(); ++i)
+      if (!(e.bounds[i - 1] < e.bounds[i]))
+        throw CommandError(Exit::kUsage, fmt::format("--buckets must increase strictly ({} then "
+                                                     "{}): list the bounds in ascending order",
+                                                     e.bounds[i - 1], e.bounds[i]));
+    return e;
+  }
+  if (!exponential) return std::nullopt;
+  ExponentialBuckets x;
+  x.min = o.min.value_or(x.min);
+  x.max = o.max.value_or(x.max);
+  x.precision_bits = o.precision.value_or(x.precision_bits);
+  return x;
+}
+
+// The layout of the histogram as registered, so that observing into an existing
+// histogram needs no bucket options.
+std::optional<Buckets> ExistingBuckets(const Segment& segment, const MetricSpec& spec) {
+  Labels sorted = spec.labels;
+  std::sort(sorted.begin(), sorted.end());
+  for (const auto& m : segment.Read().metrics) {
+    if (m.name != spec.name || m.labels != sorted || m.type != MetricType::kHistogram) continue;
+    const HistogramValue& h = m.histogram;
+    if (h.precision_bits == 0) return ExplicitBuckets{h.bounds};
+    // Any min inside the first bucket and max on the last bound give the same layout.
+    return ExponentialBuckets{std::nextafter(h.bounds.front(), 0.0), h.bounds.back(),
+                              h.precision_bits};
+  }
+  return std::nullopt;
+}
+
+Exit RunObserve(const GlobalOptions& global, const ObserveOptions& opts) {
+  double v = ParseNumber(opts.value, "value");
+  MetricSpec spec = SpecFor(opts);
+  std::optional<Buckets> buckets = RequestedBuckets(opts);
+  Segment segment = OpenSegment(global, Access::kReadWrite);
+  if (!buckets) buckets = ExistingBuckets(segment, spec);
+  if (!buckets) buckets = ExponentialBuckets{};
+  Histogram h = RegisterOrExplain([&] { return segment.RegisterHistogram(spec, *buckets); },
+                                  "observe records into histograms (with the buckets it was "
+                                  "created with); use inc for counters and set for gauges");
+  h.Observe(v);
+  return Exit::kOk;
+}
+
+}  // namespace
+
+void SetupObserve(CLI::App& app, Runner* out) {
+  auto opts = std::make_shared<ObserveOptions>();
+  CLI::App* sub = app.add_subcommand("observe", "Record one observation into a histogram");
+  AddRecordOptions(sub, opts.get(), "VALUE", "finite number to observe");
+  sub->add_option("--buckets", opts->buckets,
+                  "explicit upper bounds, ascending, comma-separated (+Inf is implicit)");
+  sub->add_option("--min", opts->min, "exponential buckets: lowest bound (default 1e-06)");
+  sub->add_option("--max", opts->max, "exponential buckets: highest finite bound (default 10000)");
+  sub->add_option("--precision", opts->precision,
+                  "exponential buckets: 2^-N relative bucket width, 1-10 (default 3: 12.5%)");
+  sub->footer(R"(A new histogram gets --buckets, or exponential buckets (--min, --max,
+--precision; the defaults when no bucket option is given). An existing histogram
+keeps its buckets: bucket options that differ from them are an error (status 5).
+
+Examples:
+  statsctl observe backup_duration_seconds 312.5 --unit seconds
+  statsctl observe 'response_size_bytes{route="/"}' 1830 --buckets 128,512,2048,8192
+  statsctl observe job_latency_seconds 0.042 --min 0.001 --max 60 --precision 4)");
+  OnParsed(sub, opts, &RunObserve, out);
+}
+
+}  // namespace shmstats::statsctl

@@ -1,0 +1,73 @@
+// statsctl: wires the subcommands together; each lives in its own cmd_*.cc.
+
+#include <cstdio>
+#include <exception>
+
+#include "command.h"
+
+using shmstats::statsctl::Exit;
+
+namespace {
+
+constexpr const char* kFooter = R"(Exit status:
+  0 ok; 1 no metric matched or check found problems; 2 usage error;
+  3 segment missing, unreadable, incompatible or corrupt; 4 segment full;
+  5 metric exists with another type (or segment exists); 6 other system error.
+
+Examples:
+  statsctl list                      every metric, as a table
+  statsctl list 'http_*' --json      as JSON, for jq
+  statsctl inc jobs_done_total       count one, registering the counter on first use
+  statsctl watch --interval 2        live values and rates)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  namespace sc = shmstats::statsctl;
+  CLI::App app{"statsctl: read, record, reset and export shmstats metrics in shared memory",
+               "statsctl"};
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.set_version_flag("--version", SHMSTATS_VERSION);
+  sc::GlobalOptions global;
+  global.segment = "shmstats";
+  app.add_option("--segment", global.segment,
+                 "segment name in /dev/shm (default: $SHMSTATS_SEGMENT, else shmstats)")
+      ->envname("SHMSTATS_SEGMENT");
+  app.add_flag("--json", global.json, "print one JSON document (docs/statsctl.schema.json)");
+
+  sc::Runner run;
+  sc::SetupList(app, &run);
+  sc::SetupGet(app, &run);
+  sc::SetupReset(app, &run);
+  sc::SetupInc(app, &run);
+  sc::SetupSet(app, &run);
+  sc::SetupAdd(app, &run);
+  sc::SetupObserve(app, &run);
+  sc::SetupInfo(app, &run);
+  sc::SetupCreate(app, &run);
+  sc::SetupRemove(app, &run);
+  sc::SetupCheck(app, &run);
+  sc::SetupExport(app, &run);
+  sc::SetupWatch(app, &run);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : static_cast<int>(Exit::kUsage);
+  }
+  try {
+    return static_cast<int>(run(global));
+  } catch (const sc::CommandError& e) {
+    std::fprintf(stderr, "statsctl: %s\n", e.what());
+    return static_cast<int>(e.status());
+  } catch (const shmstats::Error& e) {
+    std::fprintf(stderr, "statsctl: %s\n", e.what());
+    return static_cast<int>(sc::ExitFor(e.code()));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "statsctl: %s\n", e.what());
+    return static_cast<int>(Exit::kSystem);
+  }
+}

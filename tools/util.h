@@ -1,0 +1,66 @@
+#pragma once
+
+// Helpers shared by statsctl's subcommands: strict parsing of command-line values,
+// opening the segment, display of series, JSON documents and aligned tables.
+// Parse* functions throw CommandError(kUsage) with a message saying what to write.
+
+#include <cstdint>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "command.h"
+#include "selector.h"
+#include "shmstats/shmstats.h"
+
+namespace shmstats::statsctl {
+
+// A finite decimal number ("1.5", "-2", "1e3"); never locale-dependent. `what`
+// names the argument in the error ("value", "delta").
+double ParseNumber(std::string_view text, std::string_view what);
+
+// A counter increment: a non-negative integer below 2^64.
+uint64_t ParseIncrement(std::string_view text);
+
+// NAME or NAME{label="value",...}: exactly one series, names checked.
+struct Series {
+  std::string name;
+  Labels labels;
+};
+Series ParseSeries(std::string_view text);
+
+// Selectors from the command line; none means "everything".
+std::vector<common::Selector> ParseSelectors(const std::vector<std::string>& texts);
+bool AnyMatches(const std::vector<common::Selector>& selectors, const MetricSnapshot& m);
+
+Segment OpenSegment(const GlobalOptions& global, Access access);
+
+// {k="v",...} as in Prometheus text (values escaped), or "" without labels.
+std::string LabelsText(const Labels& labels);
+// The value column of a table: counter, gauge, or "count=.. sum=.. p50=.. ...".
+std::string ValueText(const MetricSnapshot& m);
+
+// Metrics sorted by name, then labels: the order of every listing.
+std::vector<const MetricSnapshot*> Sorted(const std::vector<MetricSnapshot>& metrics);
+
+// {"version": kJsonVersion, "segment": <name>}, the start of every document.
+nlohmann::json JsonDocument(const GlobalOptions& global);
+void PrintJson(const nlohmann::json& doc);
+
+// Prints what `statsctl info` shows (cmd_info.cc); `create` shows it too.
+Exit PrintInfo(const GlobalOptions& global, const Segment& segment);
+
+// Columns padded to their widest cell; the last column is not padded.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
+  void Add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  void Print(std::FILE* out) const;
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+};
+
+}  // namespace shmstats::statsctl
