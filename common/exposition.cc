@@ -114,9 +114,9 @@ std::vector<Family> Group(const Snapshot& snap, TextFormat format) {
 void AppendHeader(std::string* out, const Family& f, TextFormat format) {
   const MetricSnapshot& first = *f.series.front();
   bool om = format == TextFormat::kOpenMetrics;
-  // Always a HELP line, empty if need be: linters want one for every family.
+  // Always a non-empty HELP line: promtool's lint wants one for every family.
   out->append("# HELP ").append(f.name).push_back(' ');
-  AppendEscaped(out, first.help, om);
+  AppendEscaped(out, first.help.empty() ? std::string_view("(no help text)") : first.help, om);
   out->push_back('\n');
   out->append("# TYPE ").append(f.name).push_back(' ');
   out->append(TypeName(f.type)).push_back('\n');

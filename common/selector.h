@@ -5,8 +5,8 @@
 //
 //   tool_calls_total                       every series of one family
 //   tool_calls_*                           name glob (* and ?)
-//   tool_calls_total{tool="file_read"}     label matchers: =  !=  =~  !~ (RE2-like ECMAScript regex,
-//   {status=~"err.*"}                      anchored as in PromQL)
+//   tool_calls_total{tool="file_read"}     label matchers: =  !=  =~  !~ (RE2-like ECMAScript
+//   regex, {status=~"err.*"}                      anchored as in PromQL)
 
 #include <regex>
 #include <string>

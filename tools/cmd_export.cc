@@ -3,18 +3,14 @@
 
 #include <fmt/format.h>
 
-#include <map>
-
 #include "exposition.h"
 #include "util.h"
 
 namespace shmstats::statsctl {
 namespace {
 
-enum class Format { kPrometheus, kOpenMetrics, kJson };
-
 struct ExportOptions {
-  Format format = Format::kPrometheus;
+  std::string format = "prometheus";
   std::vector<std::string> patterns;
 };
 
@@ -24,8 +20,8 @@ Exit RunExport(const GlobalOptions& global, const ExportOptions& opts) {
   Snapshot snap = segment.Read();
   if (!selectors.empty())
     std::erase_if(snap.metrics, [&](const MetricSnapshot& m) { return !AnyMatches(selectors, m); });
-  Format format = global.json ? Format::kJson : opts.format;
-  if (format == Format::kJson) {
+  std::string format = global.json ? "json" : opts.format;
+  if (format == "json") {
     nlohmann::json doc = JsonDocument(global);
     doc["taken_unix_ns"] = snap.taken_unix_ns;
     nlohmann::json& metrics = doc["metrics"] = nlohmann::json::array();
@@ -36,8 +32,8 @@ Exit RunExport(const GlobalOptions& global, const ExportOptions& opts) {
     return Exit::kOk;
   }
   std::string text =
-      common::ToText(snap, format == Format::kOpenMetrics ? common::TextFormat::kOpenMetrics
-                                                          : common::TextFormat::kPrometheus);
+      common::ToText(snap, format == "openmetrics" ? common::TextFormat::kOpenMetrics
+                                                   : common::TextFormat::kPrometheus);
   std::fwrite(text.data(), 1, text.size(), stdout);
   return Exit::kOk;
 }
@@ -47,11 +43,8 @@ Exit RunExport(const GlobalOptions& global, const ExportOptions& opts) {
 void SetupExport(CLI::App& app, Runner* out) {
   auto opts = std::make_shared<ExportOptions>();
   CLI::App* sub = app.add_subcommand("export", "Print current values for other tools");
-  std::map<std::string, Format> formats{{"prometheus", Format::kPrometheus},
-                                        {"openmetrics", Format::kOpenMetrics},
-                                        {"json", Format::kJson}};
   sub->add_option("-f,--format", opts->format, "prometheus (text 0.0.4), openmetrics or json")
-      ->transform(CLI::CheckedTransformer(formats));
+      ->check(CLI::IsMember({"prometheus", "openmetrics", "json"}));
   sub->add_option("PATTERN", opts->patterns, "export only metrics matching a PATTERN");
   sub->footer(R"(Prometheus and OpenMetrics text pass `promtool check metrics`; --json is the
 same as --format json (with every histogram bucket).

@@ -148,10 +148,17 @@ void SetupWatch(CLI::App& app, Runner* out) {
   CLI::App* sub = app.add_subcommand("watch", "Live view of values and per-second rates");
   sub->add_option("PATTERN", opts->patterns, "show only metrics matching a PATTERN");
   sub->add_option("-i,--interval", opts->interval, "seconds between refreshes (default 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Validator(
+          [](std::string& s) {
+            double v = 0;
+            return CLI::detail::lexical_cast(s, v) && v >= 0.001 && v <= 86400
+                       ? std::string()
+                       : "give seconds between 0.001 and 86400";
+          },
+          "SECONDS"));
   sub->add_option("-n,--count", opts->count,
                   "stop after N refreshes, waiting ones included (default: until interrupted)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1 << 30));
   sub->footer(R"(Rates are per second, for counters and histogram counts, since the previous
 refresh. On a terminal the screen is redrawn; otherwise one block is printed per
 interval (with --json: one JSON document per line). If the segment is removed or

@@ -54,6 +54,9 @@ uint64_t ParseIncrement(std::string_view text) {
 Series ParseSeries(std::string_view text) {
   common::Selector sel;
   try {
+    // The name first, so that a bad one gets the naming rule as its message.
+    std::string_view name = text.substr(0, text.find('{'));
+    if (name.find_first_of("*?") == std::string_view::npos) ValidateMetricName(name);
     sel = common::Selector::Parse(text);
   } catch (const Error& e) {
     throw CommandError(Exit::kUsage, e.what());
