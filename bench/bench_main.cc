@@ -1,0 +1,43 @@
+// recording_bench: runs the benchmarks of recording_bench.cc on a segment of its
+// own (/dev/shm/shmstats-bench-<pid>, removed at exit), then prints each
+// operation's ratio to the floor and checks that every operation was recorded.
+// Exit status: 0, or 1 when set-up fails or a recorded total does not match
+// (never because of timing).
+
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "bench_env.h"
+#include "cleanup_on_signal.h"
+#include "ratio_reporter.h"
+
+int main(int argc, char** argv) {
+  using namespace shmstats::bench;
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+
+  const std::string prefix = "shmstats-bench-" + std::to_string(getpid());
+  UnlinkOnSignal(prefix, prefix + "-floor");
+  std::unique_ptr<BenchEnv> env;
+  try {
+    env = std::make_unique<BenchEnv>(prefix);
+  } catch (const std::exception& e) {
+    std::cerr << "recording_bench: cannot set up /dev/shm/" << prefix << ": " << e.what() << "\n";
+    return 1;
+  }
+  SetEnv(env.get());
+
+  RatioReporter reporter("BM_Floor_AtomicFetchAdd");
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  reporter.PrintRatios(std::cout);
+  std::cout << "\n";
+  bool ok = env->CheckTotals(std::cout);
+  SetEnv(nullptr);
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,103 @@
+// recording_loop OPERATION ITERATIONS: performs one recording operation in a fixed
+// loop on a segment of its own, then checks the recorded total. A subject for
+// `valgrind --tool=callgrind` (instruction counts are stable where wall time is not)
+// and for `objdump -dC` (each Loop* function holds the inlined hot path).
+// OPERATION: floor | counter | gauge_set | gauge_add | explicit | exponential | timer
+// Exit status: 0 when the total matches, 1 on a mismatch, 2 on bad usage or set-up.
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include "bench_env.h"
+
+namespace shmstats::bench {
+namespace {
+
+[[gnu::noipa]] void LoopFloor(std::atomic<uint64_t>& slot, uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i) slot.fetch_add(1, std::memory_order_relaxed);
+}
+
+[[gnu::noipa]] void LoopCounterInc(Counter counter, uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i) counter.Inc();
+}
+
+[[gnu::noipa]] void LoopGaugeSet(Gauge gauge, uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i) gauge.Set(static_cast<double>(i));
+}
+
+[[gnu::noipa]] void LoopGaugeAdd(Gauge gauge, uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i) gauge.Add(1.5);
+}
+
+[[gnu::noipa]] void LoopObserve(Histogram h, const double* values, uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i) h.Observe(values[i & kValueMask]);
+}
+
+[[gnu::noipa]] void LoopScopedTimer(Histogram h, uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i) {
+    ScopedTimer timer(h);
+  }
+}
+
+// Runs `op` n times; returns false for an unknown operation.
+bool Run(BenchEnv& env, const std::string& op, uint64_t n) {
+  if (op == "floor") {
+    LoopFloor(env.floor.slot(BenchEnv::kFloorSlot), n);
+    env.performed.floor += n;
+  } else if (op == "counter") {
+    LoopCounterInc(env.counter, n);
+    env.performed.counter += n;
+  } else if (op == "gauge_set") {
+    LoopGaugeSet(env.gauge, n);
+  } else if (op == "gauge_add") {
+    LoopGaugeAdd(env.gauge, n);
+  } else if (op == "explicit") {
+    LoopObserve(env.explicit_histogram, env.explicit_values.data(), n);
+    env.performed.explicit_observations += n;
+  } else if (op == "exponential") {
+    LoopObserve(env.exponential_histogram, env.exponential_values.data(), n);
+    env.performed.exponential_observations += n;
+  } else if (op == "timer") {
+    LoopScopedTimer(env.timer_histogram, n);
+    env.performed.timer_observations += n;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+}  // namespace shmstats::bench
+
+int main(int argc, char** argv) {
+  using namespace shmstats::bench;
+  if (argc != 3) {
+    std::cerr << "usage: recording_loop floor|counter|gauge_set|gauge_add|explicit|"
+                 "exponential|timer ITERATIONS\n";
+    return 2;
+  }
+  char* end = nullptr;
+  uint64_t n = std::strtoull(argv[2], &end, 10);
+  if (*argv[2] == '\0' || *end != '\0') {
+    std::cerr << "recording_loop: ITERATIONS must be a non-negative integer, not '" << argv[2]
+              << "'\n";
+    return 2;
+  }
+  try {
+    BenchEnv env("shmstats-loop-" + std::to_string(getpid()));
+    if (!Run(env, argv[1], n)) {
+      std::cerr << "recording_loop: unknown operation '" << argv[1] << "'\n";
+      return 2;
+    }
+    return env.CheckTotals(std::cout) ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "recording_loop: " << e.what() << "\n";
+    return 2;
+  }
+}
