@@ -1,0 +1,85 @@
+#include "aggregate.h"
+
+#include "history_schema.h"
+
+namespace shmstats::daemon {
+
+TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
+  TickResult r;
+  r.unix_ms = static_cast<int64_t>(snap.taken_unix_ns / 1'000'000);
+  const bool baseline = previous_.empty() && last_ms_ == 0;
+  // A re-created segment starts every metric from zero: compare against nothing.
+  const bool recreated = !baseline && snap.instance_id != instance_id_;
+  if (!baseline) {
+    r.interval_ms = r.unix_ms > last_ms_ ? r.unix_ms - last_ms_ : fallback_interval_ms;
+  }
+  const double seconds = static_cast<double>(r.interval_ms) / 1000.0;
+
+  std::unordered_map<std::string, Previous> next;
+  next.reserve(snap.metrics.size());
+  r.stats.reserve(snap.metrics.size());
+  r.record.unix_ms = r.unix_ms;
+  r.record.interval_ms = r.interval_ms;
+  r.record.samples.reserve(snap.metrics.size());
+
+  for (size_t i = 0; i < snap.metrics.size(); ++i) {
+    const MetricSnapshot& m = snap.metrics[i];
+    std::string key = history::SeriesKey(m);
+    const Previous* prev = nullptr;
+    if (!recreated) {
+      if (auto it = previous_.find(key); it != previous_.end()) prev = &it->second;
+    }
+    SeriesStat st;
+    st.index = i;
+    MetricSnapshot sample;
+    sample.name = m.name;
+    sample.labels = m.labels;
+    sample.type = m.type;
+    sample.help = m.help;
+    sample.unit = m.unit;
+    Previous& keep = next[key];
+    switch (m.type) {
+      case MetricType::kGauge:
+        st.has_delta = true;
+        sample.gauge = m.gauge;
+        break;
+      case MetricType::kCounter:
+        keep.counter = m.counter;
+        // Not seen before but not a baseline: registered during the interval, from 0.
+        st.has_delta = !baseline;
+        st.delta = prev && m.counter >= prev->counter ? m.counter - prev->counter : m.counter;
+        st.rate = seconds > 0 ? static_cast<double>(st.delta) / seconds : 0;
+        sample.counter = st.delta;
+        break;
+      case MetricType::kHistogram: {
+        const HistogramValue& h = m.histogram;
+        keep.counts = h.counts;
+        keep.sum = h.sum;
+        st.has_delta = !baseline;
+        bool reset = !prev || prev->counts.size() != h.counts.size();
+        for (size_t b = 0; !reset && b < h.counts.size(); ++b)
+          reset = h.counts[b] < prev->counts[b];
+        st.interval.bounds = h.bounds;
+        st.interval.precision_bits = h.precision_bits;
+        st.interval.counts = h.counts;
+        st.interval.sum = h.sum;
+        if (!reset) {
+          for (size_t b = 0; b < h.counts.size(); ++b) st.interval.counts[b] -= prev->counts[b];
+          st.interval.sum -= prev->sum;
+        }
+        for (uint64_t c : st.interval.counts) st.interval.count += c;
+        sample.histogram = st.interval;
+        break;
+      }
+    }
+    if (st.has_delta) r.record.samples.push_back(std::move(sample));
+    r.stats.push_back(std::move(st));
+  }
+  previous_ = std::move(next);
+  instance_id_ = snap.instance_id;
+  last_ms_ = r.unix_ms;
+  r.snapshot = std::move(snap);
+  return r;
+}
+
+}  // namespace shmstats::daemon

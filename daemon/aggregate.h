@@ -1,0 +1,58 @@
+#pragma once
+
+// Turns consecutive snapshots of a segment into per-interval values.
+//
+//   counter    delta since the previous snapshot, and delta per second. A counter
+//              that went down was reset (or its segment re-created): it counts from
+//              zero, so the delta is its new value, as Prometheus's increase() does.
+//   gauge      its value.
+//   histogram  per-bucket deltas (same reset rule, applied to the whole histogram),
+//              count, sum, mean and p50/p90/p99 of the interval.
+//
+// Thread-safety: one thread. Errors: none (a metric whose buckets changed between
+// snapshots is treated as new).
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "history_writer.h"
+#include "shmstats/snapshot.h"
+
+namespace shmstats::daemon {
+
+struct SeriesStat {
+  size_t index = 0;         // into TickResult::snapshot.metrics
+  bool has_delta = false;   // false for counters/histograms first seen as a baseline
+  uint64_t delta = 0;       // counter
+  double rate = 0;          // counter: delta per second
+  HistogramValue interval;  // histogram: the interval's buckets, count and sum
+};
+
+struct TickResult {
+  Snapshot snapshot;
+  int64_t unix_ms = 0;
+  int64_t interval_ms = 0;  // since the previous snapshot; 0 on the first
+  std::vector<SeriesStat> stats;
+  history::TickRecord record;
+};
+
+class Aggregator {
+ public:
+  // Consumes `snap` (taken after the previous one given here) and returns the
+  // interval's values. `fallback_interval_ms` is used when the clock went back.
+  TickResult Next(Snapshot snap, int64_t fallback_interval_ms);
+
+ private:
+  struct Previous {
+    uint64_t counter = 0;
+    std::vector<uint64_t> counts;
+    double sum = 0;
+  };
+  std::unordered_map<std::string, Previous> previous_;
+  uint64_t instance_id_ = 0;
+  int64_t last_ms_ = 0;
+};
+
+}  // namespace shmstats::daemon

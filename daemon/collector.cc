@@ -1,0 +1,200 @@
+#include "collector.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "common/exposition.h"
+#include "history_time.h"
+#include "shmstats/error.h"
+#include "sqlite_db.h"
+#include "stats_json.h"
+
+namespace shmstats::daemon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+}  // namespace
+
+void Log(const char* level, const std::string& message) {
+  std::fprintf(stderr, "shmstatsd: %s: %s\n", level, message.c_str());
+  std::fflush(stderr);
+}
+
+Collector::Collector(const Config& config) : config_(config) {
+  std::error_code ec;
+  std::filesystem::create_directories(
+      std::filesystem::path(config_.history_db).parent_path().empty()
+          ? "."
+          : std::filesystem::path(config_.history_db).parent_path(),
+      ec);
+  try {
+    lock_ = std::make_unique<LockFile>(config_.history_db + ".lock");
+  } catch (const Error& e) {
+    if (e.code() == Errc::kAlreadyExists) throw;
+    Log("error", e.what());  // retried with the database
+  }
+  OpenHistory();
+}
+
+Collector::~Collector() = default;
+
+void Collector::OpenHistory() {
+  if (writer_) return;
+  try {
+    if (!lock_) lock_ = std::make_unique<LockFile>(config_.history_db + ".lock");
+    writer_ = std::make_unique<history::HistoryWriter>(config_.history_db);
+    history_ok_ = true;
+    Log("info", fmt::format("history database {}", config_.history_db));
+  } catch (const std::exception& e) {
+    history_ok_ = false;
+    self_.CountError(ErrorKind::kHistory);
+    if (history_failures_++ % 60 == 0) {
+      Log("error", fmt::format("{} (retrying every tick)", e.what()));
+    }
+  }
+}
+
+std::shared_ptr<const Segment> Collector::Attached() {
+  std::lock_guard lock(segment_mu_);
+  if (segment_ && segment_->Replaced()) {
+    Log("warning",
+        fmt::format("segment {} was removed or re-created; re-attaching", config_.segment));
+    segment_.reset();
+    logged_missing_ = false;
+  }
+  int64_t now = history::NowMs();
+  if (!segment_ && now - last_attach_try_ms_ >= 500) {
+    last_attach_try_ms_ = now;
+    try {
+      segment_ = std::make_shared<const Segment>(Segment::Open(config_.segment, Access::kReadOnly));
+      Log("info", fmt::format("attached segment {}", config_.segment));
+    } catch (const Error& e) {
+      if (!logged_missing_) {
+        Log(e.code() == Errc::kNotFound ? "warning" : "error",
+            fmt::format("{}; waiting for it", e.what()));
+        logged_missing_ = true;
+      }
+      if (e.code() != Errc::kNotFound) self_.CountError(ErrorKind::kSegment);
+    }
+  }
+  return segment_;
+}
+
+std::string Collector::LatestStats() const {
+  std::lock_guard lock(stats_mu_);
+  return stats_;
+}
+
+void Collector::Tick() {
+  auto start = Clock::now();
+  auto segment = Attached();
+  if (!segment) {
+    self_.SetSegment(std::nullopt);
+    return;
+  }
+  Snapshot snap;
+  try {
+    snap = segment->Read();
+    self_.SetSegment(segment->Info());
+  } catch (const Error& e) {
+    self_.CountError(ErrorKind::kSegment);
+    Log("error", fmt::format("reading segment {}: {}", config_.segment, e.what()));
+    return;
+  }
+  for (const auto& p : snap.problems) Log("warning", fmt::format("segment: {}", p));
+  TickResult tick = aggregator_.Next(std::move(snap), config_.interval_ms);
+  WriteHistory(std::move(tick.record));
+  WriteFiles(tick);
+  self_.TickDone(Since(start), tick.unix_ms);
+}
+
+void Collector::WriteHistory(history::TickRecord record) {
+  pending_.push_back(std::move(record));
+  if (pending_.size() > kMaxPending) {
+    pending_.pop_front();
+    Log("warning", "history: dropped the oldest tick kept for retry");
+  }
+  OpenHistory();
+  while (writer_ && !pending_.empty()) {
+    auto start = Clock::now();
+    try {
+      auto result = writer_->Write(pending_.front(), config_.retention);
+      self_.HistoryWritten(Since(start), result.rows);
+      pending_.pop_front();
+      if (!history_ok_.exchange(true)) Log("info", "history database writable again");
+      history_failures_ = 0;
+    } catch (const history::DbError& e) {
+      self_.CountError(ErrorKind::kHistory);
+      if (history_ok_.exchange(false) || history_failures_ % 60 == 0) {
+        Log("error", fmt::format("history write failed: {} ({} ticks kept for retry)", e.what(),
+                                 pending_.size()));
+      }
+      ++history_failures_;
+      if (e.code() != SQLITE_FULL && e.code() != SQLITE_BUSY) writer_.reset();  // reopen
+      break;
+    }
+  }
+  self_.SetPending(pending_.size());
+}
+
+void Collector::WriteFiles(const TickResult& tick) {
+  std::string doc = StatsJson(tick, config_.segment);
+  if (!config_.stats_json.empty()) {
+    try {
+      WriteFileAtomically(config_.stats_json, doc);
+    } catch (const Error& e) {
+      self_.CountError(ErrorKind::kStatsJson);
+      Log("error", e.what());
+    }
+  }
+  {
+    std::lock_guard lock(stats_mu_);
+    stats_ = std::move(doc);
+  }
+  if (!config_.textfile.empty()) {
+    try {
+      WriteFileAtomically(config_.textfile,
+                          common::ToText(tick.snapshot, common::TextFormat::kPrometheus));
+    } catch (const Error& e) {
+      self_.CountError(ErrorKind::kTextfile);
+      Log("error", e.what());
+    }
+  }
+}
+
+void Collector::Run() {
+  auto next = Clock::now();
+  std::unique_lock lock(stop_mu_);
+  while (!stop_) {
+    lock.unlock();
+    Tick();
+    lock.lock();
+    next += std::chrono::milliseconds(config_.interval_ms);
+    if (next < Clock::now()) next = Clock::now();  // fell behind: do not burst
+    stop_cv_.wait_until(lock, next, [&] { return stop_; });
+  }
+  lock.unlock();
+  Tick();  // the final snapshot
+  if (!pending_.empty()) {
+    Log("error",
+        fmt::format("exiting with {} ticks not written to the history database", pending_.size()));
+  }
+}
+
+void Collector::Stop() {
+  std::lock_guard lock(stop_mu_);
+  stop_ = true;
+  stop_cv_.notify_all();
+}
+
+}  // namespace shmstats::daemon

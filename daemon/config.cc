@@ -1,0 +1,142 @@
+#include "config.h"
+
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "shmstats/error.h"
+#include "shmstats/segment.h"
+
+namespace shmstats::daemon {
+namespace {
+
+// CLI11 validator form of ParseDuration: returns an error message or "".
+std::string CheckDuration(std::string& text) {
+  try {
+    ParseDuration(text);
+    return "";
+  } catch (const Error& e) {
+    return e.what();
+  }
+}
+
+void ParseListen(Config& c) {
+  auto colon = c.listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    throw Error(Errc::kInvalidArgument,
+                fmt::format("invalid --listen '{}': use HOST:PORT, e.g. 127.0.0.1:9477", c.listen));
+  }
+  c.listen_host = c.listen.substr(0, colon);
+  if (c.listen_host.size() > 2 && c.listen_host.front() == '[' && c.listen_host.back() == ']') {
+    c.listen_host = c.listen_host.substr(1, c.listen_host.size() - 2);
+  }
+  std::string port = c.listen.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
+    throw Error(Errc::kInvalidArgument, fmt::format("invalid port in --listen '{}'", c.listen));
+  }
+  c.listen_port = std::stoi(port);
+}
+
+std::string ReadToken(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    throw Error(Errc::kInvalidArgument, fmt::format("cannot read --reset-token-file {}", path));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string token = ss.str();
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  if (token.size() < 16) {
+    throw Error(Errc::kInvalidArgument,
+                fmt::format("the token in {} is shorter than 16 characters", path));
+  }
+  return token;
+}
+
+}  // namespace
+
+int64_t ParseDuration(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  std::string unit = text.substr(digits);
+  int64_t scale = unit == "ms"  ? 1
+                  : unit == "s" ? 1000
+                  : unit == "m" ? 60'000
+                  : unit == "h" ? 3'600'000
+                  : unit == "d" ? 86'400'000
+                  : unit == "w" ? 604'800'000
+                                : 0;
+  if (digits == 0 || digits > 9 || scale == 0) {
+    throw Error(Errc::kInvalidArgument,
+                fmt::format("invalid duration '{}': use a number and a unit (ms, s, m, h, d, w), "
+                            "e.g. 60s or 14d",
+                            text));
+  }
+  return std::stoll(text.substr(0, digits)) * scale;
+}
+
+int ParseConfig(int argc, char** argv, Config& c) {
+  const char* env = std::getenv("SHMSTATS_SEGMENT");
+  c.segment = env && *env ? env : "shmstats";
+  std::string interval = "60s", raw = "14d", rollup = "400d";
+
+  CLI::App app{
+      "shmstatsd: snapshots a shmstats segment every interval into a SQLite history, "
+      "stats.json and Prometheus /metrics"};
+  app.set_version_flag("--version", std::string(SHMSTATS_VERSION));
+  app.set_config("--config", "", "read options from this file (INI/TOML: key = value)");
+  app.add_option("--segment", c.segment, "segment name in /dev/shm ($SHMSTATS_SEGMENT)")
+      ->capture_default_str();
+  app.add_option("--interval", interval, "collection interval, e.g. 60s, 1s")
+      ->capture_default_str()
+      ->check(CLI::Validator(CheckDuration, "DURATION"));
+  app.add_option("--state-dir", c.state_dir, "directory of history.db and stats.json")
+      ->capture_default_str();
+  app.add_option("--history-db", c.history_db, "history database (default STATE_DIR/history.db)");
+  app.add_option("--stats-json", c.stats_json,
+                 "stats.json path (default STATE_DIR/stats.json; 'none' disables)");
+  app.add_option("--textfile", c.textfile,
+                 "also write a node_exporter textfile-collector file (*.prom)");
+  app.add_option("--listen", c.listen, "HTTP address HOST:PORT (loopback by default)")
+      ->capture_default_str();
+  app.add_option("--retention-raw", raw, "keep per-interval rows this long")
+      ->capture_default_str()
+      ->check(CLI::Validator(CheckDuration, "DURATION"));
+  app.add_option("--retention-rollup", rollup, "keep hourly rollups this long")
+      ->capture_default_str()
+      ->check(CLI::Validator(CheckDuration, "DURATION"));
+  app.add_flag("--enable-reset", c.enable_reset, "serve POST /reset (needs --reset-token-file)");
+  app.add_option("--reset-token-file", c.reset_token_file,
+                 "file holding the bearer token that POST /reset requires");
+  try {
+    app.parse(argc, argv);
+    Segment::ValidateName(c.segment);
+    c.interval_ms = ParseDuration(interval);
+    if (c.interval_ms < 100) throw Error(Errc::kInvalidArgument, "--interval must be >= 100ms");
+    c.retention.raw_ms = ParseDuration(raw);
+    c.retention.rollup_ms = ParseDuration(rollup);
+    if (c.history_db.empty()) c.history_db = c.state_dir + "/history.db";
+    if (c.stats_json.empty()) c.stats_json = c.state_dir + "/stats.json";
+    if (c.stats_json == "none") c.stats_json.clear();
+    ParseListen(c);
+    if (c.enable_reset) {
+      if (c.reset_token_file.empty()) {
+        throw Error(Errc::kInvalidArgument, "--enable-reset needs --reset-token-file");
+      }
+      c.reset_token = ReadToken(c.reset_token_file);
+    }
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const Error& e) {
+    fmt::print(stderr, "shmstatsd: {}\n", e.what());
+    return 2;
+  }
+  return -1;
+}
+
+}  // namespace shmstats::daemon

@@ -1,0 +1,38 @@
+#pragma once
+
+// shmstatsd's settings: command-line flags, optionally read from a config file
+// (CLI11's INI/TOML form, `--config FILE`; flags on the command line win).
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "history_writer.h"
+
+namespace shmstats::daemon {
+
+struct Config {
+  std::string segment;           // default $SHMSTATS_SEGMENT or "shmstats"
+  int64_t interval_ms = 60'000;  // --interval 60s
+  std::string state_dir = "/var/lib/shmstats";
+  std::string history_db;  // default <state_dir>/history.db
+  std::string stats_json;  // default <state_dir>/stats.json; "none" disables
+  std::string textfile;    // node_exporter textfile-collector file; empty: off
+  std::string listen = "127.0.0.1:9477";
+  std::string listen_host;  // parsed from listen
+  int listen_port = 9477;
+  history::Retention retention;
+  bool enable_reset = false;
+  std::string reset_token_file;
+  std::string reset_token;  // read from reset_token_file at start
+};
+
+// Parses argv into `config`. Returns -1 to go on, or the exit status to exit with
+// (0 after --help/--version, non-zero for a usage error, already printed).
+int ParseConfig(int argc, char** argv, Config& config);
+
+// "250ms", "1s", "90s", "5m", "2h", "14d", "1w" to milliseconds; throws
+// shmstats::Error(kInvalidArgument) otherwise.
+int64_t ParseDuration(const std::string& text);
+
+}  // namespace shmstats::daemon

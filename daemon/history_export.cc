@@ -1,0 +1,205 @@
+#include "history_export.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+#include "common/exposition.h"
+#include "history_time.h"
+#include "shmstats/error.h"
+#include "sqlite_db.h"
+
+namespace shmstats::history {
+namespace {
+
+std::string Escape(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// {a="x",le="0.5"} with an optional extra label last.
+std::string LabelText(const Labels& labels, std::string_view extra_name = {},
+                      std::string_view extra_value = {}) {
+  std::string out;
+  for (const auto& [k, v] : labels)
+    out += fmt::format("{}{}=\"{}\"", out.empty() ? "" : ",", k, Escape(v));
+  if (!extra_name.empty())
+    out += fmt::format("{}{}=\"{}\"", out.empty() ? "" : ",", extra_name, extra_value);
+  return out.empty() ? out : "{" + out + "}";
+}
+
+std::string Seconds(int64_t ms) { return fmt::format("{}.{:03}", ms / 1000, ms % 1000); }
+
+std::string Fmt(double v) { return common::FormatDouble(v); }
+
+// Rows of the range, tick-major: (ts_ms, interval_ms, series, v).
+Stmt RangeRows(Db& db, int64_t from_ms, int64_t to_ms) {
+  Stmt q = db.Prepare(
+      "SELECT t.ts_ms, t.interval_ms, s.series, s.v FROM ticks t CROSS JOIN samples s "
+      "ON s.tick = t.id WHERE t.ts_ms >= ?1 AND t.ts_ms <= ?2 ORDER BY t.ts_ms, s.series");
+  q.Bind(1, from_ms).Bind(2, to_ms);
+  return q;
+}
+
+void ExportFlat(HistoryReader& reader, const common::Selector& selector, int64_t from_ms,
+                int64_t to_ms, bool json, std::ostream& out) {
+  std::unordered_map<int64_t, SeriesInfo> series;
+  for (auto& s : LoadSeries(reader.db())) {
+    if (selector.Matches(s.metric)) series.emplace(s.id, std::move(s));
+  }
+  if (json) {
+    out << fmt::format("{{\"version\":1,\"from\":\"{}\",\"to\":\"{}\",\"samples\":[",
+                       FormatRfc3339(from_ms), FormatRfc3339(to_ms));
+  } else {
+    out << "time,name,labels,type,value,rate,count,sum,p50,p90,p99\n";
+  }
+  Stmt rows = RangeRows(reader.db(), from_ms, to_ms);
+  bool first = true;
+  while (rows.Step()) {
+    auto it = series.find(rows.Int(2));
+    if (it == series.end()) continue;
+    const SeriesInfo& s = it->second;
+    Accum a;
+    a.Init(s.metric.type, s.Buckets());
+    if (!a.AddRaw(rows, 3, rows.Int(1))) continue;
+    HistogramValue h = PointHistogram(s, a);
+    double value = s.metric.type == MetricType::kCounter ? static_cast<double>(a.increase)
+                   : s.metric.type == MetricType::kGauge ? a.last
+                                                         : NAN;
+    if (json) {
+      nlohmann::json j = {{"t", FormatRfc3339(rows.Int(0))},
+                          {"timestamp", static_cast<double>(rows.Int(0)) / 1000.0},
+                          {"name", s.metric.name},
+                          {"labels", nlohmann::json::object()},
+                          {"type", std::string(TypeName(s.metric.type))}};
+      for (const auto& [k, v] : s.metric.labels) j["labels"][k] = v;
+      if (s.metric.type == MetricType::kCounter) {
+        j["value"] = a.increase;
+        j["rate"] = std::isfinite(PointRate(a)) ? nlohmann::json(PointRate(a)) : nlohmann::json();
+      } else if (s.metric.type == MetricType::kGauge) {
+        j["value"] = std::isfinite(value) ? nlohmann::json(value) : nlohmann::json();
+      } else {
+        j["count"] = h.count;
+        j["sum"] = h.sum;
+        for (auto [key, q] : {std::pair{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}}) {
+          double x = Quantile(h, q);
+          j[key] = std::isfinite(x) ? nlohmann::json(x) : nlohmann::json();
+        }
+      }
+      out << (first ? "" : ",") << j.dump();
+    } else {
+      std::string labels = LabelText(s.metric.labels);
+      if (labels.find_first_of(",\"") != std::string::npos) {
+        std::string quoted = "\"";
+        for (char c : labels) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+        labels = quoted + "\"";
+      }
+      auto cell = [](double v) { return std::isfinite(v) ? Fmt(v) : std::string(); };
+      if (s.metric.type == MetricType::kHistogram) {
+        out << fmt::format("{},{},{},histogram,,,{},{},{},{},{}\n", FormatRfc3339(rows.Int(0)),
+                           s.metric.name, labels, h.count, cell(h.sum), cell(Quantile(h, 0.5)),
+                           cell(Quantile(h, 0.9)), cell(Quantile(h, 0.99)));
+      } else {
+        bool counter = s.metric.type == MetricType::kCounter;
+        out << fmt::format("{},{},{},{},{},{},,,,,\n", FormatRfc3339(rows.Int(0)), s.metric.name,
+                           labels, TypeName(s.metric.type),
+                           counter ? std::to_string(a.increase) : cell(value),
+                           counter ? cell(PointRate(a)) : "");
+      }
+    }
+    first = false;
+  }
+  if (json) out << "]}\n";
+}
+
+// OpenMetrics needs every family's samples together, so this walks series by
+// series (sorted by name) and reads each one's ticks with point lookups.
+void ExportOpenMetrics(HistoryReader& reader, const common::Selector& selector, int64_t from_ms,
+                       int64_t to_ms, std::ostream& out) {
+  std::vector<SeriesInfo> all = LoadSeries(reader.db());
+  std::stable_sort(all.begin(), all.end(), [](const SeriesInfo& a, const SeriesInfo& b) {
+    return std::tie(a.metric.name, a.metric.type) < std::tie(b.metric.name, b.metric.type);
+  });
+  Stmt q = reader.db().Prepare(
+      "SELECT t.ts_ms, t.interval_ms, s.v FROM ticks t CROSS JOIN samples s "
+      "ON s.tick = t.id AND s.series = ?1 WHERE t.ts_ms >= ?2 AND t.ts_ms <= ?3 "
+      "ORDER BY t.ts_ms");
+  std::string family_done;
+  for (const SeriesInfo& s : all) {
+    if (!selector.Matches(s.metric)) continue;
+    const auto& m = s.metric;
+    std::string family = m.name;
+    if (m.type == MetricType::kCounter && family.ends_with("_total")) {
+      family.resize(family.size() - 6);
+    }
+    std::string type_key = family + "\n" + std::string(TypeName(m.type));
+    if (type_key != family_done) {
+      out << "# TYPE " << family << ' ' << TypeName(m.type) << '\n';
+      if (!m.help.empty()) out << "# HELP " << family << ' ' << Escape(m.help) << '\n';
+      family_done = type_key;
+    }
+    Accum total;
+    total.Init(m.type, s.Buckets());
+    q.Bind(1, s.id).Bind(2, from_ms).Bind(3, to_ms);
+    while (q.Step()) {
+      if (!total.AddRaw(q, 2, q.Int(1))) continue;
+      std::string ts = Seconds(q.Int(0));
+      if (m.type == MetricType::kCounter) {
+        out << family << "_total" << LabelText(m.labels) << ' ' << total.increase << ' ' << ts
+            << '\n';
+      } else if (m.type == MetricType::kGauge) {
+        out << family << LabelText(m.labels) << ' ' << Fmt(total.last) << ' ' << ts << '\n';
+      } else {
+        uint64_t cumulative = 0;
+        for (size_t i = 0; i < total.counts.size(); ++i) {
+          cumulative += total.counts[i];
+          std::string le = i < m.histogram.bounds.size() ? Fmt(m.histogram.bounds[i]) : "+Inf";
+          out << family << "_bucket" << LabelText(m.labels, "le", le) << ' ' << cumulative << ' '
+              << ts << '\n';
+        }
+        out << family << "_count" << LabelText(m.labels) << ' ' << cumulative << ' ' << ts << '\n';
+        out << family << "_sum" << LabelText(m.labels) << ' ' << Fmt(total.sum) << ' ' << ts
+            << '\n';
+      }
+    }
+    q.Reset();
+  }
+  out << "# EOF\n";
+}
+
+}  // namespace
+
+ExportFormat ParseExportFormat(std::string_view text) {
+  if (text == "csv") return ExportFormat::kCsv;
+  if (text == "json") return ExportFormat::kJson;
+  if (text == "openmetrics") return ExportFormat::kOpenMetrics;
+  throw Error(Errc::kInvalidArgument,
+              fmt::format("invalid format '{}': use csv, json or openmetrics", text.substr(0, 64)));
+}
+
+void Export(HistoryReader& reader, const common::Selector& selector, int64_t from_ms, int64_t to_ms,
+            ExportFormat format, std::ostream& out) {
+  if (from_ms > to_ms) {
+    throw Error(Errc::kInvalidArgument, "invalid range: from is after to");
+  }
+  if (format == ExportFormat::kOpenMetrics) {
+    ExportOpenMetrics(reader, selector, from_ms, to_ms, out);
+  } else {
+    ExportFlat(reader, selector, from_ms, to_ms, format == ExportFormat::kJson, out);
+  }
+}
+
+}  // namespace shmstats::history

@@ -1,0 +1,117 @@
+#include "history_schema.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "history_codec.h"
+#include "sqlite_db.h"
+
+namespace shmstats::history {
+
+void EnsureSchema(Db& db) {
+  db.Exec(R"sql(
+    CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS series(
+      id INTEGER PRIMARY KEY, name TEXT NOT NULL, labels TEXT NOT NULL,
+      type INTEGER NOT NULL, bounds BLOB NOT NULL, precision INTEGER NOT NULL,
+      help TEXT NOT NULL, unit TEXT NOT NULL, UNIQUE(name, labels, type, bounds));
+    CREATE TABLE IF NOT EXISTS ticks(
+      id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, interval_ms INTEGER NOT NULL);
+    CREATE INDEX IF NOT EXISTS ticks_ts ON ticks(ts_ms);
+    CREATE TABLE IF NOT EXISTS samples(
+      tick INTEGER NOT NULL, series INTEGER NOT NULL, v,
+      PRIMARY KEY(tick, series)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS rollup_hours(hour INTEGER PRIMARY KEY);
+    CREATE TABLE IF NOT EXISTS rollups(
+      hour INTEGER NOT NULL, series INTEGER NOT NULL, n INTEGER NOT NULL,
+      ms INTEGER NOT NULL, v, mn, mx, sm,
+      PRIMARY KEY(hour, series)) WITHOUT ROWID;
+  )sql");
+  int64_t version = GetMeta(db, "schema_version", 0);
+  if (version == 0) {
+    SetMeta(db, "schema_version", kSchemaVersion);
+  } else {
+    CheckSchema(db);
+  }
+}
+
+void CheckSchema(Db& db) {
+  int64_t version = GetMeta(db, "schema_version", 0);
+  if (version != kSchemaVersion) {
+    throw DbError(SQLITE_MISMATCH,
+                  fmt::format("history database has schema version {}, this build reads {}",
+                              version, kSchemaVersion));
+  }
+}
+
+std::vector<SeriesInfo> LoadSeries(Db& db) {
+  std::vector<SeriesInfo> out;
+  Stmt q = db.Prepare(
+      "SELECT id, name, labels, type, bounds, precision, help, unit FROM series ORDER BY id");
+  while (q.Step()) {
+    SeriesInfo s;
+    s.id = q.Int(0);
+    s.metric.name = q.Text(1);
+    auto labels = nlohmann::json::parse(q.Text(2), nullptr, false);
+    if (labels.is_object()) {
+      for (auto& [k, v] : labels.items()) {
+        if (v.is_string()) s.metric.labels.emplace_back(k, v.get<std::string>());
+      }
+    }
+    int64_t type = q.Int(3);
+    if (type < 1 || type > 3) continue;  // not written by us: skip
+    s.metric.type = static_cast<MetricType>(type);
+    s.metric.histogram.bounds = DecodeBounds(q.Blob(4));
+    s.metric.histogram.precision_bits = static_cast<int>(q.Int(5));
+    s.metric.help = q.Text(6);
+    s.metric.unit = q.Text(7);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::string LabelsText(const Labels& labels) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : labels) j[k] = v;
+  return j.dump();
+}
+
+std::string SeriesText(const std::string& name, const Labels& labels) {
+  if (labels.empty()) return name;
+  std::string out = name + "{";
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i) out += ',';
+    out += labels[i].first + "=\"";
+    for (char c : labels[i].second) {
+      if (c == '\\' || c == '"') out += '\\';
+      if (c == '\n') {
+        out += "\\n";
+        continue;
+      }
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+std::string SeriesKey(const MetricSnapshot& m) {
+  std::string key =
+      fmt::format("{}\n{}\n{}\n", m.name, LabelsText(m.labels), static_cast<int>(m.type));
+  if (m.type == MetricType::kHistogram) key += EncodeBounds(m.histogram.bounds);
+  return key;
+}
+
+int64_t GetMeta(Db& db, const char* key, int64_t fallback) {
+  Stmt q = db.Prepare("SELECT value FROM meta WHERE key = ?1");
+  q.Bind(1, std::string_view(key));
+  return q.Step() && q.IsInteger(0) ? q.Int(0) : fallback;
+}
+
+void SetMeta(Db& db, const char* key, int64_t value) {
+  Stmt q = db.Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)");
+  q.Bind(1, std::string_view(key)).Bind(2, value).Run();
+}
+
+}  // namespace shmstats::history

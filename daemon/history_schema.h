@@ -1,0 +1,58 @@
+#pragma once
+
+// The history database's schema (version 1) and its series catalogue.
+//
+//   meta(key PRIMARY KEY, value)            schema_version, rolled_until_ms, raw_pruned_until_ms
+//   series(id, name, labels, type, bounds, precision, help, unit)
+//   ticks(id INTEGER PRIMARY KEY, ts_ms, interval_ms)      one row per collection tick
+//   samples(tick, series, v) WITHOUT ROWID, key (tick, series): one row per series
+//       per tick; counters: delta; gauges: value; histograms: history_codec.h blob.
+//       Keyed tick-first so that each tick appends at the end of the b-tree (pages
+//       fill completely), and a one-series query is a point lookup per tick.
+//   rollup_hours(hour INTEGER PRIMARY KEY)  hours (since the epoch) that have rollups
+//   rollups(hour, series, n, ms, v, mn, mx, sm) WITHOUT ROWID, key (hour, series):
+//       n raw samples covering ms milliseconds; v = counter increase, gauge last, or
+//       merged histogram blob; mn/mx/sm = gauge min/max/sum.
+//
+// A tick at ts_ms covers (ts_ms - interval_ms, ts_ms]; hour h covers
+// (h*3600000, (h+1)*3600000].
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "shmstats/snapshot.h"
+
+namespace shmstats::history {
+
+class Db;
+
+inline constexpr int kSchemaVersion = 1;
+inline constexpr int64_t kHourMs = 3'600'000;
+
+// Creates the schema in an empty database, or checks the version of an existing
+// one. Throws DbError (SQLITE_MISMATCH) for a database written by a newer version.
+void EnsureSchema(Db& db);
+// Throws DbError unless the database has a schema this version reads.
+void CheckSchema(Db& db);
+
+struct SeriesInfo {
+  int64_t id = 0;
+  MetricSnapshot metric;  // name, labels, type, help, unit, histogram.bounds/precision_bits
+  size_t Buckets() const { return metric.histogram.bounds.size() + 1; }
+};
+
+// Every series of the catalogue, in id order.
+std::vector<SeriesInfo> LoadSeries(Db& db);
+
+// The identity of a series: name, labels, type and (histograms) bucket bounds.
+std::string SeriesKey(const MetricSnapshot& m);
+// name{a="x",b="y"} with values escaped as in Prometheus; just name without labels.
+std::string SeriesText(const std::string& name, const Labels& labels);
+// Labels as stored: a JSON object text, keys in order.
+std::string LabelsText(const Labels& labels);
+
+int64_t GetMeta(Db& db, const char* key, int64_t fallback);
+void SetMeta(Db& db, const char* key, int64_t value);
+
+}  // namespace shmstats::history

@@ -1,0 +1,194 @@
+#include "history_writer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "history_accum.h"
+#include "history_codec.h"
+#include "sqlite_db.h"
+
+namespace shmstats::history {
+namespace {
+
+int64_t FloorHour(int64_t ms) { return ms >= 0 ? ms / kHourMs : -((-ms + kHourMs - 1) / kHourMs); }
+
+void BindValue(Stmt& s, int i, const MetricSnapshot& m) {
+  switch (m.type) {
+    case MetricType::kCounter:
+      s.Bind(i, static_cast<int64_t>(m.counter));
+      break;
+    case MetricType::kGauge:
+      // Integral gauges are stored as integers: SQLite then spends 0-6 bytes, not 8.
+      if (std::nearbyint(m.gauge) == m.gauge && std::fabs(m.gauge) < 9e15) {
+        s.Bind(i, static_cast<int64_t>(m.gauge));
+      } else {
+        s.Bind(i, m.gauge);
+      }
+      break;
+    case MetricType::kHistogram:
+      s.BindBlob(i, EncodeBuckets(m.histogram.counts, m.histogram.sum));
+      break;
+  }
+}
+
+}  // namespace
+
+HistoryWriter::HistoryWriter(const std::string& path)
+    : db_(std::make_unique<Db>(path, Db::Mode::kReadWrite)) {
+  db_->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  {
+    Transaction tx(*db_);
+    EnsureSchema(*db_);
+    tx.Commit();
+  }
+  LoadCatalogue();
+}
+
+HistoryWriter::~HistoryWriter() = default;
+
+void HistoryWriter::LoadCatalogue() {
+  ids_.clear();
+  info_.clear();
+  for (auto& s : LoadSeries(*db_)) {
+    ids_.emplace(SeriesKey(s.metric), s.id);
+    info_.emplace(s.id, std::move(s));
+  }
+}
+
+int64_t HistoryWriter::SeriesId(const MetricSnapshot& m) {
+  std::string key = SeriesKey(m);
+  if (auto it = ids_.find(key); it != ids_.end()) return it->second;
+  Stmt ins = db_->Prepare(
+      "INSERT INTO series(name, labels, type, bounds, precision, help, unit) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  const bool hist = m.type == MetricType::kHistogram;
+  ins.Bind(1, m.name)
+      .Bind(2, LabelsText(m.labels))
+      .Bind(3, static_cast<int64_t>(m.type))
+      .BindBlob(4, hist ? EncodeBounds(m.histogram.bounds) : std::string())
+      .Bind(5, static_cast<int64_t>(hist ? m.histogram.precision_bits : 0))
+      .Bind(6, m.help)
+      .Bind(7, m.unit)
+      .Run();
+  int64_t id = sqlite3_last_insert_rowid(db_->raw());
+  ids_.emplace(std::move(key), id);
+  SeriesInfo info{id, m};
+  info.metric.counter = 0;
+  info.metric.histogram.counts.clear();
+  info_.emplace(id, std::move(info));
+  return id;
+}
+
+WriteResult HistoryWriter::Write(const TickRecord& tick, const Retention& retention) {
+  WriteResult result;
+  try {
+    Transaction tx(*db_);
+    Stmt ins_tick = db_->Prepare("INSERT INTO ticks(ts_ms, interval_ms) VALUES(?1, ?2)");
+    ins_tick.Bind(1, tick.unix_ms).Bind(2, tick.interval_ms).Run();
+    int64_t tick_id = sqlite3_last_insert_rowid(db_->raw());
+    Stmt ins = db_->Prepare("INSERT INTO samples(tick, series, v) VALUES(?1, ?2, ?3)");
+    // Insert in series-id order so that the tick's rows append in key order.
+    std::vector<std::pair<int64_t, const MetricSnapshot*>> rows;
+    rows.reserve(tick.samples.size());
+    for (const auto& m : tick.samples) rows.emplace_back(SeriesId(m), &m);
+    std::sort(rows.begin(), rows.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i > 0 && rows[i].first == rows[i - 1].first) continue;  // a duplicate series
+      ins.Bind(1, tick_id).Bind(2, rows[i].first);
+      BindValue(ins, 3, *rows[i].second);
+      ins.Run();
+      ++result.rows;
+    }
+    for (int i = 0; i < 2; ++i) {
+      int64_t n = RollUp(tick.unix_ms);
+      if (n < 0) break;
+      result.rows += n;
+      ++result.rolled_hours;
+    }
+    result.pruned_rows = Prune(tick.unix_ms, retention);
+    tx.Commit();
+  } catch (...) {
+    LoadCatalogue();  // series rows inserted by the rolled-back transaction are gone
+    throw;
+  }
+  return result;
+}
+
+// Rolls up the oldest hour that has raw ticks, is complete (ends before now_ms) and
+// has no rollup yet. Returns the rows written, or -1 when there is no such hour.
+int64_t HistoryWriter::RollUp(int64_t now_ms) {
+  int64_t rolled_until = GetMeta(*db_, "rolled_until_ms", INT64_MIN);
+  Stmt first = db_->Prepare("SELECT min(ts_ms) FROM ticks WHERE ts_ms > ?1");
+  first.Bind(1, rolled_until);
+  if (!first.Step() || first.IsNull(0)) return -1;
+  int64_t hour = FloorHour(first.Int(0) - 1);
+  int64_t end_ms = (hour + 1) * kHourMs;
+  if (end_ms >= now_ms) return -1;
+
+  std::unordered_map<int64_t, Accum> acc;
+  Stmt raw = db_->Prepare(
+      "SELECT s.series, t.interval_ms, s.v FROM ticks t CROSS JOIN samples s "
+      "ON s.tick = t.id WHERE t.ts_ms > ?1 AND t.ts_ms <= ?2 ORDER BY t.ts_ms");
+  raw.Bind(1, hour * kHourMs).Bind(2, end_ms);
+  while (raw.Step()) {
+    auto info = info_.find(raw.Int(0));
+    if (info == info_.end()) continue;
+    auto [it, fresh] = acc.try_emplace(raw.Int(0));
+    if (fresh) it->second.Init(info->second.metric.type, info->second.Buckets());
+    it->second.AddRaw(raw, 2, raw.Int(1));
+  }
+  Stmt ins = db_->Prepare(
+      "INSERT OR REPLACE INTO rollups(hour, series, n, ms, v, mn, mx, sm) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  std::vector<int64_t> ids;
+  for (const auto& [id, a] : acc) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  for (int64_t id : ids) {
+    const Accum& a = acc[id];
+    ins.Bind(1, hour).Bind(2, id).Bind(3, a.samples).Bind(4, a.covered_ms);
+    switch (a.type) {
+      case MetricType::kCounter:
+        ins.Bind(5, static_cast<int64_t>(a.increase));
+        break;
+      case MetricType::kGauge:
+        ins.Bind(5, a.last).Bind(6, a.min).Bind(7, a.max).Bind(8, a.sum);
+        break;
+      case MetricType::kHistogram:
+        ins.BindBlob(5, EncodeBuckets(a.counts, a.sum));
+        break;
+    }
+    ins.Run();
+  }
+  db_->Prepare("INSERT OR IGNORE INTO rollup_hours(hour) VALUES(?1)").Bind(1, hour).Run();
+  SetMeta(*db_, "rolled_until_ms", end_ms);
+  return static_cast<int64_t>(ids.size());
+}
+
+// Deletes at most one hour of raw ticks older than the raw retention (only hours
+// already rolled up), and every rollup older than the rollup retention.
+int64_t HistoryWriter::Prune(int64_t now_ms, const Retention& retention) {
+  int64_t pruned = 0;
+  int64_t rolled_until = GetMeta(*db_, "rolled_until_ms", INT64_MIN);
+  int64_t cutoff = std::min(FloorHour(now_ms - retention.raw_ms) * kHourMs, rolled_until);
+  Stmt oldest = db_->Prepare("SELECT min(ts_ms) FROM ticks");
+  if (oldest.Step() && !oldest.IsNull(0) && oldest.Int(0) <= cutoff) {
+    int64_t until = std::min(cutoff, (FloorHour(oldest.Int(0) - 1) + 1) * kHourMs);
+    db_->Prepare("DELETE FROM samples WHERE tick IN (SELECT id FROM ticks WHERE ts_ms <= ?1)")
+        .Bind(1, until)
+        .Run();
+    pruned += db_->Changes();
+    db_->Prepare("DELETE FROM ticks WHERE ts_ms <= ?1").Bind(1, until).Run();
+    SetMeta(*db_, "raw_pruned_until_ms", until);
+  }
+  int64_t keep_from = FloorHour(now_ms - retention.rollup_ms);
+  Stmt old_hour = db_->Prepare("SELECT min(hour) FROM rollup_hours");
+  if (old_hour.Step() && !old_hour.IsNull(0) && old_hour.Int(0) < keep_from) {
+    db_->Prepare("DELETE FROM rollups WHERE hour < ?1").Bind(1, keep_from).Run();
+    pruned += db_->Changes();
+    db_->Prepare("DELETE FROM rollup_hours WHERE hour < ?1").Bind(1, keep_from).Run();
+  }
+  return pruned;
+}
+
+}  // namespace shmstats::history

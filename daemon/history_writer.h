@@ -1,0 +1,69 @@
+#pragma once
+
+// The daemon's side of the history database: appends ticks, rolls completed hours
+// up, and prunes what retention no longer keeps.
+//
+// Thread-safety: one thread at a time. Ownership: owns its database connection.
+// Errors: the constructor and Write throw DbError (disk full, read-only, I/O...).
+// A failed Write leaves the database as it was before that tick (its transaction
+// is rolled back) and the writer usable: the caller may retry the same tick.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "history_schema.h"
+#include "shmstats/snapshot.h"
+
+namespace shmstats::history {
+
+class Db;
+class Stmt;
+
+// One collection tick as stored. `samples` holds per-interval values: a counter's
+// delta in `counter`, a gauge's value in `gauge`, a histogram's delta buckets and
+// delta sum in `histogram`. Counters and histograms with no previous reading (the
+// first tick after start or re-attach) are left out.
+struct TickRecord {
+  int64_t unix_ms = 0;
+  int64_t interval_ms = 0;
+  std::vector<MetricSnapshot> samples;
+};
+
+struct Retention {
+  int64_t raw_ms = 14 * 24 * kHourMs;
+  int64_t rollup_ms = 400 * 24 * kHourMs;
+};
+
+struct WriteResult {
+  int64_t rows = 0;          // sample and rollup rows inserted
+  int64_t pruned_rows = 0;   // raw and rollup rows deleted
+  int64_t rolled_hours = 0;  // hours rolled up in this tick
+};
+
+class HistoryWriter {
+ public:
+  // Opens or creates the database at `path`: WAL journal, synchronous=NORMAL (a
+  // committed tick survives a crash of the process; a power loss may lose the last
+  // ticks but never corrupts the file).
+  explicit HistoryWriter(const std::string& path);
+  ~HistoryWriter();
+
+  // In one transaction: the tick, its samples, up to two newly completed hours of
+  // rollups, and one step of pruning (at most one hour of raw rows).
+  WriteResult Write(const TickRecord& tick, const Retention& retention);
+
+ private:
+  int64_t SeriesId(const MetricSnapshot& m);
+  int64_t RollUp(int64_t now_ms);
+  int64_t Prune(int64_t now_ms, const Retention& retention);
+  void LoadCatalogue();
+
+  std::unique_ptr<Db> db_;
+  std::unordered_map<std::string, int64_t> ids_;
+  std::unordered_map<int64_t, SeriesInfo> info_;
+};
+
+}  // namespace shmstats::history

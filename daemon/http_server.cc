@@ -1,0 +1,140 @@
+#include "http_server.h"
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/exposition.h"
+#include "common/selector.h"
+#include "history_query.h"
+#include "history_time.h"
+#include "shmstats/error.h"
+#include "sqlite_db.h"
+
+namespace shmstats::daemon {
+namespace {
+
+void Text(httplib::Response& res, int status, const std::string& body) {
+  res.status = status;
+  res.set_content(body, "text/plain; charset=utf-8");
+}
+
+std::string Param(const httplib::Request& req, const char* name, const char* fallback) {
+  return req.has_param(name) ? req.get_param_value(name) : fallback;
+}
+
+bool SameToken(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() != b.size();
+  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ (i < b.size() ? b[i] : 0);
+  return diff == 0;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(const Config& config, Collector& collector)
+    : config_(config), collector_(collector), server_(std::make_unique<httplib::Server>()) {
+  Routes();
+}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::Bind() {
+  if (!server_->bind_to_port(config_.listen_host.c_str(), config_.listen_port)) {
+    throw Error(Errc::kSystem, fmt::format("cannot listen on {} (in use, or not a local "
+                                           "address?)",
+                                           config_.listen));
+  }
+}
+
+void HttpServer::Serve() { server_->listen_after_bind(); }
+
+void HttpServer::Stop() { server_->stop(); }
+
+void HttpServer::Routes() {
+  server_->Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    bool om =
+        req.get_header_value("Accept").find("application/openmetrics-text") != std::string::npos;
+    auto format = om ? common::TextFormat::kOpenMetrics : common::TextFormat::kPrometheus;
+    Snapshot snap;
+    if (auto segment = collector_.Attached()) {
+      try {
+        snap = segment->Read();
+        collector_.self_metrics().SetSegment(segment->Info());
+      } catch (const Error& e) {
+        collector_.self_metrics().CountError(ErrorKind::kSegment);
+      }
+    }
+    // The daemon's own families win over a producer's metric of the same name.
+    std::erase_if(snap.metrics,
+                  [](const MetricSnapshot& m) { return m.name.starts_with("shmstatsd_"); });
+    for (auto& m : collector_.self_metrics().Collect()) snap.metrics.push_back(std::move(m));
+    res.set_content(common::ToText(snap, format), common::ContentType(format));
+  });
+
+  server_->Get("/stats", [this](const httplib::Request&, httplib::Response& res) {
+    std::string doc = collector_.LatestStats();
+    if (doc.empty())
+      return Text(res, 503,
+                  "no snapshot yet: the segment is missing or the "
+                  "first tick has not run\n");
+    res.set_content(doc, "application/json");
+  });
+
+  server_->Get("/stats/history", [this](const httplib::Request& req, httplib::Response& res) {
+    try {
+      int64_t now = history::NowMs();
+      common::Selector selector = common::Selector::Parse(Param(req, "metric", ""));
+      history::QueryRange range;
+      range.step_ms = history::ParseStep(Param(req, "step", "1m"));
+      range.from_ms = history::ParseTime(Param(req, "from", "-1h"), now);
+      range.to_ms = history::ParseTime(Param(req, "to", "now"), now);
+      std::string format = Param(req, "format", "json");
+      if (format != "json" && format != "csv") {
+        throw Error(Errc::kInvalidArgument,
+                    fmt::format("invalid format '{}': use json or csv", format.substr(0, 32)));
+      }
+      history::ValidateRange(range);
+      history::HistoryReader reader(config_.history_db);
+      auto result = reader.Query(selector, range);
+      if (format == "csv") {
+        res.set_content(history::HistoryToCsv(result, range), "text/csv; charset=utf-8");
+      } else {
+        res.set_content(history::HistoryToJson(result, range).dump() + "\n", "application/json");
+      }
+    } catch (const Error& e) {
+      Text(res, 400, fmt::format("bad request: {}\n", e.what()));
+    } catch (const history::DbError& e) {
+      Text(res, 503, fmt::format("history unavailable: {}\n", e.what()));
+    }
+  });
+
+  server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+    bool segment = collector_.Attached() != nullptr;
+    bool history = collector_.HistoryHealthy();
+    nlohmann::json j = {{"status", history ? "ok" : "degraded"},
+                        {"segment", segment ? "attached" : "waiting"},
+                        {"history", history ? "ok" : "failing"}};
+    res.status = history ? 200 : 503;
+    res.set_content(j.dump() + "\n", "application/json");
+  });
+
+  server_->Post("/reset", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!config_.enable_reset) return Text(res, 403, "reset over HTTP is disabled\n");
+    std::string auth = req.get_header_value("Authorization");
+    if (!auth.starts_with("Bearer ") || !SameToken(auth.substr(7), config_.reset_token)) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return Text(res, 401, "a valid bearer token is required\n");
+    }
+    try {
+      common::Selector selector = common::Selector::Parse(Param(req, "metric", ""));
+      Segment segment = Segment::Open(config_.segment, Access::kReadWrite);
+      auto reset = segment.Reset([&](const MetricSnapshot& m) { return selector.Matches(m); });
+      res.set_content(nlohmann::json({{"reset", reset.size()}}).dump() + "\n", "application/json");
+    } catch (const Error& e) {
+      Text(res, e.code() == Errc::kInvalidArgument ? 400 : 503, fmt::format("{}\n", e.what()));
+    }
+  });
+}
+
+}  // namespace shmstats::daemon

@@ -1,0 +1,47 @@
+#pragma once
+
+// shmstatsd's HTTP endpoints (cpp-httplib, a small thread pool):
+//
+//   GET  /metrics        live segment values read at scrape time plus shmstatsd_*;
+//                        Prometheus text 0.0.4, or OpenMetrics 1.0 when the Accept
+//                        header asks for application/openmetrics-text
+//   GET  /stats          the latest tick as JSON (stats.json's document); 503 before it
+//   GET  /stats/history  ?metric=SELECTOR&from=&to=&step=&format=json|csv; 400 with a
+//                        message for a bad selector, time, step or format
+//   GET  /healthz        {"status":"ok"|"degraded", ...}; 503 when history writes fail
+//   POST /reset          ?metric=SELECTOR, only with --enable-reset and the header
+//                        "Authorization: Bearer <token>"; 401/403 otherwise
+//
+// Thread-safety: handlers run on the server's threads; they only use the
+// Collector's thread-safe members and open their own history connections.
+
+#include <memory>
+#include <string>
+
+#include "collector.h"
+#include "config.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace shmstats::daemon {
+
+class HttpServer {
+ public:
+  HttpServer(const Config& config, Collector& collector);
+  ~HttpServer();
+  // Binds the listen address; throws shmstats::Error(kSystem) if it cannot.
+  void Bind();
+  // Serves until Stop(); call on its own thread.
+  void Serve();
+  void Stop();
+
+ private:
+  void Routes();
+  const Config& config_;
+  Collector& collector_;
+  std::unique_ptr<httplib::Server> server_;
+};
+
+}  // namespace shmstats::daemon

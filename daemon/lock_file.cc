@@ -1,0 +1,47 @@
+#include "lock_file.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "shmstats/error.h"
+
+namespace shmstats::daemon {
+
+LockFile::LockFile(const std::string& path) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    throw Error(Errc::kSystem,
+                fmt::format("cannot create lock file {}: {}", path, std::strerror(errno)));
+  }
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    int saved = errno;
+    char pid[32] = {};
+    ssize_t n = ::pread(fd_, pid, sizeof(pid) - 1, 0);
+    ::close(fd_);
+    fd_ = -1;
+    if (saved == EWOULDBLOCK) {
+      std::string owner = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "unknown";
+      while (!owner.empty() && (owner.back() == '\n' || owner.back() == ' ')) owner.pop_back();
+      throw Error(Errc::kAlreadyExists,
+                  fmt::format("another shmstatsd (pid {}) is using this history database: {} "
+                              "is locked; stop it or give this one another --state-dir",
+                              owner, path));
+    }
+    throw Error(Errc::kSystem, fmt::format("cannot lock {}: {}", path, std::strerror(saved)));
+  }
+  std::string me = fmt::format("{}\n", getpid());
+  if (::ftruncate(fd_, 0) == 0) {
+    [[maybe_unused]] ssize_t n = ::pwrite(fd_, me.data(), me.size(), 0);
+  }
+}
+
+LockFile::~LockFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+}  // namespace shmstats::daemon

@@ -1,0 +1,59 @@
+#pragma once
+
+// shmstatsd's own metrics, exported on /metrics beside the segment's:
+//
+//   shmstatsd_ticks_total                          counter
+//   shmstatsd_tick_duration_seconds                histogram (snapshot+aggregate+write)
+//   shmstatsd_history_write_duration_seconds       histogram
+//   shmstatsd_history_rows_written_total           counter
+//   shmstatsd_history_pending_ticks                gauge (ticks waiting for a retry)
+//   shmstatsd_errors_total{kind=segment|history|stats_json|textfile}   counter
+//   shmstatsd_segment_up                           gauge (1 when attached)
+//   shmstatsd_segment_metrics_used / _max, shmstatsd_segment_slots_used / _max,
+//   shmstatsd_segment_registrations_refused        gauges
+//   shmstatsd_resident_memory_bytes                gauge (read at scrape time)
+//   shmstatsd_last_tick_timestamp_seconds          gauge
+//
+// Thread-safety: every method may be called from any thread (one mutex).
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shmstats/segment.h"
+#include "shmstats/snapshot.h"
+
+namespace shmstats::daemon {
+
+enum class ErrorKind { kSegment, kHistory, kStatsJson, kTextfile };
+
+class SelfMetrics {
+ public:
+  SelfMetrics();
+  void TickDone(double seconds, int64_t unix_ms);
+  void HistoryWritten(double seconds, int64_t rows);
+  void CountError(ErrorKind kind);
+  void SetPending(size_t ticks);
+  void SetSegment(const std::optional<SegmentInfo>& info);
+
+  // The metrics as snapshots, ready to be rendered with the segment's.
+  std::vector<MetricSnapshot> Collect() const;
+
+ private:
+  mutable std::mutex mu_;
+  uint64_t ticks_ = 0;
+  HistogramValue tick_seconds_;
+  HistogramValue write_seconds_;
+  uint64_t rows_ = 0;
+  uint64_t errors_[4] = {};
+  size_t pending_ = 0;
+  std::optional<SegmentInfo> segment_;
+  int64_t last_tick_ms_ = 0;
+};
+
+// The resident set size of this process, from /proc/self/statm; 0 if unknown.
+uint64_t ResidentBytes();
+
+}  // namespace shmstats::daemon

@@ -1,0 +1,30 @@
+#pragma once
+
+// stats.json (and GET /stats): the latest tick in the shape of the classic stats
+// daemons' output, extended with labels and a version. Keys of "counters",
+// "gauges" and "histograms" are series ids: name{label="value",...}.
+//
+// {"version":1,"timestamp":"2026-11-21T19:00:00Z","interval_seconds":60,
+//  "segment":"shmstats",
+//  "counters":{"tool_calls_total{tool=\"x\"}":{"name","labels","value","delta","rate"}},
+//  "gauges":{"queue_depth":{"name","labels","value"}},
+//  "histograms":{"lat":{"name","labels","count","sum","mean","p50","p90","p99",
+//                       "total_count","total_sum"}}}
+//
+// Counters are exact up to 2^64; delta, rate and the interval's histogram fields are
+// null on the first tick (no previous snapshot). Quantiles are null when empty.
+
+#include <string>
+
+#include "aggregate.h"
+
+namespace shmstats::daemon {
+
+std::string StatsJson(const TickResult& tick, const std::string& segment);
+
+// Writes `content` to `path` atomically: a temporary file in the same directory,
+// fsync, rename over `path`, fsync of the directory. Throws shmstats::Error(kSystem)
+// naming the path and errno's message; the old file is then left untouched.
+void WriteFileAtomically(const std::string& path, const std::string& content);
+
+}  // namespace shmstats::daemon
