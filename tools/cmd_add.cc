@@ -22,11 +22,10 @@ void SetupAdd(CLI::App& app, Runner* out) {
   CLI::App* sub = app.add_subcommand("add", "Add DELTA (may be negative) to a gauge");
   AddRecordOptions(sub, opts.get(), "DELTA", "finite number to add; negative subtracts");
   sub->footer(R"(The gauge is registered on first use (with --help-text and --unit).
-Use -- before a negative DELTA so that it is not read as an option.
 
 Examples:
   statsctl add workers_busy 1
-  statsctl add workers_busy -- -1)");
+  statsctl add workers_busy -1)");
   OnParsed(sub, opts, &RunAdd, out);
 }
 

@@ -34,16 +34,15 @@ Exit RunCheck(const GlobalOptions& global, const CheckOptions&) {
       notes.push_back(
           fmt::format("{} registrations refused: the segment is full", info.registrations_refused));
   } catch (const Error& e) {
-    // A segment that cannot be opened is reported; a missing or unreadable one is
-    // not a check failure but an error of its own (status 3).
-    if (e.code() != Errc::kCorrupt && e.code() != Errc::kIncompatible && e.code() != Errc::kTimeout)
-      throw;
+    // A corrupt header is a problem found (status 1); a missing, unreadable or
+    // incompatible segment is an error of its own (status 3).
+    if (e.code() != Errc::kCorrupt && e.code() != Errc::kTimeout) throw;
     problems.push_back(e.what());
   }
   if (global.json) {
     nlohmann::json doc = JsonDocument(global);
     doc["ok"] = problems.empty();
-    doc["metrics"] = metrics;
+    doc["metrics_checked"] = metrics;
     doc["problems"] = problems;
     doc["notes"] = notes;
     PrintJson(doc);
