@@ -90,6 +90,7 @@ bool ParseRfc3339(std::string_view s, int64_t& out_ms) {
 }
 
 bool ParseRelative(std::string_view s, int64_t now_ms, int64_t& out_ms) {
+  if (s.empty()) return false;
   if (s.starts_with("now")) s.remove_prefix(3);
   if (s.empty()) {
     out_ms = now_ms;

@@ -84,7 +84,8 @@ void HttpServer::Routes() {
   server_->Get("/stats/history", [this](const httplib::Request& req, httplib::Response& res) {
     try {
       int64_t now = history::NowMs();
-      common::Selector selector = common::Selector::Parse(Param(req, "metric", ""));
+      std::string metric = Param(req, "metric", "");
+      auto selector = metric.empty() ? common::Selector() : common::Selector::Parse(metric);
       history::QueryRange range;
       range.step_ms = history::ParseStep(Param(req, "step", "1m"));
       range.from_ms = history::ParseTime(Param(req, "from", "-1h"), now);

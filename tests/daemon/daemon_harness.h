@@ -1,0 +1,204 @@
+#pragma once
+
+// Helpers for tests that run the real shmstatsd: unique names, temporary state
+// directories, free loopback ports, a child-process wrapper that always stops what
+// it started, and an HTTP getter.
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "shmstats/shmstats.h"
+
+namespace shmstats::testing {
+
+inline std::string UniqueName(const char* tag) {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return std::string(tag) + "-" + (info ? info->name() : "t") + "-" + std::to_string(getpid());
+}
+
+// A segment name removed again when the test ends.
+class ScopedSegmentName {
+ public:
+  explicit ScopedSegmentName(std::string name) : name_(std::move(name)) { Segment::Remove(name_); }
+  ~ScopedSegmentName() { Segment::Remove(name_); }
+  const std::string& str() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "shmstatsd-test.XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string operator/(const std::string& leaf) const { return path_ + "/" + leaf; }
+  const std::string& str() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+inline int FreePort() {
+  httplib::Server probe;
+  int port = probe.bind_to_any_port("127.0.0.1");
+  return port;
+}
+
+inline bool WaitFor(const std::function<bool()>& done, double seconds = 20) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return done();
+}
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A child process; killed (SIGKILL) and reaped by the destructor if still running.
+class Child {
+ public:
+  Child(std::vector<std::string> argv, const std::string& log_path) : log_(log_path) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* log = std::fopen(log_path.c_str(), "a");
+      if (log) {
+        dup2(fileno(log), 1);
+        dup2(fileno(log), 2);
+      }
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  // Sends `sig` and waits; returns the exit status, or 128+signal when killed.
+  int Stop(int sig = SIGTERM) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, sig);
+    return Wait();
+  }
+  int Wait() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  // The exit status if it has exited, without waiting.
+  std::optional<int> Exited() {
+    int status = 0;
+    if (pid_ <= 0 || waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  std::string Log() const { return ReadFile(log_); }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_;
+};
+
+struct HttpReply {
+  int status = 0;
+  std::string body;
+  std::string content_type;
+};
+
+inline HttpReply Get(int port, const std::string& path, const httplib::Headers& headers = {}) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(2);
+  client.set_read_timeout(10);
+  auto res = client.Get(path, headers);
+  if (!res) return {};
+  return {res->status, res->body, res->get_header_value("Content-Type")};
+}
+
+inline HttpReply Post(int port, const std::string& path, const httplib::Headers& headers = {}) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(2);
+  auto res = client.Post(path, headers, "", "text/plain");
+  if (!res) return {};
+  return {res->status, res->body, res->get_header_value("Content-Type")};
+}
+
+// The value of an unlabelled sample in Prometheus text, or -1.
+inline double Scalar(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return -1;
+}
+
+// A running shmstatsd with a 1 s interval on a free port and its own state dir.
+class Daemon {
+ public:
+  Daemon(const std::string& segment, const TempDir& dir, std::vector<std::string> extra = {})
+      : port_(FreePort()), dir_(dir) {
+    std::vector<std::string> argv = {SHMSTATSD_PATH,
+                                     "--segment",
+                                     segment,
+                                     "--state-dir",
+                                     dir.str(),
+                                     "--listen",
+                                     "127.0.0.1:" + std::to_string(port_),
+                                     "--interval",
+                                     "1s"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    child_ = std::make_unique<Child>(argv, dir / "shmstatsd.log");
+    ready_ = WaitFor([&] { return Get(port_, "/healthz").status != 0 || child_->pid() < 0; }, 10);
+  }
+  bool ready() const { return ready_; }
+  int port() const { return port_; }
+  Child& child() { return *child_; }
+  double Ticks() { return Scalar(Get(port_, "/metrics").body, "shmstatsd_ticks_total"); }
+  // Waits until `n` more ticks have completed.
+  bool AwaitTicks(int n = 1) {
+    double start = Ticks();
+    return WaitFor([&] { return Ticks() >= start + n; }, 10 + 2 * n);
+  }
+
+ private:
+  int port_;
+  const TempDir& dir_;
+  std::unique_ptr<Child> child_;
+  bool ready_ = false;
+};
+
+}  // namespace shmstats::testing

@@ -1,0 +1,262 @@
+// The history library in-process: encodings, time and step parsing, and queries
+// over ticks written with known values at chosen timestamps.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "common/selector.h"
+#include "daemon_harness.h"
+#include "history_codec.h"
+#include "history_export.h"
+#include "history_query.h"
+#include "history_time.h"
+#include "history_writer.h"
+#include "sqlite_db.h"
+
+namespace shmstats::history {
+namespace {
+
+using shmstats::testing::TempDir;
+
+constexpr int64_t kT0 = 1'790'000'000'000;  // 2026-09-21T14:13:20Z
+constexpr int64_t kMinute = 60'000;
+
+MetricSnapshot Counter(const std::string& name, uint64_t delta, Labels labels = {}) {
+  MetricSnapshot m;
+  m.name = name;
+  m.labels = std::move(labels);
+  m.type = MetricType::kCounter;
+  m.counter = delta;
+  return m;
+}
+
+MetricSnapshot Gauge(const std::string& name, double v) {
+  MetricSnapshot m;
+  m.name = name;
+  m.type = MetricType::kGauge;
+  m.gauge = v;
+  return m;
+}
+
+MetricSnapshot Hist(const std::string& name, std::vector<uint64_t> counts, double sum) {
+  MetricSnapshot m;
+  m.name = name;
+  m.type = MetricType::kHistogram;
+  m.histogram.bounds = {1, 2, 4, 8};
+  m.histogram.counts = std::move(counts);
+  m.histogram.sum = sum;
+  for (auto c : m.histogram.counts) m.histogram.count += c;
+  return m;
+}
+
+std::vector<SeriesHistory> QueryDb(const std::string& db, const std::string& selector, int64_t from,
+                                   int64_t to, int64_t step) {
+  HistoryReader reader(db);
+  auto parsed = selector.empty() ? common::Selector() : common::Selector::Parse(selector);
+  return reader.Query(parsed, {from, to, step});
+}
+
+TEST(HistoryCodecTest, BucketsRoundTripAndRejectGarbage) {
+  std::vector<uint64_t> counts = {0, 5, 0, 0, 300000, 1};
+  std::string blob = EncodeBuckets(counts, 12.5);
+  EXPECT_EQ(blob.size(), 8u + 2 + 4 + 2);  // sum, then (gap, count) varints
+  std::vector<uint64_t> back(counts.size(), 0);
+  double sum = 0;
+  ASSERT_TRUE(DecodeBucketsInto(blob, back, sum));
+  EXPECT_EQ(back, counts);
+  EXPECT_EQ(sum, 12.5);
+  std::vector<uint64_t> small(3, 0);
+  EXPECT_FALSE(DecodeBucketsInto(blob, small, sum));  // bucket index out of range
+  EXPECT_FALSE(DecodeBucketsInto("abc", back, sum));  // shorter than the sum
+}
+
+TEST(HistoryTimeTest, ParsesRfc3339AndRelativeForms) {
+  const int64_t now = kT0;
+  EXPECT_EQ(ParseTime("now", now), now);
+  EXPECT_EQ(ParseTime("-1h", now), now - 3'600'000);
+  EXPECT_EQ(ParseTime("now-15m", now), now - 900'000);
+  EXPECT_EQ(ParseTime("-7d", now), now - 7 * 86'400'000LL);
+  EXPECT_EQ(ParseTime("1970-01-01T00:01:00Z", now), 60'000);
+  EXPECT_EQ(ParseTime("2026-09-21T14:13:20Z", now), kT0);
+  EXPECT_EQ(ParseTime("2026-09-21T16:13:20.250+02:00", now), kT0 + 250);
+  EXPECT_EQ(FormatRfc3339(kT0), "2026-09-21T14:13:20Z");
+  EXPECT_EQ(FormatRfc3339(kT0 + 5), "2026-09-21T14:13:20.005Z");
+  for (const char* bad : {"", "yesterday", "-1y", "1h", "-h", "2026-13-01T00:00:00Z",
+                          "2026-02-30T00:00:00Z", "2026-09-21T13:33:20", "2026-09-21",
+                          "2026-09-21T13:33:20Z'; DROP TABLE ticks; --", "--1h"}) {
+    EXPECT_THROW(ParseTime(bad, now), Error) << bad;
+  }
+}
+
+TEST(HistoryTimeTest, StepsComeFromTheAllowlistOnly) {
+  EXPECT_EQ(ParseStep("1m"), 60'000);
+  EXPECT_EQ(ParseStep("1d"), 86'400'000);
+  for (const char* bad : {"2m", "60s", "1M", "", "1m;", "1h OR 1=1"}) {
+    EXPECT_THROW(ParseStep(bad), Error) << bad;
+  }
+}
+
+// Counter deltas 10, 5, 3 over three minutes (the writer stores what the daemon's
+// aggregation computed, including the 3 after a reset): increase and rate per step.
+TEST(HistoryQueryTest, CounterIncreaseAndRate) {
+  TempDir dir;
+  std::string db = dir / "h.db";
+  {
+    HistoryWriter w(db);
+    int64_t t = kT0 / 3'600'000 * 3'600'000 + 10 * kMinute;  // 10 min past an hour
+    for (uint64_t d : {10, 5, 3}) {
+      t += kMinute;
+      w.Write({t, kMinute, {Counter("calls_total", d, {{"tool", "x"}}), Counter("other", 7)}}, {});
+    }
+  }
+  int64_t hour = kT0 / 3'600'000 * 3'600'000;
+  auto per_minute = QueryDb(db, "calls_total", hour, hour + 3'600'000, kMinute);
+  ASSERT_EQ(per_minute.size(), 1u);
+  ASSERT_EQ(per_minute[0].points.size(), 3u);
+  EXPECT_EQ(per_minute[0].points[2].acc.increase, 3u);
+  EXPECT_DOUBLE_EQ(PointRate(per_minute[0].points[0].acc), 10.0 / 60);
+  auto per_hour = QueryDb(db, "calls_total{tool=\"x\"}", hour, hour + 3'600'000, 3'600'000);
+  ASSERT_EQ(per_hour.size(), 1u);
+  ASSERT_EQ(per_hour[0].points.size(), 1u);
+  EXPECT_EQ(per_hour[0].points[0].acc.increase, 18u);
+  EXPECT_DOUBLE_EQ(PointRate(per_hour[0].points[0].acc), 18.0 / 180);
+}
+
+TEST(HistoryQueryTest, GaugeMinAvgMaxLast) {
+  TempDir dir;
+  std::string db = dir / "h.db";
+  int64_t hour = kT0 / 3'600'000 * 3'600'000;
+  {
+    HistoryWriter w(db);
+    int64_t t = hour;
+    for (double v : {4.0, -2.5, 7.0, 1.0}) w.Write({t += kMinute, kMinute, {Gauge("q", v)}}, {});
+  }
+  auto r = QueryDb(db, "q", hour, hour, 900'000);
+  ASSERT_EQ(r.size(), 1u);
+  ASSERT_EQ(r[0].points.size(), 1u);
+  const Accum& a = r[0].points[0].acc;
+  EXPECT_EQ(a.min, -2.5);
+  EXPECT_EQ(a.max, 7.0);
+  EXPECT_DOUBLE_EQ(a.sum / a.samples, 9.5 / 4);
+  EXPECT_EQ(a.last, 1.0);
+}
+
+// Two intervals: 100 observations in (0,1], then 100 in (2,4]. Over the step the
+// quantiles come from the merged buckets (p90 = 3.6), not from the average of the
+// two intervals' p90s (0.9 and 3.8 -> 2.35).
+TEST(HistoryQueryTest, HistogramQuantilesFromMergedBuckets) {
+  TempDir dir;
+  std::string db = dir / "h.db";
+  int64_t hour = kT0 / 3'600'000 * 3'600'000;
+  {
+    HistoryWriter w(db);
+    w.Write({hour + kMinute, kMinute, {Hist("lat", {100, 0, 0, 0, 0}, 50)}}, {});
+    w.Write({hour + 2 * kMinute, kMinute, {Hist("lat", {0, 0, 100, 0, 0}, 300)}}, {});
+  }
+  auto r = QueryDb(db, "lat", hour, hour, 300'000);
+  ASSERT_EQ(r.size(), 1u);
+  ASSERT_EQ(r[0].points.size(), 1u);
+  HistogramValue h = PointHistogram(r[0].series, r[0].points[0].acc);
+  EXPECT_EQ(h.count, 200u);
+  EXPECT_EQ(h.sum, 350);
+  EXPECT_DOUBLE_EQ(Quantile(h, 0.5), 1.0);
+  EXPECT_DOUBLE_EQ(Quantile(h, 0.9), 3.6);
+  auto json = HistoryToJson(r, {hour, hour, 300'000});
+  EXPECT_DOUBLE_EQ(json["series"][0]["points"][0]["p90"].template get<double>(), 3.6);
+  EXPECT_EQ(json["series"][0]["points"][0]["count"].template get<uint64_t>(), 200u);
+  std::string csv = HistoryToCsv(r, {hour, hour, 300'000});
+  EXPECT_NE(csv.find(",lat,,histogram,,,,,,,200,350,1,3.6,"), std::string::npos) << csv;
+}
+
+TEST(HistoryQueryTest, RejectsReversedAndOversizedRanges) {
+  TempDir dir;
+  std::string db = dir / "h.db";
+  { HistoryWriter w(db); }
+  EXPECT_THROW(QueryDb(db, "x", kT0, kT0 - 1, kMinute), Error);
+  EXPECT_THROW(QueryDb(db, "x", kT0 - 30LL * 86'400'000, kT0, kMinute), Error);
+  EXPECT_NO_THROW(QueryDb(db, "x", kT0 - 7LL * 86'400'000, kT0, kMinute));
+}
+
+// Hours of raw ticks are rolled up once complete; raw rows older than the raw
+// retention are pruned (one hour per tick), and a 1h query then reads the rollups
+// with the same answers; rollups older than their retention go too.
+TEST(HistoryRetentionTest, RollsUpThenPrunesRawAndOldRollups) {
+  TempDir dir;
+  std::string db = dir / "h.db";
+  const int64_t h0 = (kT0 / 3'600'000 - 100) * 3'600'000;
+  HistoryWriter w(db);
+  for (int64_t t = h0 + kMinute; t <= h0 + 3 * 3'600'000; t += 5 * kMinute) {
+    w.Write({t, 5 * kMinute, {Counter("c_total", 2), Gauge("g", (t / kMinute) % 7)}}, {});
+  }
+  auto before = QueryDb(db, "", h0, h0 + 3 * 3'600'000, 3'600'000);
+  Retention keep{.raw_ms = 24 * 3'600'000LL, .rollup_ms = 99 * 3'600'000LL};
+  for (int i = 0; i < 8; ++i) w.Write({kT0 + i * kMinute, kMinute, {Gauge("g", 1)}}, keep);
+  Db check(db, Db::Mode::kReadOnly);
+  Stmt old_raw = check.Prepare("SELECT count(*) FROM ticks WHERE ts_ms <= ?1");
+  old_raw.Bind(1, h0 + 3 * 3'600'000);
+  ASSERT_TRUE(old_raw.Step());
+  EXPECT_EQ(old_raw.Int(0), 0);
+  Stmt rolled = check.Prepare("SELECT count(*), min(hour) FROM rollups");
+  ASSERT_TRUE(rolled.Step());
+  // Hour h0 (ticks in (h0, h0+1h]) is older than 99 h and was pruned; the next two stay.
+  EXPECT_EQ(rolled.Int(1), h0 / 3'600'000 + 1);
+
+  auto after = QueryDb(db, "", h0 + 3'600'000, h0 + 3 * 3'600'000, 3'600'000);
+  ASSERT_EQ(after.size(), 2u);  // c_total and g, from rollups
+  for (size_t s = 0; s < after.size(); ++s) {
+    ASSERT_EQ(after[s].points.size(), 2u);
+    for (size_t p = 0; p < 2; ++p) {
+      const Accum& a = after[s].points[p].acc;
+      const Accum& b = before[s].points[p + 1].acc;
+      EXPECT_EQ(a.increase, b.increase);
+      EXPECT_EQ(a.samples, b.samples);
+      EXPECT_EQ(a.min, b.min);
+      EXPECT_EQ(a.max, b.max);
+      EXPECT_EQ(a.last, b.last);
+    }
+  }
+  EXPECT_EQ(after[0].points[0].acc.increase, 24u);  // 12 ticks of +2 per hour
+}
+
+TEST(HistoryExportTest, OpenMetricsImportsWithPromtool) {
+  if (std::string(PROMTOOL_PATH).empty()) GTEST_SKIP() << "promtool not installed";
+  TempDir dir;
+  std::string db = dir / "h.db";
+  {
+    HistoryWriter w(db);
+    for (int i = 1; i <= 5; ++i) {
+      w.Write({kT0 + i * kMinute,
+               kMinute,
+               {Counter("calls_total", i, {{"tool", "a\"b\\c"}}), Gauge("q", i * 0.5),
+                Hist("lat", {1, 0, 2, 0, uint64_t(i)}, 9.5)}},
+              {});
+    }
+  }
+  HistoryReader reader(db);
+  std::ostringstream om;
+  Export(reader, common::Selector(), kT0, kT0 + 10 * kMinute, ExportFormat::kOpenMetrics, om);
+  std::string text = om.str();
+  EXPECT_NE(text.find("calls_total{tool=\"a\\\"b\\\\c\"} 15 1790000300.000"), std::string::npos)
+      << text;
+  EXPECT_TRUE(text.ends_with("# EOF\n"));
+  std::ofstream(dir / "x.om") << text;
+  std::string cmd = std::string(PROMTOOL_PATH) + " tsdb create-blocks-from openmetrics " +
+                    (dir / "x.om") + " " + (dir / "blocks") + " >" + (dir / "promtool.log") +
+                    " 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << shmstats::testing::ReadFile(dir / "promtool.log");
+
+  std::ostringstream csv, json;
+  Export(reader, common::Selector::Parse("q"), kT0, kT0 + 10 * kMinute, ExportFormat::kCsv, csv);
+  EXPECT_NE(csv.str().find("2026-09-21T14:18:20Z,q,,gauge,2.5,,"), std::string::npos) << csv.str();
+  Export(reader, common::Selector(), kT0, kT0 + 10 * kMinute, ExportFormat::kJson, json);
+  auto parsed = nlohmann::json::parse(json.str());
+  EXPECT_EQ(parsed["samples"].size(), 15u);
+  EXPECT_THROW(ParseExportFormat("xml"), Error);
+}
+
+}  // namespace
+}  // namespace shmstats::history
