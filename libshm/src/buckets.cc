@@ -43,7 +43,10 @@ Layout MakeExponential(const ExponentialBuckets& e) {
   Layout l;
   l.kind = layout::kExponential;
   l.precision_bits = static_cast<uint8_t>(e.precision_bits);
-  l.min_key = Key(e.min, shift);
+  // The first bound is min rounded down to a bucket bound, so every value above min
+  // lies in a bucket whose real lower edge is known (the documented error bound).
+  l.min_key = (std::bit_cast<int64_t>(e.min) >> shift) - 1;
+  if (l.min_key < 0) Invalid(fmt::format("exponential buckets: min {} is too small", e.min));
   uint64_t count = static_cast<uint64_t>(Key(e.max, shift) - l.min_key) + 2;
   if (count > kMaxBuckets)
     Invalid(

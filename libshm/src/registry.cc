@@ -175,7 +175,6 @@ bool AllocateSlots(const detail::SegmentImpl& s, uint32_t count, uint32_t* offse
 // abandoned meanwhile (we stalled): the caller starts over.
 bool FillAndPublish(const detail::SegmentImpl& s, Descriptor& d, const Request& r) {
   const uint64_t claimed = layout::kClaimed | r.hash;
-  d.owner_pid.store(static_cast<uint32_t>(getpid()), std::memory_order_relaxed);
   d.type = static_cast<uint8_t>(r.type);
   d.bucket_kind = r.buckets.kind;
   d.precision_bits = r.buckets.precision_bits;
@@ -211,6 +210,7 @@ bool FillAndPublish(const detail::SegmentImpl& s, Descriptor& d, const Request& 
 
 // Find-or-create; returns the published descriptor for r, compatible with it.
 const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
+  const auto self = static_cast<uint32_t>(getpid());  // a system call: not inside the claim
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     const uint32_t home = r.hash % s.max_metrics;
     bool restart = false;
@@ -227,6 +227,8 @@ const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
           if (d.state.compare_exchange_strong(state, layout::kClaimed | r.hash,
                                               std::memory_order_acq_rel,
                                               std::memory_order_acquire)) {
+            // First thing after the claim, so others can tell if we die now.
+            d.owner_pid.store(self, std::memory_order_relaxed);
             if (FillAndPublish(s, d, r)) return d;
             restart = true;
             break;
