@@ -146,12 +146,13 @@ void AppendHistogram(std::string* out, const Family& f, const MetricSnapshot& m,
     le = "+Inf";
     AppendSample(out, f.name + "_bucket", m.labels, &le, "0");
   }
-  // The +Inf bucket above is the cumulative total: _count repeats it exactly.
-  AppendSample(out, f.name + "_count", m.labels, nullptr, fmt::format_int(cumulative).str());
-  // OpenMetrics allows _sum only when no observation can be negative.
+  // OpenMetrics wants _count and _sum together, and _sum only when no observation
+  // can be negative; Prometheus text always has both. The +Inf bucket above is the
+  // cumulative total, so _count repeats it exactly.
   bool negative = (!h.bounds.empty() && h.bounds.front() < 0) || !(h.sum >= 0);
-  if (format == TextFormat::kPrometheus || !negative)
-    AppendSample(out, f.name + "_sum", m.labels, nullptr, FormatDouble(h.sum));
+  if (format == TextFormat::kOpenMetrics && negative) return;
+  AppendSample(out, f.name + "_count", m.labels, nullptr, fmt::format_int(cumulative).str());
+  AppendSample(out, f.name + "_sum", m.labels, nullptr, FormatDouble(h.sum));
 }
 
 }  // namespace
