@@ -30,7 +30,9 @@ int Fill(const std::string& name, int n) {
       case 0:
       case 1: {
         auto g = segment.RegisterGauge({"fill_gauge_" + std::to_string(i % 100),
-                                        {{"instance", idx}}, "A gauge of the fill test", ""});
+                                        {{"instance", idx}},
+                                        "A gauge of the fill test",
+                                        ""});
         g.Set(i * 0.5 - 3);
         break;
       }
@@ -42,9 +44,11 @@ int Fill(const std::string& name, int n) {
         break;
       }
       default: {
-        auto c = segment.RegisterCounter({"fill_requests_total",
-                                          {{"instance", idx}, {"code", std::to_string(200 + i % 5)}},
-                                          "Requests of the fill test", ""});
+        auto c =
+            segment.RegisterCounter({"fill_requests_total",
+                                     {{"instance", idx}, {"code", std::to_string(200 + i % 5)}},
+                                     "Requests of the fill test",
+                                     ""});
         c.Inc(static_cast<uint64_t>(i) * 1000003);
       }
     }

@@ -1,0 +1,145 @@
+// Unit tests of shmstats_common: selectors, FormatDouble, the text formats, ToJson.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "exposition.h"
+#include "selector.h"
+#include "shmstats/error.h"
+
+namespace shmstats::common {
+namespace {
+
+MetricSnapshot Counter(std::string name, Labels labels, uint64_t v) {
+  MetricSnapshot m;
+  m.name = std::move(name);
+  m.labels = std::move(labels);
+  m.type = MetricType::kCounter;
+  m.counter = v;
+  return m;
+}
+
+MetricSnapshot Hist(std::string name, std::vector<double> bounds, std::vector<uint64_t> counts) {
+  MetricSnapshot m;
+  m.name = std::move(name);
+  m.type = MetricType::kHistogram;
+  m.histogram.bounds = std::move(bounds);
+  m.histogram.counts = std::move(counts);
+  for (auto c : m.histogram.counts) m.histogram.count += c;
+  m.histogram.sum = 1.5;
+  return m;
+}
+
+TEST(SelectorTest, NameGlobAndMatchers) {
+  auto m = Counter("tool_calls_total", {{"status", "error_io"}, {"tool", "file_read"}}, 1);
+  EXPECT_TRUE(Selector::Parse("tool_calls_total").Matches(m));
+  EXPECT_TRUE(Selector::Parse("tool_*").Matches(m));
+  EXPECT_TRUE(Selector::Parse("tool_calls_tota?").Matches(m));
+  EXPECT_FALSE(Selector::Parse("tool_").Matches(m));
+  EXPECT_TRUE(Selector::Parse("tool_calls_total{tool=\"file_read\"}").Matches(m));
+  EXPECT_FALSE(Selector::Parse("tool_calls_total{tool=\"file\"}").Matches(m));
+  EXPECT_TRUE(Selector::Parse("{status=~\"err.*\"}").Matches(m));
+  EXPECT_FALSE(Selector::Parse("{status=~\"rror.*\"}").Matches(m));  // anchored
+  EXPECT_TRUE(Selector::Parse("{status!~\"ok\", tool != 'x',}").Matches(m));
+  EXPECT_TRUE(Selector::Parse("{absent=\"\"}").Matches(m));  // missing label is ""
+  EXPECT_TRUE(Selector::Parse("{__name__=~\"tool_.*\"}").Matches(m));
+  EXPECT_TRUE(Selector::Parse("tool_calls_total").IsPlainName());
+  EXPECT_FALSE(Selector::Parse("tool_*").IsPlainName());
+  EXPECT_FALSE(Selector::Parse("x{a=\"1\"}").IsPlainName());
+}
+
+TEST(SelectorTest, EscapesInValues) {
+  auto m = Counter("x", {{"p", "a\"b\\c\nd"}}, 1);
+  EXPECT_TRUE(Selector::Parse(R"(x{p="a\"b\\c\nd"})").Matches(m));
+}
+
+TEST(SelectorTest, MalformedSelectorsSayWhere) {
+  for (const char* bad : {"", "a{b=}", "a{b=\"1\"", "a{", "9a", "a b", "a{b==\"1\"}",
+                          "a{b=\"\\q\"}", "{a=~\"(\"}", "a{__x=\"1\"}", "{}", "a{b=\"1\"}x"}) {
+    try {
+      Selector::Parse(bad);
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find("malformed selector"), std::string::npos) << e.what();
+    }
+  }
+  try {
+    Selector::Parse("a{b=}");
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("expected a quoted value at column 5"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(FormatDoubleTest, ShortestAndLocaleFree) {
+  EXPECT_EQ(FormatDouble(0.1), "0.1");
+  EXPECT_EQ(FormatDouble(1), "1");
+  EXPECT_EQ(FormatDouble(-2.5), "-2.5");
+  EXPECT_EQ(FormatDouble(1e300), "1e+300");
+  EXPECT_EQ(FormatDouble(std::numeric_limits<double>::infinity()), "+Inf");
+  EXPECT_EQ(FormatDouble(-std::numeric_limits<double>::infinity()), "-Inf");
+  EXPECT_EQ(FormatDouble(std::nan("")), "NaN");
+}
+
+TEST(ExpositionTest, PrometheusFamiliesOnceAndEscaped) {
+  Snapshot s;
+  s.metrics.push_back(Counter("b_total", {{"k", "x\"y\\z\nw"}}, UINT64_MAX));
+  s.metrics.push_back(Counter("a_total", {}, 1));
+  s.metrics.push_back(Counter("b_total", {{"k", "1"}}, 2));
+  s.metrics.push_back(Counter("b_total", {{"k", "1"}}, 3));  // duplicate: dropped
+  s.metrics.back().help = "ignored";
+  s.metrics[0].help = "line\nbreak \\";
+  EXPECT_EQ(ToText(s, TextFormat::kPrometheus),
+            "# HELP a_total (no help text)\n# TYPE a_total counter\na_total 1\n"
+            "# HELP b_total (no help text)\n# TYPE b_total counter\nb_total{k=\"1\"} 2\n"
+            "b_total{k=\"x\\\"y\\\\z\\nw\"} 18446744073709551615\n");
+}
+
+TEST(ExpositionTest, HistogramCumulativeEndsInInfEqualToCount) {
+  Snapshot s;
+  s.metrics.push_back(Hist("lat_seconds", {0.1, 1}, {2, 0, 3}));
+  EXPECT_EQ(ToText(s, TextFormat::kPrometheus),
+            "# HELP lat_seconds (no help text)\n# TYPE lat_seconds histogram\n"
+            "lat_seconds_bucket{le=\"0.1\"} 2\nlat_seconds_bucket{le=\"1\"} 2\n"
+            "lat_seconds_bucket{le=\"+Inf\"} 5\nlat_seconds_count 5\nlat_seconds_sum 1.5\n");
+}
+
+TEST(ExpositionTest, OpenMetricsCounterFamilyUnitAndEof) {
+  Snapshot s;
+  s.metrics.push_back(Counter("sent_bytes_total", {}, 4));
+  s.metrics.back().unit = "bytes";
+  s.metrics.push_back(Counter("jobs", {}, 2));
+  s.metrics.back().unit = "seconds";  // the name does not end in it: no UNIT
+  EXPECT_EQ(ToText(s, TextFormat::kOpenMetrics),
+            "# HELP jobs (no help text)\n# TYPE jobs counter\njobs_total 2\n"
+            "# HELP sent_bytes (no help text)\n# TYPE sent_bytes counter\n"
+            "# UNIT sent_bytes bytes\nsent_bytes_total 4\n# EOF\n");
+}
+
+TEST(ExpositionTest, CollidingFamiliesAreLeftOut) {
+  Snapshot s;
+  s.metrics.push_back(Hist("x", {1}, {1, 0}));
+  s.metrics.push_back(Counter("x_count", {}, 9));
+  std::string text = ToText(s, TextFormat::kPrometheus);
+  EXPECT_EQ(text.find("x_count 9"), std::string::npos) << text;
+  s.metrics.clear();
+  s.metrics.push_back(Counter("y", {}, 1));
+  s.metrics.push_back(Counter("y_total", {}, 2));
+  text = ToText(s, TextFormat::kOpenMetrics);
+  EXPECT_EQ(text, "# HELP y (no help text)\n# TYPE y counter\ny_total 1\n# EOF\n");
+}
+
+TEST(ToJsonTest, ExactCountersAndNullForNaN) {
+  auto c = ToJson(Counter("c_total", {{"a", "b"}}, UINT64_MAX), false);
+  EXPECT_EQ(c.dump(), R"({"help":"","labels":{"a":"b"},"name":"c_total","type":"counter",)"
+                      R"("unit":"","value":18446744073709551615})");
+  auto h = ToJson(Hist("h", {1}, {0, 0}), true);
+  EXPECT_EQ(h["histogram"]["p50"].dump(), "null");  // NaN is written as null
+  EXPECT_EQ(h["histogram"]["buckets"].dump(), R"([{"count":0,"le":1.0},{"count":0,"le":"+Inf"}])");
+}
+
+}  // namespace
+}  // namespace shmstats::common
