@@ -1,6 +1,7 @@
 #include "process_harness.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -90,6 +91,28 @@ void Children::KillAndReap(pid_t pid) {
   }
   live_.erase(pid);
 }
+
+bool Children::Stop(pid_t pid, std::chrono::milliseconds timeout, int* status) {
+  kill(pid, SIGSTOP);
+  // Polls without sleeping: callers stop producers at chosen instants, and a sleep
+  // would let the stop land much later than asked.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    pid_t r = waitpid(pid, status, WUNTRACED | WNOHANG);
+    if (r > 0 && WIFSTOPPED(*status)) return true;
+    if (r > 0 || (r < 0 && errno != EINTR)) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      KillAndReap(pid);
+      *status = -1;
+      return false;
+    }
+    sched_yield();
+  }
+  live_.erase(pid);
+  return false;
+}
+
+void Children::Continue(pid_t pid) { kill(pid, SIGCONT); }
 
 std::string DescribeStatus(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));

@@ -61,6 +61,14 @@ class Children {
   // fails with ESRCH, which is how the library tells a claimer died).
   void KillAndReap(pid_t pid);
 
+  // SIGSTOPs pid and waits up to `timeout` until it has stopped; returns true then.
+  // Returns false if it ended first (it is reaped and *status set) or did not stop
+  // in time (it is killed and reaped, *status = -1).
+  bool Stop(pid_t pid, std::chrono::milliseconds timeout, int* status);
+
+  // SIGCONTs a child that Stop stopped.
+  void Continue(pid_t pid);
+
   size_t running() const { return live_.size(); }
 
   static constexpr int kExceptionExit = 100;
