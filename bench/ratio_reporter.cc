@@ -66,7 +66,8 @@ void RatioReporter::ReportRuns(const std::vector<Run>& runs) {
       t.median_cpu_ns = cpu;
       t.median_real_ns = real;
     } else if (run.aggregate_name == "cv") {
-      t.cv_cpu = run.GetAdjustedCPUTime();  // a fraction, not a time
+      // A fraction, not a time: the statistic of the repetitions' accumulated times.
+      t.cv_cpu = run.cpu_accumulated_time;
     }
   }
 }
@@ -102,8 +103,8 @@ void RatioReporter::PrintRatios(std::ostream& out) const {
       << "  cpu = per-thread CPU time per operation (the cost a recording caller pays);\n"
       << "  real = wall time / all threads' operations (inverse throughput)\n\n";
   char line[160];
-  std::snprintf(line, sizeof line, "%-36s %7s %9s %8s %9s %8s %8s\n", "benchmark", "threads",
-                "cpu ns", "x floor", "real ns", "x floor", "spread");
+  std::snprintf(line, sizeof line, "%-36s %7s %9s %8s %9s %8s  %s\n", "benchmark", "threads",
+                "cpu ns", "x floor", "real ns", "x floor", "cpu spread");
   out << line;
   for (const Key& key : order_) {
     const Times& t = times_.at(key);
@@ -115,7 +116,7 @@ void RatioReporter::PrintRatios(std::ostream& out) const {
       auto [lo, hi] = std::minmax_element(t.cpu_ns.begin(), t.cpu_ns.end());
       spread = Format("%.1f..%.1f", *lo, *hi);
     }
-    std::snprintf(line, sizeof line, "%-36s %7lld %9.2f %8.2f %9.2f %8.2f %8s\n", key.first.c_str(),
+    std::snprintf(line, sizeof line, "%-36s %7lld %9.2f %8.2f %9.2f %8.2f  %s\n", key.first.c_str(),
                   static_cast<long long>(key.second), MedianCpu(key),
                   MedianCpu(key) / MedianCpu(floor), MedianReal(key),
                   MedianReal(key) / MedianReal(floor), spread.c_str());
