@@ -4,9 +4,12 @@
 // directories, free loopback ports, a child-process wrapper that always stops what
 // it started, and an HTTP getter.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,9 +61,19 @@ class TempDir {
   std::string path_;
 };
 
+// A loopback port that was free a moment ago (the kernel picks it).
 inline int FreePort() {
-  httplib::Server probe;
-  int port = probe.bind_to_any_port("127.0.0.1");
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
   return port;
 }
 
@@ -182,7 +195,7 @@ class Daemon {
                                      "1s"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     child_ = std::make_unique<Child>(argv, dir / "shmstatsd.log");
-    ready_ = WaitFor([&] { return Get(port_, "/healthz").status != 0 || child_->pid() < 0; }, 10);
+    ready_ = WaitFor([&] { return Get(port_, "/healthz").status != 0; }, 10);
   }
   bool ready() const { return ready_; }
   int port() const { return port_; }

@@ -1,0 +1,343 @@
+// The real shmstatsd, started on a free loopback port with a 1 s interval and its
+// own state directory, fed by real producer processes (this test process, or the
+// example producer), checked over HTTP, in stats.json and in its database.
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/selector.h"
+#include "daemon_harness.h"
+#include "history_query.h"
+#include "history_time.h"
+#include "sqlite_db.h"
+
+namespace shmstats::testing {
+namespace {
+
+SegmentOptions Small() {
+  SegmentOptions o;
+  o.max_metrics = 256;
+  o.max_slots = 1 << 14;
+  return o;
+}
+
+std::string PromtoolCheck(const std::string& text, const TempDir& dir) {
+  std::ofstream(dir / "metrics.txt") << text;
+  std::string cmd = std::string(PROMTOOL_PATH) + " check metrics <" + (dir / "metrics.txt") + " >" +
+                    (dir / "promtool.log") + " 2>&1";
+  int rc = std::system(cmd.c_str());
+  return rc == 0 ? "" : "promtool failed: " + ReadFile(dir / "promtool.log");
+}
+
+nlohmann::json History(int port, const std::string& query) {
+  auto r = Get(port, "/stats/history?" + query);
+  EXPECT_EQ(r.status, 200) << r.body;
+  return nlohmann::json::parse(r.body, nullptr, false);
+}
+
+uint64_t TotalIncrease(const nlohmann::json& series) {
+  uint64_t total = 0;
+  for (const auto& p : series["points"]) total += p["increase"].get<uint64_t>();
+  return total;
+}
+
+TEST(DaemonTest, MetricsPassPromtoolAndNegotiateOpenMetrics) {
+  if (std::string(PROMTOOL_PATH).empty()) GTEST_SKIP() << "promtool not installed";
+  ScopedSegmentName seg(UniqueName("sd"));
+  TempDir dir;
+  Daemon d(seg.str(), dir);
+  ASSERT_TRUE(d.ready()) << d.child().Log();
+  Child producer({PRODUCER_PATH, "--segment", seg.str(), "--seconds", "2"}, dir / "producer.log");
+  ASSERT_EQ(producer.Wait(), 0) << producer.Log();
+  auto text = Get(d.port(), "/metrics");
+  ASSERT_EQ(text.status, 200);
+  EXPECT_EQ(text.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_NE(text.body.find("tool_calls_total{tool=\"file_read\"}"), std::string::npos);
+  EXPECT_NE(text.body.find("shmstatsd_resident_memory_bytes"), std::string::npos);
+  EXPECT_EQ(PromtoolCheck(text.body, dir), "");
+  auto om = Get(d.port(), "/metrics", {{"Accept", "application/openmetrics-text; version=1.0.0"}});
+  ASSERT_EQ(om.status, 200);
+  EXPECT_NE(om.content_type.find("application/openmetrics-text"), std::string::npos);
+  EXPECT_TRUE(om.body.ends_with("# EOF\n"));
+  EXPECT_EQ(d.child().Stop(SIGTERM), 0) << d.child().Log();
+}
+
+// Known values in the segment; after a tick, /stats and stats.json hold them.
+TEST(DaemonTest, StatsAndStatsJsonAgreeWithTheSegment) {
+  ScopedSegmentName seg(UniqueName("sd"));
+  TempDir dir;
+  auto s = Segment::Create(seg.str(), Small());
+  auto big = s.RegisterCounter({"big_total", {{"k", "v"}}, "", ""});
+  auto g = s.RegisterGauge({"temp", {}, "", ""});
+  auto h = s.RegisterHistogram({"lat_seconds", {}, "", "seconds"}, ExplicitBuckets{{1, 2, 4, 8}});
+  big.Inc((1ull << 60) + 1);  // above 2^53: must stay exact
+  g.Set(-2.25);
+  Daemon d(seg.str(), dir);
+  ASSERT_TRUE(d.ready()) << d.child().Log();
+  ASSERT_TRUE(d.AwaitTicks(1));
+  for (int i = 0; i < 10; ++i) h.Observe(3);
+  ASSERT_TRUE(d.AwaitTicks(2));
+  auto reply = Get(d.port(), "/stats");
+  ASSERT_EQ(reply.status, 200);
+  auto stats = nlohmann::json::parse(reply.body);
+  auto file = nlohmann::json::parse(ReadFile(dir / "stats.json"));
+  EXPECT_EQ(stats["version"], 1);
+  EXPECT_EQ(file["version"], 1);
+  for (const auto& doc : {stats, file}) {
+    EXPECT_EQ(doc["counters"]["big_total{k=\"v\"}"]["value"].get<uint64_t>(), (1ull << 60) + 1);
+    EXPECT_EQ(doc["counters"]["big_total{k=\"v\"}"]["labels"]["k"], "v");
+    EXPECT_EQ(doc["gauges"]["temp"]["value"].get<double>(), -2.25);
+    EXPECT_EQ(doc["histograms"]["lat_seconds"]["total_count"].get<uint64_t>(), 10u);
+  }
+  EXPECT_NE(reply.body.find("\"value\": 1152921504606846977"), std::string::npos);
+  EXPECT_EQ(d.child().Stop(SIGTERM), 0);
+}
+
+// Increments of 10 and 5, a reset, then 3: the history holds an increase of 18
+// (a counter that went down counts from zero), rates are increase/covered time,
+// and histogram quantiles come from buckets merged across the step.
+TEST(DaemonTest, HistoryHasRatesAndQuantilesIncludingACounterReset) {
+  ScopedSegmentName seg(UniqueName("sd"));
+  TempDir dir;
+  auto s = Segment::Create(seg.str(), Small());
+  auto c = s.RegisterCounter({"jobs_total", {}, "", ""});
+  auto h = s.RegisterHistogram({"lat_seconds", {}, "", ""}, ExplicitBuckets{{1, 2, 4, 8}});
+  Daemon d(seg.str(), dir);
+  ASSERT_TRUE(d.ready()) << d.child().Log();
+  ASSERT_TRUE(d.AwaitTicks(1));
+  c.Inc(10);
+  for (int i = 0; i < 100; ++i) h.Observe(0.5);
+  ASSERT_TRUE(d.AwaitTicks(1));
+  c.Inc(5);
+  for (int i = 0; i < 100; ++i) h.Observe(3);
+  ASSERT_TRUE(d.AwaitTicks(1));
+  auto reset = s.Reset([](const MetricSnapshot& m) { return m.name == "jobs_total"; });
+  ASSERT_EQ(reset.size(), 1u);
+  c.Inc(3);
+  ASSERT_TRUE(d.AwaitTicks(2));
+
+  auto j = History(d.port(), "metric=jobs_total&from=-10m&to=now&step=1d");
+  ASSERT_EQ(j["series"].size(), 1u) << j.dump();
+  EXPECT_EQ(TotalIncrease(j["series"][0]), 18u) << j.dump();
+
+  history::HistoryReader reader(dir / "history.db");
+  int64_t now = history::NowMs();
+  auto r = reader.Query(common::Selector::Parse("jobs_total"), {now - 600'000, now, 86'400'000});
+  ASSERT_EQ(r.size(), 1u);
+  uint64_t inc = 0;
+  for (const auto& p : r[0].points) {
+    inc += p.acc.increase;
+    EXPECT_DOUBLE_EQ(history::PointRate(p.acc), p.acc.increase * 1000.0 / p.acc.covered_ms);
+  }
+  EXPECT_EQ(inc, 18u);
+
+  auto hj = History(d.port(), "metric=lat_seconds&from=-10m&step=1d");
+  ASSERT_EQ(hj["series"].size(), 1u);
+  const auto& points = hj["series"][0]["points"];
+  ASSERT_GE(points.size(), 1u);
+  const auto& last = points[points.size() - 1];
+  if (points.size() == 1) {  // (a UTC day boundary could split the step)
+    EXPECT_EQ(last["count"].get<uint64_t>(), 200u);
+    EXPECT_DOUBLE_EQ(last["p50"].get<double>(), 1.0);
+    EXPECT_DOUBLE_EQ(last["p90"].get<double>(), 3.6);
+  }
+  auto csv = Get(d.port(), "/stats/history?metric=jobs_total&from=-10m&step=1m&format=csv");
+  ASSERT_EQ(csv.status, 200);
+  EXPECT_TRUE(csv.body.starts_with("time,name,labels,type,increase,rate,")) << csv.body;
+  EXPECT_EQ(d.child().Stop(SIGTERM), 0);
+}
+
+TEST(DaemonTest, BadHistoryParametersGet400) {
+  ScopedSegmentName seg(UniqueName("sd"));
+  TempDir dir;
+  auto s = Segment::Create(seg.str(), Small());
+  s.RegisterGauge({"up", {}, "", ""}).Set(1);
+  Daemon d(seg.str(), dir);
+  ASSERT_TRUE(d.ready()) << d.child().Log();
+  ASSERT_TRUE(d.AwaitTicks(2));
+  for (const char* q : {
+           "metric=up&step=2m",
+           "metric=up&step=1m%3BDROP%20TABLE%20ticks",
+           "metric=up&from=yesterday",
+           "metric=up&from=2026-13-45T00:00:00Z",
+           "metric=up&to=now%27%20OR%201%3D1",
+           "metric=up%27%3B%20DROP%20TABLE%20series%3B--",
+           "metric=up%22%20OR%20%221%22%3D%221",
+           "metric=%7B",
+           "metric=up&format=xml",
+           "metric=up&from=now&to=-1h",
+           "metric=up&from=-30d&step=1m",
+       }) {
+    auto r = Get(d.port(), std::string("/stats/history?") + q);
+    EXPECT_EQ(r.status, 400) << q << ": " << r.body;
+    EXPECT_FALSE(r.body.empty());
+  }
+  auto ok = History(d.port(), "metric=up&from=-5m&step=1m");
+  EXPECT_EQ(ok["series"].size(), 1u);  // the tables are all still there
+  EXPECT_EQ(d.child().Stop(SIGTERM), 0);
+}
+
+TEST(DaemonTest, HistorySurvivesARestart) {
+  ScopedSegmentName seg(UniqueName("sd"));
+  TempDir dir;
+  auto s = Segment::Create(seg.str(), Small());
+  auto c = s.RegisterCounter({"n_total", {}, "", ""});
+  {
+    Daemon d(seg.str(), dir);
+    ASSERT_TRUE(d.ready()) << d.child().Log();
+    ASSERT_TRUE(d.AwaitTicks(1));
+    c.Inc(7);
+    ASSERT_TRUE(d.AwaitTicks(1));
+    ASSERT_EQ(d.child().Stop(SIGTERM), 0) << d.child().Log();
+  }
+  Daemon again(seg.str(), dir);
+  ASSERT_TRUE(again.ready()) << again.child().Log();
+  ASSERT_TRUE(again.AwaitTicks(1));
+  c.Inc(4);
+  ASSERT_TRUE(again.AwaitTicks(1));
+  auto j = History(again.port(), "metric=n_total&from=-10m&step=1d");
+  ASSERT_EQ(j["series"].size(), 1u);
+  EXPECT_EQ(TotalIncrease(j["series"][0]), 11u) << j.dump();
+  EXPECT_EQ(again.child().Stop(SIGTERM), 0);
+}
+
+TEST(DaemonTest, SecondDaemonOnTheSameDatabaseIsRefused) {
+  ScopedSegmentName seg(UniqueName("sd"));
+  TempDir dir;
+  auto s = Segment::Create(seg.str(), Small());
+  Daemon first(seg.str(), dir);
+  ASSERT_TRUE(first.ready()) << first.child().Log();
+  Child second({SHMSTATSD_PATH, "--segment", seg.str(), "--state-dir", dir.str(), "--listen",
+                "127.0.0.1:" + std::to_string(FreePort()), "--interval", "1s"},
+               dir / "second.log");
+  EXPECT_EQ(second.Wait(), 1);
+  EXPECT_NE(second.Log().find("another shmstatsd (pid " + std::to_string(first.child().pid())),
+            std::string::npos)
+      << second.Log();
+  EXPECT_EQ(first.child().Stop(SIGTERM), 0);
+}
+
+// SIGKILL while ticks are being written: the database opens, passes integrity_check
+// and holds at least every tick the daemon had reported as written.
+TEST(DaemonTest, SigkillDuringWritesLeavesAConsistentDatabase) {
+  ScopedSegmentName seg(UniqueName("sd"));
+  TempDir dir;
+  auto s = Segment::Create(seg.str(), Small());
+  for (int i = 0; i < 200; ++i) {
+    s.RegisterCounter({"c_total", {{"i", std::to_string(i)}}, "", ""}).Inc(i);
+  }
+  for (int round = 0; round < 3; ++round) {
+    int port = FreePort();
+    Child d({SHMSTATSD_PATH, "--segment", seg.str(), "--state-dir", dir.str(), "--listen",
+             "127.0.0.1:" + std::to_string(port), "--interval", "100ms"},
+            dir / "shmstatsd.log");
+    double ticks = -1;
+    ASSERT_TRUE(WaitFor([&] {
+      ticks = Scalar(Get(port, "/metrics").body, "shmstatsd_ticks_total");
+      return ticks >= 3 + round;
+    }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(37 * round));
+    d.Stop(SIGKILL);
+    history::Db db(dir / "history.db", history::Db::Mode::kReadWrite);
+    auto check = db.Prepare("PRAGMA integrity_check");
+    ASSERT_TRUE(check.Step());
+    EXPECT_EQ(check.Text(0), "ok");
+    auto count = db.Prepare("SELECT count(*) FROM ticks");
+    ASSERT_TRUE(count.Step());
+    EXPECT_GE(count.Int(0), static_cast<int64_t>(ticks));
+  }
+}
+
+// A history directory that cannot be used: the daemon logs, keeps serving /metrics
+// and keeps its ticks; once the directory is usable they are written.
+TEST(DaemonTest, UnwritableHistoryIsRetriedWhileMetricsServe) {
+  ScopedSegmentName seg(UniqueName("sd"));
+  TempDir dir;
+  auto s = Segment::Create(seg.str(), Small());
+  auto c = s.RegisterCounter({"n_total", {}, "", ""});
+  std::ofstream(dir / "blocked") << "a file where the history directory should be";
+  Daemon d(seg.str(), dir, {"--history-db", dir / "blocked/history.db"});
+  ASSERT_TRUE(d.ready()) << d.child().Log();
+  ASSERT_TRUE(d.AwaitTicks(2));
+  c.Inc(5);
+  ASSERT_TRUE(d.AwaitTicks(1));
+  auto metrics = Get(d.port(), "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("n_total 5"), std::string::npos);
+  EXPECT_NE(metrics.body.find("shmstatsd_errors_total{kind=\"history\"}"), std::string::npos);
+  EXPECT_EQ(Get(d.port(), "/healthz").status, 503);
+  EXPECT_GT(Scalar(metrics.body, "shmstatsd_history_pending_ticks"), 0);
+  std::filesystem::remove(dir / "blocked");
+  std::filesystem::create_directory(dir / "blocked");
+  ASSERT_TRUE(WaitFor([&] { return Get(d.port(), "/healthz").status == 200; }));
+  ASSERT_TRUE(d.AwaitTicks(1));
+  EXPECT_NE(d.child().Log().find("history"), std::string::npos);
+  history::HistoryReader reader(dir / "blocked/history.db");
+  int64_t now = history::NowMs();
+  auto r = reader.Query(common::Selector::Parse("n_total"), {now - 600'000, now, 86'400'000});
+  ASSERT_EQ(r.size(), 1u);
+  uint64_t inc = 0;
+  for (const auto& p : r[0].points) inc += p.acc.increase;
+  EXPECT_EQ(inc, 5u);  // written from the ticks kept while the directory was blocked
+  EXPECT_EQ(d.child().Stop(SIGTERM), 0);
+}
+
+// Started before the segment exists: waits; then a segment that is removed and
+// re-created is re-attached, and its new values are served.
+TEST(DaemonTest, WaitsForAMissingSegmentAndReattachesARecreatedOne) {
+  ScopedSegmentName seg(UniqueName("sd"));
+  TempDir dir;
+  Daemon d(seg.str(), dir);
+  ASSERT_TRUE(d.ready()) << d.child().Log();
+  ASSERT_TRUE(d.AwaitTicks(0));
+  auto health = nlohmann::json::parse(Get(d.port(), "/healthz").body);
+  EXPECT_EQ(health["segment"], "waiting");
+  EXPECT_EQ(Get(d.port(), "/stats").status, 503);
+  {
+    auto s = Segment::Create(seg.str(), Small());
+    s.RegisterGauge({"first_gen", {}, "", ""}).Set(1);
+    ASSERT_TRUE(WaitFor(
+        [&] { return Get(d.port(), "/metrics").body.find("first_gen 1") != std::string::npos; }));
+  }
+  Segment::Remove(seg.str());
+  auto s2 = Segment::Create(seg.str(), Small());
+  s2.RegisterGauge({"second_gen", {}, "", ""}).Set(2);
+  ASSERT_TRUE(WaitFor(
+      [&] { return Get(d.port(), "/metrics").body.find("second_gen 2") != std::string::npos; }));
+  ASSERT_TRUE(WaitFor(
+      [&] { return Get(d.port(), "/stats").body.find("second_gen") != std::string::npos; }));
+  EXPECT_EQ(d.child().Stop(SIGTERM), 0);
+  EXPECT_NE(d.child().Log().find("waiting for it"), std::string::npos);
+}
+
+TEST(DaemonTest, ResetOverHttpNeedsTheFlagAndTheToken) {
+  ScopedSegmentName seg(UniqueName("sd"));
+  TempDir dir;
+  auto s = Segment::Create(seg.str(), Small());
+  auto c = s.RegisterCounter({"r_total", {}, "", ""});
+  c.Inc(9);
+  {
+    Daemon off(seg.str(), dir);
+    ASSERT_TRUE(off.ready());
+    EXPECT_EQ(Post(off.port(), "/reset?metric=r_total").status, 403);
+    off.child().Stop(SIGTERM);
+  }
+  std::ofstream(dir / "token") << "0123456789abcdef-secret\n";
+  Daemon on(seg.str(), dir, {"--enable-reset", "--reset-token-file", dir / "token"});
+  ASSERT_TRUE(on.ready()) << on.child().Log();
+  EXPECT_EQ(Post(on.port(), "/reset?metric=r_total").status, 401);
+  EXPECT_EQ(Post(on.port(), "/reset?metric=r_total", {{"Authorization", "Bearer wrong"}}).status,
+            401);
+  auto ok = Post(on.port(), "/reset?metric=r_total",
+                 {{"Authorization", "Bearer 0123456789abcdef-secret"}});
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(s.Read().metrics.at(0).counter, 0u);
+  EXPECT_EQ(on.child().Stop(SIGTERM), 0);
+}
+
+}  // namespace
+}  // namespace shmstats::testing
