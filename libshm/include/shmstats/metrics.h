@@ -85,17 +85,19 @@ class Histogram {
  private:
   friend class Segment;
 
-  // First bound >= v, or n_bounds_ (+Inf); branch-free binary search.
+  // First bound >= v, or n_bounds_ (+Inf). A binary search whose step is masked in
+  // rather than chosen by ?:, which gcc turns into a jump that mispredicts on live
+  // values; the only branches left depend on the number of bounds.
   size_t ExplicitIndex(double v) const noexcept {
     size_t n = n_bounds_;
     if (n == 0) return 0;
-    const detail::Slot* base = bounds_;
+    size_t base = 0;
     while (n > 1) {
       size_t half = n / 2;
-      base = Bound(base[half - 1]) < v ? base + half : base;
+      base += half & (size_t{0} - static_cast<size_t>(Bound(bounds_[base + half - 1]) < v));
       n -= half;
     }
-    return static_cast<size_t>(base - bounds_) + (Bound(*base) < v);
+    return base + (Bound(bounds_[base]) < v);
   }
 
   static double Bound(const detail::Slot& s) noexcept {
