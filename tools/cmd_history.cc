@@ -1,0 +1,174 @@
+// statsctl history SELECTOR [--from] [--to] [--step] [--csv]: the daemon's history
+//   database, aggregated per step (counters: increase and rate; gauges: min, avg,
+//   max, last; histograms: count, sum and quantiles of merged buckets).
+// statsctl history export [--from] [--to] [--format csv|json|openmetrics] [PATTERN]:
+//   raw per-interval history for cron jobs and `promtool tsdb create-blocks-from`.
+// Both read the database directly (read-only): no daemon needed.
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <iostream>
+
+#include "common/exposition.h"
+#include "history_export.h"
+#include "history_query.h"
+#include "history_time.h"
+#include "sqlite_db.h"
+#include "util.h"
+
+namespace shmstats::statsctl {
+namespace {
+
+constexpr const char* kDefaultDb = "/var/lib/shmstats/history.db";
+
+struct HistoryOptions {
+  std::string db = kDefaultDb;
+  std::string selector;
+  std::string from = "-1h";
+  std::string to = "now";
+  std::string step = "5m";
+  bool csv = false;
+};
+
+struct ExportHistoryOptions {
+  const HistoryOptions* parent = nullptr;
+  std::string format = "csv";
+  std::string pattern;
+};
+
+// Wraps the history library's errors in statsctl's exit statuses.
+template <class F>
+Exit Guard(const std::string& db, F&& f) {
+  try {
+    return f();
+  } catch (const history::DbError& e) {
+    throw CommandError(Exit::kSystem, fmt::format("{}: is shmstatsd's database at {}? (--db, "
+                                                  "$SHMSTATS_HISTORY_DB)",
+                                                  e.what(), db));
+  } catch (const Error& e) {
+    throw CommandError(ExitFor(e.code()), e.what());
+  }
+}
+
+std::string Cell(double v) { return std::isfinite(v) ? common::FormatDouble(v) : "-"; }
+
+void PrintTable(const std::vector<history::SeriesHistory>& result) {
+  for (const auto& sh : result) {
+    const MetricSnapshot& m = sh.series.metric;
+    std::printf("%s%s (%s)\n", m.name.c_str(), LabelsText(m.labels).c_str(),
+                std::string(TypeName(m.type)).c_str());
+    Table table(m.type == MetricType::kCounter
+                    ? std::vector<std::string>{"TIME", "INCREASE", "RATE/S"}
+                : m.type == MetricType::kGauge
+                    ? std::vector<std::string>{"TIME", "MIN", "AVG", "MAX", "LAST"}
+                    : std::vector<std::string>{"TIME", "COUNT", "SUM", "P50", "P90", "P99"});
+    for (const auto& p : sh.points) {
+      const history::Accum& a = p.acc;
+      std::string t = history::FormatRfc3339(p.start_ms);
+      if (m.type == MetricType::kCounter) {
+        table.Add({t, std::to_string(a.increase), Cell(history::PointRate(a))});
+      } else if (m.type == MetricType::kGauge) {
+        table.Add({t, Cell(a.min), Cell(a.sum / static_cast<double>(a.samples)), Cell(a.max),
+                   Cell(a.last)});
+      } else {
+        HistogramValue h = history::PointHistogram(sh.series, a);
+        table.Add({t, std::to_string(h.count), Cell(h.sum), Cell(Quantile(h, 0.5)),
+                   Cell(Quantile(h, 0.9)), Cell(Quantile(h, 0.99))});
+      }
+    }
+    table.Print(stdout);
+    std::printf("\n");
+  }
+}
+
+Exit RunHistory(const GlobalOptions& global, const HistoryOptions& opts) {
+  return Guard(opts.db, [&] {
+    int64_t now = history::NowMs();
+    auto selector = common::Selector::Parse(opts.selector);
+    history::QueryRange range{history::ParseTime(opts.from, now), history::ParseTime(opts.to, now),
+                              history::ParseStep(opts.step)};
+    history::ValidateRange(range);
+    history::HistoryReader reader(opts.db);
+    auto result = reader.Query(selector, range);
+    if (global.json) {
+      PrintJson(history::HistoryToJson(result, range));
+    } else if (opts.csv) {
+      std::cout << history::HistoryToCsv(result, range);
+    } else {
+      PrintTable(result);
+    }
+    if (result.empty()) {
+      std::fprintf(stderr, "statsctl: no history for '%s' between %s and %s\n",
+                   opts.selector.c_str(), history::FormatRfc3339(range.from_ms).c_str(),
+                   history::FormatRfc3339(range.to_ms).c_str());
+      return Exit::kNotFound;
+    }
+    return Exit::kOk;
+  });
+}
+
+Exit RunExportHistory(const GlobalOptions& global, const ExportHistoryOptions& opts) {
+  const HistoryOptions& h = *opts.parent;
+  return Guard(h.db, [&] {
+    int64_t now = history::NowMs();
+    auto format = history::ParseExportFormat(global.json ? "json" : opts.format);
+    auto selector =
+        opts.pattern.empty() ? common::Selector() : common::Selector::Parse(opts.pattern);
+    int64_t from = history::ParseTime(h.from, now), to = history::ParseTime(h.to, now);
+    history::HistoryReader reader(h.db);
+    history::Export(reader, selector, from, to, format, std::cout);
+    std::cout.flush();
+    return Exit::kOk;
+  });
+}
+
+}  // namespace
+
+void SetupHistory(CLI::App& app, Runner* out) {
+  auto opts = std::make_shared<HistoryOptions>();
+  CLI::App* sub = app.add_subcommand("history", "Query shmstatsd's history database");
+  sub->add_option("--db", opts->db, "history database (default " + std::string(kDefaultDb) + ")")
+      ->envname("SHMSTATS_HISTORY_DB");
+  sub->add_option("--from", opts->from, "start: RFC 3339, 'now' or relative (-1h, -7d)")
+      ->capture_default_str();
+  sub->add_option("--to", opts->to, "end: RFC 3339, 'now' or relative")->capture_default_str();
+  sub->add_option("--step", opts->step, "1m, 5m, 15m, 1h, 6h or 1d")->capture_default_str();
+  sub->add_flag("--csv", opts->csv, "print CSV (--json for JSON)");
+  sub->add_option("SELECTOR", opts->selector,
+                  "metric selector, e.g. 'tool_calls_total{tool=\"x\"}'");
+  sub->footer(R"(Steps that the daemon's raw rows no longer cover are served from hourly
+rollups (steps of 1h and more). Exit status 1 when nothing matched.
+
+Examples:
+  statsctl history tool_calls_total --from -1h --step 5m
+  statsctl history 'latency_seconds' --from 2026-11-20T00:00:00Z --to now --step 1h --csv
+  statsctl history export --from -1d --format openmetrics > day.om
+  promtool tsdb create-blocks-from openmetrics day.om ./blocks)");
+
+  auto exp = std::make_shared<ExportHistoryOptions>();
+  exp->parent = opts.get();
+  CLI::App* export_sub = sub->add_subcommand("export", "Export raw history for other tools");
+  export_sub->add_option("-f,--format", exp->format, "csv, json or openmetrics")
+      ->check(CLI::IsMember({"csv", "json", "openmetrics"}))
+      ->capture_default_str();
+  export_sub->add_option("PATTERN", exp->pattern, "export only series matching this selector");
+  export_sub->fallthrough();
+  export_sub->footer(R"(Counters export their per-interval increase (csv, json) or a running total
+from --from (openmetrics, timestamps in seconds, ending in # EOF).
+
+Example (cron, daily at 00:10):
+  10 0 * * * shmstats statsctl history export --from -1d --format csv > /var/backups/shmstats-$(date +\%F).csv)");
+
+  // The history runner is stored first; an `export` on the line replaces it.
+  sub->callback([opts, out, export_sub] {
+    if (export_sub->parsed()) return;
+    if (opts->selector.empty()) {
+      throw CLI::ValidationError("SELECTOR", "history needs a SELECTOR (or the export subcommand)");
+    }
+    *out = [opts](const GlobalOptions& g) { return RunHistory(g, *opts); };
+  });
+  OnParsed(export_sub, exp, &RunExportHistory, out);
+}
+
+}  // namespace shmstats::statsctl
