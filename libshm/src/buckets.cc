@@ -71,7 +71,7 @@ bool ExponentialBounds(int precision_bits, int64_t min_key, uint32_t bucket_coun
   if (precision_bits < 1 || precision_bits > 10 || bucket_count < 2) return false;
   int shift = 52 - precision_bits;
   const int64_t max_key = std::bit_cast<int64_t>(HUGE_VAL) >> shift;  // key of +Inf
-  if (min_key < 0 || min_key + bucket_count > max_key) return false;
+  if (min_key < 0 || min_key > max_key - int64_t{bucket_count}) return false;
   for (uint32_t j = 0; j + 1 < bucket_count; ++j)
     bounds->push_back(std::bit_cast<double>((min_key + j + 1) << shift));
   return true;
