@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
 #include <optional>
 
 #include "record.h"
@@ -52,9 +51,9 @@ std::optional<Buckets> ExistingBuckets(const Segment& segment, const MetricSpec&
     if (m.name != spec.name || m.labels != sorted || m.type != MetricType::kHistogram) continue;
     const HistogramValue& h = m.histogram;
     if (h.precision_bits == 0) return ExplicitBuckets{h.bounds};
-    // Any min inside the first bucket and max on the last bound give the same layout.
-    return ExponentialBuckets{std::nextafter(h.bounds.front(), 0.0), h.bounds.back(),
-                              h.precision_bits};
+    // min on the first bound (min rounds down to a bound) and max on the last one
+    // give back the same layout.
+    return ExponentialBuckets{h.bounds.front(), h.bounds.back(), h.precision_bits};
   }
   return std::nullopt;
 }
