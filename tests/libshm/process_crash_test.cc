@@ -169,10 +169,11 @@ class CrashTest : public ::testing::Test {
 
   // Kills pid, unless it already ended (a failure).
   void Kill(pid_t pid) {
-    if (auto status = children_.TryWait(pid))
+    if (auto status = children_.TryWait(pid)) {
       ADD_FAILURE() << "producer ended before it was killed: " << test::DescribeStatus(*status);
-    else
+    } else {
       children_.KillAndReap(pid);
+    }
   }
 
   void KillAtRandomMoments(const std::vector<pid_t>& pids, microseconds max_delay) {

@@ -112,8 +112,6 @@ bool Children::Stop(pid_t pid, std::chrono::milliseconds timeout, int* status) {
   return false;
 }
 
-void Children::Continue(pid_t pid) { kill(pid, SIGCONT); }
-
 std::string DescribeStatus(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status))

@@ -66,11 +66,6 @@ class Children {
   // in time (it is killed and reaped, *status = -1).
   bool Stop(pid_t pid, std::chrono::milliseconds timeout, int* status);
 
-  // SIGCONTs a child that Stop stopped.
-  void Continue(pid_t pid);
-
-  size_t running() const { return live_.size(); }
-
   static constexpr int kExceptionExit = 100;
 
  private:

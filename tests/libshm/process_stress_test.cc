@@ -1,7 +1,8 @@
 // Multi-process stress: 4 producer processes x 2 threads register the same series
 // at the same instant (each must get the one shared slot), then increment the same
 // counters and observe into the same histograms (explicit and exponential) while
-// the parent snapshots in a loop. Final totals must be exact, every snapshot
+// the parent snapshots in a loop (the writers wait half-way for a few snapshots,
+// so some are surely taken mid-run). Final totals must be exact, every snapshot
 // consistent, and nothing may go backwards between snapshots.
 
 #include <gtest/gtest.h>
@@ -52,7 +53,11 @@ Handles RegisterAll(Segment& s) {
 }
 
 // Slots in the SharedFlags page.
-enum Flag { kGo, kReady, kThreadFailures };
+enum Flag { kGo, kReady, kThreadFailures, kSnapshots };
+
+// Writers wait half-way until the reader has taken this many snapshots, so some
+// snapshots are surely taken in the middle of the writing.
+constexpr uint64_t kSnapshotsBeforeHalfWay = 3;
 
 // One producer process: opens the segment, waits for the start signal, then each
 // of its threads registers everything itself and records kIterations times.
@@ -66,6 +71,10 @@ int Producer(const std::string& name, test::SharedFlags& flags, int p) {
       try {
         Handles h = RegisterAll(s);
         for (int i = 0; i < kIterations; ++i) {
+          if (i == kIterations / 2 &&
+              !test::WaitUntil([&] { return flags[kSnapshots].load() >= kSnapshotsBeforeHalfWay; },
+                               seconds(30)))
+            flags[kThreadFailures].fetch_add(1);
           for (size_t k = 0; k < h.ops.size(); ++k) h.ops[k].Inc(k + 1);
           h.in_flight.Add(1);
           h.sizes.Observe(Observed(p, t, i));
@@ -160,11 +169,11 @@ TEST_F(StressTest, ConcurrentProducersAndReaderSeeExactConsistentTotals) {
 
   std::map<std::string, MetricSnapshot> previous;
   std::map<pid_t, int> statuses;
-  int snapshots = 0;
+  uint64_t snapshots = 0;
   auto deadline = std::chrono::steady_clock::now() + seconds(120);
   while (statuses.size() < pids.size() && std::chrono::steady_clock::now() < deadline) {
     CheckSnapshot(segment_->Read(), &previous);
-    ++snapshots;
+    flags_[kSnapshots].store(++snapshots);
     for (pid_t pid : pids) {
       if (statuses.count(pid)) continue;
       if (auto status = children_.TryWait(pid)) statuses[pid] = *status;
