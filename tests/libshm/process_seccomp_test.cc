@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <string>
@@ -122,6 +123,12 @@ TEST_F(ZeroSyscallTest, CountersGaugesAndHistogramsRecordWithoutSystemCalls) {
   EXPECT_EQ(x.count, uint64_t{kTimes});
   EXPECT_EQ(x.sum, 2499.5 * kTimes);
   EXPECT_EQ(x.precision_bits, 4);
+  // Values 0..4999, each kTimes/5000 times, in the first bucket whose bound >= v.
+  std::vector<uint64_t> expected(x.bounds.size() + 1);
+  for (int v = 0; v < 5000; ++v)
+    expected[std::lower_bound(x.bounds.begin(), x.bounds.end(), v) - x.bounds.begin()] +=
+        kTimes / 5000;
+  EXPECT_EQ(x.counts, expected);
 }
 
 // True when the clock source is read through the vDSO, so clock_gettime makes no
@@ -164,7 +171,7 @@ TEST_F(ZeroSyscallTest, TimersRecordWithoutSystemCalls) {
   });
   ASSERT_TRUE(test::ExitedCleanly(status))
       << "the sandboxed producer " << test::DescribeStatus(status)
-      << " (SIGKILL means a system call on the recording path)";
+      << " (SIGSYS means a system call on the recording path)";
 
   auto m = ByName(segment_->Read());
   EXPECT_EQ(m.at("sandboxed_scoped_seconds").histogram.count, uint64_t{kTimes});
