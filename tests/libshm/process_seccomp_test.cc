@@ -106,7 +106,8 @@ TEST_F(ZeroSyscallTest, CountersGaugesAndHistogramsRecordWithoutSystemCalls) {
   });
   ASSERT_TRUE(test::ExitedCleanly(status))
       << "the sandboxed producer " << test::DescribeStatus(status)
-      << " (SIGKILL means a system call on the recording path)";
+      << " (SIGKILL: a system call on the recording path; status 10: registration failed; 11: "
+         "seccomp refused)";
 
   auto m = ByName(segment_->Read());
   EXPECT_EQ(m.at("sandboxed_total").counter, uint64_t{kTimes});
@@ -171,7 +172,8 @@ TEST_F(ZeroSyscallTest, TimersRecordWithoutSystemCalls) {
   });
   ASSERT_TRUE(test::ExitedCleanly(status))
       << "the sandboxed producer " << test::DescribeStatus(status)
-      << " (SIGSYS means a system call on the recording path)";
+      << " (SIGSYS: a system call on the recording path; status 10: registration failed; 11: "
+         "seccomp refused)";
 
   auto m = ByName(segment_->Read());
   EXPECT_EQ(m.at("sandboxed_scoped_seconds").histogram.count, uint64_t{kTimes});
