@@ -31,4 +31,9 @@ std::string FormatDouble(double v);
 // le as a number, +Inf as the string "+Inf").
 nlohmann::json ToJson(const MetricSnapshot& m, bool with_buckets);
 
+// Appends the same JSON as ToJson(m, with_buckets).dump() (keys in the same
+// order, numbers formatted by FormatDouble, NaN and infinities as null) without
+// building a JSON tree: for listings of thousands of metrics.
+void AppendJson(std::string* out, const MetricSnapshot& m, bool with_buckets);
+
 }  // namespace shmstats::common

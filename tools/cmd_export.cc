@@ -22,13 +22,12 @@ Exit RunExport(const GlobalOptions& global, const ExportOptions& opts) {
     std::erase_if(snap.metrics, [&](const MetricSnapshot& m) { return !AnyMatches(selectors, m); });
   std::string format = global.json ? "json" : opts.format;
   if (format == "json") {
-    nlohmann::json doc = JsonDocument(global);
-    doc["taken_unix_ns"] = snap.taken_unix_ns;
-    nlohmann::json& metrics = doc["metrics"] = nlohmann::json::array();
-    for (const MetricSnapshot* m : Sorted(snap.metrics))
-      metrics.push_back(common::ToJson(*m, /*with_buckets=*/true));
-    doc["problems"] = snap.problems;
-    PrintJson(doc);
+    nlohmann::json head = JsonDocument(global);
+    head["taken_unix_ns"] = snap.taken_unix_ns;
+    head["problems"] = snap.problems;
+    JsonMetricsWriter json(head, /*with_buckets=*/true);
+    for (const MetricSnapshot* m : Sorted(snap.metrics)) json.Add(*m);
+    json.Finish();
     return Exit::kOk;
   }
   std::string text =

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "exposition.h"
 #include "util.h"
 
@@ -16,22 +18,23 @@ Exit RunList(const GlobalOptions& global, const ListOptions& opts) {
   auto selectors = ParseSelectors(opts.patterns);
   Segment segment = OpenSegment(global, Access::kReadOnly);
   Snapshot snap = segment.Read();
-  nlohmann::json doc = JsonDocument(global);
-  nlohmann::json& metrics = doc["metrics"] = nlohmann::json::array();
+  nlohmann::json head = JsonDocument(global);
+  head["taken_unix_ns"] = snap.taken_unix_ns;
+  head["problems"] = snap.problems;
+  std::optional<JsonMetricsWriter> json;
+  if (global.json) json.emplace(head, /*with_buckets=*/false);
   Table table({"NAME", "LABELS", "TYPE", "VALUE"});
   size_t matched = 0;
   for (const MetricSnapshot* m : Sorted(snap.metrics)) {
     if (!AnyMatches(selectors, *m)) continue;
     ++matched;
-    if (global.json)
-      metrics.push_back(common::ToJson(*m, /*with_buckets=*/false));
+    if (json)
+      json->Add(*m);
     else
       table.Add({m->name, LabelsText(m->labels), std::string(TypeName(m->type)), ValueText(*m)});
   }
-  if (global.json) {
-    doc["taken_unix_ns"] = snap.taken_unix_ns;
-    doc["problems"] = snap.problems;
-    PrintJson(doc);
+  if (json) {
+    json->Finish();
   } else {
     table.Print(stdout);
     for (const auto& p : snap.problems) std::fprintf(stderr, "statsctl: skipped %s\n", p.c_str());

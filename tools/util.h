@@ -49,6 +49,23 @@ std::vector<const MetricSnapshot*> Sorted(const std::vector<MetricSnapshot>& met
 nlohmann::json JsonDocument(const GlobalOptions& global);
 void PrintJson(const nlohmann::json& doc);
 
+// Prints a document with a "metrics" array item by item: `head` (which has every
+// other field) first, then one metric per line, as common::ToJson has it. A 10,000-metric listing
+// thus never exists as one JSON tree. The output is one JSON document, as PrintJson's.
+class JsonMetricsWriter {
+ public:
+  JsonMetricsWriter(const nlohmann::json& head, bool with_buckets);
+  void Add(const MetricSnapshot& metric);
+  // Closes the document and writes what is buffered.
+  void Finish();
+
+ private:
+  void Flush();
+  std::string buffer_;
+  bool with_buckets_;
+  bool first_ = true;
+};
+
 // Prints what `statsctl info` shows (cmd_info.cc); `create` shows it too.
 Exit PrintInfo(const GlobalOptions& global, const Segment& segment);
 

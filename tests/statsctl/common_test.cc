@@ -141,5 +141,27 @@ TEST(ToJsonTest, ExactCountersAndNullForNaN) {
   EXPECT_EQ(h["histogram"]["buckets"].dump(), R"([{"count":0,"le":1.0},{"count":0,"le":"+Inf"}])");
 }
 
+TEST(AppendJsonTest, SameDocumentAsToJson) {
+  std::vector<MetricSnapshot> metrics = {Counter("c_total", {{"a", "q\"\\\n\x01"}}, UINT64_MAX),
+                                         Hist("h", {0.5, 1}, {1, 0, 2}), Hist("e", {1}, {0, 0})};
+  MetricSnapshot g;
+  g.name = "g";
+  g.type = MetricType::kGauge;
+  g.gauge = -0.1;
+  g.help = "tab\there";
+  g.unit = "ratio";
+  metrics.push_back(g);
+  metrics.back().gauge = std::nan("");
+  metrics.push_back(g);
+  for (bool buckets : {false, true}) {
+    for (const auto& m : metrics) {
+      std::string text;
+      AppendJson(&text, m, buckets);
+      EXPECT_EQ(nlohmann::json::parse(text), nlohmann::json::parse(ToJson(m, buckets).dump()))
+          << text;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace shmstats::common

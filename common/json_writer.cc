@@ -1,0 +1,113 @@
+// AppendJson: ToJson's output written straight into a string. Keys are in the
+// order nlohmann::json writes them (sorted), so both give the same document.
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "exposition.h"
+
+namespace shmstats::common {
+namespace {
+
+void AppendString(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(c);
+    } else if (u < 0x20) {
+      switch (c) {
+        case '\n':
+          out->append("\\n");
+          break;
+        case '\t':
+          out->append("\\t");
+          break;
+        case '\r':
+          out->append("\\r");
+          break;
+        default:
+          out->append(fmt::format("\\u{:04x}", u));
+      }
+    } else {
+      out->push_back(c);
+    }
+  }
+  out->push_back('"');
+}
+
+void AppendNumber(std::string* out, double v) {
+  if (std::isfinite(v))
+    fmt::format_to(std::back_inserter(*out), "{}", v);
+  else
+    out->append("null");
+}
+
+void AppendUint(std::string* out, uint64_t v) { out->append(fmt::format_int(v).c_str()); }
+
+void AppendHistogram(std::string* out, const HistogramValue& h, bool with_buckets) {
+  out->append("{");
+  if (with_buckets) {
+    out->append("\"buckets\":[");
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < h.counts.size(); ++i) {
+      cumulative += h.counts[i];
+      out->append(i ? ",{\"count\":" : "{\"count\":");
+      AppendUint(out, cumulative);
+      out->append(",\"le\":");
+      if (i < h.bounds.size())
+        AppendNumber(out, h.bounds[i]);
+      else
+        out->append("\"+Inf\"");
+      out->push_back('}');
+    }
+    out->append("],");
+  }
+  out->append("\"count\":");
+  AppendUint(out, h.count);
+  out->append(",\"p50\":");
+  AppendNumber(out, Quantile(h, 0.5));
+  out->append(",\"p90\":");
+  AppendNumber(out, Quantile(h, 0.9));
+  out->append(",\"p99\":");
+  AppendNumber(out, Quantile(h, 0.99));
+  out->append(",\"sum\":");
+  AppendNumber(out, h.sum);
+  out->push_back('}');
+}
+
+}  // namespace
+
+void AppendJson(std::string* out, const MetricSnapshot& m, bool with_buckets) {
+  out->append("{\"help\":");
+  AppendString(out, m.help);
+  if (m.type == MetricType::kHistogram) {
+    out->append(",\"histogram\":");
+    AppendHistogram(out, m.histogram, with_buckets);
+  }
+  out->append(",\"labels\":{");
+  for (size_t i = 0; i < m.labels.size(); ++i) {  // sorted by name, as nlohmann sorts keys
+    if (i) out->push_back(',');
+    AppendString(out, m.labels[i].first);
+    out->push_back(':');
+    AppendString(out, m.labels[i].second);
+  }
+  out->append("},\"name\":");
+  AppendString(out, m.name);
+  out->append(",\"type\":");
+  AppendString(out, TypeName(m.type));
+  out->append(",\"unit\":");
+  AppendString(out, m.unit);
+  if (m.type == MetricType::kCounter) {
+    out->append(",\"value\":");
+    AppendUint(out, m.counter);
+  } else if (m.type == MetricType::kGauge) {
+    out->append(",\"value\":");
+    AppendNumber(out, m.gauge);
+  }
+  out->push_back('}');
+}
+
+}  // namespace shmstats::common
