@@ -1,0 +1,82 @@
+// `statsctl history` and `statsctl history export` against a database written by
+// the real shmstatsd. Skipped until statsctl is built with the history subcommand.
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "daemon_harness.h"
+
+namespace shmstats::testing {
+namespace {
+
+struct Output {
+  int status = -1;
+  std::string out;
+};
+
+Output Shell(const std::string& command) {
+  Output o;
+  FILE* p = popen((command + " 2>/dev/null").c_str(), "r");
+  if (!p) return o;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) o.out.append(buf, n);
+  int st = pclose(p);
+  o.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return o;
+}
+
+TEST(StatsctlHistoryTest, QueriesAndExportsTheDaemonsDatabase) {
+  if (Shell(std::string(STATSCTL_PATH) + " --help").out.find("\n  history ") == std::string::npos) {
+    GTEST_SKIP() << "statsctl has no history subcommand in this build";
+  }
+  ScopedSegmentName seg(UniqueName("sh"));
+  TempDir dir;
+  SegmentOptions small;
+  small.max_metrics = 64;
+  small.max_slots = 4096;
+  auto s = Segment::Create(seg.str(), small);
+  auto c = s.RegisterCounter({"req_total", {{"code", "200"}}, "Requests", ""});
+  auto g = s.RegisterGauge({"inflight", {}, "", ""});
+  {
+    Daemon d(seg.str(), dir);
+    ASSERT_TRUE(d.ready()) << d.child().Log();
+    ASSERT_TRUE(d.AwaitTicks(1));
+    c.Inc(40);
+    g.Set(3);
+    ASSERT_TRUE(d.AwaitTicks(1));
+    c.Inc(2);
+    g.Set(9);
+    ASSERT_TRUE(d.AwaitTicks(1));
+    ASSERT_EQ(d.child().Stop(SIGTERM), 0);  // no daemon needed from here on
+  }
+  std::string sc = std::string(STATSCTL_PATH) + " --json history --db " + (dir / "history.db");
+  auto q = Shell(sc + " 'req_total{code=\"200\"}' --from=-10m --step 1d");
+  ASSERT_EQ(q.status, 0) << q.out;
+  auto j = nlohmann::json::parse(q.out);
+  uint64_t inc = 0;
+  for (const auto& p : j["series"][0]["points"]) inc += p["increase"].get<uint64_t>();
+  EXPECT_EQ(inc, 42u);
+  auto gj = nlohmann::json::parse(Shell(sc + " inflight --from=-10m --step 1d").out);
+  EXPECT_EQ(gj["series"][0]["points"].back()["max"].get<double>(), 9);
+
+  EXPECT_EQ(Shell(sc + " nothing_here --from=-10m").status, 1);
+  EXPECT_EQ(Shell(sc + " req_total --step 7m").status, 2);
+
+  std::string om = dir / "export.om";
+  auto e = Shell(std::string(STATSCTL_PATH) + " history export --db " + (dir / "history.db") +
+                 " --from=-10m --format openmetrics > " + om);
+  ASSERT_EQ(e.status, 0);
+  std::string text = ReadFile(om);
+  EXPECT_NE(text.find("req_total{code=\"200\"} 42 "), std::string::npos) << text;
+  if (!std::string(PROMTOOL_PATH).empty()) {
+    auto imported = Shell(std::string(PROMTOOL_PATH) + " tsdb create-blocks-from openmetrics " +
+                          om + " " + (dir / "blocks"));
+    EXPECT_EQ(imported.status, 0) << imported.out;
+  }
+}
+
+}  // namespace
+}  // namespace shmstats::testing
