@@ -132,26 +132,29 @@ void AppendSample(std::string* out, std::string_view name, const Labels& labels,
   out->append(value).push_back('\n');
 }
 
+std::string_view Digits(const fmt::format_int& n) { return {n.data(), n.size()}; }
+
 void AppendHistogram(std::string* out, const Family& f, const MetricSnapshot& m,
                      TextFormat format) {
   const HistogramValue& h = m.histogram;
+  const std::string bucket = f.name + "_bucket";
   uint64_t cumulative = 0;
   std::string le;
   for (size_t i = 0; i < h.counts.size(); ++i) {
     cumulative += h.counts[i];
     le = i < h.bounds.size() ? FormatDouble(h.bounds[i]) : "+Inf";
-    AppendSample(out, f.name + "_bucket", m.labels, &le, fmt::format_int(cumulative).str());
+    AppendSample(out, bucket, m.labels, &le, Digits(fmt::format_int(cumulative)));
   }
   if (h.counts.empty()) {
     le = "+Inf";
-    AppendSample(out, f.name + "_bucket", m.labels, &le, "0");
+    AppendSample(out, bucket, m.labels, &le, "0");
   }
   // OpenMetrics wants _count and _sum together, and _sum only when no observation
   // can be negative; Prometheus text always has both. The +Inf bucket above is the
   // cumulative total, so _count repeats it exactly.
   bool negative = (!h.bounds.empty() && h.bounds.front() < 0) || !(h.sum >= 0);
   if (format == TextFormat::kOpenMetrics && negative) return;
-  AppendSample(out, f.name + "_count", m.labels, nullptr, fmt::format_int(cumulative).str());
+  AppendSample(out, f.name + "_count", m.labels, nullptr, Digits(fmt::format_int(cumulative)));
   AppendSample(out, f.name + "_sum", m.labels, nullptr, FormatDouble(h.sum));
 }
 
@@ -165,14 +168,18 @@ std::string FormatDouble(double v) {
 
 std::string ToText(const Snapshot& snap, TextFormat format) {
   std::string out;
-  out.reserve(snap.metrics.size() * 96);
+  size_t lines = snap.metrics.size();
+  for (const auto& m : snap.metrics) lines += m.histogram.counts.size() + 1;
+  out.reserve(lines * 64);
   for (const Family& f : Group(snap, format)) {
     AppendHeader(&out, f, format);
+    const std::string sample_name =
+        format == TextFormat::kOpenMetrics && f.type == MetricType::kCounter ? f.name + "_total"
+                                                                             : f.name;
     for (const MetricSnapshot* m : f.series) {
       switch (f.type) {
         case MetricType::kCounter: {
-          std::string sample = format == TextFormat::kOpenMetrics ? f.name + "_total" : f.name;
-          AppendSample(&out, sample, m->labels, nullptr, fmt::format_int(m->counter).str());
+          AppendSample(&out, sample_name, m->labels, nullptr, Digits(fmt::format_int(m->counter)));
           break;
         }
         case MetricType::kGauge:
