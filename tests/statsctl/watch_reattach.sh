@@ -9,8 +9,12 @@ sc() { "$STATSCTL" --segment "$S" "$@"; }
 sc create >/dev/null || fail "create"
 sc inc before_total 5
 
-# 40 blocks of 0.1 s: bounded at about 4 s whatever happens.
-timeout 20 "$STATSCTL" --segment "$S" watch --interval 0.1 --count 40 > "$D/out" 2> "$D/err" &
+# --count bounds a run: exactly N blocks, then exit 0.
+"$STATSCTL" --segment "$S" watch --interval 0.01 --count 3 > "$D/three" || fail "watch --count 3"
+[ "$(grep -c '^--- segment ' "$D/three")" = 3 ] || fail "watch --count 3 printed $(cat "$D/three")"
+
+# At most 300 blocks of 0.05 s (15 s); stopped as soon as it has re-attached.
+timeout 20 "$STATSCTL" --segment "$S" watch --interval 0.05 --count 300 > "$D/out" 2> "$D/err" &
 W=$!
 PIDS="$W"
 wait_for() {  # wait_for FILE REGEX: up to 5 s
@@ -29,10 +33,10 @@ sc create >/dev/null || fail "re-create"
 sc inc after_total 7
 wait_for "$D/err" 're-attached to segment'
 wait_for "$D/out" '^after_total +counter +7 '
-wait "$W"; rc=$?
+kill -0 "$W" 2>/dev/null || fail "watch exited early: $(cat "$D/err")"
+kill "$W"
+wait "$W" 2>/dev/null
 PIDS=""
-[ $rc = 0 ] || fail "watch exited $rc: $(cat "$D/err")"
-[ "$(grep -c '^--- segment ' "$D/out")" -le 40 ] || fail "more blocks than --count"
 grep -q "$(printf '\033')" "$D/out" && fail "escape sequences when stdout is not a terminal"
 grep -Eq '^before_total +counter +15 +[1-9][0-9.]*$' "$D/out" || fail "no rate after an increment"
 echo PASS
