@@ -27,7 +27,10 @@ int main(int argc, char** argv) {
   CLI::App app{"statsctl: read, record, reset and export shmstats metrics in shared memory",
                "statsctl"};
   app.footer(kFooter);
-  app.require_subcommand(1);
+  // One line on stderr for parse errors too, like every other failure.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("statsctl: ") + e.what() + ": see statsctl --help\n";
+  });
   app.fallthrough();
   app.set_version_flag("--version", SHMSTATS_VERSION);
   sc::GlobalOptions global;
@@ -57,6 +60,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : static_cast<int>(Exit::kUsage);
+  }
+  if (!run) {
+    std::fprintf(stderr, "statsctl: no command given: see statsctl --help\n");
+    return static_cast<int>(Exit::kUsage);
   }
   try {
     return static_cast<int>(run(global));

@@ -90,9 +90,11 @@ G=$(seg garbage)
 head -c 8192 /dev/urandom > "/dev/shm/$G"
 expect 3 "is not a shmstats segment" "$STATSCTL" --segment "$G" list
 # usage errors from the command line parser (2)
-"$STATSCTL" --segment "$S" list --no-such-option 2>/dev/null; [ $? = 2 ] || fail "unknown option"
-"$STATSCTL" 2>/dev/null; [ $? = 2 ] || fail "no subcommand"
-"$STATSCTL" --segment "$S" export --format xml 2>/dev/null; [ $? = 2 ] || fail "bad format"
+expect 2 "not expected: --no-such-option: see statsctl --help" sc list --no-such-option
+expect 2 "not expected: bogus: see statsctl --help" sc bogus
+expect 2 "no command given: see statsctl --help" "$STATSCTL"
+expect 2 "--format: xml not in \{prometheus,openmetrics,json\}" sc export --format xml
+expect 2 "--interval: give seconds between 0.001 and 86400" sc watch --interval 0
 [ "$(state "$S")" = "$before" ] || fail "segment changed"
 [ "$(sc info --json | jq '.info.slots_used')" = "$used" ] || fail "slots were allocated"
 echo PASS
