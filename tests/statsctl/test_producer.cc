@@ -29,7 +29,7 @@ int Fill(const std::string& name, int n) {
     switch (i % 10) {
       case 0:
       case 1: {
-        auto g = segment.RegisterGauge({"fill_gauge_" + std::to_string(i % 100),
+        auto g = segment.RegisterGauge({"fill_queue_depth_" + std::to_string(i % 100),
                                         {{"instance", idx}},
                                         "A gauge of the fill test",
                                         ""});
