@@ -97,8 +97,19 @@ std::string SeriesText(const std::string& name, const Labels& labels) {
 }
 
 std::string SeriesKey(const MetricSnapshot& m) {
-  std::string key =
-      fmt::format("{}\n{}\n{}\n", m.name, LabelsText(m.labels), static_cast<int>(m.type));
+  // NUL cannot occur in names or label values (the library rejects it), so it
+  // separates the fields unambiguously.
+  std::string key;
+  key.reserve(m.name.size() + 32);
+  key += m.name;
+  key += '\0';
+  for (const auto& [k, v] : m.labels) {
+    key += k;
+    key += '\0';
+    key += v;
+    key += '\0';
+  }
+  key += static_cast<char>('0' + static_cast<int>(m.type));
   if (m.type == MetricType::kHistogram) key += EncodeBounds(m.histogram.bounds);
   return key;
 }

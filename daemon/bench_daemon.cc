@@ -1,0 +1,177 @@
+// Benchmarks of shmstatsd's work (Google Benchmark; figures in docs/performance.md):
+//   BM_Tick/N          snapshot + aggregate + one SQLite transaction, N series
+//                      (70% counters, 20% gauges, 10% histograms of 12 buckets);
+//                      counters report bytes_per_row on disk (a row: one series at
+//                      one tick) and bytes_per_sample (histogram buckets, sum and
+//                      count counted as Prometheus samples)
+//   BM_ScrapeRender/N  Read + Prometheus text of the whole segment (the /metrics work)
+//   BM_Query7d1m       a 7-day, 1-minute query of one series in a database of 1,000
+//                      series x 10,080 one-minute ticks
+//   BM_ReadFloor/N     Segment::Read alone: the floor under a tick and a scrape
+
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+#include "aggregate.h"
+#include "common/exposition.h"
+#include "common/selector.h"
+#include "history_query.h"
+#include "history_time.h"
+#include "history_writer.h"
+#include "shmstats/shmstats.h"
+#include "sqlite_db.h"
+
+namespace shmstats::daemon {
+namespace {
+
+struct Fixture {
+  std::string name;
+  Segment segment;
+  std::vector<Counter> counters;
+  std::vector<Gauge> gauges;
+  std::vector<Histogram> histograms;
+  std::mt19937_64 rng{7};
+
+  explicit Fixture(int n)
+      : name("shmstatsd-bench-" + std::to_string(getpid()) + "-" + std::to_string(n)),
+        segment(Create(name, n)) {
+    for (int i = 0; i < n; ++i) {
+      Labels labels = {{"id", std::to_string(i)}, {"job", "bench"}};
+      if (i % 10 == 9) {
+        histograms.push_back(segment.RegisterHistogram(
+            {"bench_latency_seconds", labels, "", "seconds"},
+            ExplicitBuckets{{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}));
+      } else if (i % 10 >= 7) {
+        gauges.push_back(segment.RegisterGauge({"bench_gauge", labels, "", ""}));
+      } else {
+        counters.push_back(segment.RegisterCounter({"bench_total", labels, "", ""}));
+      }
+    }
+  }
+  ~Fixture() { Segment::Remove(name); }
+
+  static Segment Create(const std::string& name, int n) {
+    SegmentOptions o;
+    o.max_metrics = static_cast<uint32_t>(n * 2 + 64);
+    o.max_slots = static_cast<uint32_t>(n * 16 + 4096);
+    return Segment::Create(name, o);
+  }
+
+  // One minute's worth of recording: most counters move a little, gauges change
+  // (half to integral values), histograms get a few observations.
+  void Record() {
+    for (auto& c : counters) c.Inc(rng() % 4 == 0 ? 0 : rng() % 300);
+    for (size_t i = 0; i < gauges.size(); ++i) {
+      gauges[i].Set(i % 2 ? static_cast<double>(rng() % 1000) : (rng() % 100000) / 7.0);
+    }
+    std::lognormal_distribution<double> lat(-4, 1.2);
+    for (auto& h : histograms) {
+      for (int k = 0; k < 20; ++k) h.Observe(lat(rng));
+    }
+  }
+};
+
+std::string TempDb(const char* tag) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("shmstatsd-bench-" + std::string(tag) + "-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return (dir / "history.db").string();
+}
+
+void BM_Tick(benchmark::State& state) {
+  Fixture f(static_cast<int>(state.range(0)));
+  std::string db = TempDb("tick");
+  history::HistoryWriter writer(db);
+  Aggregator agg;
+  agg.Next(f.segment.Read(), 60'000);  // the baseline tick
+  int64_t ticks = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    f.Record();
+    state.ResumeTiming();
+    TickResult tick = agg.Next(f.segment.Read(), 60'000);
+    writer.Write(tick.record, {});
+    ++ticks;
+  }
+  {
+    history::Db check(db, history::Db::Mode::kReadWrite);
+    check.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    auto q = check.Prepare(
+        "SELECT (SELECT page_count FROM pragma_page_count()) - "
+        "(SELECT freelist_count FROM pragma_freelist_count()), "
+        "(SELECT page_size FROM pragma_page_size()), (SELECT count(*) FROM samples)");
+    q.Step();
+    double bytes = static_cast<double>(q.Int(0) * q.Int(1));
+    double rows = static_cast<double>(q.Int(2));
+    // A histogram row stands for 12 buckets + _sum + _count = 14 Prometheus samples.
+    double prom_samples = rows * (0.9 + 0.1 * 14);
+    state.counters["bytes_per_row"] = bytes / rows;
+    state.counters["bytes_per_sample"] = bytes / prom_samples;
+    state.counters["ticks"] = static_cast<double>(ticks);
+  }
+  std::filesystem::remove_all(std::filesystem::path(db).parent_path());
+}
+BENCHMARK(BM_Tick)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond)->MinTime(3);
+
+void BM_ScrapeRender(benchmark::State& state) {
+  Fixture f(static_cast<int>(state.range(0)));
+  f.Record();
+  size_t bytes = 0;
+  for (auto _ : state) {
+    std::string text = common::ToText(f.segment.Read(), common::TextFormat::kPrometheus);
+    bytes = text.size();
+    benchmark::DoNotOptimize(text);
+  }
+  state.counters["bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_ScrapeRender)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+
+void BM_ReadFloor(benchmark::State& state) {
+  Fixture f(static_cast<int>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(f.segment.Read());
+}
+BENCHMARK(BM_ReadFloor)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+
+void BM_Query7d1m(benchmark::State& state) {
+  std::string db = TempDb("query");
+  const int64_t minute = 60'000, ticks = 7 * 24 * 60;
+  const int64_t end = history::NowMs() / minute * minute;
+  {
+    history::HistoryWriter writer(db);
+    std::mt19937_64 rng(3);
+    history::TickRecord tick;
+    for (int i = 0; i < 1000; ++i) {
+      MetricSnapshot m;
+      m.name = "q_total";
+      m.labels = {{"id", std::to_string(i)}};
+      tick.samples.push_back(m);
+    }
+    for (int64_t t = end - (ticks - 1) * minute; t <= end; t += minute) {
+      tick.unix_ms = t;
+      tick.interval_ms = minute;
+      for (auto& m : tick.samples) m.counter = rng() % 500;
+      writer.Write(tick, {});
+    }
+  }
+  history::HistoryReader reader(db);
+  auto selector = common::Selector::Parse("q_total{id=\"500\"}");
+  size_t points = 0;
+  for (auto _ : state) {
+    auto r = reader.Query(selector, {end - 7 * 24 * 60 * minute, end, minute});
+    points = r.at(0).points.size();
+    benchmark::DoNotOptimize(r);
+  }
+  state.counters["points"] = static_cast<double>(points);
+  std::filesystem::remove_all(std::filesystem::path(db).parent_path());
+}
+BENCHMARK(BM_Query7d1m)->Unit(benchmark::kMillisecond)->Iterations(20);
+
+}  // namespace
+}  // namespace shmstats::daemon
+
+BENCHMARK_MAIN();
