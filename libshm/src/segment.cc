@@ -229,7 +229,10 @@ Segment Segment::Open(std::string_view name, Access access) {
     auto size = static_cast<uint64_t>(st.st_size);
     if (size >= layout::kHeaderSize) {
       try {
-        s->region = bip::mapped_region(s->shm, mode);
+        // Readers scan the whole directory at once: fault it in with one call.
+        // Writers touch only what they use.
+        s->region = bip::mapped_region(s->shm, mode, 0, 0, nullptr,
+                                       access == Access::kReadOnly ? MAP_POPULATE : 0);
       } catch (const bip::interprocess_exception& e) {
         throw Translate(e, s->path, "mapping");
       }

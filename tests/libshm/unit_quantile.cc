@@ -181,7 +181,12 @@ TEST(QuantileEdgeTest, InterpolatesLinearlyWithinTheBucket) {
   EXPECT_DOUBLE_EQ(Quantile(h, 0.25), 12.5);
   EXPECT_DOUBLE_EQ(Quantile(h, 0.5), 15.0);
   EXPECT_DOUBLE_EQ(Quantile(h, 1.0), 20.0);
-  EXPECT_DOUBLE_EQ(Quantile(h, 0.0), 12.5) << "q = 0 is the first observation's rank";
+  EXPECT_DOUBLE_EQ(Quantile(h, 0.0), 10.0) << "q = 0: lower edge of the first non-empty bucket";
+}
+
+TEST(QuantileEdgeTest, MatchesHistogramQuantileOnASingleObservation) {
+  // histogram_quantile(0.5) of one observation in (0.1, 1] is 0.55, not the bound.
+  EXPECT_DOUBLE_EQ(Quantile(Value({0.1, 1}, {0, 1, 0}), 0.5), 0.55);
 }
 
 TEST(QuantileEdgeTest, FirstBucketStartsAtZeroWhenPositive) {

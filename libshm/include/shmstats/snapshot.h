@@ -42,12 +42,14 @@ struct Snapshot {
   std::vector<std::string> problems;
 };
 
-// The q-quantile (0 <= q <= 1) of a histogram, interpolated linearly within the
-// bucket holding rank q*count, as Prometheus's histogram_quantile() does: the first
-// bucket's lower edge is 0 when its bound is positive, and a rank in +Inf returns the
-// last finite bound. Returns NaN for an empty histogram or q outside [0, 1].
-// For exponential buckets the result is within relative error 2^-precision_bits of
-// the exact nearest-rank quantile whenever that lies inside (min, max].
+// The q-quantile (0 <= q <= 1) of a histogram, as Prometheus's histogram_quantile()
+// computes it: rank q*count, the first non-empty bucket whose cumulative count reaches
+// it, and linear interpolation within that bucket; the first bucket's lower edge is 0
+// when its bound is positive, and a rank in +Inf returns the last finite bound.
+// Returns NaN for an empty histogram or q outside [0, 1].
+// The bucket found holds the exact nearest-rank quantile of the observations, so for
+// exponential buckets the result is within relative error 2^-precision_bits of it
+// whenever it lies above the first bound and at most the last.
 double Quantile(const HistogramValue& h, double q) noexcept;
 
 }  // namespace shmstats
