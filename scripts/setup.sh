@@ -10,7 +10,7 @@ PACKAGES=(
   libboost-dev libcli11-dev nlohmann-json3-dev libfmt-dev libsqlite3-dev libcpp-httplib-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
-  prometheus jq mandoc curl python3 python3-jsonschema procps
+  prometheus jq mandoc curl python3 python3-jsonschema python3-prometheus-client procps
 )
 
 missing=()
