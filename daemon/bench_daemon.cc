@@ -4,6 +4,7 @@
 //                      counters report bytes_per_row on disk (a row: one series at
 //                      one tick) and bytes_per_sample (histogram buckets, sum and
 //                      count counted as Prometheus samples)
+//   BM_StatsJson/N     the stats.json document of one tick
 //   BM_ScrapeRender/N  Read + Prometheus text of the whole segment (the /metrics work)
 //   BM_Query7d1m       a 7-day, 1-minute query of one series in a database of 1,000
 //                      series x 10,080 one-minute ticks
@@ -24,6 +25,7 @@
 #include "history_writer.h"
 #include "shmstats/shmstats.h"
 #include "sqlite_db.h"
+#include "stats_json.h"
 
 namespace shmstats::daemon {
 namespace {
@@ -117,6 +119,17 @@ void BM_Tick(benchmark::State& state) {
   std::filesystem::remove_all(std::filesystem::path(db).parent_path());
 }
 BENCHMARK(BM_Tick)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond)->MinTime(3);
+
+// stats.json's document for one tick (built every tick beside the history write).
+void BM_StatsJson(benchmark::State& state) {
+  Fixture f(static_cast<int>(state.range(0)));
+  Aggregator agg;
+  agg.Next(f.segment.Read(), 60'000);
+  f.Record();
+  TickResult tick = agg.Next(f.segment.Read(), 60'000);
+  for (auto _ : state) benchmark::DoNotOptimize(StatsJson(tick, f.name));
+}
+BENCHMARK(BM_StatsJson)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 
 void BM_ScrapeRender(benchmark::State& state) {
   Fixture f(static_cast<int>(state.range(0)));

@@ -69,7 +69,7 @@ std::string StatsJson(const TickResult& tick, const std::string& segment) {
       {"gauges", std::move(gauges)},
       {"histograms", std::move(histograms)},
   };
-  return doc.dump(2) + "\n";
+  return doc.dump() + "\n";
 }
 
 void WriteFileAtomically(const std::string& path, const std::string& content) {

@@ -4,6 +4,7 @@
 // daemons' output, extended with labels and a version. Keys of "counters",
 // "gauges" and "histograms" are series ids: name{label="value",...}.
 //
+// One line of JSON:
 // {"version":1,"timestamp":"2026-11-21T19:00:00Z","interval_seconds":60,
 //  "segment":"shmstats",
 //  "counters":{"tool_calls_total{tool=\"x\"}":{"name","labels","value","delta","rate"}},

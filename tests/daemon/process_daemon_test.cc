@@ -93,7 +93,7 @@ TEST(DaemonTest, StatsAndStatsJsonAgreeWithTheSegment) {
     EXPECT_EQ(doc["gauges"]["temp"]["value"].get<double>(), -2.25);
     EXPECT_EQ(doc["histograms"]["lat_seconds"]["total_count"].get<uint64_t>(), 10u);
   }
-  EXPECT_NE(reply.body.find("\"value\": 1152921504606846977"), std::string::npos);
+  EXPECT_NE(reply.body.find("\"value\":1152921504606846977"), std::string::npos);
   EXPECT_EQ(d.child().Stop(SIGTERM), 0);
 }
 
