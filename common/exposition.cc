@@ -23,38 +23,6 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-void AppendEscaped(std::string* out, std::string_view s, bool quotes) {
-  for (char c : s) {
-    if (c == '\\')
-      out->append("\\\\");
-    else if (c == '\n')
-      out->append("\\n");
-    else if (c == '"' && quotes)
-      out->append("\\\"");
-    else
-      out->push_back(c);
-  }
-}
-
-// {k="v",...,le="x"}; nothing when there are no labels at all.
-void AppendLabels(std::string* out, const Labels& labels, const std::string* le) {
-  if (labels.empty() && !le) return;
-  out->push_back('{');
-  bool first = true;
-  for (const auto& [k, v] : labels) {
-    if (!first) out->push_back(',');
-    first = false;
-    out->append(k).append("=\"");
-    AppendEscaped(out, v, true);
-    out->push_back('"');
-  }
-  if (le) {
-    if (!first) out->push_back(',');
-    out->append("le=\"").append(*le).push_back('"');
-  }
-  out->push_back('}');
-}
-
 struct Family {
   std::string name;  // as exposed on HELP/TYPE lines
   MetricType type;
@@ -160,6 +128,43 @@ void AppendHistogram(std::string* out, const Family& f, const MetricSnapshot& m,
 
 }  // namespace
 
+void AppendEscaped(std::string* out, std::string_view s, bool quotes) {
+  for (char c : s) {
+    if (c == '\\')
+      out->append("\\\\");
+    else if (c == '\n')
+      out->append("\\n");
+    else if (c == '"' && quotes)
+      out->append("\\\"");
+    else
+      out->push_back(c);
+  }
+}
+
+void AppendLabels(std::string* out, const Labels& labels, const std::string* le) {
+  if (labels.empty() && !le) return;
+  out->push_back('{');
+  bool first = true;
+  for (const auto& [k, v] : labels) {
+    if (!first) out->push_back(',');
+    first = false;
+    out->append(k).append("=\"");
+    AppendEscaped(out, v, true);
+    out->push_back('"');
+  }
+  if (le) {
+    if (!first) out->push_back(',');
+    out->append("le=\"").append(*le).push_back('"');
+  }
+  out->push_back('}');
+}
+
+std::string LabelsText(const Labels& labels) {
+  std::string out;
+  AppendLabels(&out, labels, nullptr);
+  return out;
+}
+
 std::string FormatDouble(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
@@ -201,11 +206,15 @@ const char* ContentType(TextFormat format) {
              : "text/plain; version=0.0.4; charset=utf-8";
 }
 
+nlohmann::json LabelsJson(const Labels& labels) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : labels) j[k] = v;
+  return j;
+}
+
 nlohmann::json ToJson(const MetricSnapshot& m, bool with_buckets) {
-  nlohmann::json labels = nlohmann::json::object();
-  for (const auto& [k, v] : m.labels) labels[k] = v;
   nlohmann::json j = {{"name", m.name},
-                      {"labels", std::move(labels)},
+                      {"labels", LabelsJson(m.labels)},
                       {"type", TypeName(m.type)},
                       {"help", m.help},
                       {"unit", m.unit}};

@@ -25,6 +25,18 @@ const char* ContentType(TextFormat format);
 // "NaN", "+Inf", "-Inf"), as both Prometheus text and statsctl tables use.
 std::string FormatDouble(double v);
 
+// Appends s escaped as the text formats do: \\ and newline always, " when quotes
+// (label values; OpenMetrics HELP text too).
+void AppendEscaped(std::string* out, std::string_view s, bool quotes);
+
+// {k="v",...} with values escaped as the text format does (\\ \" \n), then
+// le="<le>" when le is given; appends nothing when there is no label at all.
+void AppendLabels(std::string* out, const Labels& labels, const std::string* le = nullptr);
+std::string LabelsText(const Labels& labels);  // the same, as a string
+
+// Labels as a JSON object {"name": "value", ...}.
+nlohmann::json LabelsJson(const Labels& labels);
+
 // One metric as JSON (the "metrics" items of docs/statsctl.schema.json): name,
 // labels object, type, help, unit, and value (counter: exact uint64; gauge: number)
 // or histogram {count, sum, p50, p90, p99, buckets: [{le, count}...]} (cumulative,

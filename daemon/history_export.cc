@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "common/exposition.h"
+#include "history_query.h"
 #include "history_time.h"
 #include "shmstats/error.h"
 #include "sqlite_db.h"
@@ -14,31 +15,10 @@
 namespace shmstats::history {
 namespace {
 
-std::string Escape(std::string_view v) {
+std::string LabelsWithLe(const Labels& labels, const std::string& le) {
   std::string out;
-  for (char c : v) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
+  common::AppendLabels(&out, labels, &le);
   return out;
-}
-
-// {a="x",le="0.5"} with an optional extra label last.
-std::string LabelText(const Labels& labels, std::string_view extra_name = {},
-                      std::string_view extra_value = {}) {
-  std::string out;
-  for (const auto& [k, v] : labels)
-    out += fmt::format("{}{}=\"{}\"", out.empty() ? "" : ",", k, Escape(v));
-  if (!extra_name.empty())
-    out += fmt::format("{}{}=\"{}\"", out.empty() ? "" : ",", extra_name, extra_value);
-  return out.empty() ? out : "{" + out + "}";
 }
 
 std::string Seconds(int64_t ms) { return fmt::format("{}.{:03}", ms / 1000, ms % 1000); }
@@ -83,41 +63,34 @@ void ExportFlat(HistoryReader& reader, const common::Selector& selector, int64_t
       nlohmann::json j = {{"t", FormatRfc3339(rows.Int(0))},
                           {"timestamp", static_cast<double>(rows.Int(0)) / 1000.0},
                           {"name", s.metric.name},
-                          {"labels", nlohmann::json::object()},
+                          {"labels", common::LabelsJson(s.metric.labels)},
                           {"type", std::string(TypeName(s.metric.type))}};
-      for (const auto& [k, v] : s.metric.labels) j["labels"][k] = v;
       if (s.metric.type == MetricType::kCounter) {
         j["value"] = a.increase;
-        j["rate"] = std::isfinite(PointRate(a)) ? nlohmann::json(PointRate(a)) : nlohmann::json();
+        j["rate"] = PointRate(a);  // NaN and infinities are written as null
       } else if (s.metric.type == MetricType::kGauge) {
-        j["value"] = std::isfinite(value) ? nlohmann::json(value) : nlohmann::json();
+        j["value"] = value;
       } else {
         j["count"] = h.count;
         j["sum"] = h.sum;
-        for (auto [key, q] : {std::pair{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}}) {
-          double x = Quantile(h, q);
-          j[key] = std::isfinite(x) ? nlohmann::json(x) : nlohmann::json();
-        }
+        j["p50"] = Quantile(h, 0.5);
+        j["p90"] = Quantile(h, 0.9);
+        j["p99"] = Quantile(h, 0.99);
       }
       out << (first ? "" : ",") << j.dump();
     } else {
-      std::string labels = LabelText(s.metric.labels);
-      if (labels.find_first_of(",\"") != std::string::npos) {
-        std::string quoted = "\"";
-        for (char c : labels) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-        labels = quoted + "\"";
-      }
-      auto cell = [](double v) { return std::isfinite(v) ? Fmt(v) : std::string(); };
+      std::string labels = CsvField(common::LabelsText(s.metric.labels));
       if (s.metric.type == MetricType::kHistogram) {
         out << fmt::format("{},{},{},histogram,,,{},{},{},{},{}\n", FormatRfc3339(rows.Int(0)),
-                           s.metric.name, labels, h.count, cell(h.sum), cell(Quantile(h, 0.5)),
-                           cell(Quantile(h, 0.9)), cell(Quantile(h, 0.99)));
+                           s.metric.name, labels, h.count, CsvCell(h.sum),
+                           CsvCell(Quantile(h, 0.5)), CsvCell(Quantile(h, 0.9)),
+                           CsvCell(Quantile(h, 0.99)));
       } else {
         bool counter = s.metric.type == MetricType::kCounter;
         out << fmt::format("{},{},{},{},{},{},,,,,\n", FormatRfc3339(rows.Int(0)), s.metric.name,
                            labels, TypeName(s.metric.type),
-                           counter ? std::to_string(a.increase) : cell(value),
-                           counter ? cell(PointRate(a)) : "");
+                           counter ? std::to_string(a.increase) : CsvCell(value),
+                           counter ? CsvCell(PointRate(a)) : "");
       }
     }
     first = false;
@@ -148,7 +121,11 @@ void ExportOpenMetrics(HistoryReader& reader, const common::Selector& selector, 
     std::string type_key = family + "\n" + std::string(TypeName(m.type));
     if (type_key != family_done) {
       out << "# TYPE " << family << ' ' << TypeName(m.type) << '\n';
-      if (!m.help.empty()) out << "# HELP " << family << ' ' << Escape(m.help) << '\n';
+      if (!m.help.empty()) {
+        std::string help;
+        common::AppendEscaped(&help, m.help, true);
+        out << "# HELP " << family << ' ' << help << '\n';
+      }
       family_done = type_key;
     }
     Accum total;
@@ -158,21 +135,23 @@ void ExportOpenMetrics(HistoryReader& reader, const common::Selector& selector, 
       if (!total.AddRaw(q, 2, q.Int(1))) continue;
       std::string ts = Seconds(q.Int(0));
       if (m.type == MetricType::kCounter) {
-        out << family << "_total" << LabelText(m.labels) << ' ' << total.increase << ' ' << ts
-            << '\n';
+        out << family << "_total" << common::LabelsText(m.labels) << ' ' << total.increase << ' '
+            << ts << '\n';
       } else if (m.type == MetricType::kGauge) {
-        out << family << LabelText(m.labels) << ' ' << Fmt(total.last) << ' ' << ts << '\n';
+        out << family << common::LabelsText(m.labels) << ' ' << Fmt(total.last) << ' ' << ts
+            << '\n';
       } else {
         uint64_t cumulative = 0;
         for (size_t i = 0; i < total.counts.size(); ++i) {
           cumulative += total.counts[i];
           std::string le = i < m.histogram.bounds.size() ? Fmt(m.histogram.bounds[i]) : "+Inf";
-          out << family << "_bucket" << LabelText(m.labels, "le", le) << ' ' << cumulative << ' '
-              << ts << '\n';
+          out << family << "_bucket" << LabelsWithLe(m.labels, le) << ' ' << cumulative << ' ' << ts
+              << '\n';
         }
-        out << family << "_count" << LabelText(m.labels) << ' ' << cumulative << ' ' << ts << '\n';
-        out << family << "_sum" << LabelText(m.labels) << ' ' << Fmt(total.sum) << ' ' << ts
+        out << family << "_count" << common::LabelsText(m.labels) << ' ' << cumulative << ' ' << ts
             << '\n';
+        out << family << "_sum" << common::LabelsText(m.labels) << ' ' << Fmt(total.sum) << ' '
+            << ts << '\n';
       }
     }
     q.Reset();

@@ -27,7 +27,7 @@ HistoryPoint& PointFor(std::map<int64_t, HistoryPoint>& points, const SeriesInfo
   return it->second;
 }
 
-nlohmann::json Num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+}  // namespace
 
 std::string CsvField(std::string_view s) {
   if (s.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(s);
@@ -36,9 +36,7 @@ std::string CsvField(std::string_view s) {
   return out + "\"";
 }
 
-std::string Cell(double v) { return std::isfinite(v) ? common::FormatDouble(v) : ""; }
-
-}  // namespace
+std::string CsvCell(double v) { return std::isfinite(v) ? common::FormatDouble(v) : ""; }
 
 HistoryReader::HistoryReader(const std::string& path)
     : db_(std::make_unique<Db>(path, Db::Mode::kReadOnly)) {
@@ -118,8 +116,6 @@ nlohmann::json HistoryToJson(const std::vector<SeriesHistory>& result, const Que
   nlohmann::json series = nlohmann::json::array();
   for (const auto& sh : result) {
     const auto& m = sh.series.metric;
-    nlohmann::json labels = nlohmann::json::object();
-    for (const auto& [k, v] : m.labels) labels[k] = v;
     nlohmann::json points = nlohmann::json::array();
     for (const auto& p : sh.points) {
       nlohmann::json j = {{"t", FormatRfc3339(p.start_ms)},
@@ -128,29 +124,29 @@ nlohmann::json HistoryToJson(const std::vector<SeriesHistory>& result, const Que
       switch (m.type) {
         case MetricType::kCounter:
           j["increase"] = p.acc.increase;
-          j["rate"] = Num(PointRate(p.acc));
+          j["rate"] = nlohmann::json(PointRate(p.acc));
           break;
         case MetricType::kGauge:
-          j["min"] = Num(p.acc.min);
-          j["avg"] = Num(p.acc.sum / static_cast<double>(p.acc.samples));
-          j["max"] = Num(p.acc.max);
-          j["last"] = Num(p.acc.last);
+          j["min"] = nlohmann::json(p.acc.min);
+          j["avg"] = nlohmann::json(p.acc.sum / static_cast<double>(p.acc.samples));
+          j["max"] = nlohmann::json(p.acc.max);
+          j["last"] = nlohmann::json(p.acc.last);
           break;
         case MetricType::kHistogram: {
           HistogramValue h = PointHistogram(sh.series, p.acc);
           j["count"] = h.count;
-          j["sum"] = Num(h.sum);
-          j["mean"] = Num(h.count ? h.sum / static_cast<double>(h.count) : NAN);
-          j["p50"] = Num(Quantile(h, 0.5));
-          j["p90"] = Num(Quantile(h, 0.9));
-          j["p99"] = Num(Quantile(h, 0.99));
+          j["sum"] = nlohmann::json(h.sum);
+          j["mean"] = nlohmann::json(h.count ? h.sum / static_cast<double>(h.count) : NAN);
+          j["p50"] = nlohmann::json(Quantile(h, 0.5));
+          j["p90"] = nlohmann::json(Quantile(h, 0.9));
+          j["p99"] = nlohmann::json(Quantile(h, 0.99));
           break;
         }
       }
       points.push_back(std::move(j));
     }
     series.push_back({{"name", m.name},
-                      {"labels", std::move(labels)},
+                      {"labels", common::LabelsJson(m.labels)},
                       {"type", std::string(TypeName(m.type))},
                       {"help", m.help},
                       {"unit", m.unit},
@@ -174,17 +170,18 @@ std::string HistoryToCsv(const std::vector<SeriesHistory>& result, const QueryRa
       const Accum& a = p.acc;
       switch (m.type) {
         case MetricType::kCounter:
-          out += fmt::format("{},{},,,,,,,,,\n", a.increase, Cell(PointRate(a)));
+          out += fmt::format("{},{},,,,,,,,,\n", a.increase, CsvCell(PointRate(a)));
           break;
         case MetricType::kGauge:
-          out +=
-              fmt::format(",,{},{},{},{},,,,,\n", Cell(a.min),
-                          Cell(a.sum / static_cast<double>(a.samples)), Cell(a.max), Cell(a.last));
+          out += fmt::format(",,{},{},{},{},,,,,\n", CsvCell(a.min),
+                             CsvCell(a.sum / static_cast<double>(a.samples)), CsvCell(a.max),
+                             CsvCell(a.last));
           break;
         case MetricType::kHistogram: {
           HistogramValue h = PointHistogram(sh.series, a);
-          out += fmt::format(",,,,,,{},{},{},{},{}\n", h.count, Cell(h.sum), Cell(Quantile(h, 0.5)),
-                             Cell(Quantile(h, 0.9)), Cell(Quantile(h, 0.99)));
+          out += fmt::format(",,,,,,{},{},{},{},{}\n", h.count, CsvCell(h.sum),
+                             CsvCell(Quantile(h, 0.5)), CsvCell(Quantile(h, 0.9)),
+                             CsvCell(Quantile(h, 0.99)));
           break;
         }
       }

@@ -67,6 +67,11 @@ nlohmann::json HistoryToJson(const std::vector<SeriesHistory>& result, const Que
 // time,name,labels,type,increase,rate,min,avg,max,last,count,sum,p50,p90,p99
 std::string HistoryToCsv(const std::vector<SeriesHistory>& result, const QueryRange& range);
 
+// CSV cells of the history CSV forms (RFC 4180): a field quoted when it holds
+// , " CR or LF; a double formatted as in the text format, "" when not finite.
+std::string CsvField(std::string_view s);
+std::string CsvCell(double v);
+
 // A point's derived values, shared by the JSON and CSV forms.
 double PointRate(const Accum& a);  // increase per second of covered time; NaN if none
 HistogramValue PointHistogram(const SeriesInfo& s, const Accum& a);

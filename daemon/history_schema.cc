@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/exposition.h"
 #include "history_codec.h"
 #include "sqlite_db.h"
 
@@ -78,22 +79,7 @@ std::string LabelsText(const Labels& labels) {
 }
 
 std::string SeriesText(const std::string& name, const Labels& labels) {
-  if (labels.empty()) return name;
-  std::string out = name + "{";
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (i) out += ',';
-    out += labels[i].first + "=\"";
-    for (char c : labels[i].second) {
-      if (c == '\\' || c == '"') out += '\\';
-      if (c == '\n') {
-        out += "\\n";
-        continue;
-      }
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
+  return name + common::LabelsText(labels);
 }
 
 std::string SeriesKey(const MetricSnapshot& m) {

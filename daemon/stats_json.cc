@@ -9,14 +9,13 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "common/exposition.h"
 #include "history_schema.h"
 #include "history_time.h"
 #include "shmstats/error.h"
 
 namespace shmstats::daemon {
 namespace {
-
-nlohmann::json Num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
 
 [[noreturn]] void Fail(const std::string& what, const std::string& path) {
   throw Error(Errc::kSystem, fmt::format("{} {}: {}", what, path, std::strerror(errno)));
@@ -29,32 +28,31 @@ std::string StatsJson(const TickResult& tick, const std::string& segment) {
                  histograms = nlohmann::json::object();
   for (const SeriesStat& st : tick.stats) {
     const MetricSnapshot& m = tick.snapshot.metrics[st.index];
-    nlohmann::json labels = nlohmann::json::object();
-    for (const auto& [k, v] : m.labels) labels[k] = v;
-    nlohmann::json j = {{"name", m.name}, {"labels", std::move(labels)}};
+    nlohmann::json j = {{"name", m.name}, {"labels", common::LabelsJson(m.labels)}};
     std::string id = history::SeriesText(m.name, m.labels);
     switch (m.type) {
       case MetricType::kCounter:
         j["value"] = m.counter;
         j["delta"] = st.has_delta ? nlohmann::json(st.delta) : nlohmann::json();
-        j["rate"] = st.has_delta ? Num(st.rate) : nlohmann::json();
+        j["rate"] = st.has_delta ? nlohmann::json(st.rate) : nlohmann::json();
         counters[id] = std::move(j);
         break;
       case MetricType::kGauge:
-        j["value"] = Num(m.gauge);
+        j["value"] = nlohmann::json(m.gauge);
         gauges[id] = std::move(j);
         break;
       case MetricType::kHistogram: {
         const HistogramValue& h = st.interval;
         bool has = st.has_delta;
         j["count"] = has ? nlohmann::json(h.count) : nlohmann::json();
-        j["sum"] = has ? Num(h.sum) : nlohmann::json();
-        j["mean"] = has && h.count ? Num(h.sum / static_cast<double>(h.count)) : nlohmann::json();
-        j["p50"] = has ? Num(Quantile(h, 0.5)) : nlohmann::json();
-        j["p90"] = has ? Num(Quantile(h, 0.9)) : nlohmann::json();
-        j["p99"] = has ? Num(Quantile(h, 0.99)) : nlohmann::json();
+        j["sum"] = has ? nlohmann::json(h.sum) : nlohmann::json();
+        j["mean"] = has && h.count ? nlohmann::json(h.sum / static_cast<double>(h.count))
+                                   : nlohmann::json();
+        j["p50"] = has ? nlohmann::json(Quantile(h, 0.5)) : nlohmann::json();
+        j["p90"] = has ? nlohmann::json(Quantile(h, 0.9)) : nlohmann::json();
+        j["p99"] = has ? nlohmann::json(Quantile(h, 0.99)) : nlohmann::json();
         j["total_count"] = m.histogram.count;
-        j["total_sum"] = Num(m.histogram.sum);
+        j["total_sum"] = nlohmann::json(m.histogram.sum);
         histograms[id] = std::move(j);
         break;
       }

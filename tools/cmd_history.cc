@@ -37,15 +37,16 @@ struct ExportHistoryOptions {
   std::string pattern;
 };
 
-// Wraps the history library's errors in statsctl's exit statuses.
+// Wraps the history library's errors in statsctl's exit statuses: a database
+// that cannot be opened or read is status 3, like a segment.
 template <class F>
 Exit Guard(const std::string& db, F&& f) {
   try {
     return f();
   } catch (const history::DbError& e) {
-    throw CommandError(Exit::kSystem, fmt::format("{}: is shmstatsd's database at {}? (--db, "
-                                                  "$SHMSTATS_HISTORY_DB)",
-                                                  e.what(), db));
+    throw CommandError(Exit::kSegment, fmt::format("{}: is shmstatsd's database at {}? (--db, "
+                                                   "$SHMSTATS_HISTORY_DB)",
+                                                   e.what(), db));
   } catch (const Error& e) {
     throw CommandError(ExitFor(e.code()), e.what());
   }
@@ -157,8 +158,11 @@ Examples:
   export_sub->footer(R"(Counters export their per-interval increase (csv, json) or a running total
 from --from (openmetrics, timestamps in seconds, ending in # EOF).
 
-Example (cron, daily at 00:10):
-  10 0 * * * shmstats statsctl history export --from -1d --format csv > /var/backups/shmstats-$(date +\%F).csv)");
+Examples:
+  statsctl history export --from -1d --format openmetrics > day.om
+  statsctl history export 'http_*' --from 2026-11-20T00:00:00Z --to 2026-11-21T00:00:00Z --format json
+  # /etc/cron.d/shmstats-history: daily at 00:10 (% escaped for cron)
+  10 0 * * * shmstats statsctl history export --from -1d > /var/backups/shmstats-$(date +\%F).csv)");
 
   // The history runner is stored first; an `export` on the line replaces it.
   sub->callback([opts, out, export_sub] {

@@ -26,7 +26,7 @@ enum class Exit : int {
   kOk = 0,
   kNotFound = 1,  // no metric matched, or `check` found problems
   kUsage = 2,     // bad command line: option, selector, name, label, value, NaN/Inf
-  kSegment = 3,   // segment missing, unreadable (permission), incompatible or corrupt
+  kSegment = 3,   // segment (or history database) missing, unreadable, incompatible, corrupt
   kFull = 4,      // the segment has no room for another metric
   kConflict = 5,  // metric exists with another type or buckets; segment already exists
   kSystem = 6,    // any other operating-system failure

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   sc::SetupCheck(app, &run);
   sc::SetupExport(app, &run);
   sc::SetupWatch(app, &run);
+  sc::SetupHistory(app, &run);
 
   try {
     app.parse(argc, argv);

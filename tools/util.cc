@@ -106,25 +106,6 @@ Segment OpenSegment(const GlobalOptions& global, Access access) {
   return Segment::Open(global.segment, access);
 }
 
-std::string LabelsText(const Labels& labels) {
-  if (labels.empty()) return "";
-  std::string out = "{";
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (i) out += ',';
-    out += labels[i].first + "=\"";
-    for (char c : labels[i].second) {
-      if (c == '\\' || c == '"')
-        out += '\\', out += c;
-      else if (c == '\n')
-        out += "\\n";
-      else
-        out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
 std::string ValueText(const MetricSnapshot& m) {
   using common::FormatDouble;
   switch (m.type) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "command.h"
+#include "common/exposition.h"
 #include "selector.h"
 #include "shmstats/shmstats.h"
 
@@ -37,8 +38,8 @@ bool AnyMatches(const std::vector<common::Selector>& selectors, const MetricSnap
 
 Segment OpenSegment(const GlobalOptions& global, Access access);
 
-// {k="v",...} as in Prometheus text (values escaped), or "" without labels.
-std::string LabelsText(const Labels& labels);
+using common::LabelsText;  // {k="v",...} after a name in tables
+
 // The value column of a table: counter, gauge, or "count=.. sum=.. p50=.. ...".
 std::string ValueText(const MetricSnapshot& m);
 

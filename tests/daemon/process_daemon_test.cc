@@ -46,7 +46,6 @@ uint64_t TotalIncrease(const nlohmann::json& series) {
 }
 
 TEST(DaemonTest, MetricsPassPromtoolAndNegotiateOpenMetrics) {
-  if (std::string(PROMTOOL_PATH).empty()) GTEST_SKIP() << "promtool not installed";
   ScopedSegmentName seg(UniqueName("sd"));
   TempDir dir;
   Daemon d(seg.str(), dir);
@@ -337,6 +336,33 @@ TEST(DaemonTest, ResetOverHttpNeedsTheFlagAndTheToken) {
   EXPECT_EQ(ok.status, 200) << ok.body;
   EXPECT_EQ(s.Read().metrics.at(0).counter, 0u);
   EXPECT_EQ(on.child().Stop(SIGTERM), 0);
+}
+
+// Options from a config file (textfile collector on), and SIGTERM's final tick.
+TEST(DaemonTest, ConfigFileTextfileAndFinalTickOnSigterm) {
+  ScopedSegmentName seg(UniqueName("sd"));
+  TempDir dir;
+  auto s = Segment::Create(seg.str(), Small());
+  s.RegisterCounter({"cfg_total", {{"a", "b"}}, "from the config test", ""}).Inc(3);
+  int port = FreePort();
+  std::ofstream(dir / "shmstatsd.conf")
+      << "segment = " << seg.str() << "\ninterval = 1s\nstate-dir = " << dir.str()
+      << "\nlisten = 127.0.0.1:" << port << "\ntextfile = " << (dir / "shmstats.prom") << "\n";
+  Child d({SHMSTATSD_PATH, "--config", dir / "shmstatsd.conf"}, dir / "shmstatsd.log");
+  double ticks = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    ticks = Scalar(Get(port, "/metrics").body, "shmstatsd_ticks_total");
+    return ticks >= 2;
+  })) << d.Log();
+  std::string prom = ReadFile(dir / "shmstats.prom");
+  EXPECT_NE(prom.find("cfg_total{a=\"b\"} 3"), std::string::npos) << prom;
+  EXPECT_EQ(PromtoolCheck(prom, dir), "");
+  ASSERT_EQ(d.Stop(SIGTERM), 0) << d.Log();
+  history::Db db(dir / "history.db", history::Db::Mode::kReadOnly);
+  auto count = db.Prepare("SELECT count(*) FROM ticks");
+  ASSERT_TRUE(count.Step());
+  EXPECT_GE(count.Int(0), static_cast<int64_t>(ticks) + 1);  // the final snapshot
+  EXPECT_NE(d.Log().find("final snapshot"), std::string::npos);
 }
 
 }  // namespace

@@ -6,10 +6,12 @@ MAN="$(dirname "$0")/../../man/statsctl.1"
 [ -f "$MAN" ] || fail "no man page"
 man_text=$(sed 's/\\-/-/g; s/\\f[BIRP]//g' "$MAN")
 "$STATSCTL" --help | grep -q 'Exit status' || fail "statsctl --help lacks exit statuses"
-for cmd in list get reset inc set add observe info create remove check export watch; do
-  help=$("$STATSCTL" "$cmd" --help) || fail "$cmd --help exited non-zero"
+for cmd in list get reset inc set add observe info create remove check export watch history \
+  'history export'; do
+  # shellcheck disable=SC2086 # 'history export' is two words
+  help=$("$STATSCTL" $cmd --help) || fail "$cmd --help exited non-zero"
   echo "$help" | grep -q '^Examples:' || fail "$cmd --help has no examples"
-  echo "$man_text" | grep -q "^\.SS $cmd\b" || fail "man page has no section for $cmd"
+  echo "$man_text" | grep -q "^\.SS ${cmd%% *}\b" || fail "man page has no section for $cmd"
   for opt in $(echo "$help" | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
     echo "$man_text" | grep -q -- "$opt" || fail "man page lacks $opt of $cmd"
   done
