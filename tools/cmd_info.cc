@@ -4,23 +4,14 @@
 #include <grp.h>
 #include <pwd.h>
 
-#include <ctime>
 
+#include "history_time.h"
 #include "util.h"
 
 namespace shmstats::statsctl {
 namespace {
 
 struct InfoOptions {};
-
-std::string UtcTime(uint64_t unix_ns) {
-  std::time_t t = static_cast<std::time_t>(unix_ns / 1000000000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string UserName(uid_t uid) {
   const passwd* p = getpwuid(uid);
@@ -53,7 +44,7 @@ Exit PrintInfo(const GlobalOptions& global, const Segment& segment) {
       {"slots_free", i.max_slots - std::min(i.max_slots, i.slots_used)},
       {"registrations_refused", i.registrations_refused},
       {"created_unix_ns", i.created_unix_ns},
-      {"created", UtcTime(i.created_unix_ns)},
+      {"created", history::FormatRfc3339(static_cast<int64_t>(i.created_unix_ns / 1'000'000))},
       {"instance_id", fmt::format("{:016x}", i.instance_id)},
       {"mode", fmt::format("{:04o}", i.mode)},
       {"owner", UserName(i.uid)},
@@ -82,7 +73,7 @@ Exit PrintInfo(const GlobalOptions& global, const Segment& segment) {
                                                "(statsctl create --max-metrics N "
                                                "--max-slots N)"
                                              : "")});
-  t.Add({"created", UtcTime(i.created_unix_ns)});
+  t.Add({"created", history::FormatRfc3339(static_cast<int64_t>(i.created_unix_ns / 1'000'000))});
   t.Add({"instance", j["instance_id"].get<std::string>()});
   t.Add({"access", fmt::format("mode {:04o}, owner {}, group {}", i.mode, UserName(i.uid),
                                GroupName(i.gid))});

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "exposition.h"
+#include "history_time.h"
 #include "util.h"
 
 namespace shmstats::statsctl {
@@ -104,21 +105,14 @@ class Watcher {
       std::puts(doc.dump().c_str());  // one document per line
     } else {
       if (tty_) std::fputs("\033[H\033[2J", stdout);
-      std::printf("--- segment %s  %s  every %gs\n", global_.segment.c_str(),
-                  FormatUtc(snap.taken_unix_ns).c_str(), opts_.interval);
+      std::printf(
+          "--- segment %s  %s  every %gs\n", global_.segment.c_str(),
+          history::FormatRfc3339(static_cast<int64_t>(snap.taken_unix_ns / 1'000'000)).c_str(),
+          opts_.interval);
       table.Print(stdout);
       if (!tty_) std::putchar('\n');
     }
     std::fflush(stdout);
-  }
-
-  static std::string FormatUtc(uint64_t unix_ns) {
-    std::time_t t = static_cast<std::time_t>(unix_ns / 1000000000);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
   }
 
   const GlobalOptions& global_;
