@@ -33,9 +33,20 @@ std::string PromtoolCheck(const std::string& text, const TempDir& dir) {
   return rc == 0 ? "" : "promtool failed: " + ReadFile(dir / "promtool.log");
 }
 
+// Empty when the document validates against docs/history.schema.json.
+std::string HistorySchemaProblems(const std::string& document) {
+  TempDir dir;
+  std::ofstream(dir / "history.json") << document;
+  std::string cmd = "python3 " SOURCE_DIR "/tests/statsctl/validate_json.py " SOURCE_DIR
+                    "/docs/history.schema.json " +
+                    (dir / "history.json") + " >" + (dir / "log") + " 2>&1";
+  return std::system(cmd.c_str()) == 0 ? "" : ReadFile(dir / "log");
+}
+
 nlohmann::json History(int port, const std::string& query) {
   auto r = Get(port, "/stats/history?" + query);
   EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(HistorySchemaProblems(r.body), "");
   return nlohmann::json::parse(r.body, nullptr, false);
 }
 

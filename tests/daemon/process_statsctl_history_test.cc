@@ -37,6 +37,7 @@ TEST(StatsctlHistoryTest, QueriesAndExportsTheDaemonsDatabase) {
   auto s = Segment::Create(seg.str(), small);
   auto c = s.RegisterCounter({"req_total", {{"code", "200"}}, "Requests", ""});
   auto g = s.RegisterGauge({"inflight", {}, "", ""});
+  auto h = s.RegisterHistogram({"wait_seconds", {}, "", "seconds"}, ExplicitBuckets{{0.1, 1}});
   {
     Daemon d(seg.str(), dir);
     ASSERT_TRUE(d.ready()) << d.child().Log();
@@ -46,6 +47,8 @@ TEST(StatsctlHistoryTest, QueriesAndExportsTheDaemonsDatabase) {
     ASSERT_TRUE(d.AwaitTicks(1));
     c.Inc(2);
     g.Set(9);
+    h.Observe(0.05);
+    h.Observe(0.5);
     ASSERT_TRUE(d.AwaitTicks(1));
     ASSERT_EQ(d.child().Stop(SIGTERM), 0);  // no daemon needed from here on
   }
@@ -58,6 +61,19 @@ TEST(StatsctlHistoryTest, QueriesAndExportsTheDaemonsDatabase) {
   EXPECT_EQ(inc, 42u);
   auto gj = nlohmann::json::parse(Shell(sc + " inflight --from=-10m --step 1d").out);
   EXPECT_EQ(gj["series"][0]["points"].back()["max"].get<double>(), 9);
+
+  auto hj = nlohmann::json::parse(Shell(sc + " wait_seconds --from=-10m --step 1d").out);
+  EXPECT_EQ(hj["series"][0]["points"].back()["count"].get<uint64_t>(), 2u);
+  EXPECT_DOUBLE_EQ(hj["series"][0]["points"].back()["sum"].get<double>(), 0.55);
+
+  // Every JSON form validates against docs/history.schema.json.
+  ASSERT_EQ(Shell(sc + " '*' --from=-10m --step 1m > " + (dir / "query.json")).status, 0);
+  ASSERT_EQ(Shell(sc + " export --from=-10m > " + (dir / "export.json")).status, 0);
+  auto valid = Shell("python3 " SOURCE_DIR "/tests/statsctl/validate_json.py " SOURCE_DIR
+                     "/docs/history.schema.json " +
+                     (dir / "query.json") + " " + (dir / "export.json"));
+  EXPECT_EQ(valid.status, 0) << valid.out;
+  EXPECT_NE(valid.out.find("2 documents valid"), std::string::npos) << valid.out;
 
   EXPECT_EQ(Shell(sc + " nothing_here --from=-10m").status, 1);
   EXPECT_EQ(Shell(sc + " req_total --step 7m").status, 2);
