@@ -17,12 +17,16 @@ int main(int argc, char** argv) {
   const char* env = std::getenv("SHMSTATS_SEGMENT");
   std::string segment_name = env ? env : "shmstats";
   double seconds = 5;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--segment")
+    if (flag == "--segment" && i + 1 < argc) {
       segment_name = argv[i + 1];
-    else if (flag == "--seconds")
+    } else if (flag == "--seconds" && i + 1 < argc) {
       seconds = std::atof(argv[i + 1]);
+    } else {
+      std::fprintf(stderr, "usage: producer [--segment NAME] [--seconds N]\n");
+      return flag == "--help" ? 0 : 2;
+    }
   }
 
   try {
