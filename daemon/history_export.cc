@@ -99,13 +99,10 @@ void ExportFlat(HistoryReader& reader, const common::Selector& selector, int64_t
 }
 
 // OpenMetrics needs every family's samples together, so this walks series by
-// series (sorted by name) and reads each one's ticks with point lookups.
+// series (LoadSeries sorts them by name and type) and reads each one's ticks.
 void ExportOpenMetrics(HistoryReader& reader, const common::Selector& selector, int64_t from_ms,
                        int64_t to_ms, std::ostream& out) {
   std::vector<SeriesInfo> all = LoadSeries(reader.db());
-  std::stable_sort(all.begin(), all.end(), [](const SeriesInfo& a, const SeriesInfo& b) {
-    return std::tie(a.metric.name, a.metric.type) < std::tie(b.metric.name, b.metric.type);
-  });
   Stmt q = reader.db().Prepare(
       "SELECT t.ts_ms, t.interval_ms, s.v FROM ticks t CROSS JOIN samples s "
       "ON s.tick = t.id AND s.series = ?1 WHERE t.ts_ms >= ?2 AND t.ts_ms <= ?3 "

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "common/exposition.h"
 #include "history_codec.h"
@@ -69,6 +71,10 @@ std::vector<SeriesInfo> LoadSeries(Db& db) {
     s.metric.unit = q.Text(7);
     out.push_back(std::move(s));
   }
+  std::sort(out.begin(), out.end(), [](const SeriesInfo& a, const SeriesInfo& b) {
+    return std::tie(a.metric.name, a.metric.type, a.metric.labels, a.id) <
+           std::tie(b.metric.name, b.metric.type, b.metric.labels, b.id);
+  });
   return out;
 }
 

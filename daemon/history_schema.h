@@ -42,7 +42,8 @@ struct SeriesInfo {
   size_t Buckets() const { return metric.histogram.bounds.size() + 1; }
 };
 
-// Every series of the catalogue, in id order.
+// Every series of the catalogue, sorted by name, type, then labels: families
+// together, as listings and the OpenMetrics export need.
 std::vector<SeriesInfo> LoadSeries(Db& db);
 
 // The identity of a series: name, labels, type and (histograms) bucket bounds.
