@@ -16,6 +16,34 @@
 #include "cleanup_on_signal.h"
 #include "ratio_reporter.h"
 
+namespace {
+
+constexpr double kCounterTarget = 1.05;   // Counter::Inc vs the raw fetch_add
+constexpr double kHistogramTarget = 2.0;  // Histogram::Observe vs Counter::Inc
+
+// The targets, on CPU time per operation (the cost a recording caller pays).
+void PrintTargets(const shmstats::bench::RatioReporter& r, std::ostream& out) {
+  out << "\nTargets (cpu time, medians; printed, not asserted):\n";
+  for (int64_t threads : {1, 2}) {
+    std::string suffix = threads == 1 ? ", 1 thread" : ", 2 threads";
+    r.PrintTarget(
+        out, "counter inc / raw atomic" + suffix,
+        r.MedianCpuNs("BM_CounterInc", threads) / r.MedianCpuNs("BM_Floor_AtomicFetchAdd", threads),
+        kCounterTarget);
+  }
+  for (const char* kind : {"Explicit", "Exponential"}) {
+    for (int64_t threads : {1, 2}) {
+      std::string suffix = threads == 1 ? ", 1 thread" : ", 2 threads";
+      r.PrintTarget(out, std::string("histogram observe (") + kind + ") / counter inc" + suffix,
+                    r.MedianCpuNs(std::string("BM_HistogramObserve") + kind, threads) /
+                        r.MedianCpuNs("BM_CounterInc", threads),
+                    kHistogramTarget);
+    }
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace shmstats::bench;
   benchmark::Initialize(&argc, argv);
@@ -36,6 +64,7 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   reporter.PrintRatios(std::cout);
+  PrintTargets(reporter, std::cout);
   std::cout << "\n";
   bool ok = env->CheckTotals(std::cout);
   SetEnv(nullptr);

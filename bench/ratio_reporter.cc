@@ -9,9 +9,6 @@
 namespace shmstats::bench {
 namespace {
 
-constexpr double kCounterTarget = 1.05;   // Counter::Inc vs the raw fetch_add
-constexpr double kHistogramTarget = 2.0;  // Histogram::Observe vs Counter::Inc
-
 benchmark::ConsoleReporter::OutputOptions ConsoleOptions() {
   return isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_Defaults
                                : benchmark::ConsoleReporter::OO_Tabular;
@@ -46,14 +43,21 @@ std::string Format(const char* format, double a, double b = 0, double c = 0) {
 
 }  // namespace
 
-RatioReporter::RatioReporter(const std::string& floor_name)
-    : ConsoleReporter(ConsoleOptions()), floor_name_(floor_name) {}
+RatioReporter::RatioReporter(const std::string& floor_name, std::string unit)
+    : ConsoleReporter(ConsoleOptions()),
+      floor_name_(floor_name),
+      unit_(std::move(unit)),
+      ns_per_unit_(unit_ == "ms"   ? 1e6
+                   : unit_ == "us" ? 1e3
+                                   : 1) {}
 
 void RatioReporter::ReportRuns(const std::vector<Run>& runs) {
   ConsoleReporter::ReportRuns(runs);
   for (const Run& run : runs) {
     if (run.error_occurred) continue;
-    Key key{run.run_name.function_name, run.threads};
+    std::string name = run.run_name.function_name;
+    if (!run.run_name.args.empty()) name += "/" + run.run_name.args;
+    Key key{name, run.threads};
     auto [it, inserted] = times_.try_emplace(key);
     if (inserted) order_.push_back(key);
     Times& t = it->second;
@@ -62,6 +66,7 @@ void RatioReporter::ReportRuns(const std::vector<Run>& runs) {
     if (run.run_type == Run::RT_Iteration) {
       t.cpu_ns.push_back(cpu);
       t.real_ns.push_back(real);
+      for (const auto& [counter, value] : run.counters) t.counters[counter] = value;
     } else if (run.aggregate_name == "median") {
       t.median_cpu_ns = cpu;
       t.median_real_ns = real;
@@ -72,67 +77,68 @@ void RatioReporter::ReportRuns(const std::vector<Run>& runs) {
   }
 }
 
-double RatioReporter::MedianCpu(const Key& key) const {
+const RatioReporter::Times* RatioReporter::Find(const Key& key) const {
   auto it = times_.find(key);
-  if (it == times_.end()) return NAN;
-  const Times& t = it->second;
-  return t.median_cpu_ns >= 0 ? t.median_cpu_ns : Median(t.cpu_ns);
+  return it == times_.end() ? nullptr : &it->second;
 }
 
-double RatioReporter::MedianReal(const Key& key) const {
-  auto it = times_.find(key);
-  if (it == times_.end()) return NAN;
-  const Times& t = it->second;
-  return t.median_real_ns >= 0 ? t.median_real_ns : Median(t.real_ns);
+double RatioReporter::MedianCpuNs(const std::string& name, int64_t threads) const {
+  const Times* t = Find({name, threads});
+  if (!t) return NAN;
+  return t->median_cpu_ns >= 0 ? t->median_cpu_ns : Median(t->cpu_ns);
 }
 
-void RatioReporter::PrintTarget(std::ostream& out, const std::string& what, const Key& op,
-                                const Key& reference, double target) const {
-  double ratio = MedianCpu(op) / MedianCpu(reference);
-  out << "  " << what << ", " << op.second << " thread" << (op.second == 1 ? "" : "s") << ": "
-      << Format("%.2fx (target <= %.2fx): ", ratio, target)
-      << (std::isnan(ratio) ? "not measured"
-          : ratio <= target ? "met"
-                            : "MISSED")
+double RatioReporter::MedianRealNs(const std::string& name, int64_t threads) const {
+  const Times* t = Find({name, threads});
+  if (!t) return NAN;
+  return t->median_real_ns >= 0 ? t->median_real_ns : Median(t->real_ns);
+}
+
+double RatioReporter::CounterValue(const std::string& name, const std::string& counter) const {
+  const Times* t = Find({name, 1});
+  if (!t) return NAN;
+  auto it = t->counters.find(counter);
+  return it == t->counters.end() ? NAN : it->second;
+}
+
+void RatioReporter::PrintTarget(std::ostream& out, const std::string& what, double measured,
+                                double target, const char* format) {
+  out << "  " << what << ": " << Format(format, measured)
+      << " (target <= " << Format(format, target) << "): "
+      << (std::isnan(measured) ? "not measured"
+          : measured <= target ? "met"
+                               : "MISSED")
       << "\n";
 }
 
 void RatioReporter::PrintRatios(std::ostream& out) const {
   out << "\nRatios: time per operation (median) / the floor's (" << floor_name_
-      << ") at the same thread count\n"
-      << "  cpu = per-thread CPU time per operation (the cost a recording caller pays);\n"
+      << ") at the same arguments and thread count\n"
+      << "  cpu = per-thread CPU time per operation (the cost the calling thread pays);\n"
       << "  real = wall time / all threads' operations (inverse throughput)\n\n";
   char line[160];
+  std::string cpu = "cpu " + unit_, real = "real " + unit_;
   std::snprintf(line, sizeof line, "%-36s %7s %9s %8s %9s %8s  %s\n", "benchmark", "threads",
-                "cpu ns", "x floor", "real ns", "x floor", "cpu spread");
+                cpu.c_str(), "x floor", real.c_str(), "x floor", "cpu spread");
   out << line;
   for (const Key& key : order_) {
     const Times& t = times_.at(key);
-    Key floor{floor_name_, key.second};
+    size_t args = key.first.find('/');
+    std::string floor = floor_name_ + (args == std::string::npos ? "" : key.first.substr(args));
     std::string spread = "-";
     if (t.cv_cpu >= 0) {
       spread = Format("cv %.1f%%", t.cv_cpu * 100);
     } else if (t.cpu_ns.size() > 1) {
       auto [lo, hi] = std::minmax_element(t.cpu_ns.begin(), t.cpu_ns.end());
-      spread = Format("%.1f..%.1f", *lo, *hi);
+      spread = Format("%.1f..%.1f", *lo / ns_per_unit_, *hi / ns_per_unit_);
     }
-    std::snprintf(line, sizeof line, "%-36s %7lld %9.2f %8.2f %9.2f %8.2f  %s\n", key.first.c_str(),
-                  static_cast<long long>(key.second), MedianCpu(key),
-                  MedianCpu(key) / MedianCpu(floor), MedianReal(key),
-                  MedianReal(key) / MedianReal(floor), spread.c_str());
+    std::snprintf(
+        line, sizeof line, "%-36s %7lld %9.2f %8.2f %9.2f %8.2f  %s\n", key.first.c_str(),
+        static_cast<long long>(key.second), MedianCpuNs(key.first, key.second) / ns_per_unit_,
+        MedianCpuNs(key.first, key.second) / MedianCpuNs(floor, key.second),
+        MedianRealNs(key.first, key.second) / ns_per_unit_,
+        MedianRealNs(key.first, key.second) / MedianRealNs(floor, key.second), spread.c_str());
     out << line;
-  }
-  out << "\nTargets (cpu time, medians; printed, not asserted):\n";
-  for (int64_t threads : {1, 2}) {
-    PrintTarget(out, "counter inc / raw atomic", {"BM_CounterInc", threads}, {floor_name_, threads},
-                kCounterTarget);
-  }
-  for (const char* kind : {"Explicit", "Exponential"}) {
-    for (int64_t threads : {1, 2}) {
-      PrintTarget(out, std::string("histogram observe (") + kind + ") / counter inc",
-                  {std::string("BM_HistogramObserve") + kind, threads}, {"BM_CounterInc", threads},
-                  kHistogramTarget);
-    }
   }
 }
 

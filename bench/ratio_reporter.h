@@ -13,19 +13,32 @@ namespace shmstats::bench {
 
 // The console reporter, which also keeps every result so that, after the run,
 // PrintRatios can divide each benchmark's time per operation by the floor's at the
-// same thread count and check the targets. Ratios are printed, never
+// same arguments and thread count ("BM_Tick/10000" by "BM_ReadFloor/10000"), and
+// the caller can check its targets. Ratios and targets are printed, never
 // asserted: wall time on a shared machine is not a test.
 // With --benchmark_repetitions it uses the median (Google Benchmark's "median"
 // aggregate, or the median of the repetitions it was shown) and prints the spread.
 // Not thread-safe (Google Benchmark reports from one thread).
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
-  explicit RatioReporter(const std::string& floor_name);
+  // `unit` is the unit of the printed table: "ns", "us" or "ms".
+  explicit RatioReporter(const std::string& floor_name, std::string unit = "ns");
 
   void ReportRuns(const std::vector<Run>& runs) override;
 
-  // Prints the ratio table and the target checks to `out`.
+  // Prints the ratio table to `out`.
   void PrintRatios(std::ostream& out) const;
+
+  // Median CPU (per-thread) or real time per operation, in ns, of a benchmark by
+  // its name with arguments ("BM_Tick/10000"); NaN when it did not run.
+  double MedianCpuNs(const std::string& name, int64_t threads = 1) const;
+  double MedianRealNs(const std::string& name, int64_t threads = 1) const;
+  // A user counter's value in the last repetition; NaN when absent.
+  double CounterValue(const std::string& name, const std::string& counter) const;
+
+  // Prints "  <what>: <measured> (target <= <target>): met|MISSED|not measured".
+  static void PrintTarget(std::ostream& out, const std::string& what, double measured,
+                          double target, const char* format = "%.2fx");
 
  private:
   struct Times {
@@ -34,15 +47,15 @@ class RatioReporter : public benchmark::ConsoleReporter {
     double median_cpu_ns = -1;  // Google Benchmark's median aggregate, if any
     double median_real_ns = -1;
     double cv_cpu = -1;  // coefficient of variation aggregate, if any
+    std::map<std::string, double> counters;
   };
-  using Key = std::pair<std::string, int64_t>;  // benchmark function, threads
+  using Key = std::pair<std::string, int64_t>;  // benchmark name with arguments, threads
 
-  double MedianCpu(const Key& key) const;
-  double MedianReal(const Key& key) const;
-  void PrintTarget(std::ostream& out, const std::string& what, const Key& op, const Key& reference,
-                   double target) const;
+  const Times* Find(const Key& key) const;
 
   std::string floor_name_;
+  std::string unit_;
+  double ns_per_unit_;
   std::vector<Key> order_;  // first-seen order, for printing
   std::map<Key, Times> times_;
 };

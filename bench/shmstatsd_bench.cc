@@ -1,4 +1,7 @@
-// Benchmarks of shmstatsd's work (Google Benchmark; figures in docs/performance.md):
+// shmstatsd_bench: the costs of shmstatsd's work (issue 4, "Benchmarks"), each
+// beside its floor, BM_ReadFloor (Segment::Read of the same segment: what every
+// tick and scrape must do at least), with ratios and the issue's targets printed
+// after the run (never asserted). Figures and commands: docs/performance.md.
 //   BM_Tick/N          snapshot + aggregate + one SQLite transaction, N series
 //                      (70% counters, 20% gauges, 10% histograms of 12 buckets);
 //                      counters report bytes_per_row on disk (a row: one series at
@@ -15,6 +18,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <random>
 
 #include "aggregate.h"
@@ -23,6 +27,7 @@
 #include "history_query.h"
 #include "history_time.h"
 #include "history_writer.h"
+#include "ratio_reporter.h"
 #include "shmstats/shmstats.h"
 #include "sqlite_db.h"
 #include "stats_json.h"
@@ -184,7 +189,31 @@ void BM_Query7d1m(benchmark::State& state) {
 }
 BENCHMARK(BM_Query7d1m)->Unit(benchmark::kMillisecond)->Iterations(20);
 
+constexpr double kTickTargetMs = 50;    // whole tick, 10,000 series
+constexpr double kScrapeTargetMs = 10;  // /metrics, 10,000 series
+constexpr double kBytesPerSampleTarget = 16;
+
+void PrintTargets(const bench::RatioReporter& r, std::ostream& out) {
+  out << "\nTargets (real time, medians; printed, not asserted):\n";
+  r.PrintTarget(out, "tick, 10,000 series", r.MedianRealNs("BM_Tick/10000") / 1e6, kTickTargetMs,
+                "%.1f ms");
+  r.PrintTarget(out, "/metrics scrape, 10,000 series",
+                r.MedianRealNs("BM_ScrapeRender/10000") / 1e6, kScrapeTargetMs, "%.1f ms");
+  r.PrintTarget(out, "bytes per stored sample (10,000 series)",
+                r.CounterValue("BM_Tick/10000", "bytes_per_sample"), kBytesPerSampleTarget,
+                "%.1f B");
+}
+
 }  // namespace
 }  // namespace shmstats::daemon
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  shmstats::bench::RatioReporter reporter("BM_ReadFloor", "ms");
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  reporter.PrintRatios(std::cout);
+  shmstats::daemon::PrintTargets(reporter, std::cout);
+  return 0;
+}
