@@ -13,6 +13,7 @@
 #include <cmath>
 #include <iterator>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -51,22 +52,22 @@ std::string FamilyName(const MetricSnapshot& m, TextFormat format) {
   return m.name;
 }
 
+// Families in name order, each family's series in descriptor order. Read() has left
+// out duplicate series and families of two types; a series whose type differs from
+// its family's is dropped here too, for snapshots built otherwise. Only the family
+// names are sorted: sorting 10,000 series by their labels was a quarter of a scrape.
 std::vector<Family> Group(const Snapshot& snap, TextFormat format) {
-  std::vector<const MetricSnapshot*> sorted;
-  sorted.reserve(snap.metrics.size());
-  for (const auto& m : snap.metrics) sorted.push_back(&m);
-  std::sort(sorted.begin(), sorted.end(), [](const MetricSnapshot* a, const MetricSnapshot* b) {
-    return a->name != b->name ? a->name < b->name : a->labels < b->labels;
-  });
+  std::unordered_map<std::string_view, size_t> index;  // metric name -> family
   std::vector<Family> families;
-  for (const MetricSnapshot* m : sorted) {
-    if (families.empty() || families.back().series.front()->name != m->name)
-      families.push_back({FamilyName(*m, format), m->type, {}});
-    Family& f = families.back();
-    // A duplicate series, or a series of another type than its family, is dropped.
-    if (m->type != f.type || (!f.series.empty() && f.series.back()->labels == m->labels)) continue;
-    f.series.push_back(m);
+  for (const MetricSnapshot& m : snap.metrics) {
+    auto [it, fresh] = index.try_emplace(m.name, families.size());
+    if (fresh) families.push_back({FamilyName(m, format), m.type, {}});
+    Family& f = families[it->second];
+    if (m.type == f.type) f.series.push_back(&m);
   }
+  std::sort(families.begin(), families.end(), [](const Family& a, const Family& b) {
+    return a.series.front()->name < b.series.front()->name;
+  });
   std::unordered_set<std::string> claimed;
   std::vector<Family> kept;
   for (auto& f : families) {
@@ -80,7 +81,11 @@ std::vector<Family> Group(const Snapshot& snap, TextFormat format) {
 }
 
 void AppendHeader(std::string* out, const Family& f, TextFormat format) {
-  const MetricSnapshot& first = *f.series.front();
+  // HELP and UNIT come from the series with the least labels (the same whatever
+  // the descriptor order): series of one family may disagree on them.
+  const MetricSnapshot& first = **std::min_element(
+      f.series.begin(), f.series.end(),
+      [](const MetricSnapshot* a, const MetricSnapshot* b) { return a->labels < b->labels; });
   bool om = format == TextFormat::kOpenMetrics;
   // Always a non-empty HELP line: promtool's lint wants one for every family.
   out->append("# HELP ").append(f.name).push_back(' ');

@@ -13,9 +13,11 @@ namespace shmstats::common {
 enum class TextFormat { kPrometheus, kOpenMetrics };
 
 // Prometheus text format 0.0.4 (or OpenMetrics 1.0 text, ending in "# EOF").
-// Families grouped, one HELP/TYPE per family, histograms with cumulative
-// _bucket{le=...} ending in le="+Inf" == _count, then _sum and _count; label values
-// escaped (\\ \" \n); numbers locale-independent, counters exact.
+// Families in name order (their series in descriptor order), one HELP/TYPE per
+// family, histograms with cumulative _bucket{le=...} ending in le="+Inf" == _count,
+// then _sum and _count; label values escaped (\\ \" \n); numbers
+// locale-independent, counters exact. Expects what Segment::Read() returns: no
+// duplicate series.
 std::string ToText(const Snapshot& snap, TextFormat format);
 
 // The Content-Type for a TextFormat, e.g. "text/plain; version=0.0.4; charset=utf-8".

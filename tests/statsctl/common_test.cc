@@ -89,13 +89,15 @@ TEST(ExpositionTest, PrometheusFamiliesOnceAndEscaped) {
   s.metrics.push_back(Counter("b_total", {{"k", "x\"y\\z\nw"}}, UINT64_MAX));
   s.metrics.push_back(Counter("a_total", {}, 1));
   s.metrics.push_back(Counter("b_total", {{"k", "1"}}, 2));
-  s.metrics.push_back(Counter("b_total", {{"k", "1"}}, 3));  // duplicate: dropped
-  s.metrics.back().help = "ignored";
-  s.metrics[0].help = "line\nbreak \\";
+  s.metrics.push_back(Counter("b_total", {{"k", "2"}}, 3));
+  s.metrics.back().type = MetricType::kGauge;  // another type than its family: dropped
+  s.metrics[0].help = "ignored: another series has fewer labels";
+  s.metrics[2].help = "line\nbreak \\";
+  // Families by name, series in snapshot order, HELP of the least labels.
   EXPECT_EQ(ToText(s, TextFormat::kPrometheus),
             "# HELP a_total (no help text)\n# TYPE a_total counter\na_total 1\n"
-            "# HELP b_total (no help text)\n# TYPE b_total counter\nb_total{k=\"1\"} 2\n"
-            "b_total{k=\"x\\\"y\\\\z\\nw\"} 18446744073709551615\n");
+            "# HELP b_total line\\nbreak \\\\\n# TYPE b_total counter\n"
+            "b_total{k=\"x\\\"y\\\\z\\nw\"} 18446744073709551615\nb_total{k=\"1\"} 2\n");
 }
 
 TEST(ExpositionTest, HistogramCumulativeEndsInInfEqualToCount) {
