@@ -10,14 +10,23 @@
 namespace shmstats::common {
 namespace {
 
+bool NeedsEscape(char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; }
+
 void AppendString(std::string* out, std::string_view s) {
   out->push_back('"');
-  for (char c : s) {
+  while (!s.empty()) {
+    // Runs of characters that need no escape are copied at once.
+    size_t plain = 0;
+    while (plain < s.size() && !NeedsEscape(s[plain])) ++plain;
+    out->append(s.substr(0, plain));
+    if (plain == s.size()) break;
+    char c = s[plain];
+    s.remove_prefix(plain + 1);
     auto u = static_cast<unsigned char>(c);
     if (c == '"' || c == '\\') {
       out->push_back('\\');
       out->push_back(c);
-    } else if (u < 0x20) {
+    } else {  // a control character
       switch (c) {
         case '\n':
           out->append("\\n");
@@ -31,8 +40,6 @@ void AppendString(std::string* out, std::string_view s) {
         default:
           out->append(fmt::format("\\u{:04x}", u));
       }
-    } else {
-      out->push_back(c);
     }
   }
   out->push_back('"');

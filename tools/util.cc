@@ -124,12 +124,30 @@ std::string ValueText(const MetricSnapshot& m) {
 }
 
 std::vector<const MetricSnapshot*> Sorted(const std::vector<MetricSnapshot>& metrics) {
+  // Sorted by one key per metric, name\0label\0value\0...: names and labels hold
+  // no NUL, so comparing keys orders as (name, labels) do, with one memcmp per
+  // comparison instead of one per string (sorting was a quarter of `list` on
+  // 10,000 metrics).
+  std::string arena;
+  std::vector<std::pair<size_t, size_t>> spans;  // key's offset and length in arena
+  spans.reserve(metrics.size());
+  for (const auto& m : metrics) {
+    size_t start = arena.size();
+    arena.append(m.name).push_back('\0');
+    for (const auto& [k, v] : m.labels) arena.append(k).append(1, '\0').append(v).push_back('\0');
+    spans.emplace_back(start, arena.size() - start);
+  }
+  std::vector<std::pair<std::string_view, const MetricSnapshot*>> keyed;
+  keyed.reserve(metrics.size());
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    keyed.emplace_back(std::string_view(arena).substr(spans[i].first, spans[i].second),
+                       &metrics[i]);
+  }
+  std::sort(keyed.begin(), keyed.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<const MetricSnapshot*> out;
-  out.reserve(metrics.size());
-  for (const auto& m : metrics) out.push_back(&m);
-  std::sort(out.begin(), out.end(), [](const MetricSnapshot* a, const MetricSnapshot* b) {
-    return a->name != b->name ? a->name < b->name : a->labels < b->labels;
-  });
+  out.reserve(keyed.size());
+  for (const auto& [key, m] : keyed) out.push_back(m);
   return out;
 }
 
