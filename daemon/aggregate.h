@@ -44,6 +44,12 @@ class Aggregator {
   // interval's values. `fallback_interval_ms` is used when the clock went back.
   TickResult Next(Snapshot snap, int64_t fallback_interval_ms);
 
+  // Before the first Next(): the segment was created at `since_ms`, after the
+  // daemon started, so the first snapshot counts from zero over (since, now]
+  // instead of being a baseline.
+  void StartFromZero(int64_t since_ms) { last_ms_ = since_ms; }
+  bool HasBaseline() const { return last_ms_ != 0; }
+
  private:
   struct Previous {
     uint64_t counter = 0;

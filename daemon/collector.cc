@@ -30,7 +30,7 @@ void Log(const char* level, const std::string& message) {
   std::fflush(stderr);
 }
 
-Collector::Collector(const Config& config) : config_(config) {
+Collector::Collector(const Config& config) : config_(config), started_ms_(history::NowMs()) {
   std::error_code ec;
   std::filesystem::create_directories(
       std::filesystem::path(config_.history_db).parent_path().empty()
@@ -105,7 +105,13 @@ void Collector::Tick() {
   Snapshot snap;
   try {
     snap = segment->Read();
-    self_.SetSegment(segment->Info());
+    SegmentInfo info = segment->Info();
+    self_.SetSegment(info);
+    // A segment created while the daemon watched: everything in it is new.
+    auto created_ms = static_cast<int64_t>(info.created_unix_ns / 1'000'000);
+    if (!aggregator_.HasBaseline() && created_ms > started_ms_) {
+      aggregator_.StartFromZero(created_ms);
+    }
   } catch (const Error& e) {
     self_.CountError(ErrorKind::kSegment);
     Log("error", fmt::format("reading segment {}: {}", config_.segment, e.what()));

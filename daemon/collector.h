@@ -55,6 +55,7 @@ class Collector {
   void WriteFiles(const TickResult& tick);
 
   const Config config_;
+  const int64_t started_ms_;  // the daemon's start (unix ms)
   SelfMetrics self_;
   Aggregator aggregator_;
 

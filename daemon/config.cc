@@ -90,6 +90,7 @@ int ParseConfig(int argc, char** argv, Config& c) {
       "stats.json and Prometheus /metrics"};
   app.set_version_flag("--version", std::string(SHMSTATS_VERSION));
   app.set_config("--config", "", "read options from this file (INI/TOML: key = value)");
+  app.allow_config_extras(CLI::config_extras_mode::error);  // a misspelt key is an error
   app.add_option("--segment", c.segment, "segment name in /dev/shm ($SHMSTATS_SEGMENT)")
       ->capture_default_str();
   app.add_option("--interval", interval, "collection interval, e.g. 60s, 1s")
@@ -120,6 +121,11 @@ int ParseConfig(int argc, char** argv, Config& c) {
     if (c.interval_ms < 100) throw Error(Errc::kInvalidArgument, "--interval must be >= 100ms");
     c.retention.raw_ms = ParseDuration(raw);
     c.retention.rollup_ms = ParseDuration(rollup);
+    if (c.retention.raw_ms < c.interval_ms || c.retention.rollup_ms < 3'600'000) {
+      throw Error(
+          Errc::kInvalidArgument,
+          "--retention-raw must be at least one --interval, --retention-rollup at least 1h");
+    }
     if (c.history_db.empty()) c.history_db = c.state_dir + "/history.db";
     if (c.stats_json.empty()) c.stats_json = c.state_dir + "/stats.json";
     if (c.stats_json == "none") c.stats_json.clear();
@@ -130,8 +136,14 @@ int ParseConfig(int argc, char** argv, Config& c) {
       }
       c.reset_token = ReadToken(c.reset_token_file);
     }
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line, and the documented usage status (CLI11's own codes are not).
+    fmt::print(stderr, "shmstatsd: {}: see shmstatsd --help\n", e.what());
+    return 2;
   } catch (const Error& e) {
     fmt::print(stderr, "shmstatsd: {}\n", e.what());
     return 2;

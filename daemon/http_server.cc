@@ -2,8 +2,13 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <sys/socket.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "common/exposition.h"
 #include "common/selector.h"
@@ -24,6 +29,46 @@ std::string Param(const httplib::Request& req, const char* name, const char* fal
   return req.has_param(name) ? req.get_param_value(name) : fallback;
 }
 
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool SameIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Content negotiation of /metrics (RFC 9110): OpenMetrics when the Accept header
+// gives application/openmetrics-text a quality above 0 and at least that of
+// text/plain; media types compare case-insensitively. Prometheus sends
+// "application/openmetrics-text;version=1.0.0;q=0.5,...,text/plain;version=0.0.4;q=0.3".
+bool WantsOpenMetrics(std::string_view accept) {
+  double om = 0, text = 0;
+  while (!accept.empty()) {
+    size_t comma = accept.find(',');
+    std::string_view range = accept.substr(0, comma);
+    accept = comma == std::string_view::npos ? "" : accept.substr(comma + 1);
+    size_t semi = range.find(';');
+    std::string_view type = Trim(range.substr(0, semi));
+    double q = 1;
+    while (semi != std::string_view::npos) {
+      range.remove_prefix(semi + 1);
+      semi = range.find(';');
+      std::string_view param = Trim(range.substr(0, semi));
+      if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
+        q = std::strtod(std::string(param.substr(2)).c_str(), nullptr);
+      }
+    }
+    if (SameIgnoringCase(type, "application/openmetrics-text")) om = std::max(om, q);
+    if (SameIgnoringCase(type, "text/plain")) text = std::max(text, q);
+  }
+  return om > 0 && om >= text;
+}
+
 bool SameToken(const std::string& a, const std::string& b) {
   unsigned char diff = a.size() != b.size();
   for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ (i < b.size() ? b[i] : 0);
@@ -34,6 +79,12 @@ bool SameToken(const std::string& a, const std::string& b) {
 
 HttpServer::HttpServer(const Config& config, Collector& collector)
     : config_(config), collector_(collector), server_(std::make_unique<httplib::Server>()) {
+  // cpp-httplib's default also sets SO_REUSEPORT, which would let a second daemon
+  // bind the same address and take half of the scrapes: SO_REUSEADDR only.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   Routes();
 }
 
@@ -53,9 +104,9 @@ void HttpServer::Stop() { server_->stop(); }
 
 void HttpServer::Routes() {
   server_->Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
-    bool om =
-        req.get_header_value("Accept").find("application/openmetrics-text") != std::string::npos;
-    auto format = om ? common::TextFormat::kOpenMetrics : common::TextFormat::kPrometheus;
+    auto format = WantsOpenMetrics(req.get_header_value("Accept"))
+                      ? common::TextFormat::kOpenMetrics
+                      : common::TextFormat::kPrometheus;
     Snapshot snap;
     if (auto segment = collector_.Attached()) {
       try {

@@ -108,9 +108,8 @@ std::vector<MetricSnapshot> SelfMetrics::Collect() const {
                       "Value slots in use in the segment"));
   out.push_back(Gauge("shmstatsd_segment_slots_max", static_cast<double>(info.max_slots),
                       "Value slots the segment can hold"));
-  out.push_back(Gauge("shmstatsd_segment_registrations_refused",
-                      static_cast<double>(info.registrations_refused),
-                      "Registrations the segment refused because it was full"));
+  out.push_back(Counter("shmstatsd_segment_registrations_refused_total", info.registrations_refused,
+                        "Registrations the segment refused because it was full"));
   out.push_back(Gauge("shmstatsd_resident_memory_bytes", static_cast<double>(ResidentBytes()),
                       "Resident memory of shmstatsd", "bytes"));
   out.push_back(Gauge("shmstatsd_last_tick_timestamp_seconds",

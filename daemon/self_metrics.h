@@ -9,8 +9,8 @@
 //   shmstatsd_history_pending_ticks                gauge (ticks waiting for a retry)
 //   shmstatsd_errors_total{kind=segment|history|stats_json|textfile}   counter
 //   shmstatsd_segment_up                           gauge (1 when attached)
-//   shmstatsd_segment_metrics_used / _max, shmstatsd_segment_slots_used / _max,
-//   shmstatsd_segment_registrations_refused        gauges
+//   shmstatsd_segment_metrics_used / _max, shmstatsd_segment_slots_used / _max   gauges
+//   shmstatsd_segment_registrations_refused_total  counter (the segment's own count)
 //   shmstatsd_resident_memory_bytes                gauge (read at scrape time)
 //   shmstatsd_last_tick_timestamp_seconds          gauge
 //

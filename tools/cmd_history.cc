@@ -162,7 +162,7 @@ Examples:
   statsctl history export --from -1d --format openmetrics > day.om
   statsctl history export 'http_*' --from 2026-11-20T00:00:00Z --to 2026-11-21T00:00:00Z --format json
   # /etc/cron.d/shmstats-history: daily at 00:10 (% escaped for cron)
-  10 0 * * * shmstats statsctl history export --from -1d > /var/backups/shmstats-$(date +\%F).csv)");
+  10 0 * * * shmstats /usr/local/bin/statsctl history export --db /var/lib/shmstats/history.db --from=-1d --format csv > /var/lib/shmstats/export-$(date +\%F).csv)");
 
   // The history runner is stored first; an `export` on the line replaces it.
   sub->callback([opts, out, export_sub] {

@@ -73,6 +73,20 @@ TEST(DaemonTest, MetricsPassPromtoolAndNegotiateOpenMetrics) {
   ASSERT_EQ(om.status, 200);
   EXPECT_NE(om.content_type.find("application/openmetrics-text"), std::string::npos);
   EXPECT_TRUE(om.body.ends_with("# EOF\n"));
+  // Negotiation follows the qualities (what Prometheus sends, a refusal with q=0,
+  // a preference for text/plain) and ignores the case of media types.
+  auto wants_om = [&](const std::string& accept) {
+    auto r = Get(d.port(), "/metrics", {{"Accept", accept}});
+    EXPECT_EQ(r.status, 200) << accept;
+    return r.content_type.starts_with("application/openmetrics-text");
+  };
+  EXPECT_TRUE(
+      wants_om("application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;"
+               "version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"));
+  EXPECT_TRUE(wants_om("Application/OpenMetrics-Text"));
+  EXPECT_FALSE(wants_om("text/plain;q=1, application/openmetrics-text;q=0"));
+  EXPECT_FALSE(wants_om("application/openmetrics-text;q=0.2, text/plain;q=0.9"));
+  EXPECT_FALSE(wants_om("*/*"));
   EXPECT_EQ(d.child().Stop(SIGTERM), 0) << d.child().Log();
 }
 
@@ -228,6 +242,13 @@ TEST(DaemonTest, SecondDaemonOnTheSameDatabaseIsRefused) {
   EXPECT_NE(second.Log().find("another shmstatsd (pid " + std::to_string(first.child().pid())),
             std::string::npos)
       << second.Log();
+  // Another database, the same address: refused too, not sharing the port.
+  TempDir other;
+  Child third({SHMSTATSD_PATH, "--segment", seg.str(), "--state-dir", other.str(), "--listen",
+               "127.0.0.1:" + std::to_string(first.port()), "--interval", "1s"},
+              other / "third.log");
+  EXPECT_EQ(third.Wait(), 1) << third.Log();
+  EXPECT_NE(third.Log().find("cannot listen on"), std::string::npos) << third.Log();
   EXPECT_EQ(first.child().Stop(SIGTERM), 0);
 }
 
@@ -310,8 +331,14 @@ TEST(DaemonTest, WaitsForAMissingSegmentAndReattachesARecreatedOne) {
   {
     auto s = Segment::Create(seg.str(), Small());
     s.RegisterGauge({"first_gen", {}, "", ""}).Set(1);
+    // Created while the daemon watched: counted from zero, not taken as a baseline.
+    s.RegisterCounter({"born_total", {}, "", ""}).Inc(4);
     ASSERT_TRUE(WaitFor(
         [&] { return Get(d.port(), "/metrics").body.find("first_gen 1") != std::string::npos; }));
+    ASSERT_TRUE(WaitFor([&] {
+      auto h = History(d.port(), "metric=born_total&from=-10m&step=1d");
+      return !h["series"].empty() && TotalIncrease(h["series"][0]) == 4;
+    })) << d.child().Log();
   }
   Segment::Remove(seg.str());
   auto s2 = Segment::Create(seg.str(), Small());
