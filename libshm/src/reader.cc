@@ -149,6 +149,10 @@ Snapshot Segment::Read() const {
   // metric: this loop is most of `statsctl list` on a large segment.
   std::unordered_map<uint64_t, size_t> series;  // key hash -> index in snap.metrics
   std::unordered_map<size_t, size_t> families;  // hash of name -> index in snap.metrics
+  // Room for every descriptor up front: growing moved every metric read so far
+  // (memory that is reserved but never written costs no page).
+  snap.metrics.reserve(impl_->max_metrics);
+  series.reserve(impl_->max_metrics);
   ForEachPublished(*impl_, &snap.problems, [&](MetricSnapshot& m, const Located& where) {
     const size_t at = snap.metrics.size();
     auto [same_key, new_series] = series.emplace(where.hash, at);
