@@ -6,7 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
@@ -60,7 +60,9 @@ bool WantsOpenMetrics(std::string_view accept) {
       semi = range.find(';');
       std::string_view param = Trim(range.substr(0, semi));
       if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
-        q = std::strtod(std::string(param.substr(2)).c_str(), nullptr);
+        // std::from_chars: no locale; a q that does not parse counts as 0.
+        if (std::from_chars(param.data() + 2, param.data() + param.size(), q).ec != std::errc())
+          q = 0;
       }
     }
     if (SameIgnoringCase(type, "application/openmetrics-text")) om = std::max(om, q);
