@@ -148,17 +148,20 @@ class Child {
 
 struct HttpReply {
   int status = 0;
-  std::string body;
+  std::string body;  // as sent: not decompressed
   std::string content_type;
+  std::string content_encoding;
 };
 
 inline HttpReply Get(int port, const std::string& path, const httplib::Headers& headers = {}) {
   httplib::Client client("127.0.0.1", port);
   client.set_connection_timeout(2);
   client.set_read_timeout(10);
+  client.set_decompress(false);
   auto res = client.Get(path, headers);
   if (!res) return {};
-  return {res->status, res->body, res->get_header_value("Content-Type")};
+  return {res->status, res->body, res->get_header_value("Content-Type"),
+          res->get_header_value("Content-Encoding")};
 }
 
 inline HttpReply Post(int port, const std::string& path, const httplib::Headers& headers = {}) {
@@ -166,7 +169,8 @@ inline HttpReply Post(int port, const std::string& path, const httplib::Headers&
   client.set_connection_timeout(2);
   auto res = client.Post(path, headers, "", "text/plain");
   if (!res) return {};
-  return {res->status, res->body, res->get_header_value("Content-Type")};
+  return {res->status, res->body, res->get_header_value("Content-Type"),
+          res->get_header_value("Content-Encoding")};
 }
 
 // The value of an unlabelled sample in Prometheus text, or -1.

@@ -87,6 +87,10 @@ TEST(DaemonTest, MetricsPassPromtoolAndNegotiateOpenMetrics) {
   EXPECT_FALSE(wants_om("text/plain;q=1, application/openmetrics-text;q=0"));
   EXPECT_FALSE(wants_om("application/openmetrics-text;q=0.2, text/plain;q=0.9"));
   EXPECT_FALSE(wants_om("*/*"));
+  // Never compressed: Brotli cost seconds of CPU for a large segment.
+  auto br = Get(d.port(), "/metrics", {{"Accept-Encoding", "br, gzip"}});
+  EXPECT_EQ(br.content_encoding, "");
+  EXPECT_EQ(br.body.rfind("# HELP ", 0), 0u) << br.body.substr(0, 40);
   EXPECT_EQ(d.child().Stop(SIGTERM), 0) << d.child().Log();
 }
 
