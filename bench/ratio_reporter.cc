@@ -70,6 +70,7 @@ void RatioReporter::ReportRuns(const std::vector<Run>& runs) {
     } else if (run.aggregate_name == "median") {
       t.median_cpu_ns = cpu;
       t.median_real_ns = real;
+      for (const auto& [counter, value] : run.counters) t.counters[counter] = value;
     } else if (run.aggregate_name == "cv") {
       // A fraction, not a time: the statistic of the repetitions' accumulated times.
       t.cv_cpu = run.cpu_accumulated_time;
@@ -132,12 +133,12 @@ void RatioReporter::PrintRatios(std::ostream& out) const {
       auto [lo, hi] = std::minmax_element(t.cpu_ns.begin(), t.cpu_ns.end());
       spread = Format("%.1f..%.1f", *lo / ns_per_unit_, *hi / ns_per_unit_);
     }
-    std::snprintf(
-        line, sizeof line, "%-36s %7lld %9.2f %8.2f %9.2f %8.2f  %s\n", key.first.c_str(),
-        static_cast<long long>(key.second), MedianCpuNs(key.first, key.second) / ns_per_unit_,
-        MedianCpuNs(key.first, key.second) / MedianCpuNs(floor, key.second),
-        MedianRealNs(key.first, key.second) / ns_per_unit_,
-        MedianRealNs(key.first, key.second) / MedianRealNs(floor, key.second), spread.c_str());
+    auto ratio = [](double r) { return std::isnan(r) ? std::string("-") : Format("%.2f", r); };
+    double cpu = MedianCpuNs(key.first, key.second), real = MedianRealNs(key.first, key.second);
+    std::snprintf(line, sizeof line, "%-36s %7lld %9.2f %8s %9.2f %8s  %s\n", key.first.c_str(),
+                  static_cast<long long>(key.second), cpu / ns_per_unit_,
+                  ratio(cpu / MedianCpuNs(floor, key.second)).c_str(), real / ns_per_unit_,
+                  ratio(real / MedianRealNs(floor, key.second)).c_str(), spread.c_str());
     out << line;
   }
 }

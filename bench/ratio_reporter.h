@@ -33,7 +33,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
   // its name with arguments ("BM_Tick/10000"); NaN when it did not run.
   double MedianCpuNs(const std::string& name, int64_t threads = 1) const;
   double MedianRealNs(const std::string& name, int64_t threads = 1) const;
-  // A user counter's value in the last repetition; NaN when absent.
+  // A user counter's value: the median aggregate's, else the last repetition's;
+  // NaN when absent.
   double CounterValue(const std::string& name, const std::string& counter) const;
 
   // Prints "  <what>: <measured> (target <= <target>): met|MISSED|not measured".

@@ -1,9 +1,9 @@
 // Prometheus 0.0.4 and OpenMetrics 1.0 text of a snapshot.
 //
-// Families are sorted by name and series by labels, so the output is stable. A
-// family whose sample names would collide with an earlier family's (a counter
-// `x_count` beside a histogram `x`; counters `x` and `x_total` in OpenMetrics) is
-// left out rather than exposed as duplicate series.
+// Families are sorted by name, their series in descriptor order (stable while
+// the segment exists). A family whose sample names would collide with an earlier family's (a
+// counter `x_count` beside a histogram `x`; counters `x` and `x_total` in OpenMetrics) is left out
+// rather than exposed as duplicate series.
 
 #include "exposition.h"
 
@@ -81,7 +81,7 @@ std::vector<Family> Group(const Snapshot& snap, TextFormat format) {
 }
 
 void AppendHeader(std::string* out, const Family& f, TextFormat format) {
-  // HELP and UNIT come from the series with the least labels (the same whatever
+  // HELP and UNIT come from the series whose labels sort first (the same whatever
   // the descriptor order): series of one family may disagree on them.
   const MetricSnapshot& first = **std::min_element(
       f.series.begin(), f.series.end(),
@@ -162,6 +162,17 @@ void AppendLabels(std::string* out, const Labels& labels, const std::string* le)
     out->append("le=\"").append(*le).push_back('"');
   }
   out->push_back('}');
+}
+
+void AppendSeriesKey(std::string* out, std::string_view name, const Labels& labels) {
+  out->append(name).push_back('\0');
+  for (const auto& [k, v] : labels) out->append(k).append(1, '\0').append(v).push_back('\0');
+}
+
+std::string SeriesKey(std::string_view name, const Labels& labels) {
+  std::string key;
+  AppendSeriesKey(&key, name, labels);
+  return key;
 }
 
 std::string LabelsText(const Labels& labels) {

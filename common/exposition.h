@@ -36,6 +36,11 @@ void AppendEscaped(std::string* out, std::string_view s, bool quotes);
 void AppendLabels(std::string* out, const Labels& labels, const std::string* le = nullptr);
 std::string LabelsText(const Labels& labels);  // the same, as a string
 
+// A series' identity as one string: name\0label\0value\0... Names and label
+// values hold no NUL, so keys compare as (name, labels) pairs do.
+std::string SeriesKey(std::string_view name, const Labels& labels);
+void AppendSeriesKey(std::string* out, std::string_view name, const Labels& labels);
+
 // Labels as a JSON object {"name": "value", ...}.
 nlohmann::json LabelsJson(const Labels& labels);
 

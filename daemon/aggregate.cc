@@ -7,7 +7,7 @@ namespace shmstats::daemon {
 TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
   TickResult r;
   r.unix_ms = static_cast<int64_t>(snap.taken_unix_ns / 1'000'000);
-  const bool baseline = previous_.empty() && last_ms_ == 0;
+  const bool baseline = !HasBaseline();
   // A re-created segment starts every metric from zero: compare against nothing.
   const bool recreated = !baseline && snap.instance_id != instance_id_;
   if (!baseline) {

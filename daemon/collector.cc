@@ -107,9 +107,11 @@ void Collector::Tick() {
     snap = segment->Read();
     SegmentInfo info = segment->Info();
     self_.SetSegment(info);
-    // A segment created while the daemon watched: everything in it is new.
+    // A segment created while the daemon watched: everything in it is new. (The
+    // creation time comes from the segment: one in the future is not believed.)
     auto created_ms = static_cast<int64_t>(info.created_unix_ns / 1'000'000);
-    if (!aggregator_.HasBaseline() && created_ms > started_ms_) {
+    auto taken_ms = static_cast<int64_t>(snap.taken_unix_ns / 1'000'000);
+    if (!aggregator_.HasBaseline() && created_ms > started_ms_ && created_ms <= taken_ms) {
       aggregator_.StartFromZero(created_ms);
     }
   } catch (const Error& e) {

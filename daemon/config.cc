@@ -121,10 +121,11 @@ int ParseConfig(int argc, char** argv, Config& c) {
     if (c.interval_ms < 100) throw Error(Errc::kInvalidArgument, "--interval must be >= 100ms");
     c.retention.raw_ms = ParseDuration(raw);
     c.retention.rollup_ms = ParseDuration(rollup);
-    if (c.retention.raw_ms < c.interval_ms || c.retention.rollup_ms < 3'600'000) {
-      throw Error(
-          Errc::kInvalidArgument,
-          "--retention-raw must be at least one --interval, --retention-rollup at least 1h");
+    if (c.retention.raw_ms < c.interval_ms) {
+      throw Error(Errc::kInvalidArgument, "--retention-raw must be at least one --interval");
+    }
+    if (c.retention.rollup_ms < 3'600'000) {
+      throw Error(Errc::kInvalidArgument, "--retention-rollup must be at least 1h");
     }
     if (c.history_db.empty()) c.history_db = c.state_dir + "/history.db";
     if (c.stats_json.empty()) c.stats_json = c.state_dir + "/stats.json";

@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/exposition.h"
 #include "history_query.h"
@@ -21,8 +23,6 @@ std::string LabelsWithLe(const Labels& labels, const std::string& le) {
 }
 
 std::string Seconds(int64_t ms) { return fmt::format("{}.{:03}", ms / 1000, ms % 1000); }
-
-std::string Fmt(double v) { return common::FormatDouble(v); }
 
 // Rows of the range, tick-major: (ts_ms, interval_ms, series, v).
 Stmt RangeRows(Db& db, int64_t from_ms, int64_t to_ms) {
@@ -98,31 +98,48 @@ void ExportFlat(HistoryReader& reader, const common::Selector& selector, int64_t
 }
 
 // OpenMetrics needs every family's samples together, so this walks series by
-// series (LoadSeries sorts them by name and type) and reads each one's ticks.
+// series, grouped by family (a counter's family drops "_total"), and reads each
+// one's ticks. A family seen with a second type, or a label set seen twice in a
+// family (the same series with other buckets), is left out: the first one wins.
 void ExportOpenMetrics(HistoryReader& reader, const common::Selector& selector, int64_t from_ms,
                        int64_t to_ms, std::ostream& out) {
   std::vector<SeriesInfo> all = LoadSeries(reader.db());
+  struct Entry {
+    std::string family;
+    const SeriesInfo* series;
+  };
+  std::vector<Entry> entries;
+  for (const SeriesInfo& s : all) {
+    if (!selector.Matches(s.metric)) continue;
+    std::string family = s.metric.name;
+    if (s.metric.type == MetricType::kCounter && family.ends_with("_total")) {
+      family.resize(family.size() - 6);
+    }
+    entries.push_back({std::move(family), &s});
+  }
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.family < b.family;  // LoadSeries' order (name, type, labels) within
+  });
   Stmt q = reader.db().Prepare(
       "SELECT t.ts_ms, t.interval_ms, s.v FROM ticks t CROSS JOIN samples s "
       "ON s.tick = t.id AND s.series = ?1 WHERE t.ts_ms >= ?2 AND t.ts_ms <= ?3 "
       "ORDER BY t.ts_ms");
-  std::string family_done;
-  for (const SeriesInfo& s : all) {
-    if (!selector.Matches(s.metric)) continue;
+  std::unordered_map<std::string, MetricType> family_types;
+  std::unordered_set<std::string> exported;  // family and labels
+  for (const auto& [family, series] : entries) {
+    const SeriesInfo& s = *series;
     const auto& m = s.metric;
-    std::string family = m.name;
-    if (m.type == MetricType::kCounter && family.ends_with("_total")) {
-      family.resize(family.size() - 6);
+    auto [known, new_family] = family_types.try_emplace(family, m.type);
+    if (known->second != m.type || !exported.insert(common::SeriesKey(family, m.labels)).second) {
+      continue;
     }
-    std::string type_key = family + "\n" + std::string(TypeName(m.type));
-    if (type_key != family_done) {
+    if (new_family) {
       out << "# TYPE " << family << ' ' << TypeName(m.type) << '\n';
       if (!m.help.empty()) {
         std::string help;
         common::AppendEscaped(&help, m.help, true);
         out << "# HELP " << family << ' ' << help << '\n';
       }
-      family_done = type_key;
     }
     Accum total;
     total.Init(m.type, s.Buckets());
@@ -134,20 +151,21 @@ void ExportOpenMetrics(HistoryReader& reader, const common::Selector& selector, 
         out << family << "_total" << common::LabelsText(m.labels) << ' ' << total.increase << ' '
             << ts << '\n';
       } else if (m.type == MetricType::kGauge) {
-        out << family << common::LabelsText(m.labels) << ' ' << Fmt(total.last) << ' ' << ts
-            << '\n';
+        out << family << common::LabelsText(m.labels) << ' ' << common::FormatDouble(total.last)
+            << ' ' << ts << '\n';
       } else {
         uint64_t cumulative = 0;
         for (size_t i = 0; i < total.counts.size(); ++i) {
           cumulative += total.counts[i];
-          std::string le = i < m.histogram.bounds.size() ? Fmt(m.histogram.bounds[i]) : "+Inf";
+          std::string le =
+              i < m.histogram.bounds.size() ? common::FormatDouble(m.histogram.bounds[i]) : "+Inf";
           out << family << "_bucket" << LabelsWithLe(m.labels, le) << ' ' << cumulative << ' ' << ts
               << '\n';
         }
         out << family << "_count" << common::LabelsText(m.labels) << ' ' << cumulative << ' ' << ts
             << '\n';
-        out << family << "_sum" << common::LabelsText(m.labels) << ' ' << Fmt(total.sum) << ' '
-            << ts << '\n';
+        out << family << "_sum" << common::LabelsText(m.labels) << ' '
+            << common::FormatDouble(total.sum) << ' ' << ts << '\n';
       }
     }
     q.Reset();

@@ -164,7 +164,7 @@ std::string HistoryToCsv(const std::vector<SeriesHistory>& result, const QueryRa
   for (const auto& sh : result) {
     const auto& m = sh.series.metric;
     std::string prefix =
-        fmt::format(",{},{},{},", m.name, CsvField(SeriesText("", m.labels)), TypeName(m.type));
+        fmt::format(",{},{},{},", m.name, CsvField(common::LabelsText(m.labels)), TypeName(m.type));
     for (const auto& p : sh.points) {
       out += FormatRfc3339(p.start_ms) + prefix;
       const Accum& a = p.acc;

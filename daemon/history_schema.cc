@@ -78,29 +78,12 @@ std::vector<SeriesInfo> LoadSeries(Db& db) {
   return out;
 }
 
-std::string LabelsText(const Labels& labels) {
-  nlohmann::ordered_json j = nlohmann::ordered_json::object();
-  for (const auto& [k, v] : labels) j[k] = v;
-  return j.dump();
-}
-
 std::string SeriesText(const std::string& name, const Labels& labels) {
   return name + common::LabelsText(labels);
 }
 
 std::string SeriesKey(const MetricSnapshot& m) {
-  // NUL cannot occur in names or label values (the library rejects it), so it
-  // separates the fields unambiguously.
-  std::string key;
-  key.reserve(m.name.size() + 32);
-  key += m.name;
-  key += '\0';
-  for (const auto& [k, v] : m.labels) {
-    key += k;
-    key += '\0';
-    key += v;
-    key += '\0';
-  }
+  std::string key = common::SeriesKey(m.name, m.labels);
   key += static_cast<char>('0' + static_cast<int>(m.type));
   if (m.type == MetricType::kHistogram) key += EncodeBounds(m.histogram.bounds);
   return key;

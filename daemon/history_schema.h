@@ -50,8 +50,6 @@ std::vector<SeriesInfo> LoadSeries(Db& db);
 std::string SeriesKey(const MetricSnapshot& m);
 // name{a="x",b="y"} with values escaped as in Prometheus; just name without labels.
 std::string SeriesText(const std::string& name, const Labels& labels);
-// Labels as stored: a JSON object text, keys in order.
-std::string LabelsText(const Labels& labels);
 
 int64_t GetMeta(Db& db, const char* key, int64_t fallback);
 void SetMeta(Db& db, const char* key, int64_t value);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/exposition.h"
 #include "history_accum.h"
 #include "history_codec.h"
 #include "sqlite_db.h"
@@ -63,7 +64,7 @@ int64_t HistoryWriter::SeriesId(const MetricSnapshot& m) {
       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
   const bool hist = m.type == MetricType::kHistogram;
   ins.Bind(1, m.name)
-      .Bind(2, LabelsText(m.labels))
+      .Bind(2, common::LabelsJson(m.labels).dump())  // labels as stored: a JSON object
       .Bind(3, static_cast<int64_t>(m.type))
       .BindBlob(4, hist ? EncodeBounds(m.histogram.bounds) : std::string())
       .Bind(5, static_cast<int64_t>(hist ? m.histogram.precision_bits : 0))

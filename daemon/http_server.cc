@@ -56,7 +56,9 @@ bool SameIgnoringCase(std::string_view a, std::string_view b) {
 
 // Content negotiation of /metrics (RFC 9110): OpenMetrics when the Accept header
 // gives application/openmetrics-text a quality above 0 and at least that of
-// text/plain; media types compare case-insensitively. Prometheus sends
+// text/plain (or of text/* or */*, which text/plain satisfies); media types compare
+// case-insensitively; a quality that is not a number in [0, 1] counts as 0.
+// Prometheus sends
 // "application/openmetrics-text;version=1.0.0;q=0.5,...,text/plain;version=0.0.4;q=0.3".
 bool WantsOpenMetrics(std::string_view accept) {
   double om = 0, text = 0;
@@ -72,13 +74,15 @@ bool WantsOpenMetrics(std::string_view accept) {
       semi = range.find(';');
       std::string_view param = Trim(range.substr(0, semi));
       if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
-        // std::from_chars: no locale; a q that does not parse counts as 0.
-        if (std::from_chars(param.data() + 2, param.data() + param.size(), q).ec != std::errc())
-          q = 0;
+        const char* end = param.data() + param.size();
+        auto [stop, ec] = std::from_chars(param.data() + 2, end, q);  // no locale
+        if (ec != std::errc() || stop != end || !(q >= 0 && q <= 1)) q = 0;
       }
     }
     if (SameIgnoringCase(type, "application/openmetrics-text")) om = std::max(om, q);
-    if (SameIgnoringCase(type, "text/plain")) text = std::max(text, q);
+    if (SameIgnoringCase(type, "text/plain") || SameIgnoringCase(type, "text/*") || type == "*/*") {
+      text = std::max(text, q);
+    }
   }
   return om > 0 && om >= text;
 }

@@ -4,7 +4,6 @@
 #include <grp.h>
 #include <pwd.h>
 
-
 #include "history_time.h"
 #include "util.h"
 

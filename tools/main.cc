@@ -11,7 +11,8 @@ namespace {
 
 constexpr const char* kFooter = R"(Exit status:
   0 ok; 1 no metric matched or check found problems; 2 usage error;
-  3 segment missing, unreadable, incompatible or corrupt; 4 segment full;
+  3 segment (or history database) missing, unreadable, incompatible or corrupt;
+  4 segment full;
   5 metric exists with another type (or segment exists); 6 other system error.
 
 Examples:
@@ -38,7 +39,9 @@ int main(int argc, char** argv) {
   app.add_option("--segment", global.segment,
                  "segment name in /dev/shm (default: $SHMSTATS_SEGMENT, else shmstats)")
       ->envname("SHMSTATS_SEGMENT");
-  app.add_flag("--json", global.json, "print one JSON document (docs/statsctl.schema.json)");
+  app.add_flag(
+      "--json", global.json,
+      "print one JSON document (docs/statsctl.schema.json; history: docs/history.schema.json)");
 
   sc::Runner run;
   sc::SetupList(app, &run);

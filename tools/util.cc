@@ -124,24 +124,20 @@ std::string ValueText(const MetricSnapshot& m) {
 }
 
 std::vector<const MetricSnapshot*> Sorted(const std::vector<MetricSnapshot>& metrics) {
-  // Sorted by one key per metric, name\0label\0value\0...: names and labels hold
-  // no NUL, so comparing keys orders as (name, labels) do, with one memcmp per
-  // comparison instead of one per string (sorting was a quarter of `list` on
-  // 10,000 metrics).
+  // One key per metric (common::SeriesKey, all in one buffer), compared with one
+  // memcmp: comparing names, then label vectors string by string, was a quarter
+  // of `list` on 10,000 metrics.
   std::string arena;
-  std::vector<std::pair<size_t, size_t>> spans;  // key's offset and length in arena
-  spans.reserve(metrics.size());
+  std::vector<size_t> ends;
+  ends.reserve(metrics.size());
   for (const auto& m : metrics) {
-    size_t start = arena.size();
-    arena.append(m.name).push_back('\0');
-    for (const auto& [k, v] : m.labels) arena.append(k).append(1, '\0').append(v).push_back('\0');
-    spans.emplace_back(start, arena.size() - start);
+    common::AppendSeriesKey(&arena, m.name, m.labels);
+    ends.push_back(arena.size());
   }
   std::vector<std::pair<std::string_view, const MetricSnapshot*>> keyed;
   keyed.reserve(metrics.size());
-  for (size_t i = 0; i < metrics.size(); ++i) {
-    keyed.emplace_back(std::string_view(arena).substr(spans[i].first, spans[i].second),
-                       &metrics[i]);
+  for (size_t i = 0, start = 0; i < metrics.size(); start = ends[i++]) {
+    keyed.emplace_back(std::string_view(arena).substr(start, ends[i] - start), &metrics[i]);
   }
   std::sort(keyed.begin(), keyed.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });

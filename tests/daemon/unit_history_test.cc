@@ -222,6 +222,15 @@ TEST(HistoryRetentionTest, RollsUpThenPrunesRawAndOldRollups) {
   EXPECT_EQ(after[0].points[0].acc.increase, 24u);  // 12 ticks of +2 per hour
 }
 
+// Empty when `promtool tsdb create-blocks-from openmetrics` imports the text.
+std::string PromtoolImport(const std::string& text, const TempDir& dir) {
+  std::ofstream(dir / "x.om") << text;
+  std::string cmd = std::string(PROMTOOL_PATH) + " tsdb create-blocks-from openmetrics " +
+                    (dir / "x.om") + " " + (dir / "blocks") + " >" + (dir / "promtool.log") +
+                    " 2>&1";
+  return std::system(cmd.c_str()) == 0 ? "" : shmstats::testing::ReadFile(dir / "promtool.log");
+}
+
 TEST(HistoryExportTest, OpenMetricsImportsWithPromtool) {
   TempDir dir;
   std::string db = dir / "h.db";
@@ -242,11 +251,7 @@ TEST(HistoryExportTest, OpenMetricsImportsWithPromtool) {
   EXPECT_NE(text.find("calls_total{tool=\"a\\\"b\\\\c\"} 15 1790000300.000"), std::string::npos)
       << text;
   EXPECT_TRUE(text.ends_with("# EOF\n"));
-  std::ofstream(dir / "x.om") << text;
-  std::string cmd = std::string(PROMTOOL_PATH) + " tsdb create-blocks-from openmetrics " +
-                    (dir / "x.om") + " " + (dir / "blocks") + " >" + (dir / "promtool.log") +
-                    " 2>&1";
-  EXPECT_EQ(std::system(cmd.c_str()), 0) << shmstats::testing::ReadFile(dir / "promtool.log");
+  EXPECT_EQ(PromtoolImport(text, dir), "");
 
   std::ostringstream csv, json;
   Export(reader, common::Selector::Parse("q"), kT0, kT0 + 10 * kMinute, ExportFormat::kCsv, csv);
@@ -255,6 +260,39 @@ TEST(HistoryExportTest, OpenMetricsImportsWithPromtool) {
   auto parsed = nlohmann::json::parse(json.str());
   EXPECT_EQ(parsed["samples"].size(), 15u);
   EXPECT_THROW(ParseExportFormat("xml"), Error);
+}
+
+// Families whose series are not neighbours by name ("x" and "x_total" are one
+// counter family; "x_bar" sorts between them), and a family with two types.
+TEST(HistoryExportTest, OpenMetricsKeepsFamiliesTogetherAndOneTypeEach) {
+  TempDir dir;
+  std::string db = dir / "h.db";
+  {
+    HistoryWriter w(db);
+    for (int i = 1; i <= 3; ++i) {
+      w.Write({kT0 + i * kMinute,
+               kMinute,
+               {Counter("x", 1, {{"a", "1"}}), Gauge("x_bar", i),
+                Counter("x_total", 2, {{"a", "2"}}), Gauge("y", i), Counter("y_total", 5)}},
+              {});
+    }
+  }
+  HistoryReader reader(db);
+  std::ostringstream om;
+  Export(reader, common::Selector(), kT0, kT0 + 10 * kMinute, ExportFormat::kOpenMetrics, om);
+  std::string text = om.str();
+  auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(count("# TYPE x counter\n"), 1u) << text;
+  EXPECT_EQ(count("# TYPE y "), 1u) << text;
+  EXPECT_EQ(count("x_total{a=\"1\"}"), 3u) << text;
+  EXPECT_EQ(count("x_total{a=\"2\"}"), 3u) << text;
+  EXPECT_EQ(count("y_total"), 0u) << text;  // family y is a gauge: the counter is left out
+  EXPECT_EQ(PromtoolImport(text, dir), "");
 }
 
 }  // namespace

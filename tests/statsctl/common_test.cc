@@ -91,9 +91,9 @@ TEST(ExpositionTest, PrometheusFamiliesOnceAndEscaped) {
   s.metrics.push_back(Counter("b_total", {{"k", "1"}}, 2));
   s.metrics.push_back(Counter("b_total", {{"k", "2"}}, 3));
   s.metrics.back().type = MetricType::kGauge;  // another type than its family: dropped
-  s.metrics[0].help = "ignored: another series has fewer labels";
+  s.metrics[0].help = "ignored: another series's labels sort first";
   s.metrics[2].help = "line\nbreak \\";
-  // Families by name, series in snapshot order, HELP of the least labels.
+  // Families by name, series in snapshot order, HELP of the labels that sort first.
   EXPECT_EQ(ToText(s, TextFormat::kPrometheus),
             "# HELP a_total (no help text)\n# TYPE a_total counter\na_total 1\n"
             "# HELP b_total line\\nbreak \\\\\n# TYPE b_total counter\n"

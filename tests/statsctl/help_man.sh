@@ -12,6 +12,7 @@ for cmd in list get reset inc set add observe info create remove check export wa
   help=$("$STATSCTL" $cmd --help) || fail "$cmd --help exited non-zero"
   echo "$help" | grep -q '^Examples:' || fail "$cmd --help has no examples"
   echo "$man_text" | grep -q "^\.SS ${cmd%% *}\b" || fail "man page has no section for $cmd"
+  echo "$man_text" | grep -q "^\.B statsctl $cmd\b" || fail "man page has no synopsis for $cmd"
   for opt in $(echo "$help" | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
     echo "$man_text" | grep -q -- "$opt" || fail "man page lacks $opt of $cmd"
   done
