@@ -96,9 +96,9 @@ void CheckFamilyType(const detail::SegmentImpl& s, const Request& r) {
     const Descriptor& d = s.descriptor(i);
     if ((d.state.load(std::memory_order_acquire) & layout::kStateMask) != layout::kPublished)
       continue;
-    if (d.name_len == r.spec.name.size() &&
-        Field(d.name, d.name_len, sizeof d.name) == r.spec.name &&
-        d.type != static_cast<uint8_t>(r.type))
+    // Type and length first: both are in the descriptor's first cache line.
+    if (d.type != static_cast<uint8_t>(r.type) && d.name_len == r.spec.name.size() &&
+        Field(d.name, d.name_len, sizeof d.name) == r.spec.name)
       throw Error(
           Errc::kTypeMismatch,
           fmt::format("metric family {} already has {} series; {} cannot be a {}", r.spec.name,
