@@ -50,6 +50,13 @@ nlohmann::json LabelsJson(const Labels& labels);
 // le as a number, +Inf as the string "+Inf").
 nlohmann::json ToJson(const MetricSnapshot& m, bool with_buckets);
 
+// Pieces of JSON appended to a string, for documents too large for a tree: a
+// quoted string (escaped as JSON requires), a number (shortest round trip,
+// locale-free; NaN and infinities as null), an exact unsigned integer.
+void AppendJsonString(std::string* out, std::string_view s);
+void AppendJsonNumber(std::string* out, double v);
+void AppendJsonUint(std::string* out, uint64_t v);
+
 // Appends the same JSON as ToJson(m, with_buckets).dump() (keys in the same
 // order, numbers formatted by FormatDouble, NaN and infinities as null) without
 // building a JSON tree: for listings of thousands of metrics.

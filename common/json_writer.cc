@@ -12,7 +12,9 @@ namespace {
 
 bool NeedsEscape(char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; }
 
-void AppendString(std::string* out, std::string_view s) {
+}  // namespace
+
+void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
   while (!s.empty()) {
     // Runs of characters that need no escape are copied at once.
@@ -45,14 +47,16 @@ void AppendString(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
-void AppendNumber(std::string* out, double v) {
+void AppendJsonNumber(std::string* out, double v) {
   if (std::isfinite(v))
     fmt::format_to(std::back_inserter(*out), "{}", v);
   else
     out->append("null");
 }
 
-void AppendUint(std::string* out, uint64_t v) { out->append(fmt::format_int(v).c_str()); }
+void AppendJsonUint(std::string* out, uint64_t v) { out->append(fmt::format_int(v).c_str()); }
+
+namespace {
 
 void AppendHistogram(std::string* out, const HistogramValue& h, bool with_buckets) {
   out->append("{");
@@ -62,10 +66,10 @@ void AppendHistogram(std::string* out, const HistogramValue& h, bool with_bucket
     for (size_t i = 0; i < h.counts.size(); ++i) {
       cumulative += h.counts[i];
       out->append(i ? ",{\"count\":" : "{\"count\":");
-      AppendUint(out, cumulative);
+      AppendJsonUint(out, cumulative);
       out->append(",\"le\":");
       if (i < h.bounds.size())
-        AppendNumber(out, h.bounds[i]);
+        AppendJsonNumber(out, h.bounds[i]);
       else
         out->append("\"+Inf\"");
       out->push_back('}');
@@ -73,15 +77,15 @@ void AppendHistogram(std::string* out, const HistogramValue& h, bool with_bucket
     out->append("],");
   }
   out->append("\"count\":");
-  AppendUint(out, h.count);
+  AppendJsonUint(out, h.count);
   out->append(",\"p50\":");
-  AppendNumber(out, Quantile(h, 0.5));
+  AppendJsonNumber(out, Quantile(h, 0.5));
   out->append(",\"p90\":");
-  AppendNumber(out, Quantile(h, 0.9));
+  AppendJsonNumber(out, Quantile(h, 0.9));
   out->append(",\"p99\":");
-  AppendNumber(out, Quantile(h, 0.99));
+  AppendJsonNumber(out, Quantile(h, 0.99));
   out->append(",\"sum\":");
-  AppendNumber(out, h.sum);
+  AppendJsonNumber(out, h.sum);
   out->push_back('}');
 }
 
@@ -89,7 +93,7 @@ void AppendHistogram(std::string* out, const HistogramValue& h, bool with_bucket
 
 void AppendJson(std::string* out, const MetricSnapshot& m, bool with_buckets) {
   out->append("{\"help\":");
-  AppendString(out, m.help);
+  AppendJsonString(out, m.help);
   if (m.type == MetricType::kHistogram) {
     out->append(",\"histogram\":");
     AppendHistogram(out, m.histogram, with_buckets);
@@ -97,22 +101,22 @@ void AppendJson(std::string* out, const MetricSnapshot& m, bool with_buckets) {
   out->append(",\"labels\":{");
   for (size_t i = 0; i < m.labels.size(); ++i) {  // sorted by name, as nlohmann sorts keys
     if (i) out->push_back(',');
-    AppendString(out, m.labels[i].first);
+    AppendJsonString(out, m.labels[i].first);
     out->push_back(':');
-    AppendString(out, m.labels[i].second);
+    AppendJsonString(out, m.labels[i].second);
   }
   out->append("},\"name\":");
-  AppendString(out, m.name);
+  AppendJsonString(out, m.name);
   out->append(",\"type\":");
-  AppendString(out, TypeName(m.type));
+  AppendJsonString(out, TypeName(m.type));
   out->append(",\"unit\":");
-  AppendString(out, m.unit);
+  AppendJsonString(out, m.unit);
   if (m.type == MetricType::kCounter) {
     out->append(",\"value\":");
-    AppendUint(out, m.counter);
+    AppendJsonUint(out, m.counter);
   } else if (m.type == MetricType::kGauge) {
     out->append(",\"value\":");
-    AppendNumber(out, m.gauge);
+    AppendJsonNumber(out, m.gauge);
   }
   out->push_back('}');
 }

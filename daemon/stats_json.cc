@@ -4,10 +4,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <cstring>
-#include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
 
 #include "common/exposition.h"
 #include "history_schema.h"
@@ -23,51 +24,133 @@ namespace {
 
 }  // namespace
 
-std::string StatsJson(const TickResult& tick, const std::string& segment) {
-  nlohmann::json counters = nlohmann::json::object(), gauges = nlohmann::json::object(),
-                 histograms = nlohmann::json::object();
-  for (const SeriesStat& st : tick.stats) {
-    const MetricSnapshot& m = tick.snapshot.metrics[st.index];
-    nlohmann::json j = {{"name", m.name}, {"labels", common::LabelsJson(m.labels)}};
-    std::string id = history::SeriesText(m.name, m.labels);
-    switch (m.type) {
-      case MetricType::kCounter:
-        j["value"] = m.counter;
-        j["delta"] = st.has_delta ? nlohmann::json(st.delta) : nlohmann::json();
-        j["rate"] = st.has_delta ? nlohmann::json(st.rate) : nlohmann::json();
-        counters[id] = std::move(j);
-        break;
-      case MetricType::kGauge:
-        j["value"] = nlohmann::json(m.gauge);
-        gauges[id] = std::move(j);
-        break;
-      case MetricType::kHistogram: {
-        const HistogramValue& h = st.interval;
-        bool has = st.has_delta;
-        j["count"] = has ? nlohmann::json(h.count) : nlohmann::json();
-        j["sum"] = has ? nlohmann::json(h.sum) : nlohmann::json();
-        j["mean"] = has && h.count ? nlohmann::json(h.sum / static_cast<double>(h.count))
-                                   : nlohmann::json();
-        j["p50"] = has ? nlohmann::json(Quantile(h, 0.5)) : nlohmann::json();
-        j["p90"] = has ? nlohmann::json(Quantile(h, 0.9)) : nlohmann::json();
-        j["p99"] = has ? nlohmann::json(Quantile(h, 0.99)) : nlohmann::json();
-        j["total_count"] = m.histogram.count;
-        j["total_sum"] = nlohmann::json(m.histogram.sum);
-        histograms[id] = std::move(j);
-        break;
-      }
+namespace {
+
+using common::AppendJsonNumber;
+using common::AppendJsonString;
+using common::AppendJsonUint;
+
+// "key":value pairs in the order nlohmann::json wrote them (sorted keys), so the
+// document is the same as when it was built as a tree; it is streamed because a
+// tree of 10,000 series took 33 ms.
+void Key(std::string* out, const char* key, bool first = false) {
+  if (!first) out->push_back(',');
+  out->push_back('"');
+  out->append(key).append("\":");
+}
+
+void NumberOrNull(std::string* out, bool has, double v) {
+  if (has)
+    AppendJsonNumber(out, v);
+  else
+    out->append("null");
+}
+
+void Labels(std::string* out, const MetricSnapshot& m, bool first = false) {
+  Key(out, "labels", first);
+  out->push_back('{');
+  for (size_t i = 0; i < m.labels.size(); ++i) {  // sorted by name, as nlohmann sorts keys
+    if (i) out->push_back(',');
+    AppendJsonString(out, m.labels[i].first);
+    out->push_back(':');
+    AppendJsonString(out, m.labels[i].second);
+  }
+  out->push_back('}');
+}
+
+void Name(std::string* out, const MetricSnapshot& m) {
+  Key(out, "name");
+  AppendJsonString(out, m.name);
+}
+
+void AppendSeries(std::string* out, const MetricSnapshot& m, const SeriesStat& st) {
+  out->push_back('{');
+  switch (m.type) {
+    case MetricType::kCounter:
+      Key(out, "delta", true);
+      if (st.has_delta)
+        AppendJsonUint(out, st.delta);
+      else
+        out->append("null");
+      Labels(out, m);
+      Name(out, m);
+      Key(out, "rate");
+      NumberOrNull(out, st.has_delta, st.rate);
+      Key(out, "value");
+      AppendJsonUint(out, m.counter);
+      break;
+    case MetricType::kGauge:
+      Labels(out, m, /*first=*/true);
+      Name(out, m);
+      Key(out, "value");
+      AppendJsonNumber(out, m.gauge);
+      break;
+    case MetricType::kHistogram: {
+      const HistogramValue& h = st.interval;
+      const bool has = st.has_delta;
+      Key(out, "count", true);
+      if (has)
+        AppendJsonUint(out, h.count);
+      else
+        out->append("null");
+      Labels(out, m);
+      Key(out, "mean");
+      NumberOrNull(out, has && h.count, h.count ? h.sum / static_cast<double>(h.count) : 0);
+      Name(out, m);
+      Key(out, "p50");
+      NumberOrNull(out, has, Quantile(h, 0.5));
+      Key(out, "p90");
+      NumberOrNull(out, has, Quantile(h, 0.9));
+      Key(out, "p99");
+      NumberOrNull(out, has, Quantile(h, 0.99));
+      Key(out, "sum");
+      NumberOrNull(out, has, h.sum);
+      Key(out, "total_count");
+      AppendJsonUint(out, m.histogram.count);
+      Key(out, "total_sum");
+      AppendJsonNumber(out, m.histogram.sum);
+      break;
     }
   }
-  nlohmann::json doc = {
-      {"version", 1},
-      {"timestamp", history::FormatRfc3339(tick.unix_ms)},
-      {"interval_seconds", static_cast<double>(tick.interval_ms) / 1000.0},
-      {"segment", segment},
-      {"counters", std::move(counters)},
-      {"gauges", std::move(gauges)},
-      {"histograms", std::move(histograms)},
-  };
-  return doc.dump() + "\n";
+  out->push_back('}');
+}
+
+}  // namespace
+
+std::string StatsJson(const TickResult& tick, const std::string& segment) {
+  // Each type's series keyed by their text (name{label="value"}), in key order.
+  std::vector<std::pair<std::string, const SeriesStat*>> by_type[3];
+  for (const SeriesStat& st : tick.stats) {
+    const MetricSnapshot& m = tick.snapshot.metrics[st.index];
+    by_type[static_cast<int>(m.type) - 1].emplace_back(history::SeriesText(m.name, m.labels), &st);
+  }
+  std::string out;
+  out.reserve(tick.stats.size() * 160 + 256);
+  const char* sections[3] = {"counters", "gauges", "histograms"};
+  for (int t = 0; t < 3; ++t) {
+    auto& series = by_type[t];
+    std::sort(series.begin(), series.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    out.append(t == 0 ? "{" : ",");
+    Key(&out, sections[t], true);
+    out.push_back('{');
+    for (size_t i = 0; i < series.size(); ++i) {
+      if (i) out.push_back(',');
+      AppendJsonString(&out, series[i].first);
+      out.push_back(':');
+      AppendSeries(&out, tick.snapshot.metrics[series[i].second->index], *series[i].second);
+    }
+    out.push_back('}');
+  }
+  Key(&out, "interval_seconds");
+  AppendJsonNumber(&out, static_cast<double>(tick.interval_ms) / 1000.0);
+  Key(&out, "segment");
+  AppendJsonString(&out, segment);
+  Key(&out, "timestamp");
+  AppendJsonString(&out, history::FormatRfc3339(tick.unix_ms));
+  Key(&out, "version");
+  out.append("1}\n");
+  return out;
 }
 
 void WriteFileAtomically(const std::string& path, const std::string& content) {
