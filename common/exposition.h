@@ -52,10 +52,12 @@ nlohmann::json ToJson(const MetricSnapshot& m, bool with_buckets);
 
 // Pieces of JSON appended to a string, for documents too large for a tree: a
 // quoted string (escaped as JSON requires), a number (shortest round trip,
-// locale-free; NaN and infinities as null), an exact unsigned integer.
+// locale-free; NaN and infinities as null), an exact unsigned integer, labels as
+// an object (the same as LabelsJson(labels).dump()).
 void AppendJsonString(std::string* out, std::string_view s);
 void AppendJsonNumber(std::string* out, double v);
 void AppendJsonUint(std::string* out, uint64_t v);
+void AppendJsonLabels(std::string* out, const Labels& labels);
 
 // Appends the same JSON as ToJson(m, with_buckets).dump() (keys in the same
 // order, numbers formatted by FormatDouble, NaN and infinities as null) without

@@ -56,6 +56,17 @@ void AppendJsonNumber(std::string* out, double v) {
 
 void AppendJsonUint(std::string* out, uint64_t v) { out->append(fmt::format_int(v).c_str()); }
 
+void AppendJsonLabels(std::string* out, const Labels& labels) {
+  out->push_back('{');
+  for (size_t i = 0; i < labels.size(); ++i) {  // sorted by name, as nlohmann sorts keys
+    if (i) out->push_back(',');
+    AppendJsonString(out, labels[i].first);
+    out->push_back(':');
+    AppendJsonString(out, labels[i].second);
+  }
+  out->push_back('}');
+}
+
 namespace {
 
 void AppendHistogram(std::string* out, const HistogramValue& h, bool with_buckets) {
@@ -98,14 +109,9 @@ void AppendJson(std::string* out, const MetricSnapshot& m, bool with_buckets) {
     out->append(",\"histogram\":");
     AppendHistogram(out, m.histogram, with_buckets);
   }
-  out->append(",\"labels\":{");
-  for (size_t i = 0; i < m.labels.size(); ++i) {  // sorted by name, as nlohmann sorts keys
-    if (i) out->push_back(',');
-    AppendJsonString(out, m.labels[i].first);
-    out->push_back(':');
-    AppendJsonString(out, m.labels[i].second);
-  }
-  out->append("},\"name\":");
+  out->append(",\"labels\":");
+  AppendJsonLabels(out, m.labels);
+  out->append(",\"name\":");
   AppendJsonString(out, m.name);
   out->append(",\"type\":");
   AppendJsonString(out, TypeName(m.type));

@@ -48,14 +48,7 @@ void NumberOrNull(std::string* out, bool has, double v) {
 
 void Labels(std::string* out, const MetricSnapshot& m, bool first = false) {
   Key(out, "labels", first);
-  out->push_back('{');
-  for (size_t i = 0; i < m.labels.size(); ++i) {  // sorted by name, as nlohmann sorts keys
-    if (i) out->push_back(',');
-    AppendJsonString(out, m.labels[i].first);
-    out->push_back(':');
-    AppendJsonString(out, m.labels[i].second);
-  }
-  out->push_back('}');
+  common::AppendJsonLabels(out, m.labels);
 }
 
 void Name(std::string* out, const MetricSnapshot& m) {
