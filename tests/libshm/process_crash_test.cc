@@ -94,14 +94,11 @@ std::map<std::string, MetricSnapshot> ByKey(const Snapshot& snap) {
 
 using Body = std::function<void(Segment&, uint32_t seed, int victim)>;
 
-class CrashTest : public ::testing::Test {
+class CrashTest : public test::ProcessTest {
  protected:
-  CrashTest() : guard_(test::UniqueSegmentName("seg")), rng_(kSeed) {
-    SegmentOptions options;
-    options.max_metrics = 2048;   // ~1200 series and the claims left by the killed
-    options.max_slots = 1 << 22;  // 32 MiB: room for ~1600 large histograms
-    segment_.emplace(Segment::Create(guard_.name(), options));
-  }
+  // 2048 descriptors: ~1200 series and the claims left by the killed; 32 MiB of
+  // slots: room for ~1600 large histograms.
+  CrashTest() : ProcessTest(2048, 1 << 22), rng_(kSeed) {}
 
   // Runs `kills` producers, kParallel at a time, numbered 0..kills-1. Each opens
   // the segment, says it is ready, waits to be released, then runs
@@ -262,10 +259,6 @@ class CrashTest : public ::testing::Test {
               << info.metrics_abandoned << " claims abandoned\n";
   }
 
-  test::SegmentGuard guard_;
-  std::optional<Segment> segment_;
-  test::SharedFlags flags_;
-  test::Children children_;
   std::mt19937 rng_;
   int kills_in_claim_ = 0;
   std::map<pid_t, int> pid_to_flag_;

@@ -19,14 +19,9 @@ using std::chrono::seconds;
 
 const MetricSpec kSpec{"orphaned_total", {{"by", "dead_claim"}}, "", ""};
 
-class DeadClaimTest : public ::testing::Test {
+class DeadClaimTest : public test::ProcessTest {
  protected:
-  DeadClaimTest() : guard_(test::UniqueSegmentName("seg")) {
-    SegmentOptions options;
-    options.max_metrics = 64;
-    options.max_slots = 1 << 10;
-    segment_.emplace(Segment::Create(guard_.name(), options));
-  }
+  DeadClaimTest() : ProcessTest(64, 1 << 10) {}
 
   // The pid of a child that has exited and been reaped: kill(pid, 0) fails with
   // ESRCH, as for a producer SIGKILLed and reaped.
@@ -63,10 +58,6 @@ class DeadClaimTest : public ::testing::Test {
     EXPECT_EQ(segment_->Info().metrics_abandoned, 1u);
     EXPECT_EQ(segment_->Info().metrics_used, 1u);
   }
-
-  test::SegmentGuard guard_;
-  std::optional<Segment> segment_;
-  test::Children children_;
 };
 
 TEST_F(DeadClaimTest, ClaimOfADeadProducerIsAbandoned) { ExpectClaimAbandoned(DeadPid()); }

@@ -29,6 +29,14 @@ std::string UniqueSegmentName(std::string_view tag) {
   return name;
 }
 
+ProcessTest::ProcessTest(uint32_t max_metrics, uint32_t max_slots)
+    : guard_(UniqueSegmentName("seg")) {
+  SegmentOptions options;
+  options.max_metrics = max_metrics;
+  options.max_slots = max_slots;
+  segment_.emplace(Segment::Create(guard_.name(), options));
+}
+
 SegmentGuard::SegmentGuard(std::string name) : name_(std::move(name)) {
   Segment::Remove(name_);  // a leftover of a crashed earlier run with the same pid
 }

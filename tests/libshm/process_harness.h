@@ -5,6 +5,7 @@
 // (a wedged library makes a test fail, never hang), and a small block of memory
 // shared with the children for start signals and flags.
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -15,6 +16,8 @@
 #include <set>
 #include <string>
 #include <string_view>
+
+#include "shmstats/segment.h"
 
 namespace shmstats::test {
 
@@ -96,5 +99,18 @@ class SharedFlags {
 // Polls until pred() holds, sleeping ~100 us between polls. Returns false if it
 // did not hold within `timeout`.
 bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+
+// The fixture of the multi-process tests: a fresh segment of the given capacity
+// under a unique name (removed at the end, after the children are reaped), flags
+// shared with the children, and the children.
+class ProcessTest : public ::testing::Test {
+ protected:
+  ProcessTest(uint32_t max_metrics, uint32_t max_slots);
+
+  SegmentGuard guard_;
+  std::optional<Segment> segment_;
+  SharedFlags flags_;
+  Children children_;
+};
 
 }  // namespace shmstats::test

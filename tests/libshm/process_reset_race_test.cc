@@ -94,19 +94,9 @@ int Resetter(const std::string& name, test::SharedFlags& flags) {
   return 0;
 }
 
-class ResetRaceTest : public ::testing::Test {
+class ResetRaceTest : public test::ProcessTest {
  protected:
-  ResetRaceTest() : guard_(test::UniqueSegmentName("seg")) {
-    SegmentOptions options;
-    options.max_metrics = 16;
-    options.max_slots = 1 << 10;
-    segment_.emplace(Segment::Create(guard_.name(), options));
-  }
-
-  test::SegmentGuard guard_;
-  std::optional<Segment> segment_;
-  test::SharedFlags flags_;
-  test::Children children_;
+  ResetRaceTest() : ProcessTest(16, 1 << 10) {}
 };
 
 TEST_F(ResetRaceTest, ResetsRacingIncrementsLoseNothing) {

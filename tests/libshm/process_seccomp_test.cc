@@ -48,14 +48,9 @@ std::map<std::string, MetricSnapshot> ByName(const Snapshot& snap) {
   return out;
 }
 
-class ZeroSyscallTest : public ::testing::Test {
+class ZeroSyscallTest : public test::ProcessTest {
  protected:
-  ZeroSyscallTest() : guard_(test::UniqueSegmentName("seg")) {
-    SegmentOptions options;
-    options.max_metrics = 64;
-    options.max_slots = 1 << 14;
-    segment_.emplace(Segment::Create(guard_.name(), options));
-  }
+  ZeroSyscallTest() : ProcessTest(64, 1 << 14) {}
 
   // Forks body (which registers, sandboxes itself and records), waits for it and
   // returns its wait status; fails the test if it did not end in time.
@@ -65,10 +60,6 @@ class ZeroSyscallTest : public ::testing::Test {
     EXPECT_TRUE(status.has_value()) << "the sandboxed child did not finish within 60 s";
     return status.value_or(-1);
   }
-
-  test::SegmentGuard guard_;
-  std::optional<Segment> segment_;
-  test::Children children_;
 };
 
 TEST_F(ZeroSyscallTest, CountersGaugesAndHistogramsRecordWithoutSystemCalls) {

@@ -143,19 +143,9 @@ double ExpectedSum() {
   return sum;
 }
 
-class StressTest : public ::testing::Test {
+class StressTest : public test::ProcessTest {
  protected:
-  StressTest() : guard_(test::UniqueSegmentName("seg")) {
-    SegmentOptions options;
-    options.max_metrics = 64;
-    options.max_slots = 1 << 12;
-    segment_.emplace(Segment::Create(guard_.name(), options));
-  }
-
-  test::SegmentGuard guard_;
-  std::optional<Segment> segment_;
-  test::SharedFlags flags_;
-  test::Children children_;
+  StressTest() : ProcessTest(64, 1 << 12) {}
 };
 
 TEST_F(StressTest, ConcurrentProducersAndReaderSeeExactConsistentTotals) {
