@@ -20,10 +20,6 @@
 namespace shmstats::common {
 namespace {
 
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 struct Family {
   std::string name;  // as exposed on HELP/TYPE lines
   MetricType type;
@@ -43,13 +39,6 @@ std::vector<std::string> ClaimedNames(const Family& f, TextFormat format) {
       return {f.name, f.name + "_bucket", f.name + "_sum", f.name + "_count", f.name + "_created"};
   }
   return {f.name};
-}
-
-std::string FamilyName(const MetricSnapshot& m, TextFormat format) {
-  if (format == TextFormat::kOpenMetrics && m.type == MetricType::kCounter &&
-      EndsWith(m.name, "_total"))
-    return m.name.substr(0, m.name.size() - 6);
-  return m.name;
 }
 
 // Families in name order, each family's series in descriptor order. Read() has left
@@ -93,7 +82,7 @@ void AppendHeader(std::string* out, const Family& f, TextFormat format) {
   out->push_back('\n');
   out->append("# TYPE ").append(f.name).push_back(' ');
   out->append(TypeName(f.type)).push_back('\n');
-  if (om && !first.unit.empty() && EndsWith(f.name, "_" + first.unit))
+  if (om && !first.unit.empty() && f.name.ends_with("_" + first.unit))
     out->append("# UNIT ").append(f.name).append(" ").append(first.unit).push_back('\n');
 }
 
@@ -132,6 +121,13 @@ void AppendHistogram(std::string* out, const Family& f, const MetricSnapshot& m,
 }
 
 }  // namespace
+
+std::string FamilyName(const MetricSnapshot& m, TextFormat format) {
+  if (format == TextFormat::kOpenMetrics && m.type == MetricType::kCounter &&
+      m.name.ends_with("_total"))
+    return m.name.substr(0, m.name.size() - 6);
+  return m.name;
+}
 
 void AppendEscaped(std::string* out, std::string_view s, bool quotes) {
   for (char c : s) {

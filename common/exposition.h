@@ -20,6 +20,10 @@ enum class TextFormat { kPrometheus, kOpenMetrics };
 // duplicate series.
 std::string ToText(const Snapshot& snap, TextFormat format);
 
+// The name on a family's HELP/TYPE lines: the metric's name, but a counter's
+// without "_total" in OpenMetrics (its sample is then <family>_total).
+std::string FamilyName(const MetricSnapshot& m, TextFormat format);
+
 // The Content-Type for a TextFormat, e.g. "text/plain; version=0.0.4; charset=utf-8".
 const char* ContentType(TextFormat format);
 

@@ -111,11 +111,7 @@ void ExportOpenMetrics(HistoryReader& reader, const common::Selector& selector, 
   std::vector<Entry> entries;
   for (const SeriesInfo& s : all) {
     if (!selector.Matches(s.metric)) continue;
-    std::string family = s.metric.name;
-    if (s.metric.type == MetricType::kCounter && family.ends_with("_total")) {
-      family.resize(family.size() - 6);
-    }
-    entries.push_back({std::move(family), &s});
+    entries.push_back({common::FamilyName(s.metric, common::TextFormat::kOpenMetrics), &s});
   }
   std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
     return a.family < b.family;  // LoadSeries' order (name, type, labels) within
