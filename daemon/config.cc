@@ -114,6 +114,12 @@ int ParseConfig(int argc, char** argv, Config& c) {
   app.add_flag("--enable-reset", c.enable_reset, "serve POST /reset (needs --reset-token-file)");
   app.add_option("--reset-token-file", c.reset_token_file,
                  "file holding the bearer token that POST /reset requires");
+  app.add_option("--statsd", c.statsd,
+                 "receive statsd/DogStatsD lines on this UDP HOST:PORT, e.g. 127.0.0.1:8125 "
+                 "(off by default)");
+  app.add_option(
+      "--statsd-socket", c.statsd_socket,
+      "receive statsd/DogStatsD lines on this Unix datagram socket path (off by default)");
   try {
     app.parse(argc, argv);
     Segment::ValidateName(c.segment);

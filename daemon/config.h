@@ -25,6 +25,8 @@ struct Config {
   bool enable_reset = false;
   std::string reset_token_file;
   std::string reset_token;  // read from reset_token_file at start
+  std::string statsd;         // statsd/DogStatsD UDP HOST:PORT; empty: off
+  std::string statsd_socket;  // statsd/DogStatsD Unix datagram socket path; empty: off
 };
 
 // Parses argv into `config`. Returns -1 to go on, or the exit status to exit with

@@ -5,12 +5,14 @@
 #include <malloc.h>
 #include <signal.h>
 
+#include <memory>
 #include <thread>
 
 #include "collector.h"
 #include "config.h"
 #include "http_server.h"
 #include "shmstats/error.h"
+#include "statsd_listener.h"
 
 int main(int argc, char** argv) {
   using namespace shmstats::daemon;
@@ -31,8 +33,21 @@ int main(int argc, char** argv) {
 
   try {
     Collector collector(config);
+    std::unique_ptr<StatsdListener> statsd;  // --statsd / --statsd-socket
+    if (!config.statsd.empty() || !config.statsd_socket.empty()) {
+      statsd =
+          std::make_unique<StatsdListener>(config.segment, config.statsd, config.statsd_socket);
+      collector.self_metrics().AddSource([&](auto& out) { statsd->Collect(out); });
+    }
     HttpServer http(config, collector);
     http.Bind();
+    std::thread statsd_thread;
+    if (statsd) {
+      statsd_thread = std::thread([&] { statsd->Run(); });
+      Log("info", fmt::format("statsd on {}{}{}", config.statsd,
+                              config.statsd.empty() || config.statsd_socket.empty() ? "" : " and ",
+                              config.statsd_socket));
+    }
     std::thread server([&] { http.Serve(); });
     std::thread waiter([&] {
       int sig = 0;
@@ -44,6 +59,10 @@ int main(int argc, char** argv) {
     Log("info", fmt::format("segment {}, every {} ms, listening on http://{}/metrics",
                             config.segment, config.interval_ms, config.listen));
     collector.Run();
+    if (statsd) {
+      statsd->Stop();
+      statsd_thread.join();
+    }
     http.Stop();
     server.join();
     pthread_kill(waiter.native_handle(), SIGTERM);  // wakes it if Run ended otherwise

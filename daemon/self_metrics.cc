@@ -115,7 +115,13 @@ std::vector<MetricSnapshot> SelfMetrics::Collect() const {
   out.push_back(Gauge("shmstatsd_last_tick_timestamp_seconds",
                       static_cast<double>(last_tick_ms_) / 1000.0,
                       "Unix time of the last completed tick", "seconds"));
+  for (const auto& source : sources_) source(out);
   return out;
+}
+
+void SelfMetrics::AddSource(std::function<void(std::vector<MetricSnapshot>&)> source) {
+  std::lock_guard lock(mu_);
+  sources_.push_back(std::move(source));
 }
 
 uint64_t ResidentBytes() {

@@ -17,6 +17,7 @@
 // Thread-safety: every method may be called from any thread (one mutex).
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -38,6 +39,10 @@ class SelfMetrics {
   void SetPending(size_t ticks);
   void SetSegment(const std::optional<SegmentInfo>& info);
 
+  // Adds metrics of another part of the daemon (e.g. the statsd listener) to
+  // Collect(). `source` is called under the lock; it must outlive this object.
+  void AddSource(std::function<void(std::vector<MetricSnapshot>&)> source);
+
   // The metrics as snapshots, ready to be rendered with the segment's.
   std::vector<MetricSnapshot> Collect() const;
 
@@ -51,6 +56,7 @@ class SelfMetrics {
   size_t pending_ = 0;
   std::optional<SegmentInfo> segment_;
   int64_t last_tick_ms_ = 0;
+  std::vector<std::function<void(std::vector<MetricSnapshot>&)>> sources_;
 };
 
 // The resident set size of this process, from /proc/self/statm; 0 if unknown.

@@ -11,6 +11,9 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   prometheus jq mandoc curl python3 python3-jsonschema python3-prometheus-client procps
+  python3-statsd  # issue 8: a real statsd client sends to shmstatsd --statsd in a test
+  python3-pytest  # issue 8: the Python package's tests
+  python3-setuptools python3-wheel python3-pip  # issue 8: pip installs bindings/python offline
 )
 
 missing=()

@@ -22,6 +22,7 @@
 #include <map>
 #include <string>
 
+#include "c_recording.h"
 #include "process_harness.h"
 #include "process_sandbox.h"
 #include "shmstats/shmstats.h"
@@ -46,6 +47,32 @@ std::map<std::string, MetricSnapshot> ByName(const Snapshot& snap) {
   std::map<std::string, MetricSnapshot> out;
   for (const MetricSnapshot& m : snap.metrics) out[m.name] = m;
   return out;
+}
+
+// What the recording loops below leave, for metrics named <prefix>total, _set, _add,
+// _sub, _explicit and _exponential.
+void ExpectLoopTotals(const Snapshot& snap, const std::string& prefix) {
+  auto m = ByName(snap);
+  EXPECT_EQ(m.at(prefix + "total").counter, uint64_t{kTimes});
+  EXPECT_EQ(m.at(prefix + "set").gauge, kTimes - 1 - 0.5);
+  EXPECT_EQ(m.at(prefix + "add").gauge, kTimes * 0.5);
+  EXPECT_EQ(m.at(prefix + "sub").gauge, kTimes * -0.25);
+  const HistogramValue& e = m.at(prefix + "explicit").histogram;
+  EXPECT_EQ(e.count, uint64_t{kTimes});
+  EXPECT_EQ(e.sum, 49.5 * kTimes);  // i % 100 averages 49.5; integers sum exactly
+  // Values 0..99, each kTimes/100 times: buckets (..10] (10..25] (25..50] (50..75]
+  // (75..90] (90..+Inf) hold 11, 15, 25, 25, 15, 9 of every hundred.
+  EXPECT_EQ(e.counts, (std::vector<uint64_t>{110000, 150000, 250000, 250000, 150000, 90000}));
+  const HistogramValue& x = m.at(prefix + "exponential").histogram;
+  EXPECT_EQ(x.count, uint64_t{kTimes});
+  EXPECT_EQ(x.sum, 2499.5 * kTimes);
+  EXPECT_EQ(x.precision_bits, 4);
+  // Values 0..4999, each kTimes/5000 times, in the first bucket whose bound >= v.
+  std::vector<uint64_t> expected(x.bounds.size() + 1);
+  for (int v = 0; v < 5000; ++v)
+    expected[std::lower_bound(x.bounds.begin(), x.bounds.end(), v) - x.bounds.begin()] +=
+        kTimes / 5000;
+  EXPECT_EQ(x.counts, expected);
 }
 
 class ZeroSyscallTest : public test::ProcessTest {
@@ -100,27 +127,48 @@ TEST_F(ZeroSyscallTest, CountersGaugesAndHistogramsRecordWithoutSystemCalls) {
       << " (SIGKILL: a system call on the recording path; status 10: registration failed; 11: "
          "seccomp refused)";
 
-  auto m = ByName(segment_->Read());
-  EXPECT_EQ(m.at("sandboxed_total").counter, uint64_t{kTimes});
-  EXPECT_EQ(m.at("sandboxed_set").gauge, kTimes - 1 - 0.5);
-  EXPECT_EQ(m.at("sandboxed_add").gauge, kTimes * 0.5);
-  EXPECT_EQ(m.at("sandboxed_sub").gauge, kTimes * -0.25);
-  const HistogramValue& e = m.at("sandboxed_explicit").histogram;
-  EXPECT_EQ(e.count, uint64_t{kTimes});
-  EXPECT_EQ(e.sum, 49.5 * kTimes);  // i % 100 averages 49.5; integers sum exactly
-  // Values 0..99, each kTimes/100 times: buckets (..10] (10..25] (25..50] (50..75]
-  // (75..90] (90..+Inf) hold 11, 15, 25, 25, 15, 9 of every hundred.
-  EXPECT_EQ(e.counts, (std::vector<uint64_t>{110000, 150000, 250000, 250000, 150000, 90000}));
-  const HistogramValue& x = m.at("sandboxed_exponential").histogram;
-  EXPECT_EQ(x.count, uint64_t{kTimes});
-  EXPECT_EQ(x.sum, 2499.5 * kTimes);
-  EXPECT_EQ(x.precision_bits, 4);
-  // Values 0..4999, each kTimes/5000 times, in the first bucket whose bound >= v.
-  std::vector<uint64_t> expected(x.bounds.size() + 1);
-  for (int v = 0; v < 5000; ++v)
-    expected[std::lower_bound(x.bounds.begin(), x.bounds.end(), v) - x.bounds.begin()] +=
-        kTimes / 5000;
-  EXPECT_EQ(x.counts, expected);
+  ExpectLoopTotals(segment_->Read(), "sandboxed_");
+}
+
+// The C ABI: registered with shmstats_register_*, recorded by the static inline
+// functions of shmstats_c.h compiled as C (c_recording.c), same loop, same totals.
+TEST_F(ZeroSyscallTest, CInlineRecordingMakesNoSystemCalls) {
+  const std::string name = guard_.name();
+  int status = RunChild([&name] {
+    shmstats_test_c_handles h;
+    shmstats_segment* s = nullptr;  // never closed: the child leaves through SYS_exit
+    if (shmstats_segment_open(name.c_str(), 0, &s) != SHMSTATS_OK) return int{kRegistrationFailed};
+    shmstats_metric_options o;
+    bool ok = true;
+    auto reg = [&](const char* metric, auto fn, auto* out) {
+      o.name = metric;
+      ok = ok && fn(s, &o, out) == SHMSTATS_OK;
+    };
+    shmstats_metric_options_init(&o);
+    reg("c_total", shmstats_register_counter, &h.counter);
+    reg("c_set", shmstats_register_gauge, &h.set);
+    reg("c_add", shmstats_register_gauge, &h.add);
+    reg("c_sub", shmstats_register_gauge, &h.sub);
+    double bounds[] = {10, 25, 50, 75, 90};
+    o.bucket_kind = SHMSTATS_BUCKETS_EXPLICIT;
+    o.bounds = bounds;
+    o.n_bounds = 5;
+    reg("c_explicit", shmstats_register_histogram, &h.explicit_h);
+    shmstats_metric_options_init(&o);
+    o.min = 1;
+    o.max = 1e4;
+    o.precision_bits = 4;
+    reg("c_exponential", shmstats_register_histogram, &h.exponential_h);
+    if (!ok) return int{kRegistrationFailed};
+    if (!EnterStrictMode()) return int{kSandboxRefused};
+    shmstats_test_c_record(&h, kTimes);
+    ExitSandboxed();
+  });
+  ASSERT_TRUE(test::ExitedCleanly(status))
+      << "the sandboxed C producer " << test::DescribeStatus(status)
+      << " (SIGKILL: a system call on the recording path; status 10: registration failed; 11: "
+         "seccomp refused)";
+  ExpectLoopTotals(segment_->Read(), "c_");
 }
 
 // True when the clock source is read through the vDSO, so clock_gettime makes no

@@ -1,0 +1,279 @@
+/* shmstats C ABI: record into a shmstats segment from C and from any language with
+ * a foreign-function interface (Python's ctypes, Go's cgo, Rust, Node...).
+ *
+ * Stability: within a major version (the shared library's soname,
+ * libshmstats.so.<major>) every function and type here stays, with the same
+ * meaning; structs passed in carry their `size`, so later minor versions add fields
+ * at the end without breaking callers built against this header, and a library
+ * refuses (SHMSTATS_INVALID_ARGUMENT) options newer than itself that are set.
+ *
+ * Set-up (open, create, register, read, reset) returns a shmstats_status; on
+ * failure shmstats_last_error() describes the cause for the calling thread.
+ * Recording never fails: the shmstats_counter_inc, shmstats_gauge_* and
+ * shmstats_histogram_observe functions below are `static inline` over the slot
+ * pointers that registration returns, relaxed atomic operations on mapped memory,
+ * exactly what the C++ handles in shmstats/metrics.h do: no system call, lock or
+ * allocation. The shmstats_ffi_* functions are the same operations exported, for
+ * FFIs that cannot compile C.
+ *
+ * Thread-safety: every function may be called from any thread; handles are plain
+ * values, valid while the segment they came from is open.
+ * Compiles as C11 (-std=c11 -pedantic) and as C++. */
+#ifndef SHMSTATS_SHMSTATS_C_H_
+#define SHMSTATS_SHMSTATS_C_H_
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __cplusplus
+#include <atomic>
+typedef std::atomic<uint64_t> shmstats_slot;
+#define SHMSTATS_LOAD(p) (p)->load(std::memory_order_relaxed)
+#define SHMSTATS_STORE(p, v) (p)->store((v), std::memory_order_relaxed)
+#define SHMSTATS_FETCH_ADD(p, v) (p)->fetch_add((v), std::memory_order_relaxed)
+#define SHMSTATS_CAS_WEAK(p, old, v) \
+  (p)->compare_exchange_weak(*(old), (v), std::memory_order_relaxed)
+extern "C" {
+#else
+#include <stdatomic.h>
+typedef _Atomic uint64_t shmstats_slot;
+#define SHMSTATS_LOAD(p) atomic_load_explicit((p), memory_order_relaxed)
+#define SHMSTATS_STORE(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
+#define SHMSTATS_FETCH_ADD(p, v) atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
+#define SHMSTATS_CAS_WEAK(p, old, v) \
+  atomic_compare_exchange_weak_explicit((p), (old), (v), memory_order_relaxed, memory_order_relaxed)
+#endif
+
+/* The version of this header; shmstats_abi_version() is the library's. */
+#define SHMSTATS_C_ABI_MAJOR 0
+#define SHMSTATS_C_ABI_MINOR 1
+
+typedef enum shmstats_status {
+  SHMSTATS_OK = 0,
+  SHMSTATS_INVALID_ARGUMENT = 1, /* a name, label, bound or option that breaks the rules */
+  SHMSTATS_NOT_FOUND = 2,        /* no such segment */
+  SHMSTATS_ALREADY_EXISTS = 3,   /* create on a name that is taken */
+  SHMSTATS_TYPE_MISMATCH = 4,    /* the series exists with another type or buckets */
+  SHMSTATS_FULL = 5,             /* no room for another metric */
+  SHMSTATS_INCOMPATIBLE = 6,     /* another format version, or not a shmstats segment */
+  SHMSTATS_CORRUPT = 7,          /* the segment breaks the format's invariants */
+  SHMSTATS_PERMISSION = 8,       /* the operating system refused access */
+  SHMSTATS_TIMEOUT = 9,          /* a segment that never finished initialising */
+  SHMSTATS_SYSTEM = 10,          /* another operating-system failure */
+  SHMSTATS_NO_MEMORY = 11        /* allocation failed */
+} shmstats_status;
+
+typedef enum shmstats_type {
+  SHMSTATS_COUNTER = 1,
+  SHMSTATS_GAUGE = 2,
+  SHMSTATS_HISTOGRAM = 3
+} shmstats_type;
+
+typedef enum shmstats_bucket_kind {
+  SHMSTATS_BUCKETS_EXPONENTIAL = 0, /* the default: bounded relative error */
+  SHMSTATS_BUCKETS_EXPLICIT = 1     /* Prometheus-style upper bounds */
+} shmstats_bucket_kind;
+
+/* Returns the ABI version of the loaded library: major * 1000 + minor. */
+uint32_t shmstats_abi_version(void);
+/* What the last failing call on this thread said; "" if none. Valid until the next
+ * call on this thread. */
+const char* shmstats_last_error(void);
+
+/* ---- segments ---- */
+
+typedef struct shmstats_segment shmstats_segment; /* opaque */
+
+typedef struct shmstats_segment_options {
+  uint32_t size;        /* sizeof(shmstats_segment_options): set by ..._init */
+  uint32_t max_metrics; /* descriptors (series) */
+  uint32_t max_slots;   /* 8-byte value slots */
+  uint32_t mode;        /* permission bits, e.g. 0640; umask does not apply */
+  int64_t group;        /* chgrp at creation; -1 keeps the creator's group */
+  uint64_t reserved[4]; /* zero */
+} shmstats_segment_options;
+
+/* The defaults (4096 metrics, 2^18 slots, mode 0640, no group). */
+void shmstats_segment_options_init(shmstats_segment_options* options);
+
+/* `options` may be NULL for the defaults. */
+shmstats_status shmstats_segment_create(const char* name, const shmstats_segment_options* options,
+                                        shmstats_segment** out);
+shmstats_status shmstats_segment_open(const char* name, int read_only, shmstats_segment** out);
+shmstats_status shmstats_segment_open_or_create(const char* name,
+                                                const shmstats_segment_options* options,
+                                                shmstats_segment** out);
+/* SHMSTATS_NOT_FOUND if there was no such segment. */
+shmstats_status shmstats_segment_remove(const char* name);
+/* Unmaps the segment: handles registered from it must no longer be used. NULL is fine. */
+void shmstats_segment_close(shmstats_segment* segment);
+
+/* ---- registration ---- */
+
+typedef struct shmstats_label {
+  const char* name;
+  const char* value;
+} shmstats_label;
+
+/* What a metric is called and how it is laid out. Initialise with
+ * shmstats_metric_options_init, then set the fields you need. Strings are copied. */
+typedef struct shmstats_metric_options {
+  uint32_t size;  /* sizeof(shmstats_metric_options): set by ..._init */
+  uint32_t flags; /* reserved: zero */
+  const char* name;
+  const shmstats_label* labels;
+  size_t n_labels;
+  const char* help; /* NULL: none */
+  const char* unit; /* NULL: none */
+  /* histograms */
+  int32_t bucket_kind;    /* shmstats_bucket_kind */
+  int32_t precision_bits; /* exponential: 1..10 (default 3) */
+  double min;             /* exponential: first bound (default 1e-6) */
+  double max;             /* exponential: last finite bound (default 1e4) */
+  const double* bounds;   /* explicit: strictly increasing finite bounds */
+  size_t n_bounds;
+  /* Room for options of later minor versions (process-scoped series, striping):
+   * zero means "the default", so callers that never set them keep working. */
+  uint64_t reserved[8];
+} shmstats_metric_options;
+
+void shmstats_metric_options_init(shmstats_metric_options* options);
+
+typedef struct shmstats_counter {
+  shmstats_slot* slot;
+} shmstats_counter;
+typedef struct shmstats_gauge {
+  shmstats_slot* slot;
+} shmstats_gauge;
+/* The fields of shmstats::Histogram, in its order. */
+typedef struct shmstats_histogram {
+  shmstats_slot* counts;
+  shmstats_slot* sum;
+  const shmstats_slot* bounds; /* explicit: finite bounds as double bits */
+  uint32_t n_bounds;           /* explicit: number of finite bounds */
+  int32_t shift;               /* exponential: 52 - precision_bits; 0 means explicit */
+  int64_t min_key;             /* exponential: key of the first bucket */
+  int64_t last;                /* exponential: index of the +Inf bucket */
+} shmstats_histogram;
+
+/* Find-or-create by (name, labels), as Segment::Register* in C++. On failure *out
+ * is left unbound (records go nowhere) and the status says why. */
+shmstats_status shmstats_register_counter(shmstats_segment* segment,
+                                          const shmstats_metric_options* options,
+                                          shmstats_counter* out);
+shmstats_status shmstats_register_gauge(shmstats_segment* segment,
+                                        const shmstats_metric_options* options,
+                                        shmstats_gauge* out);
+shmstats_status shmstats_register_histogram(shmstats_segment* segment,
+                                            const shmstats_metric_options* options,
+                                            shmstats_histogram* out);
+
+/* ---- recording: inline, never fails ---- */
+
+static inline uint64_t shmstats_detail_bits(double v) {
+  uint64_t b;
+  memcpy(&b, &v, sizeof b);
+  return b;
+}
+static inline double shmstats_detail_double(uint64_t b) {
+  double v;
+  memcpy(&v, &b, sizeof v);
+  return v;
+}
+static inline void shmstats_detail_add_double(shmstats_slot* s, double d) {
+  uint64_t old = SHMSTATS_LOAD(s);
+  while (!SHMSTATS_CAS_WEAK(s, &old, shmstats_detail_bits(shmstats_detail_double(old) + d))) {
+  }
+}
+
+static inline void shmstats_counter_inc(shmstats_counter c, uint64_t n) {
+  SHMSTATS_FETCH_ADD(c.slot, n);
+}
+static inline void shmstats_gauge_set(shmstats_gauge g, double v) {
+  SHMSTATS_STORE(g.slot, shmstats_detail_bits(v));
+}
+static inline void shmstats_gauge_add(shmstats_gauge g, double d) {
+  shmstats_detail_add_double(g.slot, d);
+}
+static inline void shmstats_gauge_sub(shmstats_gauge g, double d) {
+  shmstats_detail_add_double(g.slot, -d);
+}
+
+/* Observe(NaN) is ignored, as in C++. */
+static inline void shmstats_histogram_observe(const shmstats_histogram* h, double v) {
+  size_t i;
+  if (v != v) return;
+  if (h->shift != 0) {
+    /* Bucket (lo, hi] from the bits of v; negatives and zero clamp to bucket 0. */
+    int64_t bits = (int64_t)shmstats_detail_bits(v);
+    int64_t k;
+    if (bits < 0) bits = 0;
+    k = ((bits - 1) >> h->shift) - h->min_key;
+    i = (size_t)(k < 0 ? 0 : k > h->last ? h->last : k);
+  } else {
+    /* First bound >= v, else +Inf: a branch-free binary search, as in C++. */
+    size_t n = h->n_bounds, base = 0;
+    if (n == 0) {
+      i = 0;
+    } else {
+      while (n > 1) {
+        size_t half = n / 2;
+        base += half &
+                ((size_t)0 -
+                 (size_t)(shmstats_detail_double(SHMSTATS_LOAD(&h->bounds[base + half - 1])) < v));
+        n -= half;
+      }
+      i = base + (size_t)(shmstats_detail_double(SHMSTATS_LOAD(&h->bounds[base])) < v);
+    }
+  }
+  SHMSTATS_FETCH_ADD(&h->counts[i], 1);
+  shmstats_detail_add_double(h->sum, v);
+}
+
+/* The same operations exported, for FFIs that cannot inline C. */
+void shmstats_ffi_counter_inc(const shmstats_counter* c, uint64_t n);
+void shmstats_ffi_gauge_set(const shmstats_gauge* g, double v);
+void shmstats_ffi_gauge_add(const shmstats_gauge* g, double d);
+void shmstats_ffi_histogram_observe(const shmstats_histogram* h, double v);
+
+/* ---- reading and resetting ---- */
+
+/* One metric as read. Owned by its snapshot. Later minor versions add fields at
+ * the end only. */
+typedef struct shmstats_metric_value {
+  const char* name;
+  const shmstats_label* labels; /* sorted by name */
+  size_t n_labels;
+  int32_t type;           /* shmstats_type */
+  int32_t precision_bits; /* exponential histograms; 0 for explicit */
+  const char* help;
+  const char* unit;
+  uint64_t counter;              /* counters */
+  double gauge;                  /* gauges */
+  const double* bounds;          /* histograms: n_buckets - 1 finite upper bounds */
+  const uint64_t* bucket_counts; /* histograms: per bucket (not cumulative), +Inf last */
+  size_t n_buckets;
+  double sum;
+  uint64_t count;
+} shmstats_metric_value;
+
+typedef struct shmstats_snapshot shmstats_snapshot; /* opaque */
+
+/* Copies every published metric. */
+shmstats_status shmstats_snapshot_read(const shmstats_segment* segment, shmstats_snapshot** out);
+size_t shmstats_snapshot_count(const shmstats_snapshot* snapshot);
+/* NULL when i >= count. */
+const shmstats_metric_value* shmstats_snapshot_metric(const shmstats_snapshot* snapshot, size_t i);
+void shmstats_snapshot_free(shmstats_snapshot* snapshot);
+
+/* Atomically zeroes every series named `name` (every series when name is NULL) and
+ * stores how many were reset in *n_reset (may be NULL). Increments racing the reset
+ * are never lost. */
+shmstats_status shmstats_reset(shmstats_segment* segment, const char* name, size_t* n_reset);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* SHMSTATS_SHMSTATS_C_H_ */

@@ -1,0 +1,308 @@
+// The C ABI (shmstats/shmstats_c.h) over the C++ library: exceptions become status
+// codes and a per-thread message; handles are the C++ handles' bytes.
+
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <new>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "shmstats/error.h"
+#include "shmstats/segment.h"
+#include "shmstats/shmstats_c.h"
+
+struct shmstats_segment {
+  shmstats::Segment segment;
+};
+
+struct shmstats_snapshot {
+  std::vector<shmstats::MetricSnapshot> metrics;
+  std::vector<std::vector<shmstats_label>> labels;
+  std::vector<shmstats_metric_value> values;
+};
+
+namespace shmstats {
+namespace {
+
+// The C handles are the C++ handles, field for field (the C inline functions
+// mirror metrics.h); a change of either must change both.
+static_assert(std::is_trivially_copyable_v<Counter> && sizeof(Counter) == sizeof(shmstats_counter));
+static_assert(std::is_trivially_copyable_v<Gauge> && sizeof(Gauge) == sizeof(shmstats_gauge));
+static_assert(std::is_trivially_copyable_v<Histogram> &&
+              sizeof(Histogram) == sizeof(shmstats_histogram));
+static_assert(sizeof(shmstats_slot) == sizeof(detail::Slot));
+
+thread_local std::string last_error;
+
+shmstats_status Fail(shmstats_status status, std::string message) {
+  last_error = std::move(message);
+  return status;
+}
+
+shmstats_status StatusOf(Errc code) {
+  switch (code) {
+    case Errc::kInvalidArgument:
+      return SHMSTATS_INVALID_ARGUMENT;
+    case Errc::kNotFound:
+      return SHMSTATS_NOT_FOUND;
+    case Errc::kAlreadyExists:
+      return SHMSTATS_ALREADY_EXISTS;
+    case Errc::kTypeMismatch:
+      return SHMSTATS_TYPE_MISMATCH;
+    case Errc::kFull:
+      return SHMSTATS_FULL;
+    case Errc::kIncompatible:
+      return SHMSTATS_INCOMPATIBLE;
+    case Errc::kCorrupt:
+      return SHMSTATS_CORRUPT;
+    case Errc::kPermission:
+      return SHMSTATS_PERMISSION;
+    case Errc::kTimeout:
+      return SHMSTATS_TIMEOUT;
+    case Errc::kSystem:
+      return SHMSTATS_SYSTEM;
+  }
+  return SHMSTATS_SYSTEM;
+}
+
+// Runs f, turning every exception into a status and a message.
+template <class F>
+shmstats_status Guard(F&& f) noexcept {
+  try {
+    f();
+    last_error.clear();
+    return SHMSTATS_OK;
+  } catch (const Error& e) {
+    return Fail(StatusOf(e.code()), e.what());
+  } catch (const std::bad_alloc&) {
+    return Fail(SHMSTATS_NO_MEMORY, "out of memory");
+  } catch (const std::exception& e) {
+    return Fail(SHMSTATS_SYSTEM, e.what());
+  }
+}
+
+void Require(bool ok, const char* what) {
+  if (!ok) throw Error(Errc::kInvalidArgument, what);
+}
+
+// Bytes of a caller's struct beyond what this library knows must be zero: an
+// option we do not implement is refused rather than ignored.
+void RequireKnown(const void* p, uint32_t size, size_t known, const char* what) {
+  Require(size >= known && size <= 4096, what);
+  const auto* bytes = static_cast<const unsigned char*>(p);
+  for (size_t i = known; i < size; ++i) {
+    Require(bytes[i] == 0, "an option of a newer shmstats is set: upgrade libshmstats");
+  }
+}
+
+SegmentOptions ToOptions(const shmstats_segment_options* o) {
+  SegmentOptions out;
+  if (!o) return out;
+  RequireKnown(o, o->size, sizeof(*o), "shmstats_segment_options.size is wrong: call _init");
+  for (uint64_t r : o->reserved) Require(r == 0, "shmstats_segment_options.reserved must be zero");
+  out.max_metrics = o->max_metrics;
+  out.max_slots = o->max_slots;
+  out.mode = static_cast<mode_t>(o->mode);
+  if (o->group >= 0) out.group = static_cast<gid_t>(o->group);
+  return out;
+}
+
+MetricSpec ToSpec(const shmstats_metric_options* o) {
+  Require(o != nullptr, "metric options are NULL");
+  RequireKnown(o, o->size, sizeof(*o), "shmstats_metric_options.size is wrong: call _init");
+  Require(o->flags == 0, "shmstats_metric_options.flags must be zero");
+  for (uint64_t r : o->reserved) {
+    Require(r == 0,
+            "shmstats_metric_options.reserved must be zero (an option of a newer "
+            "shmstats?)");
+  }
+  Require(o->name != nullptr, "the metric name is NULL");
+  MetricSpec spec;
+  spec.name = o->name;
+  Require(o->n_labels == 0 || o->labels != nullptr, "labels is NULL but n_labels is not 0");
+  for (size_t i = 0; i < o->n_labels; ++i) {
+    Require(o->labels[i].name && o->labels[i].value, "a label name or value is NULL");
+    spec.labels.emplace_back(o->labels[i].name, o->labels[i].value);
+  }
+  if (o->help) spec.help = o->help;
+  if (o->unit) spec.unit = o->unit;
+  return spec;
+}
+
+Buckets ToBuckets(const shmstats_metric_options* o) {
+  if (o->bucket_kind == SHMSTATS_BUCKETS_EXPLICIT) {
+    Require(o->n_bounds == 0 || o->bounds != nullptr, "bounds is NULL but n_bounds is not 0");
+    return ExplicitBuckets{std::vector<double>(o->bounds, o->bounds + o->n_bounds)};
+  }
+  Require(o->bucket_kind == SHMSTATS_BUCKETS_EXPONENTIAL, "unknown bucket_kind");
+  return ExponentialBuckets{o->min, o->max, o->precision_bits};
+}
+
+shmstats_status OpenWith(shmstats_segment** out, const std::function<Segment()>& open) {
+  if (!out) return Fail(SHMSTATS_INVALID_ARGUMENT, "out is NULL");
+  *out = nullptr;
+  return Guard([&] { *out = new shmstats_segment{open()}; });
+}
+
+template <class To, class From>
+void CopyHandle(const From& from, To* to) {
+  static_assert(sizeof(From) == sizeof(To));
+  std::memcpy(static_cast<void*>(to), &from, sizeof(To));
+}
+
+}  // namespace
+}  // namespace shmstats
+
+using namespace shmstats;
+
+extern "C" {
+
+uint32_t shmstats_abi_version(void) { return SHMSTATS_C_ABI_MAJOR * 1000 + SHMSTATS_C_ABI_MINOR; }
+
+const char* shmstats_last_error(void) { return last_error.c_str(); }
+
+void shmstats_segment_options_init(shmstats_segment_options* o) {
+  std::memset(o, 0, sizeof(*o));
+  SegmentOptions d;
+  o->size = sizeof(*o);
+  o->max_metrics = d.max_metrics;
+  o->max_slots = d.max_slots;
+  o->mode = d.mode;
+  o->group = -1;
+}
+
+shmstats_status shmstats_segment_create(const char* name, const shmstats_segment_options* options,
+                                        shmstats_segment** out) {
+  if (!name) return Fail(SHMSTATS_INVALID_ARGUMENT, "the segment name is NULL");
+  return OpenWith(out, [&] { return Segment::Create(name, ToOptions(options)); });
+}
+
+shmstats_status shmstats_segment_open(const char* name, int read_only, shmstats_segment** out) {
+  if (!name) return Fail(SHMSTATS_INVALID_ARGUMENT, "the segment name is NULL");
+  return OpenWith(
+      out, [&] { return Segment::Open(name, read_only ? Access::kReadOnly : Access::kReadWrite); });
+}
+
+shmstats_status shmstats_segment_open_or_create(const char* name,
+                                                const shmstats_segment_options* options,
+                                                shmstats_segment** out) {
+  if (!name) return Fail(SHMSTATS_INVALID_ARGUMENT, "the segment name is NULL");
+  return OpenWith(out, [&] { return Segment::OpenOrCreate(name, ToOptions(options)); });
+}
+
+shmstats_status shmstats_segment_remove(const char* name) {
+  if (!name) return Fail(SHMSTATS_INVALID_ARGUMENT, "the segment name is NULL");
+  bool removed = false;
+  shmstats_status s = Guard([&] {
+    Segment::ValidateName(name);
+    removed = Segment::Remove(name);
+  });
+  if (s == SHMSTATS_OK && !removed) {
+    return Fail(SHMSTATS_NOT_FOUND, std::string("no segment named ") + name);
+  }
+  return s;
+}
+
+void shmstats_segment_close(shmstats_segment* segment) { delete segment; }
+
+void shmstats_metric_options_init(shmstats_metric_options* o) {
+  std::memset(o, 0, sizeof(*o));
+  ExponentialBuckets d;
+  o->size = sizeof(*o);
+  o->bucket_kind = SHMSTATS_BUCKETS_EXPONENTIAL;
+  o->precision_bits = d.precision_bits;
+  o->min = d.min;
+  o->max = d.max;
+}
+
+shmstats_status shmstats_register_counter(shmstats_segment* segment,
+                                          const shmstats_metric_options* options,
+                                          shmstats_counter* out) {
+  if (!segment || !out) return Fail(SHMSTATS_INVALID_ARGUMENT, "segment or out is NULL");
+  CopyHandle(Counter(), out);
+  return Guard([&] { CopyHandle(segment->segment.RegisterCounter(ToSpec(options)), out); });
+}
+
+shmstats_status shmstats_register_gauge(shmstats_segment* segment,
+                                        const shmstats_metric_options* options,
+                                        shmstats_gauge* out) {
+  if (!segment || !out) return Fail(SHMSTATS_INVALID_ARGUMENT, "segment or out is NULL");
+  CopyHandle(Gauge(), out);
+  return Guard([&] { CopyHandle(segment->segment.RegisterGauge(ToSpec(options)), out); });
+}
+
+shmstats_status shmstats_register_histogram(shmstats_segment* segment,
+                                            const shmstats_metric_options* options,
+                                            shmstats_histogram* out) {
+  if (!segment || !out) return Fail(SHMSTATS_INVALID_ARGUMENT, "segment or out is NULL");
+  CopyHandle(Histogram(), out);
+  return Guard([&] {
+    MetricSpec spec = ToSpec(options);
+    CopyHandle(segment->segment.RegisterHistogram(spec, ToBuckets(options)), out);
+  });
+}
+
+void shmstats_ffi_counter_inc(const shmstats_counter* c, uint64_t n) {
+  shmstats_counter_inc(*c, n);
+}
+void shmstats_ffi_gauge_set(const shmstats_gauge* g, double v) { shmstats_gauge_set(*g, v); }
+void shmstats_ffi_gauge_add(const shmstats_gauge* g, double d) { shmstats_gauge_add(*g, d); }
+void shmstats_ffi_histogram_observe(const shmstats_histogram* h, double v) {
+  shmstats_histogram_observe(h, v);
+}
+
+shmstats_status shmstats_snapshot_read(const shmstats_segment* segment, shmstats_snapshot** out) {
+  if (!segment || !out) return Fail(SHMSTATS_INVALID_ARGUMENT, "segment or out is NULL");
+  *out = nullptr;
+  return Guard([&] {
+    auto snap = std::make_unique<shmstats_snapshot>();
+    snap->metrics = segment->segment.Read().metrics;
+    snap->labels.resize(snap->metrics.size());
+    snap->values.resize(snap->metrics.size());
+    for (size_t i = 0; i < snap->metrics.size(); ++i) {
+      const MetricSnapshot& m = snap->metrics[i];
+      for (const auto& [k, v] : m.labels) snap->labels[i].push_back({k.c_str(), v.c_str()});
+      shmstats_metric_value& v = snap->values[i];
+      v = {};
+      v.name = m.name.c_str();
+      v.labels = snap->labels[i].data();
+      v.n_labels = m.labels.size();
+      v.type = static_cast<int32_t>(m.type);
+      v.precision_bits = m.histogram.precision_bits;
+      v.help = m.help.c_str();
+      v.unit = m.unit.c_str();
+      v.counter = m.counter;
+      v.gauge = m.gauge;
+      v.bounds = m.histogram.bounds.data();
+      v.bucket_counts = m.histogram.counts.data();
+      v.n_buckets = m.histogram.counts.size();
+      v.sum = m.histogram.sum;
+      v.count = m.histogram.count;
+    }
+    *out = snap.release();
+  });
+}
+
+size_t shmstats_snapshot_count(const shmstats_snapshot* snapshot) {
+  return snapshot ? snapshot->values.size() : 0;
+}
+
+const shmstats_metric_value* shmstats_snapshot_metric(const shmstats_snapshot* snapshot, size_t i) {
+  return snapshot && i < snapshot->values.size() ? &snapshot->values[i] : nullptr;
+}
+
+void shmstats_snapshot_free(shmstats_snapshot* snapshot) { delete snapshot; }
+
+shmstats_status shmstats_reset(shmstats_segment* segment, const char* name, size_t* n_reset) {
+  if (!segment) return Fail(SHMSTATS_INVALID_ARGUMENT, "segment is NULL");
+  return Guard([&] {
+    std::string wanted = name ? name : "";
+    auto reset =
+        segment->segment.Reset([&](const MetricSnapshot& m) { return !name || m.name == wanted; });
+    if (n_reset) *n_reset = reset.size();
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,24 @@
+/* Handles for c_recording.c: what the seccomp test registers through the C ABI. */
+#ifndef SHMSTATS_TESTS_C_RECORDING_H_
+#define SHMSTATS_TESTS_C_RECORDING_H_
+
+#include "shmstats/shmstats_c.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct shmstats_test_c_handles {
+  shmstats_counter counter;
+  shmstats_gauge set, add, sub;
+  shmstats_histogram explicit_h, exponential_h;
+} shmstats_test_c_handles;
+
+/* The same loop as the C++ test's, through the C inline functions. */
+void shmstats_test_c_record(const shmstats_test_c_handles* h, int times);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
