@@ -11,6 +11,13 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   prometheus jq mandoc curl python3 python3-jsonschema python3-prometheus-client procps
+  libsystemd-dev  # issue 12: sd_notify (Type=notify, watchdog) and sd-bus (D-Bus API)
+  dpkg-dev        # issue 12: dpkg-shlibdeps, which cpack runs for the .deb
+  file            # issue 12: cpack finds the ELF files to run dpkg-shlibdeps on
+  lintian         # issue 12: the .deb is lint-clean of errors (test)
+  systemd         # issue 12: systemd-analyze verify/security, busctl (tests)
+  dbus-daemon     # issue 12: a private bus for the D-Bus API tests
+  libglib2.0-bin  # issue 12: gdbus monitor sees the D-Bus Tick signal (test)
 )
 
 missing=()
