@@ -10,6 +10,8 @@
 
 #include "common/exposition.h"
 #include "history_time.h"
+#include "journal.h"
+#include "segment_creator.h"
 #include "shmstats/error.h"
 #include "sqlite_db.h"
 #include "stats_json.h"
@@ -26,7 +28,7 @@ double Since(Clock::time_point t) {
 }  // namespace
 
 void Log(const char* level, const std::string& message) {
-  std::fprintf(stderr, "shmstatsd: %s: %s\n", level, message.c_str());
+  std::fprintf(stderr, "%sshmstatsd: %s: %s\n", JournalPrefix(level), level, message.c_str());
   std::fflush(stderr);
 }
 
@@ -76,6 +78,7 @@ std::shared_ptr<const Segment> Collector::Attached() {
   if (!segment_ && now - last_attach_try_ms_ >= 500) {
     last_attach_try_ms_ = now;
     try {
+      if (config_.create_segment) CreateSegmentIfMissing(config_);
       segment_ = std::make_shared<const Segment>(Segment::Open(config_.segment, Access::kReadOnly));
       Log("info", fmt::format("attached segment {}", config_.segment));
     } catch (const Error& e) {
@@ -124,6 +127,12 @@ void Collector::Tick() {
   WriteHistory(std::move(tick.record));
   WriteFiles(tick);
   self_.TickDone(Since(start), tick.unix_ms);
+  last_tick_ms_ = tick.unix_ms;
+}
+
+void Collector::SetHeartbeat(std::function<void(bool ticked)> beat, int64_t every_ms) {
+  beat_ = std::move(beat);
+  beat_every_ms_ = every_ms;
 }
 
 void Collector::WriteHistory(history::TickRecord record) {
@@ -180,16 +189,26 @@ void Collector::WriteFiles(const TickResult& tick) {
   }
 }
 
+Clock::time_point Collector::WakeUp(Clock::time_point next) const {
+  if (!beat_ || beat_every_ms_ <= 0) return next;
+  return std::min(next, Clock::now() + std::chrono::milliseconds(beat_every_ms_));
+}
+
 void Collector::Run() {
   auto next = Clock::now();
   std::unique_lock lock(stop_mu_);
   while (!stop_) {
     lock.unlock();
     Tick();
+    if (beat_) beat_(true);
     lock.lock();
     next += std::chrono::milliseconds(config_.interval_ms);
     if (next < Clock::now()) next = Clock::now();  // fell behind: do not burst
-    stop_cv_.wait_until(lock, next, [&] { return stop_; });
+    while (!stop_cv_.wait_until(lock, WakeUp(next), [&] { return stop_; }) && Clock::now() < next) {
+      lock.unlock();
+      beat_(false);  // only reached with a heartbeat period (WakeUp < next)
+      lock.lock();
+    }
   }
   lock.unlock();
   Tick();  // the final snapshot

@@ -11,8 +11,10 @@
 // from any thread (the HTTP server's).
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -47,12 +49,20 @@ class Collector {
   // The latest stats.json document; empty before the first tick.
   std::string LatestStats() const;
   bool HistoryHealthy() const { return history_ok_.load(); }
+  // Unix ms of the last completed tick; 0 before the first.
+  int64_t LastTickMs() const { return last_tick_ms_.load(); }
+  // Called on Run()'s thread after each tick (ticked = true) and, while it waits,
+  // at least every `every_ms` if that is > 0 (ticked = false): systemd's status and
+  // watchdog, the D-Bus tick signal. Set before Run().
+  void SetHeartbeat(std::function<void(bool ticked)> beat, int64_t every_ms);
   SelfMetrics& self_metrics() { return self_; }
 
  private:
   void OpenHistory();
   void WriteHistory(history::TickRecord record);
   void WriteFiles(const TickResult& tick);
+  // When Run() wakes up next: `next`, or sooner for the heartbeat.
+  std::chrono::steady_clock::time_point WakeUp(std::chrono::steady_clock::time_point next) const;
 
   const Config config_;
   const int64_t started_ms_;  // the daemon's start (unix ms)
@@ -72,6 +82,10 @@ class Collector {
 
   mutable std::mutex stats_mu_;
   std::string stats_;
+
+  std::atomic<int64_t> last_tick_ms_{0};
+  std::function<void(bool)> beat_;
+  int64_t beat_every_ms_ = 0;
 
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

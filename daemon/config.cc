@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/segment_options.h"
 #include "shmstats/error.h"
 #include "shmstats/segment.h"
 
@@ -84,6 +85,8 @@ int ParseConfig(int argc, char** argv, Config& c) {
   const char* env = std::getenv("SHMSTATS_SEGMENT");
   c.segment = env && *env ? env : "shmstats";
   std::string interval = "60s", raw = "14d", rollup = "400d";
+  uint32_t max_metrics = SegmentOptions{}.max_metrics, max_slots = SegmentOptions{}.max_slots;
+  std::string segment_mode = "0640", segment_group;
 
   CLI::App app{
       "shmstatsd: snapshots a shmstats segment every interval into a SQLite history, "
@@ -120,8 +123,23 @@ int ParseConfig(int argc, char** argv, Config& c) {
   app.add_option(
       "--statsd-socket", c.statsd_socket,
       "receive statsd/DogStatsD lines on this Unix datagram socket path (off by default)");
+  app.add_flag("--create-segment", c.create_segment,
+               "create the segment when it is missing (else wait for a producer to)");
+  app.add_option("--segment-max-metrics", max_metrics, "capacity of a created segment: series")
+      ->capture_default_str();
+  app.add_option("--segment-max-slots", max_slots, "capacity of a created segment: value slots")
+      ->capture_default_str();
+  app.add_option("--segment-mode", segment_mode, "octal mode of a created segment")
+      ->capture_default_str();
+  app.add_option("--segment-group", segment_group,
+                 "group (name or id) of a created segment (default: the daemon's)");
+  app.add_option("--dbus", c.dbus, "serve the D-Bus API org.shmstats.Stats1 on this bus")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"off", "system", "session"}));
   try {
     app.parse(argc, argv);
+    c.segment_options =
+        common::ParseSegmentOptions(max_metrics, max_slots, segment_mode, segment_group);
     Segment::ValidateName(c.segment);
     c.interval_ms = ParseDuration(interval);
     if (c.interval_ms < 100) throw Error(Errc::kInvalidArgument, "--interval must be >= 100ms");

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "history_writer.h"
+#include "shmstats/segment.h"
 
 namespace shmstats::daemon {
 
@@ -27,6 +28,11 @@ struct Config {
   std::string reset_token;  // read from reset_token_file at start
   std::string statsd;         // statsd/DogStatsD UDP HOST:PORT; empty: off
   std::string statsd_socket;  // statsd/DogStatsD Unix datagram socket path; empty: off
+  // --create-segment: a missing segment is created with these (--segment-max-metrics,
+  // --segment-max-slots, --segment-mode, --segment-group) instead of waited for.
+  bool create_segment = false;
+  SegmentOptions segment_options;
+  std::string dbus = "off";  // --dbus off|system|session: the D-Bus API (dbus_api.h)
 };
 
 // Parses argv into `config`. Returns -1 to go on, or the exit status to exit with

@@ -121,7 +121,8 @@ void HttpServer::Serve() { server_->listen_after_bind(); }
 void HttpServer::Stop() { server_->stop(); }
 
 void HttpServer::Routes() {
-  server_->Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+  // /stats/prometheus: the same (the path other stats daemons serve it at).
+  server_->Get("/metrics|/stats/prometheus", [this](const httplib::Request& req, httplib::Response& res) {
     auto format = WantsOpenMetrics(req.get_header_value("Accept"))
                       ? common::TextFormat::kOpenMetrics
                       : common::TextFormat::kPrometheus;

@@ -5,6 +5,7 @@
 //   GET  /metrics        live segment values read at scrape time plus shmstatsd_*;
 //                        Prometheus text 0.0.4, or OpenMetrics 1.0 when the Accept
 //                        header asks for application/openmetrics-text
+//   GET  /stats/prometheus  the same as /metrics
 //   GET  /stats          the latest tick as JSON (stats.json's document); 503 before it
 //   GET  /stats/history  ?metric=SELECTOR&from=&to=&step=&format=json|csv; 400 with a
 //                        message for a bad selector, time, step or format

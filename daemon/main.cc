@@ -1,4 +1,4 @@
-// shmstatsd: the collector daemon. Runs in the foreground (systemd Type=simple);
+// shmstatsd: the collector daemon. Runs in the foreground (systemd Type=notify);
 // SIGTERM or SIGINT takes a final snapshot, flushes the history and exits 0.
 
 #include <fmt/format.h>
@@ -10,7 +10,9 @@
 
 #include "collector.h"
 #include "config.h"
+#include "dbus_api.h"
 #include "http_server.h"
+#include "notify.h"
 #include "shmstats/error.h"
 #include "statsd_listener.h"
 
@@ -48,16 +50,35 @@ int main(int argc, char** argv) {
                               config.statsd.empty() || config.statsd_socket.empty() ? "" : " and ",
                               config.statsd_socket));
     }
+    std::unique_ptr<DbusApi> dbus;
+    if (config.dbus != "off") {
+      dbus = std::make_unique<DbusApi>(config, collector);
+      try {
+        dbus->Start();
+      } catch (const shmstats::Error& e) {
+        Log("error", e.what());  // collection and HTTP go on without it
+        dbus.reset();
+      }
+    }
+    Notifier notifier;
+    collector.SetHeartbeat(
+        [&](bool ticked) {
+          notifier.Beat(StatusLine(config.segment, collector));
+          if (ticked && dbus) dbus->TickDone();
+        },
+        notifier.beat_every_ms());
     std::thread server([&] { http.Serve(); });
     std::thread waiter([&] {
       int sig = 0;
       while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
       }
       Log("info", fmt::format("signal {}: final snapshot, then exit", sig));
+      notifier.Stopping();
       collector.Stop();
     });
     Log("info", fmt::format("segment {}, every {} ms, listening on http://{}/metrics",
                             config.segment, config.interval_ms, config.listen));
+    notifier.Ready(StatusLine(config.segment, collector));  // listening; segment tried
     collector.Run();
     if (statsd) {
       statsd->Stop();

@@ -14,6 +14,13 @@ PACKAGES=(
   python3-statsd  # issue 8: a real statsd client sends to shmstatsd --statsd in a test
   python3-pytest  # issue 8: the Python package's tests
   python3-setuptools python3-wheel python3-pip  # issue 8: pip installs bindings/python offline
+  libsystemd-dev  # issue 12: sd_notify (Type=notify, watchdog) and sd-bus (D-Bus API)
+  dpkg-dev        # issue 12: dpkg-shlibdeps, which cpack runs for the .deb
+  file            # issue 12: cpack finds the ELF files to run dpkg-shlibdeps on
+  lintian         # issue 12: the .deb is lint-clean of errors (test)
+  systemd         # issue 12: systemd-analyze verify/security, busctl (tests)
+  dbus-daemon     # issue 12: a private bus for the D-Bus API tests
+  libglib2.0-bin  # issue 12: gdbus monitor sees the D-Bus Tick signal (test)
 )
 
 missing=()

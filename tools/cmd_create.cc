@@ -1,10 +1,8 @@
 // statsctl create: make a segment with a chosen capacity, mode and group.
 
 #include <fmt/format.h>
-#include <grp.h>
 
-#include <charconv>
-
+#include "common/segment_options.h"
 #include "util.h"
 
 namespace shmstats::statsctl {
@@ -19,30 +17,11 @@ struct CreateOptions {
 };
 
 SegmentOptions ToSegmentOptions(const CreateOptions& o) {
-  SegmentOptions s;
-  s.max_metrics = o.max_metrics;
-  s.max_slots = o.max_slots;
-  unsigned mode = 0;
-  auto [end, ec] = std::from_chars(o.mode.data(), o.mode.data() + o.mode.size(), mode, 8);
-  if (ec != std::errc() || end != o.mode.data() + o.mode.size() || mode > 07777)
-    throw CommandError(Exit::kUsage, fmt::format("mode '{}' is not an octal permission mode: "
-                                                 "write e.g. 0640 or 0660",
-                                                 o.mode));
-  s.mode = mode;
-  if (!o.group.empty()) {
-    gid_t gid = 0;
-    auto [gend, gec] = std::from_chars(o.group.data(), o.group.data() + o.group.size(), gid);
-    if (gec == std::errc() && gend == o.group.data() + o.group.size()) {
-      s.group = gid;
-    } else if (const group* g = getgrnam(o.group.c_str())) {
-      s.group = g->gr_gid;
-    } else {
-      throw CommandError(Exit::kUsage, fmt::format("no group named '{}': give a group name or "
-                                                   "number from /etc/group",
-                                                   o.group));
-    }
+  try {
+    return common::ParseSegmentOptions(o.max_metrics, o.max_slots, o.mode, o.group);
+  } catch (const Error& e) {
+    throw CommandError(Exit::kUsage, e.what());
   }
-  return s;
 }
 
 Exit RunCreate(const GlobalOptions& global, const CreateOptions& opts) {

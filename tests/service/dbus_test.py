@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""shmstatsd's D-Bus API on a private bus that applies the shipped policy.
+
+Starts dbus-daemon with a system-bus-like configuration (method calls denied by
+default, packaging/org.shmstats.Stats1.conf included), runs shmstatsd --dbus system
+on it, calls every method with busctl and checks the replies against statsctl;
+checks the properties, the Tick signal (gdbus monitor), D-Bus errors for bad
+arguments, and the policy: `nobody` may read but gets AccessDenied for recording
+and reset.
+
+usage: dbus_test.py SHMSTATSD STATSCTL POLICY_FILE
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+shmstatsd, statsctl, policy = sys.argv[1:4]
+NAME, PATH, IFACE = "org.shmstats.Stats1", "/org/shmstats/Stats1", "org.shmstats.Stats1"
+
+
+def fail(message):
+    print("FAIL:", message)
+    sys.exit(1)
+
+
+work = tempfile.mkdtemp(prefix="shmstats-dbus-")
+os.chmod(work, 0o755)  # nobody must reach the bus socket
+segment = f"dbus-test-{os.getpid()}"
+config = os.path.join(work, "bus.conf")
+with open(config, "w") as f:
+    f.write(f"""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <listen>unix:path={work}/bus</listen>
+  <auth>EXTERNAL</auth>
+  <!-- As Debian's system.conf: method calls denied unless a policy allows them. -->
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Introspectable"/>
+  </policy>
+  <include>{policy}</include>
+</busconfig>
+""")
+token = os.path.join(work, "token")
+with open(token, "w") as f:
+    f.write("dbus-test-token-0123456789\n")
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+
+bus = subprocess.Popen(["dbus-daemon", "--config-file", config, "--nofork", "--print-address"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+address = bus.stdout.readline().strip()
+if not address:
+    fail(f"dbus-daemon did not start: {bus.stderr.read()}")
+env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address)
+log = open(os.path.join(work, "shmstatsd.log"), "w")
+daemon = subprocess.Popen(
+    [shmstatsd, "--segment", segment, "--interval", "1s", "--state-dir", work,
+     "--listen", f"127.0.0.1:{port}", "--create-segment", "--dbus", "system",
+     "--enable-reset", "--reset-token-file", token],
+    env=env, stdout=subprocess.DEVNULL, stderr=log)
+
+
+def busctl(*args, user=None, check=True):
+    cmd = ["busctl", f"--address={address}", "--json=short", "--", *args]
+    if user:
+        cmd = ["setpriv", f"--reuid={user}", "--regid=nogroup", "--clear-groups", *cmd]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    if check and r.returncode != 0:
+        fail(f"{' '.join(args)}: {r.stderr.strip()}")
+    return r
+
+
+def call(method, signature="", *args, **kw):
+    r = busctl("call", NAME, PATH, IFACE, method, *([signature, *map(str, args)] if signature else []),
+               **kw)
+    return json.loads(r.stdout)["data"] if r.returncode == 0 and r.stdout.strip() else r
+
+
+def prop(name):
+    return json.loads(busctl("get-property", NAME, PATH, IFACE, name).stdout)["data"]
+
+
+def statsctl_json(*args):
+    r = subprocess.run([statsctl, "--segment", segment, *args, "--json"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        fail(f"statsctl {' '.join(args)}: {r.stderr}")
+    return json.loads(r.stdout)
+
+
+def values(metric):
+    """A D-Bus metric struct's a{sv} as a plain dict."""
+    return {k: v["data"] for k, v in metric[3].items()}
+
+
+try:
+    deadline = time.monotonic() + 30
+    while busctl("get-property", NAME, PATH, IFACE, "Segment", check=False).returncode != 0:
+        if daemon.poll() is not None or time.monotonic() > deadline:
+            fail(f"shmstatsd did not take {NAME}: {open(log.name).read()}")
+        time.sleep(0.2)
+    if prop("Segment") != segment:
+        fail(f"Segment property {prop('Segment')!r}, expected {segment!r}")
+
+    # Recording, checked with statsctl.
+    call("Increment", "sa{ss}t", "dbus_jobs_total", 1, "queue", "mail", 5)
+    call("Increment", "sa{ss}t", "dbus_jobs_total", 1, "queue", "mail", 2)
+    call("SetGauge", "sa{ss}d", "dbus_depth", 0, -2.5)
+    call("Observe", "sa{ss}dad", "dbus_latency_seconds", 0, 0.3, 3, 0.1, 0.5, 1)
+    got = statsctl_json("get", 'dbus_jobs_total{queue="mail"}')["metrics"][0]
+    if got["value"] != 7:
+        fail(f"statsctl sees dbus_jobs_total = {got['value']}, expected 7")
+    if statsctl_json("get", "dbus_depth")["metrics"][0]["value"] != -2.5:
+        fail("statsctl does not see dbus_depth = -2.5")
+    h = statsctl_json("get", "dbus_latency_seconds")["metrics"][0]["histogram"]
+    if h["count"] != 1 or abs(h["sum"] - 0.3) > 1e-9:
+        fail(f"statsctl sees the histogram as {h}")
+
+    # Reading: GetMetrics and GetAllMetrics agree with statsctl list.
+    [metrics] = call("GetMetrics", "s", 'dbus_jobs_total{queue="mail"}')
+    if len(metrics) != 1 or metrics[0][:3] != ["dbus_jobs_total", {"queue": "mail"}, "counter"] \
+            or values(metrics[0]) != {"value": 7}:
+        fail(f"GetMetrics replied {metrics}")
+    [hist] = call("GetMetrics", "s", "dbus_latency_seconds")[0]
+    hv = values(hist)
+    if hv["count"] != 1 or hv["bounds"] != [0.1, 0.5, 1] or hv["counts"] != [0, 1, 0, 0] \
+            or abs(hv["p50"] - h["p50"]) > 1e-9:
+        fail(f"GetMetrics histogram {hv} disagrees with statsctl {h}")
+    [everything] = call("GetAllMetrics")
+    listed = statsctl_json("list")["metrics"]
+    dbus_keys = sorted((m[0], json.dumps(m[1], sort_keys=True)) for m in everything)
+    ctl_keys = sorted((m["name"], json.dumps(m["labels"], sort_keys=True)) for m in listed)
+    if dbus_keys != ctl_keys:
+        fail(f"GetAllMetrics {dbus_keys} != statsctl list {ctl_keys}")
+
+    # A tick: the LastTick property moves, the Tick signal goes out, and the
+    # history has the counter; GetHistory agrees with statsctl history.
+    monitor = subprocess.Popen(["gdbus", "monitor", "--address", address, "--dest", NAME,
+                                "--object-path", PATH], stdout=subprocess.PIPE, text=True)
+    before = prop("LastTick")
+    deadline = time.monotonic() + 20
+    while prop("LastTick") == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.5)
+    monitor.terminate()
+    seen = monitor.communicate(timeout=10)[0]
+    if prop("LastTick") <= before:
+        fail("LastTick did not advance within 20 s at --interval 1s")
+    if f"{IFACE}.Tick (uint64" not in seen:
+        fail(f"no Tick signal seen: {seen}")
+    [series] = call("GetHistory", "ssss", "dbus_jobs_total", "-1h", "now", "1m")
+    db = os.path.join(work, "history.db")
+    ctl = statsctl_json("history", "dbus_jobs_total", "--db", db, "--from", "-1h", "--step", "1m")
+    if len(series) != 1 or series[0][0] != "dbus_jobs_total" or series[0][2] != "counter":
+        fail(f"GetHistory replied {series}")
+    dbus_increase = sum(p["increase"]["data"] for p in series[0][3] if "increase" in p)
+    ctl_increase = sum(p.get("increase") or 0 for p in ctl["series"][0]["points"])
+    if dbus_increase != ctl_increase:
+        fail(f"GetHistory increase {dbus_increase} != statsctl history {ctl_increase}")
+
+    # Bad arguments: D-Bus errors, named (gdbus shows the name) and with messages.
+    def error_of(method, *args):
+        r = subprocess.run(["gdbus", "call", "--address", address, "--dest", NAME,
+                            "--object-path", PATH, "--method", f"{IFACE}.{method}", *args],
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode == 0:
+            fail(f"{method}{args} succeeded: {r.stdout}")
+        return r.stderr
+    for args, name, words in [
+            (("Increment", "'bad name!'", "{}", "uint64 1"),
+             "org.freedesktop.DBus.Error.InvalidArgs", "invalid metric name 'bad name!'"),
+            (("SetGauge", "'dbus_jobs_total'", "{'queue': 'mail'}", "1.0"),
+             "org.shmstats.Stats1.Error.TypeMismatch", "dbus_jobs_total"),
+            (("Observe", "'dbus_new_seconds'", "{}", "1.0", "[2.0, 1.0]"),
+             "org.freedesktop.DBus.Error.InvalidArgs", "must increase"),
+            (("GetMetrics", "'{oops'"), "org.freedesktop.DBus.Error.InvalidArgs", "selector"),
+            (("GetMetrics", "'no_such_metric'"), "org.shmstats.Stats1.Error.NoMatch",
+             "no metric matches"),
+            (("GetHistory", "'dbus_jobs_total'", "'-1h'", "'now'", "'7m'"),
+             "org.freedesktop.DBus.Error.InvalidArgs", "7m")]:
+        err = error_of(*args)
+        if name not in err or words not in err:
+            fail(f"{args[0]}{args[1:]}: expected {name} saying {words!r}, got {err.strip()}")
+
+    # The policy: nobody reads, but may neither record nor reset.
+    [mine] = call("GetMetrics", "s", "dbus_depth", user="nobody")
+    if values(mine[0]) != {"value": -2.5}:
+        fail(f"nobody read {mine}")
+    for method, sig, args in [("Increment", "sa{ss}t", ["dbus_jobs_total", 0, 1]),
+                              ("SetGauge", "sa{ss}d", ["dbus_depth", 0, 1]),
+                              ("Reset", "s", ["dbus_jobs_total"])]:
+        r = call(method, sig, *args, user="nobody", check=False)
+        if r.returncode == 0 or "AccessDenied" not in r.stderr and "Access denied" not in r.stderr:
+            fail(f"nobody's {method} was not denied: {r.stderr or r}")
+
+    # Reset (root): the values they had, and statsctl sees zero.
+    [reset] = call("Reset", "s", "dbus_jobs_total")
+    if [values(m) for m in reset] != [{"value": 7}]:
+        fail(f"Reset replied {reset}")
+    if statsctl_json("get", "dbus_jobs_total")["metrics"][0]["value"] != 0:
+        fail("statsctl does not see the counter reset")
+    print("PASS: every method, the properties, the Tick signal, errors and the policy")
+finally:
+    for p in (daemon, bus):
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    subprocess.run([statsctl, "--segment", segment, "remove"], capture_output=True)
+    shutil.rmtree(work, ignore_errors=True)
