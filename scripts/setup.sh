@@ -11,6 +11,9 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   prometheus jq mandoc curl python3 python3-jsonschema python3-prometheus-client procps
+  libre2-dev  # issue 13: PromQL (RE2) label regexes in common/selector
+  chromium    # issue 13: the dashboard page tested in headless Chromium
+  tmux        # issue 13: statsctl watch's full-screen view tested in a terminal
 )
 
 missing=()
