@@ -20,7 +20,7 @@ tmux -L "$T" new-session -d -x 100 -y 20 \
   "LANG=C.UTF-8 '$STATSCTL' --segment '$S' watch --interval 0.2; echo watch-ended; sleep 30"
 # z_fast grows 100 times faster than a_slow during the test (bounded: 400 rounds),
 # until the file $STOP exists (then no statsctl runs after the segment is removed).
-(for i in $(seq 1 400); do
+(for _ in $(seq 1 400); do
   [ -e "$STOP" ] && break
   sc inc z_fast_total 100; sc inc a_slow_total 1; sleep 0.05
 done) &
