@@ -12,6 +12,7 @@
 #include "selector.h"
 
 #include <fmt/format.h>
+#include <re2/re2.h>
 
 #include <algorithm>
 
@@ -142,12 +143,17 @@ class Parser {
     size_t value_pos = pos_;
     m.value = Quoted();
     if (m.op == LabelMatcher::Op::kRe || m.op == LabelMatcher::Op::kNre) {
-      try {
-        m.re = std::regex("^(?:" + m.value + ")$", std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
+      // PromQL anchors the whole value: ^(?:re)$. RE2 runs in linear time, so a
+      // selector from an untrusted page cannot stall a reader.
+      RE2::Options options;
+      options.set_log_errors(false);
+      auto re = std::make_shared<const RE2>("^(?:" + m.value + ")$", options);
+      if (!re->ok()) {
         pos_ = value_pos;
-        Fail(fmt::format("invalid regular expression \"{}\" ({})", m.value, e.what()));
+        Fail(fmt::format("invalid regular expression \"{}\" ({}; RE2 syntax as in PromQL)", m.value,
+                         re->error()));
       }
+      m.re = std::move(re);
     }
     return m;
   }
@@ -171,9 +177,9 @@ bool MatcherMatches(const LabelMatcher& lm, std::string_view value) {
     case LabelMatcher::Op::kNe:
       return value != lm.value;
     case LabelMatcher::Op::kRe:
-      return std::regex_match(value.begin(), value.end(), lm.re);
+      return RE2::FullMatch(value, *lm.re);
     case LabelMatcher::Op::kNre:
-      return !std::regex_match(value.begin(), value.end(), lm.re);
+      return !RE2::FullMatch(value, *lm.re);
   }
   return false;
 }

@@ -5,15 +5,19 @@
 //
 //   tool_calls_total                       every series of one family
 //   tool_calls_*                           name glob (* and ?)
-//   tool_calls_total{tool="file_read"}     label matchers: =  !=  =~  !~ (RE2-like ECMAScript
-//   regex, {status=~"err.*"}                      anchored as in PromQL)
+//   tool_calls_total{tool="file_read"}     label matchers: =  !=  =~  !~
+//   {status=~"err.*"}, {tool=~"(?i)read"}   regexes in RE2 syntax, fully anchored, as in PromQL
 
-#include <regex>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "shmstats/snapshot.h"
+
+namespace re2 {
+class RE2;
+}
 
 namespace shmstats::common {
 
@@ -22,7 +26,7 @@ struct LabelMatcher {
   std::string name;
   Op op = Op::kEq;
   std::string value;
-  std::regex re;  // for kRe/kNre, anchored
+  std::shared_ptr<const re2::RE2> re;  // for kRe/kNre: ^(?:value)$, immutable once built
 };
 
 // A parsed selector. Thread-safe to use from many threads once built.

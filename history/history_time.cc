@@ -5,6 +5,7 @@
 #include <array>
 #include <cctype>
 #include <chrono>
+#include <climits>
 #include <ctime>
 #include <utility>
 
@@ -16,7 +17,7 @@ namespace {
 [[noreturn]] void Bad(std::string_view what, std::string_view text) {
   throw Error(Errc::kInvalidArgument,
               fmt::format("invalid {} '{}': use RFC 3339 (2026-11-21T19:00:00Z), 'now', or a "
-                          "relative time like -15m, -1h, -7d",
+                          "relative time like -15m, -1h30m, -7d",
                           what, text.substr(0, 64)));
 }
 
@@ -89,6 +90,46 @@ bool ParseRfc3339(std::string_view s, int64_t& out_ms) {
   return true;
 }
 
+// PromQL durations: one or more NUMBER UNIT, units ms s m h d w y in decreasing
+// order, each once ("90s", "1h30m", "1d12h"); at most 100 years.
+bool ParseDurationMs(std::string_view s, int64_t& out_ms) {
+  static constexpr std::array<std::pair<std::string_view, int64_t>, 7> kUnits = {{
+      {"y", 365 * 86'400'000LL},
+      {"w", 7 * 86'400'000LL},
+      {"d", 86'400'000},
+      {"h", 3'600'000},
+      {"ms", 1},  // before "m" so that "ms" is not read as minutes
+      {"m", 60'000},
+      {"s", 1000},
+  }};
+  constexpr int64_t kMax = 100 * 365 * 86'400'000LL;
+  int64_t total = 0, last_unit = INT64_MAX;
+  size_t p = 0;
+  if (s.empty()) return false;
+  while (p < s.size()) {
+    int64_t n = 0;
+    size_t start = p;
+    for (; p < s.size() && std::isdigit(static_cast<unsigned char>(s[p])); ++p) {
+      n = n * 10 + (s[p] - '0');
+      if (n > kMax) return false;
+    }
+    if (p == start) return false;
+    int64_t unit = 0;
+    for (const auto& [name, ms] : kUnits) {
+      if (s.substr(p).starts_with(name)) {
+        unit = ms;
+        p += name.size();
+        break;
+      }
+    }
+    if (unit == 0 || unit >= last_unit || n > (kMax - total) / unit) return false;
+    total += n * unit;
+    last_unit = unit;
+  }
+  out_ms = total;
+  return true;
+}
+
 bool ParseRelative(std::string_view s, int64_t now_ms, int64_t& out_ms) {
   if (s.empty()) return false;
   if (s.starts_with("now")) s.remove_prefix(3);
@@ -96,38 +137,24 @@ bool ParseRelative(std::string_view s, int64_t now_ms, int64_t& out_ms) {
     out_ms = now_ms;
     return true;
   }
-  if (s.size() < 3 || s[0] != '-' || s.size() > 12) return false;
-  int64_t n = 0;
-  size_t p = 1;
-  for (; p < s.size() && std::isdigit(static_cast<unsigned char>(s[p])); ++p)
-    n = n * 10 + (s[p] - '0');
-  if (p == 1 || p + 1 != s.size()) return false;
-  int64_t unit;
-  switch (s[p]) {
-    case 's':
-      unit = 1000;
-      break;
-    case 'm':
-      unit = 60'000;
-      break;
-    case 'h':
-      unit = 3'600'000;
-      break;
-    case 'd':
-      unit = 86'400'000;
-      break;
-    case 'w':
-      unit = 7 * 86'400'000LL;
-      break;
-    default:
-      return false;
-  }
-  if (n > 100LL * 365 * 86'400'000 / unit) return false;
-  out_ms = now_ms - n * unit;
+  if (s[0] != '-') return false;
+  s.remove_prefix(1);
+  int64_t ms = 0;
+  if (!ParseDurationMs(s, ms)) return false;
+  out_ms = now_ms - ms;
   return true;
 }
 
 }  // namespace
+
+int64_t ParseDuration(std::string_view text) {
+  int64_t ms = 0;
+  if (ParseDurationMs(text, ms)) return ms;
+  throw Error(Errc::kInvalidArgument,
+              fmt::format("invalid duration '{}': write a number and a unit (ms, s, m, h, d, w, "
+                          "y), units may be combined largest first: 90s, 15m, 1h30m, 7d",
+                          text.substr(0, 64)));
+}
 
 int64_t ParseStep(std::string_view text) {
   static constexpr std::array<std::pair<std::string_view, int64_t>, 6> kSteps = {{

@@ -13,7 +13,13 @@ namespace shmstats::history {
 // Throws shmstats::Error(kInvalidArgument) for anything else.
 int64_t ParseStep(std::string_view text);
 
-// "now"; relative "-90s", "-15m", "-1h", "-7d", "-2w" (also "now-1h"); or RFC 3339
+// A PromQL duration: NUMBER UNIT, units ms s m h d w y, combined largest first
+// ("90s", "1h30m", "1d12h"); at most 100 years. Returns milliseconds. Throws
+// shmstats::Error(kInvalidArgument) naming the accepted forms.
+int64_t ParseDuration(std::string_view text);
+
+// "now"; relative: "-" and a duration, "-90s", "-15m", "-1h30m", "-7d", "-2w" (also
+// "now-1h30m"); or RFC 3339
 // "2026-11-21T19:00:00Z", "2026-11-21T19:00:00.5+01:00" (a space may replace the T).
 // Returns Unix milliseconds. Throws shmstats::Error(kInvalidArgument) naming the
 // accepted forms.

@@ -21,6 +21,9 @@ PACKAGES=(
   systemd         # issue 12: systemd-analyze verify/security, busctl (tests)
   dbus-daemon     # issue 12: a private bus for the D-Bus API tests
   libglib2.0-bin  # issue 12: gdbus monitor sees the D-Bus Tick signal (test)
+  libre2-dev  # issue 13: PromQL (RE2) label regexes in common/selector
+  chromium    # issue 13: the dashboard page tested in headless Chromium
+  tmux        # issue 13: statsctl watch's full-screen view tested in a terminal
 )
 
 missing=()

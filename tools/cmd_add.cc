@@ -8,7 +8,7 @@ namespace {
 Exit RunAdd(const GlobalOptions& global, const RecordOptions& opts) {
   double delta = ParseNumber(opts.value, "delta");
   MetricSpec spec = SpecFor(opts);
-  Segment segment = OpenSegment(global, Access::kReadWrite);
+  Segment segment = OpenForRecording(global);
   Gauge gauge = RegisterOrExplain([&] { return segment.RegisterGauge(spec); },
                                   "add works on gauges; use inc N for counters");
   gauge.Add(delta);

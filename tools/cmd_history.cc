@@ -14,6 +14,7 @@
 #include "history_export.h"
 #include "history_query.h"
 #include "history_time.h"
+#include "progress.h"
 #include "sqlite_db.h"
 #include "util.h"
 
@@ -52,11 +53,10 @@ Exit Guard(const std::string& db, F&& f) {
   }
 }
 
-std::string Cell(double v) { return std::isfinite(v) ? common::FormatDouble(v) : "-"; }
-
-void PrintTable(const std::vector<history::SeriesHistory>& result) {
+void PrintTable(const std::vector<history::SeriesHistory>& result, const NumberStyle& style) {
   for (const auto& sh : result) {
     const MetricSnapshot& m = sh.series.metric;
+    auto Cell = [&](double v) { return std::isfinite(v) ? HumanNumber(v, m.unit, style) : "-"; };
     std::printf("%s%s (%s)\n", m.name.c_str(), LabelsText(m.labels).c_str(),
                 std::string(TypeName(m.type)).c_str());
     Table table(m.type == MetricType::kCounter
@@ -68,7 +68,9 @@ void PrintTable(const std::vector<history::SeriesHistory>& result) {
       const history::Accum& a = p.acc;
       std::string t = history::FormatRfc3339(p.start_ms);
       if (m.type == MetricType::kCounter) {
-        table.Add({t, std::to_string(a.increase), Cell(history::PointRate(a))});
+        double rate = history::PointRate(a);
+        table.Add({t, HumanCount(a.increase, m.unit, style),
+                   std::isfinite(rate) ? HumanRate(rate, m.unit, style) : "-"});
       } else if (m.type == MetricType::kGauge) {
         table.Add({t, Cell(a.min), Cell(a.sum / static_cast<double>(a.samples)), Cell(a.max),
                    Cell(a.last)});
@@ -97,7 +99,7 @@ Exit RunHistory(const GlobalOptions& global, const HistoryOptions& opts) {
     } else if (opts.csv) {
       std::cout << history::HistoryToCsv(result, range);
     } else {
-      PrintTable(result);
+      PrintTable(result, global.style);
     }
     if (result.empty()) {
       std::fprintf(stderr, "statsctl: no history for '%s' between %s and %s\n",
@@ -118,8 +120,10 @@ Exit RunExportHistory(const GlobalOptions& global, const ExportHistoryOptions& o
         opts.pattern.empty() ? common::Selector() : common::Selector::Parse(opts.pattern);
     int64_t from = history::ParseTime(h.from, now), to = history::ParseTime(h.to, now);
     history::HistoryReader reader(h.db);
-    history::Export(reader, selector, from, to, format, std::cout);
-    std::cout.flush();
+    ProgressBuf progress(std::cout.rdbuf(), "exporting:");  // on stderr, if a terminal
+    std::ostream out(&progress);
+    history::Export(reader, selector, from, to, format, out);
+    out.flush();
     return Exit::kOk;
   });
 }
@@ -129,11 +133,17 @@ Exit RunExportHistory(const GlobalOptions& global, const ExportHistoryOptions& o
 void SetupHistory(CLI::App& app, Runner* out) {
   auto opts = std::make_shared<HistoryOptions>();
   CLI::App* sub = app.add_subcommand("history", "Query shmstatsd's history database");
-  sub->add_option("--db", opts->db, "history database (default " + std::string(kDefaultDb) + ")")
-      ->envname("SHMSTATS_HISTORY_DB");
-  sub->add_option("--from", opts->from, "start: RFC 3339, 'now' or relative (-1h, -7d)")
-      ->capture_default_str();
-  sub->add_option("--to", opts->to, "end: RFC 3339, 'now' or relative")->capture_default_str();
+  // --db, --from and --to work on `history export` too: its --help lists them.
+  auto range_options = [&](CLI::App* on) {
+    on->add_option(
+        "--db", opts->db,
+        "history database (default $SHMSTATS_HISTORY_DB, else " + std::string(kDefaultDb) + ")");
+    on->add_option("--from", opts->from, "start: RFC 3339, 'now' or relative (-1h, -1h30m, -7d)")
+        ->capture_default_str();
+    on->add_option("--to", opts->to, "end: RFC 3339, 'now' or relative")->capture_default_str();
+  };
+  range_options(sub);
+  sub->get_option("--db")->envname("SHMSTATS_HISTORY_DB");
   sub->add_option("--step", opts->step, "1m, 5m, 15m, 1h, 6h or 1d")->capture_default_str();
   sub->add_flag("--csv", opts->csv, "print CSV (--json for JSON)");
   sub->add_option("SELECTOR", opts->selector,
@@ -150,6 +160,7 @@ Examples:
   auto exp = std::make_shared<ExportHistoryOptions>();
   exp->parent = opts.get();
   CLI::App* export_sub = sub->add_subcommand("export", "Export raw history for other tools");
+  range_options(export_sub);
   export_sub->add_option("-f,--format", exp->format, "csv, json or openmetrics")
       ->check(CLI::IsMember({"csv", "json", "openmetrics"}))
       ->capture_default_str();
@@ -157,6 +168,7 @@ Examples:
   export_sub->fallthrough();
   export_sub->footer(R"(Counters export their per-interval increase (csv, json) or a running total
 from --from (openmetrics, timestamps in seconds, ending in # EOF).
+When stderr is a terminal, progress (lines and bytes so far) is shown there.
 
 Examples:
   statsctl history export --from -1d --format openmetrics > day.om

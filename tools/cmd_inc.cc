@@ -8,7 +8,7 @@ namespace {
 Exit RunInc(const GlobalOptions& global, const RecordOptions& opts) {
   uint64_t n = opts.value.empty() ? 1 : ParseIncrement(opts.value);
   MetricSpec spec = SpecFor(opts);
-  Segment segment = OpenSegment(global, Access::kReadWrite);
+  Segment segment = OpenForRecording(global);
   Counter counter = RegisterOrExplain([&] { return segment.RegisterCounter(spec); },
                                       "inc counts into counters; use set or add for gauges and "
                                       "observe for histograms");

@@ -16,9 +16,8 @@ struct ListOptions {
 
 Exit RunList(const GlobalOptions& global, const ListOptions& opts) {
   auto selectors = ParseSelectors(opts.patterns);
-  Segment segment = OpenSegment(global, Access::kReadOnly);
-  Snapshot snap = segment.Read();
   nlohmann::json head = JsonDocument(global);
+  Snapshot snap = ReadOrPrintEmpty(global, head);
   head["taken_unix_ns"] = snap.taken_unix_ns;
   head["problems"] = snap.problems;
   std::optional<JsonMetricsWriter> json;
@@ -31,7 +30,8 @@ Exit RunList(const GlobalOptions& global, const ListOptions& opts) {
     if (json)
       json->Add(*m);
     else
-      table.Add({m->name, LabelsText(m->labels), std::string(TypeName(m->type)), ValueText(*m)});
+      table.Add({m->name, LabelsText(m->labels), std::string(TypeName(m->type)),
+                 ValueText(*m, global.style)});
   }
   if (json) {
     json->Finish();

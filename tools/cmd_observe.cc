@@ -62,7 +62,7 @@ Exit RunObserve(const GlobalOptions& global, const ObserveOptions& opts) {
   double v = ParseNumber(opts.value, "value");
   MetricSpec spec = SpecFor(opts);
   std::optional<Buckets> buckets = RequestedBuckets(opts);
-  Segment segment = OpenSegment(global, Access::kReadWrite);
+  Segment segment = OpenForRecording(global);
   if (!buckets) buckets = ExistingBuckets(segment, spec);
   if (!buckets) buckets = ExponentialBuckets{};
   Histogram h = RegisterOrExplain([&] { return segment.RegisterHistogram(spec, *buckets); },

@@ -28,7 +28,7 @@ Exit RunReset(const GlobalOptions& global, const ResetOptions& opts) {
     if (global.json)
       metrics.push_back(common::ToJson(*m, /*with_buckets=*/false));
     else
-      table.Add({m->name, LabelsText(m->labels), std::string(TypeName(m->type)), ValueText(*m)});
+      table.Add({m->name, LabelsText(m->labels), std::string(TypeName(m->type)), ValueText(*m, global.style)});
   }
   if (taken.empty() && !opts.all)
     throw CommandError(Exit::kNotFound,

@@ -8,7 +8,7 @@ namespace {
 Exit RunSet(const GlobalOptions& global, const RecordOptions& opts) {
   double v = ParseNumber(opts.value, "value");
   MetricSpec spec = SpecFor(opts);
-  Segment segment = OpenSegment(global, Access::kReadWrite);
+  Segment segment = OpenForRecording(global);
   Gauge gauge = RegisterOrExplain([&] { return segment.RegisterGauge(spec); },
                                   "set works on gauges; use inc for counters and observe for "
                                   "histograms");

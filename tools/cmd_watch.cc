@@ -4,9 +4,15 @@
 // removed or re-created: it says so on stderr, waits, and re-attaches.
 
 #include <fmt/format.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <csignal>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -30,6 +36,107 @@ std::optional<double> Monotonic(const MetricSnapshot& m) {
   if (m.type == MetricType::kHistogram) return static_cast<double>(m.histogram.count);
   return std::nullopt;
 }
+
+// One series on the screen. Cells are display text; rate_sort is the rate (or -1).
+struct Row {
+  std::string series, type, value, p50, p99, rate;
+  double rate_sort;
+};
+
+// The table of watch: fixed columns (a column only ever widens, so nothing moves
+// between refreshes), numbers right-aligned, sorted by rate (fastest first; series
+// without a rate after them, by name) or by name. On a terminal it is redrawn in
+// place, clipped to the window (long series names end in "…").
+class WatchView {
+ public:
+  void Draw(const std::string& title, std::vector<Row> rows, bool by_name, bool tty) {
+    if (!by_name)
+      std::stable_sort(rows.begin(), rows.end(),
+                       [](const Row& a, const Row& b) { return a.rate_sort > b.rate_sort; });
+    Row header{"SERIES", "TYPE", "VALUE", "P50", "P99", "RATE/S", 0};
+    auto cells = [](const Row& r) {
+      return std::array<const std::string*, 6>{&r.series, &r.type, &r.value,
+                                               &r.p50,    &r.p99,  &r.rate};
+    };
+    for (const Row* r : {&header}) Widen(cells(*r));
+    for (const Row& r : rows) Widen(cells(r));
+    size_t cols = 0, lines = 0;
+    if (tty) TerminalSize(&cols, &lines);
+    size_t series_width = width_[0];
+    if (cols > 0) {
+      size_t rest = 0;
+      for (size_t i = 1; i < width_.size(); ++i) rest += width_[i] + 2;
+      series_width = std::min(series_width, std::max<size_t>(12, cols > rest ? cols - rest : 0));
+    }
+    std::string out = tty ? "\033[H" : "";
+    auto line = [&](std::string text) {
+      out += text;
+      out += tty ? "\033[K\n" : "\n";
+    };
+    line(title);
+    // At most lines - 1 lines, so that the last newline never scrolls the screen.
+    size_t shown = rows.size();
+    if (lines > 4 && rows.size() > lines - 3) shown = lines - 4;
+    line(Format(cells(header), series_width));
+    for (size_t i = 0; i < shown; ++i) line(Format(cells(rows[i]), series_width));
+    if (shown < rows.size())
+      line(fmt::format("… {} more (narrow with a PATTERN)", rows.size() - shown));
+    if (tty)
+      out += "\033[J";
+    else
+      out += '\n';
+    std::fwrite(out.data(), 1, out.size(), stdout);
+  }
+
+ private:
+  void Widen(const std::array<const std::string*, 6>& cells) {
+    for (size_t i = 0; i < cells.size(); ++i)
+      width_[i] = std::max(width_[i], DisplayWidth(*cells[i]));
+  }
+
+  std::string Format(const std::array<const std::string*, 6>& cells, size_t series_width) const {
+    std::string out = Clip(*cells[0], series_width);
+    size_t used = DisplayWidth(out);
+    out.append(series_width - used, ' ');
+    for (size_t i = 1; i < cells.size(); ++i) {
+      size_t w = DisplayWidth(*cells[i]);
+      out.append(2, ' ');
+      if (i == 1) {  // TYPE: left-aligned
+        out += *cells[i];
+        out.append(width_[i] - w, ' ');
+      } else {
+        out.append(width_[i] - w, ' ');
+        out += *cells[i];
+      }
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+  }
+
+  // `text` cut to `width` cells, ending in "…" when cut.
+  static std::string Clip(const std::string& text, size_t width) {
+    if (DisplayWidth(text) <= width) return text;
+    std::string out;
+    for (size_t i = 0; i < text.size();) {
+      size_t n = 1;
+      while (i + n < text.size() && (static_cast<unsigned char>(text[i + n]) & 0xC0) == 0x80) ++n;
+      if (DisplayWidth(out + text.substr(i, n)) + 1 > width) break;
+      out += text.substr(i, n);
+      i += n;
+    }
+    return out + "…";
+  }
+
+  static void TerminalSize(size_t* cols, size_t* lines) {
+    winsize ws{};
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
+      *cols = ws.ws_col;
+      *lines = ws.ws_row;
+    }
+  }
+
+  std::array<size_t, 6> width_{};
+};
 
 class Watcher {
  public:
@@ -79,7 +186,7 @@ class Watcher {
     nlohmann::json doc = JsonDocument(global_);
     doc["taken_unix_ns"] = snap.taken_unix_ns;
     nlohmann::json& metrics = doc["metrics"] = nlohmann::json::array();
-    Table table({"NAME", "LABELS", "TYPE", "VALUE", "RATE/S"});
+    std::vector<Row> rows;
     for (const MetricSnapshot* m : Sorted(snap.metrics)) {
       if (!AnyMatches(selectors_, *m)) continue;
       std::string key = m->name + LabelsText(m->labels);
@@ -95,8 +202,7 @@ class Watcher {
         j["rate"] = rate ? nlohmann::json(*rate) : nlohmann::json(nullptr);
         metrics.push_back(std::move(j));
       } else {
-        table.Add({m->name, LabelsText(m->labels), std::string(TypeName(m->type)), ValueText(*m),
-                   rate ? fmt::format("{:.2f}", *rate) : "-"});
+        rows.push_back(MakeRow(*m, std::move(key), rate));
       }
     }
     previous_ = std::move(current);
@@ -104,15 +210,37 @@ class Watcher {
     if (global_.json) {
       std::puts(doc.dump().c_str());  // one document per line
     } else {
-      if (tty_) std::fputs("\033[H\033[2J", stdout);
-      std::printf(
-          "--- segment %s  %s  every %gs\n", global_.segment.c_str(),
-          history::FormatRfc3339(static_cast<int64_t>(snap.taken_unix_ns / 1'000'000)).c_str(),
-          opts_.interval);
-      table.Print(stdout);
-      if (!tty_) std::putchar('\n');
+      std::string title =
+          fmt::format("--- segment {}  {}  every {}s  {} series  by {}", global_.segment,
+                      history::FormatRfc3339(static_cast<int64_t>(snap.taken_unix_ns / 1'000'000)),
+                      opts_.interval, rows.size(), by_name_ ? "name" : "rate");
+      if (tty_) title += "  (s: sort, q: quit)";
+      view_.Draw(title, std::move(rows), by_name_, tty_);
     }
     std::fflush(stdout);
+  }
+
+ public:
+  void ToggleSort() { by_name_ = !by_name_; }
+
+ private:
+  Row MakeRow(const MetricSnapshot& m, std::string series, std::optional<double> rate) const {
+    const NumberStyle& st = global_.style;
+    Row r{std::move(series),
+          std::string(TypeName(m.type)),
+          "",
+          "",
+          "",
+          rate ? HumanNumber(*rate, m.unit, st) : "-",
+          rate ? *rate : -1};
+    if (m.type == MetricType::kHistogram) {
+      r.value = fmt::format_int(m.histogram.count).str();
+      r.p50 = HumanNumber(Quantile(m.histogram, 0.5), m.unit, st);
+      r.p99 = HumanNumber(Quantile(m.histogram, 0.99), m.unit, st);
+    } else {
+      r.value = ValueText(m, st);
+    }
+    return r;
   }
 
   const GlobalOptions& global_;
@@ -124,12 +252,81 @@ class Watcher {
   bool waiting_said_ = false;
   std::unordered_map<std::string, double> previous_;
   uint64_t previous_taken_ns_ = 0;
+  bool by_name_ = false;
+  WatchView view_;
+};
+
+volatile std::sig_atomic_t g_stop = 0;
+
+// The terminal of a full-screen watch: the alternate screen without a cursor, and
+// keys read one by one (no echo); everything restored when it ends.
+class Screen {
+ public:
+  explicit Screen(bool on) : on_(on) {
+    if (!on_) return;
+    keys_ = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_) == 0;
+    if (keys_) {
+      termios raw = saved_;
+      raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
+      raw.c_cc[VMIN] = 0;
+      raw.c_cc[VTIME] = 0;
+      tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+    }
+    std::fputs("\033[?1049h\033[?25l\033[H\033[2J", stdout);
+    std::fflush(stdout);
+  }
+  ~Screen() {
+    if (!on_) return;
+    std::fputs("\033[?25h\033[?1049l", stdout);
+    std::fflush(stdout);
+    if (keys_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
+  }
+  Screen(const Screen&) = delete;
+  Screen& operator=(const Screen&) = delete;
+
+  // Waits up to `seconds`; returns the key pressed, or 0.
+  char Wait(double seconds) const {
+    pollfd fd{STDIN_FILENO, POLLIN, 0};
+    int ms = static_cast<int>(seconds * 1000);
+    if (poll(&fd, keys_ ? 1 : 0, ms) > 0 && keys_) {
+      char c = 0;
+      if (read(STDIN_FILENO, &c, 1) == 1) return c;
+    }
+    return 0;
+  }
+
+ private:
+  bool on_;
+  bool keys_ = false;
+  termios saved_{};
 };
 
 Exit RunWatch(const GlobalOptions& global, const WatchOptions& opts) {
   Watcher watcher(global, opts);
-  for (int block = 0; opts.count == 0 || block < opts.count; ++block) {
-    if (block > 0) std::this_thread::sleep_for(std::chrono::duration<double>(opts.interval));
+  bool tty = !global.json && isatty(STDOUT_FILENO);
+  // Ctrl-C and SIGTERM end the loop, so that the terminal is restored.
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_stop = 1; };
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  Screen screen(tty);
+  for (int block = 0; (opts.count == 0 || block < opts.count) && !g_stop; ++block) {
+    if (block > 0) {
+      auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(opts.interval);
+      bool redraw = false;
+      while (!g_stop && !redraw) {
+        double left =
+            std::chrono::duration<double>(until - std::chrono::steady_clock::now()).count();
+        if (left <= 0) break;
+        char key = screen.Wait(left);
+        if (key == 'q' || key == 'Q') g_stop = 1;
+        if (key == 's' || key == 'S') {
+          watcher.ToggleSort();
+          redraw = true;
+        }
+      }
+      if (g_stop) break;
+    }
     watcher.Tick();
   }
   return Exit::kOk;
@@ -154,7 +351,9 @@ void SetupWatch(CLI::App& app, Runner* out) {
                   "stop after N refreshes, waiting ones included (default: until interrupted)")
       ->check(CLI::Range(1, 1 << 30));
   sub->footer(R"(Rates are per second, for counters and histogram counts, since the previous
-refresh. On a terminal the screen is redrawn; otherwise one block is printed per
+refresh. Series are sorted by rate, fastest first (then by name); columns keep
+their place. On a terminal the view is redrawn in place on the whole screen
+(keys: s sorts by rate or name, q quits); otherwise one block is printed per
 interval (with --json: one JSON document per line). If the segment is removed or
 re-created, watch says so on stderr, waits for it and re-attaches.
 

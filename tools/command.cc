@@ -23,4 +23,22 @@ Exit ExitFor(Errc code) {
   return Exit::kSystem;
 }
 
+void AddGlobalOptions(CLI::App& app, std::string* segment, bool* json, NumberStyle* style) {
+  for (CLI::App* sub : app.get_subcommands({})) {
+    sub->add_option("--segment", *segment, "segment name in /dev/shm (as before the command)");
+    sub->add_flag("--json", *json, "print one JSON document (as before the command)");
+    const std::string& name = sub->get_name();
+    bool tables =
+        name == "list" || name == "get" || name == "reset" || name == "watch" || name == "history";
+    if (tables && app.get_parent() == nullptr) {
+      sub->add_option("--precision", style->precision,
+                      "significant digits of numbers in tables (default 4)")
+          ->check(CLI::Range(1, 17));
+      sub->add_flag("--raw", style->raw,
+                    "numbers in tables with every digit and the bare unit, as in --json");
+    }
+    AddGlobalOptions(*sub, segment, json, style);
+  }
+}
+
 }  // namespace shmstats::statsctl

@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "human.h"
 #include "shmstats/error.h"
 
 namespace shmstats::statsctl {
@@ -39,6 +40,7 @@ inline constexpr int kJsonVersion = 1;
 struct GlobalOptions {
   std::string segment;  // --segment, default $SHMSTATS_SEGMENT or "shmstats"
   bool json = false;    // --json: one JSON document on stdout
+  NumberStyle style;    // --precision N, --raw: numbers in tables (list get reset watch history)
 };
 
 // A failure that is the user's to fix; main prints "statsctl: " + what() and
@@ -56,6 +58,11 @@ class CommandError : public std::runtime_error {
 // The exit status for a library error (kInvalidArgument -> kUsage, kNotFound of a
 // segment -> kSegment, kFull -> kFull, ...).
 Exit ExitFor(Errc code);
+
+// Adds --segment (into *segment) and --json (into *json) to every subcommand of
+// `app`, nested ones included, so that their --help shows them.
+// The commands that print tables also get --precision and --raw (into *style).
+void AddGlobalOptions(CLI::App& app, std::string* segment, bool* json, NumberStyle* style);
 
 // The action main() runs after parsing succeeded.
 using Runner = std::function<Exit(const GlobalOptions&)>;

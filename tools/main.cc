@@ -58,9 +58,16 @@ int main(int argc, char** argv) {
   sc::SetupExport(app, &run);
   sc::SetupWatch(app, &run);
   sc::SetupHistory(app, &run);
+  // The global options work after any subcommand too (fallthrough), so every
+  // subcommand's --help lists them. Their own storage: the top-level --segment's
+  // environment default must not overwrite one given after the subcommand.
+  std::string segment_after;
+  sc::AddGlobalOptions(app, &segment_after, &global.json, &global.style);
+  sc::UseUtf8Ctype();  // table widths in terminal cells
 
   try {
     app.parse(argc, argv);
+    if (!segment_after.empty()) global.segment = segment_after;
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : static_cast<int>(Exit::kUsage);

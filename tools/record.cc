@@ -12,6 +12,26 @@ void AddRecordOptions(CLI::App* sub, RecordOptions* opts, const char* value_name
   sub->add_option("--unit", opts->unit, "unit such as seconds or bytes, used when it is created");
 }
 
+Segment OpenForRecording(const GlobalOptions& global) {
+  try {
+    return OpenSegment(global, Access::kReadWrite);
+  } catch (const Error& e) {
+    if (e.code() != Errc::kNotFound) throw;
+  }
+  SegmentOptions defaults;
+  try {
+    Segment created = Segment::Create(global.segment, defaults);
+    std::fprintf(stderr,
+                 "statsctl: created segment /dev/shm/%s (%u metrics, %u value slots; remove it "
+                 "and use statsctl create for other sizes)\n",
+                 global.segment.c_str(), defaults.max_metrics, defaults.max_slots);
+    return created;
+  } catch (const Error& e) {
+    if (e.code() != Errc::kAlreadyExists) throw;  // another process won the race
+  }
+  return OpenSegment(global, Access::kReadWrite);
+}
+
 MetricSpec SpecFor(const RecordOptions& opts) {
   Series s = ParseSeries(opts.series);
   return MetricSpec{s.name, s.labels, opts.help, opts.unit};

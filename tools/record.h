@@ -27,6 +27,11 @@ struct RecordOptions {
 void AddRecordOptions(CLI::App* sub, RecordOptions* opts, const char* value_name,
                       const char* value_help, bool value_optional = false);
 
+// Opens the segment read-write, creating it with the library's defaults when it
+// does not exist (as Segment::OpenOrCreate): the process that created it says so
+// once on stderr, with the sizes and how to choose others.
+Segment OpenForRecording(const GlobalOptions& global);
+
 // The spec to register, from the series argument and the options.
 MetricSpec SpecFor(const RecordOptions& opts);
 

@@ -106,18 +106,30 @@ Segment OpenSegment(const GlobalOptions& global, Access access) {
   return Segment::Open(global.segment, access);
 }
 
-std::string ValueText(const MetricSnapshot& m) {
-  using common::FormatDouble;
+Snapshot ReadOrPrintEmpty(const GlobalOptions& global, const nlohmann::json& head) {
+  try {
+    return OpenSegment(global, Access::kReadOnly).Read();
+  } catch (const Error&) {
+    if (global.json) {
+      nlohmann::json doc = head;
+      doc["metrics"] = nlohmann::json::array();
+      PrintJson(doc);
+    }
+    throw;
+  }
+}
+
+std::string ValueText(const MetricSnapshot& m, const NumberStyle& style) {
   switch (m.type) {
     case MetricType::kCounter:
-      return fmt::format_int(m.counter).str();
+      return HumanCount(m.counter, m.unit, style);
     case MetricType::kGauge:
-      return FormatDouble(m.gauge);
+      return HumanNumber(m.gauge, m.unit, style);
     case MetricType::kHistogram: {
       const HistogramValue& h = m.histogram;
-      return fmt::format("count={} sum={} p50={} p90={} p99={}", h.count, FormatDouble(h.sum),
-                         FormatDouble(Quantile(h, 0.5)), FormatDouble(Quantile(h, 0.9)),
-                         FormatDouble(Quantile(h, 0.99)));
+      auto q = [&](double p) { return HumanNumber(Quantile(h, p), m.unit, style); };
+      return fmt::format("count={}  sum={}  p50={}  p90={}  p99={}", h.count,
+                         HumanNumber(h.sum, m.unit, style), q(0.5), q(0.9), q(0.99));
     }
   }
   return "";
@@ -182,16 +194,19 @@ void JsonMetricsWriter::Flush() {
 
 void Table::Print(std::FILE* out) const {
   std::vector<size_t> width;
-  for (const auto& row : rows_)
-    for (size_t i = 0; i < row.size(); ++i) {
+  std::vector<std::vector<size_t>> cells(rows_.size());
+  for (size_t r = 0; r < rows_.size(); ++r)
+    for (size_t i = 0; i < rows_[r].size(); ++i) {
       if (width.size() <= i) width.push_back(0);
-      width[i] = std::max(width[i], row[i].size());
+      cells[r].push_back(DisplayWidth(rows_[r][i]));
+      width[i] = std::max(width[i], cells[r][i]);
     }
   std::string text;
-  for (const auto& row : rows_) {
+  for (size_t r = 0; r < rows_.size(); ++r) {
+    const auto& row = rows_[r];
     for (size_t i = 0; i < row.size(); ++i) {
       text += row[i];
-      if (i + 1 < row.size()) text.append(width[i] - row[i].size() + 2, ' ');
+      if (i + 1 < row.size()) text.append(width[i] - cells[r][i] + 2, ' ');
     }
     text += '\n';
   }

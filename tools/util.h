@@ -38,10 +38,16 @@ bool AnyMatches(const std::vector<common::Selector>& selectors, const MetricSnap
 
 Segment OpenSegment(const GlobalOptions& global, Access access);
 
+// Reads the segment read-only. When that fails and --json is set, first prints
+// `head` with "metrics": [] so that a script piping into jq always gets a document
+// (the exit status, 3, says the segment was the problem); then rethrows.
+Snapshot ReadOrPrintEmpty(const GlobalOptions& global, const nlohmann::json& head);
+
 using common::LabelsText;  // {k="v",...} after a name in tables
 
-// The value column of a table: counter, gauge, or "count=.. sum=.. p50=.. ...".
-std::string ValueText(const MetricSnapshot& m);
+// The value column of a table: counter, gauge, or "count=..  sum=..  p50=.. ...",
+// in `style` with the metric's unit (tools/human.h).
+std::string ValueText(const MetricSnapshot& m, const NumberStyle& style);
 
 // Metrics sorted by name, then labels: the order of every listing.
 std::vector<const MetricSnapshot*> Sorted(const std::vector<MetricSnapshot>& metrics);
@@ -70,7 +76,8 @@ class JsonMetricsWriter {
 // Prints what `statsctl info` shows (cmd_info.cc); `create` shows it too.
 Exit PrintInfo(const GlobalOptions& global, const Segment& segment);
 
-// Columns padded to their widest cell; the last column is not padded.
+// Columns padded to their widest cell in terminal cells (DisplayWidth); the last
+// column is not padded.
 class Table {
  public:
   explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }

@@ -85,7 +85,17 @@ TEST(HistoryTimeTest, ParsesRfc3339AndRelativeForms) {
   EXPECT_EQ(ParseTime("2026-09-21T16:13:20.250+02:00", now), kT0 + 250);
   EXPECT_EQ(FormatRfc3339(kT0), "2026-09-21T14:13:20Z");
   EXPECT_EQ(FormatRfc3339(kT0 + 5), "2026-09-21T14:13:20.005Z");
-  for (const char* bad : {"", "yesterday", "-1y", "1h", "-h", "2026-13-01T00:00:00Z",
+  EXPECT_EQ(ParseTime("-1h30m", now), now - 5'400'000);  // PromQL compound durations
+  EXPECT_EQ(ParseTime("now-90s", now), now - 90'000);
+  EXPECT_EQ(ParseTime("-1d12h", now), now - 36 * 3'600'000LL);
+  EXPECT_EQ(ParseTime("-1m500ms", now), now - 60'500);
+  EXPECT_EQ(ParseTime("-1y", now), now - 365 * 86'400'000LL);
+  EXPECT_EQ(ParseDuration("1h30m"), 5'400'000);
+  EXPECT_EQ(ParseDuration("90s"), 90'000);
+  for (const char* bad : {"", "1", "h", "30m1h", "1h1h", "1.5h", "1H", "1h 30m", "-1h", "101y"}) {
+    EXPECT_THROW(ParseDuration(bad), Error) << bad;
+  }
+  for (const char* bad : {"", "yesterday", "1h", "-h", "-1h-30m", "-30m1h", "2026-13-01T00:00:00Z",
                           "2026-02-30T00:00:00Z", "2026-09-21T13:33:20", "2026-09-21",
                           "2026-09-21T13:33:20Z'; DROP TABLE ticks; --", "--1h"}) {
     EXPECT_THROW(ParseTime(bad, now), Error) << bad;

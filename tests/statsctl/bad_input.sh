@@ -59,8 +59,8 @@ expect 4 "is full.*existing metrics keep working.*statsctl create --max-metrics"
 # segment missing (3)
 expect 3 "segment /dev/shm/$PREFIX-missing does not exist: create it" \
   "$STATSCTL" --segment "$PREFIX-missing" list
-expect 3 "does not exist" "$STATSCTL" --segment "$PREFIX-missing" inc x_total
-[ ! -e "/dev/shm/$PREFIX-missing" ] || fail "inc created a missing segment"
+expect 3 "does not exist" "$STATSCTL" --segment "$PREFIX-missing" reset --all
+[ ! -e "/dev/shm/$PREFIX-missing" ] || fail "reset created a missing segment"
 expect 2 "invalid segment name 'a/b'" "$STATSCTL" --segment a/b list
 # permission denied (3), as an unprivileged user against root's 0640 segment
 nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }

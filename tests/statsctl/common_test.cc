@@ -50,6 +50,28 @@ TEST(SelectorTest, NameGlobAndMatchers) {
   EXPECT_FALSE(Selector::Parse("x{a=\"1\"}").IsPlainName());
 }
 
+TEST(SelectorTest, RegexesAreRe2FullyAnchoredAsInPromql) {
+  auto m = Counter("tool_calls_total", {{"tool", "File_Read"}, {"city", "Z\u00fcrich"}}, 1);
+  EXPECT_TRUE(Selector::Parse("{tool=~\"(?i)file_read\"}").Matches(m));  // RE2 flag group
+  EXPECT_FALSE(Selector::Parse("{tool=~\"file_read\"}").Matches(m));
+  EXPECT_FALSE(Selector::Parse("{tool=~\"(?i)read\"}").Matches(m));  // anchored both ends
+  EXPECT_FALSE(Selector::Parse("{tool=~\"File\"}").Matches(m));
+  EXPECT_FALSE(Selector::Parse("{tool=~\"File_R|x\"}").Matches(m));  // ^(?:a|b)$
+  EXPECT_TRUE(Selector::Parse("{tool=~\"x|File_Read\"}").Matches(m));
+  EXPECT_TRUE(Selector::Parse("{city=~\"Z.rich\"}").Matches(m));  // . is one UTF-8 character
+  EXPECT_TRUE(Selector::Parse("{tool=~\"\\\\w+\"}").Matches(m));  // \w, escaped in the quotes
+  EXPECT_FALSE(Selector::Parse("{tool!~\"(?i)file_.*\"}").Matches(m));
+  // ECMAScript-only syntax (lookahead, backreferences) is refused, as PromQL refuses it.
+  for (const char* bad : {"{tool=~\"(?=F).*\"}", "{tool=~\"(a)\\\\1\"}"}) {
+    try {
+      Selector::Parse(bad);
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("RE2 syntax"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(SelectorTest, EscapesInValues) {
   auto m = Counter("x", {{"p", "a\"b\\c\nd"}}, 1);
   EXPECT_TRUE(Selector::Parse(R"(x{p="a\"b\\c\nd"})").Matches(m));
