@@ -7,6 +7,7 @@
 #   lintian   no lintian error on any package
 #   unit      the unit as installed (the package unpacked into a scratch root):
 #             systemd-analyze verify, and security --offline exposure <= 3.0
+#   prefix    `cmake --install --prefix DIR` writes nothing outside DIR
 set -euo pipefail
 shopt -s extglob
 step=$1 build=$2 packages=$3 expected=$4
@@ -72,7 +73,8 @@ contents)
     fail "the packaged unit does not start /usr/sbin/shmstatsd"
   grep -q ' /usr/bin/statsctl ' "$root/etc/cron.d/shmstats-history" ||
     fail "the packaged cron file does not run /usr/bin/statsctl"
-  ! grep -rq /usr/local "$root/etc" "$root/lib" || fail "a packaged file still names /usr/local"
+  ! grep -rh -v '^#' "$root/etc" "$root/lib" | grep -q /usr/local ||
+    fail "a packaged file still names /usr/local outside comments"
   echo "PASS: contents, control fields, conffiles and maintainer scripts"
   ;;
 lintian)
@@ -100,6 +102,16 @@ unit)
   grep -q '^WatchdogSec=' "$unit" || fail "the unit sets no WatchdogSec="
   grep -q '^PrivateDevices=no' "$unit" || fail "PrivateDevices= must stay off (/dev/shm is shared)"
   echo "PASS: systemd-analyze verify clean; exposure $exposure <= 3.0"
+  ;;
+prefix)
+  scratch=$(mktemp -d) && trap 'rm -rf "$scratch"' EXIT
+  DESTDIR=$scratch/destdir cmake --install "$build" --prefix "$scratch/prefix" >/dev/null
+  outside=$(cd "$scratch/destdir" && find . -type f ! -path ".$scratch/prefix/*")
+  [[ -z $outside ]] || fail "cmake --install --prefix wrote outside the prefix: $outside"
+  unit=$scratch/destdir$scratch/prefix/lib/systemd/system/shmstatsd.service
+  grep -q "^ExecStart=$scratch/prefix/sbin/shmstatsd --config $scratch/prefix/etc/shmstats/" "$unit" ||
+    fail "the unit does not name the prefix's shmstatsd and config: $(grep ExecStart "$unit")"
+  echo "PASS: everything inside the prefix"
   ;;
 *) fail "unknown step $step" ;;
 esac
