@@ -6,7 +6,8 @@
 #             control fields, conffiles and maintainer scripts
 #   lintian   no lintian error on any package
 #   unit      the unit as installed (the package unpacked into a scratch root):
-#             systemd-analyze verify, and security --offline exposure <= 3.0
+#             systemd-analyze verify, and security --offline exposure <= 3.0;
+#             its sysusers.d and tmpfiles.d files applied to that root
 #   prefix    `cmake --install --prefix DIR` writes nothing outside DIR
 set -euo pipefail
 shopt -s extglob
@@ -101,7 +102,18 @@ unit)
   grep -q '^Type=notify' "$unit" || fail "the unit is not Type=notify"
   grep -q '^WatchdogSec=' "$unit" || fail "the unit sets no WatchdogSec="
   grep -q '^PrivateDevices=no' "$unit" || fail "PrivateDevices= must stay off (/dev/shm is shared)"
-  echo "PASS: systemd-analyze verify clean; exposure $exposure <= 3.0"
+  # The sysusers.d and tmpfiles.d files, applied to the scratch root as postinst
+  # applies them to the host: the system user, and its state directory.
+  systemd-sysusers --root="$root" "$root/usr/lib/sysusers.d/shmstats.conf" >/dev/null 2>&1 ||
+    fail "systemd-sysusers rejects shmstats.conf"
+  grep -q '^shmstats:x:[0-9]*:[0-9]*:.*:/var/lib/shmstats:/usr/sbin/nologin$' "$root/etc/passwd" ||
+    fail "no shmstats system user: $(cat "$root/etc/passwd")"
+  systemd-tmpfiles --root="$root" --create "$root/usr/lib/tmpfiles.d/shmstats.conf" ||
+    fail "systemd-tmpfiles rejects shmstats.conf"
+  uid=$(awk -F: '$1 == "shmstats" {print $3}' "$root/etc/passwd")
+  [[ $(stat -c '%a %u' "$root/var/lib/shmstats") == "750 $uid" ]] ||
+    fail "/var/lib/shmstats is $(stat -c '%a %u' "$root/var/lib/shmstats"), expected 750 $uid"
+  echo "PASS: systemd-analyze verify clean; exposure $exposure <= 3.0; user and state directory"
   ;;
 prefix)
   scratch=$(mktemp -d) && trap 'rm -rf "$scratch"' EXIT
