@@ -10,6 +10,7 @@ usage: readiness_test.py SHMSTATSD STATSCTL
 """
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -127,3 +128,4 @@ finally:
         daemon.wait()
     subprocess.run([statsctl, "--segment", segment, "remove"], capture_output=True)
     sock.close()
+    shutil.rmtree(work, ignore_errors=True)
