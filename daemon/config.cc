@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/segment_options.h"
+#include "journal.h"
 #include "shmstats/error.h"
 #include "shmstats/segment.h"
 
@@ -167,10 +168,10 @@ int ParseConfig(int argc, char** argv, Config& c) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // One line, and the documented usage status (CLI11's own codes are not).
-    fmt::print(stderr, "shmstatsd: {}: see shmstatsd --help\n", e.what());
+    fmt::print(stderr, "{}shmstatsd: {}: see shmstatsd --help\n", JournalPrefix("error"), e.what());
     return 2;
   } catch (const Error& e) {
-    fmt::print(stderr, "shmstatsd: {}\n", e.what());
+    fmt::print(stderr, "{}shmstatsd: {}\n", JournalPrefix("error"), e.what());
     return 2;
   }
   return -1;

@@ -10,6 +10,7 @@ usage: dashboard_test.py SHMSTATSD PROMTOOL DASHBOARD
 """
 import json
 import os
+import shutil
 import re
 import socket
 import subprocess
@@ -107,3 +108,4 @@ finally:
     daemon.wait(timeout=20)
     if os.path.exists(f"/dev/shm/{segment}"):
         os.unlink(f"/dev/shm/{segment}")
+    shutil.rmtree(work, ignore_errors=True)

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-shmstatsd, statsctl, policy = sys.argv[1:4]
+shmstatsd, statsctl, policy = (os.path.abspath(a) for a in sys.argv[1:4])
 NAME, PATH, IFACE = "org.shmstats.Stats1", "/org/shmstats/Stats1", "org.shmstats.Stats1"
 
 
@@ -208,8 +208,15 @@ try:
                               ("SetGauge", "sa{ss}d", ["dbus_depth", 0, 1]),
                               ("Reset", "s", ["dbus_jobs_total"])]:
         r = call(method, sig, *args, user="nobody", check=False)
-        if r.returncode == 0 or "AccessDenied" not in r.stderr and "Access denied" not in r.stderr:
+        if r.returncode == 0 or "Access denied" not in r.stderr:
             fail(f"nobody's {method} was not denied: {r.stderr or r}")
+    # ... and the error is the bus's AccessDenied (gdbus names it).
+    r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                        "gdbus", "call", "--address", address, "--dest", NAME, "--object-path",
+                        PATH, "--method", f"{IFACE}.Increment", "dbus_jobs_total", "{}",
+                        "uint64 1"], capture_output=True, text=True, timeout=30)
+    if r.returncode == 0 or "org.freedesktop.DBus.Error.AccessDenied" not in r.stderr:
+        fail(f"nobody's Increment through gdbus: {r.stderr or r.stdout}")
 
     # Reset (root): the values they had, and statsctl sees zero.
     [reset] = call("Reset", "s", "dbus_jobs_total")

@@ -6,7 +6,9 @@
 #             control fields, conffiles and maintainer scripts
 #   lintian   no lintian error on any package
 #   unit      the unit as installed (the package unpacked into a scratch root):
-#             systemd-analyze verify, and security --offline exposure <= 3.0
+#             systemd-analyze verify, and security --offline exposure <= 3.0;
+#             its sysusers.d and tmpfiles.d files applied to that root
+#   prefix    `cmake --install --prefix DIR` writes nothing outside DIR
 set -euo pipefail
 shopt -s extglob
 step=$1 build=$2 packages=$3 expected=$4
@@ -72,7 +74,8 @@ contents)
     fail "the packaged unit does not start /usr/sbin/shmstatsd"
   grep -q ' /usr/bin/statsctl ' "$root/etc/cron.d/shmstats-history" ||
     fail "the packaged cron file does not run /usr/bin/statsctl"
-  ! grep -rq /usr/local "$root/etc" "$root/lib" || fail "a packaged file still names /usr/local"
+  ! grep -rh -v '^#' "$root/etc" "$root/lib" | grep -q /usr/local ||
+    fail "a packaged file still names /usr/local outside comments"
   echo "PASS: contents, control fields, conffiles and maintainer scripts"
   ;;
 lintian)
@@ -99,7 +102,28 @@ unit)
   grep -q '^Type=notify' "$unit" || fail "the unit is not Type=notify"
   grep -q '^WatchdogSec=' "$unit" || fail "the unit sets no WatchdogSec="
   grep -q '^PrivateDevices=no' "$unit" || fail "PrivateDevices= must stay off (/dev/shm is shared)"
-  echo "PASS: systemd-analyze verify clean; exposure $exposure <= 3.0"
+  # The sysusers.d and tmpfiles.d files, applied to the scratch root as postinst
+  # applies them to the host: the system user, and its state directory.
+  systemd-sysusers --root="$root" "$root/usr/lib/sysusers.d/shmstats.conf" >/dev/null 2>&1 ||
+    fail "systemd-sysusers rejects shmstats.conf"
+  grep -q '^shmstats:x:[0-9]*:[0-9]*:.*:/var/lib/shmstats:/usr/sbin/nologin$' "$root/etc/passwd" ||
+    fail "no shmstats system user: $(cat "$root/etc/passwd")"
+  systemd-tmpfiles --root="$root" --create "$root/usr/lib/tmpfiles.d/shmstats.conf" ||
+    fail "systemd-tmpfiles rejects shmstats.conf"
+  uid=$(awk -F: '$1 == "shmstats" {print $3}' "$root/etc/passwd")
+  [[ $(stat -c '%a %u' "$root/var/lib/shmstats") == "750 $uid" ]] ||
+    fail "/var/lib/shmstats is $(stat -c '%a %u' "$root/var/lib/shmstats"), expected 750 $uid"
+  echo "PASS: systemd-analyze verify clean; exposure $exposure <= 3.0; user and state directory"
+  ;;
+prefix)
+  scratch=$(mktemp -d) && trap 'rm -rf "$scratch"' EXIT
+  DESTDIR=$scratch/destdir cmake --install "$build" --prefix "$scratch/prefix" >/dev/null
+  outside=$(cd "$scratch/destdir" && find . -type f ! -path ".$scratch/prefix/*")
+  [[ -z $outside ]] || fail "cmake --install --prefix wrote outside the prefix: $outside"
+  unit=$scratch/destdir$scratch/prefix/lib/systemd/system/shmstatsd.service
+  grep -q "^ExecStart=$scratch/prefix/sbin/shmstatsd --config $scratch/prefix/etc/shmstats/" "$unit" ||
+    fail "the unit does not name the prefix's shmstatsd and config: $(grep ExecStart "$unit")"
+  echo "PASS: everything inside the prefix"
   ;;
 *) fail "unknown step $step" ;;
 esac

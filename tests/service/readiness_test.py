@@ -10,6 +10,7 @@ usage: readiness_test.py SHMSTATSD STATSCTL
 """
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -111,6 +112,14 @@ try:
         want = {"error": "<3>", "warning": "<4>"}.get(level, "<6>")
         if not line.startswith(want + "shmstatsd: "):
             fail(f"log line without its journald priority {want}: {line!r}")
+    # A configuration error is logged at priority 3 too (journalctl -p err finds it).
+    with open(log_path, "wb") as bad_log:
+        st = os.fstat(bad_log.fileno())
+        bad = subprocess.run([shmstatsd, "--segment-mode", "999"], stderr=bad_log,
+                             env=dict(env, JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}"))
+    text = open(log_path).read()
+    if bad.returncode != 2 or not text.startswith("<3>shmstatsd: mode '999'"):
+        fail(f"a bad --segment-mode: status {bad.returncode}, logged {text!r}")
     print(f"PASS: {len(messages)} notifications, {len(status)} STATUS= lines, "
           f"{len(lines)} log lines with priorities")
 finally:
@@ -119,3 +128,4 @@ finally:
         daemon.wait()
     subprocess.run([statsctl, "--segment", segment, "remove"], capture_output=True)
     sock.close()
+    shutil.rmtree(work, ignore_errors=True)
