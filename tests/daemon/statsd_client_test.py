@@ -133,6 +133,7 @@ def main():
             _, err = daemon.communicate(timeout=30)
             subprocess.run([STATSCTL, "--segment", SEGMENT, "remove"], capture_output=True)
         check(daemon.returncode == 0, f"shmstatsd exit {daemon.returncode}: {err}")
+        check(not os.path.exists(sock_path), "the statsd socket was left behind")
     print("PASS")
 
 
