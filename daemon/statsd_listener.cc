@@ -103,7 +103,10 @@ StatsdListener::StatsdListener(std::string segment, const std::string& udp,
   key_.reserve(1024);
   try {
     if (!udp.empty()) fds_.push_back(BindUdp(udp));
-    if (!unix_path.empty()) fds_.push_back(BindUnix(unix_path));
+    if (!unix_path.empty()) {
+      fds_.push_back(BindUnix(unix_path));
+      unix_path_ = unix_path;
+    }
     stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (stop_fd_ < 0) Fail("eventfd");
   } catch (...) {
@@ -121,6 +124,7 @@ StatsdListener::StatsdListener(std::string segment, const std::string& udp,
 
 StatsdListener::~StatsdListener() {
   for (int fd : fds_) close(fd);
+  if (!unix_path_.empty()) unlink(unix_path_.c_str());
   if (stop_fd_ >= 0) close(stop_fd_);
 }
 

@@ -91,6 +91,7 @@ class StatsdListener {
   std::string key_;  // reused: no allocation once it has grown
   std::unordered_map<std::string, Series, Hash, std::equal_to<>> series_;
   std::vector<int> fds_;
+  std::string unix_path_;  // removed again by the destructor
   int stop_fd_ = -1;
   std::atomic<uint64_t> counts_[statsd::kResultCount] = {};
   std::atomic<uint64_t> datagrams_{0};

@@ -51,17 +51,25 @@ Result ParseLine(std::string_view line, Line& out) noexcept;
 // starts with '+' or '-' (a gauge delta). Returns false on anything else.
 bool ParseValue(std::string_view text, double& value, bool& relative) noexcept;
 
+// Calls f(piece) for every piece of `text` between separators `sep`: empty pieces
+// between two separators too, none after a trailing one.
+template <class F>
+void ForEachPiece(std::string_view text, char sep, F&& f) {
+  while (!text.empty()) {
+    size_t at = text.find(sep);
+    f(text.substr(0, at));
+    text.remove_prefix(at == std::string_view::npos ? text.size() : at + 1);
+  }
+}
+
 // Calls f(line) for every non-empty line of a datagram ('\n' separated, a trailing
 // '\r' removed).
 template <class F>
 void ForEachLine(std::string_view datagram, F&& f) {
-  while (!datagram.empty()) {
-    size_t nl = datagram.find('\n');
-    std::string_view line = datagram.substr(0, nl);
-    datagram.remove_prefix(nl == std::string_view::npos ? datagram.size() : nl + 1);
+  ForEachPiece(datagram, '\n', [&](std::string_view line) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (!line.empty()) f(line);
-  }
+  });
 }
 
 // statsd_exporter's escaping of a metric or label name: every character outside
@@ -73,14 +81,11 @@ std::string EscapeName(std::string_view name);
 // keys are skipped (as statsd_exporter does).
 template <class F>
 void ForEachTag(std::string_view tags, F&& f) {
-  while (!tags.empty()) {
-    size_t comma = tags.find(',');
-    std::string_view tag = tags.substr(0, comma);
-    tags.remove_prefix(comma == std::string_view::npos ? tags.size() : comma + 1);
+  ForEachPiece(tags, ',', [&](std::string_view tag) {
     size_t colon = tag.find(':');
-    if (colon == std::string_view::npos || colon == 0) continue;
-    f(tag.substr(0, colon), tag.substr(colon + 1));
-  }
+    if (colon != std::string_view::npos && colon != 0)
+      f(tag.substr(0, colon), tag.substr(colon + 1));
+  });
 }
 
 }  // namespace shmstats::daemon::statsd

@@ -33,14 +33,15 @@ def free_port(kind):
 
 def wait_for(check, seconds=15):
     end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    while True:
         try:
             if check():
                 return True
-        except (OSError, ValueError, KeyError, IndexError):
+        except (OSError, ValueError, KeyError, IndexError, subprocess.CalledProcessError):
             pass
+        if time.monotonic() >= end:
+            return False
         time.sleep(0.05)
-    return check()
 
 
 def metrics(http):
@@ -128,11 +129,22 @@ def main():
                      for line in text.splitlines() if line and not line.startswith("#")}
             bad = [n for n in names if not re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", n)]
             check(not bad, f"invalid names on /metrics: {bad}")
+
+            # A removed segment: the listener notices within a second, creates it
+            # again and records there.
+            subprocess.run([STATSCTL, "--segment", SEGMENT, "remove"], check=True)
+
+            def recorded_again():
+                raw.sendto(b"after.remove:1|c", ("127.0.0.1", udp))
+                return get("after_remove")[0]["value"] >= 1
+
+            check(wait_for(recorded_again, 10), "no recording after the segment was re-created")
         finally:
             daemon.terminate()
             _, err = daemon.communicate(timeout=30)
             subprocess.run([STATSCTL, "--segment", SEGMENT, "remove"], capture_output=True)
         check(daemon.returncode == 0, f"shmstatsd exit {daemon.returncode}: {err}")
+        check(not os.path.exists(sock_path), "the statsd socket was left behind")
     print("PASS")
 
 
