@@ -226,12 +226,14 @@ class Watcher {
  private:
   Row MakeRow(const MetricSnapshot& m, std::string series, std::optional<double> rate) const {
     const NumberStyle& st = global_.style;
+    // A counter's rate is in its unit per second; a histogram's counts observations.
+    std::string_view rate_unit = m.type == MetricType::kCounter ? m.unit : std::string_view();
     Row r{std::move(series),
           std::string(TypeName(m.type)),
           "",
           "",
           "",
-          rate ? HumanNumber(*rate, m.unit, st) : "-",
+          rate ? HumanNumber(*rate, rate_unit, st) : "-",
           rate ? *rate : -1};
     if (m.type == MetricType::kHistogram) {
       r.value = fmt::format_int(m.histogram.count).str();
