@@ -340,13 +340,21 @@ void SetupWatch(CLI::App& app, Runner* out) {
   auto opts = std::make_shared<WatchOptions>();
   CLI::App* sub = app.add_subcommand("watch", "Live view of values and per-second rates");
   sub->add_option("PATTERN", opts->patterns, "show only metrics matching a PATTERN");
-  sub->add_option("-i,--interval", opts->interval, "seconds between refreshes (default 1)")
-      ->check(CLI::Validator(
+  sub->add_option("-i,--interval", opts->interval,
+                  "seconds (1.5) or a duration (500ms, 2s, 1m30s) between refreshes (default 1)")
+      ->transform(CLI::Validator(
           [](std::string& s) {
             double v = 0;
-            return CLI::detail::lexical_cast(s, v) && v >= 0.001 && v <= 86400
-                       ? std::string()
-                       : "give seconds between 0.001 and 86400";
+            if (!CLI::detail::lexical_cast(s, v)) {
+              try {
+                v = static_cast<double>(history::ParseDuration(s)) / 1000;
+              } catch (const Error&) {
+                return std::string("give seconds (1.5) or a duration (500ms, 2s, 1m30s)");
+              }
+              s = fmt::format("{}", v);
+            }
+            return v >= 0.001 && v <= 86400 ? std::string()
+                                            : "give seconds between 0.001 and 86400";
           },
           "SECONDS"));
   sub->add_option("-n,--count", opts->count,
