@@ -222,6 +222,7 @@ class Watcher {
 
  public:
   void ToggleSort() { by_name_ = !by_name_; }
+  bool Waiting() const { return !segment_.has_value(); }
 
  private:
   Row MakeRow(const MetricSnapshot& m, std::string series, std::optional<double> rate) const {
@@ -303,6 +304,36 @@ class Screen {
   termios saved_{};
 };
 
+// While watch waits for its segment, one line on stderr (when it is a terminal)
+// says for how long; it is erased when the segment is there.
+class WaitingLine {
+ public:
+  explicit WaitingLine(const std::string& segment)
+      : segment_(segment), tty_(isatty(STDERR_FILENO) != 0) {}
+  ~WaitingLine() { Update(false); }
+  WaitingLine(const WaitingLine&) = delete;
+  WaitingLine& operator=(const WaitingLine&) = delete;
+
+  void Update(bool waiting) {
+    if (!tty_) return;
+    if (!waiting) {
+      if (since_) std::fputs("\r\033[K", stderr);
+      since_.reset();
+      return;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (!since_) since_ = now;
+    std::fprintf(stderr, "\r\033[Kstatsctl: waiting for /dev/shm/%s: %.0f s (Ctrl-C to stop)",
+                 segment_.c_str(), std::chrono::duration<double>(now - *since_).count());
+    std::fflush(stderr);
+  }
+
+ private:
+  std::string segment_;
+  bool tty_;
+  std::optional<std::chrono::steady_clock::time_point> since_;
+};
+
 Exit RunWatch(const GlobalOptions& global, const WatchOptions& opts) {
   Watcher watcher(global, opts);
   bool tty = !global.json && isatty(STDOUT_FILENO);
@@ -312,6 +343,7 @@ Exit RunWatch(const GlobalOptions& global, const WatchOptions& opts) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   Screen screen(tty);
+  WaitingLine waiting(global.segment);
   for (int block = 0; (opts.count == 0 || block < opts.count) && !g_stop; ++block) {
     if (block > 0) {
       auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(opts.interval);
@@ -330,6 +362,7 @@ Exit RunWatch(const GlobalOptions& global, const WatchOptions& opts) {
       if (g_stop) break;
     }
     watcher.Tick();
+    waiting.Update(watcher.Waiting());
   }
   return Exit::kOk;
 }
