@@ -12,6 +12,8 @@
 
 #include "common/exposition.h"
 #include "common/selector.h"
+#include "dashboard.h"
+#include "dashboard_data.h"
 #include "history_query.h"
 #include "history_time.h"
 #include "shmstats/error.h"
@@ -171,13 +173,20 @@ void HttpServer::Routes() {
       if (format == "csv") {
         Send(res, history::HistoryToCsv(result, range), "text/csv; charset=utf-8");
       } else {
-        Send(res, history::HistoryToJson(result, range).dump() + "\n", "application/json");
+        nlohmann::json doc = history::HistoryToJson(result, range);
+        if (Param(req, "buckets", "") == "1") AddPointBuckets(result, &doc);  // dashboard heatmap
+        Send(res, doc.dump() + "\n", "application/json");
       }
     } catch (const Error& e) {
       Text(res, 400, fmt::format("bad request: {}\n", e.what()));
     } catch (const history::DbError& e) {
       Text(res, 503, fmt::format("history unavailable: {}\n", e.what()));
     }
+  });
+
+  server_->Get("/", [](const httplib::Request&, httplib::Response& res) {  // daemon/dashboard.h
+    res.set_header("Content-Security-Policy", kDashboardCsp);
+    res.set_content(std::string(DashboardPage()), kDashboardContentType);
   });
 
   server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {

@@ -8,7 +8,9 @@
 //   GET  /stats/prometheus  the same as /metrics
 //   GET  /stats          the latest tick as JSON (stats.json's document); 503 before it
 //   GET  /stats/history  ?metric=SELECTOR&from=&to=&step=&format=json|csv; 400 with a
-//                        message for a bad selector, time, step or format
+//                        message for a bad selector, time, step or format; &buckets=1
+//                        adds histogram buckets per point (daemon/dashboard_data.h)
+//   GET  /               the dashboard page (daemon/dashboard.h)
 //   GET  /healthz        {"status":"ok"|"degraded", ...}; 503 when history writes fail
 //   POST /reset          ?metric=SELECTOR, only with --enable-reset and the header
 //                        "Authorization: Bearer <token>"; 401/403 otherwise

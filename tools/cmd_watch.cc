@@ -222,16 +222,19 @@ class Watcher {
 
  public:
   void ToggleSort() { by_name_ = !by_name_; }
+  bool Waiting() const { return !segment_.has_value(); }
 
  private:
   Row MakeRow(const MetricSnapshot& m, std::string series, std::optional<double> rate) const {
     const NumberStyle& st = global_.style;
+    // A counter's rate is in its unit per second; a histogram's counts observations.
+    std::string_view rate_unit = m.type == MetricType::kCounter ? m.unit : std::string_view();
     Row r{std::move(series),
           std::string(TypeName(m.type)),
           "",
           "",
           "",
-          rate ? HumanNumber(*rate, m.unit, st) : "-",
+          rate ? HumanNumber(*rate, rate_unit, st) : "-",
           rate ? *rate : -1};
     if (m.type == MetricType::kHistogram) {
       r.value = fmt::format_int(m.histogram.count).str();
@@ -301,6 +304,36 @@ class Screen {
   termios saved_{};
 };
 
+// While watch waits for its segment, one line on stderr (when it is a terminal)
+// says for how long; it is erased when the segment is there.
+class WaitingLine {
+ public:
+  explicit WaitingLine(const std::string& segment)
+      : segment_(segment), tty_(isatty(STDERR_FILENO) != 0) {}
+  ~WaitingLine() { Update(false); }
+  WaitingLine(const WaitingLine&) = delete;
+  WaitingLine& operator=(const WaitingLine&) = delete;
+
+  void Update(bool waiting) {
+    if (!tty_) return;
+    if (!waiting) {
+      if (since_) std::fputs("\r\033[K", stderr);
+      since_.reset();
+      return;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (!since_) since_ = now;
+    std::fprintf(stderr, "\r\033[Kstatsctl: waiting for /dev/shm/%s: %.0f s (Ctrl-C to stop)",
+                 segment_.c_str(), std::chrono::duration<double>(now - *since_).count());
+    std::fflush(stderr);
+  }
+
+ private:
+  std::string segment_;
+  bool tty_;
+  std::optional<std::chrono::steady_clock::time_point> since_;
+};
+
 Exit RunWatch(const GlobalOptions& global, const WatchOptions& opts) {
   Watcher watcher(global, opts);
   bool tty = !global.json && isatty(STDOUT_FILENO);
@@ -310,6 +343,7 @@ Exit RunWatch(const GlobalOptions& global, const WatchOptions& opts) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   Screen screen(tty);
+  WaitingLine waiting(global.segment);
   for (int block = 0; (opts.count == 0 || block < opts.count) && !g_stop; ++block) {
     if (block > 0) {
       auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(opts.interval);
@@ -328,6 +362,7 @@ Exit RunWatch(const GlobalOptions& global, const WatchOptions& opts) {
       if (g_stop) break;
     }
     watcher.Tick();
+    waiting.Update(watcher.Waiting());
   }
   return Exit::kOk;
 }
@@ -338,13 +373,21 @@ void SetupWatch(CLI::App& app, Runner* out) {
   auto opts = std::make_shared<WatchOptions>();
   CLI::App* sub = app.add_subcommand("watch", "Live view of values and per-second rates");
   sub->add_option("PATTERN", opts->patterns, "show only metrics matching a PATTERN");
-  sub->add_option("-i,--interval", opts->interval, "seconds between refreshes (default 1)")
-      ->check(CLI::Validator(
+  sub->add_option("-i,--interval", opts->interval,
+                  "seconds (1.5) or a duration (500ms, 2s, 1m30s) between refreshes (default 1)")
+      ->transform(CLI::Validator(
           [](std::string& s) {
             double v = 0;
-            return CLI::detail::lexical_cast(s, v) && v >= 0.001 && v <= 86400
-                       ? std::string()
-                       : "give seconds between 0.001 and 86400";
+            if (!CLI::detail::lexical_cast(s, v)) {
+              try {
+                v = static_cast<double>(history::ParseDuration(s)) / 1000;
+              } catch (const Error&) {
+                return std::string("give seconds (1.5) or a duration (500ms, 2s, 1m30s)");
+              }
+              s = fmt::format("{}", v);
+            }
+            return v >= 0.001 && v <= 86400 ? std::string()
+                                            : "give seconds between 0.001 and 86400";
           },
           "SECONDS"));
   sub->add_option("-n,--count", opts->count,

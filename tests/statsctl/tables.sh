@@ -63,6 +63,11 @@ total=$(sc get exp_seconds --json | jq '.metrics[0].histogram.buckets | length')
 [ "$total" -gt 20 ] || fail "--json lost buckets ($total)"
 echo "$get" | grep -q "^  ($((total - 1)) empty buckets of $total not shown" || fail "exp empty: $get"
 
+# watch --interval takes seconds or a duration.
+[ "$(sc watch --interval 50ms --count 2 | grep -c '^--- segment .* every 0.05s ')" = 2 ] ||
+  fail "watch --interval 50ms"
+expect 2 "give seconds \\(1.5\\) or a duration" sc watch --interval 1x
+
 # --help of every subcommand lists what works there.
 for opt in --segment --json --precision --raw; do
   sc list --help | grep -q -- "$opt" || fail "list --help lacks $opt"

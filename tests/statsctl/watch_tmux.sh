@@ -16,7 +16,7 @@ sc create >/dev/null || fail "create"
 sc inc a_slow_total 1
 sc inc z_fast_total 1
 sc set "b_gauge{long=\"$(printf 'x%.0s' $(seq 1 150))\"}" 3
-tmux -L "$T" new-session -d -x 100 -y 20 \
+tmux -L "$T" new-session -d -s main -x 100 -y 20 \
   "LANG=C.UTF-8 '$STATSCTL' --segment '$S' watch --interval 0.2; echo watch-ended; sleep 30"
 # z_fast grows 100 times faster than a_slow during the test (bounded: 400 rounds),
 # until the file $STOP exists (then no statsctl runs after the segment is removed).
@@ -25,7 +25,8 @@ tmux -L "$T" new-session -d -x 100 -y 20 \
   sc inc z_fast_total 100; sc inc a_slow_total 1; sleep 0.05
 done) &
 INC=$!
-screen() { tmux -L "$T" capture-pane -p; }
+TARGET=main
+screen() { tmux -L "$T" capture-pane -p -t "$TARGET"; }
 wait_screen() {  # wait_screen REGEX: up to 10 s
   n=0
   until screen | grep -Eq -- "$1"; do
@@ -54,4 +55,16 @@ order=$(screen | grep -oE '^(a_slow_total|z_fast_total|b_gauge)' | tr '\n' ' ')
 tmux -L "$T" send-keys q
 wait_screen '^watch-ended$'
 screen | grep -q 'SERIES' && fail "the view stayed on the screen after q (alternate screen not left)"
+
+# Waiting for a segment that does not exist yet: a line on stderr counts the
+# seconds; it goes when the segment appears and the view is drawn.
+L=$(seg later)
+tmux -L "$T" new-session -d -s later -x 100 -y 20 \
+  "LANG=C.UTF-8 '$STATSCTL' --segment '$L' watch --interval 0.2; sleep 30"
+TARGET=later
+wait_screen "^statsctl: waiting for /dev/shm/$L: [0-9]+ s \\(Ctrl-C to stop\\)$"
+"$STATSCTL" --segment "$L" inc later_total 3 2>/dev/null  # creates it
+wait_screen '^later_total +counter +3( |$)'
+screen | grep -q 'waiting for' && fail "the waiting line stayed: $(screen)"
+tmux -L "$T" send-keys -t later q
 echo PASS
