@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "args.h"
 #include "command.h"
 
 using shmstats::statsctl::Exit;
@@ -60,7 +61,7 @@ int main(int argc, char** argv) {
   sc::SetupHistory(app, &run);
 
   try {
-    app.parse(argc, argv);
+    app.parse(sc::CliArgs(argc, argv));
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : static_cast<int>(Exit::kUsage);
