@@ -190,5 +190,44 @@ TEST(HardeningTest, StateDirectoryWritableByOthersIsRefused) {
   EXPECT_NE(daemon.Log().find("chmod go-w"), std::string::npos) << daemon.Log();
 }
 
+// The bounds of /stats/history (400 with what to change), and what the server does
+// with requests it will not serve.
+TEST(HardeningTest, HistoryBoundsAndOversizedOrMisdirectedRequests) {
+  ScopedSegmentName seg(UniqueName("bounds"));
+  TempDir dir;
+  SegmentOptions options;
+  options.max_metrics = 700;
+  options.max_slots = 1 << 14;
+  auto s = Segment::Create(seg.str(), options);
+  for (int i = 0; i < 600; ++i) {
+    s.RegisterCounter(
+        {"b_total", {{"i", std::to_string(i)}, {"half", std::to_string(i % 2)}}, "", ""});
+  }
+  Daemon d(seg.str(), dir);
+  ASSERT_TRUE(d.ready()) << d.child().Log();
+  ASSERT_TRUE(d.AwaitTicks(1));
+  auto r = Get(d.port(), "/stats/history?metric=b_total&from=-40d&step=1d");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("range longer than 31 days"), std::string::npos) << r.body;
+  r = Get(d.port(), "/stats/history?metric=b_total&from=-1h");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("matches 600 series, more than 500"), std::string::npos) << r.body;
+  r = Get(d.port(), "/stats/history?metric=b_total%7Bhalf%3D%221%22%7D&from=-24h&step=1m");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("300 series x 1441 steps is more than 250000 points"), std::string::npos)
+      << r.body;
+  r = Get(d.port(), "/stats/history?metric=b_total%7Bhalf%3D%221%22%7D&from=-1h&step=1m");
+  EXPECT_EQ(r.status, 200) << r.body;
+  // A header larger than the request limit: 431, then the connection is closed.
+  r = Get(d.port(), "/healthz", {{"X-Big", std::string(70 * 1024, 'x')}});
+  EXPECT_EQ(r.status, 431) << r.body;
+  // A known path with another method: 405 naming the allowed one.
+  r = Post(d.port(), "/metrics");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_NE(r.body.find("use GET"), std::string::npos) << r.body;
+  EXPECT_EQ(Get(d.port(), "/nowhere").status, 404);
+  EXPECT_EQ(d.child().Stop(), 0) << d.child().Log();
+}
+
 }  // namespace
 }  // namespace shmstats::testing
