@@ -48,8 +48,10 @@ struct HttpLimits {
   int scrape_threads = 2;
   size_t scrape_queue = 256;  // waiting /metrics requests beyond which 503
   int query_threads = 2;
-  size_t query_queue = 4;         // waiting history queries beyond which 503
-  size_t max_connections = 1024;  // beyond: 503 and close
+  size_t query_queue = 4;  // waiting history queries beyond which 503
+  // Beyond: 503 and close. Well under the usual 1,024 descriptors, so that the
+  // history database, the segment and the state files can always be opened.
+  size_t max_connections = 512;
   std::chrono::milliseconds request_deadline{10'000};
   size_t max_request_bytes = 64 * 1024;  // headers and body; larger: 413/431 and close
 };
