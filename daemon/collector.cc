@@ -9,11 +9,13 @@
 #include <filesystem>
 
 #include "common/exposition.h"
+#include "common/log_limiter.h"
 #include "history_time.h"
 #include "journal.h"
 #include "segment_creator.h"
 #include "shmstats/error.h"
 #include "sqlite_db.h"
+#include "state_files.h"
 #include "stats_json.h"
 
 namespace shmstats::daemon {
@@ -32,13 +34,17 @@ void Log(const char* level, const std::string& message) {
   std::fflush(stderr);
 }
 
+void LogLimited(const char* kind, const char* level, const std::string& message) {
+  static common::LogLimiter limiter;
+  if (auto line = limiter.Admit(kind, message)) Log(level, *line);
+}
+
 Collector::Collector(const Config& config) : config_(config), started_ms_(history::NowMs()) {
   std::error_code ec;
-  std::filesystem::create_directories(
-      std::filesystem::path(config_.history_db).parent_path().empty()
-          ? "."
-          : std::filesystem::path(config_.history_db).parent_path(),
-      ec);
+  std::filesystem::path dir = std::filesystem::path(config_.history_db).parent_path();
+  if (dir.empty()) dir = ".";
+  std::filesystem::create_directories(dir, ec);
+  CheckStateDir(dir.string());
   try {
     lock_ = std::make_unique<LockFile>(config_.history_db + ".lock");
   } catch (const Error& e) {
@@ -69,8 +75,8 @@ void Collector::OpenHistory() {
 std::shared_ptr<const Segment> Collector::Attached() {
   std::lock_guard lock(segment_mu_);
   if (segment_ && segment_->Replaced()) {
-    Log("warning",
-        fmt::format("segment {} was removed or re-created; re-attaching", config_.segment));
+    LogLimited("segment replaced", "warning",
+               fmt::format("segment {} was removed or re-created; re-attaching", config_.segment));
     segment_.reset();
     logged_missing_ = false;
   }
@@ -83,14 +89,20 @@ std::shared_ptr<const Segment> Collector::Attached() {
       Log("info", fmt::format("attached segment {}", config_.segment));
     } catch (const Error& e) {
       if (!logged_missing_) {
-        Log(e.code() == Errc::kNotFound ? "warning" : "error",
-            fmt::format("{}; waiting for it", e.what()));
+        LogLimited("segment open", e.code() == Errc::kNotFound ? "warning" : "error",
+                   fmt::format("{}; waiting for it", e.what()));
         logged_missing_ = true;
       }
       if (e.code() != Errc::kNotFound) self_.CountError(ErrorKind::kSegment);
     }
   }
   return segment_;
+}
+
+void Collector::Detach() {
+  std::lock_guard lock(segment_mu_);
+  segment_.reset();
+  logged_missing_ = false;
 }
 
 std::string Collector::LatestStats() const {
@@ -119,10 +131,12 @@ void Collector::Tick() {
     }
   } catch (const Error& e) {
     self_.CountError(ErrorKind::kSegment);
-    Log("error", fmt::format("reading segment {}: {}", config_.segment, e.what()));
+    LogLimited("segment read", "error",
+               fmt::format("reading segment {}: {}", config_.segment, e.what()));
+    if (e.code() == Errc::kCorrupt) Detach();
     return;
   }
-  for (const auto& p : snap.problems) Log("warning", fmt::format("segment: {}", p));
+  for (const auto& p : snap.problems) LogLimited("segment problem", "warning", "segment: " + p);
   TickResult tick = aggregator_.Next(std::move(snap), config_.interval_ms);
   WriteHistory(std::move(tick.record));
   WriteFiles(tick);
@@ -171,7 +185,7 @@ void Collector::WriteFiles(const TickResult& tick) {
       WriteFileAtomically(config_.stats_json, doc);
     } catch (const Error& e) {
       self_.CountError(ErrorKind::kStatsJson);
-      Log("error", e.what());
+      LogLimited("stats.json", "error", e.what());
     }
   }
   {
@@ -184,7 +198,7 @@ void Collector::WriteFiles(const TickResult& tick) {
                           common::ToText(tick.snapshot, common::TextFormat::kPrometheus));
     } catch (const Error& e) {
       self_.CountError(ErrorKind::kTextfile);
-      Log("error", e.what());
+      LogLimited("textfile", "error", e.what());
     }
   }
 }

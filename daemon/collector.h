@@ -63,6 +63,9 @@ class Collector {
   void WriteFiles(const TickResult& tick);
   // When Run() wakes up next: `next`, or sooner for the heartbeat.
   std::chrono::steady_clock::time_point WakeUp(std::chrono::steady_clock::time_point next) const;
+  // Drops the segment (truncated or corrupt under us): Attached() opens it again
+  // once it is valid.
+  void Detach();
 
   const Config config_;
   const int64_t started_ms_;  // the daemon's start (unix ms)
@@ -94,5 +97,8 @@ class Collector {
 
 // Logs one line to stderr ("shmstatsd: <level>: <message>"); journald keeps it.
 void Log(const char* level, const std::string& message);
+// Log, at most once a minute per `kind` (common::LogLimiter): for problems that can
+// repeat on every tick or request.
+void LogLimited(const char* kind, const char* level, const std::string& message);
 
 }  // namespace shmstats::daemon

@@ -1,8 +1,6 @@
 #include "http_server.h"
 
 #include <fmt/format.h>
-#include <httplib.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -13,47 +11,16 @@
 #include "common/exposition.h"
 #include "common/selector.h"
 #include "dashboard.h"
-#include "dashboard_data.h"
-#include "history_query.h"
-#include "history_time.h"
+#include "http_history.h"
 #include "shmstats/error.h"
-#include "sqlite_db.h"
 
 namespace shmstats::daemon {
 namespace {
-
-// Every response body goes out through here: as a content provider of known
-// length, which moves the body instead of copying it and which cpp-httplib does not
-// compress. (Debian's cpp-httplib is built with Brotli, and chose it for any client
-// that accepts "br": 1.5 s of CPU for a 10,000-series /metrics.)
-void Send(httplib::Response& res, std::string body, const char* content_type) {
-  auto shared = std::make_shared<std::string>(std::move(body));
-  res.set_content_provider(shared->size(), content_type,
-                           [shared](size_t offset, size_t length, httplib::DataSink& sink) {
-                             return sink.write(shared->data() + offset, length);
-                           });
-}
-
-void Text(httplib::Response& res, int status, const std::string& body) {
-  res.status = status;
-  Send(res, body, "text/plain; charset=utf-8");
-}
-
-std::string Param(const httplib::Request& req, const char* name, const char* fallback) {
-  return req.has_param(name) ? req.get_param_value(name) : fallback;
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-bool SameIgnoringCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 // Content negotiation of /metrics (RFC 9110): OpenMetrics when the Accept header
@@ -98,123 +65,98 @@ bool SameToken(const std::string& a, const std::string& b) {
 }  // namespace
 
 HttpServer::HttpServer(const Config& config, Collector& collector)
-    : config_(config), collector_(collector), server_(std::make_unique<httplib::Server>()) {
-  // cpp-httplib's default also sets SO_REUSEPORT, which would let a second daemon
-  // bind the same address and take half of the scrapes: SO_REUSEADDR only.
-  server_->set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
-  Routes();
-}
+    : config_(config), collector_(collector), server_(std::make_unique<HttpTransport>(Routes())) {}
 
 HttpServer::~HttpServer() = default;
 
-void HttpServer::Bind() {
-  if (!server_->bind_to_port(config_.listen_host.c_str(), config_.listen_port)) {
-    throw Error(Errc::kSystem, fmt::format("cannot listen on {} (in use, or not a local "
-                                           "address?)",
-                                           config_.listen));
-  }
-}
+void HttpServer::Bind() { server_->Bind(config_.listen_host, config_.listen_port, config_.listen); }
 
-void HttpServer::Serve() { server_->listen_after_bind(); }
+void HttpServer::Serve() { server_->Serve(); }
 
-void HttpServer::Stop() { server_->stop(); }
+void HttpServer::Stop() { server_->Stop(); }
 
-void HttpServer::Routes() {
-  // /stats/prometheus: the same (the path other stats daemons serve it at).
-  server_->Get("/metrics|/stats/prometheus", [this](const httplib::Request& req, httplib::Response& res) {
-    auto format = WantsOpenMetrics(req.get_header_value("Accept"))
-                      ? common::TextFormat::kOpenMetrics
-                      : common::TextFormat::kPrometheus;
-    Snapshot snap;
-    if (auto segment = collector_.Attached()) {
-      try {
-        snap = segment->Read();
-        collector_.self_metrics().SetSegment(segment->Info());
-      } catch (const Error& e) {
-        collector_.self_metrics().CountError(ErrorKind::kSegment);
+std::vector<HttpRoute> HttpServer::Routes() {
+  using Req = const HttpRequest&;
+  using Res = HttpResponse&;
+  auto metrics = [this](Req req, Res res) {
+    bool om = WantsOpenMetrics(req.Header("Accept"));
+    auto format = om ? common::TextFormat::kOpenMetrics : common::TextFormat::kPrometheus;
+    // Scrapes queued together share one render made after they arrived.
+    auto body = metrics_[om].Get(req.received, [&] {
+      Snapshot snap;
+      if (auto segment = collector_.Attached()) {
+        try {
+          snap = segment->Read();
+          collector_.self_metrics().SetSegment(segment->Info());
+        } catch (const Error& e) {
+          collector_.self_metrics().CountError(ErrorKind::kSegment);
+        }
       }
-    }
-    // The daemon's own families win over a producer's metric of the same name.
-    std::erase_if(snap.metrics,
-                  [](const MetricSnapshot& m) { return m.name.starts_with("shmstatsd_"); });
-    for (auto& m : collector_.self_metrics().Collect()) snap.metrics.push_back(std::move(m));
-    Send(res, common::ToText(snap, format), common::ContentType(format));
-  });
+      // The daemon's own families win over a producer's metric of the same name.
+      std::erase_if(snap.metrics,
+                    [](const MetricSnapshot& m) { return m.name.starts_with("shmstatsd_"); });
+      for (auto& m : collector_.self_metrics().Collect()) snap.metrics.push_back(std::move(m));
+      return common::ToText(snap, format);
+    });
+    res.Set(200, *body, common::ContentType(format));
+  };
+  return {
+      {"GET", "/metrics", Lane::kScrape, metrics},
+      // The same as /metrics, at the path other stats daemons serve it.
+      {"GET", "/stats/prometheus", Lane::kScrape, metrics},
 
-  server_->Get("/stats", [this](const httplib::Request&, httplib::Response& res) {
-    std::string doc = collector_.LatestStats();
-    if (doc.empty())
-      return Text(res, 503,
-                  "no snapshot yet: the segment is missing or the "
-                  "first tick has not run\n");
-    Send(res, std::move(doc), "application/json");
-  });
+      {"GET", "/stats", Lane::kInline,
+       [this](Req, Res res) {
+         std::string doc = collector_.LatestStats();
+         if (doc.empty()) {
+           return res.Set(503,
+                          "no snapshot yet: the segment is missing or the "
+                          "first tick has not run\n");
+         }
+         res.Set(200, std::move(doc), "application/json");
+       }},
 
-  server_->Get("/stats/history", [this](const httplib::Request& req, httplib::Response& res) {
-    try {
-      int64_t now = history::NowMs();
-      std::string metric = Param(req, "metric", "");
-      auto selector = metric.empty() ? common::Selector() : common::Selector::Parse(metric);
-      history::QueryRange range;
-      range.step_ms = history::ParseStep(Param(req, "step", "1m"));
-      range.from_ms = history::ParseTime(Param(req, "from", "-1h"), now);
-      range.to_ms = history::ParseTime(Param(req, "to", "now"), now);
-      std::string format = Param(req, "format", "json");
-      if (format != "json" && format != "csv") {
-        throw Error(Errc::kInvalidArgument,
-                    fmt::format("invalid format '{}': use json or csv", format.substr(0, 32)));
-      }
-      history::ValidateRange(range);
-      history::HistoryReader reader(config_.history_db);
-      auto result = reader.Query(selector, range);
-      if (format == "csv") {
-        Send(res, history::HistoryToCsv(result, range), "text/csv; charset=utf-8");
-      } else {
-        nlohmann::json doc = history::HistoryToJson(result, range);
-        if (Param(req, "buckets", "") == "1") AddPointBuckets(result, &doc);  // dashboard heatmap
-        Send(res, doc.dump() + "\n", "application/json");
-      }
-    } catch (const Error& e) {
-      Text(res, 400, fmt::format("bad request: {}\n", e.what()));
-    } catch (const history::DbError& e) {
-      Text(res, 503, fmt::format("history unavailable: {}\n", e.what()));
-    }
-  });
+      {"GET", "/stats/history", Lane::kQuery,
+       [this](Req req, Res res) {
+         ServeHistory(
+             config_.history_db, HistoryLimits{}, [this] { return server_->stopping(); }, req, res);
+       }},
 
-  server_->Get("/", [](const httplib::Request&, httplib::Response& res) {  // daemon/dashboard.h
-    res.set_header("Content-Security-Policy", kDashboardCsp);
-    res.set_content(std::string(DashboardPage()), kDashboardContentType);
-  });
+      {"GET", "/", Lane::kInline,
+       [](Req, Res res) {  // daemon/dashboard.h
+         res.headers.emplace_back("Content-Security-Policy", kDashboardCsp);
+         res.Set(200, std::string(DashboardPage()), kDashboardContentType);
+       }},
 
-  server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
-    bool segment = collector_.Attached() != nullptr;
-    bool history = collector_.HistoryHealthy();
-    nlohmann::json j = {{"status", history ? "ok" : "degraded"},
-                        {"segment", segment ? "attached" : "waiting"},
-                        {"history", history ? "ok" : "failing"}};
-    res.status = history ? 200 : 503;
-    Send(res, j.dump() + "\n", "application/json");
-  });
+      {"GET", "/healthz", Lane::kInline,
+       [this](Req, Res res) {
+         bool segment = collector_.Attached() != nullptr;
+         bool history = collector_.HistoryHealthy();
+         nlohmann::json j = {{"status", history ? "ok" : "degraded"},
+                             {"segment", segment ? "attached" : "waiting"},
+                             {"history", history ? "ok" : "failing"}};
+         res.Set(history ? 200 : 503, j.dump() + "\n", "application/json");
+       }},
 
-  server_->Post("/reset", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!config_.enable_reset) return Text(res, 403, "reset over HTTP is disabled\n");
-    std::string auth = req.get_header_value("Authorization");
-    if (!auth.starts_with("Bearer ") || !SameToken(auth.substr(7), config_.reset_token)) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      return Text(res, 401, "a valid bearer token is required\n");
-    }
-    try {
-      common::Selector selector = common::Selector::Parse(Param(req, "metric", ""));
-      Segment segment = Segment::Open(config_.segment, Access::kReadWrite);
-      auto reset = segment.Reset([&](const MetricSnapshot& m) { return selector.Matches(m); });
-      Send(res, nlohmann::json({{"reset", reset.size()}}).dump() + "\n", "application/json");
-    } catch (const Error& e) {
-      Text(res, e.code() == Errc::kInvalidArgument ? 400 : 503, fmt::format("{}\n", e.what()));
-    }
-  });
+      {"POST", "/reset", Lane::kInline,
+       [this](Req req, Res res) {
+         if (!config_.enable_reset) return res.Set(403, "reset over HTTP is disabled\n");
+         std::string auth = req.Header("Authorization");
+         if (!auth.starts_with("Bearer ") || !SameToken(auth.substr(7), config_.reset_token)) {
+           res.headers.emplace_back("WWW-Authenticate", "Bearer");
+           return res.Set(401, "a valid bearer token is required\n");
+         }
+         try {
+           common::Selector selector = common::Selector::Parse(req.Param("metric", ""));
+           Segment segment = Segment::Open(config_.segment, Access::kReadWrite);
+           auto reset = segment.Reset([&](const MetricSnapshot& m) { return selector.Matches(m); });
+           res.Set(200, nlohmann::json({{"reset", reset.size()}}).dump() + "\n",
+                   "application/json");
+         } catch (const Error& e) {
+           res.Set(e.code() == Errc::kInvalidArgument ? 400 : 503, fmt::format("{}\n", e.what()));
+         }
+       }},
+  };
 }
 
 }  // namespace shmstats::daemon

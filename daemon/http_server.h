@@ -1,6 +1,7 @@
 #pragma once
 
-// shmstatsd's HTTP endpoints (cpp-httplib, a small thread pool):
+// shmstatsd's HTTP endpoints, served by HttpTransport (Boost.Beast; lanes, limits
+// and deadlines in http_transport.h):
 //
 //   GET  /metrics        live segment values read at scrape time plus shmstatsd_*;
 //                        Prometheus text 0.0.4, or OpenMetrics 1.0 when the Accept
@@ -8,8 +9,9 @@
 //   GET  /stats/prometheus  the same as /metrics
 //   GET  /stats          the latest tick as JSON (stats.json's document); 503 before it
 //   GET  /stats/history  ?metric=SELECTOR&from=&to=&step=&format=json|csv; 400 with a
-//                        message for a bad selector, time, step or format; &buckets=1
-//                        adds histogram buckets per point (daemon/dashboard_data.h)
+//                        message for a bad selector, time, step or format or a query
+//                        over the bounds, 503 past its time budget (http_history.h);
+//                        &buckets=1 adds histogram buckets per point (dashboard_data.h)
 //   GET  /               the dashboard page (daemon/dashboard.h)
 //   GET  /healthz        {"status":"ok"|"degraded", ...}; 503 when history writes fail
 //   POST /reset          ?metric=SELECTOR, only with --enable-reset and the header
@@ -23,10 +25,8 @@
 
 #include "collector.h"
 #include "config.h"
-
-namespace httplib {
-class Server;
-}
+#include "http_transport.h"
+#include "shared_render.h"
 
 namespace shmstats::daemon {
 
@@ -41,10 +41,12 @@ class HttpServer {
   void Stop();
 
  private:
-  void Routes();
+  // The route table: method, path, lane, handler.
+  std::vector<HttpRoute> Routes();
   const Config& config_;
   Collector& collector_;
-  std::unique_ptr<httplib::Server> server_;
+  SharedRender metrics_[2];  // /metrics renders: Prometheus text, OpenMetrics
+  std::unique_ptr<HttpTransport> server_;
 };
 
 }  // namespace shmstats::daemon

@@ -9,15 +9,12 @@
 #include <cstring>
 
 #include "shmstats/error.h"
+#include "state_files.h"
 
 namespace shmstats::daemon {
 
 LockFile::LockFile(const std::string& path) {
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) {
-    throw Error(Errc::kSystem,
-                fmt::format("cannot create lock file {}: {}", path, std::strerror(errno)));
-  }
+  fd_ = OpenOrCreateNoFollow(path, 0644);  // never through a planted symlink
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     int saved = errno;
     char pid[32] = {};

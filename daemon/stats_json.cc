@@ -14,6 +14,7 @@
 #include "history_schema.h"
 #include "history_time.h"
 #include "shmstats/error.h"
+#include "state_files.h"
 
 namespace shmstats::daemon {
 namespace {
@@ -148,8 +149,7 @@ std::string StatsJson(const TickResult& tick, const std::string& segment) {
 
 void WriteFileAtomically(const std::string& path, const std::string& content) {
   std::string tmp = fmt::format("{}.tmp.{}", path, getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) Fail("cannot create", tmp);
+  int fd = CreateExclusive(tmp, O_WRONLY, 0644);  // never through a planted symlink
   size_t done = 0;
   while (done < content.size()) {
     ssize_t n = ::write(fd, content.data() + done, content.size() - done);

@@ -30,6 +30,11 @@ Exit RunCheck(const GlobalOptions& global, const CheckOptions&) {
           fmt::format("{} descriptors abandoned by registrations that died midway "
                       "(harmless; their room is not reused)",
                       info.metrics_abandoned));
+    if (info.claims_dead)
+      notes.push_back(
+          fmt::format("{} descriptors claimed by processes that are gone (a "
+                      "registration of that series abandons the claim at once)",
+                      info.claims_dead));
     if (info.registrations_refused)
       notes.push_back(
           fmt::format("{} registrations refused: the segment is full", info.registrations_refused));

@@ -6,7 +6,7 @@ namespace shmstats::statsctl {
 namespace {
 
 Exit RunInc(const GlobalOptions& global, const RecordOptions& opts) {
-  uint64_t n = opts.value.empty() ? 1 : ParseIncrement(opts.value);
+  uint64_t n = opts.value_given ? ParseIncrement(opts.value) : 1;
   MetricSpec spec = SpecFor(opts);
   Segment segment = OpenForRecording(global);
   Counter counter = RegisterOrExplain([&] { return segment.RegisterCounter(spec); },

@@ -36,8 +36,10 @@ Exit PrintInfo(const GlobalOptions& global, const Segment& segment) {
       {"max_metrics", i.max_metrics},
       {"metrics_used", i.metrics_used},
       {"metrics_free",
-       i.max_metrics - std::min(i.max_metrics, i.metrics_used + i.metrics_abandoned)},
+       i.max_metrics -
+           std::min(i.max_metrics, i.metrics_used + i.metrics_abandoned + i.claims_dead)},
       {"metrics_abandoned", i.metrics_abandoned},
+      {"claims_dead", i.claims_dead},
       {"max_slots", i.max_slots},
       {"slots_used", i.slots_used},
       {"slots_free", i.max_slots - std::min(i.max_slots, i.slots_used)},
@@ -63,6 +65,10 @@ Exit PrintInfo(const GlobalOptions& global, const Segment& segment) {
                                 Percent(i.metrics_used, i.max_metrics))});
   t.Add({"abandoned", fmt::format("{} descriptors (registrations killed midway; never reused)",
                                   i.metrics_abandoned)});
+  t.Add({"dead claims",
+         fmt::format("{} descriptors claimed by processes that are gone (the next registration "
+                     "of each series abandons its claim at once)",
+                     i.claims_dead)});
   t.Add({"slots", fmt::format("{} used, {} free of {} ({:.1f}% used; 8 bytes each)", i.slots_used,
                               j["slots_free"].get<uint64_t>(), i.max_slots,
                               Percent(i.slots_used, i.max_slots))});

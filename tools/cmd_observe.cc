@@ -11,7 +11,8 @@ namespace shmstats::statsctl {
 namespace {
 
 struct ObserveOptions : RecordOptions {
-  std::string buckets;  // --buckets 0.1,0.5,1
+  std::string buckets;         // --buckets 0.1,0.5,1
+  bool buckets_given = false;  // maybe empty
   std::optional<double> min, max;
   std::optional<int> precision;
 };
@@ -19,11 +20,15 @@ struct ObserveOptions : RecordOptions {
 // The layout asked for on the command line, if any.
 std::optional<Buckets> RequestedBuckets(const ObserveOptions& o) {
   bool exponential = o.min || o.max || o.precision;
-  if (!o.buckets.empty() && exponential)
+  if (o.buckets_given && exponential)
     throw CommandError(Exit::kUsage,
                        "--buckets cannot be combined with --min, --max or --precision: give "
                        "explicit bounds or an exponential range, not both");
-  if (!o.buckets.empty()) {
+  if (o.buckets_given) {
+    if (o.buckets.empty())
+      throw CommandError(Exit::kUsage,
+                         "--buckets is empty: give ascending bounds such as 0.1,0.5,1 (or leave "
+                         "it out for exponential buckets)");
     ExplicitBuckets e;
     for (const auto& part : CLI::detail::split(o.buckets, ','))
       e.bounds.push_back(ParseNumber(part, "bucket bound"));
@@ -79,7 +84,8 @@ void SetupObserve(CLI::App& app, Runner* out) {
   CLI::App* sub = app.add_subcommand("observe", "Record one observation into a histogram");
   AddRecordOptions(sub, opts.get(), "VALUE", "finite number to observe");
   sub->add_option("--buckets", opts->buckets,
-                  "explicit upper bounds, ascending, comma-separated (+Inf is implicit)");
+                  "explicit upper bounds, ascending, comma-separated (+Inf is implicit)")
+      ->each([o = opts.get()](const std::string&) { o->buckets_given = true; });
   sub->add_option("--min", opts->min, "exponential buckets: lowest bound (default 1e-06)");
   sub->add_option("--max", opts->max, "exponential buckets: highest finite bound (default 10000)");
   sub->add_option("--precision", opts->precision,

@@ -19,6 +19,7 @@
 
 #include "exposition.h"
 #include "history_time.h"
+#include "log_limiter.h"
 #include "util.h"
 
 namespace shmstats::statsctl {
@@ -157,14 +158,39 @@ class Watcher {
       previous_.clear();
     }
     if (!segment_ && !Attach()) return;
-    Print(segment_->Read());
+    Snapshot snap;
+    try {
+      snap = segment_->Read();
+    } catch (const Error& e) {
+      if (e.code() != Errc::kCorrupt) throw;
+      Detach(e.what());
+      return;
+    }
+    Print(snap);
   }
 
  private:
+  // A segment truncated or corrupted under us: said at most once a minute, and
+  // re-attached once a valid one is back.
+  void Detach(const std::string& why) {
+    if (auto line = limiter_.Admit("corrupt", fmt::format("statsctl: {}; waiting for a valid "
+                                                          "segment to re-attach",
+                                                          why))) {
+      std::fprintf(stderr, "%s\n", line->c_str());
+    }
+    segment_.reset();
+    detached_ = true;
+    previous_.clear();
+  }
+
   bool Attach() {
     try {
       segment_ = Segment::Open(global_.segment, Access::kReadOnly);
     } catch (const Error& e) {
+      if (e.code() == Errc::kCorrupt) {
+        Detach(e.what());
+        return false;
+      }
       if (e.code() != Errc::kNotFound && e.code() != Errc::kTimeout) throw;
       if (!waiting_said_)
         std::fprintf(stderr, "statsctl: segment /dev/shm/%s does not exist; waiting for it\n",
@@ -251,6 +277,7 @@ class Watcher {
   std::vector<common::Selector> selectors_;
   bool tty_;
   std::optional<Segment> segment_;
+  common::LogLimiter limiter_;
   bool detached_ = false;
   bool waiting_said_ = false;
   std::unordered_map<std::string, double> previous_;
@@ -398,7 +425,8 @@ refresh. Series are sorted by rate, fastest first (then by name); columns keep
 their place. On a terminal the view is redrawn in place on the whole screen
 (keys: s sorts by rate or name, q quits); otherwise one block is printed per
 interval (with --json: one JSON document per line). If the segment is removed or
-re-created, watch says so on stderr, waits for it and re-attaches.
+re-created, truncated or corrupt, watch says so on stderr (a repeated problem at
+most once a minute), waits for a valid segment and re-attaches.
 
 Examples:
   statsctl watch

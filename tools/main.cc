@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "args.h"
 #include "command.h"
 
 using shmstats::statsctl::Exit;
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
   sc::UseUtf8Ctype();  // table widths in terminal cells
 
   try {
-    app.parse(argc, argv);
+    app.parse(sc::CliArgs(argc, argv));
     if (!segment_after.empty()) global.segment = segment_after;
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);

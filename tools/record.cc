@@ -7,6 +7,7 @@ void AddRecordOptions(CLI::App* sub, RecordOptions* opts, const char* value_name
   sub->add_option("SERIES", opts->series, "metric name, optionally with labels: NAME{k=\"v\",...}")
       ->required();
   auto* value = sub->add_option(value_name, opts->value, value_help);
+  value->each([opts](const std::string&) { opts->value_given = true; });
   if (!value_optional) value->required();
   sub->add_option("--help-text", opts->help, "help text, used when the metric is created");
   sub->add_option("--unit", opts->unit, "unit such as seconds or bytes, used when it is created");

@@ -16,10 +16,11 @@
 namespace shmstats::statsctl {
 
 struct RecordOptions {
-  std::string series;  // NAME or NAME{label="value",...}
-  std::string value;   // the number, as typed
-  std::string help;    // --help-text, used when the metric is created
-  std::string unit;    // --unit, used when the metric is created
+  std::string series;        // NAME or NAME{label="value",...}
+  std::string value;         // the number, as typed
+  bool value_given = false;  // VALUE was on the command line (maybe empty)
+  std::string help;          // --help-text, used when the metric is created
+  std::string unit;          // --unit, used when the metric is created
 };
 
 // Adds SERIES (required), VALUE (required unless value_optional) and the

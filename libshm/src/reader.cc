@@ -12,6 +12,7 @@
 
 #include "buckets.h"
 #include "names.h"
+#include "ownership.h"
 #include "segment_impl.h"
 #include "shmstats/error.h"
 
@@ -138,6 +139,7 @@ void ForEachPublished(const detail::SegmentImpl& s, std::vector<std::string>* pr
 }  // namespace
 
 Snapshot Segment::Read() const {
+  detail::CheckMappedSize(*impl_);
   Snapshot snap;
   snap.taken_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
@@ -178,6 +180,7 @@ Snapshot Segment::Read() const {
 std::vector<MetricSnapshot> Segment::Reset(
     const std::function<bool(const MetricSnapshot&)>& select) {
   impl_->RequireWritable("reset metrics");
+  detail::CheckMappedSize(*impl_);
   std::vector<MetricSnapshot> taken;
   ForEachPublished(*impl_, nullptr, [&](MetricSnapshot& m, const Located& where) {
     if (!select(m)) return;

@@ -9,7 +9,6 @@
 // ever waits on a lock another process can hold forever.
 
 #include <fmt/format.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <bit>
@@ -19,6 +18,7 @@
 
 #include "buckets.h"
 #include "names.h"
+#include "ownership.h"
 #include "segment_impl.h"
 #include "shmstats/error.h"
 
@@ -114,10 +114,6 @@ void CheckFamilyType(const detail::SegmentImpl& s, const Request& r) {
                                        s.path, why));
 }
 
-bool OwnerDead(uint32_t pid) {
-  return pid != 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
-}
-
 // Waits until a claim with our hash is published or abandoned; abandons it if its
 // owner is dead or it outlives kClaimTimeout. Returns the state now in the word.
 uint64_t AwaitClaim(const detail::SegmentImpl& s, Descriptor& d, uint64_t claimed) {
@@ -126,7 +122,7 @@ uint64_t AwaitClaim(const detail::SegmentImpl& s, Descriptor& d, uint64_t claime
     uint64_t state = d.state.load(std::memory_order_acquire);
     if (state != claimed) return state;
     if (spin < 64) continue;
-    if (OwnerDead(d.owner_pid.load(std::memory_order_relaxed)) ||
+    if (detail::OwnerDead(d.owner_pid.load(std::memory_order_relaxed)) ||
         std::chrono::steady_clock::now() - start > kClaimTimeout) {
       uint64_t abandoned = layout::kAbandoned | (claimed & layout::kHashMask);
       if (d.state.compare_exchange_strong(state, abandoned, std::memory_order_acq_rel)) {

@@ -15,6 +15,7 @@
 #include <random>
 #include <thread>
 
+#include "ownership.h"
 #include "segment_impl.h"
 #include "shmstats/error.h"
 
@@ -89,6 +90,11 @@ void CheckOptions(const SegmentOptions& o) {
                             layout::kMaxSlotsLimit));
   if (o.mode & ~07777u)
     throw Error(Errc::kInvalidArgument, fmt::format("mode {:o} is not a permission mode", o.mode));
+  if (o.mode & S_IWOTH)
+    throw Error(Errc::kInvalidArgument,
+                fmt::format("mode {:04o} lets users outside the segment's group write it, and "
+                            "readers refuse such a segment: use 0640, or 0660 with a group",
+                            o.mode));
 }
 
 // Checks the header geometry against the file: everything later trusts these numbers.
@@ -219,6 +225,7 @@ Segment Segment::Open(std::string_view name, Access access) {
   } catch (const bip::interprocess_exception& e) {
     throw Translate(e, s->path, "opening");
   }
+  detail::CheckOwnership(s->shm.get_mapping_handle().handle, s->path, s->name);
   RecordIdentity(*s);
   // A creator may still be sizing and initialising it: wait, bounded, for the magic.
   auto deadline = std::chrono::steady_clock::now() + kOpenWait;
@@ -292,6 +299,7 @@ bool Segment::Replaced() const {
 
 SegmentInfo Segment::Info() const {
   const detail::SegmentImpl& s = *impl_;
+  detail::CheckMappedSize(s);
   const layout::Header& h = s.header();
   SegmentInfo info;
   info.name = s.name;
@@ -308,6 +316,9 @@ SegmentInfo Segment::Info() const {
     uint64_t state = s.descriptor(i).state.load(std::memory_order_relaxed) & layout::kStateMask;
     info.metrics_used += state == layout::kPublished;
     info.metrics_abandoned += state == layout::kAbandoned;
+    info.claims_dead +=
+        state == layout::kClaimed &&
+        detail::OwnerDead(s.descriptor(i).owner_pid.load(std::memory_order_relaxed));
   }
   struct stat st {};
   if (fstat(s.shm.get_mapping_handle().handle, &st) == 0) {

@@ -33,6 +33,14 @@ inline std::string UniqueName(const char* tag) {
   return std::string(tag) + "-" + (info ? info->name() : "t") + "-" + std::to_string(getpid());
 }
 
+// A segment with room for a few hundred metrics.
+inline SegmentOptions Small() {
+  SegmentOptions o;
+  o.max_metrics = 256;
+  o.max_slots = 1 << 14;
+  return o;
+}
+
 // A segment name removed again when the test ends.
 class ScopedSegmentName {
  public:

@@ -18,13 +18,6 @@
 namespace shmstats::testing {
 namespace {
 
-SegmentOptions Small() {
-  SegmentOptions o;
-  o.max_metrics = 256;
-  o.max_slots = 1 << 14;
-  return o;
-}
-
 std::string PromtoolCheck(const std::string& text, const TempDir& dir) {
   std::ofstream(dir / "metrics.txt") << text;
   std::string cmd = std::string(PROMTOOL_PATH) + " check metrics <" + (dir / "metrics.txt") + " >" +

@@ -62,6 +62,17 @@ class DeadClaimTest : public test::ProcessTest {
 
 TEST_F(DeadClaimTest, ClaimOfADeadProducerIsAbandoned) { ExpectClaimAbandoned(DeadPid()); }
 
+// info and check see a dead process's claim before any registration clears it.
+TEST_F(DeadClaimTest, InfoCountsAClaimOfADeadProducer) {
+  EXPECT_EQ(segment_->Info().claims_dead, 0u);
+  test::PlantClaim(guard_.name(), kSpec, DeadPid());
+  EXPECT_EQ(segment_->Info().claims_dead, 1u);
+  EXPECT_EQ(segment_->Info().metrics_abandoned, 0u);
+  segment_->RegisterCounter(kSpec).Inc();  // abandons it at once, its owner being gone
+  EXPECT_EQ(segment_->Info().claims_dead, 0u);
+  EXPECT_EQ(segment_->Info().metrics_abandoned, 1u);
+}
+
 TEST_F(DeadClaimTest, ClaimWithoutARecordedOwnerIsAbandonedAfterTheTimeout) {
   ExpectClaimAbandoned(0);
 }

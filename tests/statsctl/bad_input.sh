@@ -74,6 +74,15 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && nobody "$STATSCTL" --v
 else
   echo "SKIP permission checks: needs root, setpriv, and a statsctl that uid 65534 can run"
 fi
+# issue 14: an empty value or bucket list, and signed non-finite values without "--" (2)
+expect 2 "increment '' is not a whole number" sc inc errors_total ''
+expect 2 "--buckets is empty: give ascending bounds" sc observe new_seconds 1 --buckets ''
+for v in -inf -Inf -infinity -nan; do
+  expect 2 "value '$v' is not finite: give a finite number" sc set queue_depth "$v"
+  expect 2 "delta '$v' is not finite" sc add queue_depth "$v"
+done
+expect 2 "value '-inf' is not finite" sc observe lat_seconds -inf
+expect 2 "value '-inf' is not finite" sc set queue_depth -inf --unit x
 # nothing above changed the metrics
 [ "$(state "$S")" = "$before" ] || fail "segment changed: $(state "$S")"
 

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "exposition.h"
+#include "log_limiter.h"
 #include "selector.h"
 #include "shmstats/error.h"
 
@@ -185,6 +186,19 @@ TEST(AppendJsonTest, SameDocumentAsToJson) {
           << text;
     }
   }
+}
+
+TEST(LogLimiterTest, OneLinePerKindPerWindowThenTheSuppressedCount) {
+  LogLimiter limiter(std::chrono::seconds(60));
+  auto t0 = LogLimiter::Clock::time_point() + std::chrono::hours(1);
+  EXPECT_EQ(limiter.Admit("a", "first", t0), "first");
+  EXPECT_EQ(limiter.Admit("b", "other kind", t0), "other kind");
+  for (int i = 1; i < 300; ++i) {
+    EXPECT_EQ(limiter.Admit("a", "again", t0 + std::chrono::milliseconds(200 * i)), std::nullopt);
+  }
+  EXPECT_EQ(limiter.Admit("a", "later", t0 + std::chrono::seconds(61)),
+            "later (299 similar lines suppressed)");
+  EXPECT_EQ(limiter.Admit("a", "much later", t0 + std::chrono::seconds(200)), "much later");
 }
 
 }  // namespace

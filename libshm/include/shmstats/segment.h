@@ -39,6 +39,8 @@ struct SegmentInfo {
   uint32_t max_metrics = 0;
   uint32_t metrics_used = 0;       // published descriptors
   uint32_t metrics_abandoned = 0;  // claimed by a process that died mid-registration
+  uint32_t claims_dead = 0;  // still claimed by a process that is gone (the next registration
+                             // of that series abandons the claim at once)
   uint64_t max_slots = 0;
   uint64_t slots_used = 0;
   uint64_t registrations_refused = 0;  // refused because the segment was full

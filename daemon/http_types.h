@@ -1,0 +1,52 @@
+#pragma once
+
+// The request and response that shmstatsd's route handlers see: plain values,
+// independent of the HTTP library underneath (http_transport.h), so that a route is
+// a function of a request to a response.
+//
+// Thread-safety: plain values; a handler owns the pair it is given.
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace shmstats::daemon {
+
+using HttpFields = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST"...
+  std::string path;    // the target up to '?', as sent
+  HttpFields params;   // query parameters, percent-decoded, in order
+  HttpFields headers;  // names as sent
+  std::string body;
+  std::chrono::steady_clock::time_point received;  // when its last byte arrived
+
+  bool HasParam(std::string_view name) const;
+  // The first value of query parameter `name`, or `fallback`.
+  std::string Param(std::string_view name, std::string_view fallback = "") const;
+  // The first header called `name` (compared case-insensitively), or "".
+  std::string Header(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  HttpFields headers;  // extra headers (Content-Type and Content-Length are set from the rest)
+  std::string body;
+
+  // Sets status, body and content type in one call.
+  void Set(int code, std::string text, std::string type = "text/plain; charset=utf-8") {
+    status = code;
+    body = std::move(text);
+    content_type = std::move(type);
+  }
+};
+
+// Splits "a=1&b=x%20y" into decoded pairs ('+' is a space, as in forms).
+HttpFields ParseQuery(std::string_view query);
+bool SameIgnoringCase(std::string_view a, std::string_view b);
+
+}  // namespace shmstats::daemon

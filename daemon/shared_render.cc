@@ -1,0 +1,34 @@
+#include "shared_render.h"
+
+namespace shmstats::daemon {
+
+std::shared_ptr<const std::string> SharedRender::Get(Clock::time_point received,
+                                                     const std::function<std::string()>& render) {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    if (latest_ && latest_start_ >= received) return latest_;
+    if (rendering_) {  // wait for it: it may have started after `received`
+      cv_.wait(lock);
+      continue;
+    }
+    rendering_ = true;
+    Clock::time_point start = Clock::now();
+    lock.unlock();
+    std::shared_ptr<const std::string> body;
+    try {
+      body = std::make_shared<const std::string>(render());
+    } catch (...) {
+      lock.lock();
+      rendering_ = false;
+      cv_.notify_all();
+      throw;
+    }
+    lock.lock();
+    rendering_ = false;
+    latest_ = std::move(body);
+    latest_start_ = start;
+    cv_.notify_all();
+  }
+}
+
+}  // namespace shmstats::daemon

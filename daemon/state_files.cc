@@ -1,0 +1,77 @@
+#include "state_files.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "shmstats/error.h"
+
+namespace shmstats::daemon {
+namespace {
+
+[[noreturn]] void Fail(const std::string& what, const std::string& path, int err) {
+  if (err == ELOOP || err == EEXIST) {
+    throw Error(Errc::kPermission,
+                fmt::format("refusing {} {}: it already exists and is not a file of ours (a "
+                            "symlink?); check who can write its directory and remove it",
+                            what, path));
+  }
+  throw Error(err == EACCES || err == EPERM ? Errc::kPermission : Errc::kSystem,
+              fmt::format("cannot {} {}: {}", what, path, std::strerror(err)));
+}
+
+bool StaleFileOfOurs(const std::string& path) {
+  struct stat st {};
+  return lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid();
+}
+
+}  // namespace
+
+void CheckStateDir(const std::string& dir) {
+  struct stat st {};
+  if (stat(dir.c_str(), &st) != 0) return;  // missing: opening the database says so, and retries
+  bool owner_ok = st.st_uid == geteuid() || st.st_uid == 0;
+  bool group_ok = !(st.st_mode & S_IWGRP) || st.st_gid == getegid();
+  if (!owner_ok || !group_ok || (st.st_mode & S_IWOTH)) {
+    throw Error(Errc::kPermission,
+                fmt::format("state directory {} (mode {:04o}, uid {}, gid {}) is writable by "
+                            "other users, who could plant links to files the daemon would then "
+                            "overwrite: refused; make it owned by this user and not writable by "
+                            "others (chown; chmod go-w {})",
+                            dir, st.st_mode & 07777, st.st_uid, st.st_gid, dir));
+  }
+}
+
+int CreateExclusive(const std::string& path, int flags, int mode) {
+  for (int attempt = 0;; ++attempt) {
+    int fd = ::open(path.c_str(), flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd >= 0) return fd;
+    int err = errno;
+    if (err == EEXIST && attempt == 0 && StaleFileOfOurs(path) && ::unlink(path.c_str()) == 0) {
+      continue;
+    }
+    Fail("create", path, err);
+  }
+}
+
+int OpenOrCreateNoFollow(const std::string& path, int mode) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd >= 0 || errno != EEXIST) {
+    if (fd < 0) Fail("create", path, errno);
+    return fd;
+  }
+  fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) Fail("open", path, errno);
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+    ::close(fd);
+    Fail("open", path, EEXIST);
+  }
+  return fd;
+}
+
+}  // namespace shmstats::daemon
