@@ -12,6 +12,7 @@
 #include "history_time.h"
 #include "shmstats/error.h"
 #include "sqlite_db.h"
+#include "store.h"
 #include "stats_json.h"
 
 namespace shmstats::daemon {
@@ -52,7 +53,7 @@ void Collector::OpenHistory() {
   if (writer_) return;
   try {
     if (!lock_) lock_ = std::make_unique<LockFile>(config_.history_db + ".lock");
-    writer_ = std::make_unique<history::HistoryWriter>(config_.history_db);
+    writer_ = history::OpenWriter(config_.history_db, config_.instance);
     history_ok_ = true;
     Log("info", fmt::format("history database {}", config_.history_db));
   } catch (const std::exception& e) {

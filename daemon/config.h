@@ -25,6 +25,7 @@ struct Config {
   bool enable_reset = false;
   std::string reset_token_file;
   std::string reset_token;  // read from reset_token_file at start
+  std::string instance;     // --instance, default the host name: stored with each series
 };
 
 // Parses argv into `config`. Returns -1 to go on, or the exit status to exit with

@@ -16,6 +16,7 @@
 #include "history_time.h"
 #include "shmstats/error.h"
 #include "sqlite_db.h"
+#include "summary_endpoint.h"
 
 namespace shmstats::daemon {
 namespace {
@@ -177,6 +178,14 @@ void HttpServer::Routes() {
     } catch (const history::DbError& e) {
       Text(res, 503, fmt::format("history unavailable: {}\n", e.what()));
     }
+  });
+
+  server_->Get("/stats/summary", [this](const httplib::Request& req, httplib::Response& res) {
+    HttpAnswer a = SummaryEndpoint(config_.history_db, [&](const char* n, const char* fallback) {
+      return Param(req, n, fallback);
+    });
+    res.status = a.status;
+    Send(res, std::move(a.body), a.content_type);
   });
 
   server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {

@@ -8,6 +8,8 @@
 //   GET  /stats          the latest tick as JSON (stats.json's document); 503 before it
 //   GET  /stats/history  ?metric=SELECTOR&from=&to=&step=&format=json|csv; 400 with a
 //                        message for a bad selector, time, step or format
+//   GET  /stats/summary  ?metric=SELECTOR&from=&to=&by=LABEL|instance&format=json|csv:
+//                        one row per series or group over the range (summary_endpoint.h)
 //   GET  /healthz        {"status":"ok"|"degraded", ...}; 503 when history writes fail
 //   POST /reset          ?metric=SELECTOR, only with --enable-reset and the header
 //                        "Authorization: Bearer <token>"; 401/403 otherwise
