@@ -12,6 +12,7 @@
 #include "history_time.h"
 #include "shmstats/error.h"
 #include "sqlite_db.h"
+#include "pg_store.h"
 #include "store.h"
 #include "stats_json.h"
 
@@ -32,6 +33,10 @@ void Log(const char* level, const std::string& message) {
 }
 
 Collector::Collector(const Config& config) : config_(config), started_ms_(history::NowMs()) {
+  if (history::IsPostgresUrl(config_.history_db)) {  // no local file to create or lock
+    OpenHistory();
+    return;
+  }
   std::error_code ec;
   std::filesystem::create_directories(
       std::filesystem::path(config_.history_db).parent_path().empty()
@@ -52,7 +57,9 @@ Collector::~Collector() = default;
 void Collector::OpenHistory() {
   if (writer_) return;
   try {
-    if (!lock_) lock_ = std::make_unique<LockFile>(config_.history_db + ".lock");
+    if (!lock_ && !history::IsPostgresUrl(config_.history_db)) {
+      lock_ = std::make_unique<LockFile>(config_.history_db + ".lock");
+    }
     writer_ = history::OpenWriter(config_.history_db, config_.instance);
     history_ok_ = true;
     Log("info", fmt::format("history database {}", config_.history_db));

@@ -105,7 +105,8 @@ int ParseConfig(int argc, char** argv, Config& c) {
       ->check(CLI::Validator(CheckDuration, "DURATION"));
   app.add_option("--state-dir", c.state_dir, "directory of history.db and stats.json")
       ->capture_default_str();
-  app.add_option("--history-db", c.history_db, "history database (default STATE_DIR/history.db)");
+  app.add_option("--history-db", c.history_db,
+                 "history database, or a postgresql:// URL (default STATE_DIR/history.db)");
   app.add_option("--stats-json", c.stats_json,
                  "stats.json path (default STATE_DIR/stats.json; 'none' disables)");
   app.add_option("--textfile", c.textfile,

@@ -1,7 +1,8 @@
 #pragma once
 
 // The history store behind one interface. Implementations: SQLite (a file path,
-// the embedded default; sqlite_store.h, history_writer.h). A store only keeps and
+// the embedded default; sqlite_store.h, history_writer.h) and PostgreSQL (a
+// postgresql:// URL, a fleet's one store; pg_store.h). A store only keeps and
 // returns rows; what a step, a rate or a quantile means is computed once, by the
 // query engine (history_query.h) and Accum (history_accum.h), for every store.
 //
@@ -65,7 +66,7 @@ class Store {
   virtual void ScanTicks(int64_t from_ms, int64_t to_ms, const TickRowFn& f) = 0;
 };
 
-// Opens the store at `location` (today: a SQLite database path) read-only.
+// Opens the store at `location` (a SQLite path or a PostgreSQL URL) read-only.
 std::unique_ptr<Store> OpenStore(const std::string& location);
 
 // Opens or creates the store at `location` for the daemon whose instance name is

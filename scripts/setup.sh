@@ -11,6 +11,8 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   prometheus jq mandoc curl python3 python3-jsonschema python3-prometheus-client procps
+  libpq-dev  # issue 11: the PostgreSQL history store (libpq)
+  postgresql-15  # issue 11: tests start a real PostgreSQL 15 (initdb, pg_ctl)
 )
 
 missing=()

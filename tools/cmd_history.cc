@@ -207,7 +207,8 @@ Exit RunSummary(const GlobalOptions& global, const SummaryOptions& opts) {
 void SetupHistory(CLI::App& app, Runner* out) {
   auto opts = std::make_shared<HistoryOptions>();
   CLI::App* sub = app.add_subcommand("history", "Query shmstatsd's history database");
-  sub->add_option("--db", opts->db, "history database (default " + std::string(kDefaultDb) + ")")
+  sub->add_option("--db", opts->db,
+                  "history database or postgresql:// URL (default " + std::string(kDefaultDb) + ")")
       ->envname("SHMSTATS_HISTORY_DB");
   sub->add_option("--from", opts->from, "start: RFC 3339, 'now' or relative (-1h, -7d)")
       ->capture_default_str();
