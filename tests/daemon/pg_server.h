@@ -24,13 +24,19 @@ class PgServer {
     auto init = Shell(as_ + kPgBin + "/initdb -D " + (dir_ / "data") +
                       " -A trust -U postgres --no-sync > " + (dir_ / "initdb.log") + " 2>&1");
     if (init.status != 0) return;
-    auto start =
-        Shell(as_ + kPgBin + "/pg_ctl -D " + (dir_ / "data") + " -w -l " + (dir_ / "pg.log") +
-              " -o \"-k " + dir_.str() + " -c listen_addresses='' -c fsync=off\" start");
-    started_ = start.status == 0;
+    started_ = Start();
   }
-  ~PgServer() { Shell(as_ + kPgBin + "/pg_ctl -D " + (dir_ / "data") + " -w -m fast stop"); }
+  ~PgServer() { Stop(); }
   bool started() const { return started_; }
+  // Starts (again) on the same data; Stop() shuts it down (fast).
+  bool Start() {
+    return Shell(as_ + kPgBin + "/pg_ctl -D " + (dir_ / "data") + " -w -l " + (dir_ / "pg.log") +
+                 " -o \"-k " + dir_.str() + " -c listen_addresses='' -c fsync=off\" start")
+               .status == 0;
+  }
+  bool Stop() {
+    return Shell(as_ + kPgBin + "/pg_ctl -D " + (dir_ / "data") + " -w -m fast stop").status == 0;
+  }
   std::string Log() const { return ReadFile(dir_ / "pg.log"); }
   std::string url() const { return "postgresql:///postgres?host=" + dir_.str() + "&user=postgres"; }
 

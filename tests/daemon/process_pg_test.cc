@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "daemon_harness.h"
 #include "pg_server.h"
@@ -72,6 +73,51 @@ TEST(PostgresDaemonTest, ThreeInstancesOneStore) {
   EXPECT_EQ(nlohmann::json::parse(r.body)["series"], j["series"]);
   auto bad = Get(server.port(), "/stats/summary?metric=jobs_total&from=-1h'%3B%20DROP%20TABLE%20x");
   EXPECT_EQ(bad.status, 400);
+}
+
+// PostgreSQL stopped for several ticks: the daemon keeps collecting and serving
+// /metrics, /healthz says degraded, the ticks wait in order (in memory) and go in
+// once the server is back: every increment arrives once.
+TEST(PostgresDaemonTest, OutageLosesAndDuplicatesNothing) {
+  PgServer pg;
+  ASSERT_TRUE(pg.started()) << pg.Log();
+  ScopedSegmentName seg(UniqueName("pgo"));
+  SegmentOptions small;
+  small.max_metrics = 16;
+  small.max_slots = 1024;
+  auto s = Segment::Create(seg.str(), small);
+  auto c = s.RegisterCounter({"jobs_total", {}, "", ""});
+  TempDir dir;
+  Daemon d(seg.str(), dir, {"--history-db", pg.url(), "--instance", "solo"});
+  ASSERT_TRUE(d.ready()) << d.child().Log();
+  ASSERT_TRUE(d.AwaitTicks(2));
+  ASSERT_TRUE(pg.Stop());
+  for (int i = 0; i < 3; ++i) {
+    c.Inc(7);
+    ASSERT_TRUE(d.AwaitTicks(1));
+  }
+  EXPECT_EQ(Get(d.port(), "/healthz").status, 503);
+  EXPECT_GE(Scalar(Get(d.port(), "/metrics").body, "shmstatsd_history_pending_ticks"), 2);
+  ASSERT_TRUE(pg.Start()) << pg.Log();
+  c.Inc(7);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Scalar(Get(d.port(), "/metrics").body, "shmstatsd_history_pending_ticks") == 0 &&
+               Get(d.port(), "/healthz").status == 200;
+      },
+      20))
+      << d.child().Log();
+  ASSERT_TRUE(d.AwaitTicks(1));
+  ASSERT_EQ(d.child().Stop(SIGTERM), 0);
+  std::string sc = std::string(STATSCTL_PATH) + " --json history --db '" + pg.url() + "' ";
+  auto raw = nlohmann::json::parse(Shell(sc + "export jobs_total --from -1h").out);
+  uint64_t total = 0;
+  std::set<std::string> times;
+  for (const auto& sample : raw["samples"]) {
+    total += sample["value"].get<uint64_t>();
+    EXPECT_TRUE(times.insert(sample["t"].get<std::string>()).second) << sample.dump();
+  }
+  EXPECT_EQ(total, 28u);
 }
 
 }  // namespace
