@@ -16,6 +16,8 @@
 #include "shmstats/error.h"
 #include "sqlite_db.h"
 #include "state_files.h"
+#include "pg_store.h"
+#include "store.h"
 #include "stats_json.h"
 
 namespace shmstats::daemon {
@@ -40,6 +42,10 @@ void LogLimited(const char* kind, const char* level, const std::string& message)
 }
 
 Collector::Collector(const Config& config) : config_(config), started_ms_(history::NowMs()) {
+  if (history::IsPostgresUrl(config_.history_db)) {  // no local file to create or lock
+    OpenHistory();
+    return;
+  }
   std::error_code ec;
   std::filesystem::path dir = std::filesystem::path(config_.history_db).parent_path();
   if (dir.empty()) dir = ".";
@@ -59,8 +65,10 @@ Collector::~Collector() = default;
 void Collector::OpenHistory() {
   if (writer_) return;
   try {
-    if (!lock_) lock_ = std::make_unique<LockFile>(config_.history_db + ".lock");
-    writer_ = std::make_unique<history::HistoryWriter>(config_.history_db);
+    if (!lock_ && !history::IsPostgresUrl(config_.history_db)) {
+      lock_ = std::make_unique<LockFile>(config_.history_db + ".lock");
+    }
+    writer_ = history::OpenWriter(config_.history_db, config_.instance);
     history_ok_ = true;
     Log("info", fmt::format("history database {}", config_.history_db));
   } catch (const std::exception& e) {

@@ -78,7 +78,7 @@ class Collector {
   bool logged_missing_ = false;
 
   std::unique_ptr<LockFile> lock_;
-  std::unique_ptr<history::HistoryWriter> writer_;
+  std::unique_ptr<history::StoreWriter> writer_;
   std::deque<history::TickRecord> pending_;
   std::atomic<bool> history_ok_{false};
   int64_t history_failures_ = 0;

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -82,6 +84,11 @@ int64_t ParseDuration(const std::string& text) {
   return std::stoll(text.substr(0, digits)) * scale;
 }
 
+std::string DefaultInstance() {
+  char host[256] = {};
+  return gethostname(host, sizeof(host) - 1) == 0 && host[0] ? host : "localhost";
+}
+
 int ParseConfig(int argc, char** argv, Config& c) {
   const char* env = std::getenv("SHMSTATS_SEGMENT");
   c.segment = env && *env ? env : "shmstats";
@@ -102,7 +109,8 @@ int ParseConfig(int argc, char** argv, Config& c) {
       ->check(CLI::Validator(CheckDuration, "DURATION"));
   app.add_option("--state-dir", c.state_dir, "directory of history.db and stats.json")
       ->capture_default_str();
-  app.add_option("--history-db", c.history_db, "history database (default STATE_DIR/history.db)");
+  app.add_option("--history-db", c.history_db,
+                 "history database, or a postgresql:// URL (default STATE_DIR/history.db)");
   app.add_option("--stats-json", c.stats_json,
                  "stats.json path (default STATE_DIR/stats.json; 'none' disables)");
   app.add_option("--textfile", c.textfile,
@@ -115,6 +123,8 @@ int ParseConfig(int argc, char** argv, Config& c) {
   app.add_option("--retention-rollup", rollup, "keep hourly rollups this long")
       ->capture_default_str()
       ->check(CLI::Validator(CheckDuration, "DURATION"));
+  app.add_option("--instance", c.instance,
+                 "this daemon's instance name, stored with its series (default: the host name)");
   app.add_flag("--enable-reset", c.enable_reset, "serve POST /reset (needs --reset-token-file)");
   app.add_option("--reset-token-file", c.reset_token_file,
                  "file holding the bearer token that POST /reset requires");
@@ -153,6 +163,7 @@ int ParseConfig(int argc, char** argv, Config& c) {
       throw Error(Errc::kInvalidArgument, "--retention-rollup must be at least 1h");
     }
     if (c.history_db.empty()) c.history_db = c.state_dir + "/history.db";
+    if (c.instance.empty()) c.instance = DefaultInstance();
     if (c.stats_json.empty()) c.stats_json = c.state_dir + "/stats.json";
     if (c.stats_json == "none") c.stats_json.clear();
     ParseListen(c);

@@ -33,6 +33,7 @@ struct Config {
   bool create_segment = false;
   SegmentOptions segment_options;
   std::string dbus = "off";  // --dbus off|system|session: the D-Bus API (dbus_api.h)
+  std::string instance;     // --instance, default the host name: stored with each series
 };
 
 // Parses argv into `config`. Returns -1 to go on, or the exit status to exit with

@@ -13,6 +13,7 @@
 #include "dashboard.h"
 #include "http_history.h"
 #include "shmstats/error.h"
+#include "summary_endpoint.h"
 
 namespace shmstats::daemon {
 namespace {
@@ -126,6 +127,14 @@ std::vector<HttpRoute> HttpServer::Routes() {
        [](Req, Res res) {  // daemon/dashboard.h
          res.headers.emplace_back("Content-Security-Policy", kDashboardCsp);
          res.Set(200, std::string(DashboardPage()), kDashboardContentType);
+       }},
+
+      {"GET", "/stats/summary", Lane::kQuery,
+       [this](Req req, Res res) {  // daemon/summary_endpoint.h
+         HttpAnswer a = SummaryEndpoint(
+             config_.history_db,
+             [&](const char* n, const char* fallback) { return req.Param(n, fallback); });
+         res.Set(a.status, std::move(a.body), a.content_type);
        }},
 
       {"GET", "/healthz", Lane::kInline,

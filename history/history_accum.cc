@@ -1,12 +1,22 @@
 #include "history_accum.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "history_codec.h"
-#include "sqlite_db.h"
+#include "store.h"
 
 namespace shmstats::history {
+
+double MergeMean(double a, int64_t na, double b, int64_t nb) {
+  if (na <= 0) return b;
+  if (nb <= 0 || a == b) return a;
+  const double w = static_cast<double>(nb) / static_cast<double>(na + nb);
+  double m = a + (b - a) * w;
+  if (!std::isfinite(m)) m = a * (1 - w) + b * w;  // b - a overflowed
+  return m;
+}
 
 void Accum::Init(MetricType t, size_t buckets) {
   *this = Accum();
@@ -14,21 +24,19 @@ void Accum::Init(MetricType t, size_t buckets) {
   if (t == MetricType::kHistogram) counts.assign(buckets, 0);
 }
 
-bool Accum::AddRaw(const Stmt& row, int col, int64_t interval_ms) {
+bool Accum::Add(const StoredValue& v, int64_t interval_ms) {
   switch (type) {
     case MetricType::kCounter:
-      increase += static_cast<uint64_t>(row.Int(col));
+      increase += v.delta;
       break;
-    case MetricType::kGauge: {
-      double v = row.Double(col);
-      min = std::min(min, v);
-      max = std::max(max, v);
-      sum += v;
-      last = v;
+    case MetricType::kGauge:
+      min = std::min(min, v.gauge);
+      max = std::max(max, v.gauge);
+      mean = MergeMean(mean, samples, v.gauge, 1);
+      last = v.gauge;
       break;
-    }
     case MetricType::kHistogram:
-      if (!DecodeBucketsInto(row.Blob(col), counts, sum)) return false;
+      if (!DecodeBucketsInto(v.blob, counts, sum)) return false;
       break;
   }
   ++samples;
@@ -36,28 +44,40 @@ bool Accum::AddRaw(const Stmt& row, int col, int64_t interval_ms) {
   return true;
 }
 
-bool Accum::AddRollup(const Stmt& row, int col) {
-  int64_t n = row.Int(col);
-  int64_t ms = row.Int(col + 1);
+bool Accum::AddRollup(const StoredRollup& r) {
   switch (type) {
     case MetricType::kCounter:
-      increase += static_cast<uint64_t>(row.Int(col + 2));
+      increase += r.value.delta;
       break;
     case MetricType::kGauge:
-      last = row.Double(col + 2);
-      min = std::min(min, row.Double(col + 3));
-      max = std::max(max, row.Double(col + 4));
-      sum += row.Double(col + 5);
+      last = r.value.gauge;
+      min = std::min(min, r.min);
+      max = std::max(max, r.max);
+      mean = MergeMean(mean, samples, r.mean, r.n);
       break;
     case MetricType::kHistogram:
-      if (!DecodeBucketsInto(row.Blob(col + 2), counts, sum)) return false;
+      if (!DecodeBucketsInto(r.value.blob, counts, sum)) return false;
       break;
   }
-  samples += n;
-  covered_ms += ms;
+  samples += r.n;
+  covered_ms += r.ms;
   return true;
 }
 
+void Accum::Merge(const Accum& o) {
+  increase += o.increase;
+  min = std::min(min, o.min);
+  max = std::max(max, o.max);
+  mean = MergeMean(mean, samples, o.mean, o.samples);
+  if (o.samples > 0) last = o.last;
+  sum += o.sum;
+  for (size_t i = 0; i < counts.size() && i < o.counts.size(); ++i) counts[i] += o.counts[i];
+  samples += o.samples;
+  covered_ms += o.covered_ms;
+}
+
 uint64_t Accum::Count() const { return std::accumulate(counts.begin(), counts.end(), uint64_t{0}); }
+
+double Accum::Avg() const { return samples > 0 ? mean : NAN; }
 
 }  // namespace shmstats::history

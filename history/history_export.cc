@@ -11,7 +11,7 @@
 #include "history_query.h"
 #include "history_time.h"
 #include "shmstats/error.h"
-#include "sqlite_db.h"
+#include "store.h"
 
 namespace shmstats::history {
 namespace {
@@ -24,20 +24,11 @@ std::string LabelsWithLe(const Labels& labels, const std::string& le) {
 
 std::string Seconds(int64_t ms) { return fmt::format("{}.{:03}", ms / 1000, ms % 1000); }
 
-// Rows of the range, tick-major: (ts_ms, interval_ms, series, v).
-Stmt RangeRows(Db& db, int64_t from_ms, int64_t to_ms) {
-  Stmt q = db.Prepare(
-      "SELECT t.ts_ms, t.interval_ms, s.series, s.v FROM ticks t CROSS JOIN samples s "
-      "ON s.tick = t.id WHERE t.ts_ms >= ?1 AND t.ts_ms <= ?2 ORDER BY t.ts_ms, s.series");
-  q.Bind(1, from_ms).Bind(2, to_ms);
-  return q;
-}
-
 void ExportFlat(HistoryReader& reader, const common::Selector& selector, int64_t from_ms,
                 int64_t to_ms, bool json, std::ostream& out) {
   std::unordered_map<int64_t, SeriesInfo> series;
-  for (auto& s : LoadSeries(reader.db())) {
-    if (selector.Matches(s.metric)) series.emplace(s.id, std::move(s));
+  for (auto& s : reader.store().Series()) {
+    if (MatchesSeries(selector, s)) series.emplace(s.id, std::move(s));
   }
   if (json) {
     out << fmt::format("{{\"version\":1,\"from\":\"{}\",\"to\":\"{}\",\"samples\":[",
@@ -45,55 +36,55 @@ void ExportFlat(HistoryReader& reader, const common::Selector& selector, int64_t
   } else {
     out << "time,name,labels,type,value,rate,count,sum,p50,p90,p99\n";
   }
-  Stmt rows = RangeRows(reader.db(), from_ms, to_ms);
   bool first = true;
-  while (rows.Step()) {
-    auto it = series.find(rows.Int(2));
-    if (it == series.end()) continue;
-    const SeriesInfo& s = it->second;
-    Accum a;
-    a.Init(s.metric.type, s.Buckets());
-    if (!a.AddRaw(rows, 3, rows.Int(1))) continue;
-    HistogramValue h = PointHistogram(s, a);
-    double value = s.metric.type == MetricType::kCounter ? static_cast<double>(a.increase)
-                   : s.metric.type == MetricType::kGauge ? a.last
-                                                         : NAN;
-    if (json) {
-      nlohmann::json j = {{"t", FormatRfc3339(rows.Int(0))},
-                          {"timestamp", static_cast<double>(rows.Int(0)) / 1000.0},
-                          {"name", s.metric.name},
-                          {"labels", common::LabelsJson(s.metric.labels)},
-                          {"type", std::string(TypeName(s.metric.type))}};
-      if (s.metric.type == MetricType::kCounter) {
-        j["value"] = a.increase;
-        j["rate"] = PointRate(a);  // NaN and infinities are written as null
-      } else if (s.metric.type == MetricType::kGauge) {
-        j["value"] = value;
-      } else {
-        j["count"] = h.count;
-        j["sum"] = h.sum;
-        j["p50"] = Quantile(h, 0.5);
-        j["p90"] = Quantile(h, 0.9);
-        j["p99"] = Quantile(h, 0.99);
-      }
-      out << (first ? "" : ",") << j.dump();
-    } else {
-      std::string labels = CsvField(common::LabelsText(s.metric.labels));
-      if (s.metric.type == MetricType::kHistogram) {
-        out << fmt::format("{},{},{},histogram,,,{},{},{},{},{}\n", FormatRfc3339(rows.Int(0)),
-                           s.metric.name, labels, h.count, CsvCell(h.sum),
-                           CsvCell(Quantile(h, 0.5)), CsvCell(Quantile(h, 0.9)),
-                           CsvCell(Quantile(h, 0.99)));
-      } else {
-        bool counter = s.metric.type == MetricType::kCounter;
-        out << fmt::format("{},{},{},{},{},{},,,,,\n", FormatRfc3339(rows.Int(0)), s.metric.name,
-                           labels, TypeName(s.metric.type),
-                           counter ? std::to_string(a.increase) : CsvCell(value),
-                           counter ? CsvCell(PointRate(a)) : "");
-      }
-    }
-    first = false;
-  }
+  reader.store().ScanTicks(
+      from_ms, to_ms, [&](int64_t ts_ms, int64_t interval_ms, int64_t id, const StoredValue& v) {
+        auto it = series.find(id);
+        if (it == series.end()) return;
+        const SeriesInfo& s = it->second;
+        Accum a;
+        a.Init(s.metric.type, s.Buckets());
+        if (!a.Add(v, interval_ms)) return;
+        HistogramValue h = PointHistogram(s, a);
+        double value = s.metric.type == MetricType::kCounter ? static_cast<double>(a.increase)
+                       : s.metric.type == MetricType::kGauge ? a.last
+                                                             : NAN;
+        if (json) {
+          nlohmann::json j = {{"t", FormatRfc3339(ts_ms)},
+                              {"timestamp", static_cast<double>(ts_ms) / 1000.0},
+                              {"name", s.metric.name},
+                              {"labels", common::LabelsJson(s.metric.labels)},
+                              {"type", std::string(TypeName(s.metric.type))}};
+          if (s.metric.type == MetricType::kCounter) {
+            j["value"] = a.increase;
+            j["rate"] = PointRate(a);  // NaN and infinities are written as null
+          } else if (s.metric.type == MetricType::kGauge) {
+            j["value"] = value;
+          } else {
+            j["count"] = h.count;
+            j["sum"] = h.sum;
+            j["p50"] = Quantile(h, 0.5);
+            j["p90"] = Quantile(h, 0.9);
+            j["p99"] = Quantile(h, 0.99);
+          }
+          out << (first ? "" : ",") << j.dump();
+        } else {
+          std::string labels = CsvField(common::LabelsText(s.metric.labels));
+          if (s.metric.type == MetricType::kHistogram) {
+            out << fmt::format("{},{},{},histogram,,,{},{},{},{},{}\n", FormatRfc3339(ts_ms),
+                               s.metric.name, labels, h.count, CsvCell(h.sum),
+                               CsvCell(Quantile(h, 0.5)), CsvCell(Quantile(h, 0.9)),
+                               CsvCell(Quantile(h, 0.99)));
+          } else {
+            bool counter = s.metric.type == MetricType::kCounter;
+            out << fmt::format("{},{},{},{},{},{},,,,,\n", FormatRfc3339(ts_ms), s.metric.name,
+                               labels, TypeName(s.metric.type),
+                               counter ? std::to_string(a.increase) : CsvCell(value),
+                               counter ? CsvCell(PointRate(a)) : "");
+          }
+        }
+        first = false;
+      });
   if (json) out << "]}\n";
 }
 
@@ -103,23 +94,19 @@ void ExportFlat(HistoryReader& reader, const common::Selector& selector, int64_t
 // family (the same series with other buckets), is left out: the first one wins.
 void ExportOpenMetrics(HistoryReader& reader, const common::Selector& selector, int64_t from_ms,
                        int64_t to_ms, std::ostream& out) {
-  std::vector<SeriesInfo> all = LoadSeries(reader.db());
+  std::vector<SeriesInfo> all = reader.store().Series();
   struct Entry {
     std::string family;
     const SeriesInfo* series;
   };
   std::vector<Entry> entries;
   for (const SeriesInfo& s : all) {
-    if (!selector.Matches(s.metric)) continue;
+    if (!MatchesSeries(selector, s)) continue;
     entries.push_back({common::FamilyName(s.metric, common::TextFormat::kOpenMetrics), &s});
   }
   std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
     return a.family < b.family;  // LoadSeries' order (name, type, labels) within
   });
-  Stmt q = reader.db().Prepare(
-      "SELECT t.ts_ms, t.interval_ms, s.v FROM ticks t CROSS JOIN samples s "
-      "ON s.tick = t.id AND s.series = ?1 WHERE t.ts_ms >= ?2 AND t.ts_ms <= ?3 "
-      "ORDER BY t.ts_ms");
   std::unordered_map<std::string, MetricType> family_types;
   std::unordered_set<std::string> exported;  // family and labels
   for (const auto& [family, series] : entries) {
@@ -139,32 +126,32 @@ void ExportOpenMetrics(HistoryReader& reader, const common::Selector& selector, 
     }
     Accum total;
     total.Init(m.type, s.Buckets());
-    q.Bind(1, s.id).Bind(2, from_ms).Bind(3, to_ms);
-    while (q.Step()) {
-      if (!total.AddRaw(q, 2, q.Int(1))) continue;
-      std::string ts = Seconds(q.Int(0));
-      if (m.type == MetricType::kCounter) {
-        out << family << "_total" << common::LabelsText(m.labels) << ' ' << total.increase << ' '
-            << ts << '\n';
-      } else if (m.type == MetricType::kGauge) {
-        out << family << common::LabelsText(m.labels) << ' ' << common::FormatDouble(total.last)
-            << ' ' << ts << '\n';
-      } else {
-        uint64_t cumulative = 0;
-        for (size_t i = 0; i < total.counts.size(); ++i) {
-          cumulative += total.counts[i];
-          std::string le =
-              i < m.histogram.bounds.size() ? common::FormatDouble(m.histogram.bounds[i]) : "+Inf";
-          out << family << "_bucket" << LabelsWithLe(m.labels, le) << ' ' << cumulative << ' ' << ts
-              << '\n';
-        }
-        out << family << "_count" << common::LabelsText(m.labels) << ' ' << cumulative << ' ' << ts
-            << '\n';
-        out << family << "_sum" << common::LabelsText(m.labels) << ' '
-            << common::FormatDouble(total.sum) << ' ' << ts << '\n';
-      }
-    }
-    q.Reset();
+    reader.store().ScanRaw(s, from_ms - 1, to_ms,
+                           [&](int64_t ts_ms, int64_t interval_ms, const StoredValue& v) {
+                             if (!total.Add(v, interval_ms)) return;
+                             std::string ts = Seconds(ts_ms);
+                             if (m.type == MetricType::kCounter) {
+                               out << family << "_total" << common::LabelsText(m.labels) << ' '
+                                   << total.increase << ' ' << ts << '\n';
+                             } else if (m.type == MetricType::kGauge) {
+                               out << family << common::LabelsText(m.labels) << ' '
+                                   << common::FormatDouble(total.last) << ' ' << ts << '\n';
+                             } else {
+                               uint64_t cumulative = 0;
+                               for (size_t i = 0; i < total.counts.size(); ++i) {
+                                 cumulative += total.counts[i];
+                                 std::string le = i < m.histogram.bounds.size()
+                                                      ? common::FormatDouble(m.histogram.bounds[i])
+                                                      : "+Inf";
+                                 out << family << "_bucket" << LabelsWithLe(m.labels, le) << ' '
+                                     << cumulative << ' ' << ts << '\n';
+                               }
+                               out << family << "_count" << common::LabelsText(m.labels) << ' '
+                                   << cumulative << ' ' << ts << '\n';
+                               out << family << "_sum" << common::LabelsText(m.labels) << ' '
+                                   << common::FormatDouble(total.sum) << ' ' << ts << '\n';
+                             }
+                           });
   }
   out << "# EOF\n";
 }

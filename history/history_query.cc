@@ -2,13 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
 #include "common/exposition.h"
 #include "history_time.h"
 #include "shmstats/error.h"
-#include "sqlite_db.h"
+#include "store.h"
 
 namespace shmstats::history {
 namespace {
@@ -17,8 +18,8 @@ int64_t FloorTo(int64_t v, int64_t step) { return (v >= 0 ? v : v - step + 1) / 
 
 // The point a sample at ts_ms (end of its interval) belongs to.
 HistoryPoint& PointFor(std::map<int64_t, HistoryPoint>& points, const SeriesInfo& s, int64_t ts_ms,
-                       int64_t step_ms) {
-  int64_t start = FloorTo(ts_ms - 1, step_ms);
+                       int64_t first, int64_t step_ms) {
+  int64_t start = first + FloorTo(ts_ms - 1 - first, step_ms);
   auto [it, fresh] = points.try_emplace(start);
   if (fresh) {
     it->second.start_ms = start;
@@ -38,9 +39,22 @@ std::string CsvField(std::string_view s) {
 
 std::string CsvCell(double v) { return std::isfinite(v) ? common::FormatDouble(v) : ""; }
 
-HistoryReader::HistoryReader(const std::string& path)
-    : db_(std::make_unique<Db>(path, Db::Mode::kReadOnly)) {
-  CheckSchema(*db_);
+HistoryReader::HistoryReader(const std::string& location) : store_(OpenStore(location)) {}
+
+HistoryReader::HistoryReader(std::unique_ptr<Store> store) : store_(std::move(store)) {}
+
+bool MatchesSeries(const common::Selector& selector, const SeriesInfo& s) {
+  if (s.instance.empty()) return selector.Matches(s.metric);
+  for (const auto& [k, v] : s.metric.labels) {
+    if (k == "instance") return selector.Matches(s.metric);
+  }
+  MetricSnapshot m;
+  m.name = s.metric.name;
+  m.type = s.metric.type;
+  m.labels = s.metric.labels;
+  m.labels.emplace_back("instance", s.instance);
+  std::sort(m.labels.begin(), m.labels.end());
+  return selector.Matches(m);
 }
 
 HistoryReader::~HistoryReader() = default;
@@ -61,35 +75,34 @@ void ValidateRange(const QueryRange& r) {
 std::vector<SeriesHistory> HistoryReader::Query(const common::Selector& selector,
                                                 const QueryRange& range) {
   ValidateRange(range);
-  const int64_t first = FloorTo(range.from_ms, range.step_ms);
-  const int64_t end = FloorTo(range.to_ms, range.step_ms) + range.step_ms;
-  const int64_t pruned_until = GetMeta(*db_, "raw_pruned_until_ms", INT64_MIN);
-  const bool use_rollups = range.step_ms % kHourMs == 0 && pruned_until > first;
+  return QuerySteps(selector, FloorTo(range.from_ms, range.step_ms),
+                    FloorTo(range.to_ms, range.step_ms) + range.step_ms, range.step_ms);
+}
 
-  Stmt raw = db_->Prepare(
-      "SELECT t.ts_ms, t.interval_ms, s.v FROM ticks t CROSS JOIN samples s "
-      "ON s.tick = t.id AND s.series = ?1 WHERE t.ts_ms > ?2 AND t.ts_ms <= ?3 "
-      "ORDER BY t.ts_ms");
-  Stmt rolled = db_->Prepare(
-      "SELECT h.hour, r.n, r.ms, r.v, r.mn, r.mx, r.sm FROM rollup_hours h CROSS JOIN rollups r "
-      "ON r.hour = h.hour AND r.series = ?1 WHERE h.hour >= ?2 AND h.hour < ?3 ORDER BY h.hour");
+std::vector<SeriesHistory> HistoryReader::QuerySteps(const common::Selector& selector,
+                                                     int64_t first, int64_t end, int64_t step_ms) {
+  const int64_t pruned_until = store_->RawPrunedUntil();
+  // Hours of rollups serve the pruned part, each where it fits inside one step.
+  const bool use_rollups = pruned_until > first;
+  const int64_t first_hour = first >= 0 ? (first + kHourMs - 1) / kHourMs : first / kHourMs;
+  const int64_t end_hour = std::min(end, pruned_until) / kHourMs;
 
   std::vector<SeriesHistory> out;
-  for (auto& s : LoadSeries(*db_)) {
-    if (!selector.Matches(s.metric)) continue;
+  for (auto& s : store_->Series()) {
+    if (!MatchesSeries(selector, s)) continue;
     std::map<int64_t, HistoryPoint> points;
     if (use_rollups) {
-      rolled.Bind(1, s.id).Bind(2, first / kHourMs).Bind(3, std::min(end, pruned_until) / kHourMs);
-      while (rolled.Step()) {
-        PointFor(points, s, (rolled.Int(0) + 1) * kHourMs, range.step_ms).acc.AddRollup(rolled, 1);
-      }
-      rolled.Reset();
+      store_->ScanRollups(s, first_hour, end_hour, [&](int64_t hour, const StoredRollup& r) {
+        const int64_t start = hour * kHourMs, stop = start + kHourMs;
+        if (start < first || stop > end) return;
+        if (FloorTo(start - first, step_ms) != FloorTo(stop - 1 - first, step_ms)) return;
+        PointFor(points, s, stop, first, step_ms).acc.AddRollup(r);
+      });
     }
-    raw.Bind(1, s.id).Bind(2, std::max(first, pruned_until)).Bind(3, end);
-    while (raw.Step()) {
-      PointFor(points, s, raw.Int(0), range.step_ms).acc.AddRaw(raw, 2, raw.Int(1));
-    }
-    raw.Reset();
+    store_->ScanRaw(s, std::max(first, pruned_until), end,
+                    [&](int64_t ts_ms, int64_t interval_ms, const StoredValue& v) {
+                      PointFor(points, s, ts_ms, first, step_ms).acc.Add(v, interval_ms);
+                    });
     if (points.empty()) continue;
     SeriesHistory h{std::move(s), {}};
     for (auto& [start, p] : points) h.points.push_back(std::move(p));
@@ -112,45 +125,55 @@ HistogramValue PointHistogram(const SeriesInfo& s, const Accum& a) {
   return h;
 }
 
+nlohmann::json SeriesJson(const SeriesInfo& s) {
+  const auto& m = s.metric;
+  nlohmann::json j = {{"name", m.name}, {"labels", common::LabelsJson(m.labels)}};
+  if (!s.instance.empty()) j["instance"] = s.instance;
+  j["type"] = std::string(TypeName(m.type));
+  j["help"] = m.help;
+  j["unit"] = m.unit;
+  return j;
+}
+
+void AddValueFields(nlohmann::json& j, const SeriesInfo& s, const Accum& a, double rate) {
+  switch (s.metric.type) {
+    case MetricType::kCounter:
+      j["increase"] = a.increase;
+      j["rate"] = nlohmann::json(rate);
+      break;
+    case MetricType::kGauge:
+      j["min"] = nlohmann::json(a.min);
+      j["avg"] = nlohmann::json(a.Avg());
+      j["max"] = nlohmann::json(a.max);
+      j["last"] = nlohmann::json(a.last);
+      break;
+    case MetricType::kHistogram: {
+      HistogramValue h = PointHistogram(s, a);
+      j["count"] = h.count;
+      j["sum"] = nlohmann::json(h.sum);
+      j["mean"] = nlohmann::json(h.count ? h.sum / static_cast<double>(h.count) : NAN);
+      j["p50"] = nlohmann::json(Quantile(h, 0.5));
+      j["p90"] = nlohmann::json(Quantile(h, 0.9));
+      j["p99"] = nlohmann::json(Quantile(h, 0.99));
+      break;
+    }
+  }
+}
+
 nlohmann::json HistoryToJson(const std::vector<SeriesHistory>& result, const QueryRange& range) {
   nlohmann::json series = nlohmann::json::array();
   for (const auto& sh : result) {
-    const auto& m = sh.series.metric;
     nlohmann::json points = nlohmann::json::array();
     for (const auto& p : sh.points) {
       nlohmann::json j = {{"t", FormatRfc3339(p.start_ms)},
                           {"timestamp", p.start_ms / 1000},
                           {"samples", p.acc.samples}};
-      switch (m.type) {
-        case MetricType::kCounter:
-          j["increase"] = p.acc.increase;
-          j["rate"] = nlohmann::json(PointRate(p.acc));
-          break;
-        case MetricType::kGauge:
-          j["min"] = nlohmann::json(p.acc.min);
-          j["avg"] = nlohmann::json(p.acc.sum / static_cast<double>(p.acc.samples));
-          j["max"] = nlohmann::json(p.acc.max);
-          j["last"] = nlohmann::json(p.acc.last);
-          break;
-        case MetricType::kHistogram: {
-          HistogramValue h = PointHistogram(sh.series, p.acc);
-          j["count"] = h.count;
-          j["sum"] = nlohmann::json(h.sum);
-          j["mean"] = nlohmann::json(h.count ? h.sum / static_cast<double>(h.count) : NAN);
-          j["p50"] = nlohmann::json(Quantile(h, 0.5));
-          j["p90"] = nlohmann::json(Quantile(h, 0.9));
-          j["p99"] = nlohmann::json(Quantile(h, 0.99));
-          break;
-        }
-      }
+      AddValueFields(j, sh.series, p.acc, PointRate(p.acc));
       points.push_back(std::move(j));
     }
-    series.push_back({{"name", m.name},
-                      {"labels", common::LabelsJson(m.labels)},
-                      {"type", std::string(TypeName(m.type))},
-                      {"help", m.help},
-                      {"unit", m.unit},
-                      {"points", std::move(points)}});
+    nlohmann::json j = SeriesJson(sh.series);
+    j["points"] = std::move(points);
+    series.push_back(std::move(j));
   }
   return {{"version", 1},
           {"from", FormatRfc3339(range.from_ms)},
@@ -173,9 +196,8 @@ std::string HistoryToCsv(const std::vector<SeriesHistory>& result, const QueryRa
           out += fmt::format("{},{},,,,,,,,,\n", a.increase, CsvCell(PointRate(a)));
           break;
         case MetricType::kGauge:
-          out += fmt::format(",,{},{},{},{},,,,,\n", CsvCell(a.min),
-                             CsvCell(a.sum / static_cast<double>(a.samples)), CsvCell(a.max),
-                             CsvCell(a.last));
+          out += fmt::format(",,{},{},{},{},,,,,\n", CsvCell(a.min), CsvCell(a.Avg()),
+                             CsvCell(a.max), CsvCell(a.last));
           break;
         case MetricType::kHistogram: {
           HistogramValue h = PointHistogram(sh.series, a);

@@ -32,24 +32,28 @@ void EnsureSchema(Db& db) {
       PRIMARY KEY(hour, series)) WITHOUT ROWID;
   )sql");
   int64_t version = GetMeta(db, "schema_version", 0);
-  if (version == 0) {
-    SetMeta(db, "schema_version", kSchemaVersion);
-  } else {
-    CheckSchema(db);
+  if (version != 0 && CheckSchema(db) == 1) {
+    // Version 1 kept the sum of a gauge's samples in rollups.sm; 2 keeps their mean.
+    db.Exec(
+        "UPDATE rollups SET sm = sm / n WHERE n > 0 AND series IN "
+        "(SELECT id FROM series WHERE type = 2)");
   }
+  SetMeta(db, "schema_version", kSchemaVersion);
 }
 
-void CheckSchema(Db& db) {
+int CheckSchema(Db& db) {
   int64_t version = GetMeta(db, "schema_version", 0);
-  if (version != kSchemaVersion) {
+  if (version != 1 && version != kSchemaVersion) {
     throw DbError(SQLITE_MISMATCH,
-                  fmt::format("history database has schema version {}, this build reads {}",
+                  fmt::format("history database has schema version {}, this build reads 1 to {}",
                               version, kSchemaVersion));
   }
+  return static_cast<int>(version);
 }
 
 std::vector<SeriesInfo> LoadSeries(Db& db) {
   std::vector<SeriesInfo> out;
+  const std::string instance = GetMetaText(db, "instance");
   Stmt q = db.Prepare(
       "SELECT id, name, labels, type, bounds, precision, help, unit FROM series ORDER BY id");
   while (q.Step()) {
@@ -69,6 +73,7 @@ std::vector<SeriesInfo> LoadSeries(Db& db) {
     s.metric.histogram.precision_bits = static_cast<int>(q.Int(5));
     s.metric.help = q.Text(6);
     s.metric.unit = q.Text(7);
+    s.instance = instance;
     out.push_back(std::move(s));
   }
   std::sort(out.begin(), out.end(), [](const SeriesInfo& a, const SeriesInfo& b) {
@@ -93,6 +98,17 @@ int64_t GetMeta(Db& db, const char* key, int64_t fallback) {
   Stmt q = db.Prepare("SELECT value FROM meta WHERE key = ?1");
   q.Bind(1, std::string_view(key));
   return q.Step() && q.IsInteger(0) ? q.Int(0) : fallback;
+}
+
+std::string GetMetaText(Db& db, const char* key) {
+  Stmt q = db.Prepare("SELECT value FROM meta WHERE key = ?1");
+  q.Bind(1, std::string_view(key));
+  return q.Step() && !q.IsNull(0) && !q.IsInteger(0) ? std::string(q.Text(0)) : std::string();
+}
+
+void SetMetaText(Db& db, const char* key, const std::string& value) {
+  Stmt q = db.Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)");
+  q.Bind(1, std::string_view(key)).Bind(2, std::string_view(value)).Run();
 }
 
 void SetMeta(Db& db, const char* key, int64_t value) {

@@ -7,6 +7,7 @@
 #include "history_accum.h"
 #include "history_codec.h"
 #include "sqlite_db.h"
+#include "sqlite_store.h"
 
 namespace shmstats::history {
 namespace {
@@ -20,7 +21,9 @@ void BindValue(Stmt& s, int i, const MetricSnapshot& m) {
       break;
     case MetricType::kGauge:
       // Integral gauges are stored as integers: SQLite then spends 0-6 bytes, not 8.
-      if (std::nearbyint(m.gauge) == m.gauge && std::fabs(m.gauge) < 9e15) {
+      // -0.0 stays a real, so that its sign is kept.
+      if (std::nearbyint(m.gauge) == m.gauge && std::fabs(m.gauge) < 9e15 &&
+          !(m.gauge == 0 && std::signbit(m.gauge))) {
         s.Bind(i, static_cast<int64_t>(m.gauge));
       } else {
         s.Bind(i, m.gauge);
@@ -34,12 +37,13 @@ void BindValue(Stmt& s, int i, const MetricSnapshot& m) {
 
 }  // namespace
 
-HistoryWriter::HistoryWriter(const std::string& path)
+HistoryWriter::HistoryWriter(const std::string& path, const std::string& instance)
     : db_(std::make_unique<Db>(path, Db::Mode::kReadWrite)) {
   db_->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
   {
     Transaction tx(*db_);
     EnsureSchema(*db_);
+    if (!instance.empty()) SetMetaText(*db_, "instance", instance);
     tx.Commit();
   }
   LoadCatalogue();
@@ -73,7 +77,7 @@ int64_t HistoryWriter::SeriesId(const MetricSnapshot& m) {
       .Run();
   int64_t id = sqlite3_last_insert_rowid(db_->raw());
   ids_.emplace(std::move(key), id);
-  SeriesInfo info{id, m};
+  SeriesInfo info{id, m, {}};
   info.metric.counter = 0;
   info.metric.histogram.counts.clear();
   info_.emplace(id, std::move(info));
@@ -137,7 +141,7 @@ int64_t HistoryWriter::RollUp(int64_t now_ms) {
     if (info == info_.end()) continue;
     auto [it, fresh] = acc.try_emplace(raw.Int(0));
     if (fresh) it->second.Init(info->second.metric.type, info->second.Buckets());
-    it->second.AddRaw(raw, 2, raw.Int(1));
+    it->second.Add(ReadValue(raw, 2), raw.Int(1));
   }
   Stmt ins = db_->Prepare(
       "INSERT OR REPLACE INTO rollups(hour, series, n, ms, v, mn, mx, sm) "
@@ -153,7 +157,7 @@ int64_t HistoryWriter::RollUp(int64_t now_ms) {
         ins.Bind(5, static_cast<int64_t>(a.increase));
         break;
       case MetricType::kGauge:
-        ins.Bind(5, a.last).Bind(6, a.min).Bind(7, a.max).Bind(8, a.sum);
+        ins.Bind(5, a.last).Bind(6, a.min).Bind(7, a.max).Bind(8, a.mean);
         break;
       case MetricType::kHistogram:
         ins.BindBlob(5, EncodeBuckets(a.counts, a.sum));

@@ -1,6 +1,6 @@
 #pragma once
 
-// The daemon's side of the history database: appends ticks, rolls completed hours
+// The daemon's side of the SQLite history database: appends ticks, rolls completed hours
 // up, and prunes what retention no longer keeps.
 //
 // Thread-safety: one thread at a time. Ownership: owns its database connection.
@@ -43,17 +43,28 @@ struct WriteResult {
   int64_t rolled_hours = 0;  // hours rolled up in this tick
 };
 
-class HistoryWriter {
+// The write side of a store (store.h opens one by location): the daemon's one writer.
+class StoreWriter {
+ public:
+  virtual ~StoreWriter() = default;
+  // Stores one tick (and rolls up and prunes what retention says) in one
+  // transaction. A failed Write leaves the store as before and the writer usable.
+  virtual WriteResult Write(const TickRecord& tick, const Retention& retention) = 0;
+};
+
+// The SQLite store's writer.
+class HistoryWriter final : public StoreWriter {
  public:
   // Opens or creates the database at `path`: WAL journal, synchronous=NORMAL (a
   // committed tick survives a crash of the process; a power loss may lose the last
-  // ticks but never corrupts the file).
-  explicit HistoryWriter(const std::string& path);
-  ~HistoryWriter();
+  // ticks but never corrupts the file). A non-empty `instance` is recorded as the
+  // instance name of every series in the file.
+  explicit HistoryWriter(const std::string& path, const std::string& instance = "");
+  ~HistoryWriter() override;
 
   // In one transaction: the tick, its samples, up to two newly completed hours of
   // rollups, and one step of pruning (at most one hour of raw rows).
-  WriteResult Write(const TickRecord& tick, const Retention& retention);
+  WriteResult Write(const TickRecord& tick, const Retention& retention) override;
 
  private:
   int64_t SeriesId(const MetricSnapshot& m);

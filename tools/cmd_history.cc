@@ -3,7 +3,9 @@
 //   max, last; histograms: count, sum and quantiles of merged buckets).
 // statsctl history export [--from] [--to] [--format csv|json|openmetrics] [PATTERN]:
 //   raw per-interval history for cron jobs and `promtool tsdb create-blocks-from`.
-// Both read the database directly (read-only): no daemon needed.
+// statsctl history summary SELECTOR [--from] [--to] [--by LABEL|instance]: one row
+//   per series (or group) over the whole range.
+// All read the database directly (read-only): no daemon needed.
 
 #include <fmt/format.h>
 
@@ -13,6 +15,7 @@
 #include "common/exposition.h"
 #include "history_export.h"
 #include "history_query.h"
+#include "history_summary.h"
 #include "history_time.h"
 #include "progress.h"
 #include "sqlite_db.h"
@@ -36,6 +39,12 @@ struct ExportHistoryOptions {
   const HistoryOptions* parent = nullptr;
   std::string format = "csv";
   std::string pattern;
+};
+
+struct SummaryOptions {
+  const HistoryOptions* parent = nullptr;
+  std::string selector;
+  std::string by;
 };
 
 // Wraps the history library's errors in statsctl's exit statuses: a database
@@ -72,8 +81,7 @@ void PrintTable(const std::vector<history::SeriesHistory>& result, const NumberS
         table.Add({t, HumanCount(a.increase, m.unit, style),
                    std::isfinite(rate) ? HumanRate(rate, m.unit, style) : "-"});
       } else if (m.type == MetricType::kGauge) {
-        table.Add({t, Cell(a.min), Cell(a.sum / static_cast<double>(a.samples)), Cell(a.max),
-                   Cell(a.last)});
+        table.Add({t, Cell(a.min), Cell(a.Avg()), Cell(a.max), Cell(a.last)});
       } else {
         HistogramValue h = history::PointHistogram(sh.series, a);
         table.Add({t, std::to_string(h.count), Cell(h.sum), Cell(Quantile(h, 0.5)),
@@ -128,6 +136,76 @@ Exit RunExportHistory(const GlobalOptions& global, const ExportHistoryOptions& o
   });
 }
 
+std::string RowName(const history::SummaryRow& row) {
+  const auto& m = row.series.metric;
+  std::string name = m.name + LabelsText(m.labels);
+  if (!row.series.instance.empty()) name += " instance=" + row.series.instance;
+  return name;
+}
+
+void PrintSummary(const std::vector<history::SummaryRow>& rows) {
+  Table counters({"COUNTER", "MEMBERS", "INCREASE", "RATE/S"});
+  Table gauges({"GAUGE", "MEMBERS", "MIN", "AVG", "MAX", "LAST"});
+  Table histograms({"HISTOGRAM", "MEMBERS", "COUNT", "SUM", "MEAN", "P50", "P90", "P99"});
+  bool has[3] = {false, false, false};
+  for (const auto& row : rows) {
+    const history::Accum& a = row.acc;
+    const std::string members = std::to_string(row.members);
+    switch (row.series.metric.type) {
+      case MetricType::kCounter:
+        counters.Add({RowName(row), members, std::to_string(a.increase), Cell(row.rate)});
+        has[0] = true;
+        break;
+      case MetricType::kGauge:
+        gauges.Add({RowName(row), members, Cell(a.min), Cell(a.Avg()), Cell(a.max), Cell(a.last)});
+        has[1] = true;
+        break;
+      case MetricType::kHistogram: {
+        HistogramValue h = history::PointHistogram(row.series, a);
+        histograms.Add({RowName(row), members, std::to_string(h.count), Cell(h.sum),
+                        Cell(h.count ? h.sum / static_cast<double>(h.count) : NAN),
+                        Cell(Quantile(h, 0.5)), Cell(Quantile(h, 0.9)), Cell(Quantile(h, 0.99))});
+        has[2] = true;
+        break;
+      }
+    }
+  }
+  const Table* tables[3] = {&counters, &gauges, &histograms};
+  bool first = true;
+  for (int i = 0; i < 3; ++i) {
+    if (!has[i]) continue;
+    if (!first) std::printf("\n");
+    tables[i]->Print(stdout);
+    first = false;
+  }
+}
+
+Exit RunSummary(const GlobalOptions& global, const SummaryOptions& opts) {
+  const HistoryOptions& h = *opts.parent;
+  return Guard(h.db, [&] {
+    int64_t now = history::NowMs();
+    auto selector = common::Selector::Parse(opts.selector);
+    history::SummaryRequest request{history::ParseTime(h.from, now), history::ParseTime(h.to, now),
+                                    opts.by};
+    history::HistoryReader reader(h.db);
+    auto rows = history::Summarize(reader, selector, request);
+    if (global.json) {
+      PrintJson(history::SummaryToJson(rows, request));
+    } else if (h.csv) {
+      std::cout << history::SummaryToCsv(rows);
+    } else {
+      PrintSummary(rows);
+    }
+    if (rows.empty()) {
+      std::fprintf(stderr, "statsctl: no history for '%s' between %s and %s\n",
+                   opts.selector.c_str(), history::FormatRfc3339(request.from_ms).c_str(),
+                   history::FormatRfc3339(request.to_ms).c_str());
+      return Exit::kNotFound;
+    }
+    return Exit::kOk;
+  });
+}
+
 }  // namespace
 
 void SetupHistory(CLI::App& app, Runner* out) {
@@ -135,9 +213,9 @@ void SetupHistory(CLI::App& app, Runner* out) {
   CLI::App* sub = app.add_subcommand("history", "Query shmstatsd's history database");
   // --db, --from and --to work on `history export` too: its --help lists them.
   auto range_options = [&](CLI::App* on) {
-    on->add_option(
-        "--db", opts->db,
-        "history database (default $SHMSTATS_HISTORY_DB, else " + std::string(kDefaultDb) + ")");
+    on->add_option("--db", opts->db,
+                   "history database or postgresql:// URL (default $SHMSTATS_HISTORY_DB, else " +
+                       std::string(kDefaultDb) + ")");
     on->add_option("--from", opts->from, "start: RFC 3339, 'now' or relative (-1h, -1h30m, -7d)")
         ->capture_default_str();
     on->add_option("--to", opts->to, "end: RFC 3339, 'now' or relative")->capture_default_str();
@@ -176,15 +254,36 @@ Examples:
   # /etc/cron.d/shmstats-history: daily at 00:10 (% escaped for cron)
   10 0 * * * shmstats /usr/local/bin/statsctl history export --db /var/lib/shmstats/history.db --from=-1d --format csv > /var/lib/shmstats/export-$(date +\%F).csv)");
 
-  // The history runner is stored first; an `export` on the line replaces it.
-  sub->callback([opts, out, export_sub] {
-    if (export_sub->parsed()) return;
+  auto sum = std::make_shared<SummaryOptions>();
+  sum->parent = opts.get();
+  CLI::App* summary_sub = sub->add_subcommand(
+      "summary", "One row per series over a range (totals, averages, quantiles)");
+  summary_sub->add_option("SELECTOR", sum->selector, "metric selector, e.g. 'tool_calls_total'")
+      ->required();
+  range_options(summary_sub);
+  summary_sub->add_flag("--csv", opts->csv, "print CSV (--json for JSON)");
+  summary_sub->add_option("--by", sum->by, "one row per value of this label, or per instance");
+  summary_sub->fallthrough();
+  summary_sub->footer(R"(Counters: increase and average rate; gauges: min, avg, max, last;
+histograms: count, sum, mean and p50/p90/p99 from the buckets merged over the
+range (--from, --to]. With --by, the series of a family that share the label's
+value make one row: increases, counts and buckets add up, rates add up, a gauge's
+last is the sum of the members' last values. Exit status 1 when nothing matched.
+
+Examples:
+  statsctl history summary tool_calls_total --from -1d
+  statsctl history summary 'latency_seconds' --from -7d --by tool --json)");
+
+  // The history runner is stored first; an `export` or `summary` on the line replaces it.
+  sub->callback([opts, out, export_sub, summary_sub] {
+    if (export_sub->parsed() || summary_sub->parsed()) return;
     if (opts->selector.empty()) {
       throw CLI::ValidationError("SELECTOR", "history needs a SELECTOR (or the export subcommand)");
     }
     *out = [opts](const GlobalOptions& g) { return RunHistory(g, *opts); };
   });
   OnParsed(export_sub, exp, &RunExportHistory, out);
+  OnParsed(summary_sub, sum, &RunSummary, out);
 }
 
 }  // namespace shmstats::statsctl

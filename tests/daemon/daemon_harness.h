@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -153,6 +154,24 @@ class Child {
   pid_t pid_ = -1;
   std::string log_;
 };
+
+// A shell command's exit status and standard output (standard error dropped).
+struct Output {
+  int status = -1;
+  std::string out;
+};
+
+inline Output Shell(const std::string& command) {
+  Output o;
+  FILE* p = popen((command + " 2>/dev/null").c_str(), "r");
+  if (!p) return o;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) o.out.append(buf, n);
+  int st = pclose(p);
+  o.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return o;
+}
 
 struct HttpReply {
   int status = 0;

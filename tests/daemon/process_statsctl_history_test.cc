@@ -11,23 +11,6 @@
 namespace shmstats::testing {
 namespace {
 
-struct Output {
-  int status = -1;
-  std::string out;
-};
-
-Output Shell(const std::string& command) {
-  Output o;
-  FILE* p = popen((command + " 2>/dev/null").c_str(), "r");
-  if (!p) return o;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) o.out.append(buf, n);
-  int st = pclose(p);
-  o.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return o;
-}
-
 TEST(StatsctlHistoryTest, QueriesAndExportsTheDaemonsDatabase) {
   ScopedSegmentName seg(UniqueName("sh"));
   TempDir dir;

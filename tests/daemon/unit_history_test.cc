@@ -13,6 +13,7 @@
 #include "history_codec.h"
 #include "history_export.h"
 #include "history_query.h"
+#include "history_samples.h"
 #include "history_time.h"
 #include "history_writer.h"
 #include "sqlite_db.h"
@@ -21,37 +22,10 @@ namespace shmstats::history {
 namespace {
 
 using shmstats::testing::TempDir;
+using namespace shmstats::history::test;
 
 constexpr int64_t kT0 = 1'790'000'000'000;  // 2026-09-21T14:13:20Z
 constexpr int64_t kMinute = 60'000;
-
-MetricSnapshot Counter(const std::string& name, uint64_t delta, Labels labels = {}) {
-  MetricSnapshot m;
-  m.name = name;
-  m.labels = std::move(labels);
-  m.type = MetricType::kCounter;
-  m.counter = delta;
-  return m;
-}
-
-MetricSnapshot Gauge(const std::string& name, double v) {
-  MetricSnapshot m;
-  m.name = name;
-  m.type = MetricType::kGauge;
-  m.gauge = v;
-  return m;
-}
-
-MetricSnapshot Hist(const std::string& name, std::vector<uint64_t> counts, double sum) {
-  MetricSnapshot m;
-  m.name = name;
-  m.type = MetricType::kHistogram;
-  m.histogram.bounds = {1, 2, 4, 8};
-  m.histogram.counts = std::move(counts);
-  m.histogram.sum = sum;
-  for (auto c : m.histogram.counts) m.histogram.count += c;
-  return m;
-}
 
 std::vector<SeriesHistory> QueryDb(const std::string& db, const std::string& selector, int64_t from,
                                    int64_t to, int64_t step) {
@@ -151,7 +125,7 @@ TEST(HistoryQueryTest, GaugeMinAvgMaxLast) {
   const Accum& a = r[0].points[0].acc;
   EXPECT_EQ(a.min, -2.5);
   EXPECT_EQ(a.max, 7.0);
-  EXPECT_DOUBLE_EQ(a.sum / a.samples, 9.5 / 4);
+  EXPECT_DOUBLE_EQ(a.Avg(), 9.5 / 4);
   EXPECT_EQ(a.last, 1.0);
 }
 

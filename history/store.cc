@@ -1,0 +1,20 @@
+// The one place that chooses a store implementation from a location.
+
+#include "store.h"
+
+#include "pg_store.h"
+#include "sqlite_store.h"
+
+namespace shmstats::history {
+
+std::unique_ptr<Store> OpenStore(const std::string& location) {
+  if (IsPostgresUrl(location)) return OpenPostgresStore(location);
+  return OpenSqliteStore(location);
+}
+
+std::unique_ptr<StoreWriter> OpenWriter(const std::string& location, const std::string& instance) {
+  if (IsPostgresUrl(location)) return OpenPostgresWriter(location, instance);
+  return std::make_unique<HistoryWriter>(location, instance);
+}
+
+}  // namespace shmstats::history
