@@ -143,17 +143,20 @@ std::string RowName(const history::SummaryRow& row) {
   return name;
 }
 
-void PrintSummary(const std::vector<history::SummaryRow>& rows) {
+void PrintSummary(const std::vector<history::SummaryRow>& rows, const NumberStyle& style) {
   Table counters({"COUNTER", "MEMBERS", "INCREASE", "RATE/S"});
   Table gauges({"GAUGE", "MEMBERS", "MIN", "AVG", "MAX", "LAST"});
   Table histograms({"HISTOGRAM", "MEMBERS", "COUNT", "SUM", "MEAN", "P50", "P90", "P99"});
   bool has[3] = {false, false, false};
   for (const auto& row : rows) {
     const history::Accum& a = row.acc;
+    const MetricSnapshot& m = row.series.metric;
+    auto Cell = [&](double v) { return std::isfinite(v) ? HumanNumber(v, m.unit, style) : "-"; };
     const std::string members = std::to_string(row.members);
     switch (row.series.metric.type) {
       case MetricType::kCounter:
-        counters.Add({RowName(row), members, std::to_string(a.increase), Cell(row.rate)});
+        counters.Add({RowName(row), members, HumanCount(a.increase, m.unit, style),
+                      std::isfinite(row.rate) ? HumanRate(row.rate, m.unit, style) : "-"});
         has[0] = true;
         break;
       case MetricType::kGauge:
@@ -194,7 +197,7 @@ Exit RunSummary(const GlobalOptions& global, const SummaryOptions& opts) {
     } else if (h.csv) {
       std::cout << history::SummaryToCsv(rows);
     } else {
-      PrintSummary(rows);
+      PrintSummary(rows, global.style);
     }
     if (rows.empty()) {
       std::fprintf(stderr, "statsctl: no history for '%s' between %s and %s\n",
