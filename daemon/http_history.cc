@@ -1,21 +1,19 @@
 #include "http_history.h"
 
 #include <fmt/format.h>
-#include <sqlite3.h>
 
 #include "common/selector.h"
 #include "dashboard_data.h"
 #include "history_query.h"
-#include "history_schema.h"
+#include "history_summary.h"
 #include "history_time.h"
 #include "shmstats/error.h"
-#include "sqlite_db.h"
 
 namespace shmstats::daemon {
 namespace {
 
-// SQLite's progress handler: interrupts the query once its budget is spent or the
-// daemon is stopping (the statement then fails with SQLITE_INTERRUPT).
+// Polled by the store while the query runs (Store::SetInterrupt): interrupts it once
+// its budget is spent or the daemon is stopping (the store then throws DbError).
 struct Budget {
   std::chrono::steady_clock::time_point deadline;
   const std::function<bool()>* stopping;
@@ -53,38 +51,20 @@ void Bounds(const HistoryLimits& limits, const history::QueryRange& range, size_
 
 }  // namespace
 
-void ServeHistory(const std::string& history_db, const HistoryLimits& limits,
-                  const std::function<bool()>& stopping, const HttpRequest& req,
-                  HttpResponse& res) {
+namespace {
+
+// Runs `query` on a reader of `history_db` with the interrupt armed, and maps its
+// errors: 400 for bad input or a query over the bounds, 503 for a store that cannot
+// be read, a spent budget or a daemon that is stopping.
+void Guarded(const std::string& history_db, const HistoryLimits& limits,
+             const std::function<bool()>& stopping, HttpResponse& res,
+             const std::function<void(history::HistoryReader&)>& query) {
   Budget budget{std::chrono::steady_clock::now() + limits.budget, &stopping};
   try {
-    int64_t now = history::NowMs();
-    std::string metric = req.Param("metric", "");
-    auto selector = metric.empty() ? common::Selector() : common::Selector::Parse(metric);
-    history::QueryRange range;
-    range.step_ms = history::ParseStep(req.Param("step", "1m"));
-    range.from_ms = history::ParseTime(req.Param("from", "-1h"), now);
-    range.to_ms = history::ParseTime(req.Param("to", "now"), now);
-    std::string format = req.Param("format", "json");
-    if (format != "json" && format != "csv") {
-      throw Error(Errc::kInvalidArgument,
-                  fmt::format("invalid format '{}': use json or csv", format.substr(0, 32)));
-    }
-    history::ValidateRange(range);
     history::HistoryReader reader(history_db);
-    size_t matched = 0;
-    for (const auto& s : history::LoadSeries(reader.db())) matched += selector.Matches(s.metric);
-    Bounds(limits, range, matched);
-    sqlite3_progress_handler(reader.db().raw(), 1000, CheckBudget, &budget);
-    auto result = reader.Query(selector, range);
-    sqlite3_progress_handler(reader.db().raw(), 0, nullptr, nullptr);
-    if (format == "csv") {
-      res.Set(200, history::HistoryToCsv(result, range), "text/csv; charset=utf-8");
-    } else {
-      nlohmann::json doc = history::HistoryToJson(result, range);
-      if (req.Param("buckets", "") == "1") AddPointBuckets(result, &doc);  // dashboard heatmap
-      res.Set(200, doc.dump() + "\n", "application/json");
-    }
+    reader.store().SetInterrupt([&budget] { return CheckBudget(&budget) != 0; });
+    query(reader);
+    reader.store().SetInterrupt(nullptr);
   } catch (const Error& e) {
     res.Set(400, fmt::format("bad request: {}\n", e.what()));
   } catch (const history::DbError& e) {
@@ -98,6 +78,75 @@ void ServeHistory(const std::string& history_db, const HistoryLimits& limits,
       res.Set(503, fmt::format("history unavailable: {}\n", e.what()));
     }
   }
+}
+
+common::Selector SelectorParam(const HttpRequest& req) {
+  std::string metric = req.Param("metric", "");
+  return metric.empty() ? common::Selector() : common::Selector::Parse(metric);
+}
+
+std::string FormatParam(const HttpRequest& req) {
+  std::string format = req.Param("format", "json");
+  if (format != "json" && format != "csv") {
+    throw Error(Errc::kInvalidArgument,
+                fmt::format("invalid format '{}': use json or csv", format.substr(0, 32)));
+  }
+  return format;
+}
+
+size_t Matching(history::HistoryReader& reader, const common::Selector& selector) {
+  size_t matched = 0;
+  for (const auto& s : reader.store().Series()) matched += history::MatchesSeries(selector, s);
+  return matched;
+}
+
+}  // namespace
+
+void ServeHistory(const std::string& history_db, const HistoryLimits& limits,
+                  const std::function<bool()>& stopping, const HttpRequest& req,
+                  HttpResponse& res) {
+  Guarded(history_db, limits, stopping, res, [&](history::HistoryReader& reader) {
+    int64_t now = history::NowMs();
+    auto selector = SelectorParam(req);
+    history::QueryRange range;
+    range.step_ms = history::ParseStep(req.Param("step", "1m"));
+    range.from_ms = history::ParseTime(req.Param("from", "-1h"), now);
+    range.to_ms = history::ParseTime(req.Param("to", "now"), now);
+    std::string format = FormatParam(req);
+    history::ValidateRange(range);
+    Bounds(limits, range, Matching(reader, selector));
+    auto result = reader.Query(selector, range);
+    if (format == "csv") {
+      res.Set(200, history::HistoryToCsv(result, range), "text/csv; charset=utf-8");
+    } else {
+      nlohmann::json doc = history::HistoryToJson(result, range);
+      if (req.Param("buckets", "") == "1") AddPointBuckets(result, &doc);  // dashboard heatmap
+      res.Set(200, doc.dump() + "\n", "application/json");
+    }
+  });
+}
+
+void ServeSummary(const std::string& history_db, const HistoryLimits& limits,
+                  const std::function<bool()>& stopping, const HttpRequest& req,
+                  HttpResponse& res) {
+  Guarded(history_db, limits, stopping, res, [&](history::HistoryReader& reader) {
+    const int64_t now = history::NowMs();
+    auto selector = SelectorParam(req);
+    history::SummaryRequest request{history::ParseTime(req.Param("from", "-1h"), now),
+                                    history::ParseTime(req.Param("to", "now"), now),
+                                    req.Param("by", "")};
+    std::string format = FormatParam(req);
+    // One step over the whole range: the range and series bounds apply.
+    history::QueryRange range{request.from_ms, request.to_ms,
+                              std::max<int64_t>(1, request.to_ms - request.from_ms)};
+    Bounds(limits, range, Matching(reader, selector));
+    auto rows = history::Summarize(reader, selector, request);
+    if (format == "csv") {
+      res.Set(200, history::SummaryToCsv(rows), "text/csv; charset=utf-8");
+    } else {
+      res.Set(200, history::SummaryToJson(rows, request).dump() + "\n", "application/json");
+    }
+  });
 }
 
 }  // namespace shmstats::daemon

@@ -1,6 +1,7 @@
 #pragma once
 
-// GET /stats/history, bounded: the route that reads the history database.
+// GET /stats/history and /stats/summary, bounded: the routes that read the history
+// store.
 //
 //   ?metric=SELECTOR&from=&to=&step=&format=json|csv
 //
@@ -29,6 +30,12 @@ struct HistoryLimits {
 
 // `stopping` is polled while the query runs: true makes it give up (503).
 void ServeHistory(const std::string& history_db, const HistoryLimits& limits,
+                  const std::function<bool()>& stopping, const HttpRequest& req, HttpResponse& res);
+
+// GET /stats/summary?metric=SELECTOR&from=&to=&by=LABEL|instance&format=json|csv: one
+// row per series (or group) over the range (history_summary.h), under the same
+// range and series bounds, budget and answers as /stats/history.
+void ServeSummary(const std::string& history_db, const HistoryLimits& limits,
                   const std::function<bool()>& stopping, const HttpRequest& req, HttpResponse& res);
 
 }  // namespace shmstats::daemon

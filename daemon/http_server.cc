@@ -13,7 +13,6 @@
 #include "dashboard.h"
 #include "http_history.h"
 #include "shmstats/error.h"
-#include "summary_endpoint.h"
 
 namespace shmstats::daemon {
 namespace {
@@ -130,11 +129,9 @@ std::vector<HttpRoute> HttpServer::Routes() {
        }},
 
       {"GET", "/stats/summary", Lane::kQuery,
-       [this](Req req, Res res) {  // daemon/summary_endpoint.h
-         HttpAnswer a = SummaryEndpoint(
-             config_.history_db,
-             [&](const char* n, const char* fallback) { return req.Param(n, fallback); });
-         res.Set(a.status, std::move(a.body), a.content_type);
+       [this](Req req, Res res) {
+         ServeSummary(
+             config_.history_db, HistoryLimits{}, [this] { return server_->stopping(); }, req, res);
        }},
 
       {"GET", "/healthz", Lane::kInline,

@@ -14,7 +14,7 @@
 //                        &buckets=1 adds histogram buckets per point (dashboard_data.h)
 //   GET  /               the dashboard page (daemon/dashboard.h)
 //   GET  /stats/summary  ?metric=SELECTOR&from=&to=&by=LABEL|instance&format=json|csv:
-//                        one row per series or group over the range (summary_endpoint.h)
+//                        one row per series or group over the range, bounded as history (http_history.h)
 //   GET  /healthz        {"status":"ok"|"degraded", ...}; 503 when history writes fail
 //   POST /reset          ?metric=SELECTOR, only with --enable-reset and the header
 //                        "Authorization: Bearer <token>"; 401/403 otherwise

@@ -1,5 +1,7 @@
 #include "sqlite_store.h"
 
+#include <sqlite3.h>
+
 #include "sqlite_db.h"
 
 namespace shmstats::history {
@@ -54,6 +56,14 @@ class SqliteStore final : public Store {
     q.Reset();
   }
 
+  void SetInterrupt(std::function<bool()> stop) override {
+    stop_ = std::move(stop);
+    if (!stop_) return sqlite3_progress_handler(db_.raw(), 0, nullptr, nullptr);
+    sqlite3_progress_handler(
+        db_.raw(), 1000,
+        [](void* self) { return static_cast<SqliteStore*>(self)->stop_() ? 1 : 0; }, this);
+  }
+
   void ScanTicks(int64_t from_ms, int64_t to_ms, const TickRowFn& f) override {
     Stmt q = db_.Prepare(
         "SELECT t.ts_ms, t.interval_ms, s.series, s.v FROM ticks t CROSS JOIN samples s "
@@ -66,6 +76,7 @@ class SqliteStore final : public Store {
   Db db_;
   int version_ = kSchemaVersion;
   std::unique_ptr<Stmt> raw_, rollups_;  // prepared once, reset after each scan
+  std::function<bool()> stop_;           // SetInterrupt's, polled by SQLite
 };
 
 }  // namespace

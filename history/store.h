@@ -64,6 +64,11 @@ class Store {
                            const RollupFn& f) = 0;
   // Raw samples of every series with from_ms <= ts_ms <= to_ms, by tick then series.
   virtual void ScanTicks(int64_t from_ms, int64_t to_ms, const TickRowFn& f) = 0;
+  // Lets a caller bound a query's time: `stop` is polled while statements run, and
+  // once it returns true the running call throws DbError. Empty: never stops.
+  // SQLite polls it every 1,000 virtual machine steps; PostgreSQL does not poll
+  // (the default), so only the query bounds limit it there.
+  virtual void SetInterrupt(std::function<bool()> stop) { (void)stop; }
 };
 
 // Opens the store at `location` (a SQLite path or a PostgreSQL URL) read-only.
