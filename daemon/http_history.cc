@@ -8,6 +8,8 @@
 #include "history_summary.h"
 #include "history_time.h"
 #include "shmstats/error.h"
+#include "sqlite_db.h"  // DbError
+#include "store.h"
 
 namespace shmstats::daemon {
 namespace {
