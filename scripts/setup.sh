@@ -11,6 +11,8 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   prometheus jq mandoc curl python3 python3-jsonschema python3-prometheus-client procps
+  prometheus-cpp-dev  # issue 10: the peer in bench/recording_bench
+  valgrind  # issue 10: bench/callgrind.sh instruction counts
 )
 
 missing=()
