@@ -131,7 +131,7 @@ class Histogram {
   // (+Inf). REQUIRES: v is not NaN.
   SHMSTATS_HOT size_t BucketIndex(double v) const noexcept {
     if (kind_ == kExponential) return ExponentialIndex(v);
-    return kind_ == kTable ? TableIndex(v) : SearchIndex(v);
+    return kind_ == kTable ? TableIndex(v) : SearchIndex(bounds_, n_bounds_, v);
   }
 
  private:
@@ -156,15 +156,15 @@ class Histogram {
   // first bound >= v, or n_bounds_ (+Inf), by a binary search on the bounds in the
   // segment whose step is masked in rather than chosen by ?:, which gcc turns into
   // a jump that mispredicts on live values.
-  [[gnu::noinline]] size_t SearchIndex(double v) const noexcept {
-    size_t n = n_bounds_;
+  [[gnu::noinline]] static size_t SearchIndex(const detail::Slot* bounds, size_t n,
+                                              double v) noexcept {
     size_t base = 0;
     while (n > 1) {
       size_t half = n / 2;
-      base += half & (size_t{0} - static_cast<size_t>(Bound(bounds_[base + half - 1]) < v));
+      base += half & (size_t{0} - static_cast<size_t>(Bound(bounds[base + half - 1]) < v));
       n -= half;
     }
-    return base + (Bound(bounds_[base]) < v);
+    return base + (Bound(bounds[base]) < v);
   }
 
   static double Bound(const detail::Slot& s) noexcept {
