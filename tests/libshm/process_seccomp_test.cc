@@ -4,9 +4,12 @@
 // system call. The test passes only if the child exited normally, and the parent
 // then checks that the segment holds exactly what the child recorded.
 //
-// Counters, gauges and histograms run under strict mode. Timers read the clock
-// with RDTSC, which strict mode disables on x86, so they run under a filter that
-// allows exit(2) alone.
+// Counters, gauges and histograms (striped ones too: the CPU is read from the rseq
+// area, or where rseq is off, as ctest's libshm.seccomp_without_rseq runs it, from
+// the vDSO's getcpu) run under strict mode. Timers read the clock
+// with RDTSC (the TSC clock directly, steady_clock through the vDSO), which strict
+// mode disables on x86, so they run under a filter that allows exit(2) alone; both
+// clocks are calibrated before the sandbox is entered.
 //
 // Nothing in the child after the sandbox is entered may allocate, print or touch
 // gtest.
@@ -39,7 +42,7 @@ using test::EnterStrictMode;
 using test::ExitSandboxed;
 
 // Exit codes of the child before it is sandboxed.
-enum ChildExit { kRegistrationFailed = 10, kSandboxRefused = 11 };
+enum ChildExit { kRegistrationFailed = 10, kSandboxRefused = 11, kClockRefused = 13 };
 
 MetricSpec Spec(std::string name) { return MetricSpec{std::move(name), {}, "seccomp test", ""}; }
 
@@ -76,8 +79,10 @@ void ExpectLoopTotals(const Snapshot& snap, const std::string& prefix) {
 }
 
 class ZeroSyscallTest : public test::ProcessTest {
- protected:
+ public:
   ZeroSyscallTest() : ProcessTest(64, 1 << 14) {}
+  std::string SegmentName() const { return guard_.name(); }
+  Snapshot Read() const { return segment_->Read(); }
 
   // Forks body (which registers, sandboxes itself and records), waits for it and
   // returns its wait status; fails the test if it did not end in time.
@@ -92,9 +97,9 @@ class ZeroSyscallTest : public test::ProcessTest {
 TEST_F(ZeroSyscallTest, CountersGaugesAndHistogramsRecordWithoutSystemCalls) {
   const std::string name = guard_.name();
   int status = RunChild([&name] {
-    Counter counter;
+    Counter counter, striped;
     Gauge set, add, sub;
-    Histogram explicit_h, exponential_h;
+    Histogram explicit_h, exponential_h, striped_h;
     // Never destroyed: the child leaves through SYS_exit inside this scope, so the
     // mapping stays valid while it records.
     std::optional<Segment> s;
@@ -108,6 +113,9 @@ TEST_F(ZeroSyscallTest, CountersGaugesAndHistogramsRecordWithoutSystemCalls) {
           s->RegisterHistogram(Spec("sandboxed_explicit"), ExplicitBuckets{{10, 25, 50, 75, 90}});
       exponential_h =
           s->RegisterHistogram(Spec("sandboxed_exponential"), ExponentialBuckets{1, 1e4, 4});
+      striped = s->RegisterCounter(Spec("sandboxed_striped_total"), Striping::kPerCpu);
+      striped_h = s->RegisterHistogram(Spec("sandboxed_striped"),
+                                       ExplicitBuckets{{10, 25, 50, 75, 90}}, Striping::kPerCpu);
     } catch (...) {
       return int{kRegistrationFailed};
     }
@@ -119,6 +127,8 @@ TEST_F(ZeroSyscallTest, CountersGaugesAndHistogramsRecordWithoutSystemCalls) {
       sub.Sub(0.25);
       explicit_h.Observe(i % 100);
       exponential_h.Observe(i % 5000);
+      striped.Inc();
+      striped_h.Observe(i % 100);
     }
     ExitSandboxed();
   });
@@ -127,7 +137,14 @@ TEST_F(ZeroSyscallTest, CountersGaugesAndHistogramsRecordWithoutSystemCalls) {
       << " (SIGKILL: a system call on the recording path; status 10: registration failed; 11: "
          "seccomp refused)";
 
-  ExpectLoopTotals(segment_->Read(), "sandboxed_");
+  Snapshot snap = segment_->Read();
+  ExpectLoopTotals(snap, "sandboxed_");
+  auto m = ByName(snap);
+  EXPECT_EQ(m.at("sandboxed_striped_total").counter, uint64_t{kTimes});
+  const HistogramValue& st = m.at("sandboxed_striped").histogram;
+  EXPECT_EQ(st.count, uint64_t{kTimes});
+  EXPECT_EQ(st.sum, 49.5 * kTimes);
+  EXPECT_EQ(st.counts, m.at("sandboxed_explicit").histogram.counts);
 }
 
 // The C ABI: registered with shmstats_register_*, recorded by the static inline
@@ -181,12 +198,11 @@ bool ClockReadInUserSpace() {
          source == "hyperv_clocksource_tsc_page";
 }
 
-TEST_F(ZeroSyscallTest, TimersRecordWithoutSystemCalls) {
-  if (!ClockReadInUserSpace())
-    GTEST_SKIP() << "this machine's clock source is not read through the vDSO, so timers "
-                    "cannot avoid clock_gettime system calls here";
-  const std::string name = guard_.name();
-  int status = RunChild([&name] {
+// Both clocks of the timers (CalibrateTimerClock): calibrated before the sandbox,
+// then read a million times inside it.
+void TimersRecordWithoutSystemCalls(ZeroSyscallTest& test, TimerClock clock) {
+  const std::string name = test.SegmentName();
+  int status = test.RunChild([&name, clock] {
     Histogram scoped, called;
     Counter failures;
     std::optional<Segment> s;  // mapped until the raw exit, as above
@@ -199,6 +215,7 @@ TEST_F(ZeroSyscallTest, TimersRecordWithoutSystemCalls) {
     } catch (...) {
       return int{kRegistrationFailed};
     }
+    if (!SetTimerClock(clock)) return int{kClockRefused};
     if (!EnterExitOnlyFilter()) return int{kSandboxRefused};
     uint64_t total = 0;
     for (int i = 0; i < kTimes; ++i) {
@@ -212,13 +229,27 @@ TEST_F(ZeroSyscallTest, TimersRecordWithoutSystemCalls) {
   ASSERT_TRUE(test::ExitedCleanly(status))
       << "the sandboxed producer " << test::DescribeStatus(status)
       << " (SIGSYS: a system call on the recording path; status 10: registration failed; 11: "
-         "seccomp refused)";
+         "seccomp refused; 13: the clock was refused)";
 
-  auto m = ByName(segment_->Read());
+  auto m = ByName(test.Read());
   EXPECT_EQ(m.at("sandboxed_scoped_seconds").histogram.count, uint64_t{kTimes});
   EXPECT_EQ(m.at("sandboxed_call_seconds").histogram.count, uint64_t{kTimes});
   EXPECT_GT(m.at("sandboxed_call_seconds").histogram.sum, 0.0);
   EXPECT_EQ(m.at("sandboxed_call_failures_total").counter, 0u);
+}
+
+TEST_F(ZeroSyscallTest, SteadyClockTimersRecordWithoutSystemCalls) {
+  if (!ClockReadInUserSpace())
+    GTEST_SKIP() << "this machine's clock source is not read through the vDSO, so steady_clock "
+                    "timers cannot avoid clock_gettime system calls here";
+  TimersRecordWithoutSystemCalls(*this, TimerClock::kSteadyClock);
+}
+
+TEST_F(ZeroSyscallTest, TscTimersRecordWithoutSystemCalls) {
+  if (!SetTimerClock(TimerClock::kTsc))
+    GTEST_SKIP() << "no invariant TSC used as clocksource on this machine (see "
+                    "CalibrateTimerClock): timers use steady_clock here";
+  TimersRecordWithoutSystemCalls(*this, TimerClock::kTsc);
 }
 
 // The harness itself: a system call in either sandbox must kill the child, or the
