@@ -75,6 +75,10 @@ struct alignas(32) BucketCell {
   uint64_t first;
 };
 
+// Checks, in the C ABI (c_api.cc), that the C handles of shmstats_c.h have these
+// handles' layout field for field.
+struct CAbiLayout;
+
 }  // namespace detail
 
 // A monotonic 64-bit counter. Wraps at 2^64. A striped counter (Striping::kPerCpu)
@@ -90,6 +94,7 @@ class Counter {
 
  private:
   friend class Segment;
+  friend struct detail::CAbiLayout;
   detail::Slot* slot_;
   uint32_t stripe_mask_ = 0;  // stripes - 1 (a power of two); 0: not striped
 };
@@ -106,6 +111,7 @@ class Gauge {
 
  private:
   friend class Segment;
+  friend struct detail::CAbiLayout;
   explicit Gauge(detail::Slot* slot) noexcept : slot_(slot) {}
   detail::Slot* slot_;
 };
@@ -136,6 +142,7 @@ class Histogram {
 
  private:
   friend class Segment;
+  friend struct detail::CAbiLayout;
   enum Kind : uint8_t { kExponential = 0, kTable = 1, kSearch = 2 };
 
   // Explicit bounds, through a table built at registration in process memory (the
