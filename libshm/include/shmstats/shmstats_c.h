@@ -57,6 +57,18 @@ typedef _Atomic uint64_t shmstats_slot;
   atomic_compare_exchange_weak_explicit((p), (old), (v), memory_order_relaxed, memory_order_relaxed)
 #endif
 
+/* The recording functions are inlined whatever the compiler's size heuristics say,
+ * as in C++ (gcc -O2 otherwise outlines part of observe); the binary search of
+ * explicit buckets no table narrows stays out of line, as in C++, so that the
+ * handle's fields stay in registers in a recording loop. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SHMSTATS_C_HOT static inline __attribute__((always_inline))
+#define SHMSTATS_C_OUT_OF_LINE static __attribute__((noinline, unused))
+#else
+#define SHMSTATS_C_HOT static inline
+#define SHMSTATS_C_OUT_OF_LINE static inline
+#endif
+
 /* The version of this header; shmstats_abi_version() is the library's. */
 #define SHMSTATS_C_ABI_MAJOR 0
 #define SHMSTATS_C_ABI_MINOR 2
@@ -220,17 +232,17 @@ shmstats_status shmstats_register_histogram(shmstats_segment* segment,
 
 /* ---- recording: inline, never fails ---- */
 
-static inline uint64_t shmstats_detail_bits(double v) {
+SHMSTATS_C_HOT uint64_t shmstats_detail_bits(double v) {
   uint64_t b;
   memcpy(&b, &v, sizeof b);
   return b;
 }
-static inline double shmstats_detail_double(uint64_t b) {
+SHMSTATS_C_HOT double shmstats_detail_double(uint64_t b) {
   double v;
   memcpy(&v, &b, sizeof v);
   return v;
 }
-static inline void shmstats_detail_add_double(shmstats_slot* s, double d) {
+SHMSTATS_C_HOT void shmstats_detail_add_double(shmstats_slot* s, double d) {
   uint64_t old = SHMSTATS_LOAD(s);
   while (!SHMSTATS_CAS_WEAK(s, &old, shmstats_detail_bits(shmstats_detail_double(old) + d))) {
   }
@@ -241,7 +253,7 @@ static inline void shmstats_detail_add_double(shmstats_slot* s, double d) {
  * updates on every migration, so reading it is one load; where rseq is not
  * registered, sched_getcpu() (the vDSO's getcpu on x86-64: no system call either).
  * A stale answer only costs speed: any stripe is correct. */
-static inline unsigned shmstats_detail_current_cpu(void) {
+SHMSTATS_C_HOT unsigned shmstats_detail_current_cpu(void) {
   int cpu;
 #if defined(RSEQ_SIG) && (defined(__x86_64__) || defined(__aarch64__))
   const volatile struct rseq* rs =
@@ -253,23 +265,23 @@ static inline unsigned shmstats_detail_current_cpu(void) {
   return cpu >= 0 ? (unsigned)cpu : 0u;
 }
 
-static inline void shmstats_counter_inc(shmstats_counter c, uint64_t n) {
+SHMSTATS_C_HOT void shmstats_counter_inc(shmstats_counter c, uint64_t n) {
   shmstats_slot* slot = c.slot;
   if (c.stripe_mask != 0) slot += 8 * (shmstats_detail_current_cpu() & c.stripe_mask);
   SHMSTATS_FETCH_ADD(slot, n);
 }
-static inline void shmstats_gauge_set(shmstats_gauge g, double v) {
+SHMSTATS_C_HOT void shmstats_gauge_set(shmstats_gauge g, double v) {
   SHMSTATS_STORE(g.slot, shmstats_detail_bits(v));
 }
-static inline void shmstats_gauge_add(shmstats_gauge g, double d) {
+SHMSTATS_C_HOT void shmstats_gauge_add(shmstats_gauge g, double d) {
   shmstats_detail_add_double(g.slot, d);
 }
-static inline void shmstats_gauge_sub(shmstats_gauge g, double d) {
+SHMSTATS_C_HOT void shmstats_gauge_sub(shmstats_gauge g, double d) {
   shmstats_detail_add_double(g.slot, -d);
 }
 
 /* Bucket (lo, hi] from the bits of v: negatives and zero clamp to bucket 0. */
-static inline size_t shmstats_detail_exponential_index(const shmstats_histogram* h, double v) {
+SHMSTATS_C_HOT size_t shmstats_detail_exponential_index(const shmstats_histogram* h, double v) {
   int64_t bits = (int64_t)shmstats_detail_bits(v);
   int64_t i;
   if (bits < 0) bits = 0;
@@ -280,7 +292,7 @@ static inline size_t shmstats_detail_exponential_index(const shmstats_histogram*
 /* Explicit bounds through the lookup table: the value's bits, made into a key that
  * orders like the doubles, pick a cell, which holds the two bounds that may lie
  * below v. */
-static inline size_t shmstats_detail_table_index(const shmstats_histogram* h, double v) {
+SHMSTATS_C_HOT size_t shmstats_detail_table_index(const shmstats_histogram* h, double v) {
   int64_t bits = (int64_t)shmstats_detail_bits(v);
   int64_t key = bits ^ (int64_t)((uint64_t)(bits >> 63) >> 1);
   const shmstats_bucket_cell* c;
@@ -291,7 +303,7 @@ static inline size_t shmstats_detail_table_index(const shmstats_histogram* h, do
 
 /* Explicit bounds no table narrows: the first bound >= v, or n_bounds (+Inf), by a
  * binary search whose step is masked in. */
-static inline size_t shmstats_detail_search_index(const shmstats_histogram* h, double v) {
+SHMSTATS_C_OUT_OF_LINE size_t shmstats_detail_search_index(const shmstats_histogram* h, double v) {
   const shmstats_slot* bounds = h->bounds;
   size_t n = h->n_bounds, base = 0;
   while (n > 1) {
@@ -305,7 +317,7 @@ static inline size_t shmstats_detail_search_index(const shmstats_histogram* h, d
 
 /* The bucket shmstats_histogram_observe counts v in: the first whose bound is >= v,
  * or the last (+Inf). v must not be NaN. */
-static inline size_t shmstats_histogram_bucket_index(const shmstats_histogram* h, double v) {
+SHMSTATS_C_HOT size_t shmstats_histogram_bucket_index(const shmstats_histogram* h, double v) {
   if (h->kind == SHMSTATS_HISTOGRAM_EXPONENTIAL) return shmstats_detail_exponential_index(h, v);
   return h->kind == SHMSTATS_HISTOGRAM_TABLE ? shmstats_detail_table_index(h, v)
                                              : shmstats_detail_search_index(h, v);
@@ -313,7 +325,7 @@ static inline size_t shmstats_histogram_bucket_index(const shmstats_histogram* h
 
 /* Observe(NaN) is ignored, as in C++. A striped histogram records into the running
  * CPU's stripe. */
-static inline void shmstats_histogram_observe(const shmstats_histogram* h, double v) {
+SHMSTATS_C_HOT void shmstats_histogram_observe(const shmstats_histogram* h, double v) {
   shmstats_slot* slots;
   if (v != v) return;
   slots = h->slots;
@@ -351,7 +363,8 @@ double shmstats_timer_elapsed(uint64_t start);
  *   uint64_t start = shmstats_timer_now();
  *   ... the work ...
  *   shmstats_histogram_observe_elapsed(&latency, start); */
-static inline void shmstats_histogram_observe_elapsed(const shmstats_histogram* h, uint64_t start) {
+SHMSTATS_C_HOT void shmstats_histogram_observe_elapsed(const shmstats_histogram* h,
+                                                       uint64_t start) {
   shmstats_histogram_observe(h, shmstats_timer_elapsed(start));
 }
 
