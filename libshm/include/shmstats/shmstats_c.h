@@ -12,9 +12,12 @@
  * Recording never fails: the shmstats_counter_inc, shmstats_gauge_* and
  * shmstats_histogram_observe functions below are `static inline` over the slot
  * pointers that registration returns, relaxed atomic operations on mapped memory,
- * exactly what the C++ handles in shmstats/metrics.h do: no system call, lock or
- * allocation. The shmstats_ffi_* functions are the same operations exported, for
- * FFIs that cannot compile C.
+ * exactly what the C++ handles in shmstats/metrics.h do, byte for byte the same
+ * slot effects (striped metrics find their CPU in glibc's rseq area, as in C++): no
+ * system call, lock or allocation. Timers (shmstats_timer_now and
+ * shmstats_histogram_observe_elapsed) read the C++ timers' calibrated clock through
+ * two exported functions: no system call once calibrated. The shmstats_ffi_*
+ * functions are the recording operations exported, for FFIs that cannot compile C.
  *
  * Thread-safety: every function may be called from any thread; handles are plain
  * values, valid while the segment they came from is open.
