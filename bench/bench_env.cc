@@ -14,7 +14,7 @@ Segment CreateSegment(const std::string& name) {
   Segment::Remove(name);  // a segment left by a killed run with the same pid
   SegmentOptions options;
   options.max_metrics = 16;
-  options.max_slots = 4096;
+  options.max_slots = 1 << 16;  // striped metrics take a stripe per CPU
   options.mode = 0600;
   return Segment::Create(name, options);
 }
@@ -50,20 +50,30 @@ void PrintCheck(std::ostream& out, const char* what, uint64_t found, uint64_t ex
 }  // namespace
 
 BenchEnv::BenchEnv(const std::string& prefix)
-    : floor(prefix + "-floor"),
+    : floor(prefix + "-floor", kFloorBytes),
       segment(CreateSegment(prefix)),
       explicit_values(LogUniform(5e-4, 200, 1)),
       exponential_values(LogUniform(1e-6, 1e3, 2)) {
   counter = segment.RegisterCounter(Spec("bench_ops_total", "Counter::Inc"));
   gauge = segment.RegisterGauge(Spec("bench_level", "Gauge::Set and Gauge::Add"));
+  const std::vector<double> explicit_bounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                               0.5,   1,      2.5,   5,    10,    25,   50,  100};
   explicit_histogram =
       segment.RegisterHistogram(Spec("bench_explicit_seconds", "explicit buckets", "seconds"),
-                                ExplicitBuckets{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                 0.5, 1, 2.5, 5, 10, 25, 50, 100}});
+                                ExplicitBuckets{explicit_bounds});
   exponential_histogram = segment.RegisterHistogram(
       Spec("bench_exponential_seconds", "exponential buckets", "seconds"), kExponential);
   timer_histogram = segment.RegisterHistogram(Spec("bench_timer_seconds", "ScopedTimer", "seconds"),
                                               kExponential);
+  striped_counter = segment.RegisterCounter(
+      Spec("bench_striped_ops_total", "Counter::Inc, striped per CPU"), Striping::kPerCpu);
+  striped_histogram = segment.RegisterHistogram(
+      Spec("bench_striped_seconds", "exponential buckets, striped per CPU", "seconds"),
+      kExponential, Striping::kPerCpu);
+  std::vector<double> exponential_bounds;
+  for (const MetricSnapshot& m : segment.Read().metrics)
+    if (m.name == "bench_exponential_seconds") exponential_bounds = m.histogram.bounds;
+  prom = std::make_unique<PromPeer>(explicit_bounds, exponential_bounds);
 }
 
 BenchEnv::~BenchEnv() { Segment::Remove(segment.name()); }
@@ -80,7 +90,9 @@ bool BenchEnv::CheckTotals(std::ostream& out) const {
   const MetricSnapshot* expl = find("bench_explicit_seconds");
   const MetricSnapshot* expo = find("bench_exponential_seconds");
   const MetricSnapshot* timer = find("bench_timer_seconds");
-  if (!ops || !expl || !expo || !timer) {
+  const MetricSnapshot* striped_ops = find("bench_striped_ops_total");
+  const MetricSnapshot* striped = find("bench_striped_seconds");
+  if (!ops || !expl || !expo || !timer || !striped_ops || !striped) {
     out << "Recorded totals: a benchmark metric is missing from the segment\n";
     return false;
   }
@@ -94,6 +106,10 @@ bool BenchEnv::CheckTotals(std::ostream& out) const {
              performed.exponential_observations.load(), ok);
   PrintCheck(out, "bench_timer_seconds count", timer->histogram.count,
              performed.timer_observations.load(), ok);
+  PrintCheck(out, "bench_striped_ops_total", striped_ops->counter, performed.striped_counter.load(),
+             ok);
+  PrintCheck(out, "bench_striped_seconds count", striped->histogram.count,
+             performed.striped_observations.load(), ok);
   return ok;
 }
 

@@ -3,10 +3,12 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "prom_peer.h"
 #include "raw_shm.h"
 #include "shmstats/shmstats.h"
 
@@ -30,10 +32,13 @@ struct Performed {
   std::atomic<uint64_t> explicit_observations{0};
   std::atomic<uint64_t> exponential_observations{0};
   std::atomic<uint64_t> timer_observations{0};
+  std::atomic<uint64_t> striped_counter{0};
+  std::atomic<uint64_t> striped_observations{0};
 };
 
-// Everything the benchmarks record into: the floor's raw mapping and a shmstats
-// segment with one metric of each kind, created together and removed together.
+// Everything the benchmarks record into: the floor's raw mapping, a shmstats
+// segment with one metric of each kind, created together and removed together, and
+// the prometheus-cpp peer.
 // Ownership: owns both shared-memory objects; the destructor unlinks them.
 // Errors: the constructor throws shmstats::Error or std::system_error.
 // Thread-safety: the handles and value arrays may be used from any thread.
@@ -43,6 +48,11 @@ struct BenchEnv {
   static constexpr size_t kFloorSlot = 0;
   static constexpr size_t kPairCountSlot = 8;
   static constexpr size_t kPairSumSlot = 9;
+  // The per-CPU floor: CPU c's word is slot kPerCpuSlot + 8 * (c % kPerCpuSlots),
+  // each on its own cache line.
+  static constexpr size_t kPerCpuSlot = 64;
+  static constexpr size_t kPerCpuSlots = 256;
+  static constexpr size_t kFloorBytes = (kPerCpuSlot + 8 * kPerCpuSlots) * 8;
 
   // `prefix` names both objects: <prefix> for the segment, <prefix>-floor for the
   // raw mapping. A stale pair with those names (a killed run) is replaced.
@@ -62,8 +72,11 @@ struct BenchEnv {
   Histogram explicit_histogram;            // 16 Prometheus-style bounds, 0.001 .. 100
   Histogram exponential_histogram;         // 1e-6 .. 1e3, precision 3 (12.5%)
   Histogram timer_histogram;               // the same buckets, fed by ScopedTimer
+  Counter striped_counter;                 // Striping::kPerCpu
+  Histogram striped_histogram;             // exponential buckets, Striping::kPerCpu
   std::vector<double> explicit_values;     // log-uniform over 5e-4 .. 200
   std::vector<double> exponential_values;  // log-uniform over 1e-6 .. 1e3
+  std::unique_ptr<PromPeer> prom;          // the same metrics in prometheus-cpp
   Performed performed;
 };
 

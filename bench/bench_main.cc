@@ -1,19 +1,26 @@
 // recording_bench: runs the benchmarks of recording_bench.cc on a segment of its
 // own (/dev/shm/shmstats-bench-<pid>, removed at exit), then prints each
-// operation's ratio to the floor and checks that every operation was recorded.
+// operation's ratio to the floor, the co-running measurement (co_running.h; its
+// length per operation is --corun_seconds=S, default 0.3), the targets, and checks
+// that every operation was recorded.
 // Exit status: 0, or 1 when set-up fails or a recorded total does not match
 // (never because of timing).
 
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bench_env.h"
 #include "cleanup_on_signal.h"
+#include "co_running.h"
 #include "ratio_reporter.h"
 
 namespace {
@@ -42,10 +49,74 @@ void PrintTargets(const shmstats::bench::RatioReporter& r, std::ostream& out) {
   }
 }
 
+// Issue 10's targets: ratios in the same run.
+void PrintIssue10Targets(const shmstats::bench::RatioReporter& r,
+                         const std::vector<shmstats::bench::CoRunRow>& co, std::ostream& out) {
+  auto co_ns = [&](const std::string& name) -> double {
+    for (const auto& row : co)
+      if (row.name == name && row.result.co_batches > 0) return row.result.ns_per_op;
+    return NAN;
+  };
+  r.PrintTarget(out, "striped counter inc, co-running / per-CPU slot floor, co-running",
+                co_ns("Counter::Inc, striped") / co_ns("floor: fetch_add, per-CPU slot"), 1.5);
+  r.PrintTarget(out, "striped counter inc / shared-word floor, 1 thread",
+                r.MedianCpuNs("BM_CounterIncStriped") / r.MedianCpuNs("BM_Floor_AtomicFetchAdd"),
+                1.7);
+  r.PrintTarget(out, "histogram observe (explicit) / observe (exponential), 1 thread",
+                r.MedianCpuNs("BM_HistogramObserveExplicit") /
+                    r.MedianCpuNs("BM_HistogramObserveExponential"),
+                1.3);
+  r.PrintTarget(out, "ScopedTimer / two steady_clock::now() + observe, 1 thread",
+                r.MedianCpuNs("BM_ScopedTimer") / r.MedianCpuNs("BM_Ref_SteadyClockTimer"), 0.6);
+  const char* pairs[][2] = {
+      {"BM_CounterInc", "BM_Peer_PromCounterInc"},
+      {"BM_CounterIncStriped", "BM_Peer_PromCounterInc"},
+      {"BM_GaugeSet", "BM_Peer_PromGaugeSet"},
+      {"BM_GaugeAdd", "BM_Peer_PromGaugeAdd"},
+      {"BM_HistogramObserveExplicit", "BM_Peer_PromHistogramObserveExplicit"},
+      {"BM_HistogramObserveExponential", "BM_Peer_PromHistogramObserveExponential"},
+      {"BM_HistogramObserveStriped", "BM_Peer_PromHistogramObserveExponential"},
+      {"BM_ScopedTimer", "BM_Peer_PromTimer"},
+  };
+  for (int64_t threads : {1, 2}) {
+    for (const auto& [ours, peer] : pairs)
+      r.PrintTarget(
+          out, std::string(ours) + " / " + peer + (threads == 1 ? ", 1 thread" : ", 2 threads"),
+          r.MedianCpuNs(ours, threads) / r.MedianCpuNs(peer, threads), 1.0);
+  }
+  const std::pair<const char*, const char*> co_pairs[] = {
+      {"Counter::Inc", "prometheus-cpp Counter::Increment"},
+      {"Counter::Inc, striped", "prometheus-cpp Counter::Increment"},
+      {"Histogram::Observe, exponential, striped",
+       "prometheus-cpp Histogram::Observe, exp. bounds"},
+      {"Histogram::Observe, exponential", "prometheus-cpp Histogram::Observe, exp. bounds"},
+      {"Histogram::Observe, explicit", "prometheus-cpp Histogram::Observe, explicit"},
+  };
+  for (const auto& [ours, peer] : co_pairs)
+    r.PrintTarget(out, std::string(ours) + " / " + peer + ", co-running", co_ns(ours) / co_ns(peer),
+                  1.0);
+}
+
+// Takes --corun_seconds=S out of argv (Google Benchmark refuses flags it does not know).
+double CoRunSeconds(int* argc, char** argv) {
+  double seconds = 0.3;
+  const char* flag = "--corun_seconds=";
+  int kept = 1;
+  for (int i = 1; i < *argc; ++i) {
+    if (std::strncmp(argv[i], flag, std::strlen(flag)) == 0)
+      seconds = std::atof(argv[i] + std::strlen(flag));
+    else
+      argv[kept++] = argv[i];
+  }
+  *argc = kept;
+  return seconds;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace shmstats::bench;
+  const double corun_seconds = CoRunSeconds(&argc, argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
@@ -64,7 +135,10 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   reporter.PrintRatios(std::cout);
+  std::vector<CoRunRow> co = CoRunRecording(corun_seconds);
+  PrintCoRunning(std::cout, co, "floor: fetch_add, per-CPU slot");
   PrintTargets(reporter, std::cout);
+  PrintIssue10Targets(reporter, co, std::cout);
   std::cout << "\n";
   bool ok = env->CheckTotals(std::cout);
   SetEnv(nullptr);

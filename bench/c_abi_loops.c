@@ -11,3 +11,11 @@ void c_histogram_observe_loop(const shmstats_histogram* h, const double* values,
   long i;
   for (i = 0; i < n; ++i) shmstats_histogram_observe(h, values[i & 1023]);
 }
+
+void c_timer_loop(const shmstats_histogram* h, long n) {
+  long i;
+  for (i = 0; i < n; ++i) {
+    uint64_t start = shmstats_timer_now();
+    shmstats_histogram_observe_elapsed(h, start);
+  }
+}

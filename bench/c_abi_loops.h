@@ -11,6 +11,8 @@ extern "C" {
 void c_counter_inc_loop(shmstats_counter c, long n);
 /* Observes values[i % 1024] for i < n. */
 void c_histogram_observe_loop(const shmstats_histogram* h, const double* values, long n);
+/* Times n empty operations into h (shmstats_timer_now, shmstats_histogram_observe_elapsed). */
+void c_timer_loop(const shmstats_histogram* h, long n);
 
 #ifdef __cplusplus
 }

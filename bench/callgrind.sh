@@ -14,14 +14,16 @@ command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind is not installe
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-printf '%-12s %12s %14s\n' operation "instr/op" "mispredict/op"
-for op in floor counter gauge_set gauge_add explicit exponential timer; do
+printf '%-16s %12s %14s\n' operation "instr/op" "mispredict/op"
+for op in floor per_cpu_floor counter striped_counter gauge_set gauge_add explicit exponential \
+  striped_exponential timer steady_timer \
+  prom_counter prom_gauge_set prom_gauge_add prom_explicit prom_exponential; do
   valgrind --tool=callgrind --branch-sim=yes --callgrind-out-file="$out" \
     --toggle-collect='*Loop*' "$loop" "$op" "$n" >/dev/null 2>&1
   # PROGRAM TOTALS columns: Ir Bc Bcm Bi Bim (each followed by a percentage).
   callgrind_annotate "$out" | awk -v op="$op" -v n="$n" '
     /PROGRAM TOTALS/ {
       gsub(",", "");
-      printf "%-12s %12.2f %14.3f\n", op, $1 / n, ($5 == "." ? 0 : $5) / n
+      printf "%-16s %12.2f %14.3f\n", op, $1 / n, ($5 == "." ? 0 : $5) / n
     }'
 done

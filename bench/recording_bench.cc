@@ -1,16 +1,22 @@
-// The recording hot path beside its physical floor. Every benchmark runs with one
-// thread and with two threads on the same slot or metric. The floor is a relaxed
-// fetch_add on a MAP_SHARED mapping in /dev/shm (BM_Floor_AtomicFetchAdd); the
-// BM_Ref_* rows are further references that explain the histogram and timer costs.
+// The recording hot path beside its physical floor and its peer. Every benchmark
+// runs with one thread and with two threads on the same slot or metric. The floor
+// is a relaxed fetch_add on a MAP_SHARED mapping in /dev/shm (BM_Floor_AtomicFetchAdd),
+// and a fetch_add on the running CPU's own cache line (BM_Floor_PerCpuSlot); the
+// BM_Peer_Prom* rows do the same with prometheus-cpp; the BM_Ref_* rows are further
+// references that explain the histogram and timer costs.
 
 #include <benchmark/benchmark.h>
+#include <sched.h>
 
 #include <atomic>
 #include <bit>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <vector>
 
 #include "bench_env.h"
+#include "co_running.h"
 
 namespace shmstats::bench {
 namespace {
@@ -28,6 +34,16 @@ void BM_Floor_AtomicFetchAdd(benchmark::State& state) {
   std::atomic<uint64_t>& slot = Env().floor.slot(BenchEnv::kFloorSlot);
   for (auto _ : state) slot.fetch_add(1, std::memory_order_relaxed);
   Count(Env().performed.floor, state);
+}
+
+// The floor of a striped counter: the same fetch_add on the running CPU's own
+// cache line, the CPU from sched_getcpu() (glibc reads it from the rseq area).
+void BM_Floor_PerCpuSlot(benchmark::State& state) {
+  RawShm& floor = Env().floor;
+  for (auto _ : state) {
+    auto cpu = static_cast<unsigned>(sched_getcpu()) % BenchEnv::kPerCpuSlots;
+    floor.slot(BenchEnv::kPerCpuSlot + 8 * cpu).fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 // What a histogram observation must do at least: one fetch_add on a bucket and a
@@ -66,10 +82,35 @@ void BM_Ref_SteadyClockNowTwice(benchmark::State& state) {
   }
 }
 
+// The least a TSC timer must do besides observing: two RDTSC.
+void BM_Ref_RdtscTwice(benchmark::State& state) {
+  for (auto _ : state) {
+    uint64_t start = __builtin_ia32_rdtsc();
+    benchmark::DoNotOptimize(__builtin_ia32_rdtsc() - start);
+  }
+}
+
+// What ScopedTimer did before it read the TSC: two steady_clock::now(), the
+// difference as double seconds, one observe.
+void BM_Ref_SteadyClockTimer(benchmark::State& state) {
+  const Histogram h = Env().timer_histogram;
+  for (auto _ : state) {
+    auto start = std::chrono::steady_clock::now();
+    h.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  Count(Env().performed.timer_observations, state);
+}
+
 void BM_CounterInc(benchmark::State& state) {
   const Counter counter = Env().counter;
   for (auto _ : state) counter.Inc();
   Count(Env().performed.counter, state);
+}
+
+void BM_CounterIncStriped(benchmark::State& state) {
+  const Counter counter = Env().striped_counter;
+  for (auto _ : state) counter.Inc();
+  Count(Env().performed.striped_counter, state);
 }
 
 void BM_GaugeSet(benchmark::State& state) {
@@ -101,6 +142,11 @@ void BM_HistogramObserveExponential(benchmark::State& state) {
               Env().performed.exponential_observations);
 }
 
+void BM_HistogramObserveStriped(benchmark::State& state) {
+  ObserveLoop(state, Env().striped_histogram, Env().exponential_values.data(),
+              Env().performed.striped_observations);
+}
+
 // The same observations cycling through only the first 1024 values, a sequence
 // the branch predictor learns: what the explicit search costs when it never
 // mispredicts.
@@ -117,17 +163,125 @@ void BM_ScopedTimer(benchmark::State& state) {
   Count(Env().performed.timer_observations, state);
 }
 
+// The peer, prometheus-cpp, on the same operations (in process memory).
+void BM_Peer_PromCounterInc(benchmark::State& state) {
+  prometheus::Counter& counter = *Env().prom->counter;
+  for (auto _ : state) counter.Increment();
+}
+
+void BM_Peer_PromGaugeSet(benchmark::State& state) {
+  prometheus::Gauge& gauge = *Env().prom->gauge;
+  double v = 0;
+  for (auto _ : state) gauge.Set(v += 1);
+}
+
+void BM_Peer_PromGaugeAdd(benchmark::State& state) {
+  prometheus::Gauge& gauge = *Env().prom->gauge;
+  for (auto _ : state) gauge.Increment(1.5);
+}
+
+void PromObserveLoop(benchmark::State& state, prometheus::Histogram& h, const double* values) {
+  size_t i = FirstValue(state);
+  for (auto _ : state) h.Observe(values[i++ & kValueMask]);
+}
+
+void BM_Peer_PromHistogramObserveExplicit(benchmark::State& state) {
+  PromObserveLoop(state, *Env().prom->explicit_histogram, Env().explicit_values.data());
+}
+
+void BM_Peer_PromHistogramObserveExponential(benchmark::State& state) {
+  PromObserveLoop(state, *Env().prom->exponential_histogram, Env().exponential_values.data());
+}
+
+// prometheus-cpp has no timer: two steady_clock::now() and an observe.
+void BM_Peer_PromTimer(benchmark::State& state) {
+  prometheus::Histogram& h = *Env().prom->exponential_histogram;
+  for (auto _ : state) {
+    auto start = std::chrono::steady_clock::now();
+    h.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+}
+
 BENCHMARK(BM_Floor_AtomicFetchAdd)->Threads(1)->Threads(2);
+BENCHMARK(BM_Floor_PerCpuSlot)->Threads(1)->Threads(2);
 BENCHMARK(BM_CounterInc)->Threads(1)->Threads(2);
+BENCHMARK(BM_CounterIncStriped)->Threads(1)->Threads(2);
 BENCHMARK(BM_GaugeSet)->Threads(1)->Threads(2);
 BENCHMARK(BM_GaugeAdd)->Threads(1)->Threads(2);
 BENCHMARK(BM_HistogramObserveExplicit)->Threads(1)->Threads(2);
 BENCHMARK(BM_HistogramObserveExponential)->Threads(1)->Threads(2);
+BENCHMARK(BM_HistogramObserveStriped)->Threads(1)->Threads(2);
 BENCHMARK(BM_ScopedTimer)->Threads(1)->Threads(2);
 BENCHMARK(BM_Ref_FetchAddAndCasDouble)->Threads(1)->Threads(2);
 BENCHMARK(BM_Ref_TwoFetchAdds)->Threads(1)->Threads(2);
 BENCHMARK(BM_Ref_SteadyClockNowTwice)->Threads(1)->Threads(2);
 BENCHMARK(BM_Ref_ObserveExplicitLearnedValues)->Threads(1)->Threads(2);
+BENCHMARK(BM_Ref_SteadyClockTimer)->Threads(1)->Threads(2);
+BENCHMARK(BM_Ref_RdtscTwice)->Threads(1)->Threads(2);
+BENCHMARK(BM_Peer_PromCounterInc)->Threads(1)->Threads(2);
+BENCHMARK(BM_Peer_PromGaugeSet)->Threads(1)->Threads(2);
+BENCHMARK(BM_Peer_PromGaugeAdd)->Threads(1)->Threads(2);
+BENCHMARK(BM_Peer_PromHistogramObserveExplicit)->Threads(1)->Threads(2);
+BENCHMARK(BM_Peer_PromHistogramObserveExponential)->Threads(1)->Threads(2);
+BENCHMARK(BM_Peer_PromTimer)->Threads(1)->Threads(2);
 
 }  // namespace
+
+std::vector<CoRunRow> CoRunRecording(double seconds) {
+  BenchEnv& env = Env();
+  std::vector<CoRunRow> rows;
+  auto run = [&](const char* name, std::atomic<uint64_t>* performed,
+                 const std::function<void(int, uint64_t)>& batch) {
+    CoRunResult r = CoRun(batch, seconds);
+    if (performed) performed->fetch_add(r.ops);
+    rows.push_back({name, r});
+  };
+  run("floor: fetch_add, one shared word", &env.performed.floor, [&](int, uint64_t n) {
+    std::atomic<uint64_t>& slot = env.floor.slot(BenchEnv::kFloorSlot);
+    for (uint64_t i = 0; i < n; ++i) slot.fetch_add(1, std::memory_order_relaxed);
+  });
+  run("floor: fetch_add, per-CPU slot", nullptr, [&](int, uint64_t n) {
+    for (uint64_t i = 0; i < n; ++i) {
+      auto cpu = static_cast<unsigned>(sched_getcpu()) % BenchEnv::kPerCpuSlots;
+      env.floor.slot(BenchEnv::kPerCpuSlot + 8 * cpu).fetch_add(1, std::memory_order_relaxed);
+    }
+  });
+  run("Counter::Inc", &env.performed.counter, [&](int, uint64_t n) {
+    const Counter c = env.counter;
+    for (uint64_t i = 0; i < n; ++i) c.Inc();
+  });
+  run("Counter::Inc, striped", &env.performed.striped_counter, [&](int, uint64_t n) {
+    const Counter c = env.striped_counter;
+    for (uint64_t i = 0; i < n; ++i) c.Inc();
+  });
+  run("prometheus-cpp Counter::Increment", nullptr, [&](int, uint64_t n) {
+    prometheus::Counter& c = *env.prom->counter;
+    for (uint64_t i = 0; i < n; ++i) c.Increment();
+  });
+  auto observe = [&](const Histogram& histogram, const std::vector<double>& values) {
+    return [&histogram, &values](int t, uint64_t n) {
+      const Histogram h = histogram;
+      size_t at = static_cast<size_t>(t) * kLearnableValueCount;
+      for (uint64_t i = 0; i < n; ++i) h.Observe(values[at++ & kValueMask]);
+    };
+  };
+  auto prom_observe = [&](prometheus::Histogram& h, const std::vector<double>& values) {
+    return [&h, &values](int t, uint64_t n) {
+      size_t at = static_cast<size_t>(t) * kLearnableValueCount;
+      for (uint64_t i = 0; i < n; ++i) h.Observe(values[at++ & kValueMask]);
+    };
+  };
+  run("Histogram::Observe, exponential", &env.performed.exponential_observations,
+      observe(env.exponential_histogram, env.exponential_values));
+  run("Histogram::Observe, exponential, striped", &env.performed.striped_observations,
+      observe(env.striped_histogram, env.exponential_values));
+  run("prometheus-cpp Histogram::Observe, exp. bounds", nullptr,
+      prom_observe(*env.prom->exponential_histogram, env.exponential_values));
+  run("Histogram::Observe, explicit", &env.performed.explicit_observations,
+      observe(env.explicit_histogram, env.explicit_values));
+  run("prometheus-cpp Histogram::Observe, explicit", nullptr,
+      prom_observe(*env.prom->explicit_histogram, env.explicit_values));
+  return rows;
+}
+
 }  // namespace shmstats::bench

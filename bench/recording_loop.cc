@@ -4,11 +4,16 @@
 // and for `objdump -dC` (each Loop* function holds the inlined hot path, with the
 // handle copied into a local as an application would hold it).
 // OPERATION: floor | counter | gauge_set | gauge_add | explicit | exponential | timer
+//   | striped_counter | striped_exponential (Striping::kPerCpu)
+//   | per_cpu_floor | steady_timer (ScopedTimer before issue 10) | the prometheus-cpp
+//   peer: prom_counter | prom_gauge_set | prom_gauge_add | prom_explicit | prom_exponential
 // Exit status: 0 when the total matches, 1 on a mismatch, 2 on bad usage or set-up.
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
@@ -51,6 +56,38 @@ namespace {
   }
 }
 
+[[gnu::noipa]] void LoopPerCpuFloor(const RawShm& floor, uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i) {
+    auto cpu = static_cast<unsigned>(sched_getcpu()) % BenchEnv::kPerCpuSlots;
+    floor.slot(BenchEnv::kPerCpuSlot + 8 * cpu).fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// ScopedTimer before issue 10: two steady_clock::now() and an observe.
+[[gnu::noipa]] void LoopSteadyTimer(const Histogram& handle, uint64_t n) {
+  const Histogram h = handle;
+  for (uint64_t i = 0; i < n; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    h.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+}
+
+[[gnu::noipa]] void LoopPromCounter(prometheus::Counter& c, uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i) c.Increment();
+}
+
+[[gnu::noipa]] void LoopPromGaugeSet(prometheus::Gauge& g, uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i) g.Set(static_cast<double>(i));
+}
+
+[[gnu::noipa]] void LoopPromGaugeAdd(prometheus::Gauge& g, uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i) g.Increment(1.5);
+}
+
+[[gnu::noipa]] void LoopPromObserve(prometheus::Histogram& h, const double* values, uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i) h.Observe(values[i & kValueMask]);
+}
+
 // Runs `op` n times; returns false for an unknown operation.
 bool Run(BenchEnv& env, const std::string& op, uint64_t n) {
   if (op == "floor") {
@@ -70,8 +107,30 @@ bool Run(BenchEnv& env, const std::string& op, uint64_t n) {
     LoopObserve(env.exponential_histogram, env.exponential_values.data(), n);
     env.performed.exponential_observations += n;
   } else if (op == "timer") {
+    CalibrateTimerClock();  // once per process, not part of the loop
     LoopScopedTimer(env.timer_histogram, n);
     env.performed.timer_observations += n;
+  } else if (op == "striped_counter") {
+    LoopCounterInc(env.striped_counter, n);
+    env.performed.striped_counter += n;
+  } else if (op == "striped_exponential") {
+    LoopObserve(env.striped_histogram, env.exponential_values.data(), n);
+    env.performed.striped_observations += n;
+  } else if (op == "per_cpu_floor") {
+    LoopPerCpuFloor(env.floor, n);
+  } else if (op == "steady_timer") {
+    LoopSteadyTimer(env.timer_histogram, n);
+    env.performed.timer_observations += n;
+  } else if (op == "prom_counter") {
+    LoopPromCounter(*env.prom->counter, n);
+  } else if (op == "prom_gauge_set") {
+    LoopPromGaugeSet(*env.prom->gauge, n);
+  } else if (op == "prom_gauge_add") {
+    LoopPromGaugeAdd(*env.prom->gauge, n);
+  } else if (op == "prom_explicit") {
+    LoopPromObserve(*env.prom->explicit_histogram, env.explicit_values.data(), n);
+  } else if (op == "prom_exponential") {
+    LoopPromObserve(*env.prom->exponential_histogram, env.exponential_values.data(), n);
   } else {
     return false;
   }
@@ -85,7 +144,9 @@ int main(int argc, char** argv) {
   using namespace shmstats::bench;
   if (argc != 3) {
     std::cerr << "usage: recording_loop floor|counter|gauge_set|gauge_add|explicit|"
-                 "exponential|timer ITERATIONS\n";
+                 "exponential|timer|striped_counter|striped_exponential|per_cpu_floor|"
+                 "steady_timer|prom_counter|prom_gauge_set|"
+                 "prom_gauge_add|prom_explicit|prom_exponential ITERATIONS\n";
     return 2;
   }
   char* end = nullptr;

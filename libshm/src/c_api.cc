@@ -1,12 +1,14 @@
 // The C ABI (shmstats/shmstats_c.h) over the C++ library: exceptions become status
 // codes and a per-thread message; handles are the C++ handles' bytes.
 
+#include <cstddef>
 #include <cstring>
 #include <functional>
 #include <memory>
 #include <new>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "shmstats/error.h"
@@ -26,13 +28,52 @@ struct shmstats_snapshot {
 namespace shmstats {
 namespace {
 
-// The C handles are the C++ handles, field for field (the C inline functions
-// mirror metrics.h); a change of either must change both.
-static_assert(std::is_trivially_copyable_v<Counter> && sizeof(Counter) == sizeof(shmstats_counter));
-static_assert(std::is_trivially_copyable_v<Gauge> && sizeof(Gauge) == sizeof(shmstats_gauge));
-static_assert(std::is_trivially_copyable_v<Histogram> &&
-              sizeof(Histogram) == sizeof(shmstats_histogram));
 static_assert(sizeof(shmstats_slot) == sizeof(detail::Slot));
+
+}  // namespace
+
+// The C handles are the C++ handles, field for field (the C inline functions
+// mirror metrics.h, and registration copies the bytes): a change of either that
+// is not made to both does not compile.
+struct detail::CAbiLayout {
+#define SHMSTATS_SAME_FIELD(Cxx, cxx_field, C, c_field)             \
+  static_assert(offsetof(Cxx, cxx_field) == offsetof(C, c_field) && \
+                sizeof(std::declval<Cxx>().cxx_field) == sizeof(std::declval<C>().c_field))
+  static_assert(std::is_trivially_copyable_v<Counter> &&
+                sizeof(Counter) == sizeof(shmstats_counter));
+  SHMSTATS_SAME_FIELD(Counter, slot_, shmstats_counter, slot);
+  SHMSTATS_SAME_FIELD(Counter, stripe_mask_, shmstats_counter, stripe_mask);
+
+  static_assert(std::is_trivially_copyable_v<Gauge> && sizeof(Gauge) == sizeof(shmstats_gauge));
+  SHMSTATS_SAME_FIELD(Gauge, slot_, shmstats_gauge, slot);
+
+  static_assert(std::is_trivially_copyable_v<Histogram> &&
+                sizeof(Histogram) == sizeof(shmstats_histogram));
+  SHMSTATS_SAME_FIELD(Histogram, slots_, shmstats_histogram, slots);
+  SHMSTATS_SAME_FIELD(Histogram, cells_, shmstats_histogram, cells);
+  SHMSTATS_SAME_FIELD(Histogram, bounds_, shmstats_histogram, bounds);
+  SHMSTATS_SAME_FIELD(Histogram, min_key_, shmstats_histogram, min_key);
+  SHMSTATS_SAME_FIELD(Histogram, last_, shmstats_histogram, last);
+  SHMSTATS_SAME_FIELD(Histogram, shift_, shmstats_histogram, shift);
+  SHMSTATS_SAME_FIELD(Histogram, n_bounds_, shmstats_histogram, n_bounds);
+  SHMSTATS_SAME_FIELD(Histogram, kind_, shmstats_histogram, kind);
+  SHMSTATS_SAME_FIELD(Histogram, stripe_mask_, shmstats_histogram, stripe_mask);
+  SHMSTATS_SAME_FIELD(Histogram, stripe_stride_, shmstats_histogram, stripe_stride);
+  static_assert(Histogram::kExponential == SHMSTATS_HISTOGRAM_EXPONENTIAL &&
+                Histogram::kTable == SHMSTATS_HISTOGRAM_TABLE &&
+                Histogram::kSearch == SHMSTATS_HISTOGRAM_SEARCH);
+
+  static_assert(sizeof(detail::BucketCell) == sizeof(shmstats_bucket_cell) &&
+                alignof(detail::BucketCell) == alignof(shmstats_bucket_cell));
+  SHMSTATS_SAME_FIELD(detail::BucketCell, candidate, shmstats_bucket_cell, candidate);
+  SHMSTATS_SAME_FIELD(detail::BucketCell, first, shmstats_bucket_cell, first);
+#undef SHMSTATS_SAME_FIELD
+};
+
+static_assert(static_cast<int>(TimerClock::kTsc) == SHMSTATS_TIMER_TSC &&
+              static_cast<int>(TimerClock::kSteadyClock) == SHMSTATS_TIMER_STEADY_CLOCK);
+
+namespace {
 
 thread_local std::string last_error;
 
@@ -113,6 +154,8 @@ MetricSpec ToSpec(const shmstats_metric_options* o) {
   Require(o != nullptr, "metric options are NULL");
   RequireKnown(o, o->size, sizeof(*o), "shmstats_metric_options.size is wrong: call _init");
   Require(o->flags == 0, "shmstats_metric_options.flags must be zero");
+  Require(o->striping == SHMSTATS_STRIPING_SHARED || o->striping == SHMSTATS_STRIPING_PER_CPU,
+          "shmstats_metric_options.striping must be SHMSTATS_STRIPING_SHARED or _PER_CPU");
   for (uint64_t r : o->reserved) {
     Require(r == 0,
             "shmstats_metric_options.reserved must be zero (an option of a newer "
@@ -138,6 +181,10 @@ Buckets ToBuckets(const shmstats_metric_options* o) {
   }
   Require(o->bucket_kind == SHMSTATS_BUCKETS_EXPONENTIAL, "unknown bucket_kind");
   return ExponentialBuckets{o->min, o->max, o->precision_bits};
+}
+
+Striping StripingOf(const shmstats_metric_options* o) {
+  return o->striping == SHMSTATS_STRIPING_PER_CPU ? Striping::kPerCpu : Striping::kShared;
 }
 
 shmstats_status OpenWith(shmstats_segment** out, const std::function<Segment()>& open) {
@@ -222,7 +269,10 @@ shmstats_status shmstats_register_counter(shmstats_segment* segment,
                                           shmstats_counter* out) {
   if (!segment || !out) return Fail(SHMSTATS_INVALID_ARGUMENT, "segment or out is NULL");
   CopyHandle(Counter(), out);
-  return Guard([&] { CopyHandle(segment->segment.RegisterCounter(ToSpec(options)), out); });
+  return Guard([&] {
+    MetricSpec spec = ToSpec(options);
+    CopyHandle(segment->segment.RegisterCounter(spec, StripingOf(options)), out);
+  });
 }
 
 shmstats_status shmstats_register_gauge(shmstats_segment* segment,
@@ -230,7 +280,12 @@ shmstats_status shmstats_register_gauge(shmstats_segment* segment,
                                         shmstats_gauge* out) {
   if (!segment || !out) return Fail(SHMSTATS_INVALID_ARGUMENT, "segment or out is NULL");
   CopyHandle(Gauge(), out);
-  return Guard([&] { CopyHandle(segment->segment.RegisterGauge(ToSpec(options)), out); });
+  return Guard([&] {
+    MetricSpec spec = ToSpec(options);
+    Require(options->striping == SHMSTATS_STRIPING_SHARED,
+            "gauges are not striped: set striping to 0");
+    CopyHandle(segment->segment.RegisterGauge(spec), out);
+  });
 }
 
 shmstats_status shmstats_register_histogram(shmstats_segment* segment,
@@ -240,7 +295,8 @@ shmstats_status shmstats_register_histogram(shmstats_segment* segment,
   CopyHandle(Histogram(), out);
   return Guard([&] {
     MetricSpec spec = ToSpec(options);
-    CopyHandle(segment->segment.RegisterHistogram(spec, ToBuckets(options)), out);
+    CopyHandle(segment->segment.RegisterHistogram(spec, ToBuckets(options), StripingOf(options)),
+               out);
   });
 }
 
@@ -251,6 +307,19 @@ void shmstats_ffi_gauge_set(const shmstats_gauge* g, double v) { shmstats_gauge_
 void shmstats_ffi_gauge_add(const shmstats_gauge* g, double d) { shmstats_gauge_add(*g, d); }
 void shmstats_ffi_histogram_observe(const shmstats_histogram* h, double v) {
   shmstats_histogram_observe(h, v);
+}
+
+int shmstats_timer_calibrate(void) { return static_cast<int>(CalibrateTimerClock()); }
+
+int shmstats_timer_set_clock(int clock) {
+  if (clock != SHMSTATS_TIMER_TSC && clock != SHMSTATS_TIMER_STEADY_CLOCK) return 0;
+  return SetTimerClock(static_cast<TimerClock>(clock)) ? 1 : 0;
+}
+
+uint64_t shmstats_timer_now(void) { return detail::TimerTicks(); }
+
+double shmstats_timer_elapsed(uint64_t start) {
+  return detail::TimerSeconds(start, detail::TimerTicks());
 }
 
 shmstats_status shmstats_snapshot_read(const shmstats_segment* segment, shmstats_snapshot** out) {

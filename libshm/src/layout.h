@@ -68,7 +68,7 @@ struct Descriptor {
   uint8_t type;                     //  12: MetricType
   uint8_t bucket_kind;              //  13: BucketKind
   uint8_t precision_bits;           //  14: exponential only
-  uint8_t reserved0;                //  15
+  uint8_t stripes;                  //  15: per-CPU stripes, a power of two; 0 or 1: none
   uint32_t slot_offset;             //  16: first slot, a multiple of kCacheLineSlots
   uint32_t slot_count;              //  20: slots used by this metric
   uint32_t bucket_count;            //  24: histogram buckets including +Inf
@@ -91,6 +91,30 @@ struct Descriptor {
 //   histogram: [sum as double bits][count of bucket 0..bucket_count-1]
 //              [finite bound 0..bucket_count-2 as doubles]
 inline constexpr uint32_t HistogramSlots(uint32_t bucket_count) { return 2 * bucket_count; }
+
+// Striped metrics (stripes >= 2) repeat their values once per stripe, each stripe
+// starting on its own cache line, stripe s at slot_offset + s * StripeStride:
+//   counter:   [value][7 unused] per stripe
+//   histogram: [sum][count of bucket 0..bucket_count-1][unused up to the line] per
+//              stripe, then [finite bound 0..bucket_count-2] once
+// A reader sums the stripes. Unstriped metrics keep the layout above.
+inline constexpr uint32_t kMaxStripes = 128;
+inline constexpr uint32_t StripeStride(uint32_t bucket_count) {  // 0 buckets: a counter
+  return (1 + bucket_count + kCacheLineSlots - 1) / kCacheLineSlots * kCacheLineSlots;
+}
+inline constexpr bool Striped(uint32_t stripes) { return stripes > 1; }
+inline constexpr bool ValidStripes(uint32_t stripes) {
+  return stripes <= kMaxStripes && (stripes & (stripes - 1)) == 0;
+}
+// Where a histogram's bounds start, from slot_offset.
+inline constexpr uint32_t BoundsOffset(uint32_t bucket_count, uint32_t stripes) {
+  return Striped(stripes) ? stripes * StripeStride(bucket_count) : 1 + bucket_count;
+}
+// Slots a counter (bucket_count 0) or histogram needs.
+inline constexpr uint32_t MetricSlots(uint32_t bucket_count, uint32_t stripes) {
+  if (!Striped(stripes)) return bucket_count ? HistogramSlots(bucket_count) : 1;
+  return BoundsOffset(bucket_count, stripes) + (bucket_count ? bucket_count - 1 : 0);
+}
 
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);

@@ -25,6 +25,8 @@ using layout::Descriptor;
 struct Located {
   uint32_t slot_offset = 0;
   uint64_t hash = 0;
+  uint32_t stripes = 1;  // stripes to sum (1: not striped)
+  uint32_t stride = 0;   // slots from one stripe to the next
 };
 
 // Metadata of a published descriptor, checked; the slot range is checked too.
@@ -61,21 +63,28 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
   m->type = static_cast<MetricType>(d.type);
   m->index = index;
 
-  uint32_t needed = 1;
+  uint32_t buckets = 0;
   if (m->type == MetricType::kHistogram) {
     if (d.bucket_count < 2 || d.bucket_count > kMaxBuckets)
       return bad(fmt::format("{}: {} buckets is out of range", m->name, d.bucket_count));
-    needed = layout::HistogramSlots(d.bucket_count);
+    buckets = d.bucket_count;
   }
+  if (!layout::ValidStripes(d.stripes) ||
+      (layout::Striped(d.stripes) && m->type == MetricType::kGauge))
+    return bad(fmt::format("{}: {} stripes is not a power of two up to {} (or a striped gauge)",
+                           m->name, d.stripes, layout::kMaxStripes));
+  const uint32_t needed = layout::MetricSlots(buckets, d.stripes);
   if (d.slot_offset % layout::kCacheLineSlots != 0 || d.slot_count < needed ||
       uint64_t{d.slot_offset} + d.slot_count > s.max_slots)
     return bad(fmt::format("{}: slots {}+{} are outside the {} slots (or too few)", m->name,
                            d.slot_offset, d.slot_count, s.max_slots));
-  *where = {d.slot_offset, state & layout::kHashMask};
+  *where = {d.slot_offset, state & layout::kHashMask, layout::Striped(d.stripes) ? d.stripes : 1u,
+            layout::StripeStride(buckets)};
   if (m->type != MetricType::kHistogram) return true;
 
   HistogramValue& h = m->histogram;
-  const layout::Slot* bounds = s.slots() + d.slot_offset + 1 + d.bucket_count;
+  const layout::Slot* bounds =
+      s.slots() + d.slot_offset + layout::BoundsOffset(d.bucket_count, d.stripes);
   h.bounds.resize(d.bucket_count - 1);
   for (size_t i = 0; i < h.bounds.size(); ++i) {
     h.bounds[i] = std::bit_cast<double>(bounds[i].load(std::memory_order_relaxed));
@@ -96,29 +105,39 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
 
 double AsDouble(uint64_t bits) { return std::bit_cast<double>(bits); }
 
-// Reads (or, with exchange, takes and zeroes) the values of a validated metric.
-void ReadValues(const detail::SegmentImpl& s, uint32_t slot_offset, MetricSnapshot* m,
+// Reads (or, with exchange, takes and zeroes) the values of a validated metric,
+// summing its stripes.
+void ReadValues(const detail::SegmentImpl& s, const Located& where, MetricSnapshot* m,
                 bool exchange) {
-  layout::Slot* slots = s.slots() + slot_offset;
   auto take = [exchange](layout::Slot& slot) {
     return exchange ? slot.exchange(0, std::memory_order_relaxed)
                     : slot.load(std::memory_order_relaxed);
   };
-  switch (m->type) {
-    case MetricType::kCounter:
-      m->counter = take(slots[0]);
-      break;
-    case MetricType::kGauge:
-      m->gauge = AsDouble(take(slots[0]));
-      break;
-    case MetricType::kHistogram: {
-      HistogramValue& h = m->histogram;
-      h.sum = AsDouble(take(slots[0]));
-      h.counts.resize(h.bounds.size() + 1);
-      h.count = 0;
-      for (size_t i = 0; i < h.counts.size(); ++i) h.count += h.counts[i] = take(slots[1 + i]);
-      break;
+  if (m->type == MetricType::kHistogram) {
+    m->histogram.sum = 0;
+    m->histogram.counts.assign(m->histogram.bounds.size() + 1, 0);
+  }
+  for (uint32_t stripe = 0; stripe < where.stripes; ++stripe) {
+    layout::Slot* slots = s.slots() + where.slot_offset + size_t{stripe} * where.stride;
+    switch (m->type) {
+      case MetricType::kCounter:
+        m->counter += take(slots[0]);
+        break;
+      case MetricType::kGauge:
+        m->gauge = AsDouble(take(slots[0]));
+        break;
+      case MetricType::kHistogram: {
+        HistogramValue& h = m->histogram;
+        h.sum += AsDouble(take(slots[0]));
+        for (size_t i = 0; i < h.counts.size(); ++i) h.counts[i] += take(slots[1 + i]);
+        break;
+      }
     }
+  }
+  if (m->type == MetricType::kHistogram) {
+    HistogramValue& h = m->histogram;
+    h.count = 0;
+    for (uint64_t c : h.counts) h.count += c;
   }
 }
 
@@ -171,7 +190,7 @@ Snapshot Segment::Read() const {
                                           m.name, TypeName(other->type), TypeName(m.type)));
       return;
     }
-    ReadValues(*impl_, where.slot_offset, &m, /*exchange=*/false);
+    ReadValues(*impl_, where, &m, /*exchange=*/false);
     snap.metrics.push_back(std::move(m));
   });
   return snap;
@@ -184,7 +203,7 @@ std::vector<MetricSnapshot> Segment::Reset(
   std::vector<MetricSnapshot> taken;
   ForEachPublished(*impl_, nullptr, [&](MetricSnapshot& m, const Located& where) {
     if (!select(m)) return;
-    ReadValues(*impl_, where.slot_offset, &m, /*exchange=*/true);
+    ReadValues(*impl_, where, &m, /*exchange=*/true);
     taken.push_back(std::move(m));
   });
   return taken;

@@ -9,6 +9,8 @@
 // ever waits on a lock another process can hold forever.
 
 #include <fmt/format.h>
+#include <signal.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include <bit>
@@ -35,7 +37,8 @@ struct Request {
   std::string labels;  // encoded
   buckets::Layout buckets;
   uint64_t hash;
-  uint32_t slots;  // slots this metric needs
+  uint32_t slots;   // slots this metric needs
+  uint8_t stripes;  // 0: not striped
 };
 
 std::string_view Field(const char* data, uint16_t len, size_t cap) {
@@ -58,8 +61,15 @@ std::string SeriesName(const Request& r) {
   return decoded.empty() ? out : out + "}";
 }
 
-// The slots of a published descriptor, checked against the segment's geometry.
-layout::Slot* CheckedSlots(const detail::SegmentImpl& s, const Descriptor& d, uint32_t needed) {
+// The slots of a published descriptor, checked against the segment's geometry and
+// its own layout (striping included).
+layout::Slot* CheckedSlots(const detail::SegmentImpl& s, const Descriptor& d) {
+  const uint32_t buckets =
+      d.type == static_cast<uint8_t>(MetricType::kHistogram) ? d.bucket_count : 0;
+  const bool stripes_ok =
+      layout::ValidStripes(d.stripes) &&
+      (!layout::Striped(d.stripes) || d.type != static_cast<uint8_t>(MetricType::kGauge));
+  const uint32_t needed = stripes_ok ? layout::MetricSlots(buckets, d.stripes) : UINT32_MAX;
   if (d.slot_offset % layout::kCacheLineSlots != 0 || d.slot_count < needed ||
       uint64_t{d.slot_offset} + d.slot_count > s.max_slots)
     throw Error(Errc::kCorrupt,
@@ -80,7 +90,8 @@ void CheckCompatible(const detail::SegmentImpl& s, const Descriptor& d, const Re
               (want.kind != layout::kExponential ||
                (d.precision_bits == want.precision_bits && d.min_key == want.min_key));
   if (same) {
-    const layout::Slot* bounds = CheckedSlots(s, d, r.slots) + 1 + d.bucket_count;
+    const layout::Slot* bounds =
+        CheckedSlots(s, d) + layout::BoundsOffset(d.bucket_count, d.stripes);
     for (size_t i = 0; same && i < want.bounds.size(); ++i)
       same = bounds[i].load(std::memory_order_relaxed) == std::bit_cast<uint64_t>(want.bounds[i]);
   }
@@ -174,6 +185,7 @@ bool FillAndPublish(const detail::SegmentImpl& s, Descriptor& d, const Request& 
   d.type = static_cast<uint8_t>(r.type);
   d.bucket_kind = r.buckets.kind;
   d.precision_bits = r.buckets.precision_bits;
+  d.stripes = r.stripes;
   d.min_key = r.buckets.min_key;
   d.bucket_count = r.type == MetricType::kHistogram ? r.buckets.bounds.size() + 1 : 0;
   d.name_len = r.spec.name.size();
@@ -193,8 +205,8 @@ bool FillAndPublish(const detail::SegmentImpl& s, Descriptor& d, const Request& 
   }
   layout::Slot* slots = s.slots() + offset;
   for (size_t i = 0; i < r.buckets.bounds.size(); ++i)
-    slots[1 + d.bucket_count + i].store(std::bit_cast<uint64_t>(r.buckets.bounds[i]),
-                                        std::memory_order_relaxed);
+    slots[layout::BoundsOffset(d.bucket_count, r.stripes) + i].store(
+        std::bit_cast<uint64_t>(r.buckets.bounds[i]), std::memory_order_relaxed);
   d.slot_offset = offset;
   d.slot_count = r.slots;
   uint64_t expected = claimed;
@@ -250,45 +262,70 @@ const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
               fmt::format("registering {} in {} kept losing its claim", SeriesName(r), s.path));
 }
 
-Request MakeRequest(MetricType type, const MetricSpec& spec, const Buckets* b) {
+// Stripes of a striped metric: this machine's CPUs, rounded up to a power of two.
+uint8_t StripeCount() {
+  auto cpus = static_cast<uint32_t>(std::max(get_nprocs_conf(), 1));
+  return static_cast<uint8_t>(std::min(std::bit_ceil(cpus), layout::kMaxStripes));
+}
+
+Request MakeRequest(MetricType type, const MetricSpec& spec, const Buckets* b,
+                    Striping striping = Striping::kShared) {
   bool histogram = type == MetricType::kHistogram;
-  Request r{type, spec, names::CheckSpecAndEncodeLabels(spec, histogram), {}, 0, 1};
-  if (histogram) {
-    r.buckets = buckets::Make(*b);
-    r.slots = layout::HistogramSlots(static_cast<uint32_t>(r.buckets.bounds.size() + 1));
-  }
+  Request r{type, spec, names::CheckSpecAndEncodeLabels(spec, histogram), {}, 0, 1, 0};
+  if (striping == Striping::kPerCpu) r.stripes = StripeCount();
+  if (histogram) r.buckets = buckets::Make(*b);
+  r.slots = layout::MetricSlots(histogram ? static_cast<uint32_t>(r.buckets.bounds.size() + 1) : 0,
+                                r.stripes);
   r.hash = names::KeyHash(spec.name, r.labels);
   return r;
 }
 
 }  // namespace
 
-Counter Segment::RegisterCounter(const MetricSpec& spec) {
+Counter Segment::RegisterCounter(const MetricSpec& spec, Striping striping) {
   impl_->RequireWritable("register metrics");
-  Request r = MakeRequest(MetricType::kCounter, spec, nullptr);
-  return Counter(CheckedSlots(*impl_, FindOrCreate(*impl_, r), 1));
+  Request r = MakeRequest(MetricType::kCounter, spec, nullptr, striping);
+  const Descriptor& d = FindOrCreate(*impl_, r);
+  Counter c;
+  c.slot_ = CheckedSlots(*impl_, d);
+  if (layout::Striped(d.stripes)) c.stripe_mask_ = d.stripes - 1u;
+  return c;
 }
 
 Gauge Segment::RegisterGauge(const MetricSpec& spec) {
   impl_->RequireWritable("register metrics");
   Request r = MakeRequest(MetricType::kGauge, spec, nullptr);
-  return Gauge(CheckedSlots(*impl_, FindOrCreate(*impl_, r), 1));
+  return Gauge(CheckedSlots(*impl_, FindOrCreate(*impl_, r)));
 }
 
-Histogram Segment::RegisterHistogram(const MetricSpec& spec, const Buckets& buckets) {
+Histogram Segment::RegisterHistogram(const MetricSpec& spec, const Buckets& buckets,
+                                     Striping striping) {
   impl_->RequireWritable("register metrics");
-  Request r = MakeRequest(MetricType::kHistogram, spec, &buckets);
+  Request r = MakeRequest(MetricType::kHistogram, spec, &buckets, striping);
   const Descriptor& d = FindOrCreate(*impl_, r);
-  layout::Slot* slots = CheckedSlots(*impl_, d, r.slots);
+  layout::Slot* slots = CheckedSlots(*impl_, d);
   Histogram h;
-  h.sum_ = slots;
-  h.counts_ = slots + 1;
-  h.bounds_ = slots + 1 + d.bucket_count;
-  h.n_bounds_ = d.bucket_count - 1;
+  h.slots_ = slots;
+  if (layout::Striped(d.stripes)) {
+    h.stripe_mask_ = static_cast<uint8_t>(d.stripes - 1);
+    h.stripe_stride_ = static_cast<uint16_t>(layout::StripeStride(d.bucket_count));
+  }
   if (d.bucket_kind == layout::kExponential) {
     h.shift_ = 52 - d.precision_bits;
     h.min_key_ = d.min_key;
     h.last_ = d.bucket_count - 1;
+  } else if (const buckets::Table* t = impl_->bucket_tables.Get(
+                 static_cast<uint32_t>(&d - &impl_->descriptor(0)), r.buckets.bounds)) {
+    // r's bounds are the descriptor's: we wrote them, or CheckCompatible compared them.
+    h.kind_ = Histogram::kTable;
+    h.cells_ = t->cells.data();
+    h.min_key_ = t->min_key;
+    h.last_ = t->last_key;
+    h.shift_ = t->shift;
+  } else {
+    h.kind_ = Histogram::kSearch;
+    h.bounds_ = slots + layout::BoundsOffset(d.bucket_count, d.stripes);
+    h.n_bounds_ = static_cast<uint16_t>(d.bucket_count - 1);
   }
   return h;
 }

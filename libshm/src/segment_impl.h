@@ -9,6 +9,7 @@
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <string>
 
+#include "bucket_table.h"
 #include "layout.h"
 #include "shmstats/segment.h"
 
@@ -27,6 +28,8 @@ struct detail::SegmentImpl {
   uint32_t max_metrics = 0;
   uint32_t max_slots = 0;
   uint64_t data_offset = 0;
+  // Explicit histograms' bucket lookup tables, in process memory (registry.cc).
+  buckets::Tables bucket_tables;
 
   char* base() const { return static_cast<char*>(region.get_address()); }
   layout::Header& header() const { return *reinterpret_cast<layout::Header*>(base()); }

@@ -2,10 +2,12 @@
  * segment, registers every kind of metric, records with the inline functions, reads
  * a snapshot back, resets, and checks the errors. Exit status 0 means it all held.
  * usage: consumer_c TAG */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <shmstats/shmstats_c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int failures = 0;
@@ -32,9 +34,11 @@ int main(int argc, char** argv) {
   shmstats_segment* other = NULL;
   shmstats_segment_options so;
   shmstats_metric_options mo;
-  shmstats_counter requests;
+  shmstats_counter requests, striped;
   shmstats_gauge temperature;
-  shmstats_histogram latency, sizes;
+  shmstats_histogram latency, sizes, striped_sizes, timed;
+  uint64_t start;
+  struct timespec two_ms = {0, 2000000};
   shmstats_label labels[2] = {{"method", "GET"}, {"code", "200"}};
   double bounds[3] = {100, 500, 1000};
   shmstats_snapshot* snap = NULL;
@@ -79,6 +83,20 @@ int main(int argc, char** argv) {
   mo.bounds = bounds;
   mo.n_bounds = 3;
   CHECK(shmstats_register_histogram(seg, &mo, &sizes) == SHMSTATS_OK);
+  mo.name = "striped_size_bytes";
+  mo.striping = SHMSTATS_STRIPING_PER_CPU;
+  CHECK(shmstats_register_histogram(seg, &mo, &striped_sizes) == SHMSTATS_OK);
+
+  shmstats_metric_options_init(&mo);
+  mo.name = "striped_total";
+  mo.striping = SHMSTATS_STRIPING_PER_CPU;
+  CHECK(shmstats_register_counter(seg, &mo, &striped) == SHMSTATS_OK);
+
+  shmstats_metric_options_init(&mo);
+  mo.name = "timed_seconds";
+  CHECK(shmstats_register_histogram(seg, &mo, &timed) == SHMSTATS_OK);
+  CHECK(shmstats_timer_calibrate() == SHMSTATS_TIMER_TSC ||
+        shmstats_timer_calibrate() == SHMSTATS_TIMER_STEADY_CLOCK);
 
   for (i = 0; i < 1000; ++i) shmstats_counter_inc(requests, 1);
   shmstats_counter_inc(requests, 42);
@@ -92,9 +110,15 @@ int main(int argc, char** argv) {
   shmstats_histogram_observe(&sizes, 5000);
   shmstats_histogram_observe(&sizes, strtod("nan", NULL)); /* ignored */
   shmstats_ffi_counter_inc(&requests, 1);
+  for (i = 0; i < 1000; ++i) shmstats_counter_inc(striped, 2);
+  shmstats_histogram_observe(&striped_sizes, 50);
+  shmstats_histogram_observe(&striped_sizes, 5000);
+  start = shmstats_timer_now();
+  nanosleep(&two_ms, NULL);
+  shmstats_histogram_observe_elapsed(&timed, start);
 
   CHECK(shmstats_snapshot_read(seg, &snap) == SHMSTATS_OK);
-  CHECK(shmstats_snapshot_count(snap) == 4);
+  CHECK(shmstats_snapshot_count(snap) == 7);
   m = find(snap, "requests_total");
   CHECK(m && m->type == SHMSTATS_COUNTER && m->counter == 1043 && m->n_labels == 2 &&
         strcmp(m->labels[0].name, "code") == 0 && strcmp(m->help, "Requests served") == 0);
@@ -106,6 +130,14 @@ int main(int argc, char** argv) {
   m = find(snap, "size_bytes");
   CHECK(m && m->n_buckets == 4 && m->bucket_counts[0] == 1 && m->bucket_counts[1] == 1 &&
         m->bucket_counts[2] == 0 && m->bucket_counts[3] == 1 && m->sum == 5350);
+  m = find(snap, "striped_size_bytes");
+  CHECK(m && m->n_buckets == 4 && m->bucket_counts[0] == 1 && m->bucket_counts[3] == 1 &&
+        m->count == 2 && m->sum == 5050);
+  m = find(snap, "striped_total");
+  CHECK(m && m->counter == 2000);
+  m = find(snap, "timed_seconds");
+  /* nanosleep sleeps at least 2 ms; the bound above only rules out a wrong scale. */
+  CHECK(m && m->count == 1 && m->sum >= 0.002 && m->sum < 60);
   shmstats_snapshot_free(snap);
 
   CHECK(shmstats_reset(seg, "requests_total", &n_reset) == SHMSTATS_OK && n_reset == 1);
@@ -124,6 +156,14 @@ int main(int argc, char** argv) {
   CHECK(shmstats_register_counter(seg, &mo, &requests) == SHMSTATS_TYPE_MISMATCH);
   mo.reserved[0] = 1;
   CHECK(shmstats_register_counter(seg, &mo, &requests) == SHMSTATS_INVALID_ARGUMENT);
+  shmstats_metric_options_init(&mo);
+  mo.name = "bad_striping_total";
+  mo.striping = 7;
+  CHECK(shmstats_register_counter(seg, &mo, &requests) == SHMSTATS_INVALID_ARGUMENT);
+  CHECK(strstr(shmstats_last_error(), "striping") != NULL);
+  mo.name = "striped_gauge";
+  mo.striping = SHMSTATS_STRIPING_PER_CPU;
+  CHECK(shmstats_register_gauge(seg, &mo, &temperature) == SHMSTATS_INVALID_ARGUMENT);
   CHECK(shmstats_segment_create(name, NULL, &other) == SHMSTATS_ALREADY_EXISTS && other == NULL);
 
   shmstats_segment_close(seg);

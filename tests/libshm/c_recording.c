@@ -11,5 +11,19 @@ void shmstats_test_c_record(const shmstats_test_c_handles* h, int times) {
     shmstats_gauge_sub(h->sub, 0.25);
     shmstats_histogram_observe(&h->explicit_h, i % 100);
     shmstats_histogram_observe(&h->exponential_h, i % 5000);
+    shmstats_counter_inc(h->striped, 1);
+    shmstats_histogram_observe(&h->striped_h, i % 100);
   }
+}
+
+void shmstats_test_c_time(const shmstats_histogram* h, int times) {
+  int i;
+  for (i = 0; i < times; ++i) {
+    uint64_t start = shmstats_timer_now();
+    shmstats_histogram_observe_elapsed(h, start);
+  }
+}
+
+size_t shmstats_test_c_bucket_index(const shmstats_histogram* h, double v) {
+  return shmstats_histogram_bucket_index(h, v);
 }

@@ -12,10 +12,19 @@ typedef struct shmstats_test_c_handles {
   shmstats_counter counter;
   shmstats_gauge set, add, sub;
   shmstats_histogram explicit_h, exponential_h;
+  shmstats_counter striped;     /* SHMSTATS_STRIPING_PER_CPU */
+  shmstats_histogram striped_h; /* SHMSTATS_STRIPING_PER_CPU, explicit */
 } shmstats_test_c_handles;
 
 /* The same loop as the C++ test's, through the C inline functions. */
 void shmstats_test_c_record(const shmstats_test_c_handles* h, int times);
+
+/* Times an empty operation `times` times into h with shmstats_timer_now and
+ * shmstats_histogram_observe_elapsed. */
+void shmstats_test_c_time(const shmstats_histogram* h, int times);
+
+/* shmstats_histogram_bucket_index compiled as C. */
+size_t shmstats_test_c_bucket_index(const shmstats_histogram* h, double v);
 
 #ifdef __cplusplus
 }

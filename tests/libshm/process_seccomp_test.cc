@@ -4,9 +4,12 @@
 // system call. The test passes only if the child exited normally, and the parent
 // then checks that the segment holds exactly what the child recorded.
 //
-// Counters, gauges and histograms run under strict mode. Timers read the clock
-// with RDTSC, which strict mode disables on x86, so they run under a filter that
-// allows exit(2) alone.
+// Counters, gauges and histograms (striped ones too: the CPU is read from the rseq
+// area, or where rseq is off, as ctest's libshm.seccomp_without_rseq runs it, from
+// the vDSO's getcpu) run under strict mode. Timers read the clock
+// with RDTSC (the TSC clock directly, steady_clock through the vDSO), which strict
+// mode disables on x86, so they run under a filter that allows exit(2) alone; both
+// clocks are calibrated before the sandbox is entered.
 //
 // Nothing in the child after the sandbox is entered may allocate, print or touch
 // gtest.
@@ -20,7 +23,9 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <random>
 #include <string>
+#include <variant>
 
 #include "c_recording.h"
 #include "process_harness.h"
@@ -39,7 +44,7 @@ using test::EnterStrictMode;
 using test::ExitSandboxed;
 
 // Exit codes of the child before it is sandboxed.
-enum ChildExit { kRegistrationFailed = 10, kSandboxRefused = 11 };
+enum ChildExit { kRegistrationFailed = 10, kSandboxRefused = 11, kClockRefused = 13 };
 
 MetricSpec Spec(std::string name) { return MetricSpec{std::move(name), {}, "seccomp test", ""}; }
 
@@ -50,7 +55,8 @@ std::map<std::string, MetricSnapshot> ByName(const Snapshot& snap) {
 }
 
 // What the recording loops below leave, for metrics named <prefix>total, _set, _add,
-// _sub, _explicit and _exponential.
+// _sub, _explicit, _exponential, and the striped ones _striped_total and _striped
+// (explicit, the same bounds as _explicit).
 void ExpectLoopTotals(const Snapshot& snap, const std::string& prefix) {
   auto m = ByName(snap);
   EXPECT_EQ(m.at(prefix + "total").counter, uint64_t{kTimes});
@@ -73,11 +79,18 @@ void ExpectLoopTotals(const Snapshot& snap, const std::string& prefix) {
     expected[std::lower_bound(x.bounds.begin(), x.bounds.end(), v) - x.bounds.begin()] +=
         kTimes / 5000;
   EXPECT_EQ(x.counts, expected);
+  EXPECT_EQ(m.at(prefix + "striped_total").counter, uint64_t{kTimes});
+  const HistogramValue& st = m.at(prefix + "striped").histogram;
+  EXPECT_EQ(st.count, uint64_t{kTimes});
+  EXPECT_EQ(st.sum, 49.5 * kTimes);
+  EXPECT_EQ(st.counts, e.counts);
 }
 
 class ZeroSyscallTest : public test::ProcessTest {
- protected:
+ public:
   ZeroSyscallTest() : ProcessTest(64, 1 << 14) {}
+  std::string SegmentName() const { return guard_.name(); }
+  Snapshot Read() const { return segment_->Read(); }
 
   // Forks body (which registers, sandboxes itself and records), waits for it and
   // returns its wait status; fails the test if it did not end in time.
@@ -92,9 +105,9 @@ class ZeroSyscallTest : public test::ProcessTest {
 TEST_F(ZeroSyscallTest, CountersGaugesAndHistogramsRecordWithoutSystemCalls) {
   const std::string name = guard_.name();
   int status = RunChild([&name] {
-    Counter counter;
+    Counter counter, striped;
     Gauge set, add, sub;
-    Histogram explicit_h, exponential_h;
+    Histogram explicit_h, exponential_h, striped_h;
     // Never destroyed: the child leaves through SYS_exit inside this scope, so the
     // mapping stays valid while it records.
     std::optional<Segment> s;
@@ -108,6 +121,9 @@ TEST_F(ZeroSyscallTest, CountersGaugesAndHistogramsRecordWithoutSystemCalls) {
           s->RegisterHistogram(Spec("sandboxed_explicit"), ExplicitBuckets{{10, 25, 50, 75, 90}});
       exponential_h =
           s->RegisterHistogram(Spec("sandboxed_exponential"), ExponentialBuckets{1, 1e4, 4});
+      striped = s->RegisterCounter(Spec("sandboxed_striped_total"), Striping::kPerCpu);
+      striped_h = s->RegisterHistogram(Spec("sandboxed_striped"),
+                                       ExplicitBuckets{{10, 25, 50, 75, 90}}, Striping::kPerCpu);
     } catch (...) {
       return int{kRegistrationFailed};
     }
@@ -119,6 +135,8 @@ TEST_F(ZeroSyscallTest, CountersGaugesAndHistogramsRecordWithoutSystemCalls) {
       sub.Sub(0.25);
       explicit_h.Observe(i % 100);
       exponential_h.Observe(i % 5000);
+      striped.Inc();
+      striped_h.Observe(i % 100);
     }
     ExitSandboxed();
   });
@@ -159,6 +177,13 @@ TEST_F(ZeroSyscallTest, CInlineRecordingMakesNoSystemCalls) {
     o.max = 1e4;
     o.precision_bits = 4;
     reg("c_exponential", shmstats_register_histogram, &h.exponential_h);
+    shmstats_metric_options_init(&o);
+    o.striping = SHMSTATS_STRIPING_PER_CPU;
+    reg("c_striped_total", shmstats_register_counter, &h.striped);
+    o.bucket_kind = SHMSTATS_BUCKETS_EXPLICIT;
+    o.bounds = bounds;
+    o.n_bounds = 5;
+    reg("c_striped", shmstats_register_histogram, &h.striped_h);
     if (!ok) return int{kRegistrationFailed};
     if (!EnterStrictMode()) return int{kSandboxRefused};
     shmstats_test_c_record(&h, kTimes);
@@ -171,6 +196,94 @@ TEST_F(ZeroSyscallTest, CInlineRecordingMakesNoSystemCalls) {
   ExpectLoopTotals(segment_->Read(), "c_");
 }
 
+// The C timer (shmstats_timer_now, shmstats_histogram_observe_elapsed) on the TSC,
+// calibrated before the sandbox: RDTSC only, under the exit-only filter.
+TEST_F(ZeroSyscallTest, CTimerRecordsWithoutSystemCalls) {
+  if (shmstats_timer_set_clock(SHMSTATS_TIMER_TSC) == 0)
+    GTEST_SKIP() << "no invariant TSC used as clocksource on this machine (see "
+                    "CalibrateTimerClock): timers use steady_clock here";
+  const std::string name = guard_.name();
+  int status = RunChild([&name] {
+    shmstats_segment* s = nullptr;  // never closed: the child leaves through SYS_exit
+    if (shmstats_segment_open(name.c_str(), 0, &s) != SHMSTATS_OK) return int{kRegistrationFailed};
+    shmstats_metric_options o;
+    shmstats_metric_options_init(&o);
+    o.name = "c_timed_seconds";
+    o.min = 1e-9;
+    o.max = 10;
+    shmstats_histogram h;
+    if (shmstats_register_histogram(s, &o, &h) != SHMSTATS_OK) return int{kRegistrationFailed};
+    if (shmstats_timer_set_clock(SHMSTATS_TIMER_TSC) == 0) return int{kClockRefused};
+    if (!EnterExitOnlyFilter()) return int{kSandboxRefused};
+    shmstats_test_c_time(&h, kTimes);
+    ExitSandboxed();
+  });
+  ASSERT_TRUE(test::ExitedCleanly(status))
+      << "the sandboxed C producer " << test::DescribeStatus(status)
+      << " (SIGSYS: a system call on the recording path; status 10: registration failed; 11: "
+         "seccomp refused; 13: the clock was refused)";
+  const HistogramValue& t = ByName(Read()).at("c_timed_seconds").histogram;
+  EXPECT_EQ(t.count, uint64_t{kTimes});
+  EXPECT_GT(t.sum, 0.0);
+  EXPECT_LT(t.sum, 60.0);  // a million empty timings: microseconds each at most
+}
+
+// The C inline bucket choice is the C++ one, for every histogram kind (exponential,
+// explicit through the table, explicit by search) and striped or not: the C handle
+// registered for a series picks the bucket the C++ handle picks, value for value.
+TEST_F(ZeroSyscallTest, CBucketIndexIsTheCxxOneForEveryKind) {
+  std::vector<double> dense;  // too many bounds for a table: the search
+  for (int i = 0; i < 3000; ++i) dense.push_back(1000 + i);
+  struct Case {
+    const char* name;
+    Buckets buckets;
+    Striping striping;
+  };
+  const std::vector<Case> cases = {
+      {"x_exponential", ExponentialBuckets{1e-3, 1e4, 4}, Striping::kShared},
+      {"x_exponential_striped", ExponentialBuckets{1e-6, 1e3, 3}, Striping::kPerCpu},
+      {"x_table", ExplicitBuckets{{-1, -0.0, 1, 2.5, 10, 100}}, Striping::kShared},
+      {"x_table_striped", ExplicitBuckets{{10, 25, 50, 75, 90}}, Striping::kPerCpu},
+      {"x_search", ExplicitBuckets{dense}, Striping::kShared},
+  };
+  shmstats_segment* s = nullptr;
+  ASSERT_EQ(shmstats_segment_open(guard_.name().c_str(), 0, &s), SHMSTATS_OK)
+      << shmstats_last_error();
+  std::mt19937_64 rng(7);
+  std::vector<int> kinds_seen(3);
+  for (const Case& c : cases) {
+    Histogram cxx = segment_->RegisterHistogram(Spec(c.name), c.buckets, c.striping);
+    shmstats_metric_options o;
+    shmstats_metric_options_init(&o);
+    o.name = c.name;
+    o.help = "seccomp test";
+    o.striping = c.striping == Striping::kPerCpu ? SHMSTATS_STRIPING_PER_CPU : 0;
+    if (const auto* e = std::get_if<ExponentialBuckets>(&c.buckets)) {
+      o.min = e->min;
+      o.max = e->max;
+      o.precision_bits = e->precision_bits;
+    } else {
+      const auto& b = std::get<ExplicitBuckets>(c.buckets).bounds;
+      o.bucket_kind = SHMSTATS_BUCKETS_EXPLICIT;
+      o.bounds = b.data();
+      o.n_bounds = b.size();
+    }
+    shmstats_histogram h;
+    ASSERT_EQ(shmstats_register_histogram(s, &o, &h), SHMSTATS_OK) << shmstats_last_error();
+    ASSERT_LT(h.kind, 3) << c.name;
+    ++kinds_seen[h.kind];
+    for (int i = 0; i < 200000; ++i) {
+      double v = i % 2 ? std::bit_cast<double>(rng())
+                       : std::uniform_real_distribution<double>(-10, 4500)(rng);
+      if (v != v) continue;
+      ASSERT_EQ(shmstats_test_c_bucket_index(&h, v), cxx.BucketIndex(v))
+          << c.name << ": value " << v;
+    }
+  }
+  EXPECT_EQ(kinds_seen, (std::vector<int>{2, 2, 1}));  // every kind was exercised
+  shmstats_segment_close(s);
+}
+
 // True when the clock source is read through the vDSO, so clock_gettime makes no
 // system call. Other clock sources (hpet, acpi_pm) trap into the kernel.
 bool ClockReadInUserSpace() {
@@ -181,12 +294,11 @@ bool ClockReadInUserSpace() {
          source == "hyperv_clocksource_tsc_page";
 }
 
-TEST_F(ZeroSyscallTest, TimersRecordWithoutSystemCalls) {
-  if (!ClockReadInUserSpace())
-    GTEST_SKIP() << "this machine's clock source is not read through the vDSO, so timers "
-                    "cannot avoid clock_gettime system calls here";
-  const std::string name = guard_.name();
-  int status = RunChild([&name] {
+// Both clocks of the timers (CalibrateTimerClock): calibrated before the sandbox,
+// then read a million times inside it.
+void TimersRecordWithoutSystemCalls(ZeroSyscallTest& test, TimerClock clock) {
+  const std::string name = test.SegmentName();
+  int status = test.RunChild([&name, clock] {
     Histogram scoped, called;
     Counter failures;
     std::optional<Segment> s;  // mapped until the raw exit, as above
@@ -199,6 +311,7 @@ TEST_F(ZeroSyscallTest, TimersRecordWithoutSystemCalls) {
     } catch (...) {
       return int{kRegistrationFailed};
     }
+    if (!SetTimerClock(clock)) return int{kClockRefused};
     if (!EnterExitOnlyFilter()) return int{kSandboxRefused};
     uint64_t total = 0;
     for (int i = 0; i < kTimes; ++i) {
@@ -212,13 +325,27 @@ TEST_F(ZeroSyscallTest, TimersRecordWithoutSystemCalls) {
   ASSERT_TRUE(test::ExitedCleanly(status))
       << "the sandboxed producer " << test::DescribeStatus(status)
       << " (SIGSYS: a system call on the recording path; status 10: registration failed; 11: "
-         "seccomp refused)";
+         "seccomp refused; 13: the clock was refused)";
 
-  auto m = ByName(segment_->Read());
+  auto m = ByName(test.Read());
   EXPECT_EQ(m.at("sandboxed_scoped_seconds").histogram.count, uint64_t{kTimes});
   EXPECT_EQ(m.at("sandboxed_call_seconds").histogram.count, uint64_t{kTimes});
   EXPECT_GT(m.at("sandboxed_call_seconds").histogram.sum, 0.0);
   EXPECT_EQ(m.at("sandboxed_call_failures_total").counter, 0u);
+}
+
+TEST_F(ZeroSyscallTest, SteadyClockTimersRecordWithoutSystemCalls) {
+  if (!ClockReadInUserSpace())
+    GTEST_SKIP() << "this machine's clock source is not read through the vDSO, so steady_clock "
+                    "timers cannot avoid clock_gettime system calls here";
+  TimersRecordWithoutSystemCalls(*this, TimerClock::kSteadyClock);
+}
+
+TEST_F(ZeroSyscallTest, TscTimersRecordWithoutSystemCalls) {
+  if (!SetTimerClock(TimerClock::kTsc))
+    GTEST_SKIP() << "no invariant TSC used as clocksource on this machine (see "
+                    "CalibrateTimerClock): timers use steady_clock here";
+  TimersRecordWithoutSystemCalls(*this, TimerClock::kTsc);
 }
 
 // The harness itself: a system call in either sandbox must kill the child, or the

@@ -1,6 +1,7 @@
 // Multi-process stress: 4 producer processes x 2 threads register the same series
 // at the same instant (each must get the one shared slot), then increment the same
-// counters and observe into the same histograms (explicit and exponential) while
+// counters and observe into the same histograms (explicit and exponential; shared
+// and striped per CPU, whose stripes the reader sums) while
 // the parent snapshots in a loop (the writers wait half-way for a few snapshots,
 // so some are surely taken mid-run). Final totals must be exact, every snapshot
 // consistent, and nothing may go backwards between snapshots.
@@ -36,8 +37,10 @@ double Observed(int p, int t, int i) { return (p * 7 + t * 3 + i) % 200; }
 struct Handles {
   std::vector<Counter> ops;
   Gauge in_flight;
-  Histogram sizes;      // explicit buckets
-  Histogram latencies;  // exponential buckets; 0 and 1 in the first, > 128 in +Inf
+  Histogram sizes;              // explicit buckets
+  Histogram latencies;          // exponential buckets; 0 and 1 in the first, > 128 in +Inf
+  Counter striped_ops;          // Striping::kPerCpu
+  Histogram striped_latencies;  // Striping::kPerCpu, the same buckets as latencies
 };
 
 Handles RegisterAll(Segment& s) {
@@ -49,6 +52,11 @@ Handles RegisterAll(Segment& s) {
                                 ExplicitBuckets{{10, 50, 100, 150}});
   h.latencies = s.RegisterHistogram({"request_latency", {{"kind", "exp"}}, "latency", "ms"},
                                     ExponentialBuckets{1, 128, 2});
+  h.striped_ops =
+      s.RegisterCounter({"striped_requests_total", {}, "striped", ""}, Striping::kPerCpu);
+  h.striped_latencies =
+      s.RegisterHistogram({"request_latency", {{"kind", "striped"}}, "latency", "ms"},
+                          ExponentialBuckets{1, 128, 2}, Striping::kPerCpu);
   return h;
 }
 
@@ -79,6 +87,8 @@ int Producer(const std::string& name, test::SharedFlags& flags, int p) {
           h.in_flight.Add(1);
           h.sizes.Observe(Observed(p, t, i));
           h.latencies.Observe(Observed(p, t, i));
+          h.striped_ops.Inc();
+          h.striped_latencies.Observe(Observed(p, t, i));
         }
       } catch (...) {
         flags[kThreadFailures].fetch_add(1);
@@ -177,15 +187,17 @@ TEST_F(StressTest, ConcurrentProducersAndReaderSeeExactConsistentTotals) {
 
   Snapshot final_snap = segment_->Read();
   CheckSnapshot(final_snap, &previous);
-  // One shared slot per series: 3 counters, a gauge and two histograms, no more.
-  ASSERT_EQ(final_snap.metrics.size(), kOps.size() + 3);
-  EXPECT_EQ(segment_->Info().metrics_used, kOps.size() + 3);
+  // One shared slot per series: 4 counters, a gauge and three histograms, no more.
+  ASSERT_EQ(final_snap.metrics.size(), kOps.size() + 5);
+  EXPECT_EQ(segment_->Info().metrics_used, kOps.size() + 5);
 
   const uint64_t per_series = kWriters * kIterations;
   for (size_t k = 0; k < kOps.size(); ++k)
     EXPECT_EQ(previous.at("requests_total,op=" + kOps[k]).counter, per_series * (k + 1));
   EXPECT_EQ(previous.at("in_flight").gauge, static_cast<double>(per_series));
-  for (const char* key : {"request_size,kind=explicit", "request_latency,kind=exp"}) {
+  EXPECT_EQ(previous.at("striped_requests_total").counter, per_series);
+  for (const char* key :
+       {"request_size,kind=explicit", "request_latency,kind=exp", "request_latency,kind=striped"}) {
     const HistogramValue& h = previous.at(key).histogram;
     EXPECT_EQ(h.count, per_series) << key;
     EXPECT_EQ(h.sum, ExpectedSum()) << key;

@@ -73,6 +73,13 @@ inline MetricSpec Spec(std::string name, Labels labels = {}, std::string help = 
   return MetricSpec{std::move(name), std::move(labels), std::move(help), std::move(unit)};
 }
 
+inline SegmentOptions Options(uint32_t max_metrics, uint32_t max_slots) {
+  SegmentOptions o;
+  o.max_metrics = max_metrics;
+  o.max_slots = max_slots;
+  return o;
+}
+
 inline SegmentOptions SmallOptions() {
   SegmentOptions o;
   o.max_metrics = 32;

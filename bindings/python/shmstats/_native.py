@@ -8,9 +8,10 @@ import ctypes.util
 import os
 import threading
 from ctypes import (POINTER, Structure, c_char_p, c_double, c_int, c_int32, c_int64, c_size_t,
-                    c_uint32, c_uint64, c_void_p)
+                    c_uint8, c_uint16, c_uint32, c_uint64, c_void_p)
 
 ABI_MAJOR = 0
+ABI_MINOR = 2  # the handles' layout of 0.2 (issue 10)
 
 OK, INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, TYPE_MISMATCH, FULL = 0, 1, 2, 3, 4, 5
 COUNTER, GAUGE, HISTOGRAM = 1, 2, 3
@@ -39,11 +40,11 @@ class MetricOptions(Structure):
                 ("labels", POINTER(Label)), ("n_labels", c_size_t), ("help", c_char_p),
                 ("unit", c_char_p), ("bucket_kind", c_int32), ("precision_bits", c_int32),
                 ("min", c_double), ("max", c_double), ("bounds", POINTER(c_double)),
-                ("n_bounds", c_size_t), ("reserved", c_uint64 * 8)]
+                ("n_bounds", c_size_t), ("striping", c_uint64), ("reserved", c_uint64 * 7)]
 
 
 class CounterHandle(Structure):
-    _fields_ = [("slot", c_void_p)]
+    _fields_ = [("slot", c_void_p), ("stripe_mask", c_uint32)]
 
 
 class GaugeHandle(Structure):
@@ -51,9 +52,9 @@ class GaugeHandle(Structure):
 
 
 class HistogramHandle(Structure):
-    _fields_ = [("counts", c_void_p), ("sum", c_void_p), ("bounds", c_void_p),
-                ("n_bounds", c_uint32), ("shift", c_int32), ("min_key", c_int64),
-                ("last", c_int64)]
+    _fields_ = [("slots", c_void_p), ("cells_or_bounds", c_void_p), ("min_key", c_int64),
+                ("last", c_int64), ("shift", c_int32), ("n_bounds", c_uint16),
+                ("kind", c_uint8), ("stripe_mask", c_uint8), ("stripe_stride", c_uint16)]
 
 
 class MetricValue(Structure):
@@ -117,6 +118,9 @@ reset = _fn("shmstats_reset", c_int, c_void_p, c_char_p, POINTER(c_size_t))
 if abi_version() // 1000 != ABI_MAJOR:
     raise ImportError(f"shmstats: libshmstats has C ABI {abi_version()}, this package needs "
                       f"major version {ABI_MAJOR}")
+if abi_version() % 1000 < ABI_MINOR:
+    raise ImportError(f"shmstats: libshmstats has C ABI {abi_version()}, older than the "
+                      f"handles of this package (0.{ABI_MINOR}): upgrade libshmstats")
 _probe = MetricOptions()
 metric_options_init(ctypes.byref(_probe))
 if _probe.size != ctypes.sizeof(MetricOptions):

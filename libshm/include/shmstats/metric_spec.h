@@ -54,6 +54,18 @@ struct ExponentialBuckets {
 
 using Buckets = std::variant<ExplicitBuckets, ExponentialBuckets>;
 
+// Where a counter or histogram keeps its values. kShared: one set of slots that
+// every CPU writes, so two threads recording at once on different CPUs pass its
+// cache line back and forth (tens of ns per operation). kPerCpu: one set per CPU
+// (a stripe, on its own cache lines; the CPU read from the rseq area, no system
+// call), summed by readers: no cache line is shared between CPUs while recording,
+// at the price of memory: stripes = the machine's CPUs rounded up to a power of two
+// (at most 128), each a whole cache line for a counter (64 bytes) or
+// ceil((1 + buckets) / 8) lines for a histogram. Opt-in, for the hot metrics that
+// many threads record at once. The first registration of a series decides; a later
+// one with the other striping gets the series as it is.
+enum class Striping : uint8_t { kShared, kPerCpu };
+
 // Throw Error(kInvalidArgument) naming the rule broken; return normally otherwise.
 void ValidateMetricName(std::string_view name);
 void ValidateLabelName(std::string_view name);

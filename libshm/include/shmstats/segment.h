@@ -84,10 +84,12 @@ class Segment {
   // Find-or-create by (name, labels). Throws kTypeMismatch when the series exists
   // with another type (or, for histograms, other buckets), kFull when there is no
   // room (and counts the refusal in the header), kInvalidArgument on bad names.
+  // `striping` (see Striping) applies when the series is created.
   // REQUIRES: opened with Access::kReadWrite.
-  Counter RegisterCounter(const MetricSpec& spec);
+  Counter RegisterCounter(const MetricSpec& spec, Striping striping = Striping::kShared);
   Gauge RegisterGauge(const MetricSpec& spec);
-  Histogram RegisterHistogram(const MetricSpec& spec, const Buckets& buckets);
+  Histogram RegisterHistogram(const MetricSpec& spec, const Buckets& buckets,
+                              Striping striping = Striping::kShared);
 
   // Copies every published metric. Never throws for a bad descriptor: it is skipped
   // and described in Snapshot::problems.

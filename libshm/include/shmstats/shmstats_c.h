@@ -12,9 +12,12 @@
  * Recording never fails: the shmstats_counter_inc, shmstats_gauge_* and
  * shmstats_histogram_observe functions below are `static inline` over the slot
  * pointers that registration returns, relaxed atomic operations on mapped memory,
- * exactly what the C++ handles in shmstats/metrics.h do: no system call, lock or
- * allocation. The shmstats_ffi_* functions are the same operations exported, for
- * FFIs that cannot compile C.
+ * exactly what the C++ handles in shmstats/metrics.h do, byte for byte the same
+ * slot effects (striped metrics find their CPU in glibc's rseq area, as in C++): no
+ * system call, lock or allocation. Timers (shmstats_timer_now and
+ * shmstats_histogram_observe_elapsed) read the C++ timers' calibrated clock through
+ * two exported functions: no system call once calibrated. The shmstats_ffi_*
+ * functions are the recording operations exported, for FFIs that cannot compile C.
  *
  * Thread-safety: every function may be called from any thread; handles are plain
  * values, valid while the segment they came from is open.
@@ -26,8 +29,17 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__has_include)
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#endif
+#endif
+
 #ifdef __cplusplus
+#include <sched.h>
+
 #include <atomic>
+#define SHMSTATS_ALIGNAS(n) alignas(n)
 typedef std::atomic<uint64_t> shmstats_slot;
 #define SHMSTATS_LOAD(p) (p)->load(std::memory_order_relaxed)
 #define SHMSTATS_STORE(p, v) (p)->store((v), std::memory_order_relaxed)
@@ -37,6 +49,9 @@ typedef std::atomic<uint64_t> shmstats_slot;
 extern "C" {
 #else
 #include <stdatomic.h>
+#define SHMSTATS_ALIGNAS(n) _Alignas(n)
+/* glibc declares it only under _GNU_SOURCE; the same declaration. */
+int sched_getcpu(void);
 typedef _Atomic uint64_t shmstats_slot;
 #define SHMSTATS_LOAD(p) atomic_load_explicit((p), memory_order_relaxed)
 #define SHMSTATS_STORE(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
@@ -45,9 +60,25 @@ typedef _Atomic uint64_t shmstats_slot;
   atomic_compare_exchange_weak_explicit((p), (old), (v), memory_order_relaxed, memory_order_relaxed)
 #endif
 
+/* The recording functions are inlined whatever the compiler's size heuristics say,
+ * as in C++ (gcc -O2 otherwise outlines part of observe); the binary search of
+ * explicit buckets no table narrows stays out of line, as in C++, so that the
+ * handle's fields stay in registers in a recording loop. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SHMSTATS_C_HOT static inline __attribute__((always_inline))
+#define SHMSTATS_C_OUT_OF_LINE static __attribute__((noinline, unused))
+#else
+#define SHMSTATS_C_HOT static inline
+#define SHMSTATS_C_OUT_OF_LINE static inline
+#endif
+
 /* The version of this header; shmstats_abi_version() is the library's. */
 #define SHMSTATS_C_ABI_MAJOR 0
-#define SHMSTATS_C_ABI_MINOR 1
+#define SHMSTATS_C_ABI_MINOR 2
+/* 0.2 (issue 10): the handles follow the C++ handles' new layout (striped
+ * counters, histogram lookup tables): rebuild callers of 0.1 (major 0 is not yet
+ * binary-stable across minor versions for the handles); options keep their layout,
+ * with `striping` in what was reserved[0]; timers (shmstats_timer_*). */
 
 typedef enum shmstats_status {
   SHMSTATS_OK = 0,
@@ -133,28 +164,61 @@ typedef struct shmstats_metric_options {
   double max;             /* exponential: last finite bound (default 1e4) */
   const double* bounds;   /* explicit: strictly increasing finite bounds */
   size_t n_bounds;
-  /* Room for options of later minor versions (process-scoped series, striping):
-   * zero means "the default", so callers that never set them keep working. */
-  uint64_t reserved[8];
+  /* Since 0.2, counters and histograms: SHMSTATS_STRIPING_SHARED (0, the default)
+   * or SHMSTATS_STRIPING_PER_CPU. The first registration of a series decides. */
+  uint64_t striping;
+  /* Room for options of later minor versions (process-scoped series): zero means
+   * "the default", so callers that never set them keep working. */
+  uint64_t reserved[7];
 } shmstats_metric_options;
 
 void shmstats_metric_options_init(shmstats_metric_options* options);
 
+/* shmstats_metric_options.striping, as shmstats::Striping: per-CPU striping gives
+ * each CPU its own cache lines (counters: one slot each; histograms: sum and
+ * buckets each), so that threads recording at once on many CPUs do not contend;
+ * readers sum the stripes. Costs memory (a stripe per CPU, up to a power of two). */
+#define SHMSTATS_STRIPING_SHARED 0
+#define SHMSTATS_STRIPING_PER_CPU 1
+
+/* The handles mirror the C++ handles of shmstats/metrics.h field for field (the
+ * library refuses to compile if they diverge: see c_api.cc). Treat the fields as
+ * private: they are here so that recording can be inline. */
 typedef struct shmstats_counter {
-  shmstats_slot* slot;
+  shmstats_slot* slot;  /* stripe 0 */
+  uint32_t stripe_mask; /* stripes - 1 (a power of two); 0: not striped */
 } shmstats_counter;
 typedef struct shmstats_gauge {
   shmstats_slot* slot;
 } shmstats_gauge;
+
+/* One cell of an explicit histogram's lookup table (built by the library at
+ * registration, in process memory): how many bounds lie below every value of the
+ * cell, and the next two bounds (+Inf past the last). */
+typedef struct shmstats_bucket_cell {
+  SHMSTATS_ALIGNAS(32) double candidate[2];
+  uint64_t first;
+} shmstats_bucket_cell;
+
+/* The histogram kinds of shmstats_histogram.kind. */
+#define SHMSTATS_HISTOGRAM_EXPONENTIAL 0 /* bucket from the bits of the value */
+#define SHMSTATS_HISTOGRAM_TABLE 1       /* explicit bounds through the lookup table */
+#define SHMSTATS_HISTOGRAM_SEARCH 2      /* explicit bounds by binary search */
+
 /* The fields of shmstats::Histogram, in its order. */
 typedef struct shmstats_histogram {
-  shmstats_slot* counts;
-  shmstats_slot* sum;
-  const shmstats_slot* bounds; /* explicit: finite bounds as double bits */
-  uint32_t n_bounds;           /* explicit: number of finite bounds */
-  int32_t shift;               /* exponential: 52 - precision_bits; 0 means explicit */
-  int64_t min_key;             /* exponential: key of the first bucket */
-  int64_t last;                /* exponential: index of the +Inf bucket */
+  shmstats_slot* slots; /* [sum][count of bucket 0 ... +Inf] of stripe 0 */
+  union {
+    const shmstats_bucket_cell* cells; /* TABLE: owned by the segment handle */
+    const shmstats_slot* bounds;       /* SEARCH: the finite bounds in the segment */
+  };
+  int64_t min_key;        /* exponential: key of the first bucket; TABLE: key of cell 0 */
+  int64_t last;           /* exponential: index of the +Inf bucket; TABLE: key of the last cell */
+  int32_t shift;          /* exponential: 52 - precision_bits; TABLE: log2 of a cell's keys */
+  uint16_t n_bounds;      /* SEARCH: number of finite bounds */
+  uint8_t kind;           /* SHMSTATS_HISTOGRAM_* */
+  uint8_t stripe_mask;    /* stripes - 1 (a power of two); 0: not striped */
+  uint16_t stripe_stride; /* slots from one stripe to the next */
 } shmstats_histogram;
 
 /* Find-or-create by (name, labels), as Segment::Register* in C++. On failure *out
@@ -171,64 +235,140 @@ shmstats_status shmstats_register_histogram(shmstats_segment* segment,
 
 /* ---- recording: inline, never fails ---- */
 
-static inline uint64_t shmstats_detail_bits(double v) {
+SHMSTATS_C_HOT uint64_t shmstats_detail_bits(double v) {
   uint64_t b;
   memcpy(&b, &v, sizeof b);
   return b;
 }
-static inline double shmstats_detail_double(uint64_t b) {
+SHMSTATS_C_HOT double shmstats_detail_double(uint64_t b) {
   double v;
   memcpy(&v, &b, sizeof v);
   return v;
 }
-static inline void shmstats_detail_add_double(shmstats_slot* s, double d) {
+SHMSTATS_C_HOT void shmstats_detail_add_double(shmstats_slot* s, double d) {
   uint64_t old = SHMSTATS_LOAD(s);
   while (!SHMSTATS_CAS_WEAK(s, &old, shmstats_detail_bits(shmstats_detail_double(old) + d))) {
   }
 }
 
-static inline void shmstats_counter_inc(shmstats_counter c, uint64_t n) {
-  SHMSTATS_FETCH_ADD(c.slot, n);
+/* The CPU this thread runs on, for choosing a stripe, as shmstats::detail::CurrentCpu:
+ * glibc (2.35 and later) keeps it in the thread's rseq area, which the kernel
+ * updates on every migration, so reading it is one load; where rseq is not
+ * registered, sched_getcpu() (the vDSO's getcpu on x86-64: no system call either).
+ * A stale answer only costs speed: any stripe is correct. */
+SHMSTATS_C_HOT unsigned shmstats_detail_current_cpu(void) {
+  int cpu;
+#if defined(RSEQ_SIG) && (defined(__x86_64__) || defined(__aarch64__))
+  const volatile struct rseq* rs =
+      (const volatile struct rseq*)((char*)__builtin_thread_pointer() + __rseq_offset);
+  int32_t rseq_cpu = (int32_t)rs->cpu_id;
+  if (rseq_cpu >= 0) return (unsigned)rseq_cpu;
+#endif
+  cpu = sched_getcpu();
+  return cpu >= 0 ? (unsigned)cpu : 0u;
 }
-static inline void shmstats_gauge_set(shmstats_gauge g, double v) {
+
+SHMSTATS_C_HOT void shmstats_counter_inc(shmstats_counter c, uint64_t n) {
+  shmstats_slot* slot = c.slot;
+  if (c.stripe_mask != 0) slot += 8 * (shmstats_detail_current_cpu() & c.stripe_mask);
+  SHMSTATS_FETCH_ADD(slot, n);
+}
+SHMSTATS_C_HOT void shmstats_gauge_set(shmstats_gauge g, double v) {
   SHMSTATS_STORE(g.slot, shmstats_detail_bits(v));
 }
-static inline void shmstats_gauge_add(shmstats_gauge g, double d) {
+SHMSTATS_C_HOT void shmstats_gauge_add(shmstats_gauge g, double d) {
   shmstats_detail_add_double(g.slot, d);
 }
-static inline void shmstats_gauge_sub(shmstats_gauge g, double d) {
+SHMSTATS_C_HOT void shmstats_gauge_sub(shmstats_gauge g, double d) {
   shmstats_detail_add_double(g.slot, -d);
 }
 
-/* Observe(NaN) is ignored, as in C++. */
-static inline void shmstats_histogram_observe(const shmstats_histogram* h, double v) {
-  size_t i;
-  if (v != v) return;
-  if (h->shift != 0) {
-    /* Bucket (lo, hi] from the bits of v; negatives and zero clamp to bucket 0. */
-    int64_t bits = (int64_t)shmstats_detail_bits(v);
-    int64_t k;
-    if (bits < 0) bits = 0;
-    k = ((bits - 1) >> h->shift) - h->min_key;
-    i = (size_t)(k < 0 ? 0 : k > h->last ? h->last : k);
-  } else {
-    /* First bound >= v, else +Inf: a branch-free binary search, as in C++. */
-    size_t n = h->n_bounds, base = 0;
-    if (n == 0) {
-      i = 0;
-    } else {
-      while (n > 1) {
-        size_t half = n / 2;
-        base += half &
-                ((size_t)0 -
-                 (size_t)(shmstats_detail_double(SHMSTATS_LOAD(&h->bounds[base + half - 1])) < v));
-        n -= half;
-      }
-      i = base + (size_t)(shmstats_detail_double(SHMSTATS_LOAD(&h->bounds[base])) < v);
-    }
+/* Bucket (lo, hi] from the bits of v: negatives and zero clamp to bucket 0. */
+SHMSTATS_C_HOT size_t shmstats_detail_exponential_index(const shmstats_histogram* h, double v) {
+  int64_t bits = (int64_t)shmstats_detail_bits(v);
+  int64_t i;
+  if (bits < 0) bits = 0;
+  i = ((bits - 1) >> h->shift) - h->min_key;
+  return (size_t)(i < 0 ? 0 : i > h->last ? h->last : i);
+}
+
+/* Explicit bounds through the lookup table: the value's bits, made into a key that
+ * orders like the doubles, pick a cell, which holds the two bounds that may lie
+ * below v. */
+SHMSTATS_C_HOT size_t shmstats_detail_table_index(const shmstats_histogram* h, double v) {
+  int64_t bits = (int64_t)shmstats_detail_bits(v);
+  int64_t key = bits ^ (int64_t)((uint64_t)(bits >> 63) >> 1);
+  const shmstats_bucket_cell* c;
+  key = key < h->min_key ? h->min_key : h->last < key ? h->last : key;
+  c = &h->cells[((uint64_t)key - (uint64_t)h->min_key) >> h->shift];
+  return (size_t)(c->first + (uint64_t)(c->candidate[0] < v) + (uint64_t)(c->candidate[1] < v));
+}
+
+/* Explicit bounds no table narrows: the first bound >= v, or n_bounds (+Inf), by a
+ * binary search whose step is masked in. */
+SHMSTATS_C_OUT_OF_LINE size_t shmstats_detail_search_index(const shmstats_histogram* h, double v) {
+  const shmstats_slot* bounds = h->bounds;
+  size_t n = h->n_bounds, base = 0;
+  while (n > 1) {
+    size_t half = n / 2;
+    base += half & ((size_t)0 -
+                    (size_t)(shmstats_detail_double(SHMSTATS_LOAD(&bounds[base + half - 1])) < v));
+    n -= half;
   }
-  SHMSTATS_FETCH_ADD(&h->counts[i], 1);
-  shmstats_detail_add_double(h->sum, v);
+  return base + (size_t)(shmstats_detail_double(SHMSTATS_LOAD(&bounds[base])) < v);
+}
+
+/* The bucket shmstats_histogram_observe counts v in: the first whose bound is >= v,
+ * or the last (+Inf). v must not be NaN. */
+SHMSTATS_C_HOT size_t shmstats_histogram_bucket_index(const shmstats_histogram* h, double v) {
+  if (h->kind == SHMSTATS_HISTOGRAM_EXPONENTIAL) return shmstats_detail_exponential_index(h, v);
+  return h->kind == SHMSTATS_HISTOGRAM_TABLE ? shmstats_detail_table_index(h, v)
+                                             : shmstats_detail_search_index(h, v);
+}
+
+/* Observe(NaN) is ignored, as in C++. A striped histogram records into the running
+ * CPU's stripe. */
+SHMSTATS_C_HOT void shmstats_histogram_observe(const shmstats_histogram* h, double v) {
+  shmstats_slot* slots;
+  if (v != v) return;
+  slots = h->slots;
+  if (h->stripe_mask != 0)
+    slots += (size_t)h->stripe_stride * (shmstats_detail_current_cpu() & h->stripe_mask);
+  SHMSTATS_FETCH_ADD(&slots[1 + shmstats_histogram_bucket_index(h, v)], 1);
+  shmstats_detail_add_double(&slots[0], v);
+}
+
+/* ---- timers: the clock of the C++ ScopedTimer and TimeCall ---- */
+
+/* The timers' clocks (shmstats::TimerClock). */
+#define SHMSTATS_TIMER_TSC 1          /* the time-stamp counter, rate calibrated once */
+#define SHMSTATS_TIMER_STEADY_CLOCK 2 /* CLOCK_MONOTONIC through the vDSO */
+
+/* Chooses and calibrates the clock once per process (shmstats::CalibrateTimerClock:
+ * the TSC where it is invariant and the kernel's clocksource, else steady_clock, or
+ * steady_clock when SHMSTATS_TIMER_CLOCK=steady_clock) and returns it. The first
+ * shmstats_timer_now() calls it; call it at start-up to keep its ~5 ms and its
+ * system calls (it reads /proc and /sys, sleeps) off the first timed operation,
+ * e.g. before entering a seccomp sandbox. Thread-safe. */
+int shmstats_timer_calibrate(void);
+/* Makes timers use `clock` (SHMSTATS_TIMER_*) from now on; returns 0, changing
+ * nothing, when it cannot be used here (no usable TSC, or an unknown clock), 1 when
+ * it is in use. */
+int shmstats_timer_set_clock(int clock);
+/* Ticks of the timers' clock (TSC cycles or nanoseconds): an exported function,
+ * one call and RDTSC, no system call once calibrated. */
+uint64_t shmstats_timer_now(void);
+/* Seconds from `start` (a shmstats_timer_now() of this process) to now. */
+double shmstats_timer_elapsed(uint64_t start);
+
+/* Observes the seconds since `start` (from shmstats_timer_now()) into h, as the C++
+ * ScopedTimer does at its end:
+ *   uint64_t start = shmstats_timer_now();
+ *   ... the work ...
+ *   shmstats_histogram_observe_elapsed(&latency, start); */
+SHMSTATS_C_HOT void shmstats_histogram_observe_elapsed(const shmstats_histogram* h,
+                                                       uint64_t start) {
+  shmstats_histogram_observe(h, shmstats_timer_elapsed(start));
 }
 
 /* The same operations exported, for FFIs that cannot inline C. */
