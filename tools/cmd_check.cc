@@ -27,7 +27,7 @@ Exit RunCheck(const GlobalOptions& global, const CheckOptions&) {
     }
     if (info.metrics_abandoned)
       notes.push_back(
-          fmt::format("{} descriptors abandoned by registrations that died midway "
+          fmt::format("{} descriptors abandoned by registrations that lost a race or were refused "
                       "(harmless; their room is not reused)",
                       info.metrics_abandoned));
     if (info.registrations_refused)

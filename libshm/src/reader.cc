@@ -20,6 +20,8 @@ namespace {
 
 using layout::Descriptor;
 
+double AsDouble(uint64_t bits) { return std::bit_cast<double>(bits); }
+
 // Where a validated descriptor's values are, and its key hash.
 struct Located {
   uint32_t slot_offset = 0;
@@ -42,25 +44,37 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
     return false;
   };
   if (d.type < 1 || d.type > 3) return bad(fmt::format("unknown metric type {}", d.type));
-  if (d.name_len > sizeof d.name || d.labels_len > sizeof d.labels || d.help_len > sizeof d.help ||
-      d.unit_len > sizeof d.unit)
-    return bad(fmt::format("field lengths {}/{}/{}/{} exceed their fields", d.name_len,
+  if (d.name_len > kMaxNameBytes || d.labels_len > kMaxLabelBytes || d.help_len > kMaxHelpBytes ||
+      d.unit_len > kMaxUnitBytes)
+    return bad(fmt::format("field lengths {}/{}/{}/{} exceed their limits", d.name_len,
                            d.labels_len, d.help_len, d.unit_len));
-  m->name.assign(d.name, d.name_len);
+  const uint64_t bytes = uint64_t{d.name_len} + d.labels_len + d.help_len + d.unit_len;
+  if (d.strings > s.string_bytes || bytes > s.string_bytes - d.strings)
+    return bad(fmt::format("strings {}+{} are outside the {} string bytes", d.strings, bytes,
+                           s.string_bytes));
+  // Copied out before any check: another writer could change shared bytes.
+  std::string text(s.strings() + d.strings, bytes);
+  std::string_view rest(text);
+  auto take = [&rest](size_t n) {
+    std::string_view part = rest.substr(0, n);
+    rest.remove_prefix(n);
+    return part;
+  };
+  m->name = take(d.name_len);
   if (!names::IsValidMetricName(m->name)) return bad("invalid metric name");
-  std::string_view labels(d.labels, d.labels_len);
+  std::string_view labels = take(d.labels_len);
   std::string why;
   if (!names::DecodeLabels(labels, &m->labels, &why)) return bad(m->name + ": " + why);
   if (names::KeyHash(m->name, labels) != (state & layout::kHashMask))
     return bad(m->name + ": key hash does not match its name and labels");
-  m->help.assign(d.help, d.help_len);
-  m->unit.assign(d.unit, d.unit_len);
+  m->help = take(d.help_len);
+  m->unit = take(d.unit_len);
   if (!names::IsValidUtf8(m->help) || !names::IsValidUtf8(m->unit))
     return bad(m->name + ": help or unit is not UTF-8");
   m->type = static_cast<MetricType>(d.type);
   m->index = index;
 
-  uint32_t needed = 1;
+  uint32_t needed = m->type == MetricType::kCounter ? layout::kCounterSlots : layout::kGaugeSlots;
   if (m->type == MetricType::kHistogram) {
     if (d.bucket_count < 2 || d.bucket_count > kMaxBuckets)
       return bad(fmt::format("{}: {} buckets is out of range", m->name, d.bucket_count));
@@ -93,29 +107,60 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
   return true;
 }
 
-double AsDouble(uint64_t bits) { return std::bit_cast<double>(bits); }
+// A counter (or bucket) value with its reset total: visible = raw - reset (mod 2^64).
+// With take, moves the visible value into the reset total (a CAS loop: concurrent
+// resets each take a disjoint part) and returns what it moved. The reset total is
+// loaded with acquire before the raw value, so raw is never older than the raw a
+// reset stored: the difference never goes below zero.
+uint64_t Offset(layout::Slot& raw, layout::Slot& reset, bool take, uint64_t* reset_total) {
+  uint64_t r = reset.load(std::memory_order_acquire);
+  for (;;) {
+    uint64_t v = raw.load(std::memory_order_relaxed);
+    if (!take) {
+      *reset_total = r;
+      return v - r;
+    }
+    if (reset.compare_exchange_weak(r, v, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      *reset_total = v;
+      return v - r;
+    }
+  }
+}
 
-// Reads (or, with exchange, takes and zeroes) the values of a validated metric.
-void ReadValues(const detail::SegmentImpl& s, uint32_t slot_offset, MetricSnapshot* m,
-                bool exchange) {
+// The same for a double (a histogram's sum).
+double OffsetDouble(layout::Slot& raw, layout::Slot& reset, bool take, double* reset_total) {
+  uint64_t r = reset.load(std::memory_order_acquire);
+  for (;;) {
+    uint64_t v = raw.load(std::memory_order_relaxed);
+    if (!take ||
+        reset.compare_exchange_weak(r, v, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      *reset_total = AsDouble(take ? v : r);
+      return AsDouble(v) - AsDouble(r);
+    }
+  }
+}
+
+// Reads (or, with take, resets and returns) the values of a validated metric.
+void ReadValues(const detail::SegmentImpl& s, uint32_t slot_offset, MetricSnapshot* m, bool take) {
   layout::Slot* slots = s.slots() + slot_offset;
-  auto take = [exchange](layout::Slot& slot) {
-    return exchange ? slot.exchange(0, std::memory_order_relaxed)
-                    : slot.load(std::memory_order_relaxed);
-  };
   switch (m->type) {
     case MetricType::kCounter:
-      m->counter = take(slots[0]);
+      m->counter = Offset(slots[0], slots[1], take, &m->counter_reset_total);
       break;
     case MetricType::kGauge:
-      m->gauge = AsDouble(take(slots[0]));
+      m->gauge = AsDouble(take ? slots[0].exchange(0, std::memory_order_relaxed)
+                               : slots[0].load(std::memory_order_relaxed));
       break;
     case MetricType::kHistogram: {
       HistogramValue& h = m->histogram;
-      h.sum = AsDouble(take(slots[0]));
-      h.counts.resize(h.bounds.size() + 1);
+      const auto n = static_cast<uint32_t>(h.bounds.size() + 1);
+      layout::Slot* reset = slots + layout::HistogramResetBase(n);
+      h.sum = OffsetDouble(slots[0], reset[0], take, &h.reset_sum);
+      h.counts.resize(n);
+      h.reset_counts.resize(n);
       h.count = 0;
-      for (size_t i = 0; i < h.counts.size(); ++i) h.count += h.counts[i] = take(slots[1 + i]);
+      for (uint32_t i = 0; i < n; ++i)
+        h.count += h.counts[i] = Offset(slots[1 + i], reset[1 + i], take, &h.reset_counts[i]);
       break;
     }
   }
@@ -124,7 +169,7 @@ void ReadValues(const detail::SegmentImpl& s, uint32_t slot_offset, MetricSnapsh
 template <class Visit>
 void ForEachPublished(const detail::SegmentImpl& s, std::vector<std::string>* problems,
                       Visit visit) {
-  for (uint32_t i = 0; i < s.max_metrics; ++i) {
+  for (uint32_t i = 0, n = s.series_used(); i < n; ++i) {
     MetricSnapshot m;
     Located where;
     std::string problem;
@@ -151,8 +196,8 @@ Snapshot Segment::Read() const {
   std::unordered_map<size_t, size_t> families;  // hash of name -> index in snap.metrics
   // Room for every descriptor up front: growing moved every metric read so far
   // (memory that is reserved but never written costs no page).
-  snap.metrics.reserve(impl_->max_metrics);
-  series.reserve(impl_->max_metrics);
+  snap.metrics.reserve(impl_->series_used());
+  series.reserve(impl_->series_used());
   ForEachPublished(*impl_, &snap.problems, [&](MetricSnapshot& m, const Located& where) {
     const size_t at = snap.metrics.size();
     auto [same_key, new_series] = series.emplace(where.hash, at);
@@ -169,7 +214,7 @@ Snapshot Segment::Read() const {
                                           m.name, TypeName(other->type), TypeName(m.type)));
       return;
     }
-    ReadValues(*impl_, where.slot_offset, &m, /*exchange=*/false);
+    ReadValues(*impl_, where.slot_offset, &m, /*take=*/false);
     snap.metrics.push_back(std::move(m));
   });
   return snap;
@@ -181,7 +226,7 @@ std::vector<MetricSnapshot> Segment::Reset(
   std::vector<MetricSnapshot> taken;
   ForEachPublished(*impl_, nullptr, [&](MetricSnapshot& m, const Located& where) {
     if (!select(m)) return;
-    ReadValues(*impl_, where.slot_offset, &m, /*exchange=*/true);
+    ReadValues(*impl_, where.slot_offset, &m, /*take=*/true);
     taken.push_back(std::move(m));
   });
   return taken;

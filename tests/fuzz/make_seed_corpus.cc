@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
     shmstats::SegmentOptions options;
     options.max_metrics = 4;
     options.max_slots = 128;
+    options.string_bytes = 4096;  // the smallest strings area: 24 KiB in all
     WriteSeed(seeds / "every_kind", options, EveryKind);
     options.max_metrics = 1;
     options.max_slots = 8;
