@@ -228,8 +228,11 @@ TEST(DaemonTest, HistoryIncreaseIsExactAcrossResetsAndAWrap) {
   EXPECT_EQ(count, observed) << hj.dump();
   // Readers still see the resets.
   Snapshot snap = s.Read();
-  for (const MetricSnapshot& m : snap.metrics)
-    if (m.name == "wrap_total") EXPECT_EQ(m.counter, 7u);
+  for (const MetricSnapshot& m : snap.metrics) {
+    if (m.name == "wrap_total") {
+      EXPECT_EQ(m.counter, 7u);
+    }
+  }
   EXPECT_EQ(d.child().Stop(SIGTERM), 0);
 }
 
