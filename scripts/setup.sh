@@ -11,6 +11,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   prometheus jq mandoc curl python3 python3-jsonschema python3-prometheus-client procps
+  prometheus-cpp-dev  # issue 9: the peer of bench/registration_bench (linked in bench only)
 )
 
 missing=()
