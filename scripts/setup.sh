@@ -24,7 +24,7 @@ PACKAGES=(
   libre2-dev  # issue 13: PromQL (RE2) label regexes in common/selector
   chromium    # issue 13: the dashboard page tested in headless Chromium
   tmux        # issue 13: statsctl watch's full-screen view tested in a terminal
-  prometheus-cpp-dev  # issue 10: the peer in bench/recording_bench
+  prometheus-cpp-dev  # issues 9 and 10: the peer in bench/recording_bench and bench/registration_bench (bench only)
   valgrind  # issue 10: bench/callgrind.sh instruction counts
 )
 
