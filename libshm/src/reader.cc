@@ -88,14 +88,14 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
       (layout::Striped(d.stripes) && m->type == MetricType::kGauge))
     return bad(fmt::format("{}: {} stripes is not a power of two up to {} (or a striped gauge)",
                            m->name, d.stripes, layout::kMaxStripes));
-  const uint32_t needed = m->type == MetricType::kGauge ? layout::kGaugeSlots
-                                                        : layout::MetricSlots(buckets, d.stripes);
+  const uint32_t needed =
+      m->type == MetricType::kGauge ? layout::kGaugeSlots : layout::MetricSlots(buckets, d.stripes);
   if (d.slot_offset % layout::kCacheLineSlots != 0 || d.slot_count < needed ||
       uint64_t{d.slot_offset} + d.slot_count > s.max_slots)
     return bad(fmt::format("{}: slots {}+{} are outside the {} slots (or too few)", m->name,
                            d.slot_offset, d.slot_count, s.max_slots));
-  *where = {d.slot_offset, state & layout::kHashMask,
-            layout::Striped(d.stripes) ? d.stripes : 1u, layout::StripeStride(buckets),
+  *where = {d.slot_offset, state & layout::kHashMask, layout::Striped(d.stripes) ? d.stripes : 1u,
+            layout::StripeStride(buckets),
             buckets ? layout::HistogramResetBase(buckets, d.stripes) : layout::kCounterResetSlot};
   if (m->type != MetricType::kHistogram) return true;
 
@@ -160,14 +160,14 @@ uint64_t Offset(const layout::Slot* slots, const Located& where, uint32_t at, la
 }
 
 // The same for a double (a histogram's sum).
-double OffsetDouble(const layout::Slot* slots, const Located& where, layout::Slot& reset,
-                    bool take, double* reset_total) {
+double OffsetDouble(const layout::Slot* slots, const Located& where, layout::Slot& reset, bool take,
+                    double* reset_total) {
   uint64_t r = reset.load(std::memory_order_acquire);
   for (;;) {
     const double v = RawDouble(slots, where);
     const uint64_t bits = std::bit_cast<uint64_t>(v);
-    if (!take ||
-        reset.compare_exchange_weak(r, bits, std::memory_order_acq_rel, std::memory_order_acquire)) {
+    if (!take || reset.compare_exchange_weak(r, bits, std::memory_order_acq_rel,
+                                             std::memory_order_acquire)) {
       *reset_total = take ? v : AsDouble(r);
       return v - AsDouble(r);
     }
@@ -195,7 +195,8 @@ void ReadValues(const detail::SegmentImpl& s, const Located& where, MetricSnapsh
       h.reset_counts.resize(n);
       h.count = 0;
       for (uint32_t i = 0; i < n; ++i)
-        h.count += h.counts[i] = Offset(slots, where, 1 + i, reset[1 + i], take, &h.reset_counts[i]);
+        h.count += h.counts[i] =
+            Offset(slots, where, 1 + i, reset[1 + i], take, &h.reset_counts[i]);
       break;
     }
   }

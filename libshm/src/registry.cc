@@ -79,9 +79,10 @@ layout::Slot* CheckedSlots(const detail::SegmentImpl& s, const Descriptor& d) {
       layout::ValidStripes(d.stripes) &&
       (!layout::Striped(d.stripes) || d.type != static_cast<uint8_t>(MetricType::kGauge)) &&
       (d.type != static_cast<uint8_t>(MetricType::kHistogram) || buckets >= 2);
-  const uint32_t needed = !stripes_ok                                        ? UINT32_MAX
-                          : d.type == static_cast<uint8_t>(MetricType::kGauge) ? layout::kGaugeSlots
-                                                                  : layout::MetricSlots(buckets, d.stripes);
+  const uint32_t needed = !stripes_ok ? UINT32_MAX
+                          : d.type == static_cast<uint8_t>(MetricType::kGauge)
+                              ? layout::kGaugeSlots
+                              : layout::MetricSlots(buckets, d.stripes);
   if (d.slot_offset % layout::kCacheLineSlots != 0 || d.slot_count < needed ||
       uint64_t{d.slot_offset} + d.slot_count > s.max_slots)
     throw Error(Errc::kCorrupt,

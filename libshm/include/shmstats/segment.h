@@ -44,8 +44,8 @@ struct SegmentInfo {
   uint32_t metrics_abandoned = 0;  // given up by a registrant (lost a race, or refused)
   uint32_t descriptors_used = 0;   // handed out (published, abandoned, or claimed by a
                                    // registrant that died); the others are free
-  uint32_t claims_dead = 0;  // still claimed by a process that is gone (if it had linked
-                             // the series, the next registration of it publishes it)
+  uint32_t claims_dead = 0;        // still claimed by a process that is gone (if it had linked
+                                   // the series, the next registration of it publishes it)
   uint64_t max_slots = 0;
   uint64_t slots_used = 0;
   uint64_t string_bytes = 0;  // room for names, labels, help and units
