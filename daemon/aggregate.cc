@@ -43,27 +43,32 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
         st.has_delta = true;
         sample.gauge = m.gauge;
         break;
-      case MetricType::kCounter:
-        keep.counter = m.counter;
+      case MetricType::kCounter: {
+        // value + reset total never drops: a reset moves the value into the reset
+        // total, and a drop is a wrap at 2^64 (unsigned subtraction wraps back).
+        const uint64_t total = m.counter + m.counter_reset_total;
+        keep.counter = total;
         // Not seen before but not a baseline: registered during the interval, from 0.
         st.has_delta = !baseline;
-        st.delta = prev && m.counter >= prev->counter ? m.counter - prev->counter : m.counter;
+        st.delta = prev ? total - prev->counter : total;
         st.rate = seconds > 0 ? static_cast<double>(st.delta) / seconds : 0;
         sample.counter = st.delta;
         break;
+      }
       case MetricType::kHistogram: {
+        // Buckets and sum as counters: count + reset total never drops.
         const HistogramValue& h = m.histogram;
         keep.counts = h.counts;
-        keep.sum = h.sum;
+        for (size_t b = 0; b < h.counts.size() && b < h.reset_counts.size(); ++b)
+          keep.counts[b] += h.reset_counts[b];
+        keep.sum = h.sum + h.reset_sum;
         st.has_delta = !baseline;
-        bool reset = !prev || prev->counts.size() != h.counts.size();
-        for (size_t b = 0; !reset && b < h.counts.size(); ++b)
-          reset = h.counts[b] < prev->counts[b];
+        const bool fresh = !prev || prev->counts.size() != h.counts.size();
         st.interval.bounds = h.bounds;
         st.interval.precision_bits = h.precision_bits;
-        st.interval.counts = h.counts;
-        st.interval.sum = h.sum;
-        if (!reset) {
+        st.interval.counts = keep.counts;
+        st.interval.sum = keep.sum;
+        if (!fresh) {
           for (size_t b = 0; b < h.counts.size(); ++b) st.interval.counts[b] -= prev->counts[b];
           st.interval.sum -= prev->sum;
         }

@@ -2,12 +2,13 @@
 
 // Turns consecutive snapshots of a segment into per-interval values.
 //
-//   counter    delta since the previous snapshot, and delta per second. A counter
-//              that went down was reset (or its segment re-created): it counts from
-//              zero, so the delta is its new value, as Prometheus's increase() does.
+//   counter    delta since the previous snapshot, and delta per second, of value +
+//              reset total, which resets never lower: exact across resets, and a
+//              drop is a wrap at 2^64 (docs/segment-format.md). A re-created segment
+//              counts from zero.
 //   gauge      its value.
-//   histogram  per-bucket deltas (same reset rule, applied to the whole histogram),
-//              count, sum, mean and p50/p90/p99 of the interval.
+//   histogram  per-bucket deltas (buckets and sum with their reset totals, as for
+//              counters), count, sum, mean and p50/p90/p99 of the interval.
 //
 // Thread-safety: one thread. Errors: none (a metric whose buckets changed between
 // snapshots is treated as new).
@@ -52,9 +53,9 @@ class Aggregator {
 
  private:
   struct Previous {
-    uint64_t counter = 0;
-    std::vector<uint64_t> counts;
-    double sum = 0;
+    uint64_t counter = 0;          // value + reset total
+    std::vector<uint64_t> counts;  // each with its reset total
+    double sum = 0;                // with its reset total
   };
   std::unordered_map<std::string, Previous> previous_;
   uint64_t instance_id_ = 0;

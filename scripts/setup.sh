@@ -26,7 +26,7 @@ PACKAGES=(
   tmux        # issue 13: statsctl watch's full-screen view tested in a terminal
   libpq-dev  # issue 11: the PostgreSQL history store (libpq)
   postgresql-15  # issue 11: tests start a real PostgreSQL 15 (initdb, pg_ctl)
-  prometheus-cpp-dev  # issue 10: the peer in bench/recording_bench
+  prometheus-cpp-dev  # issues 9 and 10: the peer in bench/recording_bench and bench/registration_bench (bench only)
   valgrind  # issue 10: bench/callgrind.sh instruction counts
 )
 

@@ -27,13 +27,13 @@ Exit RunCheck(const GlobalOptions& global, const CheckOptions&) {
     }
     if (info.metrics_abandoned)
       notes.push_back(
-          fmt::format("{} descriptors abandoned by registrations that died midway "
+          fmt::format("{} descriptors abandoned by registrations that lost a race or were refused "
                       "(harmless; their room is not reused)",
                       info.metrics_abandoned));
     if (info.claims_dead)
       notes.push_back(
-          fmt::format("{} descriptors claimed by processes that are gone (a "
-                      "registration of that series abandons the claim at once)",
+          fmt::format("{} descriptors claimed by processes that are gone (the next "
+                      "registration of a series they linked publishes it)",
                       info.claims_dead));
     if (info.registrations_refused)
       notes.push_back(

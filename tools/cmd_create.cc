@@ -46,10 +46,11 @@ void SetupCreate(CLI::App& app, Runner* out) {
   auto opts = std::make_shared<CreateOptions>();
   CLI::App* sub = app.add_subcommand("create", "Create a segment with a fixed capacity");
   sub->add_option("--max-metrics", opts->max_metrics,
-                  "series it can hold, 768 bytes each (default 4096)");
+                  "series it can hold, 128 bytes each plus their names and labels (default "
+                  "131072); the file is sparse: memory is used only as series are registered");
   sub->add_option("--max-slots", opts->max_slots,
-                  "8-byte value slots (default 262144); a counter or gauge takes 8, a "
-                  "histogram 2 per bucket rounded up to 8");
+                  "8-byte value slots (default 16777216); a counter or gauge takes 8, a "
+                  "histogram 3 per bucket plus 1 rounded up to 8");
   sub->add_option("--mode", opts->mode, "octal permissions (default 0640; umask does not apply)");
   sub->add_option("--group", opts->group, "group name or id to give the segment");
   sub->footer(R"(Prints what `statsctl info` shows for the new segment. Exits 5 if the

@@ -33,16 +33,17 @@ Exit PrintInfo(const GlobalOptions& global, const Segment& segment) {
       {"path", i.path},
       {"format_version", i.format_version},
       {"size_bytes", i.size_bytes},
+      {"resident_bytes", i.resident_bytes},
       {"max_metrics", i.max_metrics},
       {"metrics_used", i.metrics_used},
-      {"metrics_free",
-       i.max_metrics -
-           std::min(i.max_metrics, i.metrics_used + i.metrics_abandoned + i.claims_dead)},
+      {"metrics_free", i.max_metrics - std::min(i.max_metrics, i.descriptors_used)},
       {"metrics_abandoned", i.metrics_abandoned},
       {"claims_dead", i.claims_dead},
       {"max_slots", i.max_slots},
       {"slots_used", i.slots_used},
       {"slots_free", i.max_slots - std::min(i.max_slots, i.slots_used)},
+      {"string_bytes", i.string_bytes},
+      {"strings_used", i.strings_used},
       {"registrations_refused", i.registrations_refused},
       {"created_unix_ns", i.created_unix_ns},
       {"created", history::FormatRfc3339(static_cast<int64_t>(i.created_unix_ns / 1'000'000))},
@@ -60,18 +61,25 @@ Exit PrintInfo(const GlobalOptions& global, const Segment& segment) {
   t.Add({"path", i.path});
   t.Add({"format version", std::to_string(i.format_version)});
   t.Add({"size", fmt::format("{} bytes ({:.1f} MiB)", i.size_bytes, i.size_bytes / 1048576.0)});
+  t.Add({"resident", fmt::format("{} bytes ({:.1f} MiB): the memory its sparse file uses",
+                                 i.resident_bytes, i.resident_bytes / 1048576.0)});
   t.Add({"metrics", fmt::format("{} used, {} free of {} ({:.1f}% used)", i.metrics_used,
                                 j["metrics_free"].get<uint64_t>(), i.max_metrics,
                                 Percent(i.metrics_used, i.max_metrics))});
-  t.Add({"abandoned", fmt::format("{} descriptors (registrations killed midway; never reused)",
-                                  i.metrics_abandoned)});
+  t.Add(
+      {"abandoned",
+       fmt::format("{} descriptors (registrations that lost a race or were refused; never reused)",
+                   i.metrics_abandoned)});
   t.Add({"dead claims",
          fmt::format("{} descriptors claimed by processes that are gone (the next registration "
-                     "of each series abandons its claim at once)",
+                     "of a series they linked publishes it)",
                      i.claims_dead)});
   t.Add({"slots", fmt::format("{} used, {} free of {} ({:.1f}% used; 8 bytes each)", i.slots_used,
                               j["slots_free"].get<uint64_t>(), i.max_slots,
                               Percent(i.slots_used, i.max_slots))});
+  t.Add({"strings",
+         fmt::format("{} bytes used of {} ({:.1f}% used; names, labels, help, units)",
+                     i.strings_used, i.string_bytes, Percent(i.strings_used, i.string_bytes))});
   t.Add({"refused",
          fmt::format("{} registrations refused for lack of room{}", i.registrations_refused,
                      i.registrations_refused ? ": re-create the segment larger "

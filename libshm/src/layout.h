@@ -1,19 +1,27 @@
 #pragma once
 
-// The byte layout of a shmstats segment. NOT PUBLIC API: only libshm/src includes
-// this file. It must match docs/segment-format.md byte for byte.
+// The byte layout of a shmstats segment, format version 2. NOT PUBLIC API: only
+// libshm/src (and tests that craft segments) include this file. It must match
+// docs/segment-format.md byte for byte.
+//
+// Regions, in file order (every offset page aligned):
+//   header | series index | family index | directory | strings | data (slots)
 //
 // Invariants:
-//  - The header's magic is stored last (release) when the segment is initialised;
-//    a segment whose magic is not kMagic is not (yet) a segment.
-//  - A descriptor is usable only while its state is kPublished; the publisher fills
-//    every field before it CASes kClaimed -> kPublished (release), and never writes
-//    it again. Readers load the state with acquire and re-validate every field.
-//  - Descriptors are never freed: an abandoned claim becomes a tombstone, which keeps
-//    the open-addressing probe chains intact.
-//  - Value slots are allocated by CAS on Header::slots_used, in whole cache lines,
-//    and never freed. A metric's slots start on their own 64-byte line.
-//  - Every slot is an 8-byte atomic, accessed relaxed (values carry no ordering).
+//  - The header's magic is stored last (release) when the segment is initialised.
+//  - Descriptors, string bytes and slots are handed out by bump cursors in the
+//    header (series_used, strings_used, slots_used) that only grow; the pages below
+//    a cursor are reserved in tmpfs (fallocate) before the cursor moves past them, so
+//    a reader that stays below the cursors never faults in a hole.
+//  - A descriptor is private to its claimer until a series-index entry links it; it
+//    is fully written (strings, slots, bounds) before the link (release CAS). It is
+//    visible to readers once its state is kPublished (release), which its claimer —
+//    or, if the claimer died after linking, any registrant of the same key — stores.
+//  - A family-index entry is written once, by one CAS from 0, and decides the
+//    family's type for the life of the segment.
+//  - Every slot is an 8-byte atomic, accessed relaxed (values carry no ordering),
+//    except reset totals, which are CASed with release and loaded with acquire before
+//    the value they offset.
 
 #include <atomic>
 #include <cstddef>
@@ -25,29 +33,38 @@ namespace shmstats::layout {
 using Slot = std::atomic<uint64_t>;
 
 inline constexpr uint64_t kMagic = 0x3153544154534d53ull;  // "SMSTATS1" little-endian
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kPage = 4096;
 inline constexpr uint32_t kHeaderSize = 4096;
-inline constexpr uint32_t kDescriptorSize = 768;
+inline constexpr uint32_t kDescriptorSize = 128;
 inline constexpr uint32_t kCacheLineSlots = 8;
-inline constexpr uint32_t kMaxMetricsLimit = 1u << 20;
-inline constexpr uint32_t kMaxSlotsLimit = 1u << 28;  // 2 GiB of values
+inline constexpr uint32_t kMinIndexEntries = kPage / 8;  // one page per index
+inline constexpr uint32_t kMaxMetricsLimit = 1u << 22;
+inline constexpr uint32_t kMaxSlotsLimit = 1u << 28;          // 2 GiB of values
+inline constexpr uint64_t kMaxStringBytesLimit = 1ull << 32;  // 4 GiB of names and labels
 
 struct Header {
-  std::atomic<uint64_t> magic;  //  0: kMagic once initialised (release store)
-  uint32_t format_version;      //  8
-  uint32_t header_size;         // 12: kHeaderSize
-  uint32_t descriptor_size;     // 16: kDescriptorSize
-  uint32_t max_metrics;         // 20: descriptors in the directory
-  uint32_t max_slots;           // 24: 8-byte slots in the data area
-  uint32_t reserved0;           // 28
-  uint64_t directory_offset;    // 32: == header_size
-  uint64_t data_offset;         // 40: directory_offset + max_metrics*descriptor_size, page aligned
-  uint64_t total_size;          // 48: data_offset + max_slots*8
-  uint64_t created_unix_ns;     // 56
-  uint64_t instance_id;         // 64: random, new for every creation
-  std::atomic<uint64_t> slots_used;  // 72: allocation cursor, in slots
-  std::atomic<uint64_t> refused;     // 80: registrations refused for lack of room
-  std::atomic<uint64_t> abandoned;   // 88: claims abandoned after their owner died
+  std::atomic<uint64_t> magic;         //   0: kMagic once initialised (release store)
+  uint32_t format_version;             //   8: kFormatVersion
+  uint32_t header_size;                //  12: kHeaderSize
+  uint32_t descriptor_size;            //  16: kDescriptorSize
+  uint32_t max_metrics;                //  20: descriptors in the directory
+  uint32_t max_slots;                  //  24: 8-byte slots in the data area
+  uint32_t index_entries;              //  28: entries of each index, a power of two
+  uint64_t series_index_offset;        //  32: == header_size
+  uint64_t family_index_offset;        //  40: series_index_offset + index_entries*8
+  uint64_t directory_offset;           //  48: family_index_offset + index_entries*8
+  uint64_t strings_offset;             //  56: directory end, page aligned
+  uint64_t string_bytes;               //  64: size of the strings area, a page multiple
+  uint64_t data_offset;                //  72: strings_offset + string_bytes
+  uint64_t total_size;                 //  80: data_offset + max_slots*8, page aligned
+  uint64_t created_unix_ns;            //  88
+  uint64_t instance_id;                //  96: random, new for every creation
+  std::atomic<uint64_t> series_used;   // 104: descriptor cursor (only grows)
+  std::atomic<uint64_t> strings_used;  // 112: string cursor in bytes (only grows)
+  std::atomic<uint64_t> slots_used;    // 120: slot cursor (only grows)
+  std::atomic<uint64_t> refused;       // 128: registrations refused for lack of room
+  std::atomic<uint64_t> abandoned;     // 136: descriptors a registrant gave up on
 };
 
 // Descriptor state word: top two bits are the state, the low 62 bits the key hash.
@@ -60,6 +77,20 @@ enum : uint64_t {
   kHashMask = ~kStateMask,
 };
 
+// A series-index entry: 0 free; else the key hash's bits 30..61 (a tag that spares
+// a descriptor read on most mismatches) above descriptor index + 1.
+inline constexpr uint64_t IndexEntry(uint64_t key_hash, uint32_t descriptor) {
+  return ((key_hash >> 30) << 32) | (uint64_t{descriptor} + 1);
+}
+inline constexpr uint32_t IndexTag(uint64_t key_hash) {
+  return static_cast<uint32_t>(key_hash >> 30);
+}
+// A family-index entry: 0 free; else the metric type (1..3) in the top two bits
+// above the 62-bit hash of the family name.
+inline constexpr uint64_t FamilyEntry(uint64_t family_hash, uint8_t type) {
+  return (uint64_t{type} << 62) | (family_hash & kHashMask);
+}
+
 enum BucketKind : uint8_t { kNoBuckets = 0, kExplicit = 1, kExponential = 2 };
 
 struct Descriptor {
@@ -68,36 +99,43 @@ struct Descriptor {
   uint8_t type;                     //  12: MetricType
   uint8_t bucket_kind;              //  13: BucketKind
   uint8_t precision_bits;           //  14: exponential only
-  uint8_t stripes;                  //  15: per-CPU stripes, a power of two; 0 or 1: none
+  uint8_t scope;                    //  15: 0 shared (process scope: reserved, issue 9)
   uint32_t slot_offset;             //  16: first slot, a multiple of kCacheLineSlots
   uint32_t slot_count;              //  20: slots used by this metric
   uint32_t bucket_count;            //  24: histogram buckets including +Inf
-  uint16_t name_len;                //  28
-  uint16_t labels_len;              //  30
-  uint16_t help_len;                //  32
-  uint16_t unit_len;                //  34
-  uint32_t reserved1;               //  36
-  int64_t min_key;                  //  40: exponential only: key of bucket 0
-  uint8_t reserved2[16];            //  48
-  char name[128];                   //  64
-  char labels[320];                 // 192: name\0value\0 pairs, sorted by name
-  char help[224];                   // 512
-  char unit[32];                    // 736
+  uint8_t stripes;                  //  28: per-CPU stripes, a power of two; 0 or 1: none
+  uint8_t flags;                    //  29: reserved; 0
+  uint16_t reserved0;               //  30
+  uint16_t name_len;                //  32
+  uint16_t labels_len;              //  34
+  uint16_t help_len;                //  36
+  uint16_t unit_len;                //  38
+  uint64_t strings;                 //  40: name, labels, help, unit at strings_offset + this
+  int64_t min_key;                  //  48: exponential only: key of bucket 0
+  uint32_t process_pid;             //  56: reserved for process scope; 0
+  uint32_t reserved1;               //  60
+  uint64_t process_start;           //  64: reserved for process scope; 0
+  uint8_t reserved2[56];            //  72
 };
 
-// Slots of a metric, from slot_offset:
-//   counter:   [value u64]
+// Slots of a metric, from slot_offset (n = bucket_count):
+//   counter:   [value u64][reset total u64]
 //   gauge:     [value as double bits]
-//   histogram: [sum as double bits][count of bucket 0..bucket_count-1]
-//              [finite bound 0..bucket_count-2 as doubles]
-inline constexpr uint32_t HistogramSlots(uint32_t bucket_count) { return 2 * bucket_count; }
-
-// Striped metrics (stripes >= 2) repeat their values once per stripe, each stripe
-// starting on its own cache line, stripe s at slot_offset + s * StripeStride:
-//   counter:   [value][7 unused] per stripe
-//   histogram: [sum][count of bucket 0..bucket_count-1][unused up to the line] per
-//              stripe, then [finite bound 0..bucket_count-2] once
-// A reader sums the stripes. Unstriped metrics keep the layout above.
+//   histogram: [sum as double bits][count of bucket 0..n-1][finite bound 0..n-2 as
+//              doubles][reset total of the sum as double bits][reset total of
+//              bucket 0..n-1]
+// Striped metrics (stripes >= 2) repeat their recorded values once per stripe, each
+// stripe on its own cache lines, stripe s at slot_offset + s * StripeStride(n):
+//   counter:   [value][reset total in stripe 0, unused in the others][6 unused]
+//   histogram: [sum][count of bucket 0..n-1][unused up to the line] per stripe, then
+//              [finite bound 0..n-2][reset total of the sum][reset total of bucket
+//              0..n-1] once
+// A metric's raw value is the sum of its stripes' (mod 2^64; the sum's doubles
+// added). A counter's or bucket's visible value is raw - reset total (mod 2^64); raw
+// itself only ever grows (mod 2^64). Recording never writes a reset total.
+inline constexpr uint32_t kCounterSlots = 2;
+inline constexpr uint32_t kGaugeSlots = 1;
+inline constexpr uint32_t kCounterResetSlot = 1;
 inline constexpr uint32_t kMaxStripes = 128;
 inline constexpr uint32_t StripeStride(uint32_t bucket_count) {  // 0 buckets: a counter
   return (1 + bucket_count + kCacheLineSlots - 1) / kCacheLineSlots * kCacheLineSlots;
@@ -110,21 +148,34 @@ inline constexpr bool ValidStripes(uint32_t stripes) {
 inline constexpr uint32_t BoundsOffset(uint32_t bucket_count, uint32_t stripes) {
   return Striped(stripes) ? stripes * StripeStride(bucket_count) : 1 + bucket_count;
 }
+// Where a histogram's reset totals start (the sum's, then the buckets'), from slot_offset.
+inline constexpr uint32_t HistogramResetBase(uint32_t bucket_count, uint32_t stripes) {
+  return BoundsOffset(bucket_count, stripes) + bucket_count - 1;
+}
+inline constexpr uint32_t HistogramSlots(uint32_t bucket_count, uint32_t stripes) {
+  return HistogramResetBase(bucket_count, stripes) + 1 + bucket_count;
+}
 // Slots a counter (bucket_count 0) or histogram needs.
 inline constexpr uint32_t MetricSlots(uint32_t bucket_count, uint32_t stripes) {
-  if (!Striped(stripes)) return bucket_count ? HistogramSlots(bucket_count) : 1;
-  return BoundsOffset(bucket_count, stripes) + (bucket_count ? bucket_count - 1 : 0);
+  if (bucket_count) return HistogramSlots(bucket_count, stripes);
+  return Striped(stripes) ? stripes * StripeStride(0) : kCounterSlots;
 }
+
+static_assert(HistogramSlots(3, 1) == 3 * 3 + 1 && HistogramResetBase(3, 1) == 2 * 3);
+static_assert(MetricSlots(0, 1) == 2 && MetricSlots(0, 4) == 32 && StripeStride(0) == 8);
+static_assert(StripeStride(7) == 8 && StripeStride(8) == 16);
+static_assert(BoundsOffset(8, 2) == 32 && HistogramResetBase(8, 2) == 39 &&
+              HistogramSlots(8, 2) == 48);
 
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
 static_assert(std::is_standard_layout_v<Header> && std::is_standard_layout_v<Descriptor>);
-static_assert(sizeof(Header) == 96 && sizeof(Header) <= kHeaderSize);
-static_assert(offsetof(Header, slots_used) == 72 && offsetof(Header, abandoned) == 88);
-static_assert(sizeof(Descriptor) == kDescriptorSize && kDescriptorSize % 64 == 0);
-static_assert(offsetof(Descriptor, slot_offset) == 16 && offsetof(Descriptor, min_key) == 40);
-static_assert(offsetof(Descriptor, name) == 64 && offsetof(Descriptor, labels) == 192);
-static_assert(offsetof(Descriptor, help) == 512 && offsetof(Descriptor, unit) == 736);
+static_assert(sizeof(Header) == 144 && sizeof(Header) <= kHeaderSize);
+static_assert(offsetof(Header, series_used) == 104 && offsetof(Header, abandoned) == 136);
+static_assert(sizeof(Descriptor) == kDescriptorSize && kPage % kDescriptorSize == 0);
+static_assert(offsetof(Descriptor, slot_offset) == 16 && offsetof(Descriptor, stripes) == 28);
+static_assert(offsetof(Descriptor, name_len) == 32 && offsetof(Descriptor, strings) == 40);
+static_assert(offsetof(Descriptor, min_key) == 48 && offsetof(Descriptor, process_start) == 64);
 static_assert(sizeof(Slot) == 8 && alignof(Slot) == 8);
 
 }  // namespace shmstats::layout

@@ -21,12 +21,15 @@ namespace {
 
 using layout::Descriptor;
 
+double AsDouble(uint64_t bits) { return std::bit_cast<double>(bits); }
+
 // Where a validated descriptor's values are, and its key hash.
 struct Located {
   uint32_t slot_offset = 0;
   uint64_t hash = 0;
   uint32_t stripes = 1;  // stripes to sum (1: not striped)
   uint32_t stride = 0;   // slots from one stripe to the next
+  uint32_t reset = 0;    // first reset total, from slot_offset (counters, histograms)
 };
 
 // Metadata of a published descriptor, checked; the slot range is checked too.
@@ -45,19 +48,31 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
     return false;
   };
   if (d.type < 1 || d.type > 3) return bad(fmt::format("unknown metric type {}", d.type));
-  if (d.name_len > sizeof d.name || d.labels_len > sizeof d.labels || d.help_len > sizeof d.help ||
-      d.unit_len > sizeof d.unit)
-    return bad(fmt::format("field lengths {}/{}/{}/{} exceed their fields", d.name_len,
+  if (d.name_len > kMaxNameBytes || d.labels_len > kMaxLabelBytes || d.help_len > kMaxHelpBytes ||
+      d.unit_len > kMaxUnitBytes)
+    return bad(fmt::format("field lengths {}/{}/{}/{} exceed their limits", d.name_len,
                            d.labels_len, d.help_len, d.unit_len));
-  m->name.assign(d.name, d.name_len);
+  const uint64_t bytes = uint64_t{d.name_len} + d.labels_len + d.help_len + d.unit_len;
+  if (d.strings > s.string_bytes || bytes > s.string_bytes - d.strings)
+    return bad(fmt::format("strings {}+{} are outside the {} string bytes", d.strings, bytes,
+                           s.string_bytes));
+  // Copied out before any check: another writer could change shared bytes.
+  std::string text(s.strings() + d.strings, bytes);
+  std::string_view rest(text);
+  auto take = [&rest](size_t n) {
+    std::string_view part = rest.substr(0, n);
+    rest.remove_prefix(n);
+    return part;
+  };
+  m->name = take(d.name_len);
   if (!names::IsValidMetricName(m->name)) return bad("invalid metric name");
-  std::string_view labels(d.labels, d.labels_len);
+  std::string_view labels = take(d.labels_len);
   std::string why;
   if (!names::DecodeLabels(labels, &m->labels, &why)) return bad(m->name + ": " + why);
   if (names::KeyHash(m->name, labels) != (state & layout::kHashMask))
     return bad(m->name + ": key hash does not match its name and labels");
-  m->help.assign(d.help, d.help_len);
-  m->unit.assign(d.unit, d.unit_len);
+  m->help = take(d.help_len);
+  m->unit = take(d.unit_len);
   if (!names::IsValidUtf8(m->help) || !names::IsValidUtf8(m->unit))
     return bad(m->name + ": help or unit is not UTF-8");
   m->type = static_cast<MetricType>(d.type);
@@ -73,13 +88,15 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
       (layout::Striped(d.stripes) && m->type == MetricType::kGauge))
     return bad(fmt::format("{}: {} stripes is not a power of two up to {} (or a striped gauge)",
                            m->name, d.stripes, layout::kMaxStripes));
-  const uint32_t needed = layout::MetricSlots(buckets, d.stripes);
+  const uint32_t needed =
+      m->type == MetricType::kGauge ? layout::kGaugeSlots : layout::MetricSlots(buckets, d.stripes);
   if (d.slot_offset % layout::kCacheLineSlots != 0 || d.slot_count < needed ||
       uint64_t{d.slot_offset} + d.slot_count > s.max_slots)
     return bad(fmt::format("{}: slots {}+{} are outside the {} slots (or too few)", m->name,
                            d.slot_offset, d.slot_count, s.max_slots));
   *where = {d.slot_offset, state & layout::kHashMask, layout::Striped(d.stripes) ? d.stripes : 1u,
-            layout::StripeStride(buckets)};
+            layout::StripeStride(buckets),
+            buckets ? layout::HistogramResetBase(buckets, d.stripes) : layout::kCounterResetSlot};
   if (m->type != MetricType::kHistogram) return true;
 
   HistogramValue& h = m->histogram;
@@ -103,48 +120,92 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
   return true;
 }
 
-double AsDouble(uint64_t bits) { return std::bit_cast<double>(bits); }
+// The raw value of a counter or bucket: the sum of its stripes (mod 2^64), the
+// slot at `at` in each.
+uint64_t Raw(const layout::Slot* slots, const Located& where, uint32_t at) {
+  uint64_t v = 0;
+  for (uint32_t stripe = 0; stripe < where.stripes; ++stripe)
+    v += slots[size_t{stripe} * where.stride + at].load(std::memory_order_relaxed);
+  return v;
+}
 
-// Reads (or, with exchange, takes and zeroes) the values of a validated metric,
-// summing its stripes.
-void ReadValues(const detail::SegmentImpl& s, const Located& where, MetricSnapshot* m,
-                bool exchange) {
-  auto take = [exchange](layout::Slot& slot) {
-    return exchange ? slot.exchange(0, std::memory_order_relaxed)
-                    : slot.load(std::memory_order_relaxed);
-  };
-  if (m->type == MetricType::kHistogram) {
-    m->histogram.sum = 0;
-    m->histogram.counts.assign(m->histogram.bounds.size() + 1, 0);
-  }
-  for (uint32_t stripe = 0; stripe < where.stripes; ++stripe) {
-    layout::Slot* slots = s.slots() + where.slot_offset + size_t{stripe} * where.stride;
-    switch (m->type) {
-      case MetricType::kCounter:
-        m->counter += take(slots[0]);
-        break;
-      case MetricType::kGauge:
-        m->gauge = AsDouble(take(slots[0]));
-        break;
-      case MetricType::kHistogram: {
-        HistogramValue& h = m->histogram;
-        h.sum += AsDouble(take(slots[0]));
-        for (size_t i = 0; i < h.counts.size(); ++i) h.counts[i] += take(slots[1 + i]);
-        break;
-      }
+// The same for a histogram's sum (doubles).
+double RawDouble(const layout::Slot* slots, const Located& where) {
+  double v = 0;
+  for (uint32_t stripe = 0; stripe < where.stripes; ++stripe)
+    v += AsDouble(slots[size_t{stripe} * where.stride].load(std::memory_order_relaxed));
+  return v;
+}
+
+// A counter (or bucket) value with its reset total: visible = raw - reset (mod 2^64),
+// raw being the sum of the stripes' slots at `at`. With take, moves the visible value
+// into the reset total (a CAS loop: concurrent resets each take a disjoint part) and
+// returns what it moved; the stripes are left alone, so recording loses nothing. The
+// reset total is loaded with acquire before the stripes, so each stripe is never older
+// than the one a reset summed: the difference never goes below zero.
+uint64_t Offset(const layout::Slot* slots, const Located& where, uint32_t at, layout::Slot& reset,
+                bool take, uint64_t* reset_total) {
+  uint64_t r = reset.load(std::memory_order_acquire);
+  for (;;) {
+    uint64_t v = Raw(slots, where, at);
+    if (!take) {
+      *reset_total = r;
+      return v - r;
+    }
+    if (reset.compare_exchange_weak(r, v, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      *reset_total = v;
+      return v - r;
     }
   }
-  if (m->type == MetricType::kHistogram) {
-    HistogramValue& h = m->histogram;
-    h.count = 0;
-    for (uint64_t c : h.counts) h.count += c;
+}
+
+// The same for a double (a histogram's sum).
+double OffsetDouble(const layout::Slot* slots, const Located& where, layout::Slot& reset, bool take,
+                    double* reset_total) {
+  uint64_t r = reset.load(std::memory_order_acquire);
+  for (;;) {
+    const double v = RawDouble(slots, where);
+    const uint64_t bits = std::bit_cast<uint64_t>(v);
+    if (!take || reset.compare_exchange_weak(r, bits, std::memory_order_acq_rel,
+                                             std::memory_order_acquire)) {
+      *reset_total = take ? v : AsDouble(r);
+      return v - AsDouble(r);
+    }
+  }
+}
+
+// Reads (or, with take, resets and returns) the values of a validated metric,
+// summing its stripes.
+void ReadValues(const detail::SegmentImpl& s, const Located& where, MetricSnapshot* m, bool take) {
+  layout::Slot* slots = s.slots() + where.slot_offset;
+  layout::Slot* reset = slots + where.reset;
+  switch (m->type) {
+    case MetricType::kCounter:
+      m->counter = Offset(slots, where, 0, *reset, take, &m->counter_reset_total);
+      break;
+    case MetricType::kGauge:
+      m->gauge = AsDouble(take ? slots[0].exchange(0, std::memory_order_relaxed)
+                               : slots[0].load(std::memory_order_relaxed));
+      break;
+    case MetricType::kHistogram: {
+      HistogramValue& h = m->histogram;
+      const auto n = static_cast<uint32_t>(h.bounds.size() + 1);
+      h.sum = OffsetDouble(slots, where, reset[0], take, &h.reset_sum);
+      h.counts.resize(n);
+      h.reset_counts.resize(n);
+      h.count = 0;
+      for (uint32_t i = 0; i < n; ++i)
+        h.count += h.counts[i] =
+            Offset(slots, where, 1 + i, reset[1 + i], take, &h.reset_counts[i]);
+      break;
+    }
   }
 }
 
 template <class Visit>
 void ForEachPublished(const detail::SegmentImpl& s, std::vector<std::string>* problems,
                       Visit visit) {
-  for (uint32_t i = 0; i < s.max_metrics; ++i) {
+  for (uint32_t i = 0, n = s.series_used(); i < n; ++i) {
     MetricSnapshot m;
     Located where;
     std::string problem;
@@ -172,8 +233,8 @@ Snapshot Segment::Read() const {
   std::unordered_map<size_t, size_t> families;  // hash of name -> index in snap.metrics
   // Room for every descriptor up front: growing moved every metric read so far
   // (memory that is reserved but never written costs no page).
-  snap.metrics.reserve(impl_->max_metrics);
-  series.reserve(impl_->max_metrics);
+  snap.metrics.reserve(impl_->series_used());
+  series.reserve(impl_->series_used());
   ForEachPublished(*impl_, &snap.problems, [&](MetricSnapshot& m, const Located& where) {
     const size_t at = snap.metrics.size();
     auto [same_key, new_series] = series.emplace(where.hash, at);
@@ -190,7 +251,7 @@ Snapshot Segment::Read() const {
                                           m.name, TypeName(other->type), TypeName(m.type)));
       return;
     }
-    ReadValues(*impl_, where, &m, /*exchange=*/false);
+    ReadValues(*impl_, where, &m, /*take=*/false);
     snap.metrics.push_back(std::move(m));
   });
   return snap;
@@ -203,7 +264,7 @@ std::vector<MetricSnapshot> Segment::Reset(
   std::vector<MetricSnapshot> taken;
   ForEachPublished(*impl_, nullptr, [&](MetricSnapshot& m, const Located& where) {
     if (!select(m)) return;
-    ReadValues(*impl_, where, &m, /*exchange=*/true);
+    ReadValues(*impl_, where, &m, /*take=*/true);
     taken.push_back(std::move(m));
   });
   return taken;

@@ -1,22 +1,28 @@
-// Registration, the cold path: lock-free find-or-create of a descriptor by
-// (name, labels) in an open-addressing table, and the handles built from it.
+// Registration, the cold path: lock-free find-or-create of a series through the
+// series index, with the family's type decided once through the family index.
 //
-// Protocol (docs/segment-format.md, "Publication"): CAS a free descriptor to
-// kClaimed|hash, fill it, allocate its slots, then CAS kClaimed|hash -> kPublished|hash
-// with release. A registrant that meets a claim with its own hash waits for it; if
-// the claimer died (or stalls past kClaimTimeout) it CASes the claim to kAbandoned and
-// probes on. A claimer whose claim was abandoned under it starts again. No process
-// ever waits on a lock another process can hold forever.
+// Protocol (docs/segment-format.md, "Registration"):
+//  1. Look the key up in the series index (open addressing from hash & mask, ended
+//     by a free entry). A linked descriptor still kClaimed is complete (everything is
+//     written before the link): publish it for its claimer, which may have died.
+//  2. Not found: CAS the family-index entry free -> type|family hash. Whoever does
+//     it first decides the family's type; a registrant of another type gets
+//     kTypeMismatch.
+//  3. Take a descriptor, strings and slots from their cursors (reserving tmpfs pages
+//     before each cursor moves), claim and fill the descriptor, then CAS the free
+//     index entry to point at it (release). Losing that CAS: look at what the winner
+//     linked (our key: abandon ours and use theirs) and probe on.
+//  4. CAS the descriptor kClaimed -> kPublished (release).
+// Nothing ever waits on another process, so none can wedge a registration.
 
 #include <fmt/format.h>
-#include <signal.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
-#include <chrono>
+#include <cerrno>
 #include <cstring>
-#include <thread>
 
 #include "buckets.h"
 #include "names.h"
@@ -28,28 +34,18 @@ namespace shmstats {
 namespace {
 
 using layout::Descriptor;
-constexpr auto kClaimTimeout = std::chrono::milliseconds(500);
-constexpr int kMaxAttempts = 64;
+constexpr uint32_t kNone = ~0u;
 
 struct Request {
   MetricType type;
   const MetricSpec& spec;
   std::string labels;  // encoded
   buckets::Layout buckets;
-  uint64_t hash;
+  uint64_t hash;    // key hash: name and labels
+  uint64_t family;  // hash of the name alone
   uint32_t slots;   // slots this metric needs
   uint8_t stripes;  // 0: not striped
 };
-
-std::string_view Field(const char* data, uint16_t len, size_t cap) {
-  return {data, std::min<size_t>(len, cap)};
-}
-
-bool SameKey(const Descriptor& d, const Request& r) {
-  return d.name_len == r.spec.name.size() && d.labels_len == r.labels.size() &&
-         Field(d.name, d.name_len, sizeof d.name) == r.spec.name &&
-         Field(d.labels, d.labels_len, sizeof d.labels) == r.labels;
-}
 
 std::string SeriesName(const Request& r) {
   std::string out = r.spec.name;
@@ -61,6 +57,19 @@ std::string SeriesName(const Request& r) {
   return decoded.empty() ? out : out + "}";
 }
 
+// True if d (linked, so fully written) is r's series. Its string range is checked:
+// other writers are trusted no more than readers trust them.
+bool SameKey(const detail::SegmentImpl& s, const Descriptor& d, const Request& r) {
+  uint64_t at = d.strings;
+  size_t name_len = d.name_len, labels_len = d.labels_len;
+  if (name_len != r.spec.name.size() || labels_len != r.labels.size() || at > s.string_bytes ||
+      name_len + labels_len > s.string_bytes - at)
+    return false;
+  const char* p = s.strings() + at;
+  return std::memcmp(p, r.spec.name.data(), name_len) == 0 &&
+         std::memcmp(p + name_len, r.labels.data(), labels_len) == 0;
+}
+
 // The slots of a published descriptor, checked against the segment's geometry and
 // its own layout (striping included).
 layout::Slot* CheckedSlots(const detail::SegmentImpl& s, const Descriptor& d) {
@@ -68,14 +77,17 @@ layout::Slot* CheckedSlots(const detail::SegmentImpl& s, const Descriptor& d) {
       d.type == static_cast<uint8_t>(MetricType::kHistogram) ? d.bucket_count : 0;
   const bool stripes_ok =
       layout::ValidStripes(d.stripes) &&
-      (!layout::Striped(d.stripes) || d.type != static_cast<uint8_t>(MetricType::kGauge));
-  const uint32_t needed = stripes_ok ? layout::MetricSlots(buckets, d.stripes) : UINT32_MAX;
+      (!layout::Striped(d.stripes) || d.type != static_cast<uint8_t>(MetricType::kGauge)) &&
+      (d.type != static_cast<uint8_t>(MetricType::kHistogram) || buckets >= 2);
+  const uint32_t needed = !stripes_ok ? UINT32_MAX
+                          : d.type == static_cast<uint8_t>(MetricType::kGauge)
+                              ? layout::kGaugeSlots
+                              : layout::MetricSlots(buckets, d.stripes);
   if (d.slot_offset % layout::kCacheLineSlots != 0 || d.slot_count < needed ||
       uint64_t{d.slot_offset} + d.slot_count > s.max_slots)
     throw Error(Errc::kCorrupt,
-                fmt::format("segment {} is corrupt: descriptor '{}' has slots {}+{} of {}", s.path,
-                            Field(d.name, d.name_len, sizeof d.name), d.slot_offset, d.slot_count,
-                            s.max_slots));
+                fmt::format("segment {} is corrupt: a descriptor has slots {}+{} of {}", s.path,
+                            d.slot_offset, d.slot_count, s.max_slots));
   return s.slots() + d.slot_offset;
 }
 
@@ -101,22 +113,6 @@ void CheckCompatible(const detail::SegmentImpl& s, const Descriptor& d, const Re
                             SeriesName(r), buckets::Describe(want)));
 }
 
-// Best effort across the directory: one family (name) has one type.
-void CheckFamilyType(const detail::SegmentImpl& s, const Request& r) {
-  for (uint32_t i = 0; i < s.max_metrics; ++i) {
-    const Descriptor& d = s.descriptor(i);
-    if ((d.state.load(std::memory_order_acquire) & layout::kStateMask) != layout::kPublished)
-      continue;
-    // Type and length first: both are in the descriptor's first cache line.
-    if (d.type != static_cast<uint8_t>(r.type) && d.name_len == r.spec.name.size() &&
-        Field(d.name, d.name_len, sizeof d.name) == r.spec.name)
-      throw Error(
-          Errc::kTypeMismatch,
-          fmt::format("metric family {} already has {} series; {} cannot be a {}", r.spec.name,
-                      TypeName(static_cast<MetricType>(d.type)), SeriesName(r), TypeName(r.type)));
-  }
-}
-
 [[noreturn]] void Refuse(const detail::SegmentImpl& s, const std::string& why) {
   s.header().refused.fetch_add(1, std::memory_order_relaxed);
   throw Error(Errc::kFull, fmt::format("segment {} is full: {}; existing metrics keep working. "
@@ -125,141 +121,210 @@ void CheckFamilyType(const detail::SegmentImpl& s, const Request& r) {
                                        s.path, why));
 }
 
-// Waits until a claim with our hash is published or abandoned; abandons it if its
-// owner is dead or it outlives kClaimTimeout. Returns the state now in the word.
-uint64_t AwaitClaim(const detail::SegmentImpl& s, Descriptor& d, uint64_t claimed) {
-  auto start = std::chrono::steady_clock::now();
-  for (int spin = 0;; ++spin) {
-    uint64_t state = d.state.load(std::memory_order_acquire);
-    if (state != claimed) return state;
-    if (spin < 64) continue;
-    if (detail::OwnerDead(d.owner_pid.load(std::memory_order_relaxed)) ||
-        std::chrono::steady_clock::now() - start > kClaimTimeout) {
-      uint64_t abandoned = layout::kAbandoned | (claimed & layout::kHashMask);
-      if (d.state.compare_exchange_strong(state, abandoned, std::memory_order_acq_rel)) {
-        s.header().abandoned.fetch_add(1, std::memory_order_relaxed);
-        return abandoned;
-      }
-      return state;
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(50));
+[[noreturn]] void NoMemory(const detail::SegmentImpl& s, const Request& r) {
+  s.header().refused.fetch_add(1, std::memory_order_relaxed);
+  throw Error(Errc::kSystem, fmt::format("no space left in /dev/shm for {} in segment {} ({}): "
+                                         "free memory or enlarge the tmpfs",
+                                         SeriesName(r), s.path, std::strerror(errno)));
+}
+
+// Refuses r before it takes anything if its strings or slots cannot fit now, so
+// that refusals do not use up descriptors (a registrant losing the last room to a
+// racer between this check and its claim abandons its descriptor instead).
+void CheckRoom(const detail::SegmentImpl& s, const Request& r) {
+  const layout::Header& h = s.header();
+  auto fits = [](uint64_t used, uint64_t count, uint64_t align, uint64_t limit) {
+    uint64_t start = (std::min(used, limit) + align - 1) / align * align;
+    return used <= limit && start <= limit && count <= limit - start;
+  };
+  uint64_t bytes = r.spec.name.size() + r.labels.size() + r.spec.help.size() + r.spec.unit.size();
+  uint64_t slots_used = h.slots_used.load(std::memory_order_relaxed);
+  uint64_t strings_used = h.strings_used.load(std::memory_order_relaxed);
+  if (!fits(slots_used, r.slots, layout::kCacheLineSlots, s.max_slots))
+    Refuse(s, fmt::format("{} needs {} value slots on a fresh cache line but {} of {} are used",
+                          SeriesName(r), r.slots, std::min<uint64_t>(slots_used, s.max_slots),
+                          s.max_slots));
+  if (!fits(strings_used, bytes, 8, s.string_bytes))
+    Refuse(s, fmt::format("{} needs {} bytes for its name and labels but {} of {} are used",
+                          SeriesName(r), bytes, std::min(strings_used, s.string_bytes),
+                          s.string_bytes));
+}
+
+// Step 2: the family's type, decided once by a CAS from 0.
+void ReserveFamily(const detail::SegmentImpl& s, const Request& r) {
+  const uint64_t want = layout::FamilyEntry(r.family, static_cast<uint8_t>(r.type));
+  const uint32_t mask = s.index_entries - 1;
+  for (uint32_t k = 0, i = r.family & mask; k < s.index_entries; ++k, i = (i + 1) & mask) {
+    auto& entry = s.family_entry(i);
+    uint64_t e = entry.load(std::memory_order_acquire);
+    if (e == 0 && entry.compare_exchange_strong(e, want, std::memory_order_acq_rel,
+                                                std::memory_order_acquire))
+      return;
+    if ((e & layout::kHashMask) != (want & layout::kHashMask)) continue;
+    if (e == want) return;
+    throw Error(
+        Errc::kTypeMismatch,
+        fmt::format("metric family {} already has {} series; {} cannot be a {}", r.spec.name,
+                    TypeName(static_cast<MetricType>(e >> 62)), SeriesName(r), TypeName(r.type)));
   }
+  Refuse(s, fmt::format("all {} family index entries are used", s.index_entries));
 }
 
-// Where `count` slots would start on a fresh cache line after cursor `used`, or
-// false if they do not fit. The cursor is untrusted: no arithmetic may wrap.
-bool SlotsFit(uint64_t used, uint32_t count, uint32_t max_slots, uint64_t* start) {
-  if (used > max_slots) return false;
-  *start = (used + layout::kCacheLineSlots - 1) / layout::kCacheLineSlots * layout::kCacheLineSlots;
-  return *start + count <= max_slots;
-}
-
-std::string NoRoomForSlots(const detail::SegmentImpl& s, const std::string& series,
-                           uint32_t count) {
-  uint64_t used =
-      std::min<uint64_t>(s.header().slots_used.load(std::memory_order_relaxed), s.max_slots);
-  return fmt::format("{} needs {} value slots on a fresh cache line but {} of {} are used", series,
-                     count, used, s.max_slots);
-}
-
-// Allocates `count` slots on a fresh cache line; returns false when they do not fit.
-bool AllocateSlots(const detail::SegmentImpl& s, uint32_t count, uint32_t* offset) {
-  auto& cursor = s.header().slots_used;
+// Takes one unit from a bump cursor: the first `count` units at or after the cursor
+// rounded up to `align`, below `limit`. The pages they cover are reserved (through
+// page_of) before the cursor moves past them. Returns false if they do not fit.
+// The cursor is untrusted: no arithmetic may wrap.
+template <class ByteRange>
+bool Bump(const detail::SegmentImpl& s, std::atomic<uint64_t>& cursor, uint64_t count,
+          uint64_t align, uint64_t limit, const Request& r, ByteRange byte_range, uint64_t* out) {
   uint64_t used = cursor.load(std::memory_order_relaxed);
-  uint64_t start = 0;
-  while (SlotsFit(used, count, s.max_slots, &start)) {
-    // Relaxed is enough: slots start zeroed, and their contents are published by
-    // the descriptor's release store, not by this cursor.
-    if (cursor.compare_exchange_weak(used, start + count, std::memory_order_relaxed)) {
-      *offset = static_cast<uint32_t>(start);
+  for (;;) {
+    if (used > limit) return false;
+    uint64_t start = (used + align - 1) / align * align;
+    if (start > limit || count > limit - start) return false;
+    // Every page below the cursor's is reserved already: whoever moved the cursor
+    // reserved whole pages. Reserve only when the unit reaches past them.
+    auto [offset, len] = byte_range(start, count);
+    uint64_t reserved_end =
+        (byte_range(used, 0).first + layout::kPage - 1) / layout::kPage * layout::kPage;
+    if (used == 0 || offset + len > reserved_end) {
+      if (!s.Reserve(offset, len)) NoMemory(s, r);
+    }
+    // Release: the reservation precedes the cursor a reader acquires.
+    if (cursor.compare_exchange_weak(used, start + count, std::memory_order_release,
+                                     std::memory_order_relaxed)) {
+      *out = start;
       return true;
     }
   }
-  return false;
 }
 
-// Fills a descriptor we claimed and publishes it. Returns false if our claim was
-// abandoned meanwhile (we stalled): the caller starts over.
-bool FillAndPublish(const detail::SegmentImpl& s, Descriptor& d, const Request& r) {
-  const uint64_t claimed = layout::kClaimed | r.hash;
-  d.type = static_cast<uint8_t>(r.type);
-  d.bucket_kind = r.buckets.kind;
-  d.precision_bits = r.buckets.precision_bits;
-  d.stripes = r.stripes;
-  d.min_key = r.buckets.min_key;
-  d.bucket_count = r.type == MetricType::kHistogram ? r.buckets.bounds.size() + 1 : 0;
-  d.name_len = r.spec.name.size();
-  d.labels_len = r.labels.size();
-  d.help_len = r.spec.help.size();
-  d.unit_len = r.spec.unit.size();
-  std::memcpy(d.name, r.spec.name.data(), r.spec.name.size());
-  std::memcpy(d.labels, r.labels.data(), r.labels.size());
-  std::memcpy(d.help, r.spec.help.data(), r.spec.help.size());
-  std::memcpy(d.unit, r.spec.unit.data(), r.spec.unit.size());
-  uint32_t offset = 0;
-  if (!AllocateSlots(s, r.slots, &offset)) {
-    // Lost a race for the last slots: the claim becomes a tombstone.
-    uint64_t expected = claimed;
-    d.state.compare_exchange_strong(expected, layout::kAbandoned | r.hash);
-    Refuse(s, NoRoomForSlots(s, SeriesName(r), r.slots));
+// Marks our unlinked claim abandoned (its strings and slots are leaked) and counts it.
+void Abandon(const detail::SegmentImpl& s, Descriptor& d, const Request& r) {
+  uint64_t claimed = layout::kClaimed | r.hash;
+  if (d.state.compare_exchange_strong(claimed, layout::kAbandoned | r.hash,
+                                      std::memory_order_relaxed))
+    s.header().abandoned.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Step 3 up to the link: a descriptor claimed for r, fully written. Throws kFull.
+uint32_t Claim(const detail::SegmentImpl& s, const Request& r, uint32_t self) {
+  layout::Header& h = s.header();
+  uint64_t index = 0;
+  auto directory = [&s](uint64_t i, uint64_t n) {
+    return std::pair{s.directory_offset + i * layout::kDescriptorSize, n * layout::kDescriptorSize};
+  };
+  if (!Bump(s, h.series_used, 1, 1, s.max_metrics, r, directory, &index))
+    Refuse(s, fmt::format("all {} metric descriptors are used; {} cannot be added", s.max_metrics,
+                          SeriesName(r)));
+  Descriptor& d = s.descriptor(static_cast<uint32_t>(index));
+  // Nobody else writes a descriptor above the cursor it took: plain stores suffice
+  // until the link publishes them.
+  d.owner_pid.store(self, std::memory_order_relaxed);
+  d.state.store(layout::kClaimed | r.hash, std::memory_order_relaxed);
+
+  try {
+    const uint64_t bytes =
+        r.spec.name.size() + r.labels.size() + r.spec.help.size() + r.spec.unit.size();
+    uint64_t at = 0;
+    auto strings = [&s](uint64_t i, uint64_t n) { return std::pair{s.strings_offset + i, n}; };
+    // Cursors only grow: what did not fit now fails CheckRoom too, with its message.
+    auto no_room = [&] {
+      CheckRoom(s, r);
+      Refuse(s, SeriesName(r) + " lost the last room to another registrant");
+    };
+    if (!Bump(s, h.strings_used, bytes, 8, s.string_bytes, r, strings, &at)) no_room();
+    char* p = s.strings() + at;
+    for (std::string_view part : {std::string_view(r.spec.name), std::string_view(r.labels),
+                                  std::string_view(r.spec.help), std::string_view(r.spec.unit)}) {
+      std::memcpy(p, part.data(), part.size());
+      p += part.size();
+    }
+
+    uint64_t offset = 0;
+    auto data = [&s](uint64_t i, uint64_t n) { return std::pair{s.data_offset + i * 8, n * 8}; };
+    if (!Bump(s, h.slots_used, r.slots, layout::kCacheLineSlots, s.max_slots, r, data, &offset))
+      no_room();
+    d.type = static_cast<uint8_t>(r.type);
+    d.bucket_kind = r.buckets.kind;
+    d.precision_bits = r.buckets.precision_bits;
+    d.stripes = r.stripes;
+    d.min_key = r.buckets.min_key;
+    d.bucket_count = r.type == MetricType::kHistogram ? r.buckets.bounds.size() + 1 : 0;
+    d.name_len = r.spec.name.size();
+    d.labels_len = r.labels.size();
+    d.help_len = r.spec.help.size();
+    d.unit_len = r.spec.unit.size();
+    d.strings = at;
+    d.slot_offset = static_cast<uint32_t>(offset);
+    d.slot_count = r.slots;
+    layout::Slot* slots = s.slots() + offset;
+    for (size_t i = 0; i < r.buckets.bounds.size(); ++i)
+      slots[layout::BoundsOffset(d.bucket_count, r.stripes) + i].store(
+          std::bit_cast<uint64_t>(r.buckets.bounds[i]), std::memory_order_relaxed);
+  } catch (...) {
+    Abandon(s, d, r);  // refused, or tmpfs is full
+    throw;
   }
-  layout::Slot* slots = s.slots() + offset;
-  for (size_t i = 0; i < r.buckets.bounds.size(); ++i)
-    slots[layout::BoundsOffset(d.bucket_count, r.stripes) + i].store(
-        std::bit_cast<uint64_t>(r.buckets.bounds[i]), std::memory_order_relaxed);
-  d.slot_offset = offset;
-  d.slot_count = r.slots;
-  uint64_t expected = claimed;
-  // Release: every field and bound written above is visible to whoever acquires
-  // kPublished.
-  return d.state.compare_exchange_strong(expected, layout::kPublished | r.hash,
-                                         std::memory_order_release, std::memory_order_relaxed);
+  return static_cast<uint32_t>(index);
+}
+
+// Step 4, also done for a claimer that died between its link and this.
+void Publish(Descriptor& d, uint64_t hash) {
+  uint64_t claimed = layout::kClaimed | hash;
+  // Release: everything the claimer wrote (which we acquired through the index
+  // entry, if we are not the claimer) is visible to whoever acquires kPublished.
+  d.state.compare_exchange_strong(claimed, layout::kPublished | hash, std::memory_order_acq_rel,
+                                  std::memory_order_acquire);
+}
+
+// The descriptor an index entry links, if it is r's series (published now, if its
+// claimer died before publishing it); nullptr otherwise.
+Descriptor* Linked(const detail::SegmentImpl& s, uint64_t entry, const Request& r) {
+  auto link = static_cast<uint32_t>(entry);
+  if ((entry >> 32) != layout::IndexTag(r.hash) || link == 0 || link > s.max_metrics)
+    return nullptr;
+  Descriptor& d = s.descriptor(link - 1);
+  uint64_t state = d.state.load(std::memory_order_acquire);
+  if ((state & layout::kHashMask) != r.hash || !SameKey(s, d, r)) return nullptr;
+  if ((state & layout::kStateMask) == layout::kClaimed) Publish(d, r.hash);
+  return (d.state.load(std::memory_order_acquire) & layout::kStateMask) == layout::kPublished
+             ? &d
+             : nullptr;
 }
 
 // Find-or-create; returns the published descriptor for r, compatible with it.
 const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
-  const auto self = static_cast<uint32_t>(getpid());  // a system call: not inside the claim
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    const uint32_t home = r.hash % s.max_metrics;
-    bool restart = false;
-    for (uint32_t k = 0; k < s.max_metrics && !restart; ++k) {
-      Descriptor& d = s.descriptor((home + k) % s.max_metrics);
-      uint64_t state = d.state.load(std::memory_order_acquire);
-      for (;;) {
-        if (state == layout::kFree) {
-          CheckFamilyType(s, r);
-          uint64_t start = 0;
-          if (!SlotsFit(s.header().slots_used.load(std::memory_order_relaxed), r.slots, s.max_slots,
-                        &start))
-            Refuse(s, NoRoomForSlots(s, SeriesName(r), r.slots));
-          if (d.state.compare_exchange_strong(state, layout::kClaimed | r.hash,
-                                              std::memory_order_acq_rel,
-                                              std::memory_order_acquire)) {
-            // First thing after the claim, so others can tell if we die now.
-            d.owner_pid.store(self, std::memory_order_relaxed);
-            if (FillAndPublish(s, d, r)) return d;
-            restart = true;
-            break;
-          }
-          continue;  // someone else claimed it first: look at what they claimed
-        }
-        if (state == (layout::kClaimed | r.hash)) {
-          state = AwaitClaim(s, d, state);
-          continue;
-        }
-        if (state == (layout::kPublished | r.hash) && SameKey(d, r)) {
-          CheckCompatible(s, d, r);
-          return d;
-        }
-        break;  // another key, or a tombstone: probe on
+  const auto self = static_cast<uint32_t>(getpid());
+  const uint32_t mask = s.index_entries - 1;
+  uint32_t own = kNone;  // our claimed, not yet linked descriptor
+  for (uint32_t k = 0, i = r.hash & mask; k < s.index_entries; ++k, i = (i + 1) & mask) {
+    auto& entry = s.series_entry(i);
+    uint64_t e = entry.load(std::memory_order_acquire);
+    if (e == 0) {
+      if (own == kNone) {
+        CheckRoom(s, r);
+        ReserveFamily(s, r);
+        own = Claim(s, r, self);
       }
+      // Release: the descriptor, its strings and bounds are complete for whoever
+      // acquires this entry.
+      if (entry.compare_exchange_strong(e, layout::IndexEntry(r.hash, own),
+                                        std::memory_order_acq_rel, std::memory_order_acquire)) {
+        Descriptor& d = s.descriptor(own);
+        Publish(d, r.hash);
+        return d;
+      }
+      // Someone linked this entry first: look at what they linked.
     }
-    if (!restart)
-      Refuse(s, fmt::format("all {} metric descriptors are used; {} cannot be added", s.max_metrics,
-                            SeriesName(r)));
+    if (Descriptor* d = Linked(s, e, r)) {
+      if (own != kNone) Abandon(s, s.descriptor(own), r);
+      CheckCompatible(s, *d, r);
+      return *d;
+    }
   }
-  throw Error(Errc::kSystem,
-              fmt::format("registering {} in {} kept losing its claim", SeriesName(r), s.path));
+  if (own != kNone) Abandon(s, s.descriptor(own), r);
+  Refuse(s, fmt::format("all {} series index entries are used", s.index_entries));
 }
 
 // Stripes of a striped metric: this machine's CPUs, rounded up to a power of two.
@@ -271,11 +336,19 @@ uint8_t StripeCount() {
 Request MakeRequest(MetricType type, const MetricSpec& spec, const Buckets* b,
                     Striping striping = Striping::kShared) {
   bool histogram = type == MetricType::kHistogram;
-  Request r{type, spec, names::CheckSpecAndEncodeLabels(spec, histogram), {}, 0, 1, 0};
+  Request r{type,
+            spec,
+            names::CheckSpecAndEncodeLabels(spec, histogram),
+            {},
+            0,
+            names::KeyHash(spec.name, ""),
+            type == MetricType::kGauge ? layout::kGaugeSlots : layout::kCounterSlots,
+            0};
   if (striping == Striping::kPerCpu) r.stripes = StripeCount();
   if (histogram) r.buckets = buckets::Make(*b);
-  r.slots = layout::MetricSlots(histogram ? static_cast<uint32_t>(r.buckets.bounds.size() + 1) : 0,
-                                r.stripes);
+  if (type != MetricType::kGauge)
+    r.slots = layout::MetricSlots(
+        histogram ? static_cast<uint32_t>(r.buckets.bounds.size() + 1) : 0, r.stripes);
   r.hash = names::KeyHash(spec.name, r.labels);
   return r;
 }

@@ -8,6 +8,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/interprocess/exceptions.hpp>
 #include <cerrno>
 #include <chrono>
@@ -70,14 +71,33 @@ void CheckTmpfs() {
 }
 
 struct Geometry {
+  uint32_t index_entries;
+  uint64_t family_index_offset;
+  uint64_t directory_offset;
+  uint64_t strings_offset;
+  uint64_t string_bytes;
   uint64_t data_offset;
   uint64_t total_size;
 };
 
-Geometry GeometryFor(uint32_t max_metrics, uint32_t max_slots) {
-  uint64_t dir_end = layout::kHeaderSize + uint64_t{max_metrics} * layout::kDescriptorSize;
-  uint64_t data_offset = (dir_end + 4095) / 4096 * 4096;
-  return {data_offset, data_offset + uint64_t{max_slots} * sizeof(layout::Slot)};
+uint64_t PageUp(uint64_t n) { return (n + layout::kPage - 1) / layout::kPage * layout::kPage; }
+
+// REQUIRES: capacities within their limits (so nothing here overflows).
+Geometry GeometryFor(uint32_t max_metrics, uint32_t max_slots, uint64_t string_bytes) {
+  Geometry g{};
+  g.index_entries = layout::kMinIndexEntries;
+  while (g.index_entries < 2 * uint64_t{max_metrics}) g.index_entries *= 2;
+  g.family_index_offset = layout::kHeaderSize + uint64_t{g.index_entries} * 8;
+  g.directory_offset = g.family_index_offset + uint64_t{g.index_entries} * 8;
+  g.strings_offset = PageUp(g.directory_offset + uint64_t{max_metrics} * layout::kDescriptorSize);
+  g.string_bytes = string_bytes;
+  g.data_offset = g.strings_offset + string_bytes;
+  g.total_size = PageUp(g.data_offset + uint64_t{max_slots} * sizeof(layout::Slot));
+  return g;
+}
+
+uint64_t DefaultStringBytes(uint32_t max_metrics) {
+  return std::max<uint64_t>(64 * 1024, PageUp(uint64_t{max_metrics} * 512));
 }
 
 void CheckOptions(const SegmentOptions& o) {
@@ -88,6 +108,11 @@ void CheckOptions(const SegmentOptions& o) {
     throw Error(Errc::kInvalidArgument,
                 fmt::format("max_slots is {}; use {} to {}", o.max_slots, layout::kCacheLineSlots,
                             layout::kMaxSlotsLimit));
+  if (o.string_bytes != 0 &&
+      (o.string_bytes % layout::kPage != 0 || o.string_bytes > layout::kMaxStringBytesLimit))
+    throw Error(Errc::kInvalidArgument,
+                fmt::format("string_bytes is {}; use 0 (automatic) or a multiple of {} up to {}",
+                            o.string_bytes, layout::kPage, layout::kMaxStringBytesLimit));
   if (o.mode & ~07777u)
     throw Error(Errc::kInvalidArgument, fmt::format("mode {:o} is not a permission mode", o.mode));
   if (o.mode & S_IWOTH)
@@ -97,14 +122,34 @@ void CheckOptions(const SegmentOptions& o) {
                             o.mode));
 }
 
+// Writes the capacities and the geometry into the header, or into the segment's
+// trusted copy of it (the fields have the same names).
+template <class To>
+void StoreGeometry(To& to, uint32_t max_metrics, uint32_t max_slots, const Geometry& g) {
+  to.max_metrics = max_metrics;
+  to.max_slots = max_slots;
+  to.index_entries = g.index_entries;
+  to.series_index_offset = layout::kHeaderSize;
+  to.family_index_offset = g.family_index_offset;
+  to.directory_offset = g.directory_offset;
+  to.strings_offset = g.strings_offset;
+  to.string_bytes = g.string_bytes;
+  to.data_offset = g.data_offset;
+}
+
 // Checks the header geometry against the file: everything later trusts these numbers.
 void ValidateHeader(detail::SegmentImpl& s, uint64_t file_size) {
   const layout::Header& h = s.header();
   if (h.format_version != layout::kFormatVersion)
     throw Error(Errc::kIncompatible,
-                fmt::format("segment {} has format version {}; this build reads version {}: "
-                            "upgrade the reader, or remove and re-create the segment",
-                            s.path, h.format_version, layout::kFormatVersion));
+                fmt::format("segment {} has format version {}; this build reads version {}{}",
+                            s.path, h.format_version, layout::kFormatVersion,
+                            h.format_version < layout::kFormatVersion
+                                ? fmt::format(": remove it (statsctl remove {}) and restart its "
+                                              "producers, which re-create it and re-register their "
+                                              "metrics (or statsctl create {})",
+                                              s.name, s.name)
+                                : ": upgrade the reader, or remove and re-create the segment"));
   auto corrupt = [&](const std::string& what) {
     return Error(Errc::kCorrupt, fmt::format("segment {} is corrupt: {}", s.path, what));
   };
@@ -113,19 +158,25 @@ void ValidateHeader(detail::SegmentImpl& s, uint64_t file_size) {
                               h.header_size, h.descriptor_size, layout::kHeaderSize,
                               layout::kDescriptorSize));
   if (h.max_metrics < 1 || h.max_metrics > layout::kMaxMetricsLimit ||
-      h.max_slots < layout::kCacheLineSlots || h.max_slots > layout::kMaxSlotsLimit)
-    throw corrupt(fmt::format("capacity of {} metrics and {} slots is out of range", h.max_metrics,
-                              h.max_slots));
-  Geometry g = GeometryFor(h.max_metrics, h.max_slots);
-  if (h.directory_offset != layout::kHeaderSize || h.data_offset != g.data_offset ||
+      h.max_slots < layout::kCacheLineSlots || h.max_slots > layout::kMaxSlotsLimit ||
+      h.string_bytes % layout::kPage != 0 || h.string_bytes > layout::kMaxStringBytesLimit)
+    throw corrupt(
+        fmt::format("capacity of {} metrics, {} slots and {} string bytes is out of "
+                    "range",
+                    h.max_metrics, h.max_slots, h.string_bytes));
+  Geometry g = GeometryFor(h.max_metrics, h.max_slots, h.string_bytes);
+  if (h.index_entries != g.index_entries || h.series_index_offset != layout::kHeaderSize ||
+      h.family_index_offset != g.family_index_offset || h.directory_offset != g.directory_offset ||
+      h.strings_offset != g.strings_offset || h.data_offset != g.data_offset ||
       h.total_size != g.total_size)
-    throw corrupt(fmt::format("offsets {}/{} and size {} do not match its capacity",
-                              h.directory_offset, h.data_offset, h.total_size));
+    throw corrupt(
+        fmt::format("index size {}, offsets {}/{}/{}/{}/{} and size {} do not match its "
+                    "capacity",
+                    h.index_entries, h.series_index_offset, h.family_index_offset,
+                    h.directory_offset, h.strings_offset, h.data_offset, h.total_size));
   if (h.total_size != file_size)
     throw corrupt(fmt::format("header says {} bytes but the file has {}", h.total_size, file_size));
-  s.max_metrics = h.max_metrics;
-  s.max_slots = h.max_slots;
-  s.data_offset = g.data_offset;
+  StoreGeometry(s, h.max_metrics, h.max_slots, g);
 }
 
 void RecordIdentity(detail::SegmentImpl& s) {
@@ -150,6 +201,21 @@ void Segment::ValidateName(std::string_view name) {
                             name));
 }
 
+uint32_t detail::SegmentImpl::series_used() const {
+  return static_cast<uint32_t>(
+      std::min<uint64_t>(header().series_used.load(std::memory_order_acquire), max_metrics));
+}
+
+bool detail::SegmentImpl::Reserve(uint64_t offset, uint64_t len) const {
+  uint64_t start = offset / layout::kPage * layout::kPage;
+  uint64_t end = std::min<uint64_t>(PageUp(offset + len), region.get_size());
+  if (end <= start) return true;
+  int err = posix_fallocate(shm.get_mapping_handle().handle, static_cast<off_t>(start),
+                            static_cast<off_t>(end - start));
+  if (err != 0) errno = err;
+  return err == 0;
+}
+
 void detail::SegmentImpl::RequireWritable(const char* what) const {
   if (access != Access::kReadWrite)
     throw Error(Errc::kInvalidArgument,
@@ -171,7 +237,9 @@ Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
   s->name = name;
   s->path = "/dev/shm/" + s->name;
   s->access = Access::kReadWrite;
-  Geometry g = GeometryFor(options.max_metrics, options.max_slots);
+  uint64_t string_bytes =
+      options.string_bytes ? options.string_bytes : DefaultStringBytes(options.max_metrics);
+  Geometry g = GeometryFor(options.max_metrics, options.max_slots, string_bytes);
   try {
     s->shm = bip::shared_memory_object(bip::create_only, s->name.c_str(), bip::read_write,
                                        bip::permissions(options.mode));
@@ -186,19 +254,17 @@ Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
       throw SystemError(fmt::format("chgrp {} to gid {}", s->path, *options.group), errno);
     if (ftruncate(fd, static_cast<off_t>(g.total_size)) != 0)
       throw SystemError("sizing " + s->path, errno);
-    // Reserve the pages now: a later page fault on a full tmpfs would be a SIGBUS
-    // in a producer's hot path.
-    if (int err = posix_fallocate(fd, 0, static_cast<off_t>(g.total_size)); err != 0)
-      throw SystemError(fmt::format("reserving {} bytes for {}", g.total_size, s->path), err);
+    // The file is sparse. Reserve the header and both indexes now (registrants
+    // probe them anywhere); descriptors, strings and slots are reserved as their
+    // cursors grow. A page fault on a full tmpfs would be a SIGBUS in a producer.
+    if (int err = posix_fallocate(fd, 0, static_cast<off_t>(g.directory_offset)); err != 0)
+      throw SystemError(fmt::format("reserving {} bytes for {}", g.directory_offset, s->path), err);
     s->region = bip::mapped_region(s->shm, bip::read_write);
     layout::Header& h = s->header();
     h.format_version = layout::kFormatVersion;
     h.header_size = layout::kHeaderSize;
     h.descriptor_size = layout::kDescriptorSize;
-    h.max_metrics = options.max_metrics;
-    h.max_slots = options.max_slots;
-    h.directory_offset = layout::kHeaderSize;
-    h.data_offset = g.data_offset;
+    StoreGeometry(h, options.max_metrics, options.max_slots, g);
     h.total_size = g.total_size;
     h.created_unix_ns = NowUnixNs();
     h.instance_id = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^ NowUnixNs();
@@ -236,10 +302,9 @@ Segment Segment::Open(std::string_view name, Access access) {
     auto size = static_cast<uint64_t>(st.st_size);
     if (size >= layout::kHeaderSize) {
       try {
-        // Readers scan the whole directory at once: fault it in with one call.
-        // Writers touch only what they use.
-        s->region = bip::mapped_region(s->shm, mode, 0, 0, nullptr,
-                                       access == Access::kReadOnly ? MAP_POPULATE : 0);
+        // Not MAP_POPULATE: the file is sparse, and faulting its holes in would
+        // allocate them.
+        s->region = bip::mapped_region(s->shm, mode);
       } catch (const bip::interprocess_exception& e) {
         throw Translate(e, s->path, "mapping");
       }
@@ -309,10 +374,14 @@ SegmentInfo Segment::Info() const {
   info.max_metrics = s.max_metrics;
   info.max_slots = s.max_slots;
   info.slots_used = std::min<uint64_t>(h.slots_used.load(std::memory_order_relaxed), s.max_slots);
+  info.string_bytes = s.string_bytes;
+  info.strings_used =
+      std::min<uint64_t>(h.strings_used.load(std::memory_order_relaxed), s.string_bytes);
   info.registrations_refused = h.refused.load(std::memory_order_relaxed);
   info.created_unix_ns = h.created_unix_ns;
   info.instance_id = h.instance_id;
-  for (uint32_t i = 0; i < s.max_metrics; ++i) {
+  info.descriptors_used = s.series_used();
+  for (uint32_t i = 0, n = info.descriptors_used; i < n; ++i) {
     uint64_t state = s.descriptor(i).state.load(std::memory_order_relaxed) & layout::kStateMask;
     info.metrics_used += state == layout::kPublished;
     info.metrics_abandoned += state == layout::kAbandoned;
@@ -322,6 +391,7 @@ SegmentInfo Segment::Info() const {
   }
   struct stat st {};
   if (fstat(s.shm.get_mapping_handle().handle, &st) == 0) {
+    info.resident_bytes = static_cast<uint64_t>(st.st_blocks) * 512;
     info.mode = st.st_mode & 07777;
     info.uid = st.st_uid;
     info.gid = st.st_gid;

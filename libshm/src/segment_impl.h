@@ -27,19 +27,40 @@ struct detail::SegmentImpl {
   // open, so bounds checks use these.
   uint32_t max_metrics = 0;
   uint32_t max_slots = 0;
+  uint32_t index_entries = 0;
+  uint64_t series_index_offset = 0;
+  uint64_t family_index_offset = 0;
+  uint64_t directory_offset = 0;
+  uint64_t strings_offset = 0;
+  uint64_t string_bytes = 0;
   uint64_t data_offset = 0;
   // Explicit histograms' bucket lookup tables, in process memory (registry.cc).
   buckets::Tables bucket_tables;
 
   char* base() const { return static_cast<char*>(region.get_address()); }
   layout::Header& header() const { return *reinterpret_cast<layout::Header*>(base()); }
+  // REQUIRES: i < max_metrics.
   layout::Descriptor& descriptor(uint32_t i) const {
-    return reinterpret_cast<layout::Descriptor*>(base() + layout::kHeaderSize)[i];
+    return reinterpret_cast<layout::Descriptor*>(base() + directory_offset)[i];
   }
+  std::atomic<uint64_t>& series_entry(uint32_t i) const {
+    return reinterpret_cast<std::atomic<uint64_t>*>(base() + series_index_offset)[i];
+  }
+  std::atomic<uint64_t>& family_entry(uint32_t i) const {
+    return reinterpret_cast<std::atomic<uint64_t>*>(base() + family_index_offset)[i];
+  }
+  char* strings() const { return base() + strings_offset; }
   layout::Slot* slots() const { return reinterpret_cast<layout::Slot*>(base() + data_offset); }
+
+  // Descriptors below the series cursor, at most max_metrics: the only ones a reader
+  // looks at (the pages above it may be holes).
+  uint32_t series_used() const;
 
   // Throws Error(kInvalidArgument) unless the segment was opened read-write.
   void RequireWritable(const char* what) const;
+  // Reserves tmpfs pages for [offset, offset + len) of the file, so that touching
+  // them cannot SIGBUS. Returns false (errno set) when tmpfs is full.
+  bool Reserve(uint64_t offset, uint64_t len) const;
 };
 
 }  // namespace shmstats

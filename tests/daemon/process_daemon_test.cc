@@ -175,6 +175,60 @@ TEST(DaemonTest, HistoryHasRatesAndQuantilesIncludingACounterReset) {
   EXPECT_EQ(d.child().Stop(SIGTERM), 0);
 }
 
+// The history's increase is exact across resets and a wrap at 2^64: the counter
+// starts 50 short of 2^64 (before the daemon's baseline), then gets increments
+// with resets in between, some within one tick (what was added between the last
+// tick and a reset must not be lost), one wrapping past 2^64. A histogram's count
+// is checked the same way.
+TEST(DaemonTest, HistoryIncreaseIsExactAcrossResetsAndAWrap) {
+  ScopedSegmentName seg(UniqueName("sd"));
+  TempDir dir;
+  auto s = Segment::Create(seg.str(), Small());
+  auto c = s.RegisterCounter({"wrap_total", {}, "", ""});
+  auto h = s.RegisterHistogram({"wrap_seconds", {}, "", ""}, ExplicitBuckets{{1, 2}});
+  c.Inc(~uint64_t{0} - 49);  // 2^64 - 50
+  auto reset = [&] {
+    return s.Reset([](const MetricSnapshot& m) { return m.name.starts_with("wrap_"); }).size();
+  };
+  Daemon d(seg.str(), dir);
+  ASSERT_TRUE(d.ready()) << d.child().Log();
+  ASSERT_TRUE(d.AwaitTicks(1));
+  uint64_t truth = 0, observed = 0;
+  auto add = [&](uint64_t n) {
+    c.Inc(n);
+    truth += n;
+    for (uint64_t i = 0; i < n % 7; ++i, ++observed) h.Observe(1.5);
+  };
+  add(30);
+  ASSERT_EQ(reset(), 2u);  // within the tick of the 30
+  add(40);                 // wraps past 2^64
+  ASSERT_TRUE(d.AwaitTicks(1));
+  add(11);
+  ASSERT_TRUE(d.AwaitTicks(1));
+  add(5);
+  ASSERT_EQ(reset(), 2u);
+  ASSERT_EQ(reset(), 2u);  // twice in a row takes nothing more
+  add(7);
+  ASSERT_TRUE(d.AwaitTicks(2));
+
+  auto j = History(d.port(), "metric=wrap_total&from=-10m&to=now&step=1d");
+  ASSERT_EQ(j["series"].size(), 1u) << j.dump();
+  EXPECT_EQ(TotalIncrease(j["series"][0]), truth) << j.dump();
+  auto hj = History(d.port(), "metric=wrap_seconds&from=-10m&step=1d");
+  ASSERT_EQ(hj["series"].size(), 1u) << hj.dump();
+  uint64_t count = 0;
+  for (const auto& p : hj["series"][0]["points"]) count += p["count"].get<uint64_t>();
+  EXPECT_EQ(count, observed) << hj.dump();
+  // Readers still see the resets.
+  Snapshot snap = s.Read();
+  for (const MetricSnapshot& m : snap.metrics) {
+    if (m.name == "wrap_total") {
+      EXPECT_EQ(m.counter, 7u);
+    }
+  }
+  EXPECT_EQ(d.child().Stop(SIGTERM), 0);
+}
+
 TEST(DaemonTest, BadHistoryParametersGet400) {
   ScopedSegmentName seg(UniqueName("sd"));
   TempDir dir;

@@ -145,7 +145,7 @@ TEST_F(StatsdListenerTest, FractionalCountsCarryOver) {
 
 TEST_F(StatsdListenerTest, RefusedLinesAreCountedPerReason) {
   StatsdListener listener(name_, "", "");
-  listener.Ingest("x:1|c\nx:1|g\nx:1|g\n" + std::string(200, 'n') + ":1|c\n" +
+  listener.Ingest("x:1|c\nx:1|g\nx:1|g\n" + std::string(kMaxNameBytes + 1, 'n') + ":1|c\n" +
                   "y:1|c|#__reserved:1\nbad\nz:1|s\n");
   EXPECT_EQ(listener.lines(Result::kOk), 1u);
   EXPECT_EQ(listener.lines(Result::kTypeConflict), 2u);

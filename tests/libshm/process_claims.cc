@@ -36,13 +36,15 @@ SegmentMapping::SegmentMapping(const std::string& segment_name, bool writable) {
 SegmentMapping::~SegmentMapping() { munmap(base_, size_); }
 
 uint32_t SegmentMapping::descriptors() const {
-  size_t room = (size_ - layout::kHeaderSize) / layout::kDescriptorSize;
-  return static_cast<uint32_t>(std::min<size_t>(header().max_metrics, room));
+  uint64_t dir = header().directory_offset;
+  size_t room = dir < size_ ? (size_ - dir) / layout::kDescriptorSize : 0;
+  uint64_t used = std::min<uint64_t>(header().series_used.load(), header().max_metrics);
+  return static_cast<uint32_t>(std::min<uint64_t>(used, room));
 }
 
 layout::Descriptor& SegmentMapping::descriptor(uint32_t i) const {
   if (i >= descriptors()) throw std::runtime_error("descriptor index out of range");
-  return reinterpret_cast<layout::Descriptor*>(base_ + layout::kHeaderSize)[i];
+  return reinterpret_cast<layout::Descriptor*>(base_ + header().directory_offset)[i];
 }
 
 std::vector<pid_t> ClaimWatcher::ClaimOwners() const {
@@ -57,16 +59,23 @@ std::vector<pid_t> ClaimWatcher::ClaimOwners() const {
   return owners;
 }
 
-uint32_t PlantClaim(const std::string& segment_name, const MetricSpec& spec, pid_t owner) {
+uint32_t PlantClaim(const std::string& segment_name, const MetricSpec& spec, pid_t owner,
+                    bool linked) {
   SegmentMapping m(segment_name, /*writable=*/true);
   std::string labels = names::CheckSpecAndEncodeLabels(spec, /*histogram=*/false);
   uint64_t hash = names::KeyHash(spec.name, labels);
-  uint32_t index = static_cast<uint32_t>(hash % m.header().max_metrics);
+  uint32_t index = 0;
+  if (linked) {
+    while (index < m.descriptors() &&
+           m.descriptor(index).state.load() != (layout::kPublished | hash))
+      ++index;
+    if (index == m.descriptors()) throw std::runtime_error(spec.name + " is not published");
+  } else {
+    index = static_cast<uint32_t>(m.header().series_used.fetch_add(1));
+  }
   layout::Descriptor& d = m.descriptor(index);
-  uint64_t expected = layout::kFree;
-  if (!d.state.compare_exchange_strong(expected, layout::kClaimed | hash))
-    throw std::runtime_error("the home descriptor of " + spec.name + " is not free");
   d.owner_pid.store(static_cast<uint32_t>(owner), std::memory_order_relaxed);
+  d.state.store(layout::kClaimed | hash);
   return index;
 }
 

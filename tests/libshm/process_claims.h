@@ -1,6 +1,6 @@
 #pragma once
 
-// Views of a segment's descriptor directory (libshm/src/layout.h) for the crash
+// Views of a segment's descriptors (libshm/src/layout.h) for the crash
 // tests: which processes hold a registration claim right now, and a claim planted
 // as a producer that died in the middle of its registration would have left it.
 
@@ -49,10 +49,14 @@ class ClaimWatcher {
   SegmentMapping mapping_;
 };
 
-// Claims the descriptor where `spec` (a counter or gauge) would be registered
-// first (its home index) for `owner`, as a registrant does before it fills the
-// descriptor, and returns that index. Throws std::runtime_error if the segment
-// cannot be mapped or that descriptor is not free.
-uint32_t PlantClaim(const std::string& segment_name, const MetricSpec& spec, pid_t owner);
+// Leaves a claim of `spec` (a counter or gauge) for `owner` as a producer that
+// stopped in the middle of its registration would: with `linked`, the series'
+// published descriptor is turned back into a linked claim (stopped between the
+// index link and the publication); without, a fresh descriptor is taken from the
+// cursor and claimed but never linked (stopped while filling it). Returns the
+// descriptor's index. Throws std::runtime_error if the segment cannot be mapped or
+// (linked) the series is not published.
+uint32_t PlantClaim(const std::string& segment_name, const MetricSpec& spec, pid_t owner,
+                    bool linked);
 
 }  // namespace shmstats::test

@@ -41,12 +41,16 @@ struct Field {
 };
 
 constexpr Field kHeaderFields[] = {
-    {offsetof(Header, format_version), 4},  {offsetof(Header, header_size), 4},
-    {offsetof(Header, descriptor_size), 4}, {offsetof(Header, max_metrics), 4},
-    {offsetof(Header, max_slots), 4},       {offsetof(Header, directory_offset), 8},
-    {offsetof(Header, data_offset), 8},     {offsetof(Header, total_size), 8},
-    {offsetof(Header, slots_used), 8},      {offsetof(Header, refused), 8},
-    {offsetof(Header, abandoned), 8},       {offsetof(Header, instance_id), 8},
+    {offsetof(Header, format_version), 4},      {offsetof(Header, header_size), 4},
+    {offsetof(Header, descriptor_size), 4},     {offsetof(Header, max_metrics), 4},
+    {offsetof(Header, max_slots), 4},           {offsetof(Header, directory_offset), 8},
+    {offsetof(Header, data_offset), 8},         {offsetof(Header, total_size), 8},
+    {offsetof(Header, slots_used), 8},          {offsetof(Header, refused), 8},
+    {offsetof(Header, abandoned), 8},           {offsetof(Header, instance_id), 8},
+    {offsetof(Header, index_entries), 4},       {offsetof(Header, series_index_offset), 8},
+    {offsetof(Header, family_index_offset), 8}, {offsetof(Header, strings_offset), 8},
+    {offsetof(Header, string_bytes), 8},        {offsetof(Header, series_used), 8},
+    {offsetof(Header, strings_used), 8},
 };
 
 constexpr Field kDescriptorFields[] = {
@@ -56,7 +60,7 @@ constexpr Field kDescriptorFields[] = {
     {offsetof(Descriptor, slot_count), 4},     {offsetof(Descriptor, bucket_count), 4},
     {offsetof(Descriptor, name_len), 2},       {offsetof(Descriptor, labels_len), 2},
     {offsetof(Descriptor, help_len), 2},       {offsetof(Descriptor, unit_len), 2},
-    {offsetof(Descriptor, min_key), 8},
+    {offsetof(Descriptor, min_key), 8},        {offsetof(Descriptor, strings), 8},
 };
 
 // Applies random, mostly plausible-looking damage to a segment image. Offsets come
@@ -89,7 +93,7 @@ class Mutator {
         SetInteger(image, DescriptorOffset(PickDescriptor(), f.offset), f.size);
         break;
       }
-      case 4:  // any byte of a descriptor: names, labels, help, unit, reserved
+      case 4:  // any byte of a descriptor, reserved ones included
         image[DescriptorOffset(PickDescriptor(), Pick(layout::kDescriptorSize))] =
             static_cast<char>(Pick(256));
         break;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
@@ -173,9 +174,29 @@ void Poke(std::vector<char>& bytes, size_t offset, T value) {
 }
 
 // Byte offset of descriptor `index`, and of a field inside it (pass the field's
-// offsetof(layout::Descriptor, ...)).
+// offsetof(layout::Descriptor, ...)), in a segment of at most 256 metrics (whose
+// indexes have the minimum size).
 inline size_t DescriptorOffset(uint32_t index, size_t field = 0) {
-  return layout::kHeaderSize + size_t{index} * layout::kDescriptorSize + field;
+  return layout::kHeaderSize + 2 * size_t{layout::kMinIndexEntries} * 8 +
+         size_t{index} * layout::kDescriptorSize + field;
+}
+
+// Byte offset of the strings (name, labels, help, unit) of descriptor `index`, plus
+// `k`, in an image whose header and descriptor are intact.
+inline size_t StringOffset(const std::vector<char>& bytes, uint32_t index, size_t k = 0) {
+  return Peek<uint64_t>(bytes, offsetof(layout::Header, strings_offset)) +
+         Peek<uint64_t>(bytes, DescriptorOffset(index, offsetof(layout::Descriptor, strings))) + k;
+}
+
+// Copies descriptor `from` to the first descriptor above the series cursor and moves
+// the cursor over it; returns the copy's index.
+inline uint32_t AppendDescriptorCopy(std::vector<char>& bytes, uint32_t from) {
+  const size_t cursor = offsetof(layout::Header, series_used);
+  auto to = static_cast<uint32_t>(Peek<uint64_t>(bytes, cursor));
+  std::copy_n(bytes.begin() + DescriptorOffset(from), layout::kDescriptorSize,
+              bytes.begin() + DescriptorOffset(to));
+  Poke<uint64_t>(bytes, cursor, to + 1);
+  return to;
 }
 
 // Byte offset of slot `slot` in an image whose header is intact.

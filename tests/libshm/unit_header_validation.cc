@@ -64,7 +64,16 @@ TEST_F(HeaderValidationTest, OtherFormatVersionIsIncompatible) {
   Set<uint32_t>(offsetof(layout::Header, format_version), 7);
   std::string message = OpenError(Errc::kIncompatible);
   EXPECT_THAT(message, HasSubstr("format version 7"));
-  EXPECT_THAT(message, HasSubstr("version 1"));
+  EXPECT_THAT(message, HasSubstr("reads version 2"));
+  EXPECT_THAT(message, HasSubstr("upgrade the reader"));
+}
+
+TEST_F(HeaderValidationTest, VersionOneSegmentIsRefusedWithHowToRecreateIt) {
+  Set<uint32_t>(offsetof(layout::Header, format_version), 1);
+  std::string message = OpenError(Errc::kIncompatible);
+  EXPECT_THAT(message, HasSubstr("format version 1; this build reads version 2"));
+  EXPECT_THAT(message, HasSubstr("statsctl remove " + name_.name()));
+  EXPECT_THAT(message, HasSubstr("restart its producers"));
 }
 
 TEST_F(HeaderValidationTest, UnknownMagicIsIncompatibleAndShown) {
@@ -118,6 +127,19 @@ TEST_F(HeaderValidationTest, WrongOffsetsAreCorrupt) {
   image_ = pristine_;
   Set<uint64_t>(offsetof(layout::Header, data_offset), 4096);
   OpenError(Errc::kCorrupt);
+  for (size_t field :
+       {offsetof(layout::Header, series_index_offset),
+        offsetof(layout::Header, family_index_offset), offsetof(layout::Header, strings_offset)}) {
+    image_ = pristine_;
+    Set<uint64_t>(field, 0);
+    OpenError(Errc::kCorrupt);
+  }
+  image_ = pristine_;
+  Set<uint32_t>(offsetof(layout::Header, index_entries), 1024);
+  OpenError(Errc::kCorrupt);
+  image_ = pristine_;
+  Set<uint64_t>(offsetof(layout::Header, string_bytes), 4097);
+  EXPECT_THAT(OpenError(Errc::kCorrupt), HasSubstr("out of range"));
 }
 
 TEST_F(HeaderValidationTest, WrongHeaderOrDescriptorSizeIsCorrupt) {
@@ -147,11 +169,14 @@ TEST_F(HeaderValidationTest, CountersInTheHeaderAreNotTrusted) {
   // slots_used beyond capacity, absurd refusal and abandon counts: Open and Info
   // still work, and Info reports slots_used within capacity.
   Set<uint64_t>(offsetof(layout::Header, slots_used), ~0ull);
+  Set<uint64_t>(offsetof(layout::Header, series_used), ~0ull);
+  Set<uint64_t>(offsetof(layout::Header, strings_used), ~0ull);
   Set<uint64_t>(offsetof(layout::Header, refused), 12345);
   testing_util::WriteBytes(name_.path(), image_);
   Segment s = Segment::Open(name_.name());
   SegmentInfo info = s.Info();
   EXPECT_LE(info.slots_used, info.max_slots);
+  EXPECT_LE(info.strings_used, info.string_bytes);
   EXPECT_EQ(info.registrations_refused, 12345u);
   EXPECT_EQ(s.Read().metrics.size(), 1u);
   ErrorOf([&] { s.RegisterCounter(Spec("more_total")); }, Errc::kFull);

@@ -76,16 +76,17 @@ TEST_F(StripingTest, EachStripeIsACacheLineOfItsOwnAndCostsWhatIsDocumented) {
   // One CPU: nothing to stripe, the layout of an unstriped metric.
   const bool striped = Stripes() > 1;
   EXPECT_EQ(taken_by([&] { segment_.RegisterCounter(Spec("striped_total"), Striping::kPerCpu); }),
-            striped ? 8u * Stripes() : 1u)
-      << "one 64-byte line per stripe";
-  // 9 buckets + the sum: 10 slots, two lines per stripe; then the 8 bounds once.
+            striped ? 8u * Stripes() : 2u)
+      << "one 64-byte line per stripe (the reset total in stripe 0's second slot)";
+  // 9 buckets + the sum: 10 slots, two lines per stripe; then the 8 bounds, the sum's
+  // reset total and the 9 buckets' reset totals once.
   EXPECT_EQ(taken_by([&] {
               segment_.RegisterHistogram(Spec("striped_seconds"),
                                          ExplicitBuckets{{1, 2, 3, 4, 5, 6, 7, 8}},
                                          Striping::kPerCpu);
             }),
-            striped ? 16u * Stripes() + 8 : 18u);
-  EXPECT_EQ(taken_by([&] { segment_.RegisterCounter(Spec("shared_total")); }), 1u);
+            striped ? 16u * Stripes() + 8 + 10 : 3u * 9 + 1);
+  EXPECT_EQ(taken_by([&] { segment_.RegisterCounter(Spec("shared_total")); }), 2u);
 }
 
 TEST_F(StripingTest, TheFirstRegistrationDecidesTheLayout) {
@@ -103,8 +104,9 @@ TEST_F(StripingTest, TheFirstRegistrationDecidesTheLayout) {
   EXPECT_EQ(Find("hot_total").counter, 2 * Cpus().size());
 }
 
-// Increments racing resets land in exactly one reset or in the final value.
-TEST_F(StripingTest, ResetExchangesEveryStripeAndLosesNothing) {
+// Increments racing resets land in exactly one reset or in the final value, and the
+// reset totals (kept apart from every stripe) account for what resets took.
+TEST_F(StripingTest, ResetTakesEveryStripeAndLosesNothing) {
   Counter c = segment_.RegisterCounter(Spec("raced_total"), Striping::kPerCpu);
   Histogram h = segment_.RegisterHistogram(Spec("raced_seconds"), ExplicitBuckets{{1, 10, 100}},
                                            Striping::kPerCpu);
@@ -134,6 +136,10 @@ TEST_F(StripingTest, ResetExchangesEveryStripeAndLosesNothing) {
   const uint64_t total = uint64_t{kPerThread} * Cpus().size();
   EXPECT_EQ(taken + Find("raced_total").counter, total);
   EXPECT_EQ(taken_observations + Find("raced_seconds").histogram.count, total);
+  EXPECT_EQ(Find("raced_total").counter_reset_total, taken);
+  const HistogramValue after = Find("raced_seconds").histogram;
+  EXPECT_EQ(std::accumulate(after.reset_counts.begin(), after.reset_counts.end(), uint64_t{0}),
+            taken_observations);
 }
 
 TEST_F(StripingTest, StripedHistogramMatchesAnUnstripedOneFedTheSameValues) {

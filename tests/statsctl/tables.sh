@@ -11,7 +11,7 @@ sc() { "$STATSCTL" --segment "$S" "$@"; }
 
 # inc/set/add/observe on a missing segment create it, saying so once.
 err=$(sc set 'latency_seconds{city="Zürich"}' 0.0011015230566678272 --unit seconds 2>&1 >/dev/null)
-echo "$err" | grep -q "^statsctl: created segment /dev/shm/$S (4096 metrics" || fail "no creation note: $err"
+echo "$err" | grep -q "^statsctl: created segment /dev/shm/$S (131072 metrics" || fail "no creation note: $err"
 [ -z "$(sc set 'latency_seconds{city="東京"}' 12.5 --unit seconds 2>&1)" ] || fail "second record spoke"
 sc set 'latency_seconds{city="x"}' 0.000002 --unit seconds || fail "set"
 sc inc requests_total 1234567 || fail "inc"

@@ -27,9 +27,9 @@ struct MetricSpec {
   std::string unit;  // [a-zA-Z0-9_]*, e.g. "seconds", at most kMaxUnitBytes
 };
 
-inline constexpr size_t kMaxNameBytes = 127;
-inline constexpr size_t kMaxLabelBytes = 319;  // all pairs, encoded as name\0value\0...
-inline constexpr size_t kMaxHelpBytes = 223;
+inline constexpr size_t kMaxNameBytes = 255;
+inline constexpr size_t kMaxLabelBytes = 4096;  // all pairs, encoded as name\0value\0...
+inline constexpr size_t kMaxHelpBytes = 1024;
 inline constexpr size_t kMaxUnitBytes = 31;
 inline constexpr size_t kMaxBuckets = 4096;  // including the +Inf bucket
 

@@ -21,11 +21,14 @@ struct SegmentImpl;  // the mapping; private to libshm
 }
 
 // Capacity and permissions, fixed when a segment is created.
+// The file is sparse: tmpfs allocates its pages as they are used, so the defaults
+// cost about 4 MiB (the two indexes) until series are registered.
 struct SegmentOptions {
-  uint32_t max_metrics = 4096;   // descriptors (series), each 768 bytes
-  uint32_t max_slots = 1 << 18;  // 8-byte value slots; a metric takes a multiple of 8
-  mode_t mode = 0640;            // group-readable by default; umask does not apply
-  std::optional<gid_t> group;    // chgrp the segment at creation
+  uint32_t max_metrics = 1 << 17;  // series (128-byte descriptors), 1 to 2^22
+  uint32_t max_slots = 1 << 24;    // 8-byte value slots; a metric takes a multiple of 8
+  uint64_t string_bytes = 0;       // names, labels, help and units; 0: 512 per metric
+  mode_t mode = 0640;              // group-readable by default; umask does not apply
+  std::optional<gid_t> group;      // chgrp the segment at creation
 };
 
 enum class Access { kReadOnly, kReadWrite };
@@ -38,12 +41,17 @@ struct SegmentInfo {
   uint64_t size_bytes = 0;
   uint32_t max_metrics = 0;
   uint32_t metrics_used = 0;       // published descriptors
-  uint32_t metrics_abandoned = 0;  // claimed by a process that died mid-registration
-  uint32_t claims_dead = 0;  // still claimed by a process that is gone (the next registration
-                             // of that series abandons the claim at once)
+  uint32_t metrics_abandoned = 0;  // given up by a registrant (lost a race, or refused)
+  uint32_t descriptors_used = 0;   // handed out (published, abandoned, or claimed by a
+                                   // registrant that died); the others are free
+  uint32_t claims_dead = 0;        // still claimed by a process that is gone (if it had linked
+                                   // the series, the next registration of it publishes it)
   uint64_t max_slots = 0;
   uint64_t slots_used = 0;
+  uint64_t string_bytes = 0;  // room for names, labels, help and units
+  uint64_t strings_used = 0;
   uint64_t registrations_refused = 0;  // refused because the segment was full
+  uint64_t resident_bytes = 0;         // tmpfs pages allocated to the file (memory it costs)
   uint64_t created_unix_ns = 0;
   uint64_t instance_id = 0;
   mode_t mode = 0;
@@ -95,10 +103,11 @@ class Segment {
   // and described in Snapshot::problems.
   Snapshot Read() const;
 
-  // Atomically exchanges with zero every slot of each metric for which `select`
-  // returns true, and returns those metrics with the values they had. An increment
-  // racing the reset lands either in the returned value or in the new one, never
-  // lost. REQUIRES: opened with Access::kReadWrite.
+  // Resets each metric for which `select` returns true, and returns those metrics
+  // with the values they had. A counter's or histogram's value moves into its reset
+  // total (so value + reset total never drops, see MetricSnapshot); a gauge becomes
+  // zero. An increment racing the reset lands either in the returned value or in
+  // the new one, never lost. REQUIRES: opened with Access::kReadWrite.
   std::vector<MetricSnapshot> Reset(const std::function<bool(const MetricSnapshot&)>& select);
 
   SegmentInfo Info() const;

@@ -16,6 +16,10 @@ struct HistogramValue {
   std::vector<uint64_t> counts;
   double sum = 0;
   uint64_t count = 0;
+  // What resets have taken so far (see MetricSnapshot::counter_reset_total), per
+  // bucket and for the sum; sizes match counts.
+  std::vector<uint64_t> reset_counts;
+  double reset_sum = 0;
   int precision_bits = 0;  // exponential buckets: the precision; 0 for explicit
 };
 
@@ -26,7 +30,10 @@ struct MetricSnapshot {
   MetricType type = MetricType::kCounter;
   std::string help;
   std::string unit;
-  uint64_t counter = 0;      // kCounter
+  uint64_t counter = 0;  // kCounter
+  // kCounter: the sum of what resets have taken. counter + counter_reset_total
+  // (mod 2^64) never decreases: a drop of it is a wrap at 2^64, never a reset.
+  uint64_t counter_reset_total = 0;
   double gauge = 0;          // kGauge
   HistogramValue histogram;  // kHistogram
   uint32_t index = 0;        // descriptor index in the segment; stable while it exists

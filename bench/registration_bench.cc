@@ -1,0 +1,102 @@
+// Registration cost per series at 1k, 10k and 100k series of one family (two labels
+// each), beside prometheus-cpp's Family::Add (the peer, in-process maps) in the same
+// run. Each iteration registers N new series into a fresh segment (created and
+// removed outside the timing); the ratio table divides each by the peer at the same
+// N. Targets (printed, not asserted): flat within 2x from 1k to 100k, within 5x of
+// the peer. Results and commands: docs/performance.md.
+
+#include <benchmark/benchmark.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "ratio_reporter.h"
+#include "shmstats/shmstats.h"
+
+namespace {
+
+using shmstats::MetricSpec;
+using shmstats::Segment;
+
+std::vector<MetricSpec> Specs(int64_t n) {
+  std::vector<MetricSpec> specs;
+  specs.reserve(n);
+  for (int64_t k = 0; k < n; ++k)
+    specs.push_back({"bench_requests_total",
+                     {{"instance", "host-" + std::to_string(k)}, {"shard", std::to_string(k % 16)}},
+                     "",
+                     ""});
+  return specs;
+}
+
+void BM_Register(benchmark::State& state) {
+  const std::vector<MetricSpec> specs = Specs(state.range(0));
+  const std::string name = "bench-registration-" + std::to_string(getpid());
+  shmstats::SegmentOptions options;  // the defaults: 131,072 series
+  for (auto _ : state) {
+    state.PauseTiming();
+    Segment::Remove(name);
+    {
+      Segment s = Segment::Create(name, options);
+      state.ResumeTiming();
+      for (const MetricSpec& spec : specs) benchmark::DoNotOptimize(s.RegisterCounter(spec));
+      state.PauseTiming();
+    }
+    Segment::Remove(name);
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+void BM_PrometheusCppAdd(benchmark::State& state) {
+  const std::vector<MetricSpec> specs = Specs(state.range(0));
+  for (auto _ : state) {
+    state.PauseTiming();
+    {
+      auto registry = std::make_shared<prometheus::Registry>();
+      auto& family = prometheus::BuildCounter().Name("bench_requests_total").Register(*registry);
+      state.ResumeTiming();
+      for (const MetricSpec& spec : specs)
+        benchmark::DoNotOptimize(&family.Add({{spec.labels[0].first, spec.labels[0].second},
+                                              {spec.labels[1].first, spec.labels[1].second}}));
+      state.PauseTiming();
+    }
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+BENCHMARK(BM_PrometheusCppAdd)
+    ->Arg(1'000)
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Register)->Arg(1'000)->Arg(10'000)->Arg(100'000)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  shmstats::bench::RatioReporter reporter("BM_PrometheusCppAdd", "ms");
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  reporter.PrintRatios(std::cout);
+  double per_1k = reporter.MedianRealNs("BM_Register/1000") / 1'000;
+  double per_100k = reporter.MedianRealNs("BM_Register/100000") / 100'000;
+  std::cout << "Targets:\n";
+  shmstats::bench::RatioReporter::PrintTarget(std::cout, "per-series cost, 100k / 1k",
+                                              per_100k / per_1k, 2);
+  for (const char* n : {"1000", "10000", "100000"})
+    shmstats::bench::RatioReporter::PrintTarget(
+        std::cout, std::string("registration / prometheus-cpp Family::Add at ") + n,
+        reporter.MedianRealNs(std::string("BM_Register/") + n) /
+            reporter.MedianRealNs(std::string("BM_PrometheusCppAdd/") + n),
+        5);
+  return 0;
+}
