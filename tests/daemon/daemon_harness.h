@@ -210,6 +210,21 @@ inline double Scalar(const std::string& text, const std::string& name) {
   return -1;
 }
 
+// A Small() segment holding what the history tests record: a counter
+// req_total{code="200"}, a gauge inflight and a histogram wait_seconds (bounds 0.1, 1).
+struct HistorySegment {
+  explicit HistorySegment(const std::string& name)
+      : segment(Segment::Create(name, Small())),
+        c(segment.RegisterCounter({"req_total", {{"code", "200"}}, "Requests", ""})),
+        g(segment.RegisterGauge({"inflight", {}, "", ""})),
+        h(segment.RegisterHistogram({"wait_seconds", {}, "", "seconds"},
+                                    ExplicitBuckets{{0.1, 1}})) {}
+  Segment segment;
+  Counter c;
+  Gauge g;
+  Histogram h;
+};
+
 // A running shmstatsd with a 1 s interval on a free port and its own state dir.
 class Daemon {
  public:

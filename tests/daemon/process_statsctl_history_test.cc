@@ -14,13 +14,10 @@ namespace {
 TEST(StatsctlHistoryTest, QueriesAndExportsTheDaemonsDatabase) {
   ScopedSegmentName seg(UniqueName("sh"));
   TempDir dir;
-  SegmentOptions small;
-  small.max_metrics = 64;
-  small.max_slots = 4096;
-  auto s = Segment::Create(seg.str(), small);
-  auto c = s.RegisterCounter({"req_total", {{"code", "200"}}, "Requests", ""});
-  auto g = s.RegisterGauge({"inflight", {}, "", ""});
-  auto h = s.RegisterHistogram({"wait_seconds", {}, "", "seconds"}, ExplicitBuckets{{0.1, 1}});
+  HistorySegment m(seg.str());
+  Counter& c = m.c;
+  Gauge& g = m.g;
+  Histogram& h = m.h;
   {
     Daemon d(seg.str(), dir);
     ASSERT_TRUE(d.ready()) << d.child().Log();
