@@ -12,6 +12,8 @@
 //   BM_Query7d1m       a 7-day, 1-minute query of one series in a database of 1,000
 //                      series x 10,080 one-minute ticks
 //   BM_ReadFloor/N     Segment::Read alone: the floor under a tick and a scrape
+// N is 1,000, 10,000 and 100,000; the 100k/10k growth of each is printed (issue 9:
+// at most 12x).
 
 #include <benchmark/benchmark.h>
 #include <unistd.h>
@@ -123,7 +125,7 @@ void BM_Tick(benchmark::State& state) {
   }
   std::filesystem::remove_all(std::filesystem::path(db).parent_path());
 }
-BENCHMARK(BM_Tick)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond)->MinTime(3);
+BENCHMARK(BM_Tick)->Arg(1000)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond)->MinTime(3);
 
 // stats.json's document for one tick (built every tick beside the history write).
 void BM_StatsJson(benchmark::State& state) {
@@ -134,7 +136,7 @@ void BM_StatsJson(benchmark::State& state) {
   TickResult tick = agg.Next(f.segment.Read(), 60'000);
   for (auto _ : state) benchmark::DoNotOptimize(StatsJson(tick, f.name));
 }
-BENCHMARK(BM_StatsJson)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StatsJson)->Arg(1000)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);
 
 void BM_ScrapeRender(benchmark::State& state) {
   Fixture f(static_cast<int>(state.range(0)));
@@ -147,13 +149,13 @@ void BM_ScrapeRender(benchmark::State& state) {
   }
   state.counters["bytes"] = static_cast<double>(bytes);
 }
-BENCHMARK(BM_ScrapeRender)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ScrapeRender)->Arg(1000)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);
 
 void BM_ReadFloor(benchmark::State& state) {
   Fixture f(static_cast<int>(state.range(0)));
   for (auto _ : state) benchmark::DoNotOptimize(f.segment.Read());
 }
-BENCHMARK(BM_ReadFloor)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReadFloor)->Arg(1000)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);
 
 void BM_Query7d1m(benchmark::State& state) {
   std::string db = TempDb("query");
@@ -192,6 +194,7 @@ BENCHMARK(BM_Query7d1m)->Unit(benchmark::kMillisecond)->Iterations(20);
 constexpr double kTickTargetMs = 50;    // whole tick, 10,000 series
 constexpr double kScrapeTargetMs = 10;  // /metrics, 10,000 series
 constexpr double kBytesPerSampleTarget = 16;
+constexpr double kGrowthTarget = 12;  // 10x the series, at most 12x the cost
 
 void PrintTargets(const bench::RatioReporter& r, std::ostream& out) {
   out << "\nTargets (real time, medians; printed, not asserted):\n";
@@ -202,6 +205,12 @@ void PrintTargets(const bench::RatioReporter& r, std::ostream& out) {
   r.PrintTarget(out, "bytes per stored sample (10,000 series)",
                 r.CounterValue("BM_Tick/10000", "bytes_per_sample"), kBytesPerSampleTarget,
                 "%.1f B");
+  // Issue 9: from 10,000 to 100,000 series each cost grows at most linearly.
+  for (const char* op : {"BM_Tick", "BM_StatsJson", "BM_ScrapeRender", "BM_ReadFloor"}) {
+    const std::string big = std::string(op) + "/100000", small = std::string(op) + "/10000";
+    r.PrintTarget(out, big + " / " + small, r.MedianRealNs(big) / r.MedianRealNs(small),
+                  kGrowthTarget, "%.2fx");
+  }
 }
 
 }  // namespace

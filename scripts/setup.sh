@@ -28,6 +28,7 @@ PACKAGES=(
   postgresql-15  # issue 11: tests start a real PostgreSQL 15 (initdb, pg_ctl)
   prometheus-cpp-dev  # issues 9 and 10: the peer in bench/recording_bench and bench/registration_bench (bench only)
   valgrind  # issue 10: bench/callgrind.sh instruction counts
+  hyperfine  # issue 9: bench/scale.sh times statsctl and /metrics as whole processes
 )
 
 missing=()

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Whole-process costs at 10,000 and 100,000 series (issue 9, "Benchmarks"): for each
+# size, a segment of N two-label counters (bench/populate), then
+#   statsctl list --json and statsctl export     hyperfine, whole process
+#   shmstatsd tick                               mean of shmstatsd_tick_duration_seconds
+#                                                over TICKS ticks after the first (1 s interval),
+#                                                and the daemon's CPU time per tick
+#   GET /metrics                                 hyperfine over curl
+#   shmstatsd's resident memory                  VmRSS and VmHWM after the ticks
+#   the segment's resident size                  st_blocks x 512 of /dev/shm/<name>
+# and the 100k/10k ratio of each (target: at most 12x). In-process figures for the
+# tick, stats.json and the /metrics render are in shmstatsd_bench.
+# usage: bench/scale.sh [BUILD_DIR [TICKS [SMALL BIG]]]  (defaults: build 5 10000 100000)
+set -euo pipefail
+build=${1:-build}
+ticks=${2:-5}
+small=${3:-10000}
+big=${4:-100000}
+for tool in hyperfine curl python3; do
+  command -v "$tool" >/dev/null || { echo "scale.sh: $tool is not installed" >&2; exit 2; }
+done
+for p in bench/populate tools/statsctl daemon/shmstatsd; do
+  [[ -x "$build/$p" ]] || { echo "scale.sh: $build/$p is not built" >&2; exit 2; }
+done
+statsctl="$build/tools/statsctl"
+work=$(mktemp -d)
+pid=""
+seg=""
+cleanup() {
+  [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  [[ -n "$seg" ]] && "$statsctl" --segment "$seg" remove >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+mean_ms() { python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["results"][0]["mean"]*1e3))' "$1"; }
+metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+
+declare -A r
+for n in "$small" "$big"; do
+  seg="scale-$n-$$"
+  "$build/bench/populate" "$seg" "$n"
+  hyperfine -N --warmup 1 --runs 5 --export-json "$work/list.json" \
+    "$statsctl --segment $seg list --json" >/dev/null
+  hyperfine -N --warmup 1 --runs 5 --export-json "$work/export.json" \
+    "$statsctl --segment $seg export" >/dev/null
+  r[list,$n]=$(mean_ms "$work/list.json")
+  r[export,$n]=$(mean_ms "$work/export.json")
+
+  port=$(free_port)
+  mkdir -p "$work/state-$n"
+  "$build/daemon/shmstatsd" --segment "$seg" --interval 1s --state-dir "$work/state-$n" \
+    --listen "127.0.0.1:$port" >"$work/daemon-$n.log" 2>&1 &
+  pid=$!
+  # The first tick creates the database: the mean is over the `ticks` after it.
+  wait_ticks() {
+    for _ in $(seq 600); do  # at most 60 s
+      done_ticks=$(metric shmstatsd_ticks_total || true)
+      [[ -n "$done_ticks" && "$done_ticks" -ge "$1" ]] && return 0
+      sleep 0.1
+    done
+    echo "scale.sh: shmstatsd did not tick $1 times:" >&2
+    cat "$work/daemon-$n.log" >&2
+    exit 1
+  }
+  cpu_s() { awk '{ print ($14 + $15) / 100 }' "/proc/$pid/stat"; }  # utime + stime
+  wait_ticks 1
+  cpu0=$(cpu_s)
+  sum0=$(metric shmstatsd_tick_duration_seconds_sum)
+  count0=$(metric shmstatsd_tick_duration_seconds_count)
+  wait_ticks $((count0 + ticks))
+  sum=$(metric shmstatsd_tick_duration_seconds_sum)
+  count=$(metric shmstatsd_tick_duration_seconds_count)
+  cpu=$(cpu_s)
+  r[tickcpu,$n]=$(python3 -c "print('%.1f' % (($cpu - $cpu0) / ($count - $count0) * 1e3))")
+  r[tick,$n]=$(python3 -c "print('%.1f' % (($sum - $sum0) / ($count - $count0) * 1e3))")
+  hyperfine -N --warmup 1 --runs 5 --export-json "$work/metrics.json" \
+    "curl -s -o /dev/null http://127.0.0.1:$port/metrics" >/dev/null
+  r[metrics,$n]=$(mean_ms "$work/metrics.json")
+  r[rss,$n]=$(awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")
+  r[hwm,$n]=$(awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")
+  r[seg,$n]=$(python3 -c "import os,sys; print('%.1f' % (os.stat(sys.argv[1]).st_blocks * 512 / 2**20))" "/dev/shm/$seg")
+  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  "$statsctl" --segment "$seg" remove >/dev/null; seg=""
+done
+
+row() {  # what unit key
+  printf '%-34s %12s %12s %8s\n' "$1" "${r[$3,$small]} $2" "${r[$3,$big]} $2" \
+    "$(python3 -c "print('%.2fx' % (${r[$3,$big]} / ${r[$3,$small]}))")"
+}
+printf '%-34s %12s %12s %8s\n' "series" "$small" "$big" "ratio"
+row "statsctl list --json" ms list
+row "statsctl export" ms export
+row "shmstatsd tick (mean, wall)" ms tick
+row "shmstatsd CPU per tick" ms tickcpu
+row "GET /metrics (curl)" ms metrics
+row "shmstatsd VmRSS" MiB rss
+row "shmstatsd VmHWM (peak)" MiB hwm
+row "segment resident" MiB seg
+echo "targets: each cost at $big series at most 12x its $small figure; shmstatsd's peak" \
+  "resident memory at most 2x the segment's resident size" \
+  "($(python3 -c "print('%.2fx' % (${r[hwm,$big]} / ${r[seg,$big]}))") measured at $big)"
