@@ -1,8 +1,38 @@
 #include "aggregate.h"
 
-#include "history_schema.h"
+#include <cstring>
+#include <string_view>
 
 namespace shmstats::daemon {
+namespace {
+
+// FNV-1a, 64 bits, over each field followed by a separator no name contains.
+struct Fnv {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  void Bytes(const void* p, size_t n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ULL;
+  }
+  void Field(std::string_view s) {
+    Bytes(s.data(), s.size());
+    Bytes("", 1);
+  }
+};
+
+}  // namespace
+
+uint64_t SeriesIdentity(const MetricSnapshot& m) {
+  Fnv f;
+  f.Field(m.name);
+  for (const auto& [k, v] : m.labels) {
+    f.Field(k);
+    f.Field(v);
+  }
+  const auto type = static_cast<unsigned char>(m.type);
+  f.Bytes(&type, 1);
+  for (double b : m.histogram.bounds) f.Bytes(&b, sizeof b);
+  return f.h;
+}
 
 TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
   TickResult r;
@@ -15,8 +45,7 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
   }
   const double seconds = static_cast<double>(r.interval_ms) / 1000.0;
 
-  std::unordered_map<std::string, Previous> next;
-  next.reserve(snap.metrics.size());
+  const uint64_t tick = ++ticks_;
   r.stats.reserve(snap.metrics.size());
   r.record.unix_ms = r.unix_ms;
   r.record.interval_ms = r.interval_ms;
@@ -24,20 +53,25 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
 
   for (size_t i = 0; i < snap.metrics.size(); ++i) {
     const MetricSnapshot& m = snap.metrics[i];
-    std::string key = history::SeriesKey(m);
-    const Previous* prev = nullptr;
-    if (!recreated) {
-      if (auto it = previous_.find(key); it != previous_.end()) prev = &it->second;
-    }
+    const uint64_t identity = SeriesIdentity(m);
+    if (m.index >= previous_.size()) previous_.resize(m.index + 1);
+    Previous& keep = previous_[m.index];
+    // Seen at the previous tick as this very series: its values are the baseline.
+    const bool matched = !recreated && keep.tick == tick - 1 && keep.identity == identity;
+    Previous prev_values;
+    if (matched) prev_values = std::move(keep);
+    const Previous* prev = matched ? &prev_values : nullptr;
+    keep.tick = tick;
+    keep.identity = identity;
     SeriesStat st;
     st.index = i;
+    st.identity = identity;
     MetricSnapshot sample;
     sample.name = m.name;
     sample.labels = m.labels;
     sample.type = m.type;
     sample.help = m.help;
     sample.unit = m.unit;
-    Previous& keep = next[key];
     switch (m.type) {
       case MetricType::kGauge:
         st.has_delta = true;
@@ -80,7 +114,6 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
     if (st.has_delta) r.record.samples.push_back(std::move(sample));
     r.stats.push_back(std::move(st));
   }
-  previous_ = std::move(next);
   instance_id_ = snap.instance_id;
   last_ms_ = r.unix_ms;
   r.snapshot = std::move(snap);

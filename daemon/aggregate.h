@@ -10,12 +10,15 @@
 //   histogram  per-bucket deltas (buckets and sum with their reset totals, as for
 //              counters), count, sum, mean and p50/p90/p99 of the interval.
 //
+// A series is matched with its previous snapshot by descriptor index and identity
+// (a 64-bit hash of name, labels, type and bucket bounds), so a tick costs no map
+// lookup and no key string; a descriptor reused by another series is new.
+//
 // Thread-safety: one thread. Errors: none (a metric whose buckets changed between
 // snapshots is treated as new).
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "history_writer.h"
@@ -29,7 +32,11 @@ struct SeriesStat {
   uint64_t delta = 0;       // counter
   double rate = 0;          // counter: delta per second
   HistogramValue interval;  // histogram: the interval's buckets, count and sum
+  uint64_t identity = 0;    // SeriesIdentity() of the metric
 };
+
+// A 64-bit hash of what makes a series itself: name, labels, type, bucket bounds.
+uint64_t SeriesIdentity(const MetricSnapshot& m);
 
 struct TickResult {
   Snapshot snapshot;
@@ -53,11 +60,14 @@ class Aggregator {
 
  private:
   struct Previous {
+    uint64_t tick = 0;             // the Next() that saw it; only the last one's count
+    uint64_t identity = 0;         // SeriesIdentity()
     uint64_t counter = 0;          // value + reset total
     std::vector<uint64_t> counts;  // each with its reset total
     double sum = 0;                // with its reset total
   };
-  std::unordered_map<std::string, Previous> previous_;
+  std::vector<Previous> previous_;  // by descriptor index
+  uint64_t ticks_ = 0;
   uint64_t instance_id_ = 0;
   int64_t last_ms_ = 0;
 };

@@ -187,7 +187,7 @@ void Collector::WriteHistory(history::TickRecord record) {
 }
 
 void Collector::WriteFiles(const TickResult& tick) {
-  std::string doc = StatsJson(tick, config_.segment);
+  std::string doc = StatsJson(tick, config_.segment, stats_order_);
   if (!config_.stats_json.empty()) {
     try {
       WriteFileAtomically(config_.stats_json, doc);

@@ -25,6 +25,7 @@
 #include "lock_file.h"
 #include "self_metrics.h"
 #include "shmstats/segment.h"
+#include "stats_json.h"
 
 namespace shmstats::daemon {
 
@@ -71,6 +72,7 @@ class Collector {
   const int64_t started_ms_;  // the daemon's start (unix ms)
   SelfMetrics self_;
   Aggregator aggregator_;
+  StatsJsonOrder stats_order_;  // stats.json's series order, kept between ticks
 
   std::mutex segment_mu_;
   std::shared_ptr<const Segment> segment_;

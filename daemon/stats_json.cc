@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "common/exposition.h"
-#include "history_schema.h"
 #include "history_time.h"
 #include "shmstats/error.h"
 #include "state_files.h"
@@ -111,28 +110,62 @@ void AppendSeries(std::string* out, const MetricSnapshot& m, const SeriesStat& s
 
 }  // namespace
 
-std::string StatsJson(const TickResult& tick, const std::string& segment) {
-  // Each type's series keyed by their text (name{label="value"}), in key order.
-  std::vector<std::pair<std::string, const SeriesStat*>> by_type[3];
-  for (const SeriesStat& st : tick.stats) {
-    const MetricSnapshot& m = tick.snapshot.metrics[st.index];
-    by_type[static_cast<int>(m.type) - 1].emplace_back(history::SeriesText(m.name, m.labels), &st);
+namespace {
+
+std::string& SeriesText(std::string* out, const MetricSnapshot& m) {
+  out->assign(m.name);
+  common::AppendLabels(out, m.labels);
+  return *out;
+}
+
+void Sort(const TickResult& tick, StatsJsonOrder& o) {
+  const size_t n = tick.stats.size();
+  o.identities.resize(n);
+  std::vector<std::pair<std::string, uint32_t>> keyed(n);
+  for (size_t i = 0; i < n; ++i) {
+    const MetricSnapshot& m = tick.snapshot.metrics[tick.stats[i].index];
+    o.identities[i] = tick.stats[i].identity;
+    SeriesText(&keyed[i].first, m);
+    keyed[i].second = static_cast<uint32_t>(i);
   }
-  std::string out;
+  auto type = [&](uint32_t i) { return tick.snapshot.metrics[tick.stats[i].index].type; };
+  std::sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
+    return type(a.second) != type(b.second) ? type(a.second) < type(b.second) : a.first < b.first;
+  });
+  o.order.resize(n);
+  o.ends = {};
+  for (size_t i = 0; i < n; ++i) {
+    o.order[i] = keyed[i].second;
+    for (int t = static_cast<int>(type(o.order[i])) - 1; t < 3; ++t) o.ends[t] = i + 1;
+  }
+}
+
+bool Unchanged(const TickResult& tick, const StatsJsonOrder& o) {
+  if (o.identities.size() != tick.stats.size()) return false;
+  for (size_t i = 0; i < tick.stats.size(); ++i) {
+    if (o.identities[i] != tick.stats[i].identity) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string StatsJson(const TickResult& tick, const std::string& segment, StatsJsonOrder& o) {
+  if (!Unchanged(tick, o)) Sort(tick, o);
+  std::string out, text;
   out.reserve(tick.stats.size() * 160 + 256);
   const char* sections[3] = {"counters", "gauges", "histograms"};
-  for (int t = 0; t < 3; ++t) {
-    auto& series = by_type[t];
-    std::sort(series.begin(), series.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t t = 0, i = 0; t < 3; ++t) {
     out.append(t == 0 ? "{" : ",");
     Key(&out, sections[t], true);
     out.push_back('{');
-    for (size_t i = 0; i < series.size(); ++i) {
-      if (i) out.push_back(',');
-      AppendJsonString(&out, series[i].first);
+    for (const size_t begin = i; i < o.ends[t]; ++i) {
+      if (i > begin) out.push_back(',');
+      const SeriesStat& st = tick.stats[o.order[i]];
+      const MetricSnapshot& m = tick.snapshot.metrics[st.index];
+      AppendJsonString(&out, SeriesText(&text, m));
       out.push_back(':');
-      AppendSeries(&out, tick.snapshot.metrics[series[i].second->index], *series[i].second);
+      AppendSeries(&out, m, st);
     }
     out.push_back('}');
   }

@@ -15,13 +15,25 @@
 // Counters are exact up to 2^64; delta, rate and the interval's histogram fields are
 // null on the first tick (no previous snapshot). Quantiles are null when empty.
 
+#include <array>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "aggregate.h"
 
 namespace shmstats::daemon {
 
-std::string StatsJson(const TickResult& tick, const std::string& segment);
+// The documents' series order (by type, then series id) carried from one tick to
+// the next: it is sorted again only when the series changed, so a steady tick costs
+// no sort. One per sequence of ticks; not thread-safe.
+struct StatsJsonOrder {
+  std::vector<uint64_t> identities;  // SeriesStat::identity of the sorted tick, in its order
+  std::vector<uint32_t> order;       // indices into TickResult::stats
+  std::array<size_t, 3> ends{};      // where counters, gauges and histograms end in `order`
+};
+
+std::string StatsJson(const TickResult& tick, const std::string& segment, StatsJsonOrder& order);
 
 // Writes `content` to `path` atomically: a temporary file in the same directory,
 // fsync, rename over `path`, fsync of the directory. Throws shmstats::Error(kSystem)
