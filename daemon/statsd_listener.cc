@@ -4,8 +4,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <netdb.h>
-#include <poll.h>
-#include <sys/eventfd.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,6 +14,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <optional>
+#include <thread>
+#include <unordered_map>
 
 #include "collector.h"  // Log
 #include "shmstats/error.h"
@@ -61,7 +63,7 @@ int BindUdp(const std::string& address) {
     throw Error(Errc::kInvalidArgument,
                 fmt::format("invalid --statsd '{}': {}", address, gai_strerror(rc)));
   }
-  int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
     int saved = errno;
     freeaddrinfo(res);
@@ -82,7 +84,7 @@ int BindUnix(const std::string& path) {
   }
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.data(), path.size());
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) Fail("socket");
   unlink(path.c_str());  // a stale socket of a previous run
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
@@ -97,18 +99,51 @@ int BindUnix(const std::string& path) {
 
 }  // namespace
 
+// One socket's thread's own state: its segment handle (opened read-write, created
+// if missing, re-opened when replaced) and its series cache.
+class StatsdListener::Receiver {
+ public:
+  explicit Receiver(StatsdListener& owner) : owner_(owner) { key_.reserve(1024); }
+  // Opens the segment if needed, at most once a second; true if it is open.
+  bool Attach();
+  void Ingest(std::string_view datagram);
+
+ private:
+  struct Series {
+    Counter counter;
+    Gauge gauge;
+    Histogram histogram;
+    double carry = 0;  // a counter's fraction not yet recorded
+    Result refusal = Result::kOk;
+  };
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+
+  Result Record(const statsd::Line& line);
+  Series& Find(const statsd::Line& line);
+  Series Register(const statsd::Line& line);
+
+  StatsdListener& owner_;
+  std::optional<Segment> segment_;
+  int64_t last_attach_ms_ = INT64_MIN / 2;
+  std::string key_;  // reused: no allocation once it has grown
+  std::unordered_map<std::string, Series, Hash, std::equal_to<>> series_;
+  uint64_t refused_series_[statsd::kResultCount] = {};  // for logging
+};
+
 StatsdListener::StatsdListener(std::string segment, const std::string& udp,
                                const std::string& unix_path)
     : segment_name_(std::move(segment)) {
-  key_.reserve(1024);
   try {
     if (!udp.empty()) fds_.push_back(BindUdp(udp));
     if (!unix_path.empty()) {
       fds_.push_back(BindUnix(unix_path));
       unix_path_ = unix_path;
     }
-    stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (stop_fd_ < 0) Fail("eventfd");
   } catch (...) {
     for (int fd : fds_) close(fd);
     throw;
@@ -119,33 +154,36 @@ StatsdListener::StatsdListener(std::string segment, const std::string& udp,
       setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kReceiveBuffer, sizeof(int));
     }
   }
-  Attach();
+  for (size_t i = 0; i < std::max<size_t>(fds_.size(), 1); ++i) {
+    receivers_.push_back(std::make_unique<Receiver>(*this));
+  }
+  receivers_[0]->Attach();
 }
 
 StatsdListener::~StatsdListener() {
   for (int fd : fds_) close(fd);
   if (!unix_path_.empty()) unlink(unix_path_.c_str());
-  if (stop_fd_ >= 0) close(stop_fd_);
 }
 
 void StatsdListener::Stop() {
-  uint64_t one = 1;
-  (void)!write(stop_fd_, &one, sizeof(one));
+  stopping_.store(true);
+  // Wakes a thread blocked in recvmmsg (it returns 0), for UDP and Unix sockets alike.
+  for (int fd : fds_) shutdown(fd, SHUT_RD);
 }
 
-bool StatsdListener::Attach() {
+bool StatsdListener::Receiver::Attach() {
   int64_t now = NowMs();
   if (now - last_attach_ms_ < 1000) return segment_.has_value();
   last_attach_ms_ = now;
   if (segment_ && !segment_->Replaced()) return true;
   if (segment_) {
-    Log("warning",
-        fmt::format("statsd: segment {} was removed or re-created; re-opening", segment_name_));
+    Log("warning", fmt::format("statsd: segment {} was removed or re-created; re-opening",
+                               owner_.segment_name_));
     segment_.reset();
     series_.clear();
   }
   try {
-    segment_.emplace(Segment::OpenOrCreate(segment_name_));
+    segment_.emplace(Segment::OpenOrCreate(owner_.segment_name_));
     return true;
   } catch (const Error& e) {
     Log("error", fmt::format("statsd: {} (lines are dropped; retrying every second)", e.what()));
@@ -154,63 +192,65 @@ bool StatsdListener::Attach() {
 }
 
 void StatsdListener::Run() {
+  std::vector<std::thread> more;
+  for (size_t i = 1; i < fds_.size(); ++i) more.emplace_back([this, i] { Receive(i); });
+  if (!fds_.empty()) Receive(0);
+  for (auto& t : more) t.join();
+}
+
+void StatsdListener::Receive(size_t socket) {
+  pthread_setname_np(pthread_self(), "statsd");  // for top -H and bench/statsd_load
+  Receiver& r = *receivers_[socket];
   std::vector<char> buffers(kBatch * kDatagramBytes);
   mmsghdr msgs[kBatch];
   iovec iovs[kBatch];
-  std::vector<pollfd> pfds;
-  for (int fd : fds_) pfds.push_back({fd, POLLIN, 0});
-  pfds.push_back({stop_fd_, POLLIN, 0});
-  while (true) {
-    if (poll(pfds.data(), pfds.size(), 1000) < 0 && errno != EINTR) {
-      Log("error", fmt::format("statsd: poll: {}; statsd ingestion stopped", std::strerror(errno)));
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    for (size_t i = 0; i < kBatch; ++i) {
+      iovs[i] = {buffers.data() + i * kDatagramBytes, kDatagramBytes};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_iov = &iovs[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    // Blocks for the first datagram, then takes what has arrived (up to kBatch).
+    int n = recvmmsg(fds_[socket], msgs, kBatch, MSG_WAITFORONE, nullptr);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      Log("error", fmt::format("statsd: recvmmsg: {}; statsd ingestion on this socket stopped",
+                               std::strerror(errno)));
       return;
     }
-    if (pfds.back().revents != 0) return;
-    for (size_t f = 0; f + 1 < pfds.size(); ++f) {
-      if (pfds[f].revents == 0) continue;
-      // Drain the socket in batches until it is empty.
-      while (true) {
-        for (size_t i = 0; i < kBatch; ++i) {
-          iovs[i] = {buffers.data() + i * kDatagramBytes, kDatagramBytes};
-          msgs[i] = {};
-          msgs[i].msg_hdr.msg_iov = &iovs[i];
-          msgs[i].msg_hdr.msg_iovlen = 1;
-        }
-        int n = recvmmsg(pfds[f].fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
-        if (n <= 0) break;
-        datagrams_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
-        bool attached = Attach();
-        for (int i = 0; i < n; ++i) {
-          std::string_view datagram(static_cast<const char*>(iovs[i].iov_base),
-                                    std::min<size_t>(msgs[i].msg_len, kDatagramBytes));
-          if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-            Count(Result::kTruncated);
-            continue;
-          }
-          if (!attached) {
-            uint64_t lines = 0;
-            statsd::ForEachLine(datagram, [&](std::string_view) { ++lines; });
-            Count(Result::kNoSegment, lines);
-            continue;
-          }
-          Ingest(datagram);
-        }
-        if (static_cast<size_t>(n) < kBatch) break;
+    datagrams_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+    bool attached = n > 0 && r.Attach();
+    for (int i = 0; i < n; ++i) {
+      std::string_view datagram(static_cast<const char*>(iovs[i].iov_base),
+                                std::min<size_t>(msgs[i].msg_len, kDatagramBytes));
+      if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+        Count(Result::kTruncated);
+        continue;
       }
+      if (!attached) {
+        uint64_t lines = 0;
+        statsd::ForEachLine(datagram, [&](std::string_view) { ++lines; });
+        Count(Result::kNoSegment, lines);
+        continue;
+      }
+      r.Ingest(datagram);
     }
   }
 }
 
-void StatsdListener::Ingest(std::string_view datagram) {
+void StatsdListener::Ingest(std::string_view datagram) { receivers_[0]->Ingest(datagram); }
+
+void StatsdListener::Receiver::Ingest(std::string_view datagram) {
   statsd::ForEachLine(datagram, [&](std::string_view text) {
     statsd::Line line;
     Result r = statsd::ParseLine(text, line);
     if (r == Result::kOk) r = segment_ ? Record(line) : Result::kNoSegment;
-    Count(r);
+    owner_.Count(r);
   });
 }
 
-Result StatsdListener::Record(const statsd::Line& line) {
+Result StatsdListener::Receiver::Record(const statsd::Line& line) {
   Series& s = Find(line);
   if (s.refusal != Result::kOk) return s.refusal;
   std::string_view values = line.values;
@@ -248,7 +288,7 @@ Result StatsdListener::Record(const statsd::Line& line) {
   }
 }
 
-StatsdListener::Series& StatsdListener::Find(const statsd::Line& line) {
+StatsdListener::Receiver::Series& StatsdListener::Receiver::Find(const statsd::Line& line) {
   key_.assign(line.name);
   key_ += '|';
   key_ += static_cast<char>('0' + static_cast<int>(line.type));
@@ -259,7 +299,7 @@ StatsdListener::Series& StatsdListener::Find(const statsd::Line& line) {
   return series_.emplace(key_, Register(line)).first->second;
 }
 
-StatsdListener::Series StatsdListener::Register(const statsd::Line& line) {
+StatsdListener::Receiver::Series StatsdListener::Receiver::Register(const statsd::Line& line) {
   Series s;
   MetricSpec spec;
   spec.name = statsd::EscapeName(line.name);
@@ -295,8 +335,8 @@ StatsdListener::Series StatsdListener::Register(const statsd::Line& line) {
     // new names into a full segment cannot flood the journal.
     uint64_t seen = refused_series_[static_cast<int>(s.refusal)]++;
     if ((seen & (seen + 1)) == 0) {
-      Log("warning", fmt::format("statsd: {} (refused series #{} for this reason)", e.what(),
-                                 seen + 1));
+      Log("warning",
+          fmt::format("statsd: {} (refused series #{} for this reason)", e.what(), seen + 1));
     }
   }
   return s;

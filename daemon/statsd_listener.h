@@ -1,7 +1,8 @@
 #pragma once
 
-// shmstatsd's statsd / DogStatsD ingestion: a thread that reads datagrams from a UDP
-// socket and/or a Unix datagram socket with recvmmsg, parses each line
+// shmstatsd's statsd / DogStatsD ingestion: one thread per socket (UDP and/or Unix
+// datagram) blocked in recvmmsg between batches, so a datagram costs one system
+// call at most and an idle socket none. Each thread parses each line
 // (statsd_parser.h) and records it into the segment, which it opens read-write
 // (creating it with the default capacity if it does not exist yet).
 //
@@ -15,21 +16,19 @@
 // Histograms have exponential buckets (kStatsdBuckets). A timer or histogram line
 // with @rate is observed round(1/rate) times (at most 1000).
 //
-// A series seen before costs a hash lookup on the raw name|type|tags bytes and the
-// atomic operation: no allocation. Lines that cannot be recorded are counted per
-// Result and dropped; nothing a client sends stops the listener.
+// A series seen before costs a hash lookup on the raw name|type|tags bytes (in the
+// receiving thread's own cache) and the atomic operation: no allocation. Lines that cannot be
+// recorded are counted per Result and dropped; nothing a client sends stops the listener.
 //
 // Thread-safety: the constructor and Stop() from the owning thread, Run() on its own
-// thread, Collect() from any thread.
+// thread (it starts one more per extra socket), Collect() and lines() from any
+// thread; Ingest() only while Run() is not running.
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "shmstats/segment.h"
@@ -48,8 +47,10 @@ class StatsdListener {
   StatsdListener(std::string segment, const std::string& udp, const std::string& unix_path);
   ~StatsdListener();
 
-  // Reads until Stop().
+  // Reads until Stop(); returns when every socket's thread has stopped.
   void Run();
+  // Wakes the receiving threads (shutdown of the sockets' read side); may come
+  // before Run().
   void Stop();
 
   // Records every line of one datagram (what Run does with each one).
@@ -63,39 +64,20 @@ class StatsdListener {
   }
 
  private:
-  struct Series {
-    Counter counter;
-    Gauge gauge;
-    Histogram histogram;
-    double carry = 0;  // a counter's fraction not yet recorded
-    statsd::Result refusal = statsd::Result::kOk;
-  };
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
+  class Receiver;  // one socket's segment handle and series cache (statsd_listener.cc)
 
-  statsd::Result Record(const statsd::Line& line);
-  Series& Find(const statsd::Line& line);
-  Series Register(const statsd::Line& line);
-  bool Attach();
+  void Receive(size_t socket);
   void Count(statsd::Result r, uint64_t n = 1) {
     counts_[static_cast<int>(r)].fetch_add(n, std::memory_order_relaxed);
   }
 
   const std::string segment_name_;
-  std::optional<Segment> segment_;
-  int64_t last_attach_ms_ = INT64_MIN / 2;
-  std::string key_;  // reused: no allocation once it has grown
-  std::unordered_map<std::string, Series, Hash, std::equal_to<>> series_;
   std::vector<int> fds_;
-  std::string unix_path_;  // removed again by the destructor
-  int stop_fd_ = -1;
+  std::vector<std::unique_ptr<Receiver>> receivers_;  // one per socket, at least one
+  std::string unix_path_;                             // removed again by the destructor
+  std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> counts_[statsd::kResultCount] = {};
   std::atomic<uint64_t> datagrams_{0};
-  uint64_t refused_series_[statsd::kResultCount] = {};  // for logging, Run's thread only
 };
 
 }  // namespace shmstats::daemon
