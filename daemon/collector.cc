@@ -1,6 +1,7 @@
 #include "collector.h"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -150,6 +151,9 @@ void Collector::Tick() {
   WriteFiles(tick);
   self_.TickDone(Since(start), tick.unix_ms);
   last_tick_ms_ = tick.unix_ms;
+  // A tick's snapshot, records and documents are freed by now: hand the pages back,
+  // so the daemon's resident size is what it keeps, not its last tick's peak.
+  malloc_trim(0);
 }
 
 void Collector::SetHeartbeat(std::function<void(bool ticked)> beat, int64_t every_ms) {
