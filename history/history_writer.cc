@@ -53,10 +53,10 @@ HistoryWriter::~HistoryWriter() = default;
 
 void HistoryWriter::LoadCatalogue() {
   ids_.clear();
-  info_.clear();
-  for (auto& s : LoadSeries(*db_)) {
+  shapes_.clear();
+  for (const auto& s : LoadSeries(*db_)) {
     ids_.emplace(SeriesKey(s.metric), s.id);
-    info_.emplace(s.id, std::move(s));
+    shapes_.emplace(s.id, Shape{s.metric.type, s.Buckets()});
   }
 }
 
@@ -77,10 +77,7 @@ int64_t HistoryWriter::SeriesId(const MetricSnapshot& m) {
       .Run();
   int64_t id = sqlite3_last_insert_rowid(db_->raw());
   ids_.emplace(std::move(key), id);
-  SeriesInfo info{id, m, {}};
-  info.metric.counter = 0;
-  info.metric.histogram.counts.clear();
-  info_.emplace(id, std::move(info));
+  shapes_.emplace(id, Shape{m.type, m.histogram.bounds.size() + 1});
   return id;
 }
 
@@ -137,10 +134,10 @@ int64_t HistoryWriter::RollUp(int64_t now_ms) {
       "ON s.tick = t.id WHERE t.ts_ms > ?1 AND t.ts_ms <= ?2 ORDER BY t.ts_ms");
   raw.Bind(1, hour * kHourMs).Bind(2, end_ms);
   while (raw.Step()) {
-    auto info = info_.find(raw.Int(0));
-    if (info == info_.end()) continue;
+    auto shape = shapes_.find(raw.Int(0));
+    if (shape == shapes_.end()) continue;
     auto [it, fresh] = acc.try_emplace(raw.Int(0));
-    if (fresh) it->second.Init(info->second.metric.type, info->second.Buckets());
+    if (fresh) it->second.Init(shape->second.type, shape->second.buckets);
     it->second.Add(ReadValue(raw, 2), raw.Int(1));
   }
   Stmt ins = db_->Prepare(

@@ -73,8 +73,14 @@ class HistoryWriter final : public StoreWriter {
   void LoadCatalogue();
 
   std::unique_ptr<Db> db_;
+  // What a rollup needs of a series: not its names and labels (a writer of 100,000
+  // series keeps 16 bytes each here, not a whole MetricSnapshot).
+  struct Shape {
+    MetricType type;
+    size_t buckets;
+  };
   std::unordered_map<std::string, int64_t> ids_;
-  std::unordered_map<int64_t, SeriesInfo> info_;
+  std::unordered_map<int64_t, Shape> shapes_;
 };
 
 }  // namespace shmstats::history

@@ -205,7 +205,8 @@ TEST(HardeningTest, HistoryBoundsAndOversizedOrMisdirectedRequests) {
   }
   Daemon d(seg.str(), dir);
   ASSERT_TRUE(d.ready()) << d.child().Log();
-  ASSERT_TRUE(d.AwaitTicks(1));
+  // Two ticks: the first is the counters' baseline, the second stores them.
+  ASSERT_TRUE(d.AwaitTicks(2));
   auto r = Get(d.port(), "/stats/history?metric=b_total&from=-40d&step=1d");
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("range longer than 31 days"), std::string::npos) << r.body;
