@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -84,6 +85,43 @@ void RunHandler(const HttpRoute& route, const HttpRequest& req, HttpResponse& re
   }
 }
 
+// Closes a connection without losing the answer just written to it. close() with
+// request bytes still unread makes the kernel send a reset, which a client still
+// sending its request (a large body, say) sees as a failed send before it reads
+// the answer. So: shut the send side (the client reads the answer to its end),
+// discard what the client still sends, for at most kDrainBytes or kDrainTime, then
+// close.
+class Drain : public std::enable_shared_from_this<Drain> {
+ public:
+  static constexpr size_t kDrainBytes = 1 << 20;
+  static constexpr std::chrono::seconds kDrainTime{1};
+
+  static void Close(tcp::socket socket) {
+    beast::error_code ec;
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return;  // already reset or closed: nothing to protect
+    auto self = std::make_shared<Drain>(std::move(socket));
+    self->stream_.expires_after(kDrainTime);
+    self->Next();
+  }
+
+  explicit Drain(tcp::socket socket) : stream_(std::move(socket)) {}
+
+ private:
+  void Next() {
+    stream_.async_read_some(net::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->read_ += n;
+                              // EOF, an error, the deadline or the byte bound: close.
+                              if (!ec && self->read_ < kDrainBytes) self->Next();
+                            });
+  }
+
+  beast::tcp_stream stream_;
+  std::array<char, 4096> scratch_;
+  size_t read_ = 0;
+};
+
 }  // namespace
 
 struct HttpTransport::Impl {
@@ -122,6 +160,20 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // Waits for the next request on a kept-alive connection: up to idle_timeout for
+  // its first byte (an idle connection costs no thread), then request_deadline for
+  // the whole of it. A fresh connection gets request_deadline from the start.
+  void AwaitNext() {
+    if (buffer_.size() > 0) return Read();  // pipelined: already here
+    stream_.expires_after(impl_.limits.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstRead),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return;  // closed by the client, or idle too long
+                              self->buffer_.commit(n);
+                              self->Read();
+                            });
+  }
+
   void Read() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(impl_.limits.max_request_bytes));
@@ -214,12 +266,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnWrite(beast::error_code ec, bool close) {
     if (ec) return;
-    if (close) {
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-      return;
-    }
-    Read();
+    if (close) return Drain::Close(stream_.release_socket());
+    AwaitNext();
   }
+
+  static constexpr size_t kFirstRead = 4096;
 
   beast::tcp_stream stream_;
   HttpTransport::Impl& impl_;
@@ -247,7 +298,7 @@ void HttpTransport::Impl::Accept() {
           "Connection: close\r\nContent-Length: 22\r\n\r\ntoo many connections\r\n";
       socket.non_blocking(true, ec);
       socket.write_some(net::buffer(kBusy.data(), kBusy.size()), ec);
-      socket.close(ec);
+      if (!ec) Drain::Close(std::move(socket));
     } else {
       std::make_shared<Session>(std::move(socket), *this)->Start();
     }

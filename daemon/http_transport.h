@@ -12,8 +12,12 @@
 // Retry-After at once, so an expensive lane never delays the others. Every request
 // must arrive whole (headers and body) within `request_deadline` of the connection
 // being ready for it, or the connection is closed; a response must be written
-// within the same time. Stop() returns promptly under any load: queued requests are
-// dropped and running handlers see stopping() and give up.
+// within the same time; between requests a kept-alive connection may stay idle for
+// `idle_timeout`. A connection closed after an answer (an error, a refusal or
+// "Connection: close") is closed gracefully: the client's unread request bytes are
+// drained (bounded) so that the answer is not lost to a reset. Stop() returns
+// promptly under any load: queued requests are dropped and running handlers see
+// stopping() and give up.
 //
 // Thread-safety: Bind, Serve and Stop may be called from different threads; Stop
 // may be called before or while Serve runs. Handlers run concurrently with each
@@ -53,6 +57,11 @@ struct HttpLimits {
   // history database, the segment and the state files can always be opened.
   size_t max_connections = 512;
   std::chrono::milliseconds request_deadline{10'000};
+  // A kept-alive connection may wait this long for its next request's first byte
+  // (from which request_deadline runs). An idle connection costs a socket and a
+  // timer, no thread, so scrapers every 15 s to 60 s keep theirs; max_connections
+  // bounds how many are held.
+  std::chrono::milliseconds idle_timeout{300'000};
   size_t max_request_bytes = 64 * 1024;  // headers and body; larger: 413/431 and close
 };
 

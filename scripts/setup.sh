@@ -24,6 +24,7 @@ PACKAGES=(
   libre2-dev  # issue 13: PromQL (RE2) label regexes in common/selector
   chromium    # issue 13: the dashboard page tested in headless Chromium
   tmux        # issue 13: statsctl watch's full-screen view tested in a terminal
+  iproute2    # issue 12: ip brings up loopback in the install/purge test's network namespace
   libpq-dev  # issue 11: the PostgreSQL history store (libpq)
   postgresql-15  # issue 11: tests start a real PostgreSQL 15 (initdb, pg_ctl)
   prometheus-cpp-dev  # issues 9 and 10: the peer in bench/recording_bench and bench/registration_bench (bench only)

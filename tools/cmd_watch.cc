@@ -1,11 +1,10 @@
 // statsctl watch [PATTERN...]: values and per-second rates, refreshed every
 // interval. Redraws the screen on a terminal; otherwise prints one block (or, with
 // --json, one JSON document per line) per interval. Survives the segment being
-// removed or re-created: it says so on stderr, waits, and re-attaches.
+// removed or re-created: it says so (watch_status.h), waits, and re-attaches.
 
 #include <fmt/format.h>
 #include <poll.h>
-#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include "history_time.h"
 #include "log_limiter.h"
 #include "util.h"
+#include "watch_status.h"
 
 namespace shmstats::statsctl {
 namespace {
@@ -74,7 +74,7 @@ class WatchView {
       out += text;
       out += tty ? "\033[K\n" : "\n";
     };
-    line(title);
+    line(cols > 0 ? ClipToWidth(title, cols) : title);  // never wrapped: it would scroll
     // At most lines - 1 lines, so that the last newline never scrolls the screen.
     size_t shown = rows.size();
     if (lines > 4 && rows.size() > lines - 3) shown = lines - 4;
@@ -96,7 +96,7 @@ class WatchView {
   }
 
   std::string Format(const std::array<const std::string*, 6>& cells, size_t series_width) const {
-    std::string out = Clip(*cells[0], series_width);
+    std::string out = ClipToWidth(*cells[0], series_width);
     size_t used = DisplayWidth(out);
     out.append(series_width - used, ' ');
     for (size_t i = 1; i < cells.size(); ++i) {
@@ -114,45 +114,24 @@ class WatchView {
     return out;
   }
 
-  // `text` cut to `width` cells, ending in "…" when cut.
-  static std::string Clip(const std::string& text, size_t width) {
-    if (DisplayWidth(text) <= width) return text;
-    std::string out;
-    for (size_t i = 0; i < text.size();) {
-      size_t n = 1;
-      while (i + n < text.size() && (static_cast<unsigned char>(text[i + n]) & 0xC0) == 0x80) ++n;
-      if (DisplayWidth(out + text.substr(i, n)) + 1 > width) break;
-      out += text.substr(i, n);
-      i += n;
-    }
-    return out + "…";
-  }
-
-  static void TerminalSize(size_t* cols, size_t* lines) {
-    winsize ws{};
-    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
-      *cols = ws.ws_col;
-      *lines = ws.ws_row;
-    }
-  }
-
   std::array<size_t, 6> width_{};
 };
 
 class Watcher {
  public:
-  Watcher(const GlobalOptions& global, const WatchOptions& opts)
+  Watcher(const GlobalOptions& global, const WatchOptions& opts, WatchStatus& status)
       : global_(global),
         opts_(opts),
         selectors_(ParseSelectors(opts.patterns)),
-        tty_(!global.json && isatty(STDOUT_FILENO)) {}
+        tty_(!global.json && isatty(STDOUT_FILENO)),
+        status_(status) {}
 
   void Tick() {
     if (segment_ && segment_->Replaced()) {
-      std::fprintf(stderr,
-                   "statsctl: segment /dev/shm/%s was removed or re-created; waiting "
-                   "to re-attach\n",
-                   global_.segment.c_str());
+      status_.Say(
+          fmt::format("statsctl: segment /dev/shm/{} was removed or re-created; "
+                      "waiting to re-attach",
+                      global_.segment));
       segment_.reset();
       detached_ = true;
       previous_.clear();
@@ -170,13 +149,15 @@ class Watcher {
   }
 
  private:
-  // A segment truncated or corrupted under us: said at most once a minute, and
-  // re-attached once a valid one is back.
+  // A segment truncated or corrupted under us: said at most once a minute (in the
+  // status line of the full-screen view: always, in place), and re-attached once a
+  // valid one is back.
   void Detach(const std::string& why) {
-    if (auto line = limiter_.Admit("corrupt", fmt::format("statsctl: {}; waiting for a valid "
-                                                          "segment to re-attach",
-                                                          why))) {
-      std::fprintf(stderr, "%s\n", line->c_str());
+    std::string text = fmt::format("statsctl: {}; waiting for a valid segment to re-attach", why);
+    if (tty_) {
+      status_.Say(text);
+    } else if (auto line = limiter_.Admit("corrupt", text)) {
+      status_.Say(*line);
     }
     segment_.reset();
     detached_ = true;
@@ -193,15 +174,14 @@ class Watcher {
       }
       if (e.code() != Errc::kNotFound && e.code() != Errc::kTimeout) throw;
       if (!waiting_said_)
-        std::fprintf(stderr, "statsctl: segment /dev/shm/%s does not exist; waiting for it\n",
-                     global_.segment.c_str());
+        status_.Say(fmt::format("statsctl: segment /dev/shm/{} does not exist; waiting for it",
+                                global_.segment));
       waiting_said_ = true;
       detached_ = true;
       return false;
     }
     if (detached_)
-      std::fprintf(stderr, "statsctl: re-attached to segment /dev/shm/%s\n",
-                   global_.segment.c_str());
+      status_.Say(fmt::format("statsctl: re-attached to segment /dev/shm/{}", global_.segment));
     detached_ = waiting_said_ = false;
     return true;
   }
@@ -242,6 +222,7 @@ class Watcher {
                       opts_.interval, rows.size(), by_name_ ? "name" : "rate");
       if (tty_) title += "  (s: sort, q: quit)";
       view_.Draw(title, std::move(rows), by_name_, tty_);
+      status_.Redraw();  // the view cleared the screen below it
     }
     std::fflush(stdout);
   }
@@ -276,6 +257,7 @@ class Watcher {
   const WatchOptions& opts_;
   std::vector<common::Selector> selectors_;
   bool tty_;
+  WatchStatus& status_;
   std::optional<Segment> segment_;
   common::LogLimiter limiter_;
   bool detached_ = false;
@@ -331,38 +313,7 @@ class Screen {
   termios saved_{};
 };
 
-// While watch waits for its segment, one line on stderr (when it is a terminal)
-// says for how long; it is erased when the segment is there.
-class WaitingLine {
- public:
-  explicit WaitingLine(const std::string& segment)
-      : segment_(segment), tty_(isatty(STDERR_FILENO) != 0) {}
-  ~WaitingLine() { Update(false); }
-  WaitingLine(const WaitingLine&) = delete;
-  WaitingLine& operator=(const WaitingLine&) = delete;
-
-  void Update(bool waiting) {
-    if (!tty_) return;
-    if (!waiting) {
-      if (since_) std::fputs("\r\033[K", stderr);
-      since_.reset();
-      return;
-    }
-    auto now = std::chrono::steady_clock::now();
-    if (!since_) since_ = now;
-    std::fprintf(stderr, "\r\033[Kstatsctl: waiting for /dev/shm/%s: %.0f s (Ctrl-C to stop)",
-                 segment_.c_str(), std::chrono::duration<double>(now - *since_).count());
-    std::fflush(stderr);
-  }
-
- private:
-  std::string segment_;
-  bool tty_;
-  std::optional<std::chrono::steady_clock::time_point> since_;
-};
-
 Exit RunWatch(const GlobalOptions& global, const WatchOptions& opts) {
-  Watcher watcher(global, opts);
   bool tty = !global.json && isatty(STDOUT_FILENO);
   // Ctrl-C and SIGTERM end the loop, so that the terminal is restored.
   struct sigaction sa {};
@@ -370,7 +321,8 @@ Exit RunWatch(const GlobalOptions& global, const WatchOptions& opts) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   Screen screen(tty);
-  WaitingLine waiting(global.segment);
+  WatchStatus status(global.segment, tty);
+  Watcher watcher(global, opts, status);
   for (int block = 0; (opts.count == 0 || block < opts.count) && !g_stop; ++block) {
     if (block > 0) {
       auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(opts.interval);
@@ -389,7 +341,7 @@ Exit RunWatch(const GlobalOptions& global, const WatchOptions& opts) {
       if (g_stop) break;
     }
     watcher.Tick();
-    waiting.Update(watcher.Waiting());
+    status.Waiting(watcher.Waiting());
   }
   return Exit::kOk;
 }
@@ -425,8 +377,9 @@ refresh. Series are sorted by rate, fastest first (then by name); columns keep
 their place. On a terminal the view is redrawn in place on the whole screen
 (keys: s sorts by rate or name, q quits); otherwise one block is printed per
 interval (with --json: one JSON document per line). If the segment is removed or
-re-created, truncated or corrupt, watch says so on stderr (a repeated problem at
-most once a minute), waits for a valid segment and re-attaches.
+re-created, truncated or corrupt, watch says so (in the full-screen view on its
+bottom line; otherwise on stderr, a repeated problem at most once a minute),
+waits for a valid segment, counting the seconds on a terminal, and re-attaches.
 
 Examples:
   statsctl watch

@@ -110,6 +110,19 @@ void UseUtf8Ctype() {
   if (std::setlocale(LC_CTYPE, "C.UTF-8") == nullptr) std::setlocale(LC_CTYPE, "C");
 }
 
+std::string ClipToWidth(const std::string& text, size_t width) {
+  if (DisplayWidth(text) <= width) return text;
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    size_t n = 1;
+    while (i + n < text.size() && (static_cast<unsigned char>(text[i + n]) & 0xC0) == 0x80) ++n;
+    if (DisplayWidth(out + text.substr(i, n)) + 1 > width) break;
+    out += text.substr(i, n);
+    i += n;
+  }
+  return out + "…";
+}
+
 std::string Bar(double fraction, int width) {
   static constexpr std::array<const char*, 8> kEighths = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
   if (!(fraction > 0)) return "";

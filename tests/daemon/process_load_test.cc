@@ -54,19 +54,6 @@ struct Tally {
   }
 };
 
-int Connect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 TEST(DaemonLoadTest, HealthAndMetricsAnsweredUnderSlowClientsHistoryAndScrapes) {
   ScopedSegmentName seg(UniqueName("load"));
   TempDir dir;
@@ -104,7 +91,7 @@ TEST(DaemonLoadTest, HealthAndMetricsAnsweredUnderSlowClientsHistoryAndScrapes) 
         next += std::chrono::seconds(2);
         for (int i = 0; i < kSlow; ++i) {
           if (fds[i] < 0) {
-            fds[i] = Connect(d.port());
+            fds[i] = ConnectLoopback(d.port());
             sent[i] = 0;
           }
           if (fds[i] < 0) continue;

@@ -6,10 +6,11 @@ default, packaging/org.shmstats.Stats1.conf included), runs shmstatsd --dbus sys
 on it, calls every method with busctl and checks the replies against statsctl;
 checks the properties, the Tick signal (gdbus monitor), D-Bus errors for bad
 arguments, and the policy: `nobody` may read but gets AccessDenied for recording
-and reset.
+and reset, and may record as a member of the shmstats group (setpriv --groups).
 
 usage: dbus_test.py SHMSTATSD STATSCTL POLICY_FILE
 """
+import grp
 import json
 import os
 import shutil
@@ -64,7 +65,24 @@ with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
 
-bus = subprocess.Popen(["dbus-daemon", "--config-file", config, "--nofork", "--print-address"],
+# The policy names the shmstats group. When this host has none (a build machine),
+# the bus runs in a private mount namespace whose /etc/group has one, so that the
+# shipped policy resolves it; the host's /etc/group is never changed.
+try:
+    shmstats_gid = grp.getgrnam("shmstats").gr_gid
+    bus_cmd = []
+except KeyError:
+    used = {g.gr_gid for g in grp.getgrall()}
+    shmstats_gid = next(g for g in range(999, 100, -1) if g not in used)
+    group_file = os.path.join(work, "group")
+    with open("/etc/group") as src, open(group_file, "w") as dst:
+        dst.write(src.read() + f"shmstats:x:{shmstats_gid}:\n")
+    if not shutil.which("unshare"):
+        fail("unshare (util-linux) is needed to give the test bus a shmstats group")
+    bus_cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+               f'mount --bind "{group_file}" /etc/group && exec "$0" "$@"']
+bus = subprocess.Popen([*bus_cmd, "dbus-daemon", "--config-file", config, "--nofork",
+                        "--print-address"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 address = bus.stdout.readline().strip()
 if not address:
@@ -78,10 +96,11 @@ daemon = subprocess.Popen(
     env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
-def busctl(*args, user=None, check=True):
+def busctl(*args, user=None, groups=None, check=True):
     cmd = ["busctl", f"--address={address}", "--json=short", "--", *args]
     if user:
-        cmd = ["setpriv", f"--reuid={user}", "--regid=nogroup", "--clear-groups", *cmd]
+        cmd = ["setpriv", f"--reuid={user}", "--regid=nogroup",
+               f"--groups={groups}" if groups else "--clear-groups", *cmd]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     if check and r.returncode != 0:
         fail(f"{' '.join(args)}: {r.stderr.strip()}")
@@ -210,7 +229,17 @@ try:
         r = call(method, sig, *args, user="nobody", check=False)
         if r.returncode == 0 or "Access denied" not in r.stderr:
             fail(f"nobody's {method} was not denied: {r.stderr or r}")
-    # ... and the error is the bus's AccessDenied (gdbus names it).
+    # A member of the shmstats group (nobody, with it as a supplementary group) may
+    # record; the counter was 7 (statsctl sees 9 after).
+    for method, sig, args in [("Increment", "sa{ss}t", ["dbus_jobs_total", 1, "queue", "mail", 2]),
+                              ("SetGauge", "sa{ss}d", ["dbus_depth", 0, -2.5])]:
+        r = busctl("call", NAME, PATH, IFACE, method, sig, *map(str, args), user="nobody",
+                   groups=shmstats_gid, check=False)
+        if r.returncode != 0:
+            fail(f"a shmstats group member's {method} was refused: {r.stderr.strip()}")
+    if statsctl_json("get", 'dbus_jobs_total{queue="mail"}')["metrics"][0]["value"] != 9:
+        fail("statsctl does not see the group member's Increment")
+    # ... and the error for others is the bus's AccessDenied (gdbus names it).
     r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
                         "gdbus", "call", "--address", address, "--dest", NAME, "--object-path",
                         PATH, "--method", f"{IFACE}.Increment", "dbus_jobs_total", "{}",
@@ -220,7 +249,7 @@ try:
 
     # Reset (root): the values they had, and statsctl sees zero.
     [reset] = call("Reset", "s", "dbus_jobs_total")
-    if [values(m) for m in reset] != [{"value": 7}]:
+    if [values(m) for m in reset] != [{"value": 9}]:
         fail(f"Reset replied {reset}")
     if statsctl_json("get", "dbus_jobs_total")["metrics"][0]["value"] != 0:
         fail("statsctl does not see the counter reset")

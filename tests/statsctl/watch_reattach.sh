@@ -38,5 +38,6 @@ kill "$W"
 wait "$W" 2>/dev/null
 PIDS=""
 grep -q "$(printf '\033')" "$D/out" && fail "escape sequences when stdout is not a terminal"
+grep -Eq "Ctrl-C|$(printf '\033')" "$D/err" && fail "progress or escapes on stderr, which is not a terminal: $(cat "$D/err")"
 grep -Eq '^before_total +counter +15 +[1-9][0-9.]*$' "$D/out" || fail "no rate after an increment"
 echo PASS
