@@ -1,7 +1,8 @@
 #include "config.h"
 
-#include <fmt/format.h>
 #include <unistd.h>
+
+#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
 #include <cctype>
