@@ -29,6 +29,7 @@
 #include "ratio_reporter.h"
 #include "sqlite_db.h"
 #include "store.h"
+#include "week_of_ticks.h"
 
 namespace shmstats::bench {
 namespace {
@@ -155,25 +156,8 @@ BENCHMARK(BM_StoreTick)
 void BM_Query7d(benchmark::State& state) {
   const int store = static_cast<int>(state.range(0));
   std::string location = FreshStore(store, "query");
-  const int64_t ticks = 7 * 24 * 60;
   const int64_t end = history::NowMs() / kMinute * kMinute;
-  {
-    auto writer = history::OpenWriter(location, "bench");
-    std::mt19937_64 rng(3);
-    history::TickRecord tick;
-    tick.interval_ms = kMinute;
-    for (int i = 0; i < 100; ++i) {
-      MetricSnapshot m;
-      m.name = "q_total";
-      m.labels = {{"id", std::to_string(i)}};
-      tick.samples.push_back(m);
-    }
-    for (int64_t t = end - (ticks - 1) * kMinute; t <= end; t += kMinute) {
-      tick.unix_ms = t;
-      for (auto& m : tick.samples) m.counter = rng() % 500;
-      writer->Write(tick, {});
-    }
-  }
+  WriteWeekOfTicks(*history::OpenWriter(location, "bench"), 100, end);
   history::HistoryReader reader(history::OpenStore(location));
   auto selector = common::Selector::Parse("q_total{id=\"50\"}");
   size_t points = 0;
