@@ -104,5 +104,31 @@ TEST(SpoolTest, ABoundedSpoolDropsTheOldestAndCountsThem) {
   ASSERT_EQ(d.child().Stop(SIGTERM), 0);
 }
 
+// --spool-max-ticks 0: no spool; the backlog waits in memory and is written in order.
+TEST(SpoolTest, WithoutASpoolTheBacklogWaitsInMemory) {
+  ScopedSegmentName seg(UniqueName("sp"));
+  auto s = Segment::Create(seg.str(), Small());
+  auto c = s.RegisterCounter({"n_total", {}, "", ""});
+  TempDir dir;
+  std::ofstream(dir / "blocked") << "not a directory";
+  Daemon d(seg.str(), dir, {"--history-db", dir / "blocked/history.db", "--spool-max-ticks", "0"});
+  ASSERT_TRUE(d.ready()) << d.child().Log();
+  ASSERT_TRUE(d.AwaitTicks(2));
+  c.Inc(3);
+  ASSERT_TRUE(d.AwaitTicks(2));
+  auto h = Health(d.port());
+  EXPECT_GE(h["backlog"]["ticks"].get<int>(), 3) << h.dump();
+  EXPECT_EQ(h["backlog"]["bytes"], 0) << h.dump();
+  EXPECT_FALSE(std::filesystem::exists(dir / "spool"));
+  std::filesystem::remove(dir / "blocked");
+  std::filesystem::create_directory(dir / "blocked");
+  ASSERT_TRUE(WaitFor([&] {
+    auto j = Health(d.port());
+    return j.is_object() && j["code"] == 200 && j["backlog"]["ticks"] == 0;
+  })) << d.child().Log();
+  ASSERT_EQ(d.child().Stop(SIGTERM), 0);
+  EXPECT_EQ(Stored(dir / "blocked/history.db", "n_total").total, 3u);
+}
+
 }  // namespace
 }  // namespace shmstats::testing
