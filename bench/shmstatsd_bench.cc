@@ -33,6 +33,7 @@
 #include "shmstats/shmstats.h"
 #include "sqlite_db.h"
 #include "stats_json.h"
+#include "week_of_ticks.h"
 
 namespace shmstats::daemon {
 namespace {
@@ -160,24 +161,11 @@ BENCHMARK(BM_ReadFloor)->Arg(1000)->Arg(10000)->Arg(100000)->Unit(benchmark::kMi
 
 void BM_Query7d1m(benchmark::State& state) {
   std::string db = TempDb("query");
-  const int64_t minute = 60'000, ticks = 7 * 24 * 60;
+  const int64_t minute = 60'000;
   const int64_t end = history::NowMs() / minute * minute;
   {
     history::HistoryWriter writer(db);
-    std::mt19937_64 rng(3);
-    history::TickRecord tick;
-    for (int i = 0; i < 1000; ++i) {
-      MetricSnapshot m;
-      m.name = "q_total";
-      m.labels = {{"id", std::to_string(i)}};
-      tick.samples.push_back(m);
-    }
-    for (int64_t t = end - (ticks - 1) * minute; t <= end; t += minute) {
-      tick.unix_ms = t;
-      tick.interval_ms = minute;
-      for (auto& m : tick.samples) m.counter = rng() % 500;
-      writer.Write(tick, {});
-    }
+    bench::WriteWeekOfTicks(writer, 1000, end);
   }
   history::HistoryReader reader(db);
   auto selector = common::Selector::Parse("q_total{id=\"500\"}");

@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 
 #include "common/exposition.h"
 #include "common/log_limiter.h"
@@ -15,10 +14,6 @@
 #include "journal.h"
 #include "segment_creator.h"
 #include "shmstats/error.h"
-#include "sqlite_db.h"
-#include "state_files.h"
-#include "pg_store.h"
-#include "store.h"
 #include "stats_json.h"
 
 namespace shmstats::daemon {
@@ -42,44 +37,12 @@ void LogLimited(const char* kind, const char* level, const std::string& message)
   if (auto line = limiter.Admit(kind, message)) Log(level, *line);
 }
 
-Collector::Collector(const Config& config) : config_(config), started_ms_(history::NowMs()) {
-  if (history::IsPostgresUrl(config_.history_db)) {  // no local file to create or lock
-    OpenHistory();
-    return;
-  }
-  std::error_code ec;
-  std::filesystem::path dir = std::filesystem::path(config_.history_db).parent_path();
-  if (dir.empty()) dir = ".";
-  std::filesystem::create_directories(dir, ec);
-  CheckStateDir(dir.string());
-  try {
-    lock_ = std::make_unique<LockFile>(config_.history_db + ".lock");
-  } catch (const Error& e) {
-    if (e.code() == Errc::kAlreadyExists) throw;
-    Log("error", e.what());  // retried with the database
-  }
-  OpenHistory();
-}
+Collector::Collector(const Config& config)
+    : config_(config),
+      started_ms_(history::NowMs()),
+      history_(std::make_unique<HistoryFeed>(config_, self_)) {}
 
 Collector::~Collector() = default;
-
-void Collector::OpenHistory() {
-  if (writer_) return;
-  try {
-    if (!lock_ && !history::IsPostgresUrl(config_.history_db)) {
-      lock_ = std::make_unique<LockFile>(config_.history_db + ".lock");
-    }
-    writer_ = history::OpenWriter(config_.history_db, config_.instance);
-    history_ok_ = true;
-    Log("info", fmt::format("history database {}", config_.history_db));
-  } catch (const std::exception& e) {
-    history_ok_ = false;
-    self_.CountError(ErrorKind::kHistory);
-    if (history_failures_++ % 60 == 0) {
-      Log("error", fmt::format("{} (retrying every tick)", e.what()));
-    }
-  }
-}
 
 std::shared_ptr<const Segment> Collector::Attached() {
   std::lock_guard lock(segment_mu_);
@@ -124,6 +87,7 @@ void Collector::Tick() {
   auto segment = Attached();
   if (!segment) {
     self_.SetSegment(std::nullopt);
+    history_->Flush();  // a backlog is sent even while the segment is missing
     return;
   }
   Snapshot snap;
@@ -161,34 +125,7 @@ void Collector::SetHeartbeat(std::function<void(bool ticked)> beat, int64_t ever
   beat_every_ms_ = every_ms;
 }
 
-void Collector::WriteHistory(history::TickRecord record) {
-  pending_.push_back(std::move(record));
-  if (pending_.size() > kMaxPending) {
-    pending_.pop_front();
-    Log("warning", "history: dropped the oldest tick kept for retry");
-  }
-  OpenHistory();
-  while (writer_ && !pending_.empty()) {
-    auto start = Clock::now();
-    try {
-      auto result = writer_->Write(pending_.front(), config_.retention);
-      self_.HistoryWritten(Since(start), result.rows);
-      pending_.pop_front();
-      if (!history_ok_.exchange(true)) Log("info", "history database writable again");
-      history_failures_ = 0;
-    } catch (const history::DbError& e) {
-      self_.CountError(ErrorKind::kHistory);
-      if (history_ok_.exchange(false) || history_failures_ % 60 == 0) {
-        Log("error", fmt::format("history write failed: {} ({} ticks kept for retry)", e.what(),
-                                 pending_.size()));
-      }
-      ++history_failures_;
-      if (e.code() != SQLITE_FULL && e.code() != SQLITE_BUSY) writer_.reset();  // reopen
-      break;
-    }
-  }
-  self_.SetPending(pending_.size());
-}
+void Collector::WriteHistory(history::TickRecord record) { history_->Write(std::move(record)); }
 
 void Collector::WriteFiles(const TickResult& tick) {
   std::string doc = StatsJson(tick, config_.segment, stats_order_);
@@ -238,10 +175,7 @@ void Collector::Run() {
   }
   lock.unlock();
   Tick();  // the final snapshot
-  if (!pending_.empty()) {
-    Log("error",
-        fmt::format("exiting with {} ticks not written to the history database", pending_.size()));
-  }
+  history_->LogExit();
 }
 
 void Collector::Stop() {

@@ -4,8 +4,9 @@
 // written to the history database (one transaction), stats.json and the optional
 // textfile. Failures are logged, counted and retried on the next tick:
 //  - a missing segment is waited for; a removed or re-created one is re-attached;
-//  - a history database that cannot be opened or written (read-only, disk full)
-//    keeps its ticks in memory (up to kMaxPending) and retries them in order.
+//  - a history store that cannot be opened or written (unreachable, read-only,
+//    disk full) gets its ticks later, in order, from the backlog (history_feed.h:
+//    an on-disk spool that survives a restart).
 //
 // Thread-safety: Run/Tick on one thread; Attached, LatestStats and self_metrics
 // from any thread (the HTTP server's).
@@ -21,15 +22,13 @@
 
 #include "aggregate.h"
 #include "config.h"
+#include "history_feed.h"
 #include "history_writer.h"
-#include "lock_file.h"
 #include "self_metrics.h"
 #include "shmstats/segment.h"
 #include "stats_json.h"
 
 namespace shmstats::daemon {
-
-inline constexpr size_t kMaxPending = 1440;
 
 class Collector {
  public:
@@ -49,7 +48,9 @@ class Collector {
   std::shared_ptr<const Segment> Attached();
   // The latest stats.json document; empty before the first tick.
   std::string LatestStats() const;
-  bool HistoryHealthy() const { return history_ok_.load(); }
+  bool HistoryHealthy() const { return history_->healthy(); }
+  // Ticks (and their bytes on disk) waiting for the history store.
+  HistoryFeed::Backlog HistoryBacklog() const { return history_->backlog(); }
   // Unix ms of the last completed tick; 0 before the first.
   int64_t LastTickMs() const { return last_tick_ms_.load(); }
   // Called on Run()'s thread after each tick (ticked = true) and, while it waits,
@@ -59,7 +60,6 @@ class Collector {
   SelfMetrics& self_metrics() { return self_; }
 
  private:
-  void OpenHistory();
   void WriteHistory(history::TickRecord record);
   void WriteFiles(const TickResult& tick);
   // When Run() wakes up next: `next`, or sooner for the heartbeat.
@@ -79,11 +79,7 @@ class Collector {
   int64_t last_attach_try_ms_ = 0;
   bool logged_missing_ = false;
 
-  std::unique_ptr<LockFile> lock_;
-  std::unique_ptr<history::StoreWriter> writer_;
-  std::deque<history::TickRecord> pending_;
-  std::atomic<bool> history_ok_{false};
-  int64_t history_failures_ = 0;
+  std::unique_ptr<HistoryFeed> history_;
 
   mutable std::mutex stats_mu_;
   std::string stats_;

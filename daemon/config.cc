@@ -125,6 +125,13 @@ int ParseConfig(int argc, char** argv, Config& c) {
       ->check(CLI::Validator(CheckDuration, "DURATION"));
   app.add_option("--instance", c.instance,
                  "this daemon's instance name, stored with its series (default: the host name)");
+  app.add_option("--spool-max-ticks", c.spool.max_ticks,
+                 "ticks the history store has not taken are spooled in STATE_DIR/spool, at most "
+                 "this many (the oldest are dropped); 0: kept in memory only")
+      ->capture_default_str();
+  app.add_option("--spool-max-bytes", c.spool.max_bytes,
+                 "the spool's bound in bytes (past it the oldest ticks are dropped)")
+      ->capture_default_str();
   app.add_flag("--enable-reset", c.enable_reset, "serve POST /reset (needs --reset-token-file)");
   app.add_option("--reset-token-file", c.reset_token_file,
                  "file holding the bearer token that POST /reset requires");

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "history_writer.h"
+#include "tick_spool.h"
 #include "shmstats/segment.h"
 
 namespace shmstats::daemon {
@@ -34,6 +35,7 @@ struct Config {
   SegmentOptions segment_options;
   std::string dbus = "off";  // --dbus off|system|session: the D-Bus API (dbus_api.h)
   std::string instance;     // --instance, default the host name: stored with each series
+  SpoolLimits spool;        // --spool-max-ticks (0: no spool), --spool-max-bytes
 };
 
 // Parses argv into `config`. Returns -1 to go on, or the exit status to exit with

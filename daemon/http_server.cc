@@ -141,6 +141,8 @@ std::vector<HttpRoute> HttpServer::Routes() {
          nlohmann::json j = {{"status", history ? "ok" : "degraded"},
                              {"segment", segment ? "attached" : "waiting"},
                              {"history", history ? "ok" : "failing"}};
+         auto backlog = collector_.HistoryBacklog();  // ticks waiting for the store
+         j["backlog"] = {{"ticks", backlog.ticks}, {"bytes", backlog.bytes}};
          res.Set(history ? 200 : 503, j.dump() + "\n", "application/json");
        }},
 

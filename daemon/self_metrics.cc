@@ -90,7 +90,7 @@ std::vector<MetricSnapshot> SelfMetrics::Collect() const {
   out.push_back(Counter("shmstatsd_history_rows_written_total", rows_,
                         "Sample and rollup rows written to the history database"));
   out.push_back(Gauge("shmstatsd_history_pending_ticks", static_cast<double>(pending_),
-                      "Ticks kept in memory until the history database accepts them"));
+                      "Ticks waiting (spooled on disk, or in memory) until the history store takes them"));
   static const char* kKinds[] = {"segment", "history", "stats_json", "textfile"};
   for (int i = 0; i < 4; ++i) {
     MetricSnapshot e = Counter("shmstatsd_errors_total", errors_[i], "Errors by kind");

@@ -34,7 +34,7 @@ void ExportFlat(HistoryReader& reader, const common::Selector& selector, int64_t
     out << fmt::format("{{\"version\":1,\"from\":\"{}\",\"to\":\"{}\",\"samples\":[",
                        FormatRfc3339(from_ms), FormatRfc3339(to_ms));
   } else {
-    out << "time,name,labels,type,value,rate,count,sum,p50,p90,p99\n";
+    out << "time,name,labels,instance,type,value,rate,count,sum,p50,p90,p99\n";
   }
   bool first = true;
   reader.store().ScanTicks(
@@ -53,8 +53,9 @@ void ExportFlat(HistoryReader& reader, const common::Selector& selector, int64_t
           nlohmann::json j = {{"t", FormatRfc3339(ts_ms)},
                               {"timestamp", static_cast<double>(ts_ms) / 1000.0},
                               {"name", s.metric.name},
-                              {"labels", common::LabelsJson(s.metric.labels)},
-                              {"type", std::string(TypeName(s.metric.type))}};
+                              {"labels", common::LabelsJson(s.metric.labels)}};
+          if (!s.instance.empty()) j["instance"] = s.instance;
+          j["type"] = std::string(TypeName(s.metric.type));
           if (s.metric.type == MetricType::kCounter) {
             j["value"] = a.increase;
             j["rate"] = PointRate(a);  // NaN and infinities are written as null
@@ -69,7 +70,8 @@ void ExportFlat(HistoryReader& reader, const common::Selector& selector, int64_t
           }
           out << (first ? "" : ",") << j.dump();
         } else {
-          std::string labels = CsvField(common::LabelsText(s.metric.labels));
+          std::string labels =
+              CsvField(common::LabelsText(s.metric.labels)) + "," + CsvField(s.instance);
           if (s.metric.type == MetricType::kHistogram) {
             out << fmt::format("{},{},{},histogram,,,{},{},{},{},{}\n", FormatRfc3339(ts_ms),
                                s.metric.name, labels, h.count, CsvCell(h.sum),

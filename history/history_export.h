@@ -3,9 +3,11 @@
 // Bulk export of raw history for cron jobs (`statsctl history export`): every
 // series, every tick in the range.
 //
-//   csv          time,name,labels,type,value,rate,count,sum,p50,p90,p99 (one row per
-//                series per tick; counters: value = delta of the interval)
-//   json         {"version":1,"from","to","samples":[{t,timestamp,name,labels,type,...}]}
+//   csv          time,name,labels,instance,type,value,rate,count,sum,p50,p90,p99 (one
+//                row per series per tick; counters: value = delta of the interval;
+//                instance: the daemon's --instance, empty when not recorded)
+//   json         {"version":1,"from","to","samples":[{t,timestamp,name,labels,instance,
+//                type,...}]} (instance absent when not recorded)
 //   openmetrics  timestamped OpenMetrics text ending in "# EOF", for
 //                `promtool tsdb create-blocks-from openmetrics`: counters and
 //                histogram buckets as running totals from the start of the range

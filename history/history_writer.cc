@@ -85,6 +85,8 @@ WriteResult HistoryWriter::Write(const TickRecord& tick, const Retention& retent
   WriteResult result;
   try {
     Transaction tx(*db_);
+    Stmt seen = db_->Prepare("SELECT 1 FROM ticks WHERE ts_ms = ?1");
+    if (seen.Bind(1, tick.unix_ms).Step()) return result;  // sent again: already stored
     Stmt ins_tick = db_->Prepare("INSERT INTO ticks(ts_ms, interval_ms) VALUES(?1, ?2)");
     ins_tick.Bind(1, tick.unix_ms).Bind(2, tick.interval_ms).Run();
     int64_t tick_id = sqlite3_last_insert_rowid(db_->raw());

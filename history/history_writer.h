@@ -49,6 +49,8 @@ class StoreWriter {
   virtual ~StoreWriter() = default;
   // Stores one tick (and rolls up and prunes what retention says) in one
   // transaction. A failed Write leaves the store as before and the writer usable.
+  // Idempotent: a tick whose time the store already holds (sent again after a
+  // crash) adds nothing.
   virtual WriteResult Write(const TickRecord& tick, const Retention& retention) = 0;
 };
 

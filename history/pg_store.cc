@@ -47,6 +47,9 @@ class Pg {
       PQfinish(conn_);
       throw DbError(kPgError, fmt::format("PostgreSQL: {}", Trim(msg)));
     }
+    // NOTICEs ("relation ... already exists, skipping" on every tick) are not errors:
+    // libpq's default prints them on stderr, which is the daemon's log.
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
   }
   ~Pg() { PQfinish(conn_); }
 

@@ -4,10 +4,11 @@
 // redrawn in place at most every 200 ms ("exported 120,000 rows, 9.4 MB"), erased
 // when done. Nothing at all when stderr is not a terminal (cron, pipes, tests).
 
-#include <chrono>
 #include <cstdint>
 #include <streambuf>
 #include <string>
+
+#include "common/progress_line.h"
 
 namespace shmstats::statsctl {
 
@@ -27,13 +28,10 @@ class ProgressBuf : public std::streambuf {
 
  private:
   void Count(const char* s, std::streamsize n);
-  void Show(bool force);
   std::streambuf* out_;
   std::string what_;
-  bool tty_;
-  bool shown_ = false;
+  common::ProgressLine line_;
   uint64_t lines_ = 0, bytes_ = 0;
-  std::chrono::steady_clock::time_point next_;
 };
 
 }  // namespace shmstats::statsctl

@@ -239,11 +239,34 @@ TEST(HistoryExportTest, OpenMetricsImportsWithPromtool) {
 
   std::ostringstream csv, json;
   Export(reader, common::Selector::Parse("q"), kT0, kT0 + 10 * kMinute, ExportFormat::kCsv, csv);
-  EXPECT_NE(csv.str().find("2026-09-21T14:18:20Z,q,,gauge,2.5,,"), std::string::npos) << csv.str();
+  EXPECT_TRUE(csv.str().starts_with("time,name,labels,instance,type,value,")) << csv.str();
+  EXPECT_NE(csv.str().find("2026-09-21T14:18:20Z,q,,,gauge,2.5,,"), std::string::npos) << csv.str();
   Export(reader, common::Selector(), kT0, kT0 + 10 * kMinute, ExportFormat::kJson, json);
   auto parsed = nlohmann::json::parse(json.str());
   EXPECT_EQ(parsed["samples"].size(), 15u);
+  EXPECT_FALSE(parsed["samples"][0].contains("instance"));  // none recorded
   EXPECT_THROW(ParseExportFormat("xml"), Error);
+}
+
+// Export rows carry the instance that wrote the series (issue 11).
+TEST(HistoryExportTest, RowsCarryTheInstance) {
+  TempDir dir;
+  std::string db = dir / "h.db";
+  {
+    HistoryWriter w(db, "node-7");
+    w.Write({kT0 + kMinute, kMinute, {Counter("calls_total", 3, {{"tool", "x"}})}}, {});
+  }
+  HistoryReader reader(db);
+  std::ostringstream csv, json;
+  Export(reader, common::Selector(), kT0, kT0 + 10 * kMinute, ExportFormat::kCsv, csv);
+  EXPECT_NE(csv.str().find(",calls_total,\"{tool=\"\"x\"\"}\",node-7,counter,3,"),
+            std::string::npos)
+      << csv.str();
+  Export(reader, common::Selector(), kT0, kT0 + 10 * kMinute, ExportFormat::kJson, json);
+  auto parsed = nlohmann::json::parse(json.str());
+  ASSERT_EQ(parsed["samples"].size(), 1u);
+  EXPECT_EQ(parsed["samples"][0]["instance"], "node-7");
+  EXPECT_EQ(parsed["samples"][0]["value"], 3u);
 }
 
 // Families whose series are not neighbours by name ("x" and "x_total" are one

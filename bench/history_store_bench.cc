@@ -1,0 +1,201 @@
+// history_store_bench: the PostgreSQL history store beside the SQLite one, in the
+// same run (issue 11, "Benchmarks"). It starts its own PostgreSQL 15 with the tests'
+// helper (tests/daemon/pg_server.h: initdb, pg_ctl, Unix socket, fsync=off, removed
+// at the end). Ratios PostgreSQL / SQLite and the target are printed after the run,
+// never asserted. Figures and commands: docs/performance.md.
+//   BM_StoreTick/<store>/10000  one tick of 10,000 series (70% counters, 20% gauges,
+//                               10% histograms of 12 buckets) written by the store's
+//                               StoreWriter (one transaction); counters: bytes on disk
+//                               per stored sample (a row: one series at one tick)
+//   BM_Query7d/<store>          a 7-day, 1-minute query of one series in a store of
+//                               100 series x 10,080 one-minute ticks
+// <store> is 0 for SQLite, 1 for PostgreSQL.
+
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <random>
+
+#include "common/selector.h"
+#include "history_query.h"
+#include "history_time.h"
+#include "pg_server.h"
+#include "ratio_reporter.h"
+#include "sqlite_db.h"
+#include "store.h"
+#include "week_of_ticks.h"
+
+namespace shmstats::bench {
+namespace {
+
+constexpr int64_t kMinute = 60'000;
+
+testing::PgServer& Pg() {
+  static testing::PgServer pg;
+  if (!pg.started()) {
+    std::fprintf(stderr, "history_store_bench: PostgreSQL did not start:\n%s\n", pg.Log().c_str());
+    std::exit(1);
+  }
+  return pg;
+}
+
+// A fresh store: a SQLite file in a new directory, or a new database on the server
+// (Google Benchmark may call a benchmark more than once).
+std::string FreshStore(int store, const std::string& tag) {
+  static int n = 0;
+  std::string name = "bench_" + tag + std::to_string(n++);
+  if (store == 1) {
+    PGconn* c = PQconnectdb(Pg().url().c_str());
+    PGresult* r = PQexec(c, ("CREATE DATABASE " + name).c_str());
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    PQfinish(c);
+    if (!ok) std::exit(1);
+    std::string url = Pg().url();
+    return url.replace(url.find("/postgres?"), 10, "/" + name + "?");
+  }
+  auto dir = std::filesystem::temp_directory_path() /
+             ("history-store-bench-" + std::to_string(getpid()) + "-" + name);
+  std::filesystem::create_directories(dir);
+  return (dir / "history.db").string();
+}
+
+void Remove(int store, const std::string& location) {
+  if (store == 0) std::filesystem::remove_all(std::filesystem::path(location).parent_path());
+}
+
+// Bytes and sample rows of a store.
+std::pair<double, double> Footprint(int store, const std::string& location) {
+  if (store == 0) {
+    history::Db db(location, history::Db::Mode::kReadWrite);
+    db.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    auto q = db.Prepare(
+        "SELECT (SELECT page_count FROM pragma_page_count()) - "
+        "(SELECT freelist_count FROM pragma_freelist_count()), "
+        "(SELECT page_size FROM pragma_page_size()), (SELECT count(*) FROM samples)");
+    q.Step();
+    return {static_cast<double>(q.Int(0) * q.Int(1)), static_cast<double>(q.Int(2))};
+  }
+  PGconn* c = PQconnectdb(location.c_str());
+  PQclear(PQexec(c, "VACUUM ANALYZE"));
+  PGresult* r = PQexec(c,
+                       "SELECT (SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits "
+                       "WHERE inhparent = 'shmstats_samples'::regclass) + "
+                       "pg_total_relation_size('shmstats_series'), "
+                       "(SELECT count(*) FROM shmstats_samples)");
+  std::pair<double, double> out{std::atof(PQgetvalue(r, 0, 0)), std::atof(PQgetvalue(r, 0, 1))};
+  PQclear(r);
+  PQfinish(c);
+  return out;
+}
+
+history::TickRecord Tick(int series, std::mt19937_64& rng) {
+  history::TickRecord t;
+  t.interval_ms = kMinute;
+  for (int i = 0; i < series; ++i) {
+    MetricSnapshot m;
+    m.labels = {{"id", std::to_string(i)}, {"job", "bench"}};
+    if (i % 10 == 9) {
+      m.name = "bench_latency_seconds";
+      m.type = MetricType::kHistogram;
+      m.histogram.bounds = {.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5};
+      m.histogram.counts.assign(12, 0);
+      for (int k = 0; k < 20; ++k) ++m.histogram.counts[rng() % 12];
+      m.histogram.count = 20;
+      m.histogram.sum = static_cast<double>(rng() % 1000) / 997.0;
+    } else if (i % 10 >= 7) {
+      m.name = "bench_gauge";
+      m.type = MetricType::kGauge;
+      m.gauge = i % 2 ? static_cast<double>(rng() % 1000) : (rng() % 100000) / 7.0;
+    } else {
+      m.name = "bench_total";
+      m.counter = rng() % 4 == 0 ? 0 : rng() % 300;
+    }
+    t.samples.push_back(std::move(m));
+  }
+  return t;
+}
+
+void BM_StoreTick(benchmark::State& state) {
+  const int store = static_cast<int>(state.range(0));
+  const int series = static_cast<int>(state.range(1));
+  std::string location = FreshStore(store, "tick");
+  std::mt19937_64 rng(7);
+  history::TickRecord tick = Tick(series, rng);
+  tick.unix_ms = history::NowMs() / kMinute * kMinute;
+  {
+    auto writer = history::OpenWriter(location, "bench");
+    writer->Write(tick, {});  // the series catalogue, outside the timing
+    int64_t t = tick.unix_ms;
+    for (auto _ : state) {
+      state.PauseTiming();
+      tick = Tick(series, rng);
+      tick.unix_ms = (t += kMinute);
+      state.ResumeTiming();
+      writer->Write(tick, {});
+    }
+  }
+  auto [bytes, rows] = Footprint(store, location);
+  state.counters["bytes_per_sample"] = bytes / rows;
+  state.SetLabel(store == 0 ? "sqlite" : "postgresql");
+  Remove(store, location);
+}
+BENCHMARK(BM_StoreTick)
+    ->Args({0, 10000})
+    ->Args({1, 10000})
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(3)
+    ->UseRealTime();
+
+void BM_Query7d(benchmark::State& state) {
+  const int store = static_cast<int>(state.range(0));
+  std::string location = FreshStore(store, "query");
+  const int64_t end = history::NowMs() / kMinute * kMinute;
+  WriteWeekOfTicks(*history::OpenWriter(location, "bench"), 100, end);
+  history::HistoryReader reader(history::OpenStore(location));
+  auto selector = common::Selector::Parse("q_total{id=\"50\"}");
+  size_t points = 0;
+  for (auto _ : state) {
+    auto r = reader.Query(selector, {end - 7 * 24 * 60 * kMinute, end, kMinute});
+    points = r.at(0).points.size();
+    benchmark::DoNotOptimize(r);
+  }
+  state.counters["points"] = static_cast<double>(points);
+  state.SetLabel(store == 0 ? "sqlite" : "postgresql");
+  Remove(store, location);
+}
+BENCHMARK(BM_Query7d)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(20)->UseRealTime();
+
+void PrintComparison(const RatioReporter& r, std::ostream& out) {
+  auto ratio = [&](const std::string& pg, const std::string& lite) {
+    return r.MedianRealNs(pg) / r.MedianRealNs(lite);
+  };
+  out << "\nPostgreSQL / SQLite (real time, medians; printed, not asserted):\n";
+  RatioReporter::PrintTarget(out, "tick write, 10,000 series",
+                             ratio("BM_StoreTick/1/10000", "BM_StoreTick/0/10000"), 3.0);
+  out << fmt::format("  bytes per stored sample: SQLite {:.1f} B, PostgreSQL {:.1f} B ({:.2f}x)\n",
+                     r.CounterValue("BM_StoreTick/0/10000", "bytes_per_sample"),
+                     r.CounterValue("BM_StoreTick/1/10000", "bytes_per_sample"),
+                     r.CounterValue("BM_StoreTick/1/10000", "bytes_per_sample") /
+                         r.CounterValue("BM_StoreTick/0/10000", "bytes_per_sample"));
+  out << fmt::format("  7-day one-series query: {:.2f}x\n", ratio("BM_Query7d/1", "BM_Query7d/0"));
+}
+
+}  // namespace
+}  // namespace shmstats::bench
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  shmstats::bench::RatioReporter reporter("BM_StoreTick", "ms");  // (no ratio table)
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  shmstats::bench::PrintComparison(reporter, std::cout);
+  return 0;
+}

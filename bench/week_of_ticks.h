@@ -1,0 +1,32 @@
+#pragma once
+
+// The history the 7-day query benchmarks read: `series` counters q_total{id="0"...}
+// with one random delta per one-minute tick for the 7 days ending at `end_ms`.
+
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include "history_writer.h"
+
+namespace shmstats::bench {
+
+inline void WriteWeekOfTicks(history::StoreWriter& writer, int series, int64_t end_ms) {
+  constexpr int64_t kMinute = 60'000, kTicks = 7 * 24 * 60;
+  std::mt19937_64 rng(3);
+  history::TickRecord tick;
+  tick.interval_ms = kMinute;
+  for (int i = 0; i < series; ++i) {
+    MetricSnapshot m;
+    m.name = "q_total";
+    m.labels = {{"id", std::to_string(i)}};
+    tick.samples.push_back(m);
+  }
+  for (int64_t t = end_ms - (kTicks - 1) * kMinute; t <= end_ms; t += kMinute) {
+    tick.unix_ms = t;
+    for (auto& m : tick.samples) m.counter = rng() % 500;
+    writer.Write(tick, {});
+  }
+}
+
+}  // namespace shmstats::bench
