@@ -23,6 +23,7 @@
 #include "config.h"
 #include "history_writer.h"
 #include "lock_file.h"
+#include "remote_write.h"
 #include "self_metrics.h"
 #include "shmstats/segment.h"
 
@@ -93,6 +94,7 @@ class Collector {
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stop_ = false;
+  std::unique_ptr<RemoteWriter> remote_;  // --remote-write; before self_ in destruction
 };
 
 // Logs one line to stderr ("shmstatsd: <level>: <message>"); journald keeps it.

@@ -34,6 +34,8 @@ struct Config {
   SegmentOptions segment_options;
   std::string dbus = "off";  // --dbus off|system|session: the D-Bus API (dbus_api.h)
   std::string instance;     // --instance, default the host name: stored with each series
+  std::string remote_write;  // --remote-write URL (remote_write.h); empty: off
+  size_t remote_write_queue = 1'000'000;  // --remote-write-queue: samples held for retry
 };
 
 // Parses argv into `config`. Returns -1 to go on, or the exit status to exit with

@@ -28,6 +28,8 @@ PACKAGES=(
   postgresql-15  # issue 11: tests start a real PostgreSQL 15 (initdb, pg_ctl)
   prometheus-cpp-dev  # issues 9 and 10: the peer in bench/recording_bench and bench/registration_bench (bench only)
   valgrind  # issue 10: bench/callgrind.sh instruction counts
+  libprotobuf-dev protobuf-compiler  # issue 11: remote-write's protobuf messages (daemon/remote_write.proto)
+  libsnappy-dev  # issue 11: remote-write bodies are snappy-compressed, as the protocol requires
 )
 
 missing=()
