@@ -13,7 +13,8 @@
 // Meanwhile ticks queue in memory, up to `max_queue_samples` samples: beyond, the
 // OLDEST queued samples are dropped (drop-oldest: after an outage the newest data
 // is the most useful, and the queue's memory stays bounded). At exit the queue is
-// flushed for at most 5 s; what is left is logged and lost.
+// flushed for at most 5 s more (a request already under way may take its 10 s);
+// what is left is logged and lost.
 //
 // Its own metrics, added to SelfMetrics:
 //   shmstatsd_remote_write_samples_sent_total                  counter
