@@ -170,7 +170,7 @@ void RemoteWriter::Run() {
     if (stopping && (batches_.empty() || now >= *stopping)) {
       if (!batches_.empty()) {
         Log("error", fmt::format("remote-write: exiting with {} samples not sent to {}",
-                                 batch_samples_, options_.url));
+                                 batch_samples_.load(), options_.url));
       }
       break;
     }

@@ -89,7 +89,7 @@ class RemoteWriter {
   bool stop_ = false;
 
   std::deque<RemoteWriteBatch> batches_;  // the sender thread's
-  size_t batch_samples_ = 0;
+  std::atomic<size_t> batch_samples_{0};  // written by the sender, read by Push too
   std::chrono::milliseconds backoff_{0};
   uint32_t failures_in_row_ = 0;
 
