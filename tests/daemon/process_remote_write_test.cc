@@ -100,6 +100,35 @@ TEST(RemoteWriteTest, PrometheusGetsEveryTickAndTheQueuedOnesAfterAnOutage) {
   EXPECT_EQ(d.Stop(), 0) << d.Log();
 }
 
+// A receiver that accepts connections but never answers: every request hangs for its
+// 10 s timeout, yet ticks go on every 200 ms and /metrics answers (the sender has its
+// own thread), while the ticks queue.
+TEST(RemoteWriteTest, AReceiverThatNeverAnswersDelaysNeitherTicksNorMetrics) {
+  int silent = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(silent, 16), 0);  // the kernel completes connections; nobody reads
+  ASSERT_EQ(getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ScopedSegmentName seg(UniqueName("rws"));
+  HistorySegment m(seg.str());
+  TempDir dir;
+  int port = FreePort();
+  Child d({SHMSTATSD_PATH, "--segment", seg.str(), "--state-dir", dir.str(), "--listen",
+           "127.0.0.1:" + std::to_string(port), "--interval", "200ms", "--remote-write",
+           "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/api/v1/write"},
+          dir / "shmstatsd.log");
+  auto self = [&](const std::string& name) { return Scalar(Get(port, "/metrics").body, name); };
+  ASSERT_TRUE(WaitFor([&] { return self("shmstatsd_ticks_total") >= 1; }, 10)) << d.Log();
+  const double ticks0 = self("shmstatsd_ticks_total");
+  EXPECT_TRUE(WaitFor([&] { return self("shmstatsd_ticks_total") >= ticks0 + 10; }, 9)) << d.Log();
+  EXPECT_GT(self("shmstatsd_remote_write_queue_samples"), 0);
+  EXPECT_EQ(self("shmstatsd_remote_write_samples_sent_total"), 0);
+  close(silent);  // d is killed by its destructor: a clean stop would wait for the request
+}
+
 // A URL shmstatsd cannot push to is a usage error (exit 2) with a message.
 TEST(RemoteWriteTest, ABadUrlIsAUsageError) {
   TempDir dir;
