@@ -13,6 +13,7 @@
 #include <cmath>
 #include <iterator>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -96,28 +97,61 @@ void AppendSample(std::string* out, std::string_view name, const Labels& labels,
 
 std::string_view Digits(const fmt::format_int& n) { return {n.data(), n.size()}; }
 
-void AppendHistogram(std::string* out, const Family& f, const MetricSnapshot& m,
-                     TextFormat format) {
+// The sample names of a family, made once per family.
+struct SampleNames {
+  std::string value;  // a counter's or gauge's sample
+  std::string bucket, count, sum;
+};
+
+SampleNames NamesOf(const Family& f, TextFormat format) {
+  SampleNames n;
+  if (f.type == MetricType::kHistogram) {
+    n.bucket = f.name + "_bucket";
+    n.count = f.name + "_count";
+    n.sum = f.name + "_sum";
+  } else if (format == TextFormat::kOpenMetrics && f.type == MetricType::kCounter) {
+    n.value = f.name + "_total";
+  } else {
+    n.value = f.name;
+  }
+  return n;
+}
+
+// The one place that says which samples a series exposes and under which names:
+// calls emit(name, labels, le or nullptr, value) for each, value a uint64_t
+// (counters, bucket counts, _count: exact) or a double (gauges, _sum).
+template <class Emit>
+void VisitSeries(const Family& f, const SampleNames& n, const MetricSnapshot& m,
+                 TextFormat format, Emit&& emit) {
+  switch (f.type) {
+    case MetricType::kCounter:
+      emit(n.value, m.labels, nullptr, m.counter);
+      return;
+    case MetricType::kGauge:
+      emit(n.value, m.labels, nullptr, m.gauge);
+      return;
+    case MetricType::kHistogram:
+      break;
+  }
   const HistogramValue& h = m.histogram;
-  const std::string bucket = f.name + "_bucket";
   uint64_t cumulative = 0;
   std::string le;
   for (size_t i = 0; i < h.counts.size(); ++i) {
     cumulative += h.counts[i];
     le = i < h.bounds.size() ? FormatDouble(h.bounds[i]) : "+Inf";
-    AppendSample(out, bucket, m.labels, &le, Digits(fmt::format_int(cumulative)));
+    emit(n.bucket, m.labels, &le, cumulative);
   }
   if (h.counts.empty()) {
     le = "+Inf";
-    AppendSample(out, bucket, m.labels, &le, "0");
+    emit(n.bucket, m.labels, &le, uint64_t{0});
   }
   // OpenMetrics wants _count and _sum together, and _sum only when no observation
   // can be negative; Prometheus text always has both. The +Inf bucket above is the
   // cumulative total, so _count repeats it exactly.
   bool negative = (!h.bounds.empty() && h.bounds.front() < 0) || !(h.sum >= 0);
   if (format == TextFormat::kOpenMetrics && negative) return;
-  AppendSample(out, f.name + "_count", m.labels, nullptr, Digits(fmt::format_int(cumulative)));
-  AppendSample(out, f.name + "_sum", m.labels, nullptr, FormatDouble(h.sum));
+  emit(n.count, m.labels, nullptr, cumulative);
+  emit(n.sum, m.labels, nullptr, h.sum);
 }
 
 }  // namespace
@@ -188,28 +222,30 @@ std::string ToText(const Snapshot& snap, TextFormat format) {
   size_t lines = snap.metrics.size();
   for (const auto& m : snap.metrics) lines += m.histogram.counts.size() + 1;
   out.reserve(lines * 64);
+  auto append = [&out](std::string_view name, const Labels& labels, const std::string* le,
+                       auto value) {
+    if constexpr (std::is_same_v<decltype(value), double>) {
+      AppendSample(&out, name, labels, le, FormatDouble(value));
+    } else {
+      AppendSample(&out, name, labels, le, Digits(fmt::format_int(value)));
+    }
+  };
   for (const Family& f : Group(snap, format)) {
     AppendHeader(&out, f, format);
-    const std::string sample_name =
-        format == TextFormat::kOpenMetrics && f.type == MetricType::kCounter ? f.name + "_total"
-                                                                             : f.name;
-    for (const MetricSnapshot* m : f.series) {
-      switch (f.type) {
-        case MetricType::kCounter: {
-          AppendSample(&out, sample_name, m->labels, nullptr, Digits(fmt::format_int(m->counter)));
-          break;
-        }
-        case MetricType::kGauge:
-          AppendSample(&out, f.name, m->labels, nullptr, FormatDouble(m->gauge));
-          break;
-        case MetricType::kHistogram:
-          AppendHistogram(&out, f, *m, format);
-          break;
-      }
-    }
+    const SampleNames names = NamesOf(f, format);
+    for (const MetricSnapshot* m : f.series) VisitSeries(f, names, *m, format, append);
   }
   if (format == TextFormat::kOpenMetrics) out.append("# EOF\n");
   return out;
+}
+
+void ForEachSample(const Snapshot& snap, TextFormat format, const SampleVisitor& visit) {
+  auto call = [&visit](std::string_view name, const Labels& labels, const std::string* le,
+                       auto value) { visit(name, labels, le, static_cast<double>(value)); };
+  for (const Family& f : Group(snap, format)) {
+    const SampleNames names = NamesOf(f, format);
+    for (const MetricSnapshot* m : f.series) VisitSeries(f, names, *m, format, call);
+  }
 }
 
 const char* ContentType(TextFormat format) {

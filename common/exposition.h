@@ -4,7 +4,9 @@
 // /stats). NOT part of libshmstats' public API.
 
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "shmstats/snapshot.h"
 
@@ -19,6 +21,17 @@ enum class TextFormat { kPrometheus, kOpenMetrics };
 // locale-independent, counters exact. Expects what Segment::Read() returns: no
 // duplicate series.
 std::string ToText(const Snapshot& snap, TextFormat format);
+
+// One sample as ToText writes it: its name (a histogram's x_bucket, x_count, x_sum),
+// the series' labels, the bucket's le (null for other samples) and the value
+// (counters and counts converted to double).
+using SampleVisitor = std::function<void(std::string_view name, const Labels& labels,
+                                         const std::string* le, double value)>;
+
+// Every sample ToText(snap, format) writes, in its order and with its names (the
+// same code names both): for other wire formats that must name series as /metrics
+// does (remote-write). Families that ToText leaves out are left out here too.
+void ForEachSample(const Snapshot& snap, TextFormat format, const SampleVisitor& visit);
 
 // The name on a family's HELP/TYPE lines: the metric's name, but a counter's
 // without "_total" in OpenMetrics (its sample is then <family>_total).

@@ -40,7 +40,13 @@ void LogLimited(const char* kind, const char* level, const std::string& message)
 Collector::Collector(const Config& config)
     : config_(config),
       started_ms_(history::NowMs()),
-      history_(std::make_unique<HistoryFeed>(config_, self_)) {}
+      history_(std::make_unique<HistoryFeed>(config_, self_)) {
+  if (!config_.remote_write.empty()) {
+    remote_ = std::make_unique<RemoteWriter>(
+        RemoteWriteOptions{config_.remote_write, config_.instance, config_.remote_write_queue},
+        self_);
+  }
+}
 
 Collector::~Collector() = default;
 
@@ -113,6 +119,10 @@ void Collector::Tick() {
   TickResult tick = aggregator_.Next(std::move(snap), config_.interval_ms);
   WriteHistory(std::move(tick.record));
   WriteFiles(tick);
+  if (remote_) {  // the segment's series and the daemon's own, as /metrics has them
+    self_.AddTo(tick.snapshot);
+    remote_->Push(std::move(tick.snapshot), tick.unix_ms);
+  }
   self_.TickDone(Since(start), tick.unix_ms);
   last_tick_ms_ = tick.unix_ms;
   // A tick's snapshot, records and documents are freed by now: hand the pages back,

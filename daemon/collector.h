@@ -24,6 +24,7 @@
 #include "config.h"
 #include "history_feed.h"
 #include "history_writer.h"
+#include "remote_write.h"
 #include "self_metrics.h"
 #include "shmstats/segment.h"
 #include "stats_json.h"
@@ -91,6 +92,7 @@ class Collector {
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stop_ = false;
+  std::unique_ptr<RemoteWriter> remote_;  // --remote-write; before self_ in destruction
 };
 
 // Logs one line to stderr ("shmstatsd: <level>: <message>"); journald keeps it.

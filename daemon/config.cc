@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "common/segment_options.h"
+#include "http_client.h"
 #include "journal.h"
 #include "shmstats/error.h"
 #include "shmstats/segment.h"
@@ -154,6 +155,13 @@ int ParseConfig(int argc, char** argv, Config& c) {
   app.add_option("--dbus", c.dbus, "serve the D-Bus API org.shmstats.Stats1 on this bus")
       ->capture_default_str()
       ->check(CLI::IsMember({"off", "system", "session"}));
+  app.add_option("--remote-write", c.remote_write,
+                 "push every tick to this Prometheus remote-write URL, e.g. "
+                 "http://127.0.0.1:9090/api/v1/write (http:// only; off by default)");
+  app.add_option("--remote-write-queue", c.remote_write_queue,
+                 "samples kept in memory for remote-write retries; beyond, the oldest are dropped")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   try {
     app.parse(argc, argv);
     c.segment_options =
@@ -171,6 +179,7 @@ int ParseConfig(int argc, char** argv, Config& c) {
     }
     if (c.history_db.empty()) c.history_db = c.state_dir + "/history.db";
     if (c.instance.empty()) c.instance = DefaultInstance();
+    if (!c.remote_write.empty()) ParseHttpUrl(c.remote_write);  // a bad URL is a usage error
     if (c.stats_json.empty()) c.stats_json = c.state_dir + "/stats.json";
     if (c.stats_json == "none") c.stats_json.clear();
     ParseListen(c);

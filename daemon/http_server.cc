@@ -92,10 +92,7 @@ std::vector<HttpRoute> HttpServer::Routes() {
           collector_.self_metrics().CountError(ErrorKind::kSegment);
         }
       }
-      // The daemon's own families win over a producer's metric of the same name.
-      std::erase_if(snap.metrics,
-                    [](const MetricSnapshot& m) { return m.name.starts_with("shmstatsd_"); });
-      for (auto& m : collector_.self_metrics().Collect()) snap.metrics.push_back(std::move(m));
+      collector_.self_metrics().AddTo(snap);
       return common::ToText(snap, format);
     });
     res.Set(200, *body, common::ContentType(format));

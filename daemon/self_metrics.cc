@@ -119,6 +119,12 @@ std::vector<MetricSnapshot> SelfMetrics::Collect() const {
   return out;
 }
 
+void SelfMetrics::AddTo(Snapshot& snap) const {
+  std::erase_if(snap.metrics,
+                [](const MetricSnapshot& m) { return m.name.starts_with("shmstatsd_"); });
+  for (auto& m : Collect()) snap.metrics.push_back(std::move(m));
+}
+
 void SelfMetrics::AddSource(std::function<void(std::vector<MetricSnapshot>&)> source) {
   std::lock_guard lock(mu_);
   sources_.push_back(std::move(source));

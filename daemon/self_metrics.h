@@ -47,6 +47,9 @@ class SelfMetrics {
 
   // The metrics as snapshots, ready to be rendered with the segment's.
   std::vector<MetricSnapshot> Collect() const;
+  // Adds Collect() to a segment's snapshot; the daemon's own families win over a
+  // producer's metric of the same name (shmstatsd_*), which is removed.
+  void AddTo(Snapshot& snap) const;
 
  private:
   mutable std::mutex mu_;

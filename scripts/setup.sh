@@ -30,6 +30,8 @@ PACKAGES=(
   prometheus-cpp-dev  # issues 9 and 10: the peer in bench/recording_bench and bench/registration_bench (bench only)
   valgrind  # issue 10: bench/callgrind.sh instruction counts
   hyperfine  # issue 9: bench/scale.sh times statsctl and /metrics as whole processes
+  libprotobuf-dev protobuf-compiler  # issue 11: remote-write's protobuf messages (daemon/remote_write.proto)
+  libsnappy-dev  # issue 11: remote-write bodies are snappy-compressed, as the protocol requires
 )
 
 missing=()

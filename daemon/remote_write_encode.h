@@ -1,0 +1,45 @@
+#pragma once
+
+// Prometheus remote-write 1.0 request bodies (remote_write.proto, snappy block
+// compression) of one tick's snapshot.
+//
+// Series are named exactly as /metrics names them (common::ForEachSample: one code
+// for both): counters and gauges as themselves, histograms as _bucket{le=...},
+// _count and _sum. Values are cumulative across resets: a counter is its value plus
+// its reset total, a histogram's buckets and sum likewise, so increase() and rate()
+// on the receiver stay exact when a producer resets. Every series gets the label
+// instance="<instance>"; a series' own `instance` label is sent as
+// `exported_instance` (as Prometheus renames it when it scrapes). Labels are sorted
+// by name, every sample has the snapshot's timestamp.
+//
+// Thread-safety: plain functions. Errors: none (every snapshot encodes).
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "shmstats/snapshot.h"
+
+namespace shmstats::daemon {
+
+// Samples per request: the receivers' usual default (Prometheus sends at most 2,000).
+inline constexpr size_t kRemoteWriteMaxSamples = 2000;
+
+struct RemoteWriteBatch {
+  std::string body;  // a snappy-compressed WriteRequest
+  size_t samples = 0;
+  int64_t unix_ms = 0;
+};
+
+// Consumes `snap` (made cumulative in place) and returns its samples in requests of
+// at most `max_samples` samples.
+std::vector<RemoteWriteBatch> EncodeRemoteWrite(Snapshot snap, int64_t unix_ms,
+                                                const std::string& instance,
+                                                size_t max_samples = kRemoteWriteMaxSamples);
+
+// How many samples EncodeRemoteWrite makes of `snap`, without encoding (an upper
+// bound: families /metrics leaves out are counted).
+size_t RemoteWriteSamples(const Snapshot& snap);
+
+}  // namespace shmstats::daemon

@@ -1,0 +1,142 @@
+// Remote-write into a real Prometheus (issue 11): a running shmstatsd pushes every
+// tick; PromQL over the HTTP API returns the recorded values with the instance
+// label; a receiver that is down for several ticks and comes back gets every
+// queued tick.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "daemon_harness.h"
+#include "prom_server.h"
+
+namespace shmstats::testing {
+namespace {
+
+double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+TEST(RemoteWriteTest, PrometheusGetsEveryTickAndTheQueuedOnesAfterAnOutage) {
+  PromServer prom;
+  ASSERT_TRUE(prom.Start()) << prom.Log();
+  ScopedSegmentName seg(UniqueName("rw"));
+  HistorySegment m(seg.str());
+  m.c.Inc(5);
+  m.g.Set(2.5);
+  for (double v : {0.05, 0.5, 3.0}) m.h.Observe(v);
+
+  // Configured by file: the config-file key is the option's name.
+  TempDir dir;
+  int port = FreePort();
+  std::ofstream(dir / "shmstatsd.conf")
+      << "segment = " << seg.str() << "\nstate-dir = " << dir.str()
+      << "\nlisten = 127.0.0.1:" << port << "\ninterval = 200ms\ninstance = rw-test\n"
+      << "remote-write = " << prom.write_url() << "\n";
+  Child d({SHMSTATSD_PATH, "--config", dir / "shmstatsd.conf"}, dir / "shmstatsd.log");
+  auto self = [&](const std::string& name) { return Scalar(Get(port, "/metrics").body, name); };
+  const std::string on = "{instance=\"rw-test\"}";
+
+  ASSERT_TRUE(WaitFor([&] { return prom.Value("req_total" + on) == 5; }, 30))
+      << d.Log() << prom.Log();
+  auto series = prom.Query("req_total" + on);
+  ASSERT_EQ(series.size(), 1u);
+  EXPECT_EQ(series[0]["metric"]["instance"], "rw-test");
+  EXPECT_EQ(series[0]["metric"]["code"], "200");
+  EXPECT_EQ(prom.Value("inflight" + on), 2.5);
+  EXPECT_EQ(prom.Value("wait_seconds_bucket{instance=\"rw-test\",le=\"0.1\"}"), 1);
+  EXPECT_EQ(prom.Value("wait_seconds_bucket{instance=\"rw-test\",le=\"1\"}"), 2);
+  EXPECT_EQ(prom.Value("wait_seconds_bucket{instance=\"rw-test\",le=\"+Inf\"}"), 3);
+  EXPECT_EQ(prom.Value("wait_seconds_count" + on), 3);
+  EXPECT_DOUBLE_EQ(prom.Value("wait_seconds_sum" + on), 3.55);
+  // The daemon's own series go along, as /metrics has them.
+  EXPECT_GE(prom.Value("shmstatsd_ticks_total" + on), 0);  // NaN when absent
+
+  // A reset: the pushed counter is value + reset total, so it goes on from 5.
+  m.segment.Reset([](const MetricSnapshot& s) { return s.name == "req_total"; });
+  m.c.Inc(2);
+  EXPECT_TRUE(WaitFor([&] { return prom.Value("req_total" + on) == 7; }, 20));
+
+  // The receiver is down for several ticks.
+  prom.Stop();
+  m.g.Set(42);
+  const double t0 = NowSeconds();
+  const double ticks0 = self("shmstatsd_ticks_total");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return self("shmstatsd_remote_write_requests_failed_total") >= 3 &&
+               self("shmstatsd_ticks_total") >= ticks0 + 10;
+      },
+      30))
+      << d.Log();
+  EXPECT_GT(self("shmstatsd_remote_write_queue_samples"), 0);
+  const double ticks1 = self("shmstatsd_ticks_total");
+  const double t1 = NowSeconds();
+  ASSERT_TRUE(prom.Start()) << prom.Log();
+  ASSERT_TRUE(WaitFor([&] { return self("shmstatsd_remote_write_queue_samples") == 0; }, 30))
+      << d.Log();
+
+  // The raw points over the outage: every tick taken while it was down is there.
+  auto range = prom.Query("inflight" + on + "[" + std::to_string(int(t1 - t0) + 2) + "s]", t1);
+  ASSERT_EQ(range.size(), 1u) << range;
+  int in_outage = 0;
+  double last_ts = 0;
+  for (const auto& point : range[0]["values"]) {
+    double ts = point[0].get<double>();
+    EXPECT_GT(ts, last_ts) << "one point per tick, in order";
+    last_ts = ts;
+    if (ts > t0 && ts <= t1) {
+      ++in_outage;
+      EXPECT_EQ(point[1], "42");
+    }
+  }
+  // Ticks ticks0+2 .. ticks1 were all taken after t0 and before t1.
+  EXPECT_GE(in_outage, ticks1 - ticks0 - 1) << range;
+  EXPECT_EQ(prom.Value("req_total" + on), 7);
+  EXPECT_EQ(self("shmstatsd_remote_write_samples_dropped_total{reason=\"queue_full\"}"), 0);
+  EXPECT_EQ(self("shmstatsd_remote_write_samples_dropped_total{reason=\"rejected\"}"), 0);
+  EXPECT_GT(self("shmstatsd_remote_write_samples_sent_total"), 0);
+  EXPECT_EQ(d.Stop(), 0) << d.Log();
+}
+
+// A receiver that accepts connections but never answers: every request hangs for its
+// 10 s timeout, yet ticks go on every 200 ms and /metrics answers (the sender has its
+// own thread), while the ticks queue.
+TEST(RemoteWriteTest, AReceiverThatNeverAnswersDelaysNeitherTicksNorMetrics) {
+  int silent = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(silent, 16), 0);  // the kernel completes connections; nobody reads
+  ASSERT_EQ(getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ScopedSegmentName seg(UniqueName("rws"));
+  HistorySegment m(seg.str());
+  TempDir dir;
+  int port = FreePort();
+  Child d({SHMSTATSD_PATH, "--segment", seg.str(), "--state-dir", dir.str(), "--listen",
+           "127.0.0.1:" + std::to_string(port), "--interval", "200ms", "--remote-write",
+           "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/api/v1/write"},
+          dir / "shmstatsd.log");
+  auto self = [&](const std::string& name) { return Scalar(Get(port, "/metrics").body, name); };
+  ASSERT_TRUE(WaitFor([&] { return self("shmstatsd_ticks_total") >= 1; }, 10)) << d.Log();
+  const double ticks0 = self("shmstatsd_ticks_total");
+  EXPECT_TRUE(WaitFor([&] { return self("shmstatsd_ticks_total") >= ticks0 + 10; }, 9)) << d.Log();
+  EXPECT_GT(self("shmstatsd_remote_write_queue_samples"), 0);
+  EXPECT_EQ(self("shmstatsd_remote_write_samples_sent_total"), 0);
+  close(silent);  // d is killed by its destructor: a clean stop would wait for the request
+}
+
+// A URL shmstatsd cannot push to is a usage error (exit 2) with a message.
+TEST(RemoteWriteTest, ABadUrlIsAUsageError) {
+  TempDir dir;
+  Child d({SHMSTATSD_PATH, "--state-dir", dir.str(), "--remote-write", "https://r/api/v1/write"},
+          dir / "shmstatsd.log");
+  EXPECT_EQ(d.Wait(), 2);
+  EXPECT_NE(d.Log().find("https is not supported"), std::string::npos) << d.Log();
+}
+
+}  // namespace
+}  // namespace shmstats::testing
