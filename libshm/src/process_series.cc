@@ -22,14 +22,6 @@ using layout::LifeGeneration;
 using layout::LifePhaseOf;
 using layout::Slot;
 
-values::Located Locate(const Descriptor& d) {
-  const uint32_t buckets =
-      d.type == static_cast<uint8_t>(MetricType::kHistogram) ? d.bucket_count : 0;
-  return {d.slot_offset, 0, layout::Striped(d.stripes) ? d.stripes : 1u,
-          layout::StripeStride(buckets),
-          buckets ? layout::HistogramResetBase(buckets, d.stripes) : layout::kCounterResetSlot};
-}
-
 void AddDouble(Slot& slot, double add) {
   uint64_t old = slot.load(std::memory_order_relaxed);
   while (!slot.compare_exchange_weak(old, std::bit_cast<uint64_t>(std::bit_cast<double>(old) + add),
@@ -55,7 +47,7 @@ const Descriptor* Target(const detail::SegmentImpl& s, const Descriptor& p, uint
 void FoldValues(const detail::SegmentImpl& s, const Descriptor& p, const Descriptor& t) {
   Slot* ps = detail::CheckedSlots(s, p);
   Slot* ts = detail::CheckedSlots(s, t);
-  const values::Located pw = Locate(p), tw = Locate(t);
+  const values::Located pw = values::Locate(p), tw = values::Locate(t);
   if (p.type == static_cast<uint8_t>(MetricType::kCounter)) {
     ts[tw.reset].fetch_add(ps[pw.reset].load(std::memory_order_acquire), std::memory_order_release);
     ts[0].fetch_add(values::Raw(ps, pw, 0), std::memory_order_release);

@@ -104,14 +104,11 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
       uint64_t{d.slot_offset} + d.slot_count > s.max_slots)
     return bad(fmt::format("{}: slots {}+{} are outside the {} slots (or too few)", m->name,
                            d.slot_offset, d.slot_count, s.max_slots));
-  *where = {d.slot_offset,
-            state & layout::kHashMask,
-            layout::Striped(d.stripes) ? d.stripes : 1u,
-            layout::StripeStride(buckets),
-            buckets ? layout::HistogramResetBase(buckets, d.stripes) : layout::kCounterResetSlot,
-            life,
-            d.process_pid,
-            d.process_start};
+  *where = values::Locate(d);
+  where->hash = state & layout::kHashMask;
+  where->life = life;
+  where->process_pid = d.process_pid;
+  where->process_start = d.process_start;
   if (m->type != MetricType::kHistogram) return true;
 
   HistogramValue& h = m->histogram;

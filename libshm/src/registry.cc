@@ -108,10 +108,8 @@ void CheckCompatible(const detail::SegmentImpl& s, const Descriptor& d, const Re
                                          SeriesName(r), s.path, std::strerror(errno)));
 }
 
-// Refuses r before it takes anything if its strings or slots cannot fit now, so
-// that refusals do not use up descriptors (a registrant losing the last room to a
-// racer between this check and its claim abandons its descriptor instead).
-void CheckRoom(const detail::SegmentImpl& s, const Request& r) {
+// Why r's strings or slots cannot fit above the cursors now; empty if they can.
+std::string NoRoom(const detail::SegmentImpl& s, const Request& r) {
   const layout::Header& h = s.header();
   auto fits = [](uint64_t used, uint64_t count, uint64_t align, uint64_t limit) {
     uint64_t start = (std::min(used, limit) + align - 1) / align * align;
@@ -121,13 +119,21 @@ void CheckRoom(const detail::SegmentImpl& s, const Request& r) {
   uint64_t slots_used = h.slots_used.load(std::memory_order_relaxed);
   uint64_t strings_used = h.strings_used.load(std::memory_order_relaxed);
   if (!fits(slots_used, r.slots, layout::kCacheLineSlots, s.max_slots))
-    Refuse(s, fmt::format("{} needs {} value slots on a fresh cache line but {} of {} are used",
-                          SeriesName(r), r.slots, std::min<uint64_t>(slots_used, s.max_slots),
-                          s.max_slots));
+    return fmt::format("{} needs {} value slots on a fresh cache line but {} of {} are used",
+                       SeriesName(r), r.slots, std::min<uint64_t>(slots_used, s.max_slots),
+                       s.max_slots);
   if (!fits(strings_used, bytes, 8, s.string_bytes))
-    Refuse(s, fmt::format("{} needs {} bytes for its name and labels but {} of {} are used",
-                          SeriesName(r), bytes, std::min(strings_used, s.string_bytes),
-                          s.string_bytes));
+    return fmt::format("{} needs {} bytes for its name and labels but {} of {} are used",
+                       SeriesName(r), bytes, std::min(strings_used, s.string_bytes),
+                       s.string_bytes);
+  return {};
+}
+
+// Refuses r before it takes anything if its strings or slots cannot fit now, so
+// that refusals do not use up descriptors (a registrant losing the last room to a
+// racer between this check and its claim abandons its descriptor instead).
+void CheckRoom(const detail::SegmentImpl& s, const Request& r) {
+  if (std::string why = NoRoom(s, r); !why.empty()) Refuse(s, why);
 }
 
 // Step 2: the family's type, decided once by a CAS from 0.
@@ -317,12 +323,8 @@ const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
 
 // True if r's strings and slots fit above the cursors and a descriptor is left.
 bool FreshRoom(const detail::SegmentImpl& s, const Request& r) {
-  try {
-    CheckRoom(s, r);
-  } catch (const Error&) {
-    return false;  // CheckRoom counted nothing: only Refuse counts, and it did not run
-  }
-  return s.header().series_used.load(std::memory_order_relaxed) < s.max_metrics;
+  return NoRoom(s, r).empty() &&
+         s.header().series_used.load(std::memory_order_relaxed) < s.max_metrics;
 }
 
 // A descriptor of this process for r (process scope), published, never linked from

@@ -23,6 +23,19 @@ struct Located {
   uint64_t process_start = 0;
 };
 
+// Where a descriptor's values are (its layout checked by the caller). The hash and
+// the process fields are left for the caller.
+inline Located Locate(const layout::Descriptor& d) {
+  const uint32_t buckets = d.type == 3 ? d.bucket_count : 0;  // 3: MetricType::kHistogram
+  Located where;
+  where.slot_offset = d.slot_offset;
+  where.stripes = layout::Striped(d.stripes) ? d.stripes : 1u;
+  where.stride = layout::StripeStride(buckets);
+  where.reset =
+      buckets ? layout::HistogramResetBase(buckets, d.stripes) : layout::kCounterResetSlot;
+  return where;
+}
+
 // The raw value of a counter or bucket: the sum of its stripes (mod 2^64), the
 // slot at `at` in each.
 inline uint64_t Raw(const layout::Slot* slots, const Located& where, uint32_t at) {
