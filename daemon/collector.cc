@@ -125,6 +125,7 @@ void Collector::Tick() {
     self_.SetSegment(std::nullopt);
     return;
   }
+  retirement_.Run(config_.segment);  // before reading: the read then shows it folded
   Snapshot snap;
   try {
     snap = segment->Read();

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "history_writer.h"
 #include "lock_file.h"
+#include "retirement.h"
 #include "self_metrics.h"
 #include "shmstats/segment.h"
 
@@ -76,6 +77,7 @@ class Collector {
   std::shared_ptr<const Segment> segment_;
   int64_t last_attach_try_ms_ = 0;
   bool logged_missing_ = false;
+  Retirement retirement_;  // process-scoped series of exited processes (issue 9)
 
   std::unique_ptr<LockFile> lock_;
   std::unique_ptr<history::StoreWriter> writer_;
