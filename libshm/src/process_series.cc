@@ -118,8 +118,8 @@ uint32_t RetireExited(const detail::SegmentImpl& s, Liveness& live) {
   return retired;
 }
 
-uint32_t TakeRetired(const detail::SegmentImpl& s, uint32_t slots, uint64_t bytes, uint32_t self,
-                     uint64_t* life_out) {
+uint32_t TakeRetired(const detail::SegmentImpl& s, uint32_t slots, uint64_t bytes, bool exact,
+                     uint32_t self, uint64_t* life_out) {
   layout::Header& h = s.header();
   if (h.reusable.load(std::memory_order_relaxed) == 0) return kNoDescriptor;
   const uint32_t n = s.series_used();
@@ -132,7 +132,7 @@ uint32_t TakeRetired(const detail::SegmentImpl& s, uint32_t slots, uint64_t byte
     // Slots, strings and their capacities never change after the first claim; they
     // are checked like any untrusted field before they are used.
     if (LifePhaseOf(life) != layout::kRetired || d.scope != layout::kScopeProcess ||
-        d.slot_count < slots || d.string_capacity < bytes ||
+        d.slot_count < slots || (exact && d.slot_count != slots) || d.string_capacity < bytes ||
         d.slot_offset % layout::kCacheLineSlots != 0 ||
         uint64_t{d.slot_offset} + d.slot_count > s.max_slots || d.strings > s.string_bytes ||
         d.string_capacity > s.string_bytes - d.strings)

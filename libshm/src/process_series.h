@@ -18,11 +18,12 @@ inline constexpr uint32_t kNoDescriptor = ~0u;
 // folds and refills of actors that died midway. Returns the series it retired.
 uint32_t RetireExited(const detail::SegmentImpl& s, Liveness& live);
 
-// Takes a retired descriptor whose slots and string room hold `slots` and `bytes`:
-// moves it to kRefilling with the next generation, owned by `self`, and stores that
-// life word in *life. Returns its index, or kNoDescriptor if there is none.
-uint32_t TakeRetired(const detail::SegmentImpl& s, uint32_t slots, uint64_t bytes, uint32_t self,
-                     uint64_t* life);
+// Takes a retired descriptor whose slots and string room hold `slots` and `bytes`
+// (with `exact`, only one of exactly `slots` slots, so that small series do not use
+// up the room of large ones): moves it to kRefilling with the next generation, owned
+// by `self`, and stores that life word in *life. Returns its index, or kNoDescriptor.
+uint32_t TakeRetired(const detail::SegmentImpl& s, uint32_t slots, uint64_t bytes, bool exact,
+                     uint32_t self, uint64_t* life);
 
 // Adds the counts of process-scoped series to info (live, owner gone, reusable).
 void Count(const detail::SegmentImpl& s, SegmentInfo* info);

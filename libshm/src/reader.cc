@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <thread>
 #include <unordered_map>
 
 #include "buckets.h"
@@ -334,8 +335,10 @@ Snapshot ReadPass(const detail::SegmentImpl& s, const std::vector<uint64_t>& bef
   return snap;
 }
 
-// Read passes a fold may disturb before a pass is taken as it is.
-constexpr int kReadAttempts = 16;
+// Read passes a fold may disturb before a pass is taken as it is: the first few
+// yield, the others sleep 1 ms, enough for a folder preempted mid-fold to finish.
+constexpr int kReadAttempts = 64;
+constexpr int kYieldingAttempts = 4;
 
 }  // namespace
 
@@ -357,7 +360,11 @@ Snapshot Segment::Read() const {
           unstable, kReadAttempts));
       return snap;
     }
-    sched_yield();
+    if (attempt < kYieldingAttempts) {
+      sched_yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
 }
 

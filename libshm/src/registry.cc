@@ -336,11 +336,15 @@ Descriptor& ClaimProcessSeries(const detail::SegmentImpl& s, const Request& r,
   const uint64_t bytes =
       r.spec.name.size() + r.labels.size() + r.spec.help.size() + r.spec.unit.size();
   uint64_t life = 0;
-  uint32_t index = process::TakeRetired(s, r.slots, bytes, self.pid, &life);
+  // A retired descriptor of the same size first, then fresh room, then (after
+  // retiring the series of exited processes) any retired descriptor that fits.
+  uint32_t index = process::TakeRetired(s, r.slots, bytes, true, self.pid, &life);
   if (index == process::kNoDescriptor && !FreshRoom(s, r)) {
     process::Liveness live;
     process::RetireExited(s, live);
-    index = process::TakeRetired(s, r.slots, bytes, self.pid, &life);
+    index = process::TakeRetired(s, r.slots, bytes, true, self.pid, &life);
+    if (index == process::kNoDescriptor)
+      index = process::TakeRetired(s, r.slots, bytes, false, self.pid, &life);
   }
   if (index == process::kNoDescriptor) {
     CheckRoom(s, r);
