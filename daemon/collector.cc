@@ -96,6 +96,7 @@ void Collector::Tick() {
     history_->Flush();  // a backlog is sent even while the segment is missing
     return;
   }
+  retirement_.Run(config_.segment);  // before reading: the read then shows it folded
   Snapshot snap;
   try {
     snap = segment->Read();

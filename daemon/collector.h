@@ -25,6 +25,7 @@
 #include "history_feed.h"
 #include "history_writer.h"
 #include "remote_write.h"
+#include "retirement.h"
 #include "self_metrics.h"
 #include "shmstats/segment.h"
 #include "stats_json.h"
@@ -79,6 +80,7 @@ class Collector {
   std::shared_ptr<const Segment> segment_;
   int64_t last_attach_try_ms_ = 0;
   bool logged_missing_ = false;
+  Retirement retirement_;  // process-scoped series of exited processes (issue 9)
 
   std::unique_ptr<HistoryFeed> history_;
 

@@ -35,6 +35,11 @@ Exit RunCheck(const GlobalOptions& global, const CheckOptions&) {
           fmt::format("{} descriptors claimed by processes that are gone (the next "
                       "registration of a series they linked publishes it)",
                       info.claims_dead));
+    if (info.process_series_live + info.process_series_dead + info.process_series_reusable)
+      notes.push_back(fmt::format(
+          "process-scoped series: {} live, {} of exited processes not yet retired (shmstatsd "
+          "retires them every tick), {} retired and reusable",
+          info.process_series_live, info.process_series_dead, info.process_series_reusable));
     if (info.registrations_refused)
       notes.push_back(
           fmt::format("{} registrations refused: the segment is full", info.registrations_refused));

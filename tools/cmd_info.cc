@@ -39,6 +39,11 @@ Exit PrintInfo(const GlobalOptions& global, const Segment& segment) {
       {"metrics_free", i.max_metrics - std::min(i.max_metrics, i.descriptors_used)},
       {"metrics_abandoned", i.metrics_abandoned},
       {"claims_dead", i.claims_dead},
+      {"process_series_live", i.process_series_live},
+      {"process_series_dead", i.process_series_dead},
+      {"process_series_reusable", i.process_series_reusable},
+      {"process_series_retired_total", i.process_series_retired_total},
+      {"process_series_reused_total", i.process_series_reused_total},
       {"max_slots", i.max_slots},
       {"slots_used", i.slots_used},
       {"slots_free", i.max_slots - std::min(i.max_slots, i.slots_used)},
@@ -74,6 +79,11 @@ Exit PrintInfo(const GlobalOptions& global, const Segment& segment) {
          fmt::format("{} descriptors claimed by processes that are gone (the next registration "
                      "of a series they linked publishes it)",
                      i.claims_dead)});
+  t.Add({"process series",
+         fmt::format("{} live, {} of exited processes (retired at shmstatsd's next tick), {} "
+                     "retired and reusable; {} retired and {} reused since creation",
+                     i.process_series_live, i.process_series_dead, i.process_series_reusable,
+                     i.process_series_retired_total, i.process_series_reused_total)});
   t.Add({"slots", fmt::format("{} used, {} free of {} ({:.1f}% used; 8 bytes each)", i.slots_used,
                               j["slots_free"].get<uint64_t>(), i.max_slots,
                               Percent(i.slots_used, i.max_slots))});
@@ -106,7 +116,8 @@ void SetupInfo(CLI::App& app, Runner* out) {
   auto opts = std::make_shared<InfoOptions>();
   CLI::App* sub = app.add_subcommand("info", "Show the segment's path, format, capacity and use");
   sub->footer(R"(When registrations are refused the segment is full: existing metrics keep
-working; re-create it with a larger --max-metrics or --max-slots.
+working; re-create it with a larger --max-metrics or --max-slots. Process-scoped
+series of exited processes are retired by shmstatsd every tick and their room reused.
 
 Examples:
   statsctl info

@@ -66,10 +66,10 @@ std::optional<Table> MakeTable(const std::vector<double>& bounds) {
   return std::nullopt;
 }
 
-const Table* Tables::Get(uint32_t index, const std::vector<double>& bounds) {
+const Table* Tables::Get(const std::vector<double>& bounds) {
   std::lock_guard lock(mutex_);
-  auto it = tables_.find(index);
-  if (it == tables_.end()) it = tables_.emplace(index, MakeTable(bounds)).first;
+  auto it = tables_.find(bounds);
+  if (it == tables_.end()) it = tables_.emplace(bounds, MakeTable(bounds)).first;
   return it->second ? &*it->second : nullptr;
 }
 

@@ -31,17 +31,17 @@ struct Table {
 inline constexpr size_t kMaxCells = 1024;
 std::optional<Table> MakeTable(const std::vector<double>& bounds);
 
-// Tables of one mapping, by descriptor index: a series registered many times
-// shares one. Thread-safe; tables live as long as this object.
+// Tables of one mapping, by bounds: series with the same bounds (and a series
+// registered many times) share one; a reused descriptor never finds another
+// series' table. Thread-safe; tables live as long as this object.
 class Tables {
  public:
-  // The table for descriptor `index` with these bounds, built on first use;
-  // nullptr when MakeTable finds none.
-  const Table* Get(uint32_t index, const std::vector<double>& bounds);
+  // The table for these bounds, built on first use; nullptr when MakeTable finds none.
+  const Table* Get(const std::vector<double>& bounds);
 
  private:
   std::mutex mutex_;
-  std::map<uint32_t, std::optional<Table>> tables_;
+  std::map<std::vector<double>, std::optional<Table>> tables_;
 };
 
 }  // namespace shmstats::buckets

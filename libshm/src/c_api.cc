@@ -29,6 +29,14 @@ namespace shmstats {
 namespace {
 
 static_assert(sizeof(shmstats_slot) == sizeof(detail::Slot));
+// 0.3 took `scope` from the reserved words: the options keep 0.2's size and layout.
+static_assert(offsetof(shmstats_metric_options, scope) ==
+                  offsetof(shmstats_metric_options, striping) + 8 &&
+              offsetof(shmstats_metric_options, reserved) ==
+                  offsetof(shmstats_metric_options, scope) + 8 &&
+              sizeof(shmstats_metric_options) == offsetof(shmstats_metric_options, reserved) + 48);
+static_assert(static_cast<int>(Scope::kProcess) == SHMSTATS_SCOPE_PROCESS &&
+              static_cast<int>(Scope::kShared) == SHMSTATS_SCOPE_SHARED);
 
 }  // namespace
 
@@ -156,6 +164,8 @@ MetricSpec ToSpec(const shmstats_metric_options* o) {
   Require(o->flags == 0, "shmstats_metric_options.flags must be zero");
   Require(o->striping == SHMSTATS_STRIPING_SHARED || o->striping == SHMSTATS_STRIPING_PER_CPU,
           "shmstats_metric_options.striping must be SHMSTATS_STRIPING_SHARED or _PER_CPU");
+  Require(o->scope == SHMSTATS_SCOPE_SHARED || o->scope == SHMSTATS_SCOPE_PROCESS,
+          "shmstats_metric_options.scope must be SHMSTATS_SCOPE_SHARED or _PROCESS");
   for (uint64_t r : o->reserved) {
     Require(r == 0,
             "shmstats_metric_options.reserved must be zero (an option of a newer "
@@ -171,6 +181,7 @@ MetricSpec ToSpec(const shmstats_metric_options* o) {
   }
   if (o->help) spec.help = o->help;
   if (o->unit) spec.unit = o->unit;
+  spec.scope = o->scope == SHMSTATS_SCOPE_PROCESS ? Scope::kProcess : Scope::kShared;
   return spec;
 }
 
@@ -371,6 +382,14 @@ shmstats_status shmstats_reset(shmstats_segment* segment, const char* name, size
     auto reset =
         segment->segment.Reset([&](const MetricSnapshot& m) { return !name || m.name == wanted; });
     if (n_reset) *n_reset = reset.size();
+  });
+}
+
+shmstats_status shmstats_segment_retire_exited(shmstats_segment* segment, uint32_t* retired) {
+  if (!segment) return Fail(SHMSTATS_INVALID_ARGUMENT, "segment is NULL");
+  return Guard([&] {
+    uint32_t n = segment->segment.RetireExited();
+    if (retired) *retired = n;
   });
 }
 

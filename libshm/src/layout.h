@@ -65,6 +65,10 @@ struct Header {
   std::atomic<uint64_t> slots_used;    // 120: slot cursor (only grows)
   std::atomic<uint64_t> refused;       // 128: registrations refused for lack of room
   std::atomic<uint64_t> abandoned;     // 136: descriptors a registrant gave up on
+  std::atomic<uint64_t> retired;       // 144: process-scoped series retired (folded) so far
+  std::atomic<uint64_t> reused;        // 152: retired descriptors taken again
+  std::atomic<uint64_t> reusable;      // 160: hint: retired descriptors not yet reused
+  std::atomic<uint64_t> reuse_cursor;  // 168: hint: where the next reuse scan starts
 };
 
 // Descriptor state word: top two bits are the state, the low 62 bits the key hash.
@@ -91,6 +95,29 @@ inline constexpr uint64_t FamilyEntry(uint64_t family_hash, uint8_t type) {
   return (uint64_t{type} << 62) | (family_hash & kHashMask);
 }
 
+// Scope of a descriptor (Descriptor::scope).
+enum Scope : uint8_t { kScopeShared = 0, kScopeProcess = 1 };
+
+// A process-scoped descriptor's life word: bits 0..2 the phase, bits 3..31 the pid
+// of the process that last changed it (folder or reuser; 0 for the owner's own
+// claim), bits 32..63 the generation (how many times the descriptor was reused).
+// Shared descriptors keep 0.
+enum LifePhase : uint64_t {
+  kLiveOwned = 1,  // counted by readers (gauges: only while the owner lives)
+  kFolding = 2,    // the actor is folding the values into the aggregate series
+  kRetired = 3,    // folded (or a gauge dropped): reusable; readers ignore it
+  kRefilling = 4,  // the actor is writing a new series into it
+};
+inline constexpr uint64_t kPhaseMask = 7;
+inline constexpr uint64_t Life(uint64_t generation, uint32_t actor, uint64_t phase) {
+  return (generation << 32) | (uint64_t{actor & 0x1fffffffu} << 3) | phase;
+}
+inline constexpr uint64_t LifePhaseOf(uint64_t life) { return life & kPhaseMask; }
+inline constexpr uint32_t LifeActor(uint64_t life) {
+  return static_cast<uint32_t>(life >> 3) & 0x1fffffffu;
+}
+inline constexpr uint64_t LifeGeneration(uint64_t life) { return life >> 32; }
+
 enum BucketKind : uint8_t { kNoBuckets = 0, kExplicit = 1, kExponential = 2 };
 
 struct Descriptor {
@@ -99,7 +126,7 @@ struct Descriptor {
   uint8_t type;                     //  12: MetricType
   uint8_t bucket_kind;              //  13: BucketKind
   uint8_t precision_bits;           //  14: exponential only
-  uint8_t scope;                    //  15: 0 shared (process scope: reserved, issue 9)
+  uint8_t scope;                    //  15: Scope
   uint32_t slot_offset;             //  16: first slot, a multiple of kCacheLineSlots
   uint32_t slot_count;              //  20: slots used by this metric
   uint32_t bucket_count;            //  24: histogram buckets including +Inf
@@ -112,10 +139,12 @@ struct Descriptor {
   uint16_t unit_len;                //  38
   uint64_t strings;                 //  40: name, labels, help, unit at strings_offset + this
   int64_t min_key;                  //  48: exponential only: key of bucket 0
-  uint32_t process_pid;             //  56: reserved for process scope; 0
-  uint32_t reserved1;               //  60
-  uint64_t process_start;           //  64: reserved for process scope; 0
-  uint8_t reserved2[56];            //  72
+  uint32_t process_pid;             //  56: process scope: the owner; 0 for shared series
+  uint32_t fold_target;             //  60: process scope: aggregate's descriptor index + 1
+  uint64_t process_start;           //  64: process scope: owner's start time (clock ticks)
+  std::atomic<uint64_t> life;       //  72: process scope: Life(); 0 for shared series
+  uint32_t string_capacity;         //  80: process scope: string bytes it owns (reuse)
+  uint8_t reserved2[44];            //  84
 };
 
 // Slots of a metric, from slot_offset (n = bucket_count):
@@ -170,12 +199,15 @@ static_assert(BoundsOffset(8, 2) == 32 && HistogramResetBase(8, 2) == 39 &&
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
 static_assert(std::is_standard_layout_v<Header> && std::is_standard_layout_v<Descriptor>);
-static_assert(sizeof(Header) == 144 && sizeof(Header) <= kHeaderSize);
+static_assert(sizeof(Header) == 176 && sizeof(Header) <= kHeaderSize);
+static_assert(offsetof(Header, retired) == 144 && offsetof(Header, reuse_cursor) == 168);
 static_assert(offsetof(Header, series_used) == 104 && offsetof(Header, abandoned) == 136);
 static_assert(sizeof(Descriptor) == kDescriptorSize && kPage % kDescriptorSize == 0);
 static_assert(offsetof(Descriptor, slot_offset) == 16 && offsetof(Descriptor, stripes) == 28);
 static_assert(offsetof(Descriptor, name_len) == 32 && offsetof(Descriptor, strings) == 40);
 static_assert(offsetof(Descriptor, min_key) == 48 && offsetof(Descriptor, process_start) == 64);
+static_assert(offsetof(Descriptor, fold_target) == 60 && offsetof(Descriptor, life) == 72 &&
+              offsetof(Descriptor, string_capacity) == 80);
 static_assert(sizeof(Slot) == 8 && alignof(Slot) == 8);
 
 }  // namespace shmstats::layout

@@ -3,18 +3,23 @@
 // untrusted input; a bad descriptor becomes a problem string, never a crash.
 
 #include <fmt/format.h>
+#include <sched.h>
 
 #include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <thread>
 #include <unordered_map>
 
 #include "buckets.h"
 #include "names.h"
 #include "ownership.h"
+#include "process_identity.h"
+#include "process_series.h"
 #include "segment_impl.h"
 #include "shmstats/error.h"
+#include "values.h"
 
 namespace shmstats {
 namespace {
@@ -23,14 +28,9 @@ using layout::Descriptor;
 
 double AsDouble(uint64_t bits) { return std::bit_cast<double>(bits); }
 
-// Where a validated descriptor's values are, and its key hash.
-struct Located {
-  uint32_t slot_offset = 0;
-  uint64_t hash = 0;
-  uint32_t stripes = 1;  // stripes to sum (1: not striped)
-  uint32_t stride = 0;   // slots from one stripe to the next
-  uint32_t reset = 0;    // first reset total, from slot_offset (counters, histograms)
-};
+using values::Located;
+using values::Raw;
+using values::RawDouble;
 
 // Metadata of a published descriptor, checked; the slot range is checked too.
 // Returns false for a descriptor that is not published (nothing to report), or that
@@ -38,15 +38,26 @@ struct Located {
 bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, Located* where,
               std::string* problem) {
   const Descriptor& shared = s.descriptor(index);
+  // A process-scoped descriptor (life != 0) changes when it is reused: its life word
+  // is loaded before and after the copy (a seqlock), and a copy it does not bracket
+  // unchanged, or that is not live, is left out.
+  const uint64_t life = shared.life.load(std::memory_order_acquire);
   uint64_t state = shared.state.load(std::memory_order_acquire);
   if ((state & layout::kStateMask) != layout::kPublished) return false;
-  // Published descriptors are immutable: copy once, then check only the copy.
+  if (life != 0 && layout::LifePhaseOf(life) != layout::kLiveOwned) return false;
+  // Published descriptors are immutable while live: copy once, check only the copy.
   Descriptor d;
   std::memcpy(static_cast<void*>(&d), static_cast<const void*>(&shared), sizeof d);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (shared.life.load(std::memory_order_relaxed) != life ||
+      shared.state.load(std::memory_order_relaxed) != state)
+    return false;
   auto bad = [&](const std::string& why) {
     *problem = fmt::format("descriptor {}: {}", index, why);
     return false;
   };
+  if ((life != 0) != (d.scope == layout::kScopeProcess) || d.scope > layout::kScopeProcess)
+    return bad(fmt::format("scope {} does not match its life word", d.scope));
   if (d.type < 1 || d.type > 3) return bad(fmt::format("unknown metric type {}", d.type));
   if (d.name_len > kMaxNameBytes || d.labels_len > kMaxLabelBytes || d.help_len > kMaxHelpBytes ||
       d.unit_len > kMaxUnitBytes)
@@ -94,9 +105,11 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
       uint64_t{d.slot_offset} + d.slot_count > s.max_slots)
     return bad(fmt::format("{}: slots {}+{} are outside the {} slots (or too few)", m->name,
                            d.slot_offset, d.slot_count, s.max_slots));
-  *where = {d.slot_offset, state & layout::kHashMask, layout::Striped(d.stripes) ? d.stripes : 1u,
-            layout::StripeStride(buckets),
-            buckets ? layout::HistogramResetBase(buckets, d.stripes) : layout::kCounterResetSlot};
+  *where = values::Locate(d);
+  where->hash = state & layout::kHashMask;
+  where->life = life;
+  where->process_pid = d.process_pid;
+  where->process_start = d.process_start;
   if (m->type != MetricType::kHistogram) return true;
 
   HistogramValue& h = m->histogram;
@@ -118,23 +131,6 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
     return bad(fmt::format("{}: unknown bucket kind {}", m->name, d.bucket_kind));
   }
   return true;
-}
-
-// The raw value of a counter or bucket: the sum of its stripes (mod 2^64), the
-// slot at `at` in each.
-uint64_t Raw(const layout::Slot* slots, const Located& where, uint32_t at) {
-  uint64_t v = 0;
-  for (uint32_t stripe = 0; stripe < where.stripes; ++stripe)
-    v += slots[size_t{stripe} * where.stride + at].load(std::memory_order_relaxed);
-  return v;
-}
-
-// The same for a histogram's sum (doubles).
-double RawDouble(const layout::Slot* slots, const Located& where) {
-  double v = 0;
-  for (uint32_t stripe = 0; stripe < where.stripes; ++stripe)
-    v += AsDouble(slots[size_t{stripe} * where.stride].load(std::memory_order_relaxed));
-  return v;
 }
 
 // A counter (or bucket) value with its reset total: visible = raw - reset (mod 2^64),
@@ -216,26 +212,107 @@ void ForEachPublished(const detail::SegmentImpl& s, std::vector<std::string>* pr
   }
 }
 
-}  // namespace
+// Adds a process-scoped series' values into its aggregate (same name and labels):
+// false if their layouts differ.
+bool AddInto(MetricSnapshot& into, const MetricSnapshot& p) {
+  if (into.type != p.type) return false;
+  switch (p.type) {
+    case MetricType::kCounter:
+      into.counter += p.counter;
+      into.counter_reset_total += p.counter_reset_total;
+      break;
+    case MetricType::kGauge:
+      into.gauge += p.gauge;
+      break;
+    case MetricType::kHistogram: {
+      HistogramValue& h = into.histogram;
+      if (h.bounds != p.histogram.bounds) return false;
+      for (size_t i = 0; i < h.counts.size(); ++i) {
+        h.counts[i] += p.histogram.counts[i];
+        h.reset_counts[i] += p.histogram.reset_counts[i];
+      }
+      h.count += p.histogram.count;
+      h.sum += p.histogram.sum;
+      h.reset_sum += p.histogram.reset_sum;
+      break;
+    }
+  }
+  ++into.process_series;
+  return true;
+}
 
-Snapshot Segment::Read() const {
-  detail::CheckMappedSize(*impl_);
+// Adds each process-scoped series into the shared series of its key in `metrics`
+// (found through `series`, key hash -> index), or reports it.
+void Aggregate(std::vector<MetricSnapshot>& metrics,
+               const std::unordered_map<uint64_t, size_t>& series,
+               std::vector<std::pair<uint64_t, MetricSnapshot>>& process_series,
+               std::vector<std::string>* problems) {
+  for (auto& [hash, p] : process_series) {
+    auto it = series.find(hash);
+    MetricSnapshot* into = it == series.end() ? nullptr : &metrics[it->second];
+    if (!into || into->name != p.name || into->labels != p.labels || !AddInto(*into, p))
+      problems->push_back(fmt::format(
+          "descriptor {}: process-scoped {} has no shared series of its type to add into", p.index,
+          p.name));
+  }
+}
+
+// The life words of every descriptor below the cursor (0 for shared series).
+std::vector<uint64_t> LifeWords(const detail::SegmentImpl& s) {
+  std::vector<uint64_t> lives(s.series_used());
+  for (uint32_t i = 0; i < lives.size(); ++i)
+    lives[i] = s.descriptor(i).life.load(std::memory_order_acquire);
+  return lives;
+}
+
+// The first descriptor whose values a fold may have moved to or from its aggregate
+// while a read pass ran between the two life-word scans (one that was live and left
+// that state, or was being folded by a live folder), or kStable. A fold whose folder
+// died is taken as done, as retirement takes it.
+constexpr uint32_t kStable = ~0u;
+uint32_t Unstable(const detail::SegmentImpl& s, const std::vector<uint64_t>& before) {
+  for (uint32_t i = 0; i < before.size(); ++i) {
+    const uint64_t then = before[i];
+    if (then == 0 || s.descriptor(i).scope != layout::kScopeProcess) continue;
+    const uint64_t now = s.descriptor(i).life.load(std::memory_order_relaxed);
+    if (layout::LifePhaseOf(then) == layout::kLiveOwned && now != then) return i;
+    if ((layout::LifePhaseOf(then) == layout::kFolding ||
+         layout::LifePhaseOf(now) == layout::kFolding) &&
+        (now != then || process::ActorAlive(now)))
+      return i;
+  }
+  return kStable;
+}
+
+Snapshot ReadPass(const detail::SegmentImpl& s, const std::vector<uint64_t>& before,
+                  process::Liveness& live) {
   Snapshot snap;
   snap.taken_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();
-  snap.instance_id = impl_->header().instance_id;
+  snap.instance_id = s.header().instance_id;
   // Corruption or a registration race can leave a series twice, or one family with
   // two types; exporters need neither, so such series are left out and reported.
   // Keyed by hashes (checked against the names on a hit) to spare an allocation per
   // metric: this loop is most of `statsctl list` on a large segment.
   std::unordered_map<uint64_t, size_t> series;  // key hash -> index in snap.metrics
   std::unordered_map<size_t, size_t> families;  // hash of name -> index in snap.metrics
+  std::vector<std::pair<uint64_t, MetricSnapshot>> process_series;  // key hash, values
   // Room for every descriptor up front: growing moved every metric read so far
   // (memory that is reserved but never written costs no page).
-  snap.metrics.reserve(impl_->series_used());
-  series.reserve(impl_->series_used());
-  ForEachPublished(*impl_, &snap.problems, [&](MetricSnapshot& m, const Located& where) {
+  snap.metrics.reserve(s.series_used());
+  series.reserve(s.series_used());
+  ForEachPublished(s, &snap.problems, [&](MetricSnapshot& m, const Located& where) {
+    if (where.life != 0) {
+      // Counted only under the life word the pass started from (Unstable checks it
+      // did not change); a gauge only while its owner lives.
+      if (m.index >= before.size() || before[m.index] != where.life ||
+          (m.type == MetricType::kGauge && !live.Alive(where.process_pid, where.process_start)))
+        return;
+      ReadValues(s, where, &m, /*take=*/false);
+      process_series.emplace_back(where.hash, std::move(m));
+      return;
+    }
     const size_t at = snap.metrics.size();
     auto [same_key, new_series] = series.emplace(where.hash, at);
     const MetricSnapshot* other = new_series ? nullptr : &snap.metrics[same_key->second];
@@ -251,10 +328,44 @@ Snapshot Segment::Read() const {
                                           m.name, TypeName(other->type), TypeName(m.type)));
       return;
     }
-    ReadValues(*impl_, where, &m, /*take=*/false);
+    ReadValues(s, where, &m, /*take=*/false);
     snap.metrics.push_back(std::move(m));
   });
+  Aggregate(snap.metrics, series, process_series, &snap.problems);
   return snap;
+}
+
+// Read passes a fold may disturb before a pass is taken as it is: the first few
+// yield, the others sleep 1 ms, enough for a folder preempted mid-fold to finish.
+constexpr int kReadAttempts = 64;
+constexpr int kYieldingAttempts = 4;
+
+}  // namespace
+
+Snapshot Segment::Read() const {
+  detail::CheckMappedSize(*impl_);
+  process::Liveness live;  // one owner check per pid for the whole read
+  for (int attempt = 1;; ++attempt) {
+    const std::vector<uint64_t> before = LifeWords(*impl_);
+    Snapshot snap = ReadPass(*impl_, before, live);
+    // Acquire: a fold's value writes (release) seen in the pass make its life-word
+    // change visible to Unstable.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    const uint32_t unstable = Unstable(*impl_, before);
+    if (unstable == kStable) return snap;
+    if (attempt == kReadAttempts) {
+      snap.problems.push_back(fmt::format(
+          "descriptor {}: a process-scoped series was being retired during each of {} read "
+          "passes (or its life word is corrupt): its series' total may be off by its values",
+          unstable, kReadAttempts));
+      return snap;
+    }
+    if (attempt < kYieldingAttempts) {
+      sched_yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
 }
 
 std::vector<MetricSnapshot> Segment::Reset(
@@ -262,11 +373,20 @@ std::vector<MetricSnapshot> Segment::Reset(
   impl_->RequireWritable("reset metrics");
   detail::CheckMappedSize(*impl_);
   std::vector<MetricSnapshot> taken;
+  std::unordered_map<uint64_t, size_t> series;  // key hash -> index in taken (shared series)
+  std::vector<std::pair<uint64_t, MetricSnapshot>> process_series;
   ForEachPublished(*impl_, nullptr, [&](MetricSnapshot& m, const Located& where) {
     if (!select(m)) return;
     ReadValues(*impl_, where, &m, /*take=*/true);
+    if (where.life != 0) {
+      process_series.emplace_back(where.hash, std::move(m));
+      return;
+    }
+    series.emplace(where.hash, taken.size());
     taken.push_back(std::move(m));
   });
+  std::vector<std::string> unmatched;  // a process series whose aggregate was not selected
+  Aggregate(taken, series, process_series, &unmatched);
   return taken;
 }
 

@@ -27,6 +27,7 @@
 #include "buckets.h"
 #include "names.h"
 #include "ownership.h"
+#include "process_series.h"
 #include "segment_impl.h"
 #include "shmstats/error.h"
 
@@ -70,27 +71,6 @@ bool SameKey(const detail::SegmentImpl& s, const Descriptor& d, const Request& r
          std::memcmp(p + name_len, r.labels.data(), labels_len) == 0;
 }
 
-// The slots of a published descriptor, checked against the segment's geometry and
-// its own layout (striping included).
-layout::Slot* CheckedSlots(const detail::SegmentImpl& s, const Descriptor& d) {
-  const uint32_t buckets =
-      d.type == static_cast<uint8_t>(MetricType::kHistogram) ? d.bucket_count : 0;
-  const bool stripes_ok =
-      layout::ValidStripes(d.stripes) &&
-      (!layout::Striped(d.stripes) || d.type != static_cast<uint8_t>(MetricType::kGauge)) &&
-      (d.type != static_cast<uint8_t>(MetricType::kHistogram) || buckets >= 2);
-  const uint32_t needed = !stripes_ok ? UINT32_MAX
-                          : d.type == static_cast<uint8_t>(MetricType::kGauge)
-                              ? layout::kGaugeSlots
-                              : layout::MetricSlots(buckets, d.stripes);
-  if (d.slot_offset % layout::kCacheLineSlots != 0 || d.slot_count < needed ||
-      uint64_t{d.slot_offset} + d.slot_count > s.max_slots)
-    throw Error(Errc::kCorrupt,
-                fmt::format("segment {} is corrupt: a descriptor has slots {}+{} of {}", s.path,
-                            d.slot_offset, d.slot_count, s.max_slots));
-  return s.slots() + d.slot_offset;
-}
-
 void CheckCompatible(const detail::SegmentImpl& s, const Descriptor& d, const Request& r) {
   if (d.type != static_cast<uint8_t>(r.type))
     throw Error(Errc::kTypeMismatch,
@@ -103,7 +83,7 @@ void CheckCompatible(const detail::SegmentImpl& s, const Descriptor& d, const Re
                (d.precision_bits == want.precision_bits && d.min_key == want.min_key));
   if (same) {
     const layout::Slot* bounds =
-        CheckedSlots(s, d) + layout::BoundsOffset(d.bucket_count, d.stripes);
+        detail::CheckedSlots(s, d) + layout::BoundsOffset(d.bucket_count, d.stripes);
     for (size_t i = 0; same && i < want.bounds.size(); ++i)
       same = bounds[i].load(std::memory_order_relaxed) == std::bit_cast<uint64_t>(want.bounds[i]);
   }
@@ -128,10 +108,8 @@ void CheckCompatible(const detail::SegmentImpl& s, const Descriptor& d, const Re
                                          SeriesName(r), s.path, std::strerror(errno)));
 }
 
-// Refuses r before it takes anything if its strings or slots cannot fit now, so
-// that refusals do not use up descriptors (a registrant losing the last room to a
-// racer between this check and its claim abandons its descriptor instead).
-void CheckRoom(const detail::SegmentImpl& s, const Request& r) {
+// Why r's strings or slots cannot fit above the cursors now; empty if they can.
+std::string NoRoom(const detail::SegmentImpl& s, const Request& r) {
   const layout::Header& h = s.header();
   auto fits = [](uint64_t used, uint64_t count, uint64_t align, uint64_t limit) {
     uint64_t start = (std::min(used, limit) + align - 1) / align * align;
@@ -141,13 +119,21 @@ void CheckRoom(const detail::SegmentImpl& s, const Request& r) {
   uint64_t slots_used = h.slots_used.load(std::memory_order_relaxed);
   uint64_t strings_used = h.strings_used.load(std::memory_order_relaxed);
   if (!fits(slots_used, r.slots, layout::kCacheLineSlots, s.max_slots))
-    Refuse(s, fmt::format("{} needs {} value slots on a fresh cache line but {} of {} are used",
-                          SeriesName(r), r.slots, std::min<uint64_t>(slots_used, s.max_slots),
-                          s.max_slots));
+    return fmt::format("{} needs {} value slots on a fresh cache line but {} of {} are used",
+                       SeriesName(r), r.slots, std::min<uint64_t>(slots_used, s.max_slots),
+                       s.max_slots);
   if (!fits(strings_used, bytes, 8, s.string_bytes))
-    Refuse(s, fmt::format("{} needs {} bytes for its name and labels but {} of {} are used",
-                          SeriesName(r), bytes, std::min(strings_used, s.string_bytes),
-                          s.string_bytes));
+    return fmt::format("{} needs {} bytes for its name and labels but {} of {} are used",
+                       SeriesName(r), bytes, std::min(strings_used, s.string_bytes),
+                       s.string_bytes);
+  return {};
+}
+
+// Refuses r before it takes anything if its strings or slots cannot fit now, so
+// that refusals do not use up descriptors (a registrant losing the last room to a
+// racer between this check and its claim abandons its descriptor instead).
+void CheckRoom(const detail::SegmentImpl& s, const Request& r) {
+  if (std::string why = NoRoom(s, r); !why.empty()) Refuse(s, why);
 }
 
 // Step 2: the family's type, decided once by a CAS from 0.
@@ -207,6 +193,35 @@ void Abandon(const detail::SegmentImpl& s, Descriptor& d, const Request& r) {
     s.header().abandoned.fetch_add(1, std::memory_order_relaxed);
 }
 
+// Writes r's strings at `at` (string offset) and every field of d but its state,
+// life, slot_count and capacities, with r's slots at `offset` (their bounds written).
+void Fill(const detail::SegmentImpl& s, Descriptor& d, const Request& r, uint64_t at,
+          uint64_t offset) {
+  char* p = s.strings() + at;
+  for (std::string_view part : {std::string_view(r.spec.name), std::string_view(r.labels),
+                                std::string_view(r.spec.help), std::string_view(r.spec.unit)}) {
+    std::memcpy(p, part.data(), part.size());
+    p += part.size();
+  }
+
+  d.type = static_cast<uint8_t>(r.type);
+  d.bucket_kind = r.buckets.kind;
+  d.precision_bits = r.buckets.precision_bits;
+  d.stripes = r.stripes;
+  d.min_key = r.buckets.min_key;
+  d.bucket_count = r.type == MetricType::kHistogram ? r.buckets.bounds.size() + 1 : 0;
+  d.name_len = r.spec.name.size();
+  d.labels_len = r.labels.size();
+  d.help_len = r.spec.help.size();
+  d.unit_len = r.spec.unit.size();
+  d.strings = at;
+  d.slot_offset = static_cast<uint32_t>(offset);
+  layout::Slot* slots = s.slots() + offset;
+  for (size_t i = 0; i < r.buckets.bounds.size(); ++i)
+    slots[layout::BoundsOffset(d.bucket_count, r.stripes) + i].store(
+        std::bit_cast<uint64_t>(r.buckets.bounds[i]), std::memory_order_relaxed);
+}
+
 // Step 3 up to the link: a descriptor claimed for r, fully written. Throws kFull.
 uint32_t Claim(const detail::SegmentImpl& s, const Request& r, uint32_t self) {
   layout::Header& h = s.header();
@@ -234,34 +249,13 @@ uint32_t Claim(const detail::SegmentImpl& s, const Request& r, uint32_t self) {
       Refuse(s, SeriesName(r) + " lost the last room to another registrant");
     };
     if (!Bump(s, h.strings_used, bytes, 8, s.string_bytes, r, strings, &at)) no_room();
-    char* p = s.strings() + at;
-    for (std::string_view part : {std::string_view(r.spec.name), std::string_view(r.labels),
-                                  std::string_view(r.spec.help), std::string_view(r.spec.unit)}) {
-      std::memcpy(p, part.data(), part.size());
-      p += part.size();
-    }
-
     uint64_t offset = 0;
     auto data = [&s](uint64_t i, uint64_t n) { return std::pair{s.data_offset + i * 8, n * 8}; };
     if (!Bump(s, h.slots_used, r.slots, layout::kCacheLineSlots, s.max_slots, r, data, &offset))
       no_room();
-    d.type = static_cast<uint8_t>(r.type);
-    d.bucket_kind = r.buckets.kind;
-    d.precision_bits = r.buckets.precision_bits;
-    d.stripes = r.stripes;
-    d.min_key = r.buckets.min_key;
-    d.bucket_count = r.type == MetricType::kHistogram ? r.buckets.bounds.size() + 1 : 0;
-    d.name_len = r.spec.name.size();
-    d.labels_len = r.labels.size();
-    d.help_len = r.spec.help.size();
-    d.unit_len = r.spec.unit.size();
-    d.strings = at;
-    d.slot_offset = static_cast<uint32_t>(offset);
+    Fill(s, d, r, at, offset);
     d.slot_count = r.slots;
-    layout::Slot* slots = s.slots() + offset;
-    for (size_t i = 0; i < r.buckets.bounds.size(); ++i)
-      slots[layout::BoundsOffset(d.bucket_count, r.stripes) + i].store(
-          std::bit_cast<uint64_t>(r.buckets.bounds[i]), std::memory_order_relaxed);
+    d.string_capacity = static_cast<uint32_t>(bytes);
   } catch (...) {
     Abandon(s, d, r);  // refused, or tmpfs is full
     throw;
@@ -327,6 +321,91 @@ const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
   Refuse(s, fmt::format("all {} series index entries are used", s.index_entries));
 }
 
+// True if r's strings and slots fit above the cursors and a descriptor is left.
+bool FreshRoom(const detail::SegmentImpl& s, const Request& r) {
+  return NoRoom(s, r).empty() &&
+         s.header().series_used.load(std::memory_order_relaxed) < s.max_metrics;
+}
+
+// A descriptor of this process for r (process scope), published, never linked from
+// the series index: a retired one reused if there is one that fits, else a fresh
+// one; when the segment has no fresh room, process series whose owner exited are
+// retired first to make some.
+Descriptor& ClaimProcessSeries(const detail::SegmentImpl& s, const Request& r,
+                               const process::Identity& self, uint32_t target) {
+  const uint64_t bytes =
+      r.spec.name.size() + r.labels.size() + r.spec.help.size() + r.spec.unit.size();
+  uint64_t life = 0;
+  // A retired descriptor of the same size first, then fresh room, then (after
+  // retiring the series of exited processes) any retired descriptor that fits.
+  uint32_t index = process::TakeRetired(s, r.slots, bytes, true, self.pid, &life);
+  if (index == process::kNoDescriptor && !FreshRoom(s, r)) {
+    process::Liveness live;
+    process::RetireExited(s, live);
+    index = process::TakeRetired(s, r.slots, bytes, true, self.pid, &life);
+    if (index == process::kNoDescriptor)
+      index = process::TakeRetired(s, r.slots, bytes, false, self.pid, &life);
+  }
+  if (index == process::kNoDescriptor) {
+    CheckRoom(s, r);
+    index = Claim(s, r, self.pid);  // refuses (kFull) if nothing is left
+    life = layout::Life(0, self.pid, layout::kRefilling);
+    s.descriptor(index).life.store(life, std::memory_order_relaxed);
+  } else {
+    // A retired descriptor: its slots and string room are ours (kRefilling); readers
+    // skip it (not live) and check its life word around every copy.
+    Descriptor& d = s.descriptor(index);
+    d.owner_pid.store(self.pid, std::memory_order_relaxed);
+    d.state.store(layout::kClaimed | r.hash, std::memory_order_relaxed);
+    layout::Slot* slots = s.slots() + d.slot_offset;
+    for (uint32_t i = 0; i < d.slot_count; ++i) slots[i].store(0, std::memory_order_relaxed);
+    Fill(s, d, r, d.strings, d.slot_offset);
+  }
+  Descriptor& d = s.descriptor(index);
+  d.scope = layout::kScopeProcess;
+  d.process_pid = self.pid;
+  d.process_start = self.start;
+  d.fold_target = target + 1;
+  // Release: every field is written before a reader or retirer acquires kLiveOwned.
+  d.life.store(layout::Life(layout::LifeGeneration(life), self.pid, layout::kLiveOwned),
+               std::memory_order_release);
+  d.state.store(layout::kPublished | r.hash, std::memory_order_release);
+  return d;
+}
+
+// Find-or-create of this process's series for r: the shared series of the key (the
+// aggregate a retirement folds into) is registered first, then this process's own.
+const Descriptor& FindOrCreateInProcess(detail::SegmentImpl& s, const Request& r) {
+  const Descriptor& target = FindOrCreate(s, r);
+  const auto target_index = static_cast<uint32_t>(&target - &s.descriptor(0));
+  const process::Identity self = process::Self();
+  if (self.start == 0)
+    throw Error(Errc::kSystem, fmt::format("cannot register process-scoped {}: /proc/{}/stat is "
+                                           "unreadable (is /proc mounted?)",
+                                           SeriesName(r), self.pid));
+  std::lock_guard lock(s.process_mutex);
+  if (s.process_cache_pid != self.pid) {  // first use, or a child after fork()
+    s.process_cache.clear();
+    s.process_cache_pid = self.pid;
+  }
+  if (auto it = s.process_cache.find(r.hash); it != s.process_cache.end()) {
+    const Descriptor& d = s.descriptor(it->second);
+    if (layout::LifePhaseOf(d.life.load(std::memory_order_acquire)) == layout::kLiveOwned &&
+        d.process_pid == self.pid && d.process_start == self.start && SameKey(s, d, r)) {
+      CheckCompatible(s, d, r);
+      return d;
+    }
+  }
+  const Descriptor& d = ClaimProcessSeries(s, r, self, target_index);
+  s.process_cache[r.hash] = static_cast<uint32_t>(&d - &s.descriptor(0));
+  return d;
+}
+
+// The series r names for this process: shared or process-scoped.
+const Descriptor& Register(detail::SegmentImpl& s, const Request& r) {
+  return r.spec.scope == Scope::kProcess ? FindOrCreateInProcess(s, r) : FindOrCreate(s, r);
+}
+
 // Stripes of a striped metric: this machine's CPUs, rounded up to a power of two.
 uint8_t StripeCount() {
   auto cpus = static_cast<uint32_t>(std::max(get_nprocs_conf(), 1));
@@ -355,12 +434,33 @@ Request MakeRequest(MetricType type, const MetricSpec& spec, const Buckets* b,
 
 }  // namespace
 
+// The slots of a published descriptor, checked against the segment's geometry and
+// its own layout (striping included).
+layout::Slot* detail::CheckedSlots(const SegmentImpl& s, const layout::Descriptor& d) {
+  const uint32_t buckets =
+      d.type == static_cast<uint8_t>(MetricType::kHistogram) ? d.bucket_count : 0;
+  const bool stripes_ok =
+      layout::ValidStripes(d.stripes) &&
+      (!layout::Striped(d.stripes) || d.type != static_cast<uint8_t>(MetricType::kGauge)) &&
+      (d.type != static_cast<uint8_t>(MetricType::kHistogram) || buckets >= 2);
+  const uint32_t needed = !stripes_ok ? UINT32_MAX
+                          : d.type == static_cast<uint8_t>(MetricType::kGauge)
+                              ? layout::kGaugeSlots
+                              : layout::MetricSlots(buckets, d.stripes);
+  if (d.slot_offset % layout::kCacheLineSlots != 0 || d.slot_count < needed ||
+      uint64_t{d.slot_offset} + d.slot_count > s.max_slots)
+    throw Error(Errc::kCorrupt,
+                fmt::format("segment {} is corrupt: a descriptor has slots {}+{} of {}", s.path,
+                            d.slot_offset, d.slot_count, s.max_slots));
+  return s.slots() + d.slot_offset;
+}
+
 Counter Segment::RegisterCounter(const MetricSpec& spec, Striping striping) {
   impl_->RequireWritable("register metrics");
   Request r = MakeRequest(MetricType::kCounter, spec, nullptr, striping);
-  const Descriptor& d = FindOrCreate(*impl_, r);
+  const Descriptor& d = Register(*impl_, r);
   Counter c;
-  c.slot_ = CheckedSlots(*impl_, d);
+  c.slot_ = detail::CheckedSlots(*impl_, d);
   if (layout::Striped(d.stripes)) c.stripe_mask_ = d.stripes - 1u;
   return c;
 }
@@ -368,15 +468,15 @@ Counter Segment::RegisterCounter(const MetricSpec& spec, Striping striping) {
 Gauge Segment::RegisterGauge(const MetricSpec& spec) {
   impl_->RequireWritable("register metrics");
   Request r = MakeRequest(MetricType::kGauge, spec, nullptr);
-  return Gauge(CheckedSlots(*impl_, FindOrCreate(*impl_, r)));
+  return Gauge(detail::CheckedSlots(*impl_, Register(*impl_, r)));
 }
 
 Histogram Segment::RegisterHistogram(const MetricSpec& spec, const Buckets& buckets,
                                      Striping striping) {
   impl_->RequireWritable("register metrics");
   Request r = MakeRequest(MetricType::kHistogram, spec, &buckets, striping);
-  const Descriptor& d = FindOrCreate(*impl_, r);
-  layout::Slot* slots = CheckedSlots(*impl_, d);
+  const Descriptor& d = Register(*impl_, r);
+  layout::Slot* slots = detail::CheckedSlots(*impl_, d);
   Histogram h;
   h.slots_ = slots;
   if (layout::Striped(d.stripes)) {
@@ -387,8 +487,7 @@ Histogram Segment::RegisterHistogram(const MetricSpec& spec, const Buckets& buck
     h.shift_ = 52 - d.precision_bits;
     h.min_key_ = d.min_key;
     h.last_ = d.bucket_count - 1;
-  } else if (const buckets::Table* t = impl_->bucket_tables.Get(
-                 static_cast<uint32_t>(&d - &impl_->descriptor(0)), r.buckets.bounds)) {
+  } else if (const buckets::Table* t = impl_->bucket_tables.Get(r.buckets.bounds)) {
     // r's bounds are the descriptor's: we wrote them, or CheckCompatible compared them.
     h.kind_ = Histogram::kTable;
     h.cells_ = t->cells.data();
@@ -401,6 +500,13 @@ Histogram Segment::RegisterHistogram(const MetricSpec& spec, const Buckets& buck
     h.n_bounds_ = static_cast<uint16_t>(d.bucket_count - 1);
   }
   return h;
+}
+
+uint32_t Segment::RetireExited() {
+  impl_->RequireWritable("retire process-scoped series");
+  detail::CheckMappedSize(*impl_);
+  process::Liveness live;
+  return process::RetireExited(*impl_, live);
 }
 
 }  // namespace shmstats

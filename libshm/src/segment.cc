@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "ownership.h"
+#include "process_series.h"
 #include "segment_impl.h"
 #include "shmstats/error.h"
 
@@ -383,12 +384,15 @@ SegmentInfo Segment::Info() const {
   info.descriptors_used = s.series_used();
   for (uint32_t i = 0, n = info.descriptors_used; i < n; ++i) {
     uint64_t state = s.descriptor(i).state.load(std::memory_order_relaxed) & layout::kStateMask;
-    info.metrics_used += state == layout::kPublished;
+    const uint64_t life = s.descriptor(i).life.load(std::memory_order_relaxed);
+    info.metrics_used += state == layout::kPublished &&
+                         (life == 0 || layout::LifePhaseOf(life) == layout::kLiveOwned);
     info.metrics_abandoned += state == layout::kAbandoned;
     info.claims_dead +=
         state == layout::kClaimed &&
         detail::OwnerDead(s.descriptor(i).owner_pid.load(std::memory_order_relaxed));
   }
+  process::Count(s, &info);
   struct stat st {};
   if (fstat(s.shm.get_mapping_handle().handle, &st) == 0) {
     info.resident_bytes = static_cast<uint64_t>(st.st_blocks) * 512;

@@ -7,7 +7,9 @@
 
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "bucket_table.h"
 #include "layout.h"
@@ -36,6 +38,11 @@ struct detail::SegmentImpl {
   uint64_t data_offset = 0;
   // Explicit histograms' bucket lookup tables, in process memory (registry.cc).
   buckets::Tables bucket_tables;
+  // This process's process-scoped series: key hash -> descriptor index, valid for
+  // process_cache_pid (a child after fork starts afresh). Guarded by process_mutex.
+  std::mutex process_mutex;
+  uint32_t process_cache_pid = 0;
+  std::unordered_map<uint64_t, uint32_t> process_cache;
 
   char* base() const { return static_cast<char*>(region.get_address()); }
   layout::Header& header() const { return *reinterpret_cast<layout::Header*>(base()); }
@@ -62,5 +69,11 @@ struct detail::SegmentImpl {
   // them cannot SIGBUS. Returns false (errno set) when tmpfs is full.
   bool Reserve(uint64_t offset, uint64_t len) const;
 };
+
+namespace detail {
+// The slots of a descriptor, checked against the segment's geometry and its own
+// layout (striping included). Throws Error(kCorrupt). registry.cc.
+layout::Slot* CheckedSlots(const SegmentImpl& s, const layout::Descriptor& d);
+}  // namespace detail
 
 }  // namespace shmstats

@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
   shmstats_segment* other = NULL;
   shmstats_segment_options so;
   shmstats_metric_options mo;
-  shmstats_counter requests, striped;
+  shmstats_counter requests, striped, own;
+  uint32_t retired = 1;
   shmstats_gauge temperature;
   shmstats_histogram latency, sizes, striped_sizes, timed;
   uint64_t start;
@@ -117,8 +118,18 @@ int main(int argc, char** argv) {
   nanosleep(&two_ms, NULL);
   shmstats_histogram_observe_elapsed(&timed, start);
 
+  /* A process-scoped series (0.3): readers add it into the shared series. */
+  shmstats_metric_options_init(&mo);
+  mo.name = "own_jobs_total";
+  mo.scope = SHMSTATS_SCOPE_PROCESS;
+  CHECK(shmstats_register_counter(seg, &mo, &own) == SHMSTATS_OK);
+  shmstats_counter_inc(own, 5);
+  CHECK(shmstats_segment_retire_exited(seg, &retired) == SHMSTATS_OK && retired == 0);
+
   CHECK(shmstats_snapshot_read(seg, &snap) == SHMSTATS_OK);
-  CHECK(shmstats_snapshot_count(snap) == 7);
+  CHECK(shmstats_snapshot_count(snap) == 8);
+  m = find(snap, "own_jobs_total");
+  CHECK(m && m->type == SHMSTATS_COUNTER && m->counter == 5);
   m = find(snap, "requests_total");
   CHECK(m && m->type == SHMSTATS_COUNTER && m->counter == 1043 && m->n_labels == 2 &&
         strcmp(m->labels[0].name, "code") == 0 && strcmp(m->help, "Requests served") == 0);
@@ -161,6 +172,12 @@ int main(int argc, char** argv) {
   mo.striping = 7;
   CHECK(shmstats_register_counter(seg, &mo, &requests) == SHMSTATS_INVALID_ARGUMENT);
   CHECK(strstr(shmstats_last_error(), "striping") != NULL);
+  shmstats_metric_options_init(&mo);
+  mo.name = "bad_scope_total";
+  mo.scope = 7;
+  CHECK(shmstats_register_counter(seg, &mo, &requests) == SHMSTATS_INVALID_ARGUMENT);
+  CHECK(strstr(shmstats_last_error(), "scope") != NULL);
+  mo.scope = SHMSTATS_SCOPE_SHARED;
   mo.name = "striped_gauge";
   mo.striping = SHMSTATS_STRIPING_PER_CPU;
   CHECK(shmstats_register_gauge(seg, &mo, &temperature) == SHMSTATS_INVALID_ARGUMENT);

@@ -45,6 +45,17 @@ void EveryKind(Segment& s) {
   for (double v : {0.5, 3.0, 100.0, 5000.0}) size.Observe(v);
 }
 
+// Process-scoped series (issue 9): a counter and a gauge of this process, whose
+// owner has exited by the time the fuzzer reads them, beside their shared series.
+void ProcessScoped(Segment& s) {
+  shmstats::MetricSpec counter{"jobs_total", {{"queue", "mail"}}, "Jobs.", ""};
+  counter.scope = shmstats::Scope::kProcess;
+  s.RegisterCounter(counter).Inc(3);
+  shmstats::MetricSpec gauge{"busy", {}, "", ""};
+  gauge.scope = shmstats::Scope::kProcess;
+  s.RegisterGauge(gauge).Set(1);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -62,6 +73,7 @@ int main(int argc, char** argv) {
     options.max_slots = 256;      // histograms take 3 slots per bucket plus 1
     options.string_bytes = 4096;  // the smallest strings area: 24 KiB in all
     WriteSeed(seeds / "every_kind", options, EveryKind);
+    WriteSeed(seeds / "process_scoped", options, ProcessScoped);
     options.max_metrics = 1;
     options.max_slots = 8;
     WriteSeed(seeds / "empty", options, [](Segment&) {});

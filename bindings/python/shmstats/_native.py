@@ -11,7 +11,8 @@ from ctypes import (POINTER, Structure, c_char_p, c_double, c_int, c_int32, c_in
                     c_uint8, c_uint16, c_uint32, c_uint64, c_void_p)
 
 ABI_MAJOR = 0
-ABI_MINOR = 2  # the handles' layout of 0.2 (issue 10)
+ABI_MINOR = 3  # the handles' layout of 0.2 (issue 10); scope and retire_exited (0.3, issue 9)
+SCOPE_SHARED, SCOPE_PROCESS = 0, 1
 
 OK, INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, TYPE_MISMATCH, FULL = 0, 1, 2, 3, 4, 5
 COUNTER, GAUGE, HISTOGRAM = 1, 2, 3
@@ -40,7 +41,8 @@ class MetricOptions(Structure):
                 ("labels", POINTER(Label)), ("n_labels", c_size_t), ("help", c_char_p),
                 ("unit", c_char_p), ("bucket_kind", c_int32), ("precision_bits", c_int32),
                 ("min", c_double), ("max", c_double), ("bounds", POINTER(c_double)),
-                ("n_bounds", c_size_t), ("striping", c_uint64), ("reserved", c_uint64 * 7)]
+                ("n_bounds", c_size_t), ("striping", c_uint64), ("scope", c_uint64),
+                ("reserved", c_uint64 * 6)]
 
 
 class CounterHandle(Structure):
@@ -114,6 +116,7 @@ snapshot_count = _fn("shmstats_snapshot_count", c_size_t, c_void_p)
 snapshot_metric = _fn("shmstats_snapshot_metric", POINTER(MetricValue), c_void_p, c_size_t)
 snapshot_free = _fn("shmstats_snapshot_free", None, c_void_p)
 reset = _fn("shmstats_reset", c_int, c_void_p, c_char_p, POINTER(c_size_t))
+retire_exited = _fn("shmstats_segment_retire_exited", c_int, c_void_p, POINTER(c_uint32))
 
 if abi_version() // 1000 != ABI_MAJOR:
     raise ImportError(f"shmstats: libshmstats has C ABI {abi_version()}, this package needs "
@@ -158,10 +161,14 @@ class Segment:
             segment_close(self.handle)
             self.handle = None
 
-    def register(self, kind, name, labels, help_text, unit, buckets=None):
+    def register(self, kind, name, labels, help_text, unit, buckets=None, scope=SCOPE_SHARED,
+                 into=None):
+        """Registers a series; returns its handle (written into `into`, a handle of
+        the same kind, when given: re-registration after fork keeps its address)."""
         opts = MetricOptions()
         metric_options_init(ctypes.byref(opts))
         opts.name = name.encode()
+        opts.scope = scope
         keep = []
         if labels:
             arr = (Label * len(labels))()
@@ -181,7 +188,17 @@ class Segment:
             buckets.apply(opts, keep)
             handle = HistogramHandle()
             check(register_histogram(self.handle, ctypes.byref(opts), ctypes.byref(handle)))
-        return handle
+        if into is None:
+            return handle
+        ctypes.memmove(ctypes.addressof(into), ctypes.addressof(handle), ctypes.sizeof(handle))
+        return into
+
+    def retire_exited(self):
+        """Retires the process-scoped series of exited processes (shmstatsd does it
+        every tick); returns how many."""
+        n = c_uint32()
+        check(retire_exited(self.handle, ctypes.byref(n)))
+        return n.value
 
     def read(self):
         """Every metric as a dict: name, labels, type, value / buckets, sum, count."""

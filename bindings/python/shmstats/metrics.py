@@ -6,7 +6,9 @@ import ctypes
 import math
 import os
 import re
+import threading
 import time
+import weakref
 
 from . import _native
 
@@ -98,11 +100,25 @@ class _InProgress(_Fresh):
         self._gauge.dec()
 
 
+# Process-scoped series of this process; a child after fork() registers its own.
+_process_scoped = weakref.WeakSet()
+_process_lock = threading.Lock()
+
+
+def _register_again_after_fork():
+    for metric in list(_process_scoped):
+        metric._register()
+
+
+os.register_at_fork(after_in_child=_register_again_after_fork)
+_SCOPES = {"shared": _native.SCOPE_SHARED, "process": _native.SCOPE_PROCESS}
+
+
 class _Metric:
     _kind = None
 
     def __init__(self, name, documentation, labelnames=(), namespace="", subsystem="", unit="",
-                 registry=None, _labelvalues=None, segment=None, **kwargs):
+                 registry=None, _labelvalues=None, segment=None, scope="shared", **kwargs):
         full = "_".join(p for p in (namespace, subsystem, name) if p)
         if unit and not full.endswith("_" + unit):
             full += "_" + unit
@@ -121,22 +137,34 @@ class _Metric:
         self._name, self._documentation, self._unit = full, documentation, unit
         self._labelnames, self._labelvalues = labelnames, tuple(_labelvalues or ())
         self._segment_name = segment or default_segment_name()
+        if scope not in _SCOPES:
+            raise ValueError(f"scope must be 'shared' or 'process', not {scope!r}")
+        self._scope = scope
         self._kwargs = kwargs
         self._children = {}
         if not self._labelnames or self._labelvalues:
             self._segment = _native.segment(self._segment_name)
-            self._handle = self._segment.register(
-                self._kind, full, list(zip(self._labelnames, self._labelvalues)), documentation,
-                unit, self._buckets() if self._kind == _native.HISTOGRAM else None)
+            self._handle = None
+            self._register()
             # A c_void_p instance: ctypes passes it without a conversion (an int
             # address would be converted on every call).
             self._ptr = ctypes.c_void_p(ctypes.addressof(self._handle))
+            if scope == "process":
+                with _process_lock:
+                    _process_scoped.add(self)
             self._bind()
         else:
             for method in self._recording:
                 setattr(self, method, self._unbound)
 
     _recording = ()
+
+    def _register(self):
+        # In place when registering again (after fork): _ptr keeps its address.
+        self._handle = self._segment.register(
+            self._kind, self._name, list(zip(self._labelnames, self._labelvalues)), self._documentation, self._unit,
+            self._buckets() if self._kind == _native.HISTOGRAM else None, _SCOPES[self._scope],
+            self._handle)
 
     def _unbound(self, *args, **kwargs):
         raise ValueError(f"{self._name} has labels {self._labelnames}: record through "
@@ -172,7 +200,7 @@ class _Metric:
         if child is None:
             child = self.__class__(self._name, self._documentation, self._labelnames,
                                    _labelvalues=labelvalues, segment=self._segment_name,
-                                   **self._child_kwargs())
+                                   scope=self._scope, **self._child_kwargs())
             self._children[labelvalues] = child
         return child
 
@@ -229,12 +257,17 @@ class Counter(_Metric):
 
 
 class Gauge(_Metric):
-    """A gauge holding a double, shared by every process (the last set() wins; inc
-    and dec add atomically). prometheus_client's multiprocess_mode is not needed."""
+    """A gauge holding a double. By default shared by every process (the last set()
+    wins; inc and dec add atomically). prometheus_client's multiprocess_mode
+    "livesum" (or scope="process") gives each process its own gauge, summed by
+    readers over the processes alive: a dead worker's value disappears. The other
+    modes keep one shared gauge."""
     _kind = _native.GAUGE
     _recording = ("inc", "dec", "set", "set_to_current_time")
 
     def __init__(self, *args, multiprocess_mode="all", **kwargs):
+        if multiprocess_mode == "livesum":
+            kwargs["scope"] = "process"
         super().__init__(*args, **kwargs)
 
     def inc(self, amount=1):
@@ -265,14 +298,15 @@ class Histogram(_Metric):
     _recording = ("observe",)
 
     def __init__(self, name, documentation, labelnames=(), namespace="", subsystem="", unit="",
-                 registry=None, _labelvalues=None, buckets=DEFAULT_BUCKETS, segment=None):
+                 registry=None, _labelvalues=None, buckets=DEFAULT_BUCKETS, segment=None,
+                 scope="shared"):
         self._bucket_spec = buckets if isinstance(buckets, Exponential) else _Explicit(buckets)
         if isinstance(self._bucket_spec, _Explicit):
             b = self._bucket_spec.bounds
             if any(x >= y for x, y in zip(b, b[1:])):
                 raise ValueError("Buckets not in sorted order")
         super().__init__(name, documentation, labelnames, namespace, subsystem, unit, registry,
-                         _labelvalues, segment)
+                         _labelvalues, segment, scope)
 
     def _buckets(self):
         return self._bucket_spec

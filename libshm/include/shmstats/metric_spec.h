@@ -18,6 +18,18 @@ std::string_view TypeName(MetricType type) noexcept;
 // name the same series.
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
+// Who a series belongs to. kShared: every process that registers (name, labels)
+// records into one series, which lives as long as the segment. kProcess: the calling
+// process gets a series of its own (owner: its pid and start time), which readers
+// add into the shared series of the same name and labels (created with it): what
+// prometheus_client calls "livesum". A counter's or histogram's values outlive the
+// process: once it has exited they are folded into the shared series, so sums never
+// drop. A gauge counts only while its process lives. The series of a process that
+// has exited is retired (by shmstatsd, or by a registration that needs room) and its
+// descriptor and slots reused. A handle of a process-scoped series belongs to the
+// registering process: a child after fork() must register again (it gets its own).
+enum class Scope : uint8_t { kShared, kProcess };
+
 // What a metric is called and how it is described. Registering the same name and
 // labels again returns the same metric; help and unit of the first registration win.
 struct MetricSpec {
@@ -25,6 +37,7 @@ struct MetricSpec {
   Labels labels;     // names [a-zA-Z_][a-zA-Z0-9_]* not starting "__"; values UTF-8, no NUL
   std::string help;  // free text, at most kMaxHelpBytes
   std::string unit;  // [a-zA-Z0-9_]*, e.g. "seconds", at most kMaxUnitBytes
+  Scope scope = Scope::kShared;
 };
 
 inline constexpr size_t kMaxNameBytes = 255;

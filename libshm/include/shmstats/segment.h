@@ -46,6 +46,13 @@ struct SegmentInfo {
                                    // registrant that died); the others are free
   uint32_t claims_dead = 0;        // still claimed by a process that is gone (if it had linked
                                    // the series, the next registration of it publishes it)
+  // Process-scoped series (Scope::kProcess): whose owner lives; whose owner has
+  // exited but which are not retired yet; retired (folded) and reusable.
+  uint32_t process_series_live = 0;
+  uint32_t process_series_dead = 0;
+  uint32_t process_series_reusable = 0;
+  uint64_t process_series_retired_total = 0;  // retirements since creation
+  uint64_t process_series_reused_total = 0;   // descriptors reused since creation
   uint64_t max_slots = 0;
   uint64_t slots_used = 0;
   uint64_t string_bytes = 0;  // room for names, labels, help and units
@@ -111,6 +118,13 @@ class Segment {
   std::vector<MetricSnapshot> Reset(const std::function<bool(const MetricSnapshot&)>& select);
 
   SegmentInfo Info() const;
+
+  // Retires the process-scoped series whose owner has exited: folds a counter's or
+  // histogram's values into its shared series, drops a gauge, and makes the
+  // descriptor reusable; also finishes what a folder or reuser killed midway left.
+  // Lock-free; safe against concurrent registrations, readers and other retirers.
+  // Returns how many series it retired. REQUIRES: opened with Access::kReadWrite.
+  uint32_t RetireExited();
 
   // True when /dev/shm/<name> no longer is the segment this object mapped (removed
   // or re-created): readers that live long should then open it again.

@@ -74,11 +74,14 @@ typedef _Atomic uint64_t shmstats_slot;
 
 /* The version of this header; shmstats_abi_version() is the library's. */
 #define SHMSTATS_C_ABI_MAJOR 0
-#define SHMSTATS_C_ABI_MINOR 2
+#define SHMSTATS_C_ABI_MINOR 3
 /* 0.2 (issue 10): the handles follow the C++ handles' new layout (striped
  * counters, histogram lookup tables): rebuild callers of 0.1 (major 0 is not yet
  * binary-stable across minor versions for the handles); options keep their layout,
- * with `striping` in what was reserved[0]; timers (shmstats_timer_*). */
+ * with `striping` in what was reserved[0]; timers (shmstats_timer_*).
+ * 0.3 (issue 9), an addition: process-scoped series (`scope` in what was
+ * reserved[1] of shmstats_metric_options; zero keeps 0.2's behaviour) and
+ * shmstats_segment_retire_exited. Callers built against 0.2 keep working unchanged. */
 
 typedef enum shmstats_status {
   SHMSTATS_OK = 0,
@@ -167,9 +170,16 @@ typedef struct shmstats_metric_options {
   /* Since 0.2, counters and histograms: SHMSTATS_STRIPING_SHARED (0, the default)
    * or SHMSTATS_STRIPING_PER_CPU. The first registration of a series decides. */
   uint64_t striping;
-  /* Room for options of later minor versions (process-scoped series): zero means
-   * "the default", so callers that never set them keep working. */
-  uint64_t reserved[7];
+  /* Since 0.3: SHMSTATS_SCOPE_SHARED (0, the default) or SHMSTATS_SCOPE_PROCESS, as
+   * shmstats::Scope (shmstats/metric_spec.h): a process-scoped series belongs to the
+   * calling process; readers add it into the shared series of the same name and
+   * labels; once the process has exited its counter and histogram values are folded
+   * into that series and its gauge disappears. Its handle must not be used in a
+   * child after fork(): the child registers again. */
+  uint64_t scope;
+  /* Room for options of later minor versions: zero means "the default", so callers
+   * that never set them keep working. */
+  uint64_t reserved[6];
 } shmstats_metric_options;
 
 void shmstats_metric_options_init(shmstats_metric_options* options);
@@ -180,6 +190,16 @@ void shmstats_metric_options_init(shmstats_metric_options* options);
  * readers sum the stripes. Costs memory (a stripe per CPU, up to a power of two). */
 #define SHMSTATS_STRIPING_SHARED 0
 #define SHMSTATS_STRIPING_PER_CPU 1
+
+/* shmstats_metric_options.scope (since 0.3). */
+#define SHMSTATS_SCOPE_SHARED 0
+#define SHMSTATS_SCOPE_PROCESS 1
+
+/* Retires the process-scoped series of processes that have exited (folds their
+ * counters and histograms into the shared series, drops their gauges, makes their
+ * descriptors reusable); shmstatsd does it every tick. *retired (may be NULL)
+ * receives how many. Requires a segment opened for writing. Since 0.3. */
+shmstats_status shmstats_segment_retire_exited(shmstats_segment* segment, uint32_t* retired);
 
 /* The handles mirror the C++ handles of shmstats/metrics.h field for field (the
  * library refuses to compile if they diverge: see c_api.cc). Treat the fields as

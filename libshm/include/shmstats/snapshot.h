@@ -37,6 +37,9 @@ struct MetricSnapshot {
   double gauge = 0;          // kGauge
   HistogramValue histogram;  // kHistogram
   uint32_t index = 0;        // descriptor index in the segment; stable while it exists
+  // Process-scoped series (Scope::kProcess) added into this one: counters and
+  // histograms of live or exited-but-not-yet-folded processes, gauges of live ones.
+  uint32_t process_series = 0;
 };
 
 // Every published metric of a segment, in descriptor order. A descriptor that
