@@ -42,6 +42,17 @@ std::optional<uid_t> ConfiguredOwner() {
               fmt::format("SHMSTATS_SEGMENT_OWNER='{}' is neither a user name nor a uid", text));
 }
 
+// The `shmstats` system account (uid below 1000), which the Debian package creates to
+// run shmstatsd, the creator of the host's segment: only root can make such an
+// account, so its segments are as trusted as root's.
+bool IsShmstatsSystemUser(uid_t uid) {
+  passwd pw{};
+  passwd* found = nullptr;
+  char buf[1024];
+  return getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found &&
+         std::strcmp(found->pw_name, "shmstats") == 0 && uid < 1000;
+}
+
 }  // namespace
 
 void CheckOwnership(int fd, const std::string& path, const std::string& name) {
@@ -51,11 +62,12 @@ void CheckOwnership(int fd, const std::string& path, const std::string& name) {
   }
   uid_t me = geteuid();
   auto configured = ConfiguredOwner();
-  if (st.st_uid != me && st.st_uid != 0 && (!configured || st.st_uid != *configured)) {
+  if (st.st_uid != me && st.st_uid != 0 && (!configured || st.st_uid != *configured) &&
+      !IsShmstatsSystemUser(st.st_uid)) {
     throw Error(
         Errc::kPermission,
-        fmt::format("segment {} is owned by {} (uid {}), not by you ({}), root or "
-                    "$SHMSTATS_SEGMENT_OWNER: refused, as another user may have created "
+        fmt::format("segment {} is owned by {} (uid {}), not by you ({}), root, the shmstats "
+                    "system user or $SHMSTATS_SEGMENT_OWNER: refused, as another user may have created "
                     "it to take over the name; remove it (statsctl remove {}) and create "
                     "it again, or if you trust that user set SHMSTATS_SEGMENT_OWNER={}",
                     path, UserName(st.st_uid), st.st_uid, UserName(me), name, UserName(st.st_uid)));

@@ -12,8 +12,10 @@ namespace shmstats::detail {
 struct SegmentImpl;
 
 // Throws Error(kPermission) when the segment file behind `fd` is owned by a user
-// other than this process's effective user, root, or the user named by
-// $SHMSTATS_SEGMENT_OWNER (a name or a uid), or when users outside its group may
+// other than this process's effective user, root, the `shmstats` system user (uid
+// below 1000: the package's daemon account, which creates the host's segment), or
+// the user named by $SHMSTATS_SEGMENT_OWNER (a name or a uid), or when users outside
+// its group may
 // write it: such a segment may have been planted to take over the name.
 void CheckOwnership(int fd, const std::string& path, const std::string& name);
 
