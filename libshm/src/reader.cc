@@ -10,7 +10,6 @@
 #include <cmath>
 #include <cstring>
 #include <thread>
-#include <unordered_map>
 
 #include "buckets.h"
 #include "names.h"
@@ -212,6 +211,63 @@ void ForEachPublished(const detail::SegmentImpl& s, std::vector<std::string>* pr
   }
 }
 
+// Hash -> index, the first inserted winning: open addressing in one allocation, sized
+// for `expected` entries and doubled when half full. (std::unordered_map made a node
+// allocation per entry: two per series, most of a read pass at 100,000 series.)
+class HashToIndex {
+ public:
+  explicit HashToIndex(size_t expected) {
+    size_t capacity = 16;
+    while (capacity < 2 * expected) capacity <<= 1;
+    slots_.assign(capacity, {0, kEmpty});
+  }
+  // Stores `index` under `hash` unless `hash` is there: returns the stored index and
+  // whether it is this one.
+  std::pair<size_t, bool> Emplace(uint64_t hash, size_t index) {
+    if (2 * (size_ + 1) > slots_.size()) Grow();
+    size_t& v = Slot(hash);
+    if (v != kEmpty) return {v, false};
+    v = index;
+    ++size_;
+    return {index, true};
+  }
+  // The index stored under `hash`, or nullptr.
+  const size_t* Find(uint64_t hash) const {
+    for (size_t i = Start(hash);; i = (i + 1) & (slots_.size() - 1)) {
+      const auto& [h, v] = slots_[i];
+      if (v == kEmpty) return nullptr;
+      if (h == hash) return &v;
+    }
+  }
+
+ private:
+  static constexpr size_t kEmpty = ~size_t{0};
+  // The slot of `hash`, or the empty one where it would go (its hash then set).
+  size_t Start(uint64_t hash) const {
+    return static_cast<size_t>((hash ^ (hash >> 29)) * 0x9e3779b97f4a7c15ULL >> 7) &
+           (slots_.size() - 1);
+  }
+  size_t& Slot(uint64_t hash) {
+    for (size_t i = Start(hash);; i = (i + 1) & (slots_.size() - 1)) {
+      auto& [h, v] = slots_[i];
+      if (v == kEmpty) {
+        h = hash;
+        return v;
+      }
+      if (h == hash) return v;
+    }
+  }
+  void Grow() {
+    std::vector<std::pair<uint64_t, size_t>> old(slots_.size() * 2, {0, kEmpty});
+    old.swap(slots_);
+    for (const auto& [h, v] : old) {
+      if (v != kEmpty) Slot(h) = v;
+    }
+  }
+  std::vector<std::pair<uint64_t, size_t>> slots_;
+  size_t size_ = 0;
+};
+
 // Adds a process-scoped series' values into its aggregate (same name and labels):
 // false if their layouts differ.
 bool AddInto(MetricSnapshot& into, const MetricSnapshot& p) {
@@ -243,13 +299,12 @@ bool AddInto(MetricSnapshot& into, const MetricSnapshot& p) {
 
 // Adds each process-scoped series into the shared series of its key in `metrics`
 // (found through `series`, key hash -> index), or reports it.
-void Aggregate(std::vector<MetricSnapshot>& metrics,
-               const std::unordered_map<uint64_t, size_t>& series,
+void Aggregate(std::vector<MetricSnapshot>& metrics, const HashToIndex& series,
                std::vector<std::pair<uint64_t, MetricSnapshot>>& process_series,
                std::vector<std::string>* problems) {
   for (auto& [hash, p] : process_series) {
-    auto it = series.find(hash);
-    MetricSnapshot* into = it == series.end() ? nullptr : &metrics[it->second];
+    const size_t* at = series.Find(hash);
+    MetricSnapshot* into = at ? &metrics[*at] : nullptr;
     if (!into || into->name != p.name || into->labels != p.labels || !AddInto(*into, p))
       problems->push_back(fmt::format(
           "descriptor {}: process-scoped {} has no shared series of its type to add into", p.index,
@@ -295,13 +350,12 @@ Snapshot ReadPass(const detail::SegmentImpl& s, const std::vector<uint64_t>& bef
   // two types; exporters need neither, so such series are left out and reported.
   // Keyed by hashes (checked against the names on a hit) to spare an allocation per
   // metric: this loop is most of `statsctl list` on a large segment.
-  std::unordered_map<uint64_t, size_t> series;  // key hash -> index in snap.metrics
-  std::unordered_map<size_t, size_t> families;  // hash of name -> index in snap.metrics
+  HashToIndex series(s.series_used());    // key hash -> index in snap.metrics
+  HashToIndex families(s.series_used());  // hash of name -> index in snap.metrics
   std::vector<std::pair<uint64_t, MetricSnapshot>> process_series;  // key hash, values
   // Room for every descriptor up front: growing moved every metric read so far
   // (memory that is reserved but never written costs no page).
   snap.metrics.reserve(s.series_used());
-  series.reserve(s.series_used());
   ForEachPublished(s, &snap.problems, [&](MetricSnapshot& m, const Located& where) {
     if (where.life != 0) {
       // Counted only under the life word the pass started from (Unstable checks it
@@ -314,15 +368,15 @@ Snapshot ReadPass(const detail::SegmentImpl& s, const std::vector<uint64_t>& bef
       return;
     }
     const size_t at = snap.metrics.size();
-    auto [same_key, new_series] = series.emplace(where.hash, at);
-    const MetricSnapshot* other = new_series ? nullptr : &snap.metrics[same_key->second];
+    auto [same_key, new_series] = series.Emplace(where.hash, at);
+    const MetricSnapshot* other = new_series ? nullptr : &snap.metrics[same_key];
     if (other && other->name == m.name && other->labels == m.labels) {
       snap.problems.push_back(
           fmt::format("descriptor {}: {} is a duplicate series", m.index, m.name));
       return;
     }
-    auto [family, new_family] = families.emplace(std::hash<std::string>{}(m.name), at);
-    other = new_family ? nullptr : &snap.metrics[family->second];
+    auto [family, new_family] = families.Emplace(std::hash<std::string>{}(m.name), at);
+    other = new_family ? nullptr : &snap.metrics[family];
     if (other && other->name == m.name && other->type != m.type) {
       snap.problems.push_back(fmt::format("descriptor {}: family {} has {} and {} series", m.index,
                                           m.name, TypeName(other->type), TypeName(m.type)));
@@ -373,7 +427,7 @@ std::vector<MetricSnapshot> Segment::Reset(
   impl_->RequireWritable("reset metrics");
   detail::CheckMappedSize(*impl_);
   std::vector<MetricSnapshot> taken;
-  std::unordered_map<uint64_t, size_t> series;  // key hash -> index in taken (shared series)
+  HashToIndex series(impl_->series_used());  // key hash -> index in taken (shared series)
   std::vector<std::pair<uint64_t, MetricSnapshot>> process_series;
   ForEachPublished(*impl_, nullptr, [&](MetricSnapshot& m, const Located& where) {
     if (!select(m)) return;
@@ -382,7 +436,7 @@ std::vector<MetricSnapshot> Segment::Reset(
       process_series.emplace_back(where.hash, std::move(m));
       return;
     }
-    series.emplace(where.hash, taken.size());
+    series.Emplace(where.hash, taken.size());
     taken.push_back(std::move(m));
   });
   std::vector<std::string> unmatched;  // a process series whose aggregate was not selected
