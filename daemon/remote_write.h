@@ -13,7 +13,7 @@
 // Meanwhile ticks queue in memory, up to `max_queue_samples` samples: beyond, the
 // OLDEST queued samples are dropped (drop-oldest: after an outage the newest data
 // is the most useful, and the queue's memory stays bounded). At exit the queue is
-// flushed for at most 5 s more (a request already under way may take its 10 s);
+// flushed for at most 1 s more (a request already under way may take its 10 s);
 // what is left is logged and lost.
 //
 // Its own metrics, added to SelfMetrics:
@@ -48,7 +48,7 @@ struct RemoteWriteOptions {
   std::chrono::milliseconds timeout{10'000};
   std::chrono::milliseconds min_backoff{100};
   std::chrono::milliseconds max_backoff{5'000};
-  std::chrono::milliseconds flush_at_exit{5'000};
+  std::chrono::milliseconds flush_at_exit{1'000};  // short: SIGTERM must stop the daemon soon
 };
 
 // The headers every remote-write 1.0 request carries.
