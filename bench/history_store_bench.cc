@@ -159,14 +159,7 @@ void BM_Query7d(benchmark::State& state) {
   const int64_t end = history::NowMs() / kMinute * kMinute;
   WriteWeekOfTicks(*history::OpenWriter(location, "bench"), 100, end);
   history::HistoryReader reader(history::OpenStore(location));
-  auto selector = common::Selector::Parse("q_total{id=\"50\"}");
-  size_t points = 0;
-  for (auto _ : state) {
-    auto r = reader.Query(selector, {end - 7 * 24 * 60 * kMinute, end, kMinute});
-    points = r.at(0).points.size();
-    benchmark::DoNotOptimize(r);
-  }
-  state.counters["points"] = static_cast<double>(points);
+  QueryAWeek(state, reader, 50, end);
   state.SetLabel(store == 0 ? "sqlite" : "postgresql");
   Remove(store, location);
 }

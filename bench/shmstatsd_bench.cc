@@ -168,14 +168,7 @@ void BM_Query7d1m(benchmark::State& state) {
     bench::WriteWeekOfTicks(writer, 1000, end);
   }
   history::HistoryReader reader(db);
-  auto selector = common::Selector::Parse("q_total{id=\"500\"}");
-  size_t points = 0;
-  for (auto _ : state) {
-    auto r = reader.Query(selector, {end - 7 * 24 * 60 * minute, end, minute});
-    points = r.at(0).points.size();
-    benchmark::DoNotOptimize(r);
-  }
-  state.counters["points"] = static_cast<double>(points);
+  bench::QueryAWeek(state, reader, 500, end);
   std::filesystem::remove_all(std::filesystem::path(db).parent_path());
 }
 BENCHMARK(BM_Query7d1m)->Unit(benchmark::kMillisecond)->Iterations(20);
