@@ -109,8 +109,11 @@ done
 in_root setpriv --reuid=nobody --regid=nogroup --groups="$gid" \
   /usr/bin/statsctl inc install_test_total 3 ||
   fail "a member of the shmstats group cannot record into the daemon's segment"
-curl -sf "http://$listen/metrics" | grep -q '^install_test_total 3$' ||
-  fail "/metrics does not show what statsctl recorded"
+# (read the whole answer first: `curl | grep -q` fails under pipefail when grep
+# stops at the match before curl has written the rest)
+metrics=$(curl -sf "http://$listen/metrics") || fail "GET /metrics failed"
+grep -q '^install_test_total 3$' <<<"$metrics" ||
+  fail "/metrics does not show what statsctl recorded: $(grep install_test <<<"$metrics")"
 kill -TERM "$daemon"
 wait "$daemon" || fail "shmstatsd did not exit 0 on SIGTERM: $(cat "$scratch/daemon.log")"
 daemon=""
