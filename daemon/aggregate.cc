@@ -31,7 +31,7 @@ uint64_t SeriesIdentity(const MetricSnapshot& m) {
   const auto type = static_cast<unsigned char>(m.type);
   f.Bytes(&type, 1);
   for (double b : m.histogram.bounds) f.Bytes(&b, sizeof b);
-  return f.h;
+  return f.h != 0 ? f.h : 1;  // never 0: 0 means "no identity" (TickRecord)
 }
 
 TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
@@ -50,6 +50,7 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
   r.record.unix_ms = r.unix_ms;
   r.record.interval_ms = r.interval_ms;
   r.record.samples.reserve(snap.metrics.size());
+  r.record.identities.reserve(snap.metrics.size());
 
   for (size_t i = 0; i < snap.metrics.size(); ++i) {
     const MetricSnapshot& m = snap.metrics[i];
@@ -72,6 +73,7 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
     sample.type = m.type;
     sample.help = m.help;
     sample.unit = m.unit;
+    sample.index = m.index;
     switch (m.type) {
       case MetricType::kGauge:
         st.has_delta = true;
@@ -111,7 +113,10 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
         break;
       }
     }
-    if (st.has_delta) r.record.samples.push_back(std::move(sample));
+    if (st.has_delta) {
+      r.record.samples.push_back(std::move(sample));
+      r.record.identities.push_back(identity);
+    }
     r.stats.push_back(std::move(st));
   }
   instance_id_ = snap.instance_id;

@@ -35,7 +35,8 @@ struct SeriesStat {
   uint64_t identity = 0;    // SeriesIdentity() of the metric
 };
 
-// A 64-bit hash of what makes a series itself: name, labels, type, bucket bounds.
+// A 64-bit hash of what makes a series itself: name, labels, type, bucket bounds;
+// never 0.
 uint64_t SeriesIdentity(const MetricSnapshot& m);
 
 struct TickResult {

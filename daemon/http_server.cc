@@ -140,6 +140,7 @@ std::vector<HttpRoute> HttpServer::Routes() {
                              {"history", history ? "ok" : "failing"}};
          auto backlog = collector_.HistoryBacklog();  // ticks waiting for the store
          j["backlog"] = {{"ticks", backlog.ticks}, {"bytes", backlog.bytes}};
+         j["last_tick_unix_ms"] = collector_.LastTickMs();  // 0 before the first tick
          res.Set(history ? 200 : 503, j.dump() + "\n", "application/json");
        }},
 

@@ -52,17 +52,15 @@ HistoryWriter::HistoryWriter(const std::string& path, const std::string& instanc
 HistoryWriter::~HistoryWriter() = default;
 
 void HistoryWriter::LoadCatalogue() {
-  ids_.clear();
+  ids_.Clear();
   shapes_.clear();
   for (const auto& s : LoadSeries(*db_)) {
-    ids_.emplace(SeriesKey(s.metric), s.id);
+    ids_.Add(SeriesKey(s.metric), s.id);
     shapes_.emplace(s.id, Shape{s.metric.type, s.Buckets()});
   }
 }
 
-int64_t HistoryWriter::SeriesId(const MetricSnapshot& m) {
-  std::string key = SeriesKey(m);
-  if (auto it = ids_.find(key); it != ids_.end()) return it->second;
+int64_t HistoryWriter::InsertSeries(const MetricSnapshot& m) {
   Stmt ins = db_->Prepare(
       "INSERT INTO series(name, labels, type, bounds, precision, help, unit) "
       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
@@ -76,7 +74,6 @@ int64_t HistoryWriter::SeriesId(const MetricSnapshot& m) {
       .Bind(7, m.unit)
       .Run();
   int64_t id = sqlite3_last_insert_rowid(db_->raw());
-  ids_.emplace(std::move(key), id);
   shapes_.emplace(id, Shape{m.type, m.histogram.bounds.size() + 1});
   return id;
 }
@@ -94,7 +91,11 @@ WriteResult HistoryWriter::Write(const TickRecord& tick, const Retention& retent
     // Insert in series-id order so that the tick's rows append in key order.
     std::vector<std::pair<int64_t, const MetricSnapshot*>> rows;
     rows.reserve(tick.samples.size());
-    for (const auto& m : tick.samples) rows.emplace_back(SeriesId(m), &m);
+    const SeriesIds::Insert insert = [this](const MetricSnapshot& m) { return InsertSeries(m); };
+    for (size_t i = 0; i < tick.samples.size(); ++i) {
+      const MetricSnapshot& m = tick.samples[i];
+      rows.emplace_back(ids_.Find(m, tick.Identity(i), insert), &m);
+    }
     std::sort(rows.begin(), rows.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
     for (size_t i = 0; i < rows.size(); ++i) {

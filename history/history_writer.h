@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "history_schema.h"
+#include "series_ids.h"
 #include "shmstats/snapshot.h"
 
 namespace shmstats::history {
@@ -26,10 +27,18 @@ class Stmt;
 // delta in `counter`, a gauge's value in `gauge`, a histogram's delta buckets and
 // delta sum in `histogram`. Counters and histograms with no previous reading (the
 // first tick after start or re-attach) are left out.
+//
+// `identities`, when not empty, holds for each sample a 64-bit hash of its name,
+// labels, type and bounds that is never 0 (the daemon's SeriesIdentity); with the
+// sample's descriptor `index` it lets a writer find the series without a key
+// string (series_ids.h). A tick read back from the spool has none.
 struct TickRecord {
   int64_t unix_ms = 0;
   int64_t interval_ms = 0;
   std::vector<MetricSnapshot> samples;
+  std::vector<uint64_t> identities{};  // parallel to samples, or empty
+
+  uint64_t Identity(size_t i) const { return i < identities.size() ? identities[i] : 0; }
 };
 
 struct Retention {
@@ -69,7 +78,7 @@ class HistoryWriter final : public StoreWriter {
   WriteResult Write(const TickRecord& tick, const Retention& retention) override;
 
  private:
-  int64_t SeriesId(const MetricSnapshot& m);
+  int64_t InsertSeries(const MetricSnapshot& m);
   int64_t RollUp(int64_t now_ms);
   int64_t Prune(int64_t now_ms, const Retention& retention);
   void LoadCatalogue();
@@ -81,7 +90,7 @@ class HistoryWriter final : public StoreWriter {
     MetricType type;
     size_t buckets;
   };
-  std::unordered_map<std::string, int64_t> ids_;
+  SeriesIds ids_;
   std::unordered_map<int64_t, Shape> shapes_;
 };
 

@@ -49,7 +49,8 @@ class Pg {
     }
     // NOTICEs ("relation ... already exists, skipping" on every tick) are not errors:
     // libpq's default prints them on stderr, which is the daemon's log.
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
   }
   ~Pg() { PQfinish(conn_); }
 
@@ -205,10 +206,12 @@ class PgWriter final : public StoreWriter {
           "FOR VALUES FROM ({}) TO ({})",
           day, day * kDayMs + 1, (day + 1) * kDayMs + 1));
       std::string ts, series, interval, delta, gauge, buckets;
-      for (const auto& m : tick.samples) {
+      const SeriesIds::Insert insert = [this](const MetricSnapshot& m) { return InsertSeries(m); };
+      for (size_t i = 0; i < tick.samples.size(); ++i) {
+        const MetricSnapshot& m = tick.samples[i];
         const char* sep = ts.empty() ? "" : ",";
         ts += sep + std::to_string(tick.unix_ms);
-        series += sep + std::to_string(SeriesId(m));
+        series += sep + std::to_string(ids_.Find(m, tick.Identity(i), insert));
         interval += sep + std::to_string(tick.interval_ms);
         delta +=
             sep + (m.type == MetricType::kCounter ? std::to_string(static_cast<int64_t>(m.counter))
@@ -236,16 +239,14 @@ class PgWriter final : public StoreWriter {
         pg_.Exec("ROLLBACK");
       } catch (...) {
       }
-      ids_.clear();
+      ids_.Clear();
       throw;
     }
     return result;
   }
 
  private:
-  int64_t SeriesId(const MetricSnapshot& m) {
-    std::string key = SeriesKey(m);
-    if (auto it = ids_.find(key); it != ids_.end()) return it->second;
+  int64_t InsertSeries(const MetricSnapshot& m) {
     const bool hist = m.type == MetricType::kHistogram;
     std::vector<std::string> p = {instance_,
                                   m.name,
@@ -264,9 +265,7 @@ class PgWriter final : public StoreWriter {
         "AND type = $4 AND bounds = $5::bytea",
         {p[0], p[1], p[2], p[3], p[4]});
     if (r->Rows() != 1) throw DbError(kPgError, "PostgreSQL: series row not found after insert");
-    int64_t id = r->Int(0, 0);
-    ids_.emplace(std::move(key), id);
-    return id;
+    return r->Int(0, 0);
   }
 
   // Drops every daily partition that ends before the raw retention.
@@ -290,7 +289,7 @@ class PgWriter final : public StoreWriter {
 
   Pg pg_;
   std::string instance_;
-  std::unordered_map<std::string, int64_t> ids_;
+  SeriesIds ids_;
 };
 
 }  // namespace

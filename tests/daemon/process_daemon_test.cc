@@ -381,7 +381,9 @@ TEST(DaemonTest, WaitsForAMissingSegmentAndReattachesARecreatedOne) {
   ASSERT_TRUE(d.AwaitTicks(0));
   auto health = nlohmann::json::parse(Get(d.port(), "/healthz").body);
   EXPECT_EQ(health["segment"], "waiting");
+  EXPECT_EQ(health["last_tick_unix_ms"], 0) << health.dump();  // no tick without a segment
   EXPECT_EQ(Get(d.port(), "/stats").status, 503);
+  const int64_t before = history::NowMs();
   {
     auto s = Segment::Create(seg.str(), Small());
     s.RegisterGauge({"first_gen", {}, "", ""}).Set(1);
@@ -393,6 +395,9 @@ TEST(DaemonTest, WaitsForAMissingSegmentAndReattachesARecreatedOne) {
       auto h = History(d.port(), "metric=born_total&from=-10m&step=1d");
       return !h["series"].empty() && TotalIncrease(h["series"][0]) == 4;
     })) << d.child().Log();
+    health = nlohmann::json::parse(Get(d.port(), "/healthz").body);
+    EXPECT_GE(health["last_tick_unix_ms"].get<int64_t>(), before) << health.dump();
+    EXPECT_LE(health["last_tick_unix_ms"].get<int64_t>(), history::NowMs()) << health.dump();
   }
   Segment::Remove(seg.str());
   auto s2 = Segment::Create(seg.str(), Small());
