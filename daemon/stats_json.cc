@@ -153,7 +153,10 @@ bool Unchanged(const TickResult& tick, const StatsJsonOrder& o) {
 std::string StatsJson(const TickResult& tick, const std::string& segment, StatsJsonOrder& o) {
   if (!Unchanged(tick, o)) Sort(tick, o);
   std::string out, text;
-  out.reserve(tick.stats.size() * 160 + 256);
+  // Room for the whole document at once: the last one's size, with a margin. (At
+  // 100,000 series a guess of 160 bytes a series was half the document, and growing
+  // the string copied 16 MB and touched 48 MB of new pages instead of 32.)
+  out.reserve(o.last_size ? o.last_size + o.last_size / 8 : tick.stats.size() * 160 + 256);
   const char* sections[3] = {"counters", "gauges", "histograms"};
   for (size_t t = 0, i = 0; t < 3; ++t) {
     out.append(t == 0 ? "{" : ",");
@@ -177,6 +180,7 @@ std::string StatsJson(const TickResult& tick, const std::string& segment, StatsJ
   AppendJsonString(&out, history::FormatRfc3339(tick.unix_ms));
   Key(&out, "version");
   out.append("1}\n");
+  o.last_size = out.size();
   return out;
 }
 

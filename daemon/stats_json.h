@@ -31,6 +31,7 @@ struct StatsJsonOrder {
   std::vector<uint64_t> identities;  // SeriesStat::identity of the sorted tick, in its order
   std::vector<uint32_t> order;       // indices into TickResult::stats
   std::array<size_t, 3> ends{};      // where counters, gauges and histograms end in `order`
+  size_t last_size = 0;              // bytes of the last document, to reserve the next
 };
 
 std::string StatsJson(const TickResult& tick, const std::string& segment, StatsJsonOrder& order);
