@@ -103,14 +103,15 @@ void BM_Tick(benchmark::State& state) {
   // series, which with 3 timed ticks at 100k would weigh a third of the mean): the
   // timed ticks are the steady state the daemon lives in.
   f.Record();
-  writer.Write(agg.Next(f.segment.Read(), 60'000).record, {});
+  TickResult first = agg.Next(f.segment.Read(), 60'000);
+  writer.Write(TakeRecord(first), {});
   int64_t ticks = 0;
   for (auto _ : state) {
     state.PauseTiming();
     f.Record();
     state.ResumeTiming();
     TickResult tick = agg.Next(f.segment.Read(), 60'000);
-    writer.Write(tick.record, {});
+    writer.Write(TakeRecord(tick), {});
     ++ticks;
   }
   {

@@ -47,10 +47,6 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
 
   const uint64_t tick = ++ticks_;
   r.stats.reserve(snap.metrics.size());
-  r.record.unix_ms = r.unix_ms;
-  r.record.interval_ms = r.interval_ms;
-  r.record.samples.reserve(snap.metrics.size());
-  r.record.identities.reserve(snap.metrics.size());
 
   for (size_t i = 0; i < snap.metrics.size(); ++i) {
     const MetricSnapshot& m = snap.metrics[i];
@@ -67,17 +63,9 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
     SeriesStat st;
     st.index = i;
     st.identity = identity;
-    MetricSnapshot sample;
-    sample.name = m.name;
-    sample.labels = m.labels;
-    sample.type = m.type;
-    sample.help = m.help;
-    sample.unit = m.unit;
-    sample.index = m.index;
     switch (m.type) {
       case MetricType::kGauge:
         st.has_delta = true;
-        sample.gauge = m.gauge;
         break;
       case MetricType::kCounter: {
         // value + reset total never drops: a reset moves the value into the reset
@@ -88,7 +76,6 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
         st.has_delta = !baseline;
         st.delta = prev ? total - prev->counter : total;
         st.rate = seconds > 0 ? static_cast<double>(st.delta) / seconds : 0;
-        sample.counter = st.delta;
         break;
       }
       case MetricType::kHistogram: {
@@ -109,13 +96,8 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
           st.interval.sum -= prev->sum;
         }
         for (uint64_t c : st.interval.counts) st.interval.count += c;
-        sample.histogram = st.interval;
         break;
       }
-    }
-    if (st.has_delta) {
-      r.record.samples.push_back(std::move(sample));
-      r.record.identities.push_back(identity);
     }
     r.stats.push_back(std::move(st));
   }
@@ -123,6 +105,45 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
   last_ms_ = r.unix_ms;
   r.snapshot = std::move(snap);
   return r;
+}
+
+history::TickRecord TakeRecord(TickResult& tick, bool copy) {
+  history::TickRecord record;
+  record.unix_ms = tick.unix_ms;
+  record.interval_ms = tick.interval_ms;
+  record.samples.reserve(tick.stats.size());
+  record.identities.reserve(tick.stats.size());
+  for (SeriesStat& st : tick.stats) {
+    if (!st.has_delta) continue;
+    MetricSnapshot& m = tick.snapshot.metrics[st.index];
+    MetricSnapshot& sample = record.samples.emplace_back();
+    if (copy) {
+      sample.name = m.name;
+      sample.labels = m.labels;
+      sample.help = m.help;
+      sample.unit = m.unit;
+    } else {
+      sample.name = std::move(m.name);
+      sample.labels = std::move(m.labels);
+      sample.help = std::move(m.help);
+      sample.unit = std::move(m.unit);
+    }
+    sample.type = m.type;
+    sample.index = m.index;
+    switch (m.type) {
+      case MetricType::kGauge:
+        sample.gauge = m.gauge;
+        break;
+      case MetricType::kCounter:
+        sample.counter = st.delta;
+        break;
+      case MetricType::kHistogram:
+        sample.histogram = std::move(st.interval);
+        break;
+    }
+    record.identities.push_back(st.identity);
+  }
+  return record;
 }
 
 }  // namespace shmstats::daemon

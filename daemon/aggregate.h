@@ -44,8 +44,14 @@ struct TickResult {
   int64_t unix_ms = 0;
   int64_t interval_ms = 0;  // since the previous snapshot; 0 on the first
   std::vector<SeriesStat> stats;
-  history::TickRecord record;
 };
+
+// The history's record of `tick`: every series with an interval value (has_delta),
+// a counter's delta, a gauge's value, a histogram's interval buckets (moved out of
+// its SeriesStat), with its SeriesIdentity. Names, labels, help and unit are moved
+// out of `tick.snapshot` (left empty there), or copied when `copy` is set: take the
+// record last, after everything else that reads the tick's names.
+history::TickRecord TakeRecord(TickResult& tick, bool copy = false);
 
 class Aggregator {
  public:

@@ -118,8 +118,9 @@ void Collector::Tick() {
   }
   for (const auto& p : snap.problems) LogLimited("segment problem", "warning", "segment: " + p);
   TickResult tick = aggregator_.Next(std::move(snap), config_.interval_ms);
-  WriteHistory(std::move(tick.record));
   WriteFiles(tick);
+  // The record moves the names out of the snapshot (copies them when remote-write sends it).
+  WriteHistory(TakeRecord(tick, /*copy=*/remote_ != nullptr));
   if (remote_) {  // the segment's series and the daemon's own, as /metrics has them
     self_.AddTo(tick.snapshot);
     remote_->Push(std::move(tick.snapshot), tick.unix_ms);

@@ -83,5 +83,64 @@ TEST(StatsJsonOrderTest, SeriesStaySortedWhenOneAppearsBetweenTicks) {
   EXPECT_EQ(doc2["counters"]["m_total"]["value"], 3);
 }
 
+// The record holds what has an interval value: a counter's delta (not its total), a
+// gauge's value, a histogram's interval buckets; a counter first seen as a baseline
+// has none. Names move out of the snapshot, or are copied when asked.
+TEST(TakeRecordTest, IntervalValuesAndNamesMovedOrCopied) {
+  auto hist = [](uint32_t index, std::vector<uint64_t> counts, double sum) {
+    MetricSnapshot m;
+    m.name = "lat_seconds_with_a_long_name";
+    m.labels = {{"route", "/a/long/route/name/beyond/the/small/string"}};
+    m.type = MetricType::kHistogram;
+    m.help = "latency";
+    m.histogram.bounds = {1, 2};
+    m.histogram.counts = std::move(counts);
+    m.histogram.reset_counts = {0, 0, 0};
+    m.histogram.sum = sum;
+    m.index = index;
+    return m;
+  };
+  MetricSnapshot g;
+  g.name = "temp_celsius";
+  g.type = MetricType::kGauge;
+  g.gauge = 21.5;
+  g.index = 2;
+  for (bool copy : {false, true}) {
+    Aggregator agg;
+    agg.Next(At(100, {CounterAt(0, "a_total", 10), hist(1, {1, 0, 0}, 0.5), g}), 1000);
+    TickResult r = agg.Next(At(101, {CounterAt(0, "a_total", 15), hist(1, {3, 1, 0}, 4), g,
+                                     CounterAt(3, "late_total", 4)}),
+                            1000);
+    history::TickRecord rec = TakeRecord(r, copy);
+    EXPECT_EQ(rec.unix_ms, 101'000);
+    EXPECT_EQ(rec.interval_ms, 1000);
+    ASSERT_EQ(rec.samples.size(), 4u);
+    ASSERT_EQ(rec.identities.size(), 4u);
+    EXPECT_EQ(rec.samples[0].name, "a_total");
+    EXPECT_EQ(rec.samples[0].counter, 5u);
+    EXPECT_EQ(rec.samples[1].name, "lat_seconds_with_a_long_name");
+    EXPECT_EQ(rec.samples[1].labels, hist(1, {}, 0).labels);
+    EXPECT_EQ(rec.samples[1].help, "latency");
+    EXPECT_EQ(rec.samples[1].histogram.counts, (std::vector<uint64_t>{2, 1, 0}));
+    EXPECT_EQ(rec.samples[1].histogram.sum, 3.5);
+    EXPECT_EQ(rec.samples[2].gauge, 21.5);
+    EXPECT_EQ(rec.samples[3].name, "late_total");  // new during the interval: from 0
+    EXPECT_EQ(rec.samples[3].counter, 4u);
+    for (size_t i = 0; i < 4; ++i) {
+      EXPECT_EQ(rec.identities[i], r.stats[i].identity);
+      EXPECT_EQ(rec.samples[i].index, r.snapshot.metrics[i].index);
+    }
+    // Copied: the snapshot keeps its names (remote-write sends it); moved: it does not.
+    EXPECT_EQ(r.snapshot.metrics[1].name, copy ? "lat_seconds_with_a_long_name" : "");
+    EXPECT_EQ(r.snapshot.metrics[1].labels.empty(), !copy);
+  }
+  // The baseline tick has no delta for counters and histograms: only the gauge.
+  Aggregator agg;
+  TickResult first = agg.Next(At(100, {CounterAt(0, "a_total", 10), g}), 1000);
+  history::TickRecord rec = TakeRecord(first);
+  ASSERT_EQ(rec.samples.size(), 1u);
+  EXPECT_EQ(rec.samples[0].name, "temp_celsius");
+}
+
 }  // namespace
 }  // namespace shmstats::daemon

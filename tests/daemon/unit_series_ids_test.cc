@@ -94,8 +94,9 @@ TEST(SeriesIdsTest, ReusedDescriptorThroughAggregatorAndWriter) {
     snap.instance_id = 1;
     snap.metrics = std::move(metrics);
     auto r = agg.Next(std::move(snap), 1000);
-    EXPECT_EQ(r.record.identities.size(), r.record.samples.size());
-    w.Write(r.record, {});
+    auto record = daemon::TakeRecord(r);
+    EXPECT_EQ(record.identities.size(), record.samples.size());
+    w.Write(record, {});
   };
   tick(0, {At(0, Counter("a_total", 10)), At(1, Counter("c_total", 1))});  // baseline
   tick(1, {At(0, Counter("a_total", 13)), At(1, Counter("c_total", 2))});
