@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "common/exposition.h"
 #include "history_accum.h"
@@ -87,7 +88,6 @@ WriteResult HistoryWriter::Write(const TickRecord& tick, const Retention& retent
     Stmt ins_tick = db_->Prepare("INSERT INTO ticks(ts_ms, interval_ms) VALUES(?1, ?2)");
     ins_tick.Bind(1, tick.unix_ms).Bind(2, tick.interval_ms).Run();
     int64_t tick_id = sqlite3_last_insert_rowid(db_->raw());
-    Stmt ins = db_->Prepare("INSERT INTO samples(tick, series, v) VALUES(?1, ?2, ?3)");
     // Insert in series-id order so that the tick's rows append in key order.
     std::vector<std::pair<int64_t, const MetricSnapshot*>> rows;
     rows.reserve(tick.samples.size());
@@ -96,15 +96,13 @@ WriteResult HistoryWriter::Write(const TickRecord& tick, const Retention& retent
       const MetricSnapshot& m = tick.samples[i];
       rows.emplace_back(ids_.Find(m, tick.Identity(i), insert), &m);
     }
-    std::sort(rows.begin(), rows.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (size_t i = 0; i < rows.size(); ++i) {
-      if (i > 0 && rows[i].first == rows[i - 1].first) continue;  // a duplicate series
-      ins.Bind(1, tick_id).Bind(2, rows[i].first);
-      BindValue(ins, 3, *rows[i].second);
-      ins.Run();
-      ++result.rows;
-    }
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    rows.erase(std::unique(rows.begin(), rows.end(),  // a series twice: its first sample
+                           [](const auto& a, const auto& b) { return a.first == b.first; }),
+               rows.end());
+    InsertSamples(tick_id, rows);
+    result.rows += static_cast<int64_t>(rows.size());
     for (int i = 0; i < 2; ++i) {
       int64_t n = RollUp(tick.unix_ms);
       if (n < 0) break;
@@ -118,6 +116,31 @@ WriteResult HistoryWriter::Write(const TickRecord& tick, const Retention& retent
     throw;
   }
   return result;
+}
+
+// kBatch rows per INSERT statement: one statement per row spent more on starting and
+// ending it (and on seeking the end of the table again) than on the row itself.
+void HistoryWriter::InsertSamples(
+    int64_t tick_id, const std::vector<std::pair<int64_t, const MetricSnapshot*>>& rows) {
+  constexpr size_t kBatch = 64;
+  auto statement = [&](size_t n) {
+    std::string sql = "INSERT INTO samples(tick, series, v) VALUES";
+    for (size_t r = 0; r < n; ++r) sql += r ? ",(?,?,?)" : "(?,?,?)";
+    return db_->Prepare(sql);
+  };
+  std::optional<Stmt> full;
+  for (size_t at = 0; at < rows.size();) {
+    const size_t n = std::min(kBatch, rows.size() - at);
+    if (n == kBatch && !full) full.emplace(statement(kBatch));
+    std::optional<Stmt> rest;
+    Stmt& ins = n == kBatch ? *full : rest.emplace(statement(n));
+    for (size_t r = 0; r < n; ++r, ++at) {
+      const int p = static_cast<int>(3 * r);
+      ins.Bind(p + 1, tick_id).Bind(p + 2, rows[at].first);
+      BindValue(ins, p + 3, *rows[at].second);
+    }
+    ins.Run();
+  }
 }
 
 // Rolls up the oldest hour that has raw ticks, is complete (ends before now_ms) and

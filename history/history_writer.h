@@ -79,6 +79,9 @@ class HistoryWriter final : public StoreWriter {
 
  private:
   int64_t InsertSeries(const MetricSnapshot& m);
+  // The tick's samples, in series-id order with no series twice.
+  void InsertSamples(int64_t tick_id,
+                     const std::vector<std::pair<int64_t, const MetricSnapshot*>>& rows);
   int64_t RollUp(int64_t now_ms);
   int64_t Prune(int64_t now_ms, const Retention& retention);
   void LoadCatalogue();

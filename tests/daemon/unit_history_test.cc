@@ -156,6 +156,39 @@ TEST(HistoryQueryTest, HistogramQuantilesFromMergedBuckets) {
   EXPECT_NE(csv.find(",lat,,histogram,,,,,,,200,350,1,3.6,"), std::string::npos) << csv;
 }
 
+// The writer inserts 64 rows per statement: a tick of 197 series (three full
+// statements and a short one) stores each sample once with its own value; a series
+// given twice keeps one sample.
+TEST(HistoryWriterTest, EverySampleOfALargeTickIsStoredOnce) {
+  TempDir dir;
+  std::string db = dir / "h.db";
+  constexpr int kSeries = 3 * 64 + 5;
+  TickRecord tick{kT0, kMinute, {}};
+  for (int i = 0; i < kSeries; ++i) {
+    tick.samples.push_back(i % 2 ? Counter("c_total", 1000 + i, {{"i", std::to_string(i)}})
+                                 : Gauge("g", i + 0.5, {{"i", std::to_string(i)}}));
+  }
+  tick.samples.push_back(Counter("c_total", 7, {{"i", "1"}}));  // c_total{i="1"} again
+  HistoryWriter w(db);
+  EXPECT_EQ(w.Write(tick, {}).rows, kSeries);
+  Db check(db, Db::Mode::kReadOnly);
+  Stmt q = check.Prepare(
+      "SELECT s.name, s.labels, p.v FROM samples p JOIN series s ON s.id = p.series "
+      "ORDER BY s.id");
+  int n = 0;
+  while (q.Step()) {
+    auto labels = nlohmann::json::parse(q.Text(1));
+    const int i = std::stoi(labels["i"].get<std::string>());
+    if (q.Text(0) == "c_total") {
+      EXPECT_EQ(q.Int(2), 1000 + i) << i;
+    } else {
+      EXPECT_EQ(q.Double(2), i + 0.5) << i;
+    }
+    ++n;
+  }
+  EXPECT_EQ(n, kSeries);
+}
+
 TEST(HistoryQueryTest, RejectsReversedAndOversizedRanges) {
   TempDir dir;
   std::string db = dir / "h.db";
