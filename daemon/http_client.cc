@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -63,6 +64,7 @@ struct HttpClient::Impl {
   beast::tcp_stream stream{ioc};
   beast::flat_buffer buffer;
   bool connected = false;
+  std::atomic<bool> cancelled{false};
 
   // Runs one asynchronous operation to its end on this thread (the stream's own
   // deadline bounds it; `limit` bounds what the stream's does not, e.g. resolving).
@@ -93,14 +95,26 @@ HttpClient::HttpClient(HttpUrl url) : url_(std::move(url)), impl_(std::make_uniq
 
 HttpClient::~HttpClient() = default;
 
+void HttpClient::Cancel() {
+  impl_->cancelled = true;
+  // Runs on the thread in Post (or at the start of its next operation): the socket's
+  // operations end with operation_aborted.
+  asio::post(impl_->ioc, [impl = impl_.get()] {
+    error_code ignored;
+    beast::get_lowest_layer(impl->stream).socket().cancel(ignored);
+  });
+}
+
 HttpReply HttpClient::Post(const std::string& body,
                            const std::vector<std::pair<std::string, std::string>>& headers,
                            std::chrono::milliseconds timeout) {
+  if (impl_->cancelled) throw Error(Errc::kSystem, fmt::format("{}: cancelled", url_.text));
   if (impl_->connected) {
     try {
       return Exchange(body, headers, timeout);
     } catch (const Error& e) {
-      if (e.code() == Errc::kTimeout) throw;  // a slow server, not a closed connection
+      // A slow server or a cancel, not a connection the server closed.
+      if (e.code() == Errc::kTimeout || impl_->cancelled) throw;
     }
   }
   return Exchange(body, headers, timeout);

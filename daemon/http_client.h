@@ -4,7 +4,7 @@
 // one keep-alive connection, re-opened when it breaks, every exchange bounded by a
 // timeout. http:// only: for TLS, point it at a local proxy that terminates TLS.
 //
-// Thread-safety: one thread at a time per HttpClient. Errors: ParseHttpUrl throws
+// Thread-safety: one thread at a time per HttpClient (Cancel from any). Errors: ParseHttpUrl throws
 // shmstats::Error(kInvalidArgument); Post throws shmstats::Error(kTimeout) when the
 // exchange takes longer than its timeout, kSystem for any other network failure.
 
@@ -45,6 +45,11 @@ class HttpClient {
   HttpReply Post(const std::string& body,
                  const std::vector<std::pair<std::string, std::string>>& headers,
                  std::chrono::milliseconds timeout);
+
+  // Aborts the exchange in progress on another thread, and makes every later Post
+  // throw shmstats::Error(kSystem) at once: for shutting down while a server hangs.
+  // Thread-safe.
+  void Cancel();
 
   const HttpUrl& url() const { return url_; }
 

@@ -48,11 +48,16 @@ RemoteWriter::RemoteWriter(RemoteWriteOptions options, SelfMetrics& self)
 }
 
 RemoteWriter::~RemoteWriter() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
+  std::unique_lock lock(mu_);
+  stop_ = true;
   cv_.notify_all();
+  // The flush has flush_at_exit; a request still in flight after it (a receiver that
+  // accepts and never answers holds one for `timeout`) is cancelled.
+  if (!cv_.wait_for(lock, options_.flush_at_exit + std::chrono::milliseconds(100),
+                    [&] { return finished_; })) {
+    client_.Cancel();
+  }
+  lock.unlock();
   thread_.join();
 }
 
@@ -142,6 +147,15 @@ bool RemoteWriter::SendOne(std::chrono::milliseconds timeout) {
 }
 
 void RemoteWriter::Run() {
+  Send();
+  {
+    std::lock_guard lock(mu_);
+    finished_ = true;
+  }
+  cv_.notify_all();
+}
+
+void RemoteWriter::Send() {
   std::minstd_rand jitter(std::random_device{}());
   Clock::time_point retry_at = Clock::now();
   std::optional<Clock::time_point> stopping;  // the flush deadline once stopped

@@ -71,7 +71,8 @@ class RemoteWriter {
     int64_t unix_ms;
     size_t samples;
   };
-  void Run();
+  void Run();   // the sender thread: Send(), then finished_
+  void Send();  // sends until stopped and flushed (or the flush time is up)
   // Encodes what Push queued into batches_ and drops the oldest beyond the bound.
   void Encode(std::deque<Tick> ticks);
   void DropOldest();
@@ -87,6 +88,7 @@ class RemoteWriter {
   std::deque<Tick> incoming_;  // pushed, not encoded yet (guarded by mu_)
   size_t incoming_samples_ = 0;
   bool stop_ = false;
+  bool finished_ = false;  // Send() returned
 
   std::deque<RemoteWriteBatch> batches_;  // the sender thread's
   std::atomic<size_t> batch_samples_{0};  // written by the sender, read by Push too

@@ -102,7 +102,8 @@ TEST(RemoteWriteTest, PrometheusGetsEveryTickAndTheQueuedOnesAfterAnOutage) {
 
 // A receiver that accepts connections but never answers: every request hangs for its
 // 10 s timeout, yet ticks go on every 200 ms and /metrics answers (the sender has its
-// own thread), while the ticks queue.
+// own thread), while the ticks queue. SIGTERM then stops the daemon after its 1 s
+// flush: the hanging request is cancelled, not waited for.
 TEST(RemoteWriteTest, AReceiverThatNeverAnswersDelaysNeitherTicksNorMetrics) {
   int silent = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -126,7 +127,13 @@ TEST(RemoteWriteTest, AReceiverThatNeverAnswersDelaysNeitherTicksNorMetrics) {
   EXPECT_TRUE(WaitFor([&] { return self("shmstatsd_ticks_total") >= ticks0 + 10; }, 9)) << d.Log();
   EXPECT_GT(self("shmstatsd_remote_write_queue_samples"), 0);
   EXPECT_EQ(self("shmstatsd_remote_write_samples_sent_total"), 0);
-  close(silent);  // d is killed by its destructor: a clean stop would wait for the request
+  // A request is in flight (every one hangs): it would hold the exit for up to 10 s.
+  kill(d.pid(), SIGTERM);
+  std::optional<int> status;
+  EXPECT_TRUE(WaitFor([&] { return (status = d.Exited()).has_value(); }, 5)) << d.Log();
+  EXPECT_EQ(status.value_or(-1), 0) << d.Log();
+  EXPECT_NE(d.Log().find("samples not sent to"), std::string::npos) << d.Log();
+  close(silent);
 }
 
 // A URL shmstatsd cannot push to is a usage error (exit 2) with a message.
