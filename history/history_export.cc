@@ -92,8 +92,9 @@ void ExportFlat(HistoryReader& reader, const common::Selector& selector, int64_t
 
 // OpenMetrics needs every family's samples together, so this walks series by
 // series, grouped by family (a counter's family drops "_total"), and reads each
-// one's ticks. A family seen with a second type, or a label set seen twice in a
-// family (the same series with other buckets), is left out: the first one wins.
+// one's ticks. A family seen with a second type, or a label set (with the instance)
+// seen twice in a family (the same series with other buckets), is left out: the
+// first one wins.
 void ExportOpenMetrics(HistoryReader& reader, const common::Selector& selector, int64_t from_ms,
                        int64_t to_ms, std::ostream& out) {
   std::vector<SeriesInfo> all = reader.store().Series();
@@ -114,8 +115,11 @@ void ExportOpenMetrics(HistoryReader& reader, const common::Selector& selector, 
   for (const auto& [family, series] : entries) {
     const SeriesInfo& s = *series;
     const auto& m = s.metric;
+    // With the instance that wrote it: a fleet's database holds the same series from
+    // many daemons, and each is its own series in Prometheus.
+    const Labels labels = LabelsWithInstance(s);
     auto [known, new_family] = family_types.try_emplace(family, m.type);
-    if (known->second != m.type || !exported.insert(common::SeriesKey(family, m.labels)).second) {
+    if (known->second != m.type || !exported.insert(common::SeriesKey(family, labels)).second) {
       continue;
     }
     if (new_family) {
@@ -133,10 +137,10 @@ void ExportOpenMetrics(HistoryReader& reader, const common::Selector& selector, 
                              if (!total.Add(v, interval_ms)) return;
                              std::string ts = Seconds(ts_ms);
                              if (m.type == MetricType::kCounter) {
-                               out << family << "_total" << common::LabelsText(m.labels) << ' '
+                               out << family << "_total" << common::LabelsText(labels) << ' '
                                    << total.increase << ' ' << ts << '\n';
                              } else if (m.type == MetricType::kGauge) {
-                               out << family << common::LabelsText(m.labels) << ' '
+                               out << family << common::LabelsText(labels) << ' '
                                    << common::FormatDouble(total.last) << ' ' << ts << '\n';
                              } else {
                                uint64_t cumulative = 0;
@@ -145,12 +149,12 @@ void ExportOpenMetrics(HistoryReader& reader, const common::Selector& selector, 
                                  std::string le = i < m.histogram.bounds.size()
                                                       ? common::FormatDouble(m.histogram.bounds[i])
                                                       : "+Inf";
-                                 out << family << "_bucket" << LabelsWithLe(m.labels, le) << ' '
+                                 out << family << "_bucket" << LabelsWithLe(labels, le) << ' '
                                      << cumulative << ' ' << ts << '\n';
                                }
-                               out << family << "_count" << common::LabelsText(m.labels) << ' '
+                               out << family << "_count" << common::LabelsText(labels) << ' '
                                    << cumulative << ' ' << ts << '\n';
-                               out << family << "_sum" << common::LabelsText(m.labels) << ' '
+                               out << family << "_sum" << common::LabelsText(labels) << ' '
                                    << common::FormatDouble(total.sum) << ' ' << ts << '\n';
                              }
                            });

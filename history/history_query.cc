@@ -43,17 +43,21 @@ HistoryReader::HistoryReader(const std::string& location) : store_(OpenStore(loc
 
 HistoryReader::HistoryReader(std::unique_ptr<Store> store) : store_(std::move(store)) {}
 
+Labels LabelsWithInstance(const SeriesInfo& s) {
+  Labels labels = s.metric.labels;
+  if (s.instance.empty()) return labels;
+  auto at = std::lower_bound(labels.begin(), labels.end(), std::string_view("instance"),
+                             [](const auto& label, std::string_view k) { return label.first < k; });
+  if (at == labels.end() || at->first != "instance") labels.insert(at, {"instance", s.instance});
+  return labels;
+}
+
 bool MatchesSeries(const common::Selector& selector, const SeriesInfo& s) {
   if (s.instance.empty()) return selector.Matches(s.metric);
-  for (const auto& [k, v] : s.metric.labels) {
-    if (k == "instance") return selector.Matches(s.metric);
-  }
   MetricSnapshot m;
   m.name = s.metric.name;
   m.type = s.metric.type;
-  m.labels = s.metric.labels;
-  m.labels.emplace_back("instance", s.instance);
-  std::sort(m.labels.begin(), m.labels.end());
+  m.labels = LabelsWithInstance(s);
   return selector.Matches(m);
 }
 

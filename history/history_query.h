@@ -68,8 +68,11 @@ class HistoryReader {
   std::unique_ptr<Store> store_;
 };
 
-// True when `selector` matches the series; the series' instance name counts as an
-// `instance` label unless the series has one of its own.
+// The series' labels (sorted) with its instance name as an `instance` label, unless
+// the series has one of its own or no instance was recorded.
+Labels LabelsWithInstance(const SeriesInfo& s);
+
+// True when `selector` matches the series with LabelsWithInstance().
 bool MatchesSeries(const common::Selector& selector, const SeriesInfo& s);
 
 // Throws Error(kInvalidArgument) when from > to or the range has too many steps.

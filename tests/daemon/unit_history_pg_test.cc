@@ -4,10 +4,14 @@
 // summed; a tick written twice counts once; retention drops whole partitions;
 // selectors that try SQL injection are inert.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <sstream>
 
 #include "common/selector.h"
 #include "daemon_harness.h"
+#include "history_export.h"
 #include "history_query.h"
 #include "history_samples.h"
 #include "history_summary.h"
@@ -90,6 +94,20 @@ TEST(HistoryPostgresTest, ThreeInstancesMatchTheirSqliteStores) {
   }
   auto by_instance = Summarize(pgr, common::Selector(), {kHour0, kHour0 + 3'600'000, "instance"});
   EXPECT_EQ(by_instance.size(), 9u);
+
+  // OpenMetrics export: each instance's series is its own, with an instance label
+  // (the same name and labels from three daemons are three series, not one).
+  std::ostringstream om;
+  Export(pgr, common::Selector::Parse("calls_total"), kHour0, kHour0 + 2 * 3'600'000,
+         ExportFormat::kOpenMetrics, om);
+  for (const auto& name : instances) {
+    const int k = static_cast<int>(&name - instances.data());
+    uint64_t total = 0;  // TickSamples: tick i adds i * (k + 1)
+    for (int i = 1; i <= 40; ++i) total += static_cast<uint64_t>(i * (k + 1));
+    const std::string last = fmt::format("calls_total{{instance=\"{}\",tool=\"x\"}} {} {}.000\n",
+                                         name, total, (kHour0 + 40 * kMinute) / 1000);
+    EXPECT_NE(om.str().find(last), std::string::npos) << last << om.str().substr(0, 2000);
+  }
 
   // Injection attempts in selectors are values, bound as parameters: inert.
   for (const char* evil : {"calls_total{tool=\"x'); DROP TABLE shmstats_series; --\"}",
