@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "aggregate.h"
@@ -53,6 +54,10 @@ class Collector {
   bool HistoryHealthy() const { return history_->healthy(); }
   // Ticks (and their bytes on disk) waiting for the history store.
   HistoryFeed::Backlog HistoryBacklog() const { return history_->backlog(); }
+  // The remote-write sender's state; nullopt without --remote-write.
+  std::optional<RemoteWriter::Status> RemoteWriteStatus() const {
+    return remote_ ? std::optional(remote_->status()) : std::nullopt;
+  }
   // Unix ms of the last completed tick; 0 before the first.
   int64_t LastTickMs() const { return last_tick_ms_.load(); }
   // Called on Run()'s thread after each tick (ticked = true) and, while it waits,

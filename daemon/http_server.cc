@@ -141,6 +141,10 @@ std::vector<HttpRoute> HttpServer::Routes() {
          auto backlog = collector_.HistoryBacklog();  // ticks waiting for the store
          j["backlog"] = {{"ticks", backlog.ticks}, {"bytes", backlog.bytes}};
          j["last_tick_unix_ms"] = collector_.LastTickMs();  // 0 before the first tick
+         if (auto rw = collector_.RemoteWriteStatus()) {
+           j["remote_write"] = {{"queued_samples", rw->queued_samples},
+                                {"failing", rw->failures_in_row > 0}};
+         }
          res.Set(history ? 200 : 503, j.dump() + "\n", "application/json");
        }},
 

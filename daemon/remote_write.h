@@ -65,6 +65,13 @@ class RemoteWriter {
   // Queues one tick's snapshot (taken at unix_ms): encoded and sent on the thread.
   void Push(Snapshot snap, int64_t unix_ms);
 
+  // For /healthz. Thread-safe.
+  struct Status {
+    uint64_t queued_samples = 0;   // waiting to be sent
+    uint32_t failures_in_row = 0;  // requests failed since the last one accepted
+  };
+  Status status() const { return {queued_.load(), failures_in_row_.load()}; }
+
  private:
   struct Tick {
     Snapshot snap;
@@ -93,7 +100,7 @@ class RemoteWriter {
   std::deque<RemoteWriteBatch> batches_;  // the sender thread's
   std::atomic<size_t> batch_samples_{0};  // written by the sender, read by Push too
   std::chrono::milliseconds backoff_{0};
-  uint32_t failures_in_row_ = 0;
+  std::atomic<uint32_t> failures_in_row_{0};
 
   std::atomic<uint64_t> sent_{0}, failed_{0}, dropped_full_{0}, dropped_rejected_{0};
   std::atomic<uint64_t> queued_{0};

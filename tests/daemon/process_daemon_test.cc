@@ -381,7 +381,8 @@ TEST(DaemonTest, WaitsForAMissingSegmentAndReattachesARecreatedOne) {
   ASSERT_TRUE(d.AwaitTicks(0));
   auto health = nlohmann::json::parse(Get(d.port(), "/healthz").body);
   EXPECT_EQ(health["segment"], "waiting");
-  EXPECT_EQ(health["last_tick_unix_ms"], 0) << health.dump();  // no tick without a segment
+  EXPECT_EQ(health["last_tick_unix_ms"], 0) << health.dump();      // no tick without a segment
+  EXPECT_FALSE(health.contains("remote_write")) << health.dump();  // not configured
   EXPECT_EQ(Get(d.port(), "/stats").status, 503);
   const int64_t before = history::NowMs();
   {

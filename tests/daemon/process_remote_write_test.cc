@@ -71,11 +71,19 @@ TEST(RemoteWriteTest, PrometheusGetsEveryTickAndTheQueuedOnesAfterAnOutage) {
       30))
       << d.Log();
   EXPECT_GT(self("shmstatsd_remote_write_queue_samples"), 0);
+  auto health = nlohmann::json::parse(Get(port, "/healthz").body);
+  EXPECT_EQ(health["remote_write"]["failing"], true) << health.dump();
+  EXPECT_GT(health["remote_write"]["queued_samples"].get<uint64_t>(), 0u) << health.dump();
+  EXPECT_EQ(health["status"], "ok") << health.dump();  // the history is fine
   const double ticks1 = self("shmstatsd_ticks_total");
   const double t1 = NowSeconds();
   ASSERT_TRUE(prom.Start()) << prom.Log();
   ASSERT_TRUE(WaitFor([&] { return self("shmstatsd_remote_write_queue_samples") == 0; }, 30))
       << d.Log();
+  ASSERT_TRUE(WaitFor([&] {
+    auto h = nlohmann::json::parse(Get(port, "/healthz").body);
+    return h["remote_write"]["failing"] == false;
+  })) << Get(port, "/healthz").body;
 
   // The raw points over the outage: every tick taken while it was down is there.
   auto range = prom.Query("inflight" + on + "[" + std::to_string(int(t1 - t0) + 2) + "s]", t1);
