@@ -4,9 +4,10 @@
 // one keep-alive connection, re-opened when it breaks, every exchange bounded by a
 // timeout. http:// only: for TLS, point it at a local proxy that terminates TLS.
 //
-// Thread-safety: one thread at a time per HttpClient (Cancel from any). Errors: ParseHttpUrl throws
-// shmstats::Error(kInvalidArgument); Post throws shmstats::Error(kTimeout) when the
-// exchange takes longer than its timeout, kSystem for any other network failure.
+// Thread-safety: one thread at a time per HttpClient, but Cancel from any. Errors:
+// ParseHttpUrl throws shmstats::Error(kInvalidArgument); Post throws
+// shmstats::Error(kTimeout) when the exchange takes longer than its timeout, kSystem
+// for any other network failure (and after Cancel).
 
 #include <chrono>
 #include <memory>
