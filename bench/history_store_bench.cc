@@ -27,7 +27,7 @@
 #include "history_time.h"
 #include "pg_server.h"
 #include "ratio_reporter.h"
-#include "sqlite_db.h"
+#include "sqlite_footprint.h"
 #include "store.h"
 #include "week_of_ticks.h"
 
@@ -72,16 +72,7 @@ void Remove(int store, const std::string& location) {
 
 // Bytes and sample rows of a store.
 std::pair<double, double> Footprint(int store, const std::string& location) {
-  if (store == 0) {
-    history::Db db(location, history::Db::Mode::kReadWrite);
-    db.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    auto q = db.Prepare(
-        "SELECT (SELECT page_count FROM pragma_page_count()) - "
-        "(SELECT freelist_count FROM pragma_freelist_count()), "
-        "(SELECT page_size FROM pragma_page_size()), (SELECT count(*) FROM samples)");
-    q.Step();
-    return {static_cast<double>(q.Int(0) * q.Int(1)), static_cast<double>(q.Int(2))};
-  }
+  if (store == 0) return SqliteFootprint(location);
   PGconn* c = PQconnectdb(location.c_str());
   PQclear(PQexec(c, "VACUUM ANALYZE"));
   PGresult* r = PQexec(c,
@@ -184,11 +175,8 @@ void PrintComparison(const RatioReporter& r, std::ostream& out) {
 }  // namespace shmstats::bench
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  shmstats::bench::RatioReporter reporter("BM_StoreTick", "ms");  // (no ratio table)
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  shmstats::bench::PrintComparison(reporter, std::cout);
-  return 0;
+  return shmstats::bench::RunWithRatios(
+      argc, argv, "BM_StoreTick", "ms",
+      [](const auto& r) { shmstats::bench::PrintComparison(r, std::cout); },
+      /*ratio_table=*/false);
 }

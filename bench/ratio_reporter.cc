@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iostream>
 
 namespace shmstats::bench {
 namespace {
@@ -141,6 +142,18 @@ void RatioReporter::PrintRatios(std::ostream& out) const {
                   ratio(real / MedianRealNs(floor, key.second)).c_str(), spread.c_str());
     out << line;
   }
+}
+
+int RunWithRatios(int argc, char** argv, const std::string& floor_name, const std::string& unit,
+                  const std::function<void(const RatioReporter&)>& after, bool ratio_table) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  RatioReporter reporter(floor_name, unit);
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  if (ratio_table) reporter.PrintRatios(std::cout);
+  after(reporter);
+  return 0;
 }
 
 }  // namespace shmstats::bench

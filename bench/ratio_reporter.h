@@ -3,6 +3,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <ostream>
 #include <string>
@@ -60,5 +61,12 @@ class RatioReporter : public benchmark::ConsoleReporter {
   std::vector<Key> order_;  // first-seen order, for printing
   std::map<Key, Times> times_;
 };
+
+// The main() of a benchmark program: runs the benchmarks selected on the command
+// line through a RatioReporter (floor `floor_name`, times in `unit`), prints the
+// ratio table unless `ratio_table` is false, then hands the results to `after`
+// (targets, comparisons). Returns main's exit status: 1 for an unknown flag.
+int RunWithRatios(int argc, char** argv, const std::string& floor_name, const std::string& unit,
+                  const std::function<void(const RatioReporter&)>& after, bool ratio_table = true);
 
 }  // namespace shmstats::bench

@@ -81,22 +81,18 @@ BENCHMARK(BM_Register)->Arg(1'000)->Arg(10'000)->Arg(100'000)->Unit(benchmark::k
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  shmstats::bench::RatioReporter reporter("BM_PrometheusCppAdd", "ms");
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  reporter.PrintRatios(std::cout);
-  double per_1k = reporter.MedianRealNs("BM_Register/1000") / 1'000;
-  double per_100k = reporter.MedianRealNs("BM_Register/100000") / 100'000;
-  std::cout << "Targets:\n";
-  shmstats::bench::RatioReporter::PrintTarget(std::cout, "per-series cost, 100k / 1k",
-                                              per_100k / per_1k, 2);
-  for (const char* n : {"1000", "10000", "100000"})
-    shmstats::bench::RatioReporter::PrintTarget(
-        std::cout, std::string("registration / prometheus-cpp Family::Add at ") + n,
-        reporter.MedianRealNs(std::string("BM_Register/") + n) /
-            reporter.MedianRealNs(std::string("BM_PrometheusCppAdd/") + n),
-        5);
-  return 0;
+  return shmstats::bench::RunWithRatios(
+      argc, argv, "BM_PrometheusCppAdd", "ms", [](const auto& reporter) {
+        double per_1k = reporter.MedianRealNs("BM_Register/1000") / 1'000;
+        double per_100k = reporter.MedianRealNs("BM_Register/100000") / 100'000;
+        std::cout << "Targets:\n";
+        shmstats::bench::RatioReporter::PrintTarget(std::cout, "per-series cost, 100k / 1k",
+                                                    per_100k / per_1k, 2);
+        for (const char* n : {"1000", "10000", "100000"})
+          shmstats::bench::RatioReporter::PrintTarget(
+              std::cout, std::string("registration / prometheus-cpp Family::Add at ") + n,
+              reporter.MedianRealNs(std::string("BM_Register/") + n) /
+                  reporter.MedianRealNs(std::string("BM_PrometheusCppAdd/") + n),
+              5);
+      });
 }

@@ -161,12 +161,7 @@ void PrintPairs(const bench::RatioReporter& r, std::ostream& out) {
 }  // namespace shmstats::daemon
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  shmstats::bench::RatioReporter reporter("BM_TextRender", "ms");
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  reporter.PrintRatios(std::cout);
-  shmstats::daemon::PrintPairs(reporter, std::cout);
-  return 0;
+  return shmstats::bench::RunWithRatios(argc, argv, "BM_TextRender", "ms", [](const auto& r) {
+    shmstats::daemon::PrintPairs(r, std::cout);
+  });
 }

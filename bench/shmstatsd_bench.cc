@@ -31,7 +31,7 @@
 #include "history_writer.h"
 #include "ratio_reporter.h"
 #include "shmstats/shmstats.h"
-#include "sqlite_db.h"
+#include "sqlite_footprint.h"
 #include "stats_json.h"
 #include "week_of_ticks.h"
 
@@ -115,15 +115,7 @@ void BM_Tick(benchmark::State& state) {
     ++ticks;
   }
   {
-    history::Db check(db, history::Db::Mode::kReadWrite);
-    check.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    auto q = check.Prepare(
-        "SELECT (SELECT page_count FROM pragma_page_count()) - "
-        "(SELECT freelist_count FROM pragma_freelist_count()), "
-        "(SELECT page_size FROM pragma_page_size()), (SELECT count(*) FROM samples)");
-    q.Step();
-    double bytes = static_cast<double>(q.Int(0) * q.Int(1));
-    double rows = static_cast<double>(q.Int(2));
+    auto [bytes, rows] = bench::SqliteFootprint(db);
     // A histogram row stands for 12 buckets + _sum + _count = 14 Prometheus samples.
     double prom_samples = rows * (0.9 + 0.1 * 14);
     state.counters["bytes_per_row"] = bytes / rows;
@@ -205,12 +197,7 @@ void PrintTargets(const bench::RatioReporter& r, std::ostream& out) {
 }  // namespace shmstats::daemon
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  shmstats::bench::RatioReporter reporter("BM_ReadFloor", "ms");
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  reporter.PrintRatios(std::cout);
-  shmstats::daemon::PrintTargets(reporter, std::cout);
-  return 0;
+  return shmstats::bench::RunWithRatios(argc, argv, "BM_ReadFloor", "ms", [](const auto& r) {
+    shmstats::daemon::PrintTargets(r, std::cout);
+  });
 }
