@@ -61,7 +61,7 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
     keep.tick = tick;
     keep.identity = identity;
     SeriesStat st;
-    st.index = i;
+    st.index = static_cast<uint32_t>(i);
     st.identity = identity;
     switch (m.type) {
       case MetricType::kGauge:
@@ -87,15 +87,17 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
         keep.sum = h.sum + h.reset_sum;
         st.has_delta = !baseline;
         const bool fresh = !prev || prev->counts.size() != h.counts.size();
-        st.interval.bounds = h.bounds;
-        st.interval.precision_bits = h.precision_bits;
-        st.interval.counts = keep.counts;
-        st.interval.sum = keep.sum;
+        st.interval = static_cast<uint32_t>(r.intervals.size());
+        HistogramValue& interval = r.intervals.emplace_back();
+        interval.bounds = h.bounds;
+        interval.precision_bits = h.precision_bits;
+        interval.counts = keep.counts;
+        interval.sum = keep.sum;
         if (!fresh) {
-          for (size_t b = 0; b < h.counts.size(); ++b) st.interval.counts[b] -= prev->counts[b];
-          st.interval.sum -= prev->sum;
+          for (size_t b = 0; b < h.counts.size(); ++b) interval.counts[b] -= prev->counts[b];
+          interval.sum -= prev->sum;
         }
-        for (uint64_t c : st.interval.counts) st.interval.count += c;
+        for (uint64_t c : interval.counts) interval.count += c;
         break;
       }
     }
@@ -111,38 +113,43 @@ history::TickRecord TakeRecord(TickResult& tick, bool copy) {
   history::TickRecord record;
   record.unix_ms = tick.unix_ms;
   record.interval_ms = tick.interval_ms;
-  record.samples.reserve(tick.stats.size());
   record.identities.reserve(tick.stats.size());
-  for (SeriesStat& st : tick.stats) {
+  if (copy) {
+    record.samples.reserve(tick.stats.size());
+  } else {
+    record.samples = std::move(tick.snapshot.metrics);
+    tick.snapshot.metrics.clear();
+  }
+  const std::vector<MetricSnapshot>& from = copy ? tick.snapshot.metrics : record.samples;
+  size_t kept = 0;
+  for (const SeriesStat& st : tick.stats) {
     if (!st.has_delta) continue;
-    MetricSnapshot& m = tick.snapshot.metrics[st.index];
-    MetricSnapshot& sample = record.samples.emplace_back();
+    // In place, `kept` <= st.index: each sample moves down over one already taken.
+    MetricSnapshot& sample = copy ? record.samples.emplace_back() : record.samples[kept];
     if (copy) {
+      const MetricSnapshot& m = from[st.index];
       sample.name = m.name;
       sample.labels = m.labels;
       sample.help = m.help;
       sample.unit = m.unit;
-    } else {
-      sample.name = std::move(m.name);
-      sample.labels = std::move(m.labels);
-      sample.help = std::move(m.help);
-      sample.unit = std::move(m.unit);
+      sample.type = m.type;
+      sample.index = m.index;
+      sample.gauge = m.gauge;
+    } else if (kept != st.index) {
+      sample = std::move(record.samples[st.index]);
     }
-    sample.type = m.type;
-    sample.index = m.index;
-    switch (m.type) {
-      case MetricType::kGauge:
-        sample.gauge = m.gauge;
-        break;
-      case MetricType::kCounter:
-        sample.counter = st.delta;
-        break;
-      case MetricType::kHistogram:
-        sample.histogram = std::move(st.interval);
-        break;
-    }
+    ++kept;
+    sample.counter = sample.type == MetricType::kCounter ? st.delta : 0;
+    sample.counter_reset_total = 0;
+    sample.process_series = 0;
+    if (sample.type == MetricType::kHistogram)
+      sample.histogram = std::move(tick.intervals[st.interval]);
+    else
+      sample.histogram = {};
+    if (sample.type != MetricType::kGauge) sample.gauge = 0;
     record.identities.push_back(st.identity);
   }
+  record.samples.resize(kept);
   return record;
 }
 

@@ -26,13 +26,16 @@
 
 namespace shmstats::daemon {
 
+// 40 bytes a series: a histogram's interval buckets are kept apart
+// (TickResult::intervals), so a tick of 100,000 counters does not carry 100,000
+// empty HistogramValues.
 struct SeriesStat {
-  size_t index = 0;         // into TickResult::snapshot.metrics
-  bool has_delta = false;   // false for counters/histograms first seen as a baseline
-  uint64_t delta = 0;       // counter
-  double rate = 0;          // counter: delta per second
-  HistogramValue interval;  // histogram: the interval's buckets, count and sum
-  uint64_t identity = 0;    // SeriesIdentity() of the metric
+  uint64_t identity = 0;   // SeriesIdentity() of the metric
+  uint64_t delta = 0;      // counter
+  double rate = 0;         // counter: delta per second
+  uint32_t index = 0;      // into TickResult::snapshot.metrics
+  uint32_t interval = 0;   // histogram: its interval in TickResult::intervals
+  bool has_delta = false;  // false for counters/histograms first seen as a baseline
 };
 
 // A 64-bit hash of what makes a series itself: name, labels, type, bucket bounds;
@@ -44,13 +47,17 @@ struct TickResult {
   int64_t unix_ms = 0;
   int64_t interval_ms = 0;  // since the previous snapshot; 0 on the first
   std::vector<SeriesStat> stats;
+  std::vector<HistogramValue> intervals;  // histograms' interval buckets, count and sum
+
+  const HistogramValue& Interval(const SeriesStat& st) const { return intervals[st.interval]; }
 };
 
 // The history's record of `tick`: every series with an interval value (has_delta),
 // a counter's delta, a gauge's value, a histogram's interval buckets (moved out of
-// its SeriesStat), with its SeriesIdentity. Names, labels, help and unit are moved
-// out of `tick.snapshot` (left empty there), or copied when `copy` is set: take the
-// record last, after everything else that reads the tick's names.
+// `tick.intervals`), with its SeriesIdentity. The record takes the snapshot's
+// metrics themselves, rewritten in place (`tick.snapshot.metrics` is left empty: a
+// tick holds one MetricSnapshot per series, not two), or copies their names when
+// `copy` is set: take the record last, after everything else that reads the tick.
 history::TickRecord TakeRecord(TickResult& tick, bool copy = false);
 
 class Aggregator {

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 
 #include "common/exposition.h"
 #include "common/log_limiter.h"
@@ -14,6 +15,7 @@
 #include "journal.h"
 #include "segment_creator.h"
 #include "shmstats/error.h"
+#include "state_files.h"
 #include "stats_json.h"
 
 namespace shmstats::daemon {
@@ -83,9 +85,16 @@ void Collector::Detach() {
   logged_missing_ = false;
 }
 
-std::string Collector::LatestStats() const {
-  std::lock_guard lock(stats_mu_);
-  return stats_;
+std::shared_ptr<const std::string> Collector::LatestStats() const {
+  std::unique_lock lock(stats_mu_);
+  if (!stats_in_file_) return stats_;
+  lock.unlock();  // the file is replaced by a rename: whatever is open stays whole
+  std::ifstream in(config_.stats_json, std::ios::binary | std::ios::ate);
+  if (!in) return nullptr;
+  auto doc = std::make_shared<std::string>(static_cast<size_t>(in.tellg()), '\0');
+  in.seekg(0);
+  if (!in.read(doc->data(), static_cast<std::streamsize>(doc->size()))) return nullptr;
+  return doc;
 }
 
 void Collector::Tick() {
@@ -97,6 +106,7 @@ void Collector::Tick() {
     return;
   }
   retirement_.Run(config_.segment);  // before reading: the read then shows it folded
+  auto pass = OnePass();
   Snapshot snap;
   try {
     snap = segment->Read();
@@ -119,8 +129,12 @@ void Collector::Tick() {
   for (const auto& p : snap.problems) LogLimited("segment problem", "warning", "segment: " + p);
   TickResult tick = aggregator_.Next(std::move(snap), config_.interval_ms);
   WriteFiles(tick);
-  // The record moves the names out of the snapshot (copies them when remote-write sends it).
-  WriteHistory(TakeRecord(tick, /*copy=*/remote_ != nullptr));
+  // The record takes the snapshot's metrics (copies them when remote-write sends it).
+  history::TickRecord record = TakeRecord(tick, /*copy=*/remote_ != nullptr);
+  tick.stats = {};
+  tick.intervals = {};
+  pass.unlock();
+  WriteHistory(std::move(record));
   if (remote_) {  // the segment's series and the daemon's own, as /metrics has them
     self_.AddTo(tick.snapshot);
     remote_->Push(std::move(tick.snapshot), tick.unix_ms);
@@ -140,17 +154,27 @@ void Collector::SetHeartbeat(std::function<void(bool ticked)> beat, int64_t ever
 void Collector::WriteHistory(history::TickRecord record) { history_->Write(std::move(record)); }
 
 void Collector::WriteFiles(const TickResult& tick) {
-  std::string doc = StatsJson(tick, config_.segment, stats_order_);
+  // stats.json goes to its file piece by piece; GET /stats reads it back from there.
+  // Only without a file (or when it cannot be written) is the document kept here.
+  bool in_file = false;
   if (!config_.stats_json.empty()) {
     try {
-      WriteFileAtomically(config_.stats_json, doc);
+      AtomicFile file(config_.stats_json);
+      WriteStatsJson(tick, config_.segment, stats_order_,
+                     [&file](std::string_view piece) { file.Write(piece); });
+      file.Commit();
+      in_file = true;
     } catch (const Error& e) {
       self_.CountError(ErrorKind::kStatsJson);
       LogLimited("stats.json", "error", e.what());
     }
   }
+  std::shared_ptr<const std::string> doc;
+  if (!in_file)
+    doc = std::make_shared<const std::string>(StatsJson(tick, config_.segment, stats_order_));
   {
     std::lock_guard lock(stats_mu_);
+    stats_in_file_ = in_file;
     stats_ = std::move(doc);
   }
   if (!config_.textfile.empty()) {

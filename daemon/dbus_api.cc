@@ -150,8 +150,13 @@ int ReplyMetrics(sd_bus_message* call, sd_bus_error* error, DbusApi& api,
         error, "org.shmstats.Stats1.Error.NotFound",
         fmt::format("segment {} is missing: no producer has created it yet", api.config().segment));
   }
-  Snapshot snap = segment->Read();
-  std::erase_if(snap.metrics, [&](const MetricSnapshot& m) { return !selector.Matches(m); });
+  Snapshot snap;
+  {
+    auto pass = api.collector().OnePass();  // a read of every series: one at a time
+    snap = segment->Read();
+    std::erase_if(snap.metrics, [&](const MetricSnapshot& m) { return !selector.Matches(m); });
+    snap.metrics.shrink_to_fit();
+  }
   if (snap.metrics.empty()) {
     return ReplyError(error, "org.shmstats.Stats1.Error.NoMatch", "no metric matches the selector");
   }

@@ -1,6 +1,7 @@
 #include "http_server.h"
 
 #include <fmt/format.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <cctype>
@@ -83,6 +84,7 @@ std::vector<HttpRoute> HttpServer::Routes() {
     auto format = om ? common::TextFormat::kOpenMetrics : common::TextFormat::kPrometheus;
     // Scrapes queued together share one render made after they arrived.
     auto body = metrics_[om].Get(req.received, [&] {
+      auto pass = collector_.OnePass();
       Snapshot snap;
       if (auto segment = collector_.Attached()) {
         try {
@@ -93,24 +95,34 @@ std::vector<HttpRoute> HttpServer::Routes() {
         }
       }
       collector_.self_metrics().AddTo(snap);
-      return common::ToText(snap, format);
+      std::string text = common::ToText(snap, format);
+      snap = {};
+      // The snapshot's small pieces (a label set a series) were freed into this
+      // thread's malloc arena, which keeps them resident until trimmed.
+      malloc_trim(0);
+      return text;
     });
-    res.Set(200, *body, common::ContentType(format));
+    res.status = 200;
+    res.shared_body = std::move(body);
+    res.content_type = common::ContentType(format);
   };
   return {
       {"GET", "/metrics", Lane::kScrape, metrics},
       // The same as /metrics, at the path other stats daemons serve it.
       {"GET", "/stats/prometheus", Lane::kScrape, metrics},
 
-      {"GET", "/stats", Lane::kInline,
+      // On the scrape lane: it may read the stats.json file (megabytes).
+      {"GET", "/stats", Lane::kScrape,
        [this](Req, Res res) {
-         std::string doc = collector_.LatestStats();
-         if (doc.empty()) {
+         auto doc = collector_.LatestStats();
+         if (!doc) {
            return res.Set(503,
                           "no snapshot yet: the segment is missing or the "
                           "first tick has not run\n");
          }
-         res.Set(200, std::move(doc), "application/json");
+         res.status = 200;
+         res.shared_body = std::move(doc);
+         res.content_type = "application/json";
        }},
 
       {"GET", "/stats/history", Lane::kQuery,

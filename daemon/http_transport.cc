@@ -249,17 +249,20 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(HttpResponse res) {
-    auto msg = std::make_shared<http::response<http::string_body>>(
+    // The body is sent from where it is (a span), kept alive until it is written.
+    auto body = res.shared_body ? std::move(res.shared_body)
+                                : std::make_shared<const std::string>(std::move(res.body));
+    auto msg = std::make_shared<http::response<http::span_body<const char>>>(
         static_cast<http::status>(res.status), version_);
     msg->set(http::field::server, "shmstatsd");
     msg->set(http::field::content_type, res.content_type);
     for (auto& [name, value] : res.headers) msg->insert(name, value);
-    msg->body() = std::move(res.body);
+    msg->body() = {body->data(), body->size()};
     msg->keep_alive(keep_alive_);
     msg->prepare_payload();
     stream_.expires_after(impl_.limits.request_deadline);
     http::async_write(stream_, *msg,
-                      [self = shared_from_this(), msg](beast::error_code ec, size_t) {
+                      [self = shared_from_this(), msg, body](beast::error_code ec, size_t) {
                         self->OnWrite(ec, msg->need_eof());
                       });
   }

@@ -7,6 +7,7 @@
 // Thread-safety: plain values; a handler owns the pair it is given.
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,6 +37,9 @@ struct HttpResponse {
   std::string content_type = "text/plain; charset=utf-8";
   HttpFields headers;  // extra headers (Content-Type and Content-Length are set from the rest)
   std::string body;
+  // A body shared with other responses (one /metrics render sent to every scrape
+  // that waited for it): sent instead of `body` when set, without a copy.
+  std::shared_ptr<const std::string> shared_body;
 
   // Sets status, body and content type in one call.
   void Set(int code, std::string text, std::string type = "text/plain; charset=utf-8") {

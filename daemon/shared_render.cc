@@ -5,8 +5,11 @@ namespace shmstats::daemon {
 std::shared_ptr<const std::string> SharedRender::Get(Clock::time_point received,
                                                      const std::function<std::string()>& render) {
   std::unique_lock lock(mu_);
+  std::shared_ptr<const std::string> mine;  // the render this thread made, if any
   for (;;) {
-    if (latest_ && latest_start_ >= received) return latest_;
+    if (latest_start_ >= received) {
+      if (auto latest = latest_.lock()) return latest;
+    }
     if (rendering_) {  // wait for it: it may have started after `received`
       cv_.wait(lock);
       continue;
@@ -25,8 +28,9 @@ std::shared_ptr<const std::string> SharedRender::Get(Clock::time_point received,
     }
     lock.lock();
     rendering_ = false;
-    latest_ = std::move(body);
+    latest_ = body;
     latest_start_ = start;
+    mine = std::move(body);  // alive until returned: the waiters find it
     cv_.notify_all();
   }
 }

@@ -3,7 +3,8 @@
 // One render shared by the scrapes waiting for it. A request is answered by the
 // latest render that started at or after the request was received: its values were
 // read after it asked, as if it had rendered alone, but a hundred scrapers queued
-// behind one render cost one more render, not a hundred.
+// behind one render cost one more render, not a hundred. The render is not kept
+// after the last response that holds it is sent (at 100,000 series it is 13 MB).
 //
 // Thread-safety: Get may be called from any number of threads at once; one of them
 // renders while the others wait for its result.
@@ -30,7 +31,7 @@ class SharedRender {
   std::mutex mu_;
   std::condition_variable cv_;
   bool rendering_ = false;
-  std::shared_ptr<const std::string> latest_;
+  std::weak_ptr<const std::string> latest_;
   Clock::time_point latest_start_;
 };
 

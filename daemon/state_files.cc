@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "shmstats/error.h"
 
@@ -72,6 +73,53 @@ int OpenOrCreateNoFollow(const std::string& path, int mode) {
     Fail("open", path, EEXIST);
   }
   return fd;
+}
+
+AtomicFile::AtomicFile(std::string path)
+    : path_(std::move(path)), tmp_(fmt::format("{}.tmp.{}", path_, getpid())) {
+  fd_ = CreateExclusive(tmp_, O_WRONLY, 0644);  // never through a planted symlink
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  ::unlink(tmp_.c_str());
+}
+
+void AtomicFile::Write(std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) Fail("write", tmp_, n < 0 ? errno : ENOSPC);
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+void AtomicFile::Commit() {
+  const int fd = std::exchange(fd_, -1);
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int saved = errno;
+    ::unlink(tmp_.c_str());
+    Fail("sync", tmp_, saved);
+  }
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    int saved = errno;
+    ::unlink(tmp_.c_str());
+    Fail("rename onto", path_, saved);
+  }
+  std::string dir =
+      path_.find('/') == std::string::npos ? "." : path_.substr(0, path_.rfind('/') + 1);
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+void WriteFileAtomically(const std::string& path, std::string_view content) {
+  AtomicFile file(path);
+  file.Write(content);
+  file.Commit();
 }
 
 }  // namespace shmstats::daemon

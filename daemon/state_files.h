@@ -7,6 +7,7 @@
 // Errors: throw shmstats::Error (kPermission or kSystem) naming the path and what to do.
 
 #include <string>
+#include <string_view>
 
 namespace shmstats::daemon {
 
@@ -23,5 +24,28 @@ int CreateExclusive(const std::string& path, int flags, int mode);
 // Opens `path`, creating it exclusively when it does not exist; an existing one
 // is opened with O_NOFOLLOW and must be a regular file owned by this user.
 int OpenOrCreateNoFollow(const std::string& path, int mode);
+
+// A file replaced atomically (stats.json, the textfile): written to a temporary
+// file beside `path` (created exclusively), then fsynced and renamed over `path`
+// by Commit(), and the directory fsynced. Destroyed without Commit(), it removes
+// the temporary file and leaves `path` as it was. Written in pieces, a document
+// of megabytes never has to be whole in memory. Not thread-safe.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void Write(std::string_view bytes);
+  void Commit();
+
+ private:
+  std::string path_, tmp_;
+  int fd_ = -1;
+};
+
+// AtomicFile with `content` in one piece.
+void WriteFileAtomically(const std::string& path, std::string_view content);
 
 }  // namespace shmstats::daemon

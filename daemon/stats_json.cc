@@ -1,29 +1,13 @@
 #include "stats_json.h"
 
-#include <fcntl.h>
-#include <fmt/format.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <utility>
 #include <vector>
 
 #include "common/exposition.h"
 #include "history_time.h"
-#include "shmstats/error.h"
-#include "state_files.h"
 
 namespace shmstats::daemon {
-namespace {
-
-[[noreturn]] void Fail(const std::string& what, const std::string& path) {
-  throw Error(Errc::kSystem, fmt::format("{} {}: {}", what, path, std::strerror(errno)));
-}
-
-}  // namespace
-
 namespace {
 
 using common::AppendJsonNumber;
@@ -56,7 +40,8 @@ void Name(std::string* out, const MetricSnapshot& m) {
   AppendJsonString(out, m.name);
 }
 
-void AppendSeries(std::string* out, const MetricSnapshot& m, const SeriesStat& st) {
+void AppendSeries(std::string* out, const TickResult& tick, const MetricSnapshot& m,
+                  const SeriesStat& st) {
   out->push_back('{');
   switch (m.type) {
     case MetricType::kCounter:
@@ -79,7 +64,7 @@ void AppendSeries(std::string* out, const MetricSnapshot& m, const SeriesStat& s
       AppendJsonNumber(out, m.gauge);
       break;
     case MetricType::kHistogram: {
-      const HistogramValue& h = st.interval;
+      const HistogramValue& h = tick.Interval(st);
       const bool has = st.has_delta;
       Key(out, "count", true);
       if (has)
@@ -150,13 +135,18 @@ bool Unchanged(const TickResult& tick, const StatsJsonOrder& o) {
 
 }  // namespace
 
-std::string StatsJson(const TickResult& tick, const std::string& segment, StatsJsonOrder& o) {
+void WriteStatsJson(const TickResult& tick, const std::string& segment, StatsJsonOrder& o,
+                    const std::function<void(std::string_view)>& write) {
   if (!Unchanged(tick, o)) Sort(tick, o);
   std::string out, text;
-  // Room for the whole document at once: the last one's size, with a margin. (At
-  // 100,000 series a guess of 160 bytes a series was half the document, and growing
-  // the string copied 16 MB and touched 48 MB of new pages instead of 32.)
-  out.reserve(o.last_size ? o.last_size + o.last_size / 8 : tick.stats.size() * 160 + 256);
+  out.reserve(kStatsJsonPiece + 64 * 1024);
+  size_t written = 0;
+  auto flush = [&](size_t at_least) {
+    if (out.size() < at_least) return;
+    written += out.size();
+    write(out);
+    out.clear();
+  };
   const char* sections[3] = {"counters", "gauges", "histograms"};
   for (size_t t = 0, i = 0; t < 3; ++t) {
     out.append(t == 0 ? "{" : ",");
@@ -168,7 +158,8 @@ std::string StatsJson(const TickResult& tick, const std::string& segment, StatsJ
       const MetricSnapshot& m = tick.snapshot.metrics[st.index];
       AppendJsonString(&out, SeriesText(&text, m));
       out.push_back(':');
-      AppendSeries(&out, m, st);
+      AppendSeries(&out, tick, m, st);
+      flush(kStatsJsonPiece);
     }
     out.push_back('}');
   }
@@ -180,44 +171,18 @@ std::string StatsJson(const TickResult& tick, const std::string& segment, StatsJ
   AppendJsonString(&out, history::FormatRfc3339(tick.unix_ms));
   Key(&out, "version");
   out.append("1}\n");
-  o.last_size = out.size();
-  return out;
+  flush(0);
+  o.last_size = written;
 }
 
-void WriteFileAtomically(const std::string& path, const std::string& content) {
-  std::string tmp = fmt::format("{}.tmp.{}", path, getpid());
-  int fd = CreateExclusive(tmp, O_WRONLY, 0644);  // never through a planted symlink
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int saved = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      errno = saved;
-      Fail("cannot write", tmp);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int saved = errno;
-    ::unlink(tmp.c_str());
-    errno = saved;
-    Fail("cannot sync", tmp);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int saved = errno;
-    ::unlink(tmp.c_str());
-    errno = saved;
-    Fail("cannot rename onto", path);
-  }
-  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+std::string StatsJson(const TickResult& tick, const std::string& segment, StatsJsonOrder& o) {
+  std::string doc;
+  // Room for the whole document at once: the last one's size, with a margin. (At
+  // 100,000 series a guess of 160 bytes a series was half the document, and growing
+  // the string copied 16 MB and touched 48 MB of new pages instead of 32.)
+  doc.reserve(o.last_size ? o.last_size + o.last_size / 8 : tick.stats.size() * 200 + 256);
+  WriteStatsJson(tick, segment, o, [&doc](std::string_view piece) { doc.append(piece); });
+  return doc;
 }
 
 }  // namespace shmstats::daemon

@@ -17,7 +17,9 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aggregate.h"
@@ -34,11 +36,13 @@ struct StatsJsonOrder {
   size_t last_size = 0;              // bytes of the last document, to reserve the next
 };
 
+// The document, handed to `write` in pieces of about kStatsJsonPiece bytes (the
+// daemon writes them to the file as they come: at 100,000 series the document is
+// 19 MB, and it is never whole in memory).
+inline constexpr size_t kStatsJsonPiece = 256 * 1024;
+void WriteStatsJson(const TickResult& tick, const std::string& segment, StatsJsonOrder& order,
+                    const std::function<void(std::string_view)>& write);
+// The whole document in one string.
 std::string StatsJson(const TickResult& tick, const std::string& segment, StatsJsonOrder& order);
-
-// Writes `content` to `path` atomically: a temporary file in the same directory,
-// fsync, rename over `path`, fsync of the directory. Throws shmstats::Error(kSystem)
-// naming the path and errno's message; the old file is then left untouched.
-void WriteFileAtomically(const std::string& path, const std::string& content);
 
 }  // namespace shmstats::daemon

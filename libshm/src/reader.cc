@@ -353,9 +353,10 @@ Snapshot ReadPass(const detail::SegmentImpl& s, const std::vector<uint64_t>& bef
   HashToIndex series(s.series_used());    // key hash -> index in snap.metrics
   HashToIndex families(s.series_used());  // hash of name -> index in snap.metrics
   std::vector<std::pair<uint64_t, MetricSnapshot>> process_series;  // key hash, values
-  // Room for every descriptor up front: growing moved every metric read so far
-  // (memory that is reserved but never written costs no page).
-  snap.metrics.reserve(s.series_used());
+  // Room for every descriptor up front, and for what the caller appends (snapshot.h):
+  // growing moved every metric read so far (memory reserved but never written costs
+  // no page).
+  snap.metrics.reserve(s.series_used() + kSnapshotSpare);
   ForEachPublished(s, &snap.problems, [&](MetricSnapshot& m, const Located& where) {
     if (where.life != 0) {
       // Counted only under the life word the pass started from (Unstable checks it

@@ -121,6 +121,48 @@ TEST(DaemonTest, StatsAndStatsJsonAgreeWithTheSegment) {
   EXPECT_EQ(d.child().Stop(SIGTERM), 0);
 }
 
+// GET /stats reads the stats.json file back (the daemon keeps no copy). Without
+// the file (--stats-json none) the daemon keeps the document and serves it; a file
+// that cannot be written (its directory is gone) falls back to that copy too.
+TEST(DaemonTest, StatsServedFromTheFileOrFromMemoryWithoutOne) {
+  ScopedSegmentName seg(UniqueName("sd"));
+  TempDir dir;
+  auto s = Segment::Create(seg.str(), Small());
+  auto c = s.RegisterCounter({"served_total", {}, "", ""});
+  c.Inc(7);
+  {
+    Daemon d(seg.str(), dir, {"--stats-json", "none"});
+    ASSERT_TRUE(d.ready()) << d.child().Log();
+    ASSERT_TRUE(d.AwaitTicks(1));
+    auto reply = Get(d.port(), "/stats");
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    EXPECT_EQ(nlohmann::json::parse(reply.body)["counters"]["served_total"]["value"], 7);
+    EXPECT_FALSE(std::filesystem::exists(dir / "stats.json"));
+    EXPECT_EQ(d.child().Stop(SIGTERM), 0);
+  }
+  TempDir elsewhere;
+  const std::string file = elsewhere / "sub/stats.json";
+  std::filesystem::create_directory(elsewhere / "sub");
+  Daemon d(seg.str(), dir, {"--stats-json", file});
+  ASSERT_TRUE(d.ready()) << d.child().Log();
+  ASSERT_TRUE(d.AwaitTicks(1));
+  c.Inc(1);
+  ASSERT_TRUE(d.AwaitTicks(2));
+  auto from_file = Get(d.port(), "/stats");
+  ASSERT_EQ(from_file.status, 200);
+  EXPECT_EQ(from_file.body, ReadFile(file));  // the file, byte for byte
+  EXPECT_EQ(nlohmann::json::parse(from_file.body)["counters"]["served_total"]["value"], 8);
+  std::filesystem::remove_all(elsewhere / "sub");  // the next ticks cannot write it
+  c.Inc(2);
+  ASSERT_TRUE(d.AwaitTicks(2));
+  auto kept = Get(d.port(), "/stats");
+  ASSERT_EQ(kept.status, 200) << kept.body;
+  EXPECT_EQ(nlohmann::json::parse(kept.body)["counters"]["served_total"]["value"], 10);
+  EXPECT_NE(d.child().Log().find("cannot create " + file + ".tmp."), std::string::npos)
+      << d.child().Log();
+  EXPECT_EQ(d.child().Stop(SIGTERM), 0);
+}
+
 // Increments of 10 and 5, a reset, then 3: the history holds an increase of 18
 // (a counter that went down counts from zero), rates are increase/covered time,
 // and histogram quantiles come from buckets merged across the step.

@@ -111,6 +111,8 @@ TEST(TakeRecordTest, IntervalValuesAndNamesMovedOrCopied) {
     TickResult r = agg.Next(At(101, {CounterAt(0, "a_total", 15), hist(1, {3, 1, 0}, 4), g,
                                      CounterAt(3, "late_total", 4)}),
                             1000);
+    std::vector<uint32_t> indices;
+    for (const auto& m : r.snapshot.metrics) indices.push_back(m.index);
     history::TickRecord rec = TakeRecord(r, copy);
     EXPECT_EQ(rec.unix_ms, 101'000);
     EXPECT_EQ(rec.interval_ms, 1000);
@@ -128,18 +130,27 @@ TEST(TakeRecordTest, IntervalValuesAndNamesMovedOrCopied) {
     EXPECT_EQ(rec.samples[3].counter, 4u);
     for (size_t i = 0; i < 4; ++i) {
       EXPECT_EQ(rec.identities[i], r.stats[i].identity);
-      EXPECT_EQ(rec.samples[i].index, r.snapshot.metrics[i].index);
+      EXPECT_EQ(rec.samples[i].index, indices[i]);
+      EXPECT_EQ(rec.samples[i].counter_reset_total, 0u);  // deltas, not readings
     }
-    // Copied: the snapshot keeps its names (remote-write sends it); moved: it does not.
-    EXPECT_EQ(r.snapshot.metrics[1].name, copy ? "lat_seconds_with_a_long_name" : "");
-    EXPECT_EQ(r.snapshot.metrics[1].labels.empty(), !copy);
+    // Copied: the snapshot keeps its metrics (remote-write sends it); moved: the
+    // record took them.
+    if (copy) {
+      ASSERT_EQ(r.snapshot.metrics.size(), 4u);
+      EXPECT_EQ(r.snapshot.metrics[1].name, "lat_seconds_with_a_long_name");
+      EXPECT_EQ(r.snapshot.metrics[0].counter, 15u);
+    } else {
+      EXPECT_TRUE(r.snapshot.metrics.empty());
+    }
   }
   // The baseline tick has no delta for counters and histograms: only the gauge.
   Aggregator agg;
   TickResult first = agg.Next(At(100, {CounterAt(0, "a_total", 10), g}), 1000);
   history::TickRecord rec = TakeRecord(first);
-  ASSERT_EQ(rec.samples.size(), 1u);
+  ASSERT_EQ(rec.samples.size(), 1u);  // the gauge moved down over the baseline counter
   EXPECT_EQ(rec.samples[0].name, "temp_celsius");
+  EXPECT_EQ(rec.samples[0].gauge, 21.5);
+  EXPECT_TRUE(rec.samples[0].histogram.counts.empty());
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -44,7 +45,10 @@ struct MetricSnapshot {
 
 // Every published metric of a segment, in descriptor order. A descriptor that
 // fails validation is left out and described in `problems` (the segment is
-// untrusted input: nothing in it is used before it is checked).
+// untrusted input: nothing in it is used before it is checked). Segment::Read
+// leaves room in `metrics` for kSnapshotSpare more, so a reader that appends its
+// own (shmstatsd adds its metrics) does not move every series read.
+inline constexpr size_t kSnapshotSpare = 256;
 struct Snapshot {
   uint64_t taken_unix_ns = 0;
   uint64_t instance_id = 0;  // changes when the segment is re-created
