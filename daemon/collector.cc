@@ -106,7 +106,7 @@ void Collector::Tick() {
     return;
   }
   retirement_.Run(config_.segment);  // before reading: the read then shows it folded
-  auto pass = OnePass();
+  auto pass = TickPass();
   Snapshot snap;
   try {
     snap = segment->Read();
@@ -133,8 +133,8 @@ void Collector::Tick() {
   history::TickRecord record = TakeRecord(tick, /*copy=*/remote_ != nullptr);
   tick.stats = {};
   tick.intervals = {};
-  pass.unlock();
   WriteHistory(std::move(record));
+  pass.unlock();
   if (remote_) {  // the segment's series and the daemon's own, as /metrics has them
     self_.AddTo(tick.snapshot);
     remote_->Push(std::move(tick.snapshot), tick.unix_ms);

@@ -67,12 +67,16 @@ class Collector {
   // watchdog, the D-Bus tick signal. Set before Run().
   void SetHeartbeat(std::function<void(bool ticked)> beat, int64_t every_ms);
   SelfMetrics& self_metrics() { return self_; }
-  // Held by each pass over every series (a tick, from its read to its history
-  // record; a /metrics render): at 100,000 series each holds tens of megabytes,
-  // and one at a time bounds the daemon's peak memory by the largest, not their sum.
-  // A scrape arriving during a tick waits for that part of it (a fraction of a
-  // second at 100,000 series); the history write runs outside it.
-  std::unique_lock<std::mutex> OnePass() { return std::unique_lock(pass_mu_); }
+  // Held by each pass over every series: a tick, from its read to its history
+  // write, and a /metrics or D-Bus render. At 100,000 series each holds tens of
+  // megabytes, and one at a time bounds the daemon's peak memory by the largest, not
+  // their sum. A render waits at most kRenderWait for a tick (a fraction of a second
+  // at 100,000 series), then goes ahead without it: a history store that hangs
+  // delays a scrape by that much, never more.
+  static constexpr std::chrono::milliseconds kRenderWait{2000};
+  using Pass = std::unique_lock<std::timed_mutex>;
+  Pass TickPass() { return Pass(pass_mu_); }
+  Pass RenderPass() { return Pass(pass_mu_, kRenderWait); }
 
  private:
   void WriteHistory(history::TickRecord record);
@@ -89,7 +93,7 @@ class Collector {
   Aggregator aggregator_;
   StatsJsonOrder stats_order_;  // stats.json's series order, kept between ticks
 
-  std::mutex pass_mu_;  // OnePass()
+  std::timed_mutex pass_mu_;  // TickPass(), RenderPass()
   std::mutex segment_mu_;
   std::shared_ptr<const Segment> segment_;
   int64_t last_attach_try_ms_ = 0;

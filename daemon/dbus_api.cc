@@ -152,7 +152,7 @@ int ReplyMetrics(sd_bus_message* call, sd_bus_error* error, DbusApi& api,
   }
   Snapshot snap;
   {
-    auto pass = api.collector().OnePass();  // a read of every series: one at a time
+    auto pass = api.collector().RenderPass();  // a read of every series: one at a time
     snap = segment->Read();
     std::erase_if(snap.metrics, [&](const MetricSnapshot& m) { return !selector.Matches(m); });
     snap.metrics.shrink_to_fit();

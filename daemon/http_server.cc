@@ -84,7 +84,7 @@ std::vector<HttpRoute> HttpServer::Routes() {
     auto format = om ? common::TextFormat::kOpenMetrics : common::TextFormat::kPrometheus;
     // Scrapes queued together share one render made after they arrived.
     auto body = metrics_[om].Get(req.received, [&] {
-      auto pass = collector_.OnePass();
+      auto pass = collector_.RenderPass();
       Snapshot snap;
       if (auto segment = collector_.Attached()) {
         try {

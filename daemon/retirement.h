@@ -2,12 +2,12 @@
 
 // Retirement of process-scoped series (issue 9): every tick, shmstatsd folds the
 // series of processes that have exited into their shared series and makes their
-// descriptors reusable, through a read-write mapping of its own (the collector's
-// mapping is read-only). A daemon that may not write the segment skips it: readers
-// still show the right values, and registrations that need room retire for it.
+// descriptors reusable, through a read-write mapping of its own made for each pass
+// (the collector's mapping is read-only). A daemon that may not write the segment
+// skips it: readers still show the right values, and registrations that need room
+// retire for it.
 
 #include <cstdint>
-#include <optional>
 #include <string>
 
 #include "shmstats/segment.h"
@@ -21,7 +21,6 @@ class Retirement {
   uint32_t Run(const std::string& name);
 
  private:
-  std::optional<Segment> segment_;
   int64_t next_try_ms_ = 0;
 };
 
