@@ -37,6 +37,14 @@ class PgServer {
   bool Stop() {
     return Shell(as_ + kPgBin + "/pg_ctl -D " + (dir_ / "data") + " -w -m fast stop").status == 0;
   }
+  // SIGSTOP (or SIGCONT) to the server and its backends: a store that stops
+  // answering without closing a connection.
+  bool Freeze(bool frozen) {
+    const std::string sig = frozen ? "STOP" : "CONT";
+    return Shell("pid=$(head -1 " + (dir_ / "data/postmaster.pid") + ") && pkill -" + sig +
+                 " -P \"$pid\"; kill -" + sig + " \"$pid\"")
+               .status == 0;
+  }
   std::string Log() const { return ReadFile(dir_ / "pg.log"); }
   std::string url() const { return "postgresql:///postgres?host=" + dir_.str() + "&user=postgres"; }
 

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "daemon_harness.h"
 #include "pg_server.h"
@@ -110,6 +112,44 @@ TEST(PostgresDaemonTest, OutageLosesAndDuplicatesNothing) {
   ASSERT_TRUE(d.AwaitTicks(1));
   ASSERT_EQ(d.child().Stop(SIGTERM), 0);
   EXPECT_EQ(Stored(pg.url(), "jobs_total").total, 28u);  // and no tick time twice
+}
+
+// A store that stops answering (PostgreSQL frozen with SIGSTOP) holds the tick in
+// its history write, and with it the tick's pass over the series: /metrics still
+// answers, because a render waits at most 2 s for that pass and then goes ahead;
+// ticks carry on once the store answers again.
+TEST(PostgresDaemonTest, AFrozenStoreHoldsTheTickButNotTheScrapes) {
+  PgServer pg;
+  ASSERT_TRUE(pg.started()) << pg.Log();
+  ScopedSegmentName seg(UniqueName("pgf"));
+  SegmentOptions small;
+  small.max_metrics = 16;
+  small.max_slots = 1024;
+  auto s = Segment::Create(seg.str(), small);
+  auto c = s.RegisterCounter({"jobs_total", {}, "", ""});
+  TempDir dir;
+  Daemon d(seg.str(), dir, {"--history-db", pg.url(), "--instance", "frozen"});
+  ASSERT_TRUE(d.ready()) << d.child().Log();
+  ASSERT_TRUE(d.AwaitTicks(2));
+  ASSERT_TRUE(pg.Freeze(true));
+  struct Thaw {
+    PgServer& pg;
+    ~Thaw() { pg.Freeze(false); }
+  } thaw{pg};
+  c.Inc(5);
+  // The next tick (1 s interval) starts and waits in its write; no tick completes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  const double stuck = d.Ticks();
+  for (int i = 0; i < 3; ++i) {
+    auto metrics = Get(d.port(), "/metrics");  // would time out behind the tick
+    ASSERT_EQ(metrics.status, 200) << d.child().Log();
+    EXPECT_NE(metrics.body.find("jobs_total 5"), std::string::npos);
+    EXPECT_EQ(Scalar(metrics.body, "shmstatsd_ticks_total"), stuck);  // still held
+  }
+  ASSERT_TRUE(pg.Freeze(false));
+  ASSERT_TRUE(d.AwaitTicks(2)) << d.child().Log();
+  ASSERT_EQ(d.child().Stop(SIGTERM), 0);
+  EXPECT_EQ(Stored(pg.url(), "jobs_total").total, 5u);
 }
 
 }  // namespace
