@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <unordered_map>
 
 #include "common/exposition.h"
 #include "history_accum.h"
@@ -57,8 +58,25 @@ void HistoryWriter::LoadCatalogue() {
   shapes_.clear();
   for (const auto& s : LoadSeries(*db_)) {
     ids_.Add(SeriesKey(s.metric), s.id);
-    shapes_.emplace(s.id, Shape{s.metric.type, s.Buckets()});
+    AddShape(s.id, s.metric.type, s.Buckets());
   }
+}
+
+void HistoryWriter::AddShape(int64_t id, MetricType type, size_t buckets) {
+  const Shape shape{id, static_cast<uint32_t>(buckets), type};
+  if (shapes_.empty() || shapes_.back().id < id) return shapes_.push_back(shape);
+  auto at = std::lower_bound(shapes_.begin(), shapes_.end(), id,
+                             [](const Shape& s, int64_t v) { return s.id < v; });
+  if (at != shapes_.end() && at->id == id)
+    *at = shape;
+  else
+    shapes_.insert(at, shape);
+}
+
+const HistoryWriter::Shape* HistoryWriter::FindShape(int64_t id) const {
+  auto at = std::lower_bound(shapes_.begin(), shapes_.end(), id,
+                             [](const Shape& s, int64_t v) { return s.id < v; });
+  return at != shapes_.end() && at->id == id ? &*at : nullptr;
 }
 
 int64_t HistoryWriter::InsertSeries(const MetricSnapshot& m) {
@@ -75,7 +93,7 @@ int64_t HistoryWriter::InsertSeries(const MetricSnapshot& m) {
       .Bind(7, m.unit)
       .Run();
   int64_t id = sqlite3_last_insert_rowid(db_->raw());
-  shapes_.emplace(id, Shape{m.type, m.histogram.bounds.size() + 1});
+  AddShape(id, m.type, m.histogram.bounds.size() + 1);
   return id;
 }
 
@@ -160,10 +178,10 @@ int64_t HistoryWriter::RollUp(int64_t now_ms) {
       "ON s.tick = t.id WHERE t.ts_ms > ?1 AND t.ts_ms <= ?2 ORDER BY t.ts_ms");
   raw.Bind(1, hour * kHourMs).Bind(2, end_ms);
   while (raw.Step()) {
-    auto shape = shapes_.find(raw.Int(0));
-    if (shape == shapes_.end()) continue;
+    const Shape* shape = FindShape(raw.Int(0));
+    if (!shape) continue;
     auto [it, fresh] = acc.try_emplace(raw.Int(0));
-    if (fresh) it->second.Init(shape->second.type, shape->second.buckets);
+    if (fresh) it->second.Init(shape->type, shape->buckets);
     it->second.Add(ReadValue(raw, 2), raw.Int(1));
   }
   Stmt ins = db_->Prepare(

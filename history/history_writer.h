@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "history_schema.h"
@@ -87,14 +86,17 @@ class HistoryWriter final : public StoreWriter {
   void LoadCatalogue();
 
   std::unique_ptr<Db> db_;
-  // What a rollup needs of a series: not its names and labels (a writer of 100,000
-  // series keeps 16 bytes each here, not a whole MetricSnapshot).
+  // What a rollup needs of a series: not its names and labels. 16 bytes a series,
+  // sorted by id (ids only grow: a new series is appended).
   struct Shape {
+    int64_t id;
+    uint32_t buckets;
     MetricType type;
-    size_t buckets;
   };
+  void AddShape(int64_t id, MetricType type, size_t buckets);
+  const Shape* FindShape(int64_t id) const;
   SeriesIds ids_;
-  std::unordered_map<int64_t, Shape> shapes_;
+  std::vector<Shape> shapes_;
 };
 
 }  // namespace shmstats::history
