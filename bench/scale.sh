@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Whole-process costs at 10,000 and 100,000 series (issue 9, "Benchmarks"): for each
-# size, a segment of N two-label counters (bench/populate), then
+# size, a segment created with room for exactly N counters (statsctl create
+# --max-metrics N --max-slots 8N+64: the smallest segment that holds them, so the
+# memory ratio below is the strictest) filled with N two-label counters
+# (bench/populate), then
 #   statsctl list --json and statsctl export     hyperfine, whole process
 #   shmstatsd tick                               mean of shmstatsd_tick_duration_seconds
 #                                                over the ticks after the first two (1 s
@@ -42,6 +45,7 @@ metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m { p
 declare -A r
 for n in "$small" "$big"; do
   seg="scale-$n-$$"
+  "$statsctl" --segment "$seg" create --max-metrics "$n" --max-slots $((8 * n + 64)) >/dev/null
   "$build/bench/populate" "$seg" "$n"
   hyperfine -N --warmup 1 --runs 5 --export-json "$work/list.json" \
     "$statsctl --segment $seg list --json" >/dev/null
@@ -93,15 +97,15 @@ for n in "$small" "$big"; do
   r[metrics,$n]=$(mean_ms "$work/metrics.json")
   r[rss,$n]=$(awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")
   r[hwm,$n]=$(awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")
-  r[seg,$n]=$(python3 -c "import os,sys; print('%.1f' % (os.stat(sys.argv[1]).st_blocks * 512 / 2**20))" "/dev/shm/$seg")
-  r[segsize,$n]=$(python3 -c "import os,sys; print('%.1f' % (os.stat(sys.argv[1]).st_size / 2**20))" "/dev/shm/$seg")
+  r[seg,$n]=$(python3 -c "import os,sys; print('%.2f' % (os.stat(sys.argv[1]).st_blocks * 512 / 2**20))" "/dev/shm/$seg")
+  r[segsize,$n]=$(python3 -c "import os,sys; print('%.2f' % (os.stat(sys.argv[1]).st_size / 2**20))" "/dev/shm/$seg")
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
   "$statsctl" --segment "$seg" remove >/dev/null; seg=""
 done
 
 row() {  # what unit key
   printf '%-34s %12s %12s %8s\n' "$1" "${r[$3,$small]} $2" "${r[$3,$big]} $2" \
-    "$(python3 -c "print('%.2fx' % (${r[$3,$big]} / ${r[$3,$small]}))")"
+    "$(python3 -c "a, b = ${r[$3,$big]}, ${r[$3,$small]}; print('%.2fx' % (a / b) if b else '-')")"
 }
 printf '%-34s %12s %12s %8s\n' "series" "$small" "$big" "ratio"
 row "statsctl list --json" ms list
