@@ -45,7 +45,7 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
   }
   const double seconds = static_cast<double>(r.interval_ms) / 1000.0;
 
-  const uint64_t tick = ++ticks_;
+  const uint32_t tick = ++ticks_;
   r.stats.reserve(snap.metrics.size());
 
   for (size_t i = 0; i < snap.metrics.size(); ++i) {
@@ -54,10 +54,10 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
     if (m.index >= previous_.size()) previous_.resize(m.index + 1);
     Previous& keep = previous_[m.index];
     // Seen at the previous tick as this very series: its values are the baseline.
-    const bool matched = !recreated && keep.tick == tick - 1 && keep.identity == identity;
-    Previous prev_values;
-    if (matched) prev_values = std::move(keep);
-    const Previous* prev = matched ? &prev_values : nullptr;
+    const bool matched =
+        !recreated && keep.tick == static_cast<uint32_t>(tick - 1) && keep.identity == identity;
+    const uint64_t prev_counter = keep.counter;
+    const double prev_sum = keep.sum;
     keep.tick = tick;
     keep.identity = identity;
     SeriesStat st;
@@ -74,29 +74,37 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
         keep.counter = total;
         // Not seen before but not a baseline: registered during the interval, from 0.
         st.has_delta = !baseline;
-        st.delta = prev ? total - prev->counter : total;
+        st.delta = matched ? total - prev_counter : total;
         st.rate = seconds > 0 ? static_cast<double>(st.delta) / seconds : 0;
         break;
       }
       case MetricType::kHistogram: {
         // Buckets and sum as counters: count + reset total never drops.
         const HistogramValue& h = m.histogram;
-        keep.counts = h.counts;
-        for (size_t b = 0; b < h.counts.size() && b < h.reset_counts.size(); ++b)
-          keep.counts[b] += h.reset_counts[b];
-        keep.sum = h.sum + h.reset_sum;
+        if (keep.counts == 0) {
+          counts_.emplace_back();
+          keep.counts = static_cast<uint32_t>(counts_.size());
+        }
+        std::vector<uint64_t>& counts = counts_[keep.counts - 1];  // the previous tick's
+        const bool fresh = !matched || counts.size() != h.counts.size();
         st.has_delta = !baseline;
-        const bool fresh = !prev || prev->counts.size() != h.counts.size();
         st.interval = static_cast<uint32_t>(r.intervals.size());
         HistogramValue& interval = r.intervals.emplace_back();
         interval.bounds = h.bounds;
         interval.precision_bits = h.precision_bits;
-        interval.counts = keep.counts;
+        interval.counts = h.counts;
+        for (size_t b = 0; b < h.counts.size() && b < h.reset_counts.size(); ++b)
+          interval.counts[b] += h.reset_counts[b];
+        keep.sum = h.sum + h.reset_sum;
         interval.sum = keep.sum;
-        if (!fresh) {
-          for (size_t b = 0; b < h.counts.size(); ++b) interval.counts[b] -= prev->counts[b];
-          interval.sum -= prev->sum;
+        // Keep the totals for the next tick, and leave the interval's differences here.
+        counts.resize(interval.counts.size());
+        for (size_t b = 0; b < interval.counts.size(); ++b) {
+          const uint64_t total = interval.counts[b];
+          if (!fresh) interval.counts[b] -= counts[b];
+          counts[b] = total;
         }
+        if (!fresh) interval.sum -= prev_sum;
         for (uint64_t c : interval.counts) interval.count += c;
         break;
       }

@@ -73,15 +73,18 @@ class Aggregator {
   bool HasBaseline() const { return last_ms_ != 0; }
 
  private:
+  // 32 bytes a descriptor; a histogram's buckets are kept apart (counts_).
   struct Previous {
-    uint64_t tick = 0;             // the Next() that saw it; only the last one's count
-    uint64_t identity = 0;         // SeriesIdentity()
-    uint64_t counter = 0;          // value + reset total
-    std::vector<uint64_t> counts;  // each with its reset total
-    double sum = 0;                // with its reset total
+    uint64_t identity = 0;  // SeriesIdentity()
+    uint64_t counter = 0;   // value + reset total
+    double sum = 0;         // a histogram's sum with its reset total
+    uint32_t tick = 0;      // the Next() that saw it (mod 2^32); only the last one's count
+    uint32_t counts = 0;    // a histogram's buckets (each with its reset total): 1 + the
+                            // index in counts_, kept by its descriptor; 0 before one
   };
   std::vector<Previous> previous_;  // by descriptor index
-  uint64_t ticks_ = 0;
+  std::vector<std::vector<uint64_t>> counts_;
+  uint32_t ticks_ = 0;
   uint64_t instance_id_ = 0;
   int64_t last_ms_ = 0;
 };

@@ -350,8 +350,10 @@ Snapshot ReadPass(const detail::SegmentImpl& s, const std::vector<uint64_t>& bef
   // two types; exporters need neither, so such series are left out and reported.
   // Keyed by hashes (checked against the names on a hit) to spare an allocation per
   // metric: this loop is most of `statsctl list` on a large segment.
-  HashToIndex series(s.series_used());    // key hash -> index in snap.metrics
-  HashToIndex families(s.series_used());  // hash of name -> index in snap.metrics
+  HashToIndex series(s.series_used());  // key hash -> index in snap.metrics
+  // hash of name -> index in snap.metrics: sized for a few families and grown as
+  // needed (a segment's series are mostly a few families of many series each).
+  HashToIndex families(64);
   std::vector<std::pair<uint64_t, MetricSnapshot>> process_series;  // key hash, values
   // Room for every descriptor up front, and for what the caller appends (snapshot.h):
   // growing moved every metric read so far (memory reserved but never written costs
