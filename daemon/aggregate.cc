@@ -128,14 +128,13 @@ history::TickRecord TakeRecord(TickResult& tick, bool copy) {
     record.samples = std::move(tick.snapshot.metrics);
     tick.snapshot.metrics.clear();
   }
-  const std::vector<MetricSnapshot>& from = copy ? tick.snapshot.metrics : record.samples;
   size_t kept = 0;
   for (const SeriesStat& st : tick.stats) {
     if (!st.has_delta) continue;
     // In place, `kept` <= st.index: each sample moves down over one already taken.
     MetricSnapshot& sample = copy ? record.samples.emplace_back() : record.samples[kept];
     if (copy) {
-      const MetricSnapshot& m = from[st.index];
+      const MetricSnapshot& m = tick.snapshot.metrics[st.index];
       sample.name = m.name;
       sample.labels = m.labels;
       sample.help = m.help;
