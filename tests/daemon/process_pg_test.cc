@@ -77,20 +77,39 @@ TEST(PostgresDaemonTest, ThreeInstancesOneStore) {
   EXPECT_EQ(bad.status, 400);
 }
 
+// One counter, jobs_total, in a small segment, and a shmstatsd that writes its
+// history to `pg` as --instance `instance`.
+class SoloDaemon {
+ public:
+  SoloDaemon(const PgServer& pg, const std::string& instance)
+      : seg_(UniqueName("pgs")),
+        segment_(Segment::Create(seg_.str(), Options())),
+        counter_(segment_.RegisterCounter({"jobs_total", {}, "", ""})),
+        daemon_(seg_.str(), dir_, {"--history-db", pg.url(), "--instance", instance}) {}
+  std::pair<Counter&, Daemon&> parts() { return {counter_, daemon_}; }
+
+ private:
+  static SegmentOptions Options() {
+    SegmentOptions o;
+    o.max_metrics = 16;
+    o.max_slots = 1024;
+    return o;
+  }
+  ScopedSegmentName seg_;
+  Segment segment_;
+  Counter counter_;
+  TempDir dir_;
+  Daemon daemon_;
+};
+
 // PostgreSQL stopped for several ticks: the daemon keeps collecting and serving
 // /metrics, /healthz says degraded, the ticks wait in order (in the on-disk spool)
 // and go in once the server is back: every increment arrives once.
 TEST(PostgresDaemonTest, OutageLosesAndDuplicatesNothing) {
   PgServer pg;
   ASSERT_TRUE(pg.started()) << pg.Log();
-  ScopedSegmentName seg(UniqueName("pgo"));
-  SegmentOptions small;
-  small.max_metrics = 16;
-  small.max_slots = 1024;
-  auto s = Segment::Create(seg.str(), small);
-  auto c = s.RegisterCounter({"jobs_total", {}, "", ""});
-  TempDir dir;
-  Daemon d(seg.str(), dir, {"--history-db", pg.url(), "--instance", "solo"});
+  SoloDaemon solo(pg, "solo");
+  auto [c, d] = solo.parts();  // references into solo
   ASSERT_TRUE(d.ready()) << d.child().Log();
   ASSERT_TRUE(d.AwaitTicks(2));
   ASSERT_TRUE(pg.Stop());
@@ -121,14 +140,8 @@ TEST(PostgresDaemonTest, OutageLosesAndDuplicatesNothing) {
 TEST(PostgresDaemonTest, AFrozenStoreHoldsTheTickButNotTheScrapes) {
   PgServer pg;
   ASSERT_TRUE(pg.started()) << pg.Log();
-  ScopedSegmentName seg(UniqueName("pgf"));
-  SegmentOptions small;
-  small.max_metrics = 16;
-  small.max_slots = 1024;
-  auto s = Segment::Create(seg.str(), small);
-  auto c = s.RegisterCounter({"jobs_total", {}, "", ""});
-  TempDir dir;
-  Daemon d(seg.str(), dir, {"--history-db", pg.url(), "--instance", "frozen"});
+  SoloDaemon solo(pg, "frozen");
+  auto [c, d] = solo.parts();  // references into solo
   ASSERT_TRUE(d.ready()) << d.child().Log();
   ASSERT_TRUE(d.AwaitTicks(2));
   ASSERT_TRUE(pg.Freeze(true));
