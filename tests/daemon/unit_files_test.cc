@@ -45,10 +45,15 @@ struct TempDir {
   }
 };
 
-TEST(AtomicFileTest, PiecesReplaceTheFileOnlyAtCommit) {
+// A directory holding stats.json with "old" in it.
+class AtomicFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override { WriteFileAtomically(file, "old"); }
   TempDir dir;
   const fs::path file = dir.path / "stats.json";
-  WriteFileAtomically(file, "old");
+};
+
+TEST_F(AtomicFileTest, PiecesReplaceTheFileOnlyAtCommit) {
   {
     AtomicFile f(file);
     f.Write("new ");
@@ -60,10 +65,7 @@ TEST(AtomicFileTest, PiecesReplaceTheFileOnlyAtCommit) {
   EXPECT_TRUE(dir.Others("stats.json").empty());
 }
 
-TEST(AtomicFileTest, DroppedWithoutCommitLeavesTheOldFileAndNoTemporary) {
-  TempDir dir;
-  const fs::path file = dir.path / "stats.json";
-  WriteFileAtomically(file, "old");
+TEST_F(AtomicFileTest, DroppedWithoutCommitLeavesTheOldFileAndNoTemporary) {
   try {
     AtomicFile f(file);
     f.Write("half a document");
@@ -74,10 +76,7 @@ TEST(AtomicFileTest, DroppedWithoutCommitLeavesTheOldFileAndNoTemporary) {
   EXPECT_TRUE(dir.Others("stats.json").empty());
 }
 
-TEST(AtomicFileTest, AWriteThatFailsIsAnErrorAndLeavesTheOldFileAndNoTemporary) {
-  TempDir dir;
-  const fs::path file = dir.path / "stats.json";
-  WriteFileAtomically(file, "old");
+TEST_F(AtomicFileTest, AWriteThatFailsIsAnErrorAndLeavesTheOldFileAndNoTemporary) {
   // Files may not grow beyond 4 KiB: the write fails (EFBIG) like one on a full disk.
   struct rlimit before {};
   ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &before), 0);
