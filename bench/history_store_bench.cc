@@ -24,11 +24,11 @@
 
 #include "common/selector.h"
 #include "history/query.h"
+#include "history/store.h"
 #include "history/time.h"
 #include "pg_server.h"
 #include "ratio_reporter.h"
 #include "sqlite_footprint.h"
-#include "history/store.h"
 #include "week_of_ticks.h"
 
 namespace shmstats::bench {
