@@ -81,7 +81,7 @@ void ExportFlat(HistoryReader& reader, const common::Selector& selector, int64_t
             bool counter = s.metric.type == MetricType::kCounter;
             out << fmt::format("{},{},{},{},{},{},,,,,\n", FormatRfc3339(ts_ms), s.metric.name,
                                labels, TypeName(s.metric.type),
-                               counter ? std::to_string(a.increase) : CsvCell(value),
+                               counter ? std::to_string(a.increase) : CsvValue(value),
                                counter ? CsvCell(PointRate(a)) : "");
           }
         }
