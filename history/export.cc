@@ -129,6 +129,9 @@ void ExportOpenMetrics(HistoryReader& reader, const common::Selector& selector, 
         common::AppendEscaped(&help, m.help, true);
         out << "# HELP " << family << ' ' << help << '\n';
       }
+      // As in /metrics: OpenMetrics wants the unit as the family name's suffix.
+      if (!m.unit.empty() && family.ends_with("_" + m.unit))
+        out << "# UNIT " << family << ' ' << m.unit << '\n';
     }
     Accum total;
     total.Init(m.type, s.Buckets());

@@ -242,6 +242,11 @@ TEST(HistoryRetentionTest, RollsUpThenPrunesRawAndOldRollups) {
   EXPECT_EQ(after[0].points[0].acc.increase, 24u);  // 12 ticks of +2 per hour
 }
 
+MetricSnapshot WithUnit(MetricSnapshot m, const std::string& unit) {
+  m.unit = unit;
+  return m;
+}
+
 // Empty when `promtool tsdb create-blocks-from openmetrics` imports the text.
 std::string PromtoolImport(const std::string& text, const TempDir& dir) {
   std::ofstream(dir / "x.om") << text;
@@ -259,8 +264,9 @@ TEST(HistoryExportTest, OpenMetricsImportsWithPromtool) {
     for (int i = 1; i <= 5; ++i) {
       w.Write({kT0 + i * kMinute,
                kMinute,
-               {Counter("calls_total", i, {{"tool", "a\"b\\c"}}), Gauge("q", i * 0.5),
-                Hist("lat", {1, 0, 2, 0, uint64_t(i)}, 9.5)}},
+               {Counter("calls_total", i, {{"tool", "a\"b\\c"}}),
+                WithUnit(Gauge("q", i * 0.5), "bytes"),
+                WithUnit(Hist("lat_seconds", {1, 0, 2, 0, uint64_t(i)}, 9.5), "seconds")}},
               {});
     }
   }
@@ -271,6 +277,8 @@ TEST(HistoryExportTest, OpenMetricsImportsWithPromtool) {
   EXPECT_NE(text.find("calls_total{tool=\"a\\\"b\\\\c\"} 15 1790000300.000"), std::string::npos)
       << text;
   EXPECT_TRUE(text.ends_with("# EOF\n"));
+  EXPECT_NE(text.find("# UNIT lat_seconds seconds\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("# UNIT q "), std::string::npos) << text;  // no _bytes suffix: no UNIT
   EXPECT_EQ(PromtoolImport(text, dir), "");
 
   std::ostringstream csv, json;
