@@ -303,7 +303,7 @@ TEST(HistoryQueryTest, NonFiniteAndNegativeZeroGaugesRoundTrip) {
   const double kInf = std::numeric_limits<double>::infinity();
   const int64_t h0 = (kT0 / 3'600'000 - 100) * 3'600'000;
   {
-    HistoryWriter w(db);
+    SqliteWriter w(db);
     for (int i = 1; i <= 3; ++i) {
       w.Write({h0 + i * kMinute,
                kMinute,
@@ -360,7 +360,7 @@ TEST(HistoryQueryTest, NonFiniteAndNegativeZeroGaugesRoundTrip) {
 
   // Rolled up into hours (raw rows older than a day are pruned), then read from rollups.
   {
-    HistoryWriter w(db);
+    SqliteWriter w(db);
     w.Write({kT0, kMinute, {Gauge("other", 1)}},
             Retention{.raw_ms = 24 * 3'600'000LL, .rollup_ms = 400 * 3'600'000LL});
   }
