@@ -8,6 +8,13 @@
 #include "history/store.h"
 
 namespace shmstats::history {
+namespace {
+
+// NaN is "no number yet": a number replaces it, and it never replaces a number.
+double MinOf(double a, double b) { return std::isnan(a) || b < a ? b : a; }
+double MaxOf(double a, double b) { return std::isnan(a) || b > a ? b : a; }
+
+}  // namespace
 
 double MergeMean(double a, int64_t na, double b, int64_t nb) {
   if (na <= 0) return b;
@@ -30,8 +37,8 @@ bool Accum::Add(const StoredValue& v, int64_t interval_ms) {
       increase += v.delta;
       break;
     case MetricType::kGauge:
-      min = std::min(min, v.gauge);
-      max = std::max(max, v.gauge);
+      min = MinOf(min, v.gauge);
+      max = MaxOf(max, v.gauge);
       mean = MergeMean(mean, samples, v.gauge, 1);
       last = v.gauge;
       break;
@@ -51,8 +58,8 @@ bool Accum::AddRollup(const StoredRollup& r) {
       break;
     case MetricType::kGauge:
       last = r.value.gauge;
-      min = std::min(min, r.min);
-      max = std::max(max, r.max);
+      min = MinOf(min, r.min);
+      max = MaxOf(max, r.max);
       mean = MergeMean(mean, samples, r.mean, r.n);
       break;
     case MetricType::kHistogram:
@@ -66,8 +73,8 @@ bool Accum::AddRollup(const StoredRollup& r) {
 
 void Accum::Merge(const Accum& o) {
   increase += o.increase;
-  min = std::min(min, o.min);
-  max = std::max(max, o.max);
+  min = MinOf(min, o.min);
+  max = MaxOf(max, o.max);
   mean = MergeMean(mean, samples, o.mean, o.samples);
   if (o.samples > 0) last = o.last;
   sum += o.sum;

@@ -24,11 +24,13 @@ struct StoredRollup;
 
 struct Accum {
   MetricType type = MetricType::kCounter;
-  int64_t samples = 0;                                   // raw intervals merged in
-  int64_t covered_ms = 0;                                // time those intervals cover
-  uint64_t increase = 0;                                 // counter
-  double min = std::numeric_limits<double>::infinity();  // gauge
-  double max = -std::numeric_limits<double>::infinity();
+  int64_t samples = 0;     // raw intervals merged in
+  int64_t covered_ms = 0;  // time those intervals cover
+  uint64_t increase = 0;   // counter
+  // gauge: min and max skip NaN samples, as PromQL's min_over_time and max_over_time
+  // do: they are NaN only when every sample was NaN, or without samples.
+  double min = std::numeric_limits<double>::quiet_NaN();
+  double max = std::numeric_limits<double>::quiet_NaN();
   double mean = 0;               // gauge: mean of the samples
   double last = 0;               // gauge
   double sum = 0;                // histogram: sum of observations

@@ -81,7 +81,7 @@ void ExportFlat(HistoryReader& reader, const common::Selector& selector, int64_t
             bool counter = s.metric.type == MetricType::kCounter;
             out << fmt::format("{},{},{},{},{},{},,,,,\n", FormatRfc3339(ts_ms), s.metric.name,
                                labels, TypeName(s.metric.type),
-                               counter ? std::to_string(a.increase) : CsvCell(value),
+                               counter ? std::to_string(a.increase) : CsvValue(value),
                                counter ? CsvCell(PointRate(a)) : "");
           }
         }
@@ -129,6 +129,9 @@ void ExportOpenMetrics(HistoryReader& reader, const common::Selector& selector, 
         common::AppendEscaped(&help, m.help, true);
         out << "# HELP " << family << ' ' << help << '\n';
       }
+      // As in /metrics: OpenMetrics wants the unit as the family name's suffix.
+      if (!m.unit.empty() && family.ends_with("_" + m.unit))
+        out << "# UNIT " << family << ' ' << m.unit << '\n';
     }
     Accum total;
     total.Init(m.type, s.Buckets());

@@ -39,6 +39,8 @@ std::string CsvField(std::string_view s) {
 
 std::string CsvCell(double v) { return std::isfinite(v) ? common::FormatDouble(v) : ""; }
 
+std::string CsvValue(double v) { return common::FormatDouble(v); }
+
 HistoryReader::HistoryReader(const std::string& location) : store_(OpenStore(location)) {}
 
 HistoryReader::HistoryReader(std::unique_ptr<Store> store) : store_(std::move(store)) {}
@@ -200,8 +202,8 @@ std::string HistoryToCsv(const std::vector<SeriesHistory>& result, const QueryRa
           out += fmt::format("{},{},,,,,,,,,\n", a.increase, CsvCell(PointRate(a)));
           break;
         case MetricType::kGauge:
-          out += fmt::format(",,{},{},{},{},,,,,\n", CsvCell(a.min), CsvCell(a.Avg()),
-                             CsvCell(a.max), CsvCell(a.last));
+          out += fmt::format(",,{},{},{},{},,,,,\n", CsvValue(a.min), CsvValue(a.Avg()),
+                             CsvValue(a.max), CsvValue(a.last));
           break;
         case MetricType::kHistogram: {
           HistogramValue h = PointHistogram(sh.series, a);

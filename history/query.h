@@ -85,9 +85,12 @@ nlohmann::json HistoryToJson(const std::vector<SeriesHistory>& result, const Que
 std::string HistoryToCsv(const std::vector<SeriesHistory>& result, const QueryRange& range);
 
 // CSV cells of the history CSV forms (RFC 4180): a field quoted when it holds
-// , " CR or LF; a double formatted as in the text format, "" when not finite.
+// , " CR or LF; a derived double (a rate, a quantile) formatted as in the text format,
+// "" when not finite; a recorded gauge value exactly as in the text format, NaN,
+// +Inf, -Inf and -0 included.
 std::string CsvField(std::string_view s);
 std::string CsvCell(double v);
+std::string CsvValue(double v);
 
 // The JSON of a series (name, labels, instance, type, help, unit), and a value's
 // type fields (increase, rate / min, avg, max, last / count, sum, mean, p50...),

@@ -113,8 +113,8 @@ std::string SummaryToCsv(const std::vector<SummaryRow>& rows) {
         out += fmt::format("{},{},,,,,,,,,,\n", a.increase, CsvCell(row.rate));
         break;
       case MetricType::kGauge:
-        out += fmt::format(",,{},{},{},{},,,,,,\n", CsvCell(a.min), CsvCell(a.Avg()),
-                           CsvCell(a.max), CsvCell(a.last));
+        out += fmt::format(",,{},{},{},{},,,,,,\n", CsvValue(a.min), CsvValue(a.Avg()),
+                           CsvValue(a.max), CsvValue(a.last));
         break;
       case MetricType::kHistogram: {
         HistogramValue h = PointHistogram(row.series, a);

@@ -15,13 +15,18 @@ bool NonFiniteWithSign(std::string s) {
 
 }  // namespace
 
-std::vector<std::string> CliArgs(int argc, char** argv) {
+std::vector<std::string> CliArgs(int argc, char** argv, std::vector<std::string>* command) {
   std::vector<std::string> args;
   std::optional<std::string> value;
-  bool recording = false, dashes = false;
+  bool recording = false, dashes = false, time = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "inc" || a == "set" || a == "add" || a == "observe") recording = true;
+    if (a == "time" && !dashes) time = true;
+    if (a == "--" && time) {
+      command->assign(argv + i + 1, argv + argc);
+      break;
+    }
     if (a == "--") dashes = true;
     if (recording && !dashes && !value && NonFiniteWithSign(a)) {
       value = std::move(a);  // moved behind "--", after any options that follow it

@@ -13,6 +13,8 @@
 namespace shmstats::statsctl {
 
 // argv[1..] so rearranged, in the reversed order CLI11's parse(vector) takes.
-std::vector<std::string> CliArgs(int argc, char** argv);
+// After the `time` subcommand, everything behind the first "--" is the command to
+// run, verbatim (its own options included): it goes to *command, not to CLI11.
+std::vector<std::string> CliArgs(int argc, char** argv, std::vector<std::string>* command);
 
 }  // namespace shmstats::statsctl

@@ -15,6 +15,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "human.h"
 #include "shmstats/error.h"
@@ -91,5 +92,8 @@ void SetupCheck(CLI::App& app, Runner* out);
 void SetupExport(CLI::App& app, Runner* out);
 void SetupWatch(CLI::App& app, Runner* out);
 void SetupHistory(CLI::App& app, Runner* out);  // tools/cmd_history.cc (daemon history)
+void SetupTime(CLI::App& app, Runner* out);     // tools/cmd_time.cc
+// The command `statsctl time` runs: what followed its "--" (see CliArgs).
+std::vector<std::string>& TimedCommand();
 
 }  // namespace shmstats::statsctl

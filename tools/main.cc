@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   sc::SetupExport(app, &run);
   sc::SetupWatch(app, &run);
   sc::SetupHistory(app, &run);
+  sc::SetupTime(app, &run);
   // The global options work after any subcommand too (fallthrough), so every
   // subcommand's --help lists them. Their own storage: the top-level --segment's
   // environment default must not overwrite one given after the subcommand.
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
   sc::UseUtf8Ctype();  // table widths in terminal cells
 
   try {
-    app.parse(sc::CliArgs(argc, argv));
+    app.parse(sc::CliArgs(argc, argv, &sc::TimedCommand()));
     if (!segment_after.empty()) global.segment = segment_after;
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);

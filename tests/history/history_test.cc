@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "common/selector.h"
@@ -15,6 +16,7 @@
 #include "history/query.h"
 #include "history/sqlite/db.h"
 #include "history/sqlite/writer.h"
+#include "history/summary.h"
 #include "history/time.h"
 #include "history_samples.h"
 
@@ -231,12 +233,18 @@ TEST(HistoryRetentionTest, RollsUpThenPrunesRawAndOldRollups) {
       const Accum& b = before[s].points[p + 1].acc;
       EXPECT_EQ(a.increase, b.increase);
       EXPECT_EQ(a.samples, b.samples);
-      EXPECT_EQ(a.min, b.min);
-      EXPECT_EQ(a.max, b.max);
+      auto same = [](double x, double y) { return x == y || (std::isnan(x) && std::isnan(y)); };
+      EXPECT_PRED2(same, a.min, b.min);  // a counter's min and max are NaN: no gauge value
+      EXPECT_PRED2(same, a.max, b.max);
       EXPECT_EQ(a.last, b.last);
     }
   }
   EXPECT_EQ(after[0].points[0].acc.increase, 24u);  // 12 ticks of +2 per hour
+}
+
+MetricSnapshot WithUnit(MetricSnapshot m, const std::string& unit) {
+  m.unit = unit;
+  return m;
 }
 
 // Empty when `promtool tsdb create-blocks-from openmetrics` imports the text.
@@ -256,8 +264,9 @@ TEST(HistoryExportTest, OpenMetricsImportsWithPromtool) {
     for (int i = 1; i <= 5; ++i) {
       w.Write({kT0 + i * kMinute,
                kMinute,
-               {Counter("calls_total", i, {{"tool", "a\"b\\c"}}), Gauge("q", i * 0.5),
-                Hist("lat", {1, 0, 2, 0, uint64_t(i)}, 9.5)}},
+               {Counter("calls_total", i, {{"tool", "a\"b\\c"}}),
+                WithUnit(Gauge("q", i * 0.5), "bytes"),
+                WithUnit(Hist("lat_seconds", {1, 0, 2, 0, uint64_t(i)}, 9.5), "seconds")}},
               {});
     }
   }
@@ -268,6 +277,8 @@ TEST(HistoryExportTest, OpenMetricsImportsWithPromtool) {
   EXPECT_NE(text.find("calls_total{tool=\"a\\\"b\\\\c\"} 15 1790000300.000"), std::string::npos)
       << text;
   EXPECT_TRUE(text.ends_with("# EOF\n"));
+  EXPECT_NE(text.find("# UNIT lat_seconds seconds\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("# UNIT q "), std::string::npos) << text;  // no _bytes suffix: no UNIT
   EXPECT_EQ(PromtoolImport(text, dir), "");
 
   std::ostringstream csv, json;
@@ -279,6 +290,84 @@ TEST(HistoryExportTest, OpenMetricsImportsWithPromtool) {
   EXPECT_EQ(parsed["samples"].size(), 15u);
   EXPECT_FALSE(parsed["samples"][0].contains("instance"));  // none recorded
   EXPECT_THROW(ParseExportFormat("xml"), Error);
+}
+
+// NaN, the infinities and -0 are gauge values like any other: stored and read back
+// exactly (SQLite stores a NaN as NULL), through raw rows, hourly rollups, the CSV
+// and OpenMetrics exports and the summary. min and max skip NaN, as PromQL's
+// min_over_time and max_over_time do.
+TEST(HistoryQueryTest, NonFiniteAndNegativeZeroGaugesRoundTrip) {
+  TempDir dir;
+  std::string db = dir / "h.db";
+  const double kNaN = std::numeric_limits<double>::quiet_NaN();
+  const double kInf = std::numeric_limits<double>::infinity();
+  const int64_t h0 = (kT0 / 3'600'000 - 100) * 3'600'000;
+  {
+    SqliteWriter w(db);
+    for (int i = 1; i <= 3; ++i) {
+      w.Write({h0 + i * kMinute,
+               kMinute,
+               {Gauge("nan_g", kNaN), Gauge("inf_g", kInf), Gauge("ninf_g", -kInf),
+                Gauge("nzero_g", -0.0), Gauge("mixed_g", i == 2 ? kNaN : i)}},
+              {});
+    }
+  }
+  auto check = [&](const std::vector<SeriesHistory>& r, const char* how) {
+    ASSERT_EQ(r.size(), 5u) << how;
+    for (const auto& s : r) {
+      ASSERT_EQ(s.points.size(), 1u) << how << " " << s.series.metric.name;
+      const Accum& a = s.points[0].acc;
+      const std::string& n = s.series.metric.name;
+      SCOPED_TRACE(std::string(how) + " " + n);
+      EXPECT_EQ(a.samples, 3);
+      if (n == "nan_g") {
+        EXPECT_TRUE(std::isnan(a.last) && std::isnan(a.min) && std::isnan(a.max));
+      } else if (n == "inf_g") {
+        EXPECT_EQ(a.last, kInf);
+        EXPECT_EQ(a.min, kInf);
+        EXPECT_EQ(a.Avg(), kInf);
+      } else if (n == "ninf_g") {
+        EXPECT_EQ(a.last, -kInf);
+        EXPECT_EQ(a.max, -kInf);
+      } else if (n == "nzero_g") {
+        EXPECT_TRUE(a.last == 0 && std::signbit(a.last));
+        EXPECT_TRUE(std::signbit(a.min) && std::signbit(a.Avg()));
+      } else {
+        EXPECT_EQ(a.last, 3.0);
+        EXPECT_EQ(a.min, 1.0);
+        EXPECT_EQ(a.max, 3.0);
+        EXPECT_TRUE(std::isnan(a.Avg()));
+      }
+    }
+  };
+  check(QueryDb(db, "", h0, h0 + 3'600'000, 3'600'000), "raw");
+
+  HistoryReader reader(db);
+  std::ostringstream csv, om;
+  Export(reader, common::Selector(), h0, h0 + 3'600'000, ExportFormat::kCsv, csv);
+  for (const char* row : {",nan_g,,,gauge,NaN,", ",inf_g,,,gauge,+Inf,", ",ninf_g,,,gauge,-Inf,",
+                          ",nzero_g,,,gauge,-0,"})
+    EXPECT_NE(csv.str().find(row), std::string::npos) << row << "\n" << csv.str();
+  Export(reader, common::Selector(), h0, h0 + 3'600'000, ExportFormat::kOpenMetrics, om);
+  for (const char* line : {"\nnan_g NaN ", "\ninf_g +Inf ", "\nninf_g -Inf ", "\nnzero_g -0 "})
+    EXPECT_NE(om.str().find(line), std::string::npos) << line << "\n" << om.str();
+  EXPECT_EQ(PromtoolImport(om.str(), dir), "");
+
+  auto rows = Summarize(reader, common::Selector::Parse("nan_g"), {h0, h0 + 3'600'000, ""});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_TRUE(std::isnan(rows[0].acc.last) && std::isnan(rows[0].acc.min));
+  EXPECT_NE(SummaryToCsv(rows).find(",NaN,NaN,NaN,NaN,"), std::string::npos) << SummaryToCsv(rows);
+
+  // Rolled up into hours (raw rows older than a day are pruned), then read from rollups.
+  {
+    SqliteWriter w(db);
+    w.Write({kT0, kMinute, {Gauge("other", 1)}},
+            Retention{.raw_ms = 24 * 3'600'000LL, .rollup_ms = 400 * 3'600'000LL});
+  }
+  auto rolled = QueryDb(db, "", h0, h0 + 3'600'000, 3'600'000);
+  std::erase_if(rolled,
+                [](const SeriesHistory& s) { return !s.series.metric.name.ends_with("_g"); });
+  check(rolled, "rollups");
 }
 
 // Export rows carry the instance that wrote the series (issue 11).

@@ -41,6 +41,11 @@ statsctl inc 'net_errors_total{if="eth0"}'
 out=$(run_alert)
 [ "$out" = "$(printf '%s\n' 'disk_errors_total{} grew by 3' 'net_errors_total{"if":"eth0"} grew by 1')" ] ||
   fail "growth and a new series: '$out'"
+# A reset counter that grew again, by less than before: the growth since the reset.
+statsctl reset disk_errors_total >/dev/null
+statsctl inc disk_errors_total
+[ "$(run_alert)" = 'disk_errors_total{} grew by 1' ] || fail "after a reset: '$(run_alert)'"
+[ -z "$(run_alert)" ] || fail "run after the reset without change printed something"
 # The segment gone: nothing to report and no error; then it comes back from zero.
 statsctl remove
 [ -z "$(run_alert)" ] || fail "alert with the segment missing printed something"
