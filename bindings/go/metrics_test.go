@@ -1,6 +1,7 @@
 package shmstats
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"testing"
@@ -78,7 +79,7 @@ func TestHistogramExponentialBuckets(t *testing.T) {
 	want := make([]uint64, len(counts))
 	for _, v := range values {
 		i := 0
-		for i < len(m.Histogram.Buckets)-1 && m.Histogram.Buckets[i].Le.(float64) < v {
+		for i < len(m.Histogram.Buckets)-1 && leValue(t, m.Histogram.Buckets[i].Le) < v {
 			i++
 		}
 		want[i]++
@@ -184,6 +185,16 @@ func TestDefaultSegmentFromEnvironment(t *testing.T) {
 	if got := counterValue(t, s, "default_total"); got != 1 {
 		t.Fatalf("default segment counter = %d", got)
 	}
+}
+
+// leValue is a finite bucket bound of statsctl's JSON.
+func leValue(t *testing.T, le any) float64 {
+	n, ok := le.(json.Number)
+	f, err := n.Float64()
+	if !ok || err != nil {
+		t.Fatalf("bound %v is not a number", le)
+	}
+	return f
 }
 
 func equal(a, b []uint64) bool {

@@ -51,6 +51,9 @@ func registerSandboxed(s *Segment, prefix string) (h sandboxHandles, err error) 
 	if h.vec, err = s.NewCounterVec(CounterOpts{Name: name("vec_total")}, []string{"k"}); err != nil {
 		return
 	}
+	if _, err = h.vec.GetMetricWithLabelValues("x"); err != nil { // registered here, looked up inside
+		return
+	}
 	if h.counter, err = s.NewCounter(CounterOpts{Name: name("total")}); err != nil {
 		return
 	}
@@ -89,7 +92,8 @@ func recordSandboxed(h *sandboxHandles, n int) {
 		h.incdec.Dec()
 		h.explicit.Observe(float64(i % 100))
 		h.exponential.Observe(float64(i % 5000))
-		NewTimer(h.timed).ObserveDuration()
+		t := NewTimer(h.timed) // on the stack (chained, escape analysis moves it to the heap)
+		t.ObserveDuration()
 	}
 }
 
