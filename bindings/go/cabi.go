@@ -32,19 +32,19 @@ static shmstats_status go_remove(const char* name, char* err, size_t n) {
   return go_failed(shmstats_segment_remove(name), err, n);
 }
 
-static shmstats_status go_register_counter(shmstats_segment* s, const shmstats_metric_options* o,
-                                           void** slot, char* err, size_t n) {
-  shmstats_counter c;
-  shmstats_status st = shmstats_register_counter(s, o, &c);
-  *slot = (void*)c.slot;
-  return go_failed(st, err, n);
-}
-
-static shmstats_status go_register_gauge(shmstats_segment* s, const shmstats_metric_options* o,
-                                         void** slot, char* err, size_t n) {
-  shmstats_gauge g;
-  shmstats_status st = shmstats_register_gauge(s, o, &g);
-  *slot = (void*)g.slot;
+// Counters and gauges: the slot their handle points at.
+static shmstats_status go_register_slot(shmstats_segment* s, const shmstats_metric_options* o,
+                                        int type, void** slot, char* err, size_t n) {
+  shmstats_status st;
+  if (type == SHMSTATS_COUNTER) {
+    shmstats_counter c;
+    st = shmstats_register_counter(s, o, &c);
+    *slot = (void*)c.slot;
+  } else {
+    shmstats_gauge g;
+    st = shmstats_register_gauge(s, o, &g);
+    *slot = (void*)g.slot;
+  }
   return go_failed(st, err, n);
 }
 
@@ -240,23 +240,13 @@ func newCOptions(s *series) *cOptions {
 	return c
 }
 
-func registerCounter(seg *C.shmstats_segment, s *series) (*uint64, error) {
+// registerSlot registers a counter or gauge and returns its slot (stripe 0).
+func registerSlot(seg *C.shmstats_segment, s *series, t C.int) (*uint64, error) {
 	c := newCOptions(s)
 	defer c.free()
 	var err [errLen]C.char
 	var slot unsafe.Pointer
-	if e := cError(C.go_register_counter(seg, &c.o, &slot, &err[0], errLen), &err); e != nil {
-		return nil, e
-	}
-	return (*uint64)(slot), nil
-}
-
-func registerGauge(seg *C.shmstats_segment, s *series) (*uint64, error) {
-	c := newCOptions(s)
-	defer c.free()
-	var err [errLen]C.char
-	var slot unsafe.Pointer
-	if e := cError(C.go_register_gauge(seg, &c.o, &slot, &err[0], errLen), &err); e != nil {
+	if e := cError(C.go_register_slot(seg, &c.o, t, &slot, &err[0], errLen), &err); e != nil {
 		return nil, e
 	}
 	return (*uint64)(slot), nil
@@ -295,4 +285,6 @@ func (h *histogramHandle) libraryBucketIndex(v float64) int {
 
 const (
 	kindExponential = C.SHMSTATS_HISTOGRAM_EXPONENTIAL
+	typeCounter     = C.SHMSTATS_COUNTER
+	typeGauge       = C.SHMSTATS_GAUGE
 )

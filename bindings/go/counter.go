@@ -56,7 +56,7 @@ func (s *Segment) NewCounter(opts CounterOpts) (*Counter, error) {
 func (s *Segment) MustNewCounter(opts CounterOpts) *Counter { return must(s.NewCounter(opts)) }
 
 func (s *Segment) counter(sr series) (*Counter, error) {
-	p, err := registerCounter(s.c, &sr)
+	p, err := registerSlot(s.c, &sr, typeCounter)
 	if err != nil {
 		return nil, err
 	}

@@ -50,7 +50,7 @@ func (s *Segment) NewGauge(opts GaugeOpts) (*Gauge, error) {
 func (s *Segment) MustNewGauge(opts GaugeOpts) *Gauge { return must(s.NewGauge(opts)) }
 
 func (s *Segment) gauge(sr series) (*Gauge, error) {
-	p, err := registerGauge(s.c, &sr)
+	p, err := registerSlot(s.c, &sr, typeGauge)
 	if err != nil {
 		return nil, err
 	}
