@@ -57,12 +57,19 @@ func expectTotals(t *testing.T, s *Segment, workers int, gauge bool) {
 
 func TestEightGoroutinesGiveExactTotals(t *testing.T) {
 	s := newSegment(t)
+	// One family shared by every goroutine too: children found and registered
+	// concurrently.
+	shared := s.MustNewCounterVec(CounterOpts{Name: "shared_total"}, []string{"k"})
+	keys := []string{"a", "b", "c", "d"}
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			for i := 0; i < perWorker; i++ {
+				shared.WithLabelValues(keys[i%4]).Inc()
+			}
 			errs <- record(s, ScopeShared)
 		}()
 	}
@@ -74,6 +81,11 @@ func TestEightGoroutinesGiveExactTotals(t *testing.T) {
 		}
 	}
 	expectTotals(t, s, 8, true)
+	for _, k := range keys {
+		if got := counterValue(t, s, `shared_total{k="`+k+`"}`); got != 8*perWorker/4 {
+			t.Errorf("shared_total{k=%q} = %d, want %d", k, got, 8*perWorker/4)
+		}
+	}
 }
 
 // helperEnv makes the test binary a recording process instead of a test run.
