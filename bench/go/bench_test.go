@@ -83,8 +83,9 @@ func BenchmarkCounterIncChild(b *testing.B) {
 			}
 		}},
 		{"floor", func(n int) { // a bare atomic add on shared memory
+			slot := &floor[0]
 			for i := 0; i < n; i++ {
-				atomic.AddUint64(&floor[0], 1)
+				atomic.AddUint64(slot, 1)
 			}
 		}},
 	})
@@ -113,12 +114,13 @@ func BenchmarkHistogramObserve(b *testing.B) {
 			}
 		}},
 		{"floor", func(n int) { // one bucket's atomic add and the sum's CAS, no search
+			sum, bucket := &floor[8], &floor[9]
 			for i := 0; i < n; i++ {
 				v := values[i&1023]
-				atomic.AddUint64(&floor[9], 1)
+				atomic.AddUint64(bucket, 1)
 				for {
-					old := atomic.LoadUint64(&floor[8])
-					if atomic.CompareAndSwapUint64(&floor[8], old,
+					old := atomic.LoadUint64(sum)
+					if atomic.CompareAndSwapUint64(sum, old,
 						math.Float64bits(math.Float64frombits(old)+v)) {
 						break
 					}

@@ -18,20 +18,19 @@ type Histogram struct {
 	handle *histogramHandle
 }
 
-// Observe counts v.
+// Observe counts v. Both index functions are inlined here (one call in all).
 func (h *Histogram) Observe(v float64) {
 	if v != v {
 		return
 	}
-	atomic.AddUint64(&h.counts[h.bucketIndex(v)], 1)
-	addFloat(h.sum, v)
-}
-
-func (h *Histogram) bucketIndex(v float64) int {
-	if h.bounds != nil {
-		return explicitIndex(h.bounds, v)
+	var i int
+	if h.bounds == nil {
+		i = exponentialIndex(h.minKey, h.last, h.shift, v)
+	} else {
+		i = explicitIndex(h.bounds, v)
 	}
-	return exponentialIndex(h.minKey, h.last, h.shift, v)
+	atomic.AddUint64(&h.counts[i], 1)
+	addFloat(h.sum, v)
 }
 
 // NewHistogram registers (finds or creates) the histogram opts names in s.
