@@ -28,7 +28,7 @@ func exponentialIndex(minKey, last int64, shift uint, v float64) int {
 	if bits < 0 {
 		bits = 0
 	}
-	i := ((bits - 1) >> shift) - minKey
+	i := ((bits - 1) >> (shift & 63)) - minKey // shift < 64; "& 63" spares Go its >= 64 case
 	if i < 0 {
 		return 0
 	}
