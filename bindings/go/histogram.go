@@ -10,12 +10,12 @@ import (
 // library does. Observe(NaN) is ignored. Recording never fails.
 type Histogram struct {
 	sum    *uint64
-	counts []uint64  // per bucket, +Inf last: slots in the segment
-	bounds []float64 // explicit bounds; nil for exponential buckets
-	minKey int64     // exponential: key of the first bucket
-	last   int64     // exponential: index of the +Inf bucket
-	shift  uint      // exponential: 52 - precision bits
-	handle *histogramHandle
+	counts []uint64         // per bucket, +Inf last: slots in the segment
+	bounds []float64        // explicit bounds; nil for exponential buckets
+	minKey int64            // exponential: key of the first bucket
+	last   int64            // exponential: index of the +Inf bucket
+	shift  uint             // exponential: 52 - precision bits
+	handle *histogramHandle // as registered: the tests ask the library for its index through it
 }
 
 // Observe counts v. Both index functions are inlined here (one call in all).
