@@ -1,4 +1,4 @@
-#include "retirement.h"
+#include "daemon/retirement.h"
 
 #include "history/time.h"
 #include "shmstats/error.h"

@@ -15,10 +15,10 @@
 #include "common/exposition.h"
 #include "history/export.h"
 #include "history/query.h"
+#include "history/sqlite/db.h"
 #include "history/summary.h"
 #include "history/time.h"
 #include "progress.h"
-#include "history/sqlite/db.h"
 #include "util.h"
 
 namespace shmstats::statsctl {

@@ -12,8 +12,8 @@
 #include "common/selector.h"
 #include "daemon_harness.h"
 #include "history/query.h"
-#include "history/time.h"
 #include "history/sqlite/db.h"
+#include "history/time.h"
 
 namespace shmstats::testing {
 namespace {
