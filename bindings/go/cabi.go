@@ -107,8 +107,8 @@ type SegmentOptions struct {
 	MaxMetrics uint32
 	MaxSlots   uint32
 	Mode       uint32
-	Group      int64 // -1 or 0 with GroupSet false: the creator's group
-	GroupSet   bool
+	Group      int64 // with GroupSet: the group the segment is given at creation
+	GroupSet   bool  // false: the creator's group
 }
 
 func (o *SegmentOptions) c() *C.shmstats_segment_options {
