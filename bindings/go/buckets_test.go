@@ -24,7 +24,7 @@ func TestBucketIndexEqualsTheLibrarys(t *testing.T) {
 		{Name: "exp_default"},
 		{Name: "exp_p1", Min: 1, Max: 1e4, PrecisionBits: 1},
 		{Name: "exp_p4", Min: 1, Max: 1e4, PrecisionBits: 4},
-		{Name: "exp_p10", Min: 0.5, Max: 4, PrecisionBits: 10},
+		{Name: "exp_p8", Min: 0.5, Max: 4, PrecisionBits: 8},
 		{Name: "exp_wide", Min: 1e-100, Max: 1e100, PrecisionBits: 1},
 		{Name: "explicit_prometheus", Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}},
 		{Name: "explicit_negative", Buckets: []float64{-100, -1, -0.5, 0, 0.5, 1, 100}},
@@ -41,7 +41,10 @@ func TestBucketIndexEqualsTheLibrarys(t *testing.T) {
 		}
 		kinds[h.handle.kind]++
 		bounds := o.Buckets
-		if bounds == nil { // exponential: bucket i holds the keys (minKey+i, minKey+i+1]
+		switch {
+		case h.native != nil: // native schema s: bounds 2^(k/2^s) of both signs, zero threshold
+			bounds = nativeBounds(o, h)
+		case bounds == nil: // exponential: bucket i holds the keys (minKey+i, minKey+i+1]
 			for i := int64(0); i < h.last; i++ {
 				bounds = append(bounds, math.Float64frombits(uint64(h.minKey+i+1)<<h.shift))
 			}
@@ -71,6 +74,27 @@ func TestBucketIndexEqualsTheLibrarys(t *testing.T) {
 			t.Errorf("no layout the library indexes by %s", name)
 		}
 	}
+}
+
+// nativeBounds are the bounds 2^(k/2^s) over the layout's range and beyond, with
+// their negatives and the zero threshold: within an ulp of the library's (the
+// neighbours randomValue also draws cover the ulp).
+func nativeBounds(o HistogramOpts, h *Histogram) []float64 {
+	lo, hi, s := o.Min, o.Max, o.PrecisionBits
+	if lo == 0 {
+		lo, hi = 1e-6, 1e4
+	}
+	if s == 0 {
+		s = 3
+	}
+	per := math.Ldexp(1, s)
+	zero := math.Float64frombits(h.native.zeroBits)
+	bounds := []float64{zero, -zero}
+	for k := math.Floor(math.Log2(lo/4) * per); k <= math.Ceil(math.Log2(hi*4)*per); k++ {
+		b := math.Pow(2, k/per)
+		bounds = append(bounds, b, -b)
+	}
+	return bounds
 }
 
 // randomValue draws the values where indexes go wrong: around the layout's range

@@ -48,14 +48,35 @@ static shmstats_status go_register_slot(shmstats_segment* s, const shmstats_metr
   return go_failed(st, err, n);
 }
 
+// C ABI 0.4 replaces the exponential layout by Prometheus' native schema (the
+// handle gains the schema's table, coarse_shift and zero_bits; precision_bits
+// becomes schema, the same 2^n buckets an octave): this file builds against either
+// header, and Go indexes by whichever layout the library registered.
+#if SHMSTATS_C_ABI_MINOR >= 4
+#define GO_NATIVE_SCHEMA 1
+#else
+#define GO_NATIVE_SCHEMA 0
+#endif
+
+static void go_set_resolution(shmstats_metric_options* o, int32_t buckets_log2_per_octave) {
+#if GO_NATIVE_SCHEMA
+  o->schema = buckets_log2_per_octave;
+#else
+  o->precision_bits = buckets_log2_per_octave;
+#endif
+}
+
 // A histogram handle as Go reads it; `raw` keeps the C handle itself for
 // go_bucket_index.
 typedef struct go_histogram {
   void* slots;
+  const void* native; // native schema: the schema's table of 2^(shift+1) cells; else NULL
   int64_t min_key;
   int64_t last;
   int32_t shift;
   int32_t kind;
+  int32_t coarse_shift;
+  uint64_t zero_bits;
   unsigned char raw[sizeof(shmstats_histogram)];
 } go_histogram;
 
@@ -65,11 +86,19 @@ static shmstats_status go_register_histogram(shmstats_segment* s,
   shmstats_histogram h;
   shmstats_status st = shmstats_register_histogram(s, o, &h);
   if (st == SHMSTATS_OK) {
+    memset(out, 0, sizeof *out);
     out->slots = (void*)h.slots;
     out->min_key = h.min_key;
     out->last = h.last;
     out->shift = h.shift;
     out->kind = h.kind;
+#if GO_NATIVE_SCHEMA
+    if (h.kind == SHMSTATS_HISTOGRAM_EXPONENTIAL) {
+      out->native = h.native;
+      out->coarse_shift = h.coarse_shift;
+      out->zero_bits = h.zero_bits;
+    }
+#endif
     memcpy(out->raw, &h, sizeof h);
   }
   return go_failed(st, err, n);
@@ -227,7 +256,7 @@ func newCOptions(s *series) *cOptions {
 			c.o.n_bounds = C.size_t(len(b.Explicit))
 		} else {
 			if b.PrecisionBits != 0 {
-				c.o.precision_bits = C.int32_t(b.PrecisionBits)
+				C.go_set_resolution(&c.o, C.int32_t(b.PrecisionBits))
 			}
 			if b.Min != 0 {
 				c.o.min = C.double(b.Min)
@@ -254,12 +283,15 @@ func registerSlot(seg *C.shmstats_segment, s *series, t C.int) (*uint64, error) 
 
 // histogramHandle is what registration tells Go about a histogram's slots.
 type histogramHandle struct {
-	slots  unsafe.Pointer // [sum][bucket 0 ... +Inf] of stripe 0
-	minKey int64
-	last   int64
-	shift  int32
-	kind   int32
-	raw    []byte // the C handle, for libraryBucketIndex
+	slots       unsafe.Pointer // [sum][bucket 0 ... +Inf] of stripe 0
+	native      unsafe.Pointer // the native schema's table (library memory); nil: older layout
+	minKey      int64
+	last        int64
+	shift       int32
+	kind        int32
+	coarseShift int32
+	zeroBits    uint64
+	raw         []byte // the C handle, for libraryBucketIndex
 }
 
 func registerHistogram(seg *C.shmstats_segment, s *series) (*histogramHandle, error) {
@@ -271,8 +303,9 @@ func registerHistogram(seg *C.shmstats_segment, s *series) (*histogramHandle, er
 		return nil, e
 	}
 	return &histogramHandle{
-		slots: h.slots, minKey: int64(h.min_key), last: int64(h.last),
-		shift: int32(h.shift), kind: int32(h.kind),
+		slots: h.slots, native: unsafe.Pointer(h.native), minKey: int64(h.min_key),
+		last: int64(h.last), shift: int32(h.shift), kind: int32(h.kind),
+		coarseShift: int32(h.coarse_shift), zeroBits: uint64(h.zero_bits),
 		raw: C.GoBytes(unsafe.Pointer(&h.raw[0]), C.int(len(h.raw))),
 	}, nil
 }

@@ -12,9 +12,10 @@ type Histogram struct {
 	sum    *uint64
 	counts []uint64         // per bucket, +Inf last: slots in the segment
 	bounds []float64        // explicit bounds; nil for exponential buckets
-	minKey int64            // exponential: key of the first bucket
-	last   int64            // exponential: index of the +Inf bucket
-	shift  uint             // exponential: 52 - precision bits
+	minKey int64            // exponential: key of the first (positive) bucket
+	last   int64            // exponential: index of the +Inf bucket; native: positive buckets
+	shift  uint             // exponential: 52 - precision bits; native: max(schema, 0)
+	native *nativeSchema    // native schema (C ABI 0.4): the rest of the layout
 	handle *histogramHandle // as registered: the tests ask the library for its index through it
 }
 
@@ -24,7 +25,9 @@ func (h *Histogram) Observe(v float64) {
 		return
 	}
 	var i int
-	if h.bounds == nil {
+	if h.native != nil {
+		i = nativeIndex(h.native, h.minKey, h.last, h.shift, v)
+	} else if h.bounds == nil {
 		i = exponentialIndex(h.minKey, h.last, h.shift, v)
 	} else {
 		i = explicitIndex(h.bounds, v)
@@ -53,6 +56,12 @@ func (s *Segment) histogram(sr series) (*Histogram, error) {
 	if hh.kind == kindExponential {
 		h.minKey, h.last, h.shift = hh.minKey, hh.last, uint(hh.shift)
 		n = int(hh.last) + 1
+		if hh.native != nil { // negatives, zero, positives
+			h.native = &nativeSchema{
+				cells:       unsafe.Slice((*uint64)(hh.native), 2<<hh.shift),
+				coarseShift: uint(hh.coarseShift), zeroBits: hh.zeroBits}
+			n = 2*int(hh.last) + 3
+		}
 	} else {
 		h.bounds = sr.buckets.Explicit
 	}
