@@ -32,6 +32,8 @@ PACKAGES=(
   hyperfine  # bench/scale.sh times statsctl and /metrics as whole processes
   libprotobuf-dev protobuf-compiler  # remote-write's protobuf messages (daemon/remote_write.proto)
   libsnappy-dev  # remote-write bodies are snappy-compressed, as the protocol requires
+  golang-go  # the Go module bindings/go (cgo) and its tests (go test, go vet)
+  golang-github-prometheus-client-golang-dev  # client_golang, the peer in bench/go (bench only; its Go dependencies come with it)
 )
 
 missing=()

@@ -1,0 +1,3 @@
+module github.com/shmstats/shmstats/bindings/go
+
+go 1.19
