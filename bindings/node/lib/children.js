@@ -1,0 +1,159 @@
+'use strict';
+// One series each: what labels() returns and what an unlabelled metric records
+// into. The methods here are the recording hot path: they never throw, allocate
+// nothing for the common calls, and make no call into the addon.
+const { addDouble, storeDouble, explicitIndex, exponentialIndex } = require('./slots');
+
+function now() {
+  return performance.now();
+}
+
+class Child {
+  constructor(series) {
+    this._bind(series.slots);
+  }
+
+  // After the segment is closed: records go to private memory, never to an unmapped page.
+  _unbind() {
+    this._bind(new ArrayBuffer(this._bytes));
+  }
+
+  _bind(buffer) {
+    this._bytes = buffer.byteLength;
+  }
+}
+
+class CounterChild extends Child {
+  _bind(buffer) {
+    super._bind(buffer);
+    this._u64 = new BigUint64Array(buffer, 0, 1);
+    this._carry = this._carry || 0;
+  }
+
+  // Adds n (default 1). Integers are added exactly (to 2^64); fractions accumulate
+  // in this process and reach the slot as whole units. Negative, NaN and infinite
+  // amounts are ignored (recording never throws).
+  inc(n) {
+    if (n === undefined) Atomics.add(this._u64, 0, 1n);
+    else this._add(n);
+  }
+
+  _add(n) {
+    if (Number.isInteger(n) && n >= 0) {
+      Atomics.add(this._u64, 0, BigInt(n));
+      return;
+    }
+    if (!(n > 0) || n === Infinity) return;
+    const carry = this._carry + n;
+    const whole = Math.floor(carry);
+    this._carry = carry - whole;
+    if (whole > 0) Atomics.add(this._u64, 0, BigInt(whole));
+  }
+
+  _read() {
+    return Number(Atomics.load(this._u64, 0)) + this._carry;
+  }
+}
+
+class GaugeChild extends Child {
+  _bind(buffer) {
+    super._bind(buffer);
+    this._f64 = new Float64Array(buffer, 0, 1);
+    this._i64 = new BigInt64Array(buffer, 0, 1);
+  }
+
+  set(v) {
+    storeDouble(this._i64, 0, +v);
+  }
+
+  inc(n) {
+    addDouble(this._f64, this._i64, 0, n === undefined ? 1 : +n);
+  }
+
+  dec(n) {
+    addDouble(this._f64, this._i64, 0, n === undefined ? -1 : -n);
+  }
+
+  setToCurrentTime() {
+    this.set(Date.now() / 1000);
+  }
+
+  // Returns end(): sets the gauge to the seconds since startTimer() and returns them.
+  startTimer() {
+    const start = now();
+    return () => {
+      const seconds = (now() - start) / 1000;
+      this.set(seconds);
+      return seconds;
+    };
+  }
+
+  _read() {
+    return this._f64[0];
+  }
+}
+
+class HistogramChild extends Child {
+  _bind(buffer) {
+    super._bind(buffer);
+    this._u64 = new BigUint64Array(buffer); // [sum bits][bucket 0 ... +Inf]
+    this._i64 = new BigInt64Array(buffer);
+    this._f64 = new Float64Array(buffer);
+  }
+
+  // Returns end(): observes the seconds since startTimer() and returns them.
+  startTimer() {
+    const start = now();
+    return () => {
+      const seconds = (now() - start) / 1000;
+      this.observe(seconds);
+      return seconds;
+    };
+  }
+
+  _read() {
+    const buckets = [];
+    let count = 0;
+    for (let i = 1; i < this._u64.length; ++i) {
+      const c = Number(Atomics.load(this._u64, i));
+      buckets.push(c);
+      count += c;
+    }
+    return { sum: this._f64[0], count, buckets };
+  }
+}
+
+// Explicit (Prometheus-style) upper bounds.
+class ExplicitHistogramChild extends HistogramChild {
+  constructor(series, bounds) {
+    super(series);
+    this._bounds = bounds;
+  }
+
+  // Counts v in its bucket and adds it to the sum; NaN and non-numbers are ignored.
+  observe(v) {
+    if (typeof v !== 'number' || v !== v) return;
+    Atomics.add(this._u64, 1 + explicitIndex(this._bounds, v), 1n);
+    addDouble(this._f64, this._i64, 0, v);
+  }
+}
+
+// Exponential buckets (bounded relative error), indexed from the bits of v.
+class ExponentialHistogramChild extends HistogramChild {
+  constructor(series) {
+    super(series);
+    this._shift = series.shift;
+    this._minKey = series.minKey;
+    this._last = series.last;
+  }
+
+  observe(v) {
+    if (typeof v !== 'number' || v !== v) return;
+    Atomics.add(this._u64, 1 + exponentialIndex(v, this._shift, this._minKey, this._last), 1n);
+    addDouble(this._f64, this._i64, 0, v);
+  }
+}
+
+module.exports = {
+  CounterChild, GaugeChild, ExplicitHistogramChild, ExponentialHistogramChild, now,
+};
