@@ -2,7 +2,7 @@
 // One series each: what labels() returns and what an unlabelled metric records
 // into. The methods here are the recording hot path: they never throw, allocate
 // nothing for the common calls, and make no call into the addon.
-const { addDouble, storeDouble, explicitIndex, exponentialIndex } = require('./slots');
+const { addInteger, addDouble, explicitIndex, exponentialIndex } = require('./slots');
 
 function now() {
   return performance.now();
@@ -27,6 +27,7 @@ class CounterChild extends Child {
   _bind(buffer) {
     super._bind(buffer);
     this._u64 = new BigUint64Array(buffer, 0, 1);
+    this._w = new Int32Array(buffer, 0, 2);
     this._carry = this._carry || 0;
   }
 
@@ -34,20 +35,21 @@ class CounterChild extends Child {
   // in this process and reach the slot as whole units. Negative, NaN and infinite
   // amounts are ignored (recording never throws).
   inc(n) {
-    if (n === undefined) Atomics.add(this._u64, 0, 1n);
+    if (n === undefined) addInteger(this._w, this._u64, 0, 1);
     else this._add(n);
   }
 
   _add(n) {
     if (Number.isInteger(n) && n >= 0) {
-      Atomics.add(this._u64, 0, BigInt(n));
+      if (n <= Number.MAX_SAFE_INTEGER) addInteger(this._w, this._u64, 0, n);
+      else Atomics.add(this._u64, 0, BigInt(n));
       return;
     }
     if (!(n > 0) || n === Infinity) return;
     const carry = this._carry + n;
     const whole = Math.floor(carry);
     this._carry = carry - whole;
-    if (whole > 0) Atomics.add(this._u64, 0, BigInt(whole));
+    if (whole > 0) addInteger(this._w, this._u64, 0, whole);
   }
 
   _read() {
@@ -62,8 +64,10 @@ class GaugeChild extends Child {
     this._i64 = new BigInt64Array(buffer, 0, 1);
   }
 
+  // A plain store: V8 writes a Float64Array element with one aligned 8-byte store,
+  // which x86-64 and arm64 make single-copy atomic (readers never see half of it).
   set(v) {
-    storeDouble(this._i64, 0, +v);
+    this._f64[0] = +v;
   }
 
   inc(n) {
@@ -97,6 +101,7 @@ class HistogramChild extends Child {
   _bind(buffer) {
     super._bind(buffer);
     this._u64 = new BigUint64Array(buffer); // [sum bits][bucket 0 ... +Inf]
+    this._w = new Int32Array(buffer);
     this._i64 = new BigInt64Array(buffer);
     this._f64 = new Float64Array(buffer);
   }
@@ -133,7 +138,7 @@ class ExplicitHistogramChild extends HistogramChild {
   // Counts v in its bucket and adds it to the sum; NaN and non-numbers are ignored.
   observe(v) {
     if (typeof v !== 'number' || v !== v) return;
-    Atomics.add(this._u64, 1 + explicitIndex(this._bounds, v), 1n);
+    addInteger(this._w, this._u64, 1 + explicitIndex(this._bounds, v), 1);
     addDouble(this._f64, this._i64, 0, v);
   }
 }
@@ -149,7 +154,7 @@ class ExponentialHistogramChild extends HistogramChild {
 
   observe(v) {
     if (typeof v !== 'number' || v !== v) return;
-    Atomics.add(this._u64, 1 + exponentialIndex(v, this._shift, this._minKey, this._last), 1n);
+    addInteger(this._w, this._u64, 1 + exponentialIndex(v, this._shift, this._minKey, this._last), 1);
     addDouble(this._f64, this._i64, 0, v);
   }
 }
