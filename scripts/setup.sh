@@ -32,6 +32,8 @@ PACKAGES=(
   hyperfine  # issue 9: bench/scale.sh times statsctl and /metrics as whole processes
   libprotobuf-dev protobuf-compiler  # issue 11: remote-write's protobuf messages (daemon/remote_write.proto)
   libsnappy-dev  # issue 11: remote-write bodies are snappy-compressed, as the protocol requires
+  nodejs  # the Node.js package bindings/node (its addon, tests and bench/node)
+  strace  # counts the system calls of the Node.js package's recording path (test)
 )
 
 missing=()
@@ -43,6 +45,14 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# npm (its node-gyp builds the Node.js addon; npm ci installs the pinned
+# typescript and prom-client) and the Node.js headers, which node-gyp uses in place
+# (nodedir=/usr: it downloads nothing). Debian's nodejs needs npm and libnode-dev for
+# them; a Node.js that ships both (NodeSource's) needs nothing more.
+if ! command -v npm >/dev/null || [ ! -f /usr/include/node/node_api.h ]; then
+  echo "setup: installing npm libnode-dev"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm libnode-dev >/dev/null
 fi
 # The prometheus package starts a server we do not need; its promtool is what we use.
 if command -v systemctl >/dev/null && systemctl is-active -q prometheus 2>/dev/null; then
