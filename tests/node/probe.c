@@ -74,7 +74,8 @@ static napi_value BucketIndices(napi_env env, napi_callback_info info) {
     return e;
   }
   napi_create_arraybuffer(env, n_values * sizeof(uint32_t), (void**)&indices, &out_buffer);
-  for (i = 0; i < n_values; ++i) indices[i] = (uint32_t)shmstats_histogram_bucket_index(&h, values[i]);
+  for (i = 0; i < n_values; ++i)
+    indices[i] = (uint32_t)shmstats_histogram_bucket_index(&h, values[i]);
   shmstats_segment_close(seg);
   napi_create_typedarray(env, napi_uint32_array, n_values, out_buffer, 0, &out);
   return out;

@@ -8,6 +8,17 @@ function now() {
   return performance.now();
 }
 
+// Returns end(...args): passes the seconds since timer() and args to record, and
+// returns the seconds.
+function timer(record) {
+  const start = now();
+  return (...args) => {
+    const seconds = (now() - start) / 1000;
+    record(seconds, ...args);
+    return seconds;
+  };
+}
+
 class Child {
   constructor(series) {
     this._bind(series.slots);
@@ -84,12 +95,7 @@ class GaugeChild extends Child {
 
   // Returns end(): sets the gauge to the seconds since startTimer() and returns them.
   startTimer() {
-    const start = now();
-    return () => {
-      const seconds = (now() - start) / 1000;
-      this.set(seconds);
-      return seconds;
-    };
+    return timer((seconds) => this.set(seconds));
   }
 
   _read() {
@@ -108,12 +114,7 @@ class HistogramChild extends Child {
 
   // Returns end(): observes the seconds since startTimer() and returns them.
   startTimer() {
-    const start = now();
-    return () => {
-      const seconds = (now() - start) / 1000;
-      this.observe(seconds);
-      return seconds;
-    };
+    return timer((seconds) => this.observe(seconds));
   }
 
   _read() {
@@ -160,5 +161,5 @@ class ExponentialHistogramChild extends HistogramChild {
 }
 
 module.exports = {
-  CounterChild, GaugeChild, ExplicitHistogramChild, ExponentialHistogramChild, now,
+  CounterChild, GaugeChild, ExplicitHistogramChild, ExponentialHistogramChild, now, timer,
 };

@@ -4,7 +4,6 @@
 // labels()) throws on bad input; recording never throws.
 const native = require('./native');
 const children = require('./children');
-const { now } = children;
 
 const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -25,6 +24,10 @@ function explicit(bounds) {
     }
   }
   return { kind: 'explicit', bounds: Float64Array.from(b) };
+}
+
+function isLabels(a) {
+  return typeof a === 'object' && a !== null;
 }
 
 class Metric {
@@ -125,6 +128,19 @@ class Metric {
     return child;
   }
 
+  // A timer whose end(endLabels?) records into the child of labels and endLabels merged.
+  _timer(labels, record) {
+    return children.timer((seconds, endLabels) => {
+      const l = labels || endLabels ? { ...labels, ...endLabels } : null;
+      record(l ? this.labels(l) : this._unlabelled(), seconds);
+    });
+  }
+
+  // The child a family-level call (inc(labels?, n), observe(labels?, v), ...) records into.
+  _on(a) {
+    return isLabels(a) ? this.labels(a) : this._unlabelled();
+  }
+
   // The series a call without labels records into.
   _unlabelled() {
     if (this._plain === null) this._plain = this._child([]);
@@ -147,8 +163,7 @@ class Counter extends Metric {
 
   // inc(), inc(n), inc(labels), inc(labels, n).
   inc(a, b) {
-    if (typeof a === 'object' && a !== null) this.labels(a).inc(b);
-    else this._unlabelled().inc(a);
+    this._on(a).inc(isLabels(a) ? b : a);
   }
 
   _makeChild(series) {
@@ -162,18 +177,15 @@ class Gauge extends Metric {
   }
 
   set(a, b) {
-    if (typeof a === 'object' && a !== null) this.labels(a).set(b);
-    else this._unlabelled().set(a);
+    this._on(a).set(isLabels(a) ? b : a);
   }
 
   inc(a, b) {
-    if (typeof a === 'object' && a !== null) this.labels(a).inc(b);
-    else this._unlabelled().inc(a);
+    this._on(a).inc(isLabels(a) ? b : a);
   }
 
   dec(a, b) {
-    if (typeof a === 'object' && a !== null) this.labels(a).dec(b);
-    else this._unlabelled().dec(a);
+    this._on(a).dec(isLabels(a) ? b : a);
   }
 
   setToCurrentTime(labels) {
@@ -182,13 +194,7 @@ class Gauge extends Metric {
 
   // Returns end(labels?): sets the gauge to the seconds elapsed and returns them.
   startTimer(labels) {
-    const start = now();
-    return (endLabels) => {
-      const seconds = (now() - start) / 1000;
-      const l = labels || endLabels ? { ...labels, ...endLabels } : null;
-      (l ? this.labels(l) : this._unlabelled()).set(seconds);
-      return seconds;
-    };
+    return this._timer(labels, (child, seconds) => child.set(seconds));
   }
 
   _makeChild(series) {
@@ -205,19 +211,12 @@ class Histogram extends Metric {
   }
 
   observe(a, b) {
-    if (typeof a === 'object' && a !== null) this.labels(a).observe(b);
-    else this._unlabelled().observe(a);
+    this._on(a).observe(isLabels(a) ? b : a);
   }
 
   // Returns end(labels?): observes the seconds elapsed and returns them.
   startTimer(labels) {
-    const start = now();
-    return (endLabels) => {
-      const seconds = (now() - start) / 1000;
-      const l = labels || endLabels ? { ...labels, ...endLabels } : null;
-      (l ? this.labels(l) : this._unlabelled()).observe(seconds);
-      return seconds;
-    };
+    return this._timer(labels, (child, seconds) => child.observe(seconds));
   }
 
   // prom-client's zero(labels): registers the series, so it shows with zero counts.

@@ -14,23 +14,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define CHECK(env, call)                                        \
-  do {                                                          \
-    if ((call) != napi_ok) {                                    \
-      const napi_extended_error_info* info_ = NULL;             \
-      napi_get_last_error_info((env), &info_);                  \
-      napi_throw_error((env), "ERR_SHMSTATS_NAPI",              \
-                       info_ && info_->error_message            \
-                           ? info_->error_message               \
-                           : "shmstats: N-API call failed");    \
-      return NULL;                                              \
-    }                                                           \
+#define CHECK(env, call)                                                                         \
+  do {                                                                                           \
+    if ((call) != napi_ok) {                                                                     \
+      const napi_extended_error_info* info_ = NULL;                                              \
+      napi_get_last_error_info((env), &info_);                                                   \
+      napi_throw_error(                                                                          \
+          (env), "ERR_SHMSTATS_NAPI",                                                            \
+          info_ && info_->error_message ? info_->error_message : "shmstats: N-API call failed"); \
+      return NULL;                                                                               \
+    }                                                                                            \
   } while (0)
 
 static const char* StatusName(shmstats_status s) {
   static const char* const kNames[] = {
-      "OK",        "INVALID_ARGUMENT", "NOT_FOUND",  "ALREADY_EXISTS", "TYPE_MISMATCH", "FULL",
-      "INCOMPATIBLE", "CORRUPT",       "PERMISSION", "TIMEOUT",        "SYSTEM",        "NO_MEMORY"};
+      "OK",     "INVALID_ARGUMENT", "NOT_FOUND", "ALREADY_EXISTS", "TYPE_MISMATCH",
+      "FULL",   "INCOMPATIBLE",     "CORRUPT",   "PERMISSION",     "TIMEOUT",
+      "SYSTEM", "NO_MEMORY"};
   return (unsigned)s < sizeof kNames / sizeof kNames[0] ? kNames[s] : "UNKNOWN";
 }
 
@@ -175,8 +175,10 @@ static napi_value Register(napi_env env, napi_callback_info info) {
     char* str;
     if (napi_get_element(env, labels_v, (uint32_t)i, &item) != napi_ok) goto done;
     if ((str = TakeString(env, item, 0, &failed)) == NULL) goto done;
-    if (i % 2 == 0) labels[i / 2].name = str;
-    else labels[i / 2].value = str;
+    if (i % 2 == 0)
+      labels[i / 2].name = str;
+    else
+      labels[i / 2].value = str;
   }
   opts.name = name;
   opts.labels = labels;
