@@ -33,7 +33,6 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler  # issue 11: remote-write's protobuf messages (daemon/remote_write.proto)
   libsnappy-dev  # issue 11: remote-write bodies are snappy-compressed, as the protocol requires
   nodejs  # the Node.js package bindings/node (its addon, tests and bench/node)
-  strace  # counts the system calls of the Node.js package's recording path (test)
 )
 
 missing=()

@@ -10,7 +10,7 @@
   "targets": [
     {
       "target_name": "shmstats",
-      "sources": ["src/addon.c"],
+      "sources": ["src/addon.c", "src/mapping.c"],
       "include_dirs": ["<(shmstats_include)"],
       "cflags_c": ["-std=c11", "-Wall", "-Wextra", "-O2"],
       "libraries": ["-lshmstats"],

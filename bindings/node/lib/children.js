@@ -2,7 +2,7 @@
 // One series each: what labels() returns and what an unlabelled metric records
 // into. The methods here are the recording hot path: they never throw, allocate
 // nothing for the common calls, and make no call into the addon.
-const { addInteger, addDouble, explicitIndex, exponentialIndex } = require('./slots');
+const { addInteger, explicitIndex, exponentialIndex } = require('./slots');
 
 function now() {
   return performance.now();
@@ -22,6 +22,8 @@ function timer(record) {
 class Child {
   constructor(series) {
     this._bind(series.slots);
+    this._at = series.offset; // byte offset of the slots in the segment (wasm.js)
+    this._wasm = series.wasm;
   }
 
   // After the segment is closed: records go to private memory, never to an unmapped page.
@@ -72,7 +74,6 @@ class GaugeChild extends Child {
   _bind(buffer) {
     super._bind(buffer);
     this._f64 = new Float64Array(buffer, 0, 1);
-    this._i64 = new BigInt64Array(buffer, 0, 1);
   }
 
   // A plain store: V8 writes a Float64Array element with one aligned 8-byte store,
@@ -82,11 +83,11 @@ class GaugeChild extends Child {
   }
 
   inc(n) {
-    addDouble(this._f64, this._i64, 0, n === undefined ? 1 : +n);
+    this._wasm.f(this._at, n === undefined ? 1 : +n);
   }
 
   dec(n) {
-    addDouble(this._f64, this._i64, 0, n === undefined ? -1 : -n);
+    this._wasm.f(this._at, n === undefined ? -1 : -n);
   }
 
   setToCurrentTime() {
@@ -107,8 +108,6 @@ class HistogramChild extends Child {
   _bind(buffer) {
     super._bind(buffer);
     this._u64 = new BigUint64Array(buffer); // [sum bits][bucket 0 ... +Inf]
-    this._w = new Int32Array(buffer);
-    this._i64 = new BigInt64Array(buffer);
     this._f64 = new Float64Array(buffer);
   }
 
@@ -139,8 +138,7 @@ class ExplicitHistogramChild extends HistogramChild {
   // Counts v in its bucket and adds it to the sum; NaN and non-numbers are ignored.
   observe(v) {
     if (typeof v !== 'number' || v !== v) return;
-    addInteger(this._w, this._u64, 1 + explicitIndex(this._bounds, v), 1);
-    addDouble(this._f64, this._i64, 0, v);
+    this._wasm.o(this._at, this._at + 8 + 8 * explicitIndex(this._bounds, v), v);
   }
 }
 
@@ -155,8 +153,7 @@ class ExponentialHistogramChild extends HistogramChild {
 
   observe(v) {
     if (typeof v !== 'number' || v !== v) return;
-    addInteger(this._w, this._u64, 1 + exponentialIndex(v, this._shift, this._minKey, this._last), 1);
-    addDouble(this._f64, this._i64, 0, v);
+    this._wasm.o(this._at, this._at + 8 + 8 * exponentialIndex(v, this._shift, this._minKey, this._last), v);
   }
 }
 

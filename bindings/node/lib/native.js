@@ -1,6 +1,7 @@
 'use strict';
 // The addon (set-up only) and the segments this process has opened.
 const path = require('path');
+const wasm = require('./wasm');
 
 const addon = require(process.env.SHMSTATS_NODE_ADDON ||
                       path.join(__dirname, '..', 'build', 'Release', 'shmstats.node'));
@@ -20,7 +21,22 @@ class Segment {
   constructor(name) {
     this.name = name;
     this.handle = addon.open(name);
-    this.series = new Map(); // key -> { slots, kind, shift, minKey, last, users: Set }
+    this.series = new Map(); // key -> { slots, offset, kind, shift, minKey, last, wasm, users }
+    this.memory = null; // a WebAssembly.Memory over which the segment is mapped again
+    this.wasm = null; // wasm.js's functions on that memory
+  }
+
+  // wasm.js's functions on this segment, mapping it into a WebAssembly.Memory first.
+  _wasm(slots) {
+    if (this.wasm === null) {
+      const pages = Math.ceil(addon.segmentSize(slots) / 65536);
+      if (pages > 65536) throw new Error(`shmstats: segment ${this.name} is larger than 4 GiB`);
+      const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+      addon.mapInto(memory.buffer, slots);
+      this.memory = memory;
+      this.wasm = wasm.instantiate(memory);
+    }
+    return this.wasm;
   }
 
   // Registers (find-or-create) a series; throws a clear Error on bad input.
@@ -36,7 +52,8 @@ class Segment {
           buckets === null ? 0 : BUCKETS[buckets.kind], explicit ? buckets.bounds : null,
           explicit || buckets === null ? 0 : buckets.min, explicit || buckets === null ? 0 : buckets.max,
           explicit || buckets === null ? 0 : buckets.precisionBits);
-      s = { slots: r[0], kind: r[1], shift: r[2], minKey: r[3], last: r[4], users: new Set() };
+      s = { slots: r[0], kind: r[1], shift: r[2], minKey: r[3], last: r[4], offset: r[5],
+            wasm: type === 'counter' ? null : this._wasm(r[0]), users: new Set() };
       this.series.set(key, s);
     }
     return s;
@@ -45,6 +62,7 @@ class Segment {
   close() {
     for (const s of this.series.values()) for (const u of s.users) u._unbind();
     this.series.clear();
+    if (this.memory !== null) addon.unmapFrom(this.memory.buffer);
     addon.close(this.handle);
     this.handle = null;
   }

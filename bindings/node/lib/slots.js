@@ -1,7 +1,8 @@
 'use strict';
-// Recording on a series' slots: the hot path, in JavaScript on typed-array views of
-// the mapped memory (no call into the addon, no system call, no lock), with the same
-// effect on the slots as the C ABI's inline functions (shmstats/shmstats_c.h).
+// Recording on a series' integer slots and the bucket index: the hot path, in
+// JavaScript on typed-array views of the mapped memory (no call into the addon, no
+// system call, no lock), with the same effect on the slots as the C ABI's inline
+// functions (shmstats/shmstats_c.h).
 //
 // Why not Atomics.add on a BigUint64Array: in Node.js 20 (V8 11.3) every 64-bit
 // Atomics operation returns a freshly allocated BigInt, so a loop of them runs the
@@ -9,14 +10,14 @@
 // through their low 32 bits (Int32Array): a compare-and-swap of the low word is a
 // correct 64-bit increment whenever it does not carry, and the value in memory is
 // right at every instant (readers and resets see no torn state); only a carry into
-// the high word (once per 2^32 units) takes one 64-bit Atomics.add. Doubles need a
-// 64-bit compare-and-swap, which exists only on BigInt64Array: adding to a double
-// (gauge inc/dec, a histogram's sum) allocates small BigInts.
+// the high word (once per 2^32 units) takes one 64-bit Atomics.add. Adding to a
+// double needs a 64-bit compare-and-swap, which JavaScript has only on BigInt64Array
+// (allocating): wasm.js does it instead. A gauge's set() is a plain Float64Array
+// store (children.js).
 
-// Scratch for moving doubles to and from their 64 bits (little-endian hosts only:
-// x86-64 and arm64 Linux, which the segment format assumes).
+// Scratch for reading a double's bits (little-endian hosts only: x86-64 and arm64
+// Linux, which the segment format assumes).
 const scratchF64 = new Float64Array(1);
-const scratchI64 = new BigInt64Array(scratchF64.buffer);
 const scratchU32 = new Uint32Array(scratchF64.buffer);
 const scratchI32 = new Int32Array(scratchF64.buffer);
 
@@ -33,24 +34,6 @@ function addInteger(w, u, i, n) {
   }
   Atomics.add(u, i, BigInt(n)); // carries into the high word: one 64-bit add
 }
-
-// Adds d to the double in slot i. `f` and `b` are Float64Array and BigInt64Array
-// views of the same slots. The first try guesses the bits from a plain read; a
-// failed exchange returns the slot's exact bits, which the retry uses (so a NaN with
-// any payload still converges).
-function addDouble(f, b, i, d) {
-  scratchF64[0] = f[i];
-  let old = scratchI64[0];
-  scratchF64[0] += d;
-  let seen = Atomics.compareExchange(b, i, old, scratchI64[0]);
-  while (seen !== old) {
-    old = seen;
-    scratchI64[0] = old;
-    scratchF64[0] += d;
-    seen = Atomics.compareExchange(b, i, old, scratchI64[0]);
-  }
-}
-
 
 // The explicit bucket of v: the first bound >= v, or bounds.length (+Inf), as
 // shmstats_histogram_bucket_index for explicit bounds (table or search alike).
@@ -76,4 +59,4 @@ function exponentialIndex(v, shift, minKey, last) {
   return i < 0 ? 0 : i > last ? last : i;
 }
 
-module.exports = { addInteger, addDouble, explicitIndex, exponentialIndex };
+module.exports = { addInteger, explicitIndex, exponentialIndex };

@@ -2,7 +2,9 @@
  * and registers series through the C ABI (shmstats/shmstats_c.h), and hands
  * JavaScript each series' slots as an external ArrayBuffer over the mapped memory,
  * so that recording runs in JavaScript (Atomics on typed-array views): no call into
- * this addon and no system call per record.
+ * this addon and no system call per record. It also maps the segment a second time,
+ * inside a WebAssembly.Memory (mapping.h), where WebAssembly code adds to doubles
+ * with 64-bit atomics.
  *
  * Ownership: a segment stays mapped until close() is called on it (never by the
  * garbage collector), because the ArrayBuffers handed out point into it; the
@@ -13,6 +15,8 @@
 #include <shmstats/shmstats_c.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "mapping.h"
 
 #define CHECK(env, call)                                                                         \
   do {                                                                                           \
@@ -122,11 +126,12 @@ static napi_value Number(napi_env env, double v) {
 }
 
 /* register(segment, type, name, labels, help, unit, scope, bucketKind, bounds, min,
- *          max, precisionBits) -> [buffer, kind, shift, minKey, last]
+ *          max, precisionBits) -> [buffer, kind, shift, minKey, last, offset]
  * type: 1 counter, 2 gauge, 3 histogram (shmstats_type); labels: a flat array of
  * names and values; bounds: a Float64Array (explicit) or null. The buffer covers the
  * series' slots of stripe 0: one for counters and gauges, [sum][buckets...+Inf] for
- * histograms; kind/shift/minKey/last are the histogram handle's fields (0 otherwise). */
+ * histograms; kind/shift/minKey/last are the histogram handle's fields (0 otherwise);
+ * offset is where the slots lie in the segment's file. */
 static napi_value Register(napi_env env, napi_callback_info info) {
   size_t argc = 12, i, n_labels = 0, n_slots = 1;
   napi_value argv[12], result, labels_v, item;
@@ -142,6 +147,7 @@ static napi_value Register(napi_env env, napi_callback_info info) {
   shmstats_gauge gauge = {0};
   shmstats_histogram hist;
   shmstats_slot* slot = NULL;
+  uint64_t file_offset = 0;
   napi_value out = NULL;
 
   memset(&hist, 0, sizeof hist);
@@ -226,13 +232,22 @@ static napi_value Register(napi_env env, napi_callback_info info) {
     Fail(env, "registering a series", s);
     goto done;
   }
-  if (napi_create_array_with_length(env, 5, &result) != napi_ok) goto done;
+  {
+    char err[512];
+    uint64_t file_size;
+    if (shmstats_node_locate(slot, &file_size, &file_offset, err, sizeof err) != 0) {
+      napi_throw_error(env, "SHMSTATS_SYSTEM", err);
+      goto done;
+    }
+  }
+  if (napi_create_array_with_length(env, 6, &result) != napi_ok) goto done;
   if ((item = SlotBuffer(env, slot, n_slots)) == NULL ||
       napi_set_element(env, result, 0, item) != napi_ok ||
       napi_set_element(env, result, 1, Number(env, hist.kind)) != napi_ok ||
       napi_set_element(env, result, 2, Number(env, hist.shift)) != napi_ok ||
       napi_set_element(env, result, 3, Number(env, (double)hist.min_key)) != napi_ok ||
-      napi_set_element(env, result, 4, Number(env, (double)hist.last)) != napi_ok)
+      napi_set_element(env, result, 4, Number(env, (double)hist.last)) != napi_ok ||
+      napi_set_element(env, result, 5, Number(env, (double)file_offset)) != napi_ok)
     goto done;
   out = result;
 done:
@@ -279,12 +294,70 @@ static napi_value Reset(napi_env env, napi_callback_info info) {
   return Number(env, (double)n_reset);
 }
 
+/* The data and length of an ArrayBuffer argument. */
+static int BufferArg(napi_env env, napi_value v, void** data, size_t* length) {
+  if (napi_get_arraybuffer_info(env, v, data, length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "shmstats: expected an ArrayBuffer");
+    return -1;
+  }
+  return 0;
+}
+
+/* segmentSize(slots) -> bytes: the size of the segment file that `slots` (a buffer
+ * from register) lies in. */
+static napi_value SegmentSize(napi_env env, napi_callback_info info) {
+  size_t argc = 1, length;
+  napi_value argv[1];
+  void* data;
+  uint64_t size, offset;
+  char err[512];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || BufferArg(env, argv[0], &data, &length) != 0) return NULL;
+  if (shmstats_node_locate(data, &size, &offset, err, sizeof err) != 0) {
+    napi_throw_error(env, "SHMSTATS_SYSTEM", err);
+    return NULL;
+  }
+  return Number(env, (double)size);
+}
+
+/* mapInto(memoryBuffer, slots): maps the segment file that `slots` lies in over the
+ * start of a WebAssembly.Memory's buffer (shared with every other mapping of it). */
+static napi_value MapInto(napi_env env, napi_callback_info info) {
+  size_t argc = 2, room, length;
+  napi_value argv[2];
+  void *at, *slots;
+  char err[512];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || BufferArg(env, argv[0], &at, &room) != 0 ||
+      BufferArg(env, argv[1], &slots, &length) != 0)
+    return NULL;
+  if (shmstats_node_map_over(at, room, slots, err, sizeof err) != 0)
+    napi_throw_error(env, "SHMSTATS_SYSTEM", err);
+  return NULL;
+}
+
+/* unmapFrom(memoryBuffer): private zero pages back over a WebAssembly.Memory. */
+static napi_value UnmapFrom(napi_env env, napi_callback_info info) {
+  size_t argc = 1, room;
+  napi_value argv[1];
+  void* at;
+  char err[512];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || BufferArg(env, argv[0], &at, &room) != 0) return NULL;
+  if (shmstats_node_unmap_from(at, room, err, sizeof err) != 0)
+    napi_throw_error(env, "SHMSTATS_SYSTEM", err);
+  return NULL;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, Open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, Close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"register", NULL, Register, NULL, NULL, NULL, napi_enumerable, NULL},
       {"reset", NULL, Reset, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"segmentSize", NULL, SegmentSize, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"mapInto", NULL, MapInto, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unmapFrom", NULL, UnmapFrom, NULL, NULL, NULL, napi_enumerable, NULL},
       {"retireExited", NULL, RetireExited, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
