@@ -10,6 +10,7 @@ const path = require('path');
 const fs = require('fs');
 const prom = require('prom-client');
 const shmstats = require(path.join(__dirname, '..', '..', 'bindings', 'node'));
+const wasm = require(path.join(__dirname, '..', '..', 'bindings', 'node', 'lib', 'wasm'));
 
 const CALLS = Number(process.env.CALLS || 2e6);
 const ROUNDS = Number(process.env.ROUNDS || 7);
@@ -34,6 +35,9 @@ const pc = pcFamily.labels('a');
 const pcPlain = new prom.Counter({ name: 'bench_plain_total', help: 'x' });
 const ph = new prom.Histogram({ name: 'bench_seconds', help: 'x', labelNames: ['k'] }).labels('a');
 const labels = { k: 'a' };
+// shmstats' own instructions (lib/wasm.js) on a plain WebAssembly.Memory: the floor of
+// its method, without the segment, the child object or the bucket index.
+const plain = wasm.instantiate(new WebAssembly.Memory({ initial: 1, maximum: 1 }));
 
 const cases = {
   'floor: Atomics.add(Int32Array on SAB)': () => { for (let i = 0; i < CALLS; ++i) Atomics.add(i32, 0, 1); },
@@ -48,6 +52,10 @@ const cases = {
       scratchF[0] += values[i & 1023];
       Atomics.compareExchange(i64, 3, old, scratchI[0]);
     }
+  },
+  'floor: wasm i64 add on a plain memory': () => { for (let i = 0; i < CALLS; ++i) plain.a(64, 1); },
+  'floor: wasm observe on a plain memory': () => {
+    for (let i = 0; i < CALLS; ++i) plain.o(0, 8 + 8 * (i & 7), values[i & 1023]);
   },
   'shmstats child.inc()': () => { for (let i = 0; i < CALLS; ++i) sc.inc(); },
   'prom-client child.inc()': () => { for (let i = 0; i < CALLS; ++i) pc.inc(); },
@@ -85,11 +93,13 @@ const floorObserve = 'floor: observe = Atomics.add + 64-bit CAS of a double';
 console.log('\nratios (of the bests; targets: <= 0.5x prom-client, <= 1.5x the floor)');
 console.log('inc:     vs prom-client child.inc()', ratio('shmstats child.inc()', 'prom-client child.inc()'),
             ' vs inc({k})', ratio('shmstats child.inc()', 'prom-client inc({k})'),
-            ' vs floor', ratio('shmstats child.inc()', floor), ' vs 64-bit floor', ratio('shmstats child.inc()', floor64));
+            ' vs floor', ratio('shmstats child.inc()', floor), ' vs 64-bit floor', ratio('shmstats child.inc()', floor64),
+            ' vs wasm floor', ratio('shmstats child.inc()', 'floor: wasm i64 add on a plain memory'));
 for (const kind of ['explicit', 'exponential']) {
   const k = `shmstats child.observe() ${kind}`;
   console.log(`observe (${kind}): vs prom-client`, ratio(k, 'prom-client child.observe()'), ' vs floor',
-              ratio(k, floor), ' vs observe floor', ratio(k, floorObserve));
+              ratio(k, floor), ' vs observe floor', ratio(k, floorObserve),
+              ' vs wasm floor', ratio(k, 'floor: wasm observe on a plain memory'));
 }
 console.log('prom-client unlabelled inc() (a plain add on this process\'s object):',
             `${best['prom-client unlabelled inc()'].toFixed(1)} ns`);

@@ -10,7 +10,7 @@ const { PACKAGE, freshSegment } = require('./helpers');
 
 const segment = freshSegment('buckets');
 const native = require(path.join(PACKAGE, 'lib', 'native'));
-const { explicitIndex, exponentialIndex } = require(path.join(PACKAGE, 'lib', 'slots'));
+const { explicitIndex, exponentialIndex } = require(path.join(PACKAGE, 'lib', 'bucket-index'));
 const probe = require(process.env.SHMSTATS_NODE_PROBE);
 
 const N = 100000;

@@ -2,7 +2,7 @@
 // One series each: what labels() returns and what an unlabelled metric records
 // into. The methods here are the recording hot path: they never throw, allocate
 // nothing for the common calls, and make no call into the addon.
-const { addInteger, explicitIndex, exponentialIndex } = require('./slots');
+const { explicitIndex, exponentialIndex } = require('./bucket-index');
 
 function now() {
   return performance.now();
@@ -40,29 +40,27 @@ class CounterChild extends Child {
   _bind(buffer) {
     super._bind(buffer);
     this._u64 = new BigUint64Array(buffer, 0, 1);
-    this._w = new Int32Array(buffer, 0, 2);
     this._carry = this._carry || 0;
   }
 
-  // Adds n (default 1). Integers are added exactly (to 2^64); fractions accumulate
-  // in this process and reach the slot as whole units. Negative, NaN and infinite
-  // amounts are ignored (recording never throws).
+  // Adds n (default 1). Integers are added exactly (modulo 2^64, as in C); fractions
+  // accumulate in this process and reach the slot as whole units. Negative, NaN,
+  // infinite and >= 2^64 amounts are ignored (recording never throws).
   inc(n) {
-    if (n === undefined) addInteger(this._w, this._u64, 0, 1);
+    if (n === undefined) this._wasm.a(this._at, 1);
     else this._add(n);
   }
 
   _add(n) {
     if (Number.isInteger(n) && n >= 0) {
-      if (n <= Number.MAX_SAFE_INTEGER) addInteger(this._w, this._u64, 0, n);
-      else Atomics.add(this._u64, 0, BigInt(n));
+      if (n < 2 ** 64) this._wasm.a(this._at, n); // an integer double: exact
       return;
     }
     if (!(n > 0) || n === Infinity) return;
     const carry = this._carry + n;
     const whole = Math.floor(carry);
     this._carry = carry - whole;
-    if (whole > 0) addInteger(this._w, this._u64, 0, whole);
+    if (whole > 0) this._wasm.a(this._at, whole);
   }
 
   _read() {

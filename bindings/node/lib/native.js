@@ -53,7 +53,7 @@ class Segment {
           explicit || buckets === null ? 0 : buckets.min, explicit || buckets === null ? 0 : buckets.max,
           explicit || buckets === null ? 0 : buckets.precisionBits);
       s = { slots: r[0], kind: r[1], shift: r[2], minKey: r[3], last: r[4], offset: r[5],
-            wasm: type === 'counter' ? null : this._wasm(r[0]), users: new Set() };
+            wasm: this._wasm(r[0]), users: new Set() };
       this.series.set(key, s);
     }
     return s;
