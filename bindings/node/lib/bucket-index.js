@@ -10,15 +10,17 @@ const scratchU32 = new Uint32Array(scratchF64.buffer);
 const scratchI32 = new Int32Array(scratchF64.buffer);
 
 // The explicit bucket of v: the first bound >= v, or bounds.length (+Inf), as
-// shmstats_histogram_bucket_index for explicit bounds (table or search alike).
+// shmstats_histogram_bucket_index for explicit bounds (table or search alike). The
+// search halves a fixed number of times (log2 of the bounds), as the library's, so
+// its loop branch is predictable whatever v is.
 function explicitIndex(bounds, v) {
-  let lo = 0, hi = bounds.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (bounds[mid] < v) lo = mid + 1;
-    else hi = mid;
+  let base = 0, n = bounds.length;
+  while (n > 1) {
+    const half = n >>> 1;
+    if (bounds[base + half - 1] < v) base += half;
+    n -= half;
   }
-  return lo;
+  return bounds[base] < v ? base + 1 : base;
 }
 
 // The exponential bucket of v, as shmstats_detail_exponential_index:

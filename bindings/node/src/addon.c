@@ -1,10 +1,9 @@
 /* The native half of the shmstats Node.js package: set-up only. It opens segments
- * and registers series through the C ABI (shmstats/shmstats_c.h), and hands
- * JavaScript each series' slots as an external ArrayBuffer over the mapped memory,
- * so that recording runs in JavaScript (Atomics on typed-array views): no call into
- * this addon and no system call per record. It also maps the segment a second time,
- * inside a WebAssembly.Memory (mapping.h), where WebAssembly code adds to doubles
- * with 64-bit atomics.
+ * and registers series through the C ABI (shmstats/shmstats_c.h), hands JavaScript
+ * each series' slots as an external ArrayBuffer over the library's mapping (for
+ * reads and plain stores), and maps the segment a second time over a
+ * WebAssembly.Memory (mapping.h), where lib/wasm.js records with 64-bit atomics: no
+ * call into this addon and no system call per record.
  *
  * Ownership: a segment stays mapped until close() is called on it (never by the
  * garbage collector), because the ArrayBuffers handed out point into it; the
