@@ -20,10 +20,10 @@
 #include <thread>
 
 #include "common/exposition.h"
-#include "http_client.h"
+#include "daemon/push/encode.h"
+#include "daemon/push/http_client.h"
+#include "daemon/push/remote_write.h"
 #include "ratio_reporter.h"
-#include "remote_write.h"
-#include "remote_write_encode.h"
 
 namespace shmstats::daemon {
 namespace {

@@ -23,16 +23,16 @@
 #include <iostream>
 #include <random>
 
-#include "aggregate.h"
 #include "common/exposition.h"
 #include "common/selector.h"
-#include "history_query.h"
-#include "history_time.h"
-#include "history_writer.h"
+#include "daemon/aggregate.h"
+#include "daemon/stats_json.h"
+#include "history/query.h"
+#include "history/sqlite/writer.h"
+#include "history/time.h"
 #include "ratio_reporter.h"
 #include "shmstats/shmstats.h"
 #include "sqlite_footprint.h"
-#include "stats_json.h"
 #include "week_of_ticks.h"
 
 namespace shmstats::daemon {
