@@ -1,5 +1,5 @@
 // history_store_bench: the PostgreSQL history store beside the SQLite one, in the
-// same run (issue 11, "Benchmarks"). It starts its own PostgreSQL 15 with the tests'
+// same run. It starts its own PostgreSQL 15 with the tests'
 // helper (tests/daemon/pg_server.h: initdb, pg_ctl, Unix socket, fsync=off, removed
 // at the end). Ratios PostgreSQL / SQLite and the target are printed after the run,
 // never asserted. Figures and commands: docs/performance.md.
