@@ -34,6 +34,7 @@ PACKAGES=(
   libsnappy-dev  # remote-write bodies are snappy-compressed, as the protocol requires
   golang-go  # the Go module bindings/go (cgo) and its tests (go test, go vet)
   golang-github-prometheus-client-golang-dev  # client_golang, the peer in bench/go (bench only; its Go dependencies come with it)
+  nodejs  # the Node.js package bindings/node (its addon, tests and bench/node)
 )
 
 missing=()
@@ -45,6 +46,14 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# npm (its node-gyp builds the Node.js addon; npm ci installs the pinned
+# typescript and prom-client) and the Node.js headers, which node-gyp uses in place
+# (nodedir=/usr: it downloads nothing). Debian's nodejs needs npm and libnode-dev for
+# them; a Node.js that ships both (NodeSource's) needs nothing more.
+if ! command -v npm >/dev/null || [ ! -f /usr/include/node/node_api.h ]; then
+  echo "setup: installing npm libnode-dev"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm libnode-dev >/dev/null
 fi
 # The prometheus package starts a server we do not need; its promtool is what we use.
 if command -v systemctl >/dev/null && systemctl is-active -q prometheus 2>/dev/null; then

@@ -1,0 +1,160 @@
+'use strict';
+// One series each: what labels() returns and what an unlabelled metric records
+// into. The methods here are the recording hot path: they never throw, allocate
+// nothing for the common calls, and make no call into the addon.
+const { explicitIndex, exponentialIndex } = require('./bucket-index');
+
+function now() {
+  return performance.now();
+}
+
+// Returns end(...args): passes the seconds since timer() and args to record, and
+// returns the seconds.
+function timer(record) {
+  const start = now();
+  return (...args) => {
+    const seconds = (now() - start) / 1000;
+    record(seconds, ...args);
+    return seconds;
+  };
+}
+
+class Child {
+  constructor(series) {
+    this._bind(series.slots);
+    this._at = series.offset; // byte offset of the slots in the segment (wasm.js)
+    this._wasm = series.wasm;
+  }
+
+  // After the segment is closed: records go to private memory, never to an unmapped page.
+  _unbind() {
+    this._bind(new ArrayBuffer(this._bytes));
+  }
+
+  _bind(buffer) {
+    this._bytes = buffer.byteLength;
+  }
+}
+
+class CounterChild extends Child {
+  _bind(buffer) {
+    super._bind(buffer);
+    this._u64 = new BigUint64Array(buffer, 0, 1);
+    this._carry = this._carry || 0;
+  }
+
+  // Adds n (default 1). Integers are added exactly (modulo 2^64, as in C); fractions
+  // accumulate in this process and reach the slot as whole units. Negative, NaN,
+  // infinite and >= 2^64 amounts are ignored (recording never throws).
+  inc(n) {
+    if (n === undefined) this._wasm.a(this._at, 1);
+    else this._add(n);
+  }
+
+  _add(n) {
+    if (Number.isInteger(n) && n >= 0) {
+      if (n < 2 ** 64) this._wasm.a(this._at, n); // an integer double: exact
+      return;
+    }
+    if (!(n > 0) || n === Infinity) return;
+    const carry = this._carry + n;
+    const whole = Math.floor(carry);
+    this._carry = carry - whole;
+    if (whole > 0) this._wasm.a(this._at, whole);
+  }
+
+  _read() {
+    return Number(Atomics.load(this._u64, 0)) + this._carry;
+  }
+}
+
+class GaugeChild extends Child {
+  _bind(buffer) {
+    super._bind(buffer);
+    this._f64 = new Float64Array(buffer, 0, 1);
+  }
+
+  // A plain store: V8 writes a Float64Array element with one aligned 8-byte store,
+  // which x86-64 and arm64 make single-copy atomic (readers never see half of it).
+  set(v) {
+    this._f64[0] = +v;
+  }
+
+  inc(n) {
+    this._wasm.f(this._at, n === undefined ? 1 : +n);
+  }
+
+  dec(n) {
+    this._wasm.f(this._at, n === undefined ? -1 : -n);
+  }
+
+  setToCurrentTime() {
+    this.set(Date.now() / 1000);
+  }
+
+  // Returns end(): sets the gauge to the seconds since startTimer() and returns them.
+  startTimer() {
+    return timer((seconds) => this.set(seconds));
+  }
+
+  _read() {
+    return this._f64[0];
+  }
+}
+
+class HistogramChild extends Child {
+  _bind(buffer) {
+    super._bind(buffer);
+    this._u64 = new BigUint64Array(buffer); // [sum bits][bucket 0 ... +Inf]
+    this._f64 = new Float64Array(buffer);
+  }
+
+  // Returns end(): observes the seconds since startTimer() and returns them.
+  startTimer() {
+    return timer((seconds) => this.observe(seconds));
+  }
+
+  _read() {
+    const buckets = [];
+    let count = 0;
+    for (let i = 1; i < this._u64.length; ++i) {
+      const c = Number(Atomics.load(this._u64, i));
+      buckets.push(c);
+      count += c;
+    }
+    return { sum: this._f64[0], count, buckets };
+  }
+}
+
+// Explicit (Prometheus-style) upper bounds.
+class ExplicitHistogramChild extends HistogramChild {
+  constructor(series, bounds) {
+    super(series);
+    this._bounds = bounds;
+  }
+
+  // Counts v in its bucket and adds it to the sum; NaN and non-numbers are ignored.
+  observe(v) {
+    if (typeof v !== 'number' || v !== v) return;
+    this._wasm.o(this._at, this._at + 8 + 8 * explicitIndex(this._bounds, v), v);
+  }
+}
+
+// Exponential buckets (bounded relative error), indexed from the bits of v.
+class ExponentialHistogramChild extends HistogramChild {
+  constructor(series) {
+    super(series);
+    this._shift = series.shift;
+    this._minKey = series.minKey;
+    this._last = series.last;
+  }
+
+  observe(v) {
+    if (typeof v !== 'number' || v !== v) return;
+    this._wasm.o(this._at, this._at + 8 + 8 * exponentialIndex(v, this._shift, this._minKey, this._last), v);
+  }
+}
+
+module.exports = {
+  CounterChild, GaugeChild, ExplicitHistogramChild, ExponentialHistogramChild, now, timer,
+};

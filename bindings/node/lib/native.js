@@ -1,0 +1,95 @@
+'use strict';
+// The addon (set-up only) and the segments this process has opened.
+const path = require('path');
+const wasm = require('./wasm');
+
+const addon = require(process.env.SHMSTATS_NODE_ADDON ||
+                      path.join(__dirname, '..', 'build', 'Release', 'shmstats.node'));
+
+const TYPE = { counter: 1, gauge: 2, histogram: 3 };
+const BUCKETS = { exponential: 0, explicit: 1 };
+const SCOPE = { shared: 0, process: 1 };
+
+function defaultSegmentName() {
+  return process.env.SHMSTATS_SEGMENT || 'shmstats';
+}
+
+// One open segment: the addon's handle and the series registered from it, by key,
+// so that registering a series twice hands out the same slots (one ArrayBuffer per
+// series) and close() can point every handle away from the mapping first.
+class Segment {
+  constructor(name) {
+    this.name = name;
+    this.handle = addon.open(name);
+    this.series = new Map(); // key -> { slots, offset, kind, shift, minKey, last, wasm, users }
+    this.memory = null; // a WebAssembly.Memory over which the segment is mapped again
+    this.wasm = null; // wasm.js's functions on that memory
+  }
+
+  // wasm.js's functions on this segment, mapping it into a WebAssembly.Memory first.
+  _wasm(slots) {
+    if (this.wasm === null) {
+      const pages = Math.ceil(addon.segmentSize(slots) / 65536);
+      if (pages > 65536) throw new Error(`shmstats: segment ${this.name} is larger than 4 GiB`);
+      const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+      addon.mapInto(memory.buffer, slots);
+      this.memory = memory;
+      this.wasm = wasm.instantiate(memory);
+    }
+    return this.wasm;
+  }
+
+  // Registers (find-or-create) a series; throws a clear Error on bad input.
+  register(type, name, labels, help, unit, scope, buckets) {
+    const flat = [];
+    for (const [k, v] of labels) flat.push(k, v);
+    const key = [type, name, scope, ...flat].join('\u0000');
+    let s = this.series.get(key);
+    if (s === undefined) {
+      const explicit = buckets !== null && buckets.kind === 'explicit';
+      const r = addon.register(
+          this.handle, TYPE[type], name, flat, help || null, unit || null, SCOPE[scope],
+          buckets === null ? 0 : BUCKETS[buckets.kind], explicit ? buckets.bounds : null,
+          explicit || buckets === null ? 0 : buckets.min, explicit || buckets === null ? 0 : buckets.max,
+          explicit || buckets === null ? 0 : buckets.precisionBits);
+      s = { slots: r[0], kind: r[1], shift: r[2], minKey: r[3], last: r[4], offset: r[5],
+            wasm: this._wasm(r[0]), users: new Set() };
+      this.series.set(key, s);
+    }
+    return s;
+  }
+
+  close() {
+    for (const s of this.series.values()) for (const u of s.users) u._unbind();
+    this.series.clear();
+    if (this.memory !== null) addon.unmapFrom(this.memory.buffer);
+    addon.close(this.handle);
+    this.handle = null;
+  }
+}
+
+const segments = new Map();
+
+// The segment of that name (default: $SHMSTATS_SEGMENT or "shmstats"), opened once
+// per process and created with the library's defaults if it does not exist.
+function segment(name) {
+  name = name || defaultSegmentName();
+  let s = segments.get(name);
+  if (s === undefined) {
+    s = new Segment(name);
+    segments.set(name, s);
+  }
+  return s;
+}
+
+// Unmaps a segment: the handles registered from it record nowhere from then on.
+function closeSegment(name) {
+  name = name || defaultSegmentName();
+  const s = segments.get(name);
+  if (s !== undefined) {
+    segments.delete(name);
+    s.close();
+  }
+}
+
+module.exports = { addon, segment, closeSegment, defaultSegmentName, SCOPE };

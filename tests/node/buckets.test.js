@@ -1,0 +1,109 @@
+'use strict';
+// The JavaScript bucket index equals the C library's (shmstats_histogram_bucket_index)
+// value for value: 100,000 values per bucket layout, explicit and exponential, drawn
+// to hit bounds exactly, their neighbouring doubles, zeros, negatives, subnormals,
+// infinities and every magnitude.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('path');
+const { PACKAGE, freshSegment } = require('./helpers');
+
+const segment = freshSegment('buckets');
+const native = require(path.join(PACKAGE, 'lib', 'native'));
+const { explicitIndex, exponentialIndex } = require(path.join(PACKAGE, 'lib', 'bucket-index'));
+const probe = require(process.env.SHMSTATS_NODE_PROBE);
+
+const N = 100000;
+const f64 = new Float64Array(1);
+const i64 = new BigInt64Array(f64.buffer);
+
+// A seeded generator (xorshift32), so that a failure reproduces.
+function rng(seed) {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+}
+
+function neighbour(v, up) {
+  f64[0] = v;
+  if (v === 0) return up ? Number.MIN_VALUE : -Number.MIN_VALUE;
+  i64[0] += (v > 0) === up ? 1n : -1n;
+  return f64[0];
+}
+
+function values(seed, anchors) {
+  const r = rng(seed);
+  const special = [0, -0, Infinity, -Infinity, Number.MIN_VALUE, -Number.MIN_VALUE,
+                   Number.MAX_VALUE, -Number.MAX_VALUE, 2.2250738585072014e-308, 1, -1];
+  const out = new Float64Array(N);
+  for (let i = 0; i < N; ++i) {
+    const pick = r();
+    let v;
+    if (i < special.length) v = special[i];
+    else if (pick < 0.3 && anchors.length) {
+      v = anchors[Math.floor(r() * anchors.length)];
+      const side = r();
+      if (side < 1 / 3) v = neighbour(v, false);
+      else if (side < 2 / 3) v = neighbour(v, true);
+    } else if (pick < 0.7) {
+      v = (r() < 0.1 ? -1 : 1) * 2 ** (r() * 80 - 40); // every magnitude around the layouts
+    } else if (pick < 0.95) {
+      const lo = anchors.length ? anchors[0] : 1e-6, hi = anchors.length ? anchors[anchors.length - 1] : 1e4;
+      v = lo + (hi - lo) * r() * 1.2 - 0.1 * Math.abs(hi - lo);
+    } else {
+      f64[0] = 0;
+      i64[0] = BigInt.asIntN(64, (BigInt(Math.floor(r() * 2 ** 32)) << 32n) | BigInt(Math.floor(r() * 2 ** 32)));
+      v = f64[0];
+      if (v !== v) v = 0.5; // NaN is never indexed (observe ignores it)
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+const explicitLayouts = [
+  [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], // prom-client's defaults
+  [1],
+  [-10, -1, 0, 1, 10],
+  Array.from({ length: 200 }, (_, i) => (i - 50) * 0.37),
+  Array.from({ length: 40 }, (_, i) => 1e-9 * 3 ** i), // many magnitudes
+];
+
+explicitLayouts.forEach((bounds, k) => {
+  test(`explicit layout ${k} (${bounds.length} bounds): JS index == C index`, () => {
+    const b = Float64Array.from(bounds);
+    const vs = values(1000 + k, bounds);
+    const c = probe.bucketIndices(segment, `explicit_${k}`, b, 0, 0, 0, vs);
+    for (let i = 0; i < N; ++i) {
+      const js = explicitIndex(b, vs[i]);
+      if (js !== c[i]) assert.fail(`value ${vs[i]}: JS bucket ${js}, C bucket ${c[i]}`);
+    }
+  });
+});
+
+const exponentialLayouts = [
+  { min: 1e-6, max: 1e4, precisionBits: 3 }, // the library's defaults
+  { min: 1, max: 1e6, precisionBits: 1 },
+  { min: 1, max: 3, precisionBits: 10 },
+  { min: 1e-30, max: 1e30, precisionBits: 1 },
+  { min: 0.75, max: 1.5, precisionBits: 6 },
+];
+
+exponentialLayouts.forEach((layout, k) => {
+  test(`exponential layout ${JSON.stringify(layout)}: JS index == C index`, () => {
+    const name = `exponential_${k}`;
+    const series = native.segment(segment).register(
+        'histogram', name, [], 'x', null, 'shared', { kind: 'exponential', ...layout });
+    const anchors = [layout.min, layout.max, 1, 2, 0.5, 3];
+    const vs = values(2000 + k, anchors);
+    const c = probe.bucketIndices(segment, name, null, layout.min, layout.max, layout.precisionBits, vs);
+    for (let i = 0; i < N; ++i) {
+      const js = exponentialIndex(vs[i], series.shift, series.minKey, series.last);
+      if (js !== c[i]) assert.fail(`value ${vs[i]}: JS bucket ${js}, C bucket ${c[i]}`);
+    }
+  });
+});
