@@ -160,3 +160,13 @@ def test_reset():
     c.inc(9)
     assert shmstats.reset("r_total") == 1
     assert series("r_total")["value"] == 0
+
+
+def test_set_function_is_sampled():
+    items = []
+    g = Gauge("queue_items", "x", multiprocess_mode="mostrecent")
+    g.set_function(lambda: len(items))
+    assert series("queue_items")["value"] == 0      # sampled at once
+    items.extend([1, 2, 3])
+    shmstats.sample_functions()                      # what the watcher does every second
+    assert series("queue_items")["value"] == 3
