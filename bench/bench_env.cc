@@ -55,6 +55,7 @@ BenchEnv::BenchEnv(const std::string& prefix)
       explicit_values(LogUniform(5e-4, 200, 1)),
       exponential_values(LogUniform(1e-6, 1e3, 2)) {
   counter = segment.RegisterCounter(Spec("bench_ops_total", "Counter::Inc"));
+  float_counter = segment.RegisterFloatCounter(Spec("bench_float_ops_total", "FloatCounter::Inc"));
   gauge = segment.RegisterGauge(Spec("bench_level", "Gauge::Set and Gauge::Add"));
   const std::vector<double> explicit_bounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                0.5,   1,      2.5,   5,    10,    25,   50,  100};

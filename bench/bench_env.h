@@ -73,6 +73,7 @@ struct BenchEnv {
   Histogram exponential_histogram;         // 1e-6 .. 1e3, precision 3 (12.5%)
   Histogram timer_histogram;               // the same buckets, fed by ScopedTimer
   Counter striped_counter;                 // Striping::kPerCpu
+  FloatCounter float_counter;              // a counter of doubles (CAS loop)
   Histogram striped_histogram;             // exponential buckets, Striping::kPerCpu
   std::vector<double> explicit_values;     // log-uniform over 5e-4 .. 200
   std::vector<double> exponential_values;  // log-uniform over 1e-6 .. 1e3

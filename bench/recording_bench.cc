@@ -107,6 +107,13 @@ void BM_CounterInc(benchmark::State& state) {
   Count(Env().performed.counter, state);
 }
 
+// Beside BM_CounterInc: the float counter's CAS loop on a double (prometheus_client's
+// fractional increments) against the integer counter's fetch_add.
+void BM_FloatCounterInc(benchmark::State& state) {
+  const FloatCounter counter = Env().float_counter;
+  for (auto _ : state) counter.Inc(0.5);
+}
+
 void BM_CounterIncStriped(benchmark::State& state) {
   const Counter counter = Env().striped_counter;
   for (auto _ : state) counter.Inc();
@@ -205,6 +212,7 @@ void BM_Peer_PromTimer(benchmark::State& state) {
 BENCHMARK(BM_Floor_AtomicFetchAdd)->Threads(1)->Threads(2);
 BENCHMARK(BM_Floor_PerCpuSlot)->Threads(1)->Threads(2);
 BENCHMARK(BM_CounterInc)->Threads(1)->Threads(2);
+BENCHMARK(BM_FloatCounterInc)->Threads(1)->Threads(2);
 BENCHMARK(BM_CounterIncStriped)->Threads(1)->Threads(2);
 BENCHMARK(BM_GaugeSet)->Threads(1)->Threads(2);
 BENCHMARK(BM_GaugeAdd)->Threads(1)->Threads(2);

@@ -121,11 +121,14 @@ SampleNames NamesOf(const Family& f, TextFormat format) {
 // calls emit(name, labels, le or nullptr, value) for each, value a uint64_t
 // (counters, bucket counts, _count: exact) or a double (gauges, _sum).
 template <class Emit>
-void VisitSeries(const Family& f, const SampleNames& n, const MetricSnapshot& m,
-                 TextFormat format, Emit&& emit) {
+void VisitSeries(const Family& f, const SampleNames& n, const MetricSnapshot& m, TextFormat format,
+                 Emit&& emit) {
   switch (f.type) {
     case MetricType::kCounter:
-      emit(n.value, m.labels, nullptr, m.counter);
+      if (m.fractional)
+        emit(n.value, m.labels, nullptr, m.counter_double);
+      else
+        emit(n.value, m.labels, nullptr, m.counter);
       return;
     case MetricType::kGauge:
       emit(n.value, m.labels, nullptr, m.gauge);
@@ -138,7 +141,7 @@ void VisitSeries(const Family& f, const SampleNames& n, const MetricSnapshot& m,
   std::string le;
   for (size_t i = 0; i < h.counts.size(); ++i) {
     cumulative += h.counts[i];
-    le = i < h.bounds.size() ? FormatDouble(h.bounds[i]) : "+Inf";
+    le = i < h.bounds.size() ? FormatBound(h.bounds[i]) : "+Inf";
     emit(n.bucket, m.labels, &le, cumulative);
   }
   if (h.counts.empty()) {
@@ -180,17 +183,22 @@ void AppendLabels(std::string* out, const Labels& labels, const std::string* le)
   if (labels.empty() && !le) return;
   out->push_back('{');
   bool first = true;
+  // le in its sorted place among the (sorted) labels, as prometheus_client writes it.
+  auto append_le = [&] {
+    if (!first) out->push_back(',');
+    first = false;
+    out->append("le=\"").append(*le).push_back('"');
+    le = nullptr;
+  };
   for (const auto& [k, v] : labels) {
+    if (le && k > "le") append_le();
     if (!first) out->push_back(',');
     first = false;
     out->append(k).append("=\"");
     AppendEscaped(out, v, true);
     out->push_back('"');
   }
-  if (le) {
-    if (!first) out->push_back(',');
-    out->append("le=\"").append(*le).push_back('"');
-  }
+  if (le) append_le();
   out->push_back('}');
 }
 
@@ -215,6 +223,22 @@ std::string FormatDouble(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   return fmt::format("{}", v);  // shortest round trip; fmt ignores the locale
+}
+
+std::string FormatBound(double v) {
+  std::string s = FormatDouble(v);
+  if (!std::isfinite(v)) return s;
+  // Python's repr: fmt's shortest form with ".0" on whole numbers below 1e16.
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  // Go switches to an exponent sooner: above 1e6 (a dot past position 6).
+  const size_t dot = s.find('.');
+  if (v > 0 && dot != std::string::npos && dot > 6 && s.find('e') == std::string::npos) {
+    std::string mantissa = s.substr(0, 1) + "." + s.substr(1, dot - 1) + s.substr(dot + 1);
+    while (!mantissa.empty() && (mantissa.back() == '0' || mantissa.back() == '.'))
+      mantissa.pop_back();
+    s = fmt::format("{}e+0{}", mantissa, dot - 1);
+  }
+  return s;
 }
 
 std::string ToText(const Snapshot& snap, TextFormat format) {
@@ -269,7 +293,10 @@ nlohmann::json ToJson(const MetricSnapshot& m, bool with_buckets) {
   // NaN and infinities have no JSON number: nlohmann writes them as null.
   switch (m.type) {
     case MetricType::kCounter:
-      j["value"] = m.counter;  // uint64: printed exactly, also above 2^53
+      if (m.fractional)
+        j["value"] = m.counter_double;
+      else
+        j["value"] = m.counter;  // uint64: printed exactly, also above 2^53
       break;
     case MetricType::kGauge:
       j["value"] = m.gauge;

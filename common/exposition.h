@@ -3,8 +3,8 @@
 // Text formats of a snapshot, shared by statsctl (export) and shmstatsd (/metrics,
 // /stats). NOT part of libshmstats' public API.
 
-#include <nlohmann/json.hpp>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -43,6 +43,11 @@ const char* ContentType(TextFormat format);
 // Locale-independent shortest round-trip formatting of a double ("0.1", "1e+300",
 // "NaN", "+Inf", "-Inf"), as both Prometheus text and statsctl tables use.
 std::string FormatDouble(double v);
+
+// A histogram bucket bound as its le label, as prometheus_client writes it (Go's
+// float formatting): "1.0", "0.005", "1e-06", "1e+06", "+Inf". Label values are
+// series identity: a migration from prometheus_client keeps its bucket series.
+std::string FormatBound(double v);
 
 // Appends s escaped as the text formats do: \\ and newline always, " when quotes
 // (label values; OpenMetrics HELP text too).

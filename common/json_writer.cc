@@ -119,7 +119,10 @@ void AppendJson(std::string* out, const MetricSnapshot& m, bool with_buckets) {
   AppendJsonString(out, m.unit);
   if (m.type == MetricType::kCounter) {
     out->append(",\"value\":");
-    AppendJsonUint(out, m.counter);
+    if (m.fractional)
+      AppendJsonNumber(out, m.counter_double);
+    else
+      AppendJsonUint(out, m.counter);
   } else if (m.type == MetricType::kGauge) {
     out->append(",\"value\":");
     AppendJsonNumber(out, m.gauge);

@@ -70,12 +70,21 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
       case MetricType::kCounter: {
         // value + reset total never drops: a reset moves the value into the reset
         // total, and a drop is a wrap at 2^64 (unsigned subtraction wraps back).
-        const uint64_t total = m.counter + m.counter_reset_total;
+        // A float counter: its history counts the whole part of value + reset total
+        // (increases over any range exact to within 1, none lost to rounding), its
+        // rate the doubles (its total kept in `sum`, which counters do not use).
+        const double total_double = m.counter_double + m.counter_double_reset_total;
+        const uint64_t total =
+            m.fractional ? WholePart(total_double) : m.counter + m.counter_reset_total;
         keep.counter = total;
+        keep.sum = total_double;
         // Not seen before but not a baseline: registered during the interval, from 0.
         st.has_delta = !baseline;
         st.delta = matched ? total - prev_counter : total;
-        st.rate = seconds > 0 ? static_cast<double>(st.delta) / seconds : 0;
+        const double increase = !m.fractional ? static_cast<double>(st.delta)
+                                : matched     ? total_double - prev_sum
+                                              : total_double;
+        st.rate = seconds > 0 ? increase / seconds : 0;
         break;
       }
       case MetricType::kHistogram: {
@@ -148,6 +157,7 @@ history::TickRecord TakeRecord(TickResult& tick, bool copy) {
     ++kept;
     sample.counter = sample.type == MetricType::kCounter ? st.delta : 0;
     sample.counter_reset_total = 0;
+    sample.fractional = false;  // the history counts a float counter's whole part
     sample.process_series = 0;
     if (sample.type == MetricType::kHistogram)
       sample.histogram = std::move(tick.intervals[st.interval]);

@@ -55,7 +55,10 @@ void AppendSeries(std::string* out, const TickResult& tick, const MetricSnapshot
       Key(out, "rate");
       NumberOrNull(out, st.has_delta, st.rate);
       Key(out, "value");
-      AppendJsonUint(out, m.counter);
+      if (m.fractional)
+        AppendJsonNumber(out, m.counter_double);
+      else
+        AppendJsonUint(out, m.counter);
       break;
     case MetricType::kGauge:
       Labels(out, m, /*first=*/true);

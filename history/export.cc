@@ -150,7 +150,7 @@ void ExportOpenMetrics(HistoryReader& reader, const common::Selector& selector, 
                                for (size_t i = 0; i < total.counts.size(); ++i) {
                                  cumulative += total.counts[i];
                                  std::string le = i < m.histogram.bounds.size()
-                                                      ? common::FormatDouble(m.histogram.bounds[i])
+                                                      ? common::FormatBound(m.histogram.bounds[i])
                                                       : "+Inf";
                                  out << family << "_bucket" << LabelsWithLe(labels, le) << ' '
                                      << cumulative << ' ' << ts << '\n';

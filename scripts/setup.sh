@@ -14,6 +14,7 @@ PACKAGES=(
   python3-statsd  # a real statsd client sends to shmstatsd --statsd in a test
   python3-pytest  # the Python package's tests
   python3-setuptools python3-wheel python3-pip  # pip installs bindings/python offline
+  python3-dev python3-venv  # the Python C extension, and the test that pip installs it into a venv
   libsystemd-dev  # sd_notify (Type=notify, watchdog) and sd-bus (D-Bus API)
   dpkg-dev        # dpkg-shlibdeps, which cpack runs for the .deb
   file            # cpack finds the ELF files to run dpkg-shlibdeps on

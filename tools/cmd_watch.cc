@@ -33,7 +33,7 @@ struct WatchOptions {
 
 // The value a rate is computed from: counters and histogram counts.
 std::optional<double> Monotonic(const MetricSnapshot& m) {
-  if (m.type == MetricType::kCounter) return static_cast<double>(m.counter);
+  if (m.type == MetricType::kCounter) return CounterValue(m);
   if (m.type == MetricType::kHistogram) return static_cast<double>(m.histogram.count);
   return std::nullopt;
 }

@@ -122,7 +122,8 @@ Snapshot ReadOrPrintEmpty(const GlobalOptions& global, const nlohmann::json& hea
 std::string ValueText(const MetricSnapshot& m, const NumberStyle& style) {
   switch (m.type) {
     case MetricType::kCounter:
-      return HumanCount(m.counter, m.unit, style);
+      return m.fractional ? HumanNumber(m.counter_double, m.unit, style)
+                          : HumanCount(m.counter, m.unit, style);
     case MetricType::kGauge:
       return HumanNumber(m.gauge, m.unit, style);
     case MetricType::kHistogram: {

@@ -16,6 +16,7 @@ namespace {
 void MakeCumulative(Snapshot& snap) {
   for (MetricSnapshot& m : snap.metrics) {
     m.counter += m.counter_reset_total;
+    m.counter_double += m.counter_double_reset_total;
     HistogramValue& h = m.histogram;
     for (size_t b = 0; b < h.counts.size() && b < h.reset_counts.size(); ++b) {
       h.counts[b] += h.reset_counts[b];

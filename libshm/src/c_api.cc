@@ -52,6 +52,10 @@ struct detail::CAbiLayout {
   SHMSTATS_SAME_FIELD(Counter, slot_, shmstats_counter, slot);
   SHMSTATS_SAME_FIELD(Counter, stripe_mask_, shmstats_counter, stripe_mask);
 
+  static_assert(std::is_trivially_copyable_v<FloatCounter> &&
+                sizeof(FloatCounter) == sizeof(shmstats_float_counter));
+  SHMSTATS_SAME_FIELD(FloatCounter, slot_, shmstats_float_counter, slot);
+
   static_assert(std::is_trivially_copyable_v<Gauge> && sizeof(Gauge) == sizeof(shmstats_gauge));
   SHMSTATS_SAME_FIELD(Gauge, slot_, shmstats_gauge, slot);
 
@@ -265,6 +269,15 @@ shmstats_status shmstats_segment_remove(const char* name) {
 
 void shmstats_segment_close(shmstats_segment* segment) { delete segment; }
 
+int shmstats_segment_replaced(const shmstats_segment* segment) {
+  if (!segment) return 0;
+  try {
+    return segment->segment.Replaced() ? 1 : 0;
+  } catch (...) {
+    return 1;  // cannot tell what the name is now: open it again
+  }
+}
+
 void shmstats_metric_options_init(shmstats_metric_options* o) {
   std::memset(o, 0, sizeof(*o));
   ExponentialBuckets d;
@@ -283,6 +296,19 @@ shmstats_status shmstats_register_counter(shmstats_segment* segment,
   return Guard([&] {
     MetricSpec spec = ToSpec(options);
     CopyHandle(segment->segment.RegisterCounter(spec, StripingOf(options)), out);
+  });
+}
+
+shmstats_status shmstats_register_float_counter(shmstats_segment* segment,
+                                                const shmstats_metric_options* options,
+                                                shmstats_float_counter* out) {
+  if (!segment || !out) return Fail(SHMSTATS_INVALID_ARGUMENT, "segment or out is NULL");
+  CopyHandle(FloatCounter(), out);
+  return Guard([&] {
+    MetricSpec spec = ToSpec(options);
+    Require(options->striping == SHMSTATS_STRIPING_SHARED,
+            "float counters are not striped: set striping to 0");
+    CopyHandle(segment->segment.RegisterFloatCounter(spec), out);
   });
 }
 
@@ -313,6 +339,9 @@ shmstats_status shmstats_register_histogram(shmstats_segment* segment,
 
 void shmstats_ffi_counter_inc(const shmstats_counter* c, uint64_t n) {
   shmstats_counter_inc(*c, n);
+}
+void shmstats_ffi_float_counter_inc(const shmstats_float_counter* c, double d) {
+  shmstats_float_counter_inc(*c, d);
 }
 void shmstats_ffi_gauge_set(const shmstats_gauge* g, double v) { shmstats_gauge_set(*g, v); }
 void shmstats_ffi_gauge_add(const shmstats_gauge* g, double d) { shmstats_gauge_add(*g, d); }
@@ -360,6 +389,8 @@ shmstats_status shmstats_snapshot_read(const shmstats_segment* segment, shmstats
       v.n_buckets = m.histogram.counts.size();
       v.sum = m.histogram.sum;
       v.count = m.histogram.count;
+      v.counter_double = CounterValue(m);
+      v.fractional = m.fractional ? 1 : 0;
     }
     *out = snap.release();
   });

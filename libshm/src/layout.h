@@ -118,6 +118,10 @@ inline constexpr uint32_t LifeActor(uint64_t life) {
 }
 inline constexpr uint64_t LifeGeneration(uint64_t life) { return life >> 32; }
 
+// Descriptor::flags. kFlagFloatCounter: a counter whose value and reset total
+// slots hold doubles (FloatCounter), not integers; never striped nor process-scoped.
+inline constexpr uint8_t kFlagFloatCounter = 1;
+
 enum BucketKind : uint8_t { kNoBuckets = 0, kExplicit = 1, kExponential = 2 };
 
 struct Descriptor {
@@ -131,7 +135,7 @@ struct Descriptor {
   uint32_t slot_count;              //  20: slots used by this metric
   uint32_t bucket_count;            //  24: histogram buckets including +Inf
   uint8_t stripes;                  //  28: per-CPU stripes, a power of two; 0 or 1: none
-  uint8_t flags;                    //  29: reserved; 0
+  uint8_t flags;                    //  29: kFlag* bits; 0 for most metrics
   uint16_t reserved0;               //  30
   uint16_t name_len;                //  32
   uint16_t labels_len;              //  34

@@ -87,6 +87,11 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
     return bad(m->name + ": help or unit is not UTF-8");
   m->type = static_cast<MetricType>(d.type);
   m->index = index;
+  if (d.flags != 0 && (d.flags != layout::kFlagFloatCounter || m->type != MetricType::kCounter ||
+                       layout::Striped(d.stripes) || d.scope != layout::kScopeShared))
+    return bad(fmt::format("{}: flags {:#x} do not fit a {} of this layout", m->name, d.flags,
+                           TypeName(m->type)));
+  m->fractional = d.flags == layout::kFlagFloatCounter;
 
   uint32_t buckets = 0;
   if (m->type == MetricType::kHistogram) {
@@ -154,7 +159,7 @@ uint64_t Offset(const layout::Slot* slots, const Located& where, uint32_t at, la
   }
 }
 
-// The same for a double (a histogram's sum).
+// The same for a double (a histogram's sum, a float counter).
 double OffsetDouble(const layout::Slot* slots, const Located& where, layout::Slot& reset, bool take,
                     double* reset_total) {
   uint64_t r = reset.load(std::memory_order_acquire);
@@ -176,7 +181,14 @@ void ReadValues(const detail::SegmentImpl& s, const Located& where, MetricSnapsh
   layout::Slot* reset = slots + where.reset;
   switch (m->type) {
     case MetricType::kCounter:
-      m->counter = Offset(slots, where, 0, *reset, take, &m->counter_reset_total);
+      if (m->fractional) {
+        m->counter_double =
+            OffsetDouble(slots, where, *reset, take, &m->counter_double_reset_total);
+        m->counter = WholePart(m->counter_double);
+        m->counter_reset_total = WholePart(m->counter_double_reset_total);
+      } else {
+        m->counter = Offset(slots, where, 0, *reset, take, &m->counter_reset_total);
+      }
       break;
     case MetricType::kGauge:
       m->gauge = AsDouble(take ? slots[0].exchange(0, std::memory_order_relaxed)
@@ -274,6 +286,7 @@ bool AddInto(MetricSnapshot& into, const MetricSnapshot& p) {
   if (into.type != p.type) return false;
   switch (p.type) {
     case MetricType::kCounter:
+      if (into.fractional || p.fractional) return false;  // float counters are never per process
       into.counter += p.counter;
       into.counter_reset_total += p.counter_reset_total;
       break;

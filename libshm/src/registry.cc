@@ -42,10 +42,11 @@ struct Request {
   const MetricSpec& spec;
   std::string labels;  // encoded
   buckets::Layout buckets;
-  uint64_t hash;    // key hash: name and labels
-  uint64_t family;  // hash of the name alone
-  uint32_t slots;   // slots this metric needs
-  uint8_t stripes;  // 0: not striped
+  uint64_t hash;      // key hash: name and labels
+  uint64_t family;    // hash of the name alone
+  uint32_t slots;     // slots this metric needs
+  uint8_t stripes;    // 0: not striped
+  uint8_t flags = 0;  // layout::kFlag*
 };
 
 std::string SeriesName(const Request& r) {
@@ -76,6 +77,13 @@ void CheckCompatible(const detail::SegmentImpl& s, const Descriptor& d, const Re
     throw Error(Errc::kTypeMismatch,
                 fmt::format("{} is already registered as a {}, not a {}", SeriesName(r),
                             TypeName(static_cast<MetricType>(d.type)), TypeName(r.type)));
+  if (d.flags != r.flags) {
+    auto kind = [](uint8_t flags) {
+      return flags & layout::kFlagFloatCounter ? "a float counter" : "an integer counter";
+    };
+    throw Error(Errc::kTypeMismatch, fmt::format("{} is already registered as {}, not {}",
+                                                 SeriesName(r), kind(d.flags), kind(r.flags)));
+  }
   if (r.type != MetricType::kHistogram) return;
   const buckets::Layout& want = r.buckets;
   bool same = d.bucket_kind == want.kind && d.bucket_count == want.bounds.size() + 1 &&
@@ -208,6 +216,7 @@ void Fill(const detail::SegmentImpl& s, Descriptor& d, const Request& r, uint64_
   d.bucket_kind = r.buckets.kind;
   d.precision_bits = r.buckets.precision_bits;
   d.stripes = r.stripes;
+  d.flags = r.flags;
   d.min_key = r.buckets.min_key;
   d.bucket_count = r.type == MetricType::kHistogram ? r.buckets.bounds.size() + 1 : 0;
   d.name_len = r.spec.name.size();
@@ -462,6 +471,20 @@ Counter Segment::RegisterCounter(const MetricSpec& spec, Striping striping) {
   Counter c;
   c.slot_ = detail::CheckedSlots(*impl_, d);
   if (layout::Striped(d.stripes)) c.stripe_mask_ = d.stripes - 1u;
+  return c;
+}
+
+FloatCounter Segment::RegisterFloatCounter(const MetricSpec& spec) {
+  impl_->RequireWritable("register metrics");
+  if (spec.scope != Scope::kShared)
+    throw Error(Errc::kInvalidArgument,
+                fmt::format("{}: a float counter is shared by every process: register it "
+                            "with Scope::kShared",
+                            spec.name));
+  Request r = MakeRequest(MetricType::kCounter, spec, nullptr);
+  r.flags = layout::kFlagFloatCounter;
+  FloatCounter c;
+  c.slot_ = detail::CheckedSlots(*impl_, Register(*impl_, r));
   return c;
 }
 

@@ -107,6 +107,29 @@ TEST(FormatDoubleTest, ShortestAndLocaleFree) {
   EXPECT_EQ(FormatDouble(std::nan("")), "NaN");
 }
 
+// Bounds as prometheus_client writes them (Go's formatting), so that a migrated
+// histogram keeps its bucket series.
+TEST(FormatBoundTest, AsPrometheusClient) {
+  EXPECT_EQ(FormatBound(1), "1.0");
+  EXPECT_EQ(FormatBound(0.005), "0.005");
+  EXPECT_EQ(FormatBound(2.5), "2.5");
+  EXPECT_EQ(FormatBound(1e-6), "1e-06");
+  EXPECT_EQ(FormatBound(100000), "100000.0");
+  EXPECT_EQ(FormatBound(1e6), "1e+06");
+  EXPECT_EQ(FormatBound(1234567.5), "1.2345675e+06");
+  EXPECT_EQ(FormatBound(-1), "-1.0");
+  EXPECT_EQ(FormatBound(std::numeric_limits<double>::infinity()), "+Inf");
+}
+
+TEST(ExpositionTest, FloatCounterPrintsItsDouble) {
+  Snapshot s;
+  s.metrics.push_back(Counter("f_total", {}, 0));
+  s.metrics.back().fractional = true;
+  s.metrics.back().counter_double = 0.30000000000000004;
+  EXPECT_EQ(ToText(s, TextFormat::kPrometheus),
+            "# HELP f_total (no help text)\n# TYPE f_total counter\nf_total 0.30000000000000004\n");
+}
+
 TEST(ExpositionTest, PrometheusFamiliesOnceAndEscaped) {
   Snapshot s;
   s.metrics.push_back(Counter("b_total", {{"k", "x\"y\\z\nw"}}, UINT64_MAX));
@@ -128,7 +151,7 @@ TEST(ExpositionTest, HistogramCumulativeEndsInInfEqualToCount) {
   s.metrics.push_back(Hist("lat_seconds", {0.1, 1}, {2, 0, 3}));
   EXPECT_EQ(ToText(s, TextFormat::kPrometheus),
             "# HELP lat_seconds (no help text)\n# TYPE lat_seconds histogram\n"
-            "lat_seconds_bucket{le=\"0.1\"} 2\nlat_seconds_bucket{le=\"1\"} 2\n"
+            "lat_seconds_bucket{le=\"0.1\"} 2\nlat_seconds_bucket{le=\"1.0\"} 2\n"
             "lat_seconds_bucket{le=\"+Inf\"} 5\nlat_seconds_count 5\nlat_seconds_sum 1.5\n");
 }
 

@@ -46,7 +46,7 @@ TEST(RemoteWriteTest, PrometheusGetsEveryTickAndTheQueuedOnesAfterAnOutage) {
   EXPECT_EQ(series[0]["metric"]["code"], "200");
   EXPECT_EQ(prom.Value("inflight" + on), 2.5);
   EXPECT_EQ(prom.Value("wait_seconds_bucket{instance=\"rw-test\",le=\"0.1\"}"), 1);
-  EXPECT_EQ(prom.Value("wait_seconds_bucket{instance=\"rw-test\",le=\"1\"}"), 2);
+  EXPECT_EQ(prom.Value("wait_seconds_bucket{instance=\"rw-test\",le=\"1.0\"}"), 2);
   EXPECT_EQ(prom.Value("wait_seconds_bucket{instance=\"rw-test\",le=\"+Inf\"}"), 3);
   EXPECT_EQ(prom.Value("wait_seconds_count" + on), 3);
   EXPECT_DOUBLE_EQ(prom.Value("wait_seconds_sum" + on), 3.55);

@@ -60,6 +60,28 @@ TEST(AggregatorTest, ASeriesMissingForATickIsNewWhenItComesBack) {
   EXPECT_EQ(r.stats[1].delta, 1u);
 }
 
+// A float counter: the history gets the whole part's increase (so fractions carry over
+// to the tick where they add up), the rate the doubles'; a reset is no drop.
+TEST(AggregatorTest, FloatCounterDeltasAreWholeAndCarryTheirFractions) {
+  auto fractional = [](double value, double reset_total) {
+    MetricSnapshot m = CounterAt(0, "f_total", 0);
+    m.fractional = true;
+    m.counter_double = value;
+    m.counter_double_reset_total = reset_total;
+    return m;
+  };
+  Aggregator agg;
+  agg.Next(At(100, {fractional(0.75, 0)}), 1000);
+  TickResult r = agg.Next(At(101, {fractional(1.5, 0)}), 1000);
+  EXPECT_EQ(r.stats[0].delta, 1u);  // floor(1.5) - floor(0.75)
+  EXPECT_DOUBLE_EQ(r.stats[0].rate, 0.75);
+  r = agg.Next(At(102, {fractional(0.25, 1.5)}), 1000);  // reset: 1.5 moved aside
+  EXPECT_EQ(r.stats[0].delta, 0u);                       // floor(1.75) - floor(1.5)
+  EXPECT_DOUBLE_EQ(r.stats[0].rate, 0.25);
+  r = agg.Next(At(103, {fractional(0.5, 1.5)}), 1000);
+  EXPECT_EQ(r.stats[0].delta, 1u);  // 2.0: the carried fractions make one
+}
+
 TEST(StatsJsonOrderTest, SeriesStaySortedWhenOneAppearsBetweenTicks) {
   Aggregator agg;
   StatsJsonOrder order;

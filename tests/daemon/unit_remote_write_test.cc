@@ -103,7 +103,7 @@ TEST(RemoteWriteEncode, DecodesToTheSamplesWithInstanceAndCumulativeValues) {
       {"req_total{code=200,instance=host-a,}", 17},  // 7 + 10 taken by resets
       {"inflight{instance=host-a,}", -2.5},
       {"wait_seconds_bucket{instance=host-a,le=0.1,path=/a,}", 11},
-      {"wait_seconds_bucket{instance=host-a,le=1,path=/a,}", 13},
+      {"wait_seconds_bucket{instance=host-a,le=1.0,path=/a,}", 13},
       {"wait_seconds_bucket{instance=host-a,le=+Inf,path=/a,}", 17},
       {"wait_seconds_count{instance=host-a,path=/a,}", 17},
       {"wait_seconds_sum{instance=host-a,path=/a,}", 10.5},

@@ -41,7 +41,7 @@ grep -qx 'http_requests_total{code="200",path="/a\\"b\\\\c"} 1844674407370955161
   fail "exact counter or label escaping"
 grep -qx '# HELP http_requests_total Requests with a \\\\ backslash and a\\nnewline' "$D/prom.txt" ||
   fail "HELP escaping"
-grep -qx 'latency_seconds_bucket{op="write",le="+Inf"} 1' "$D/prom.txt" || fail "+Inf bucket"
+grep -qx 'latency_seconds_bucket{le="+Inf",op="write"} 1' "$D/prom.txt" || fail "+Inf bucket"
 [ "$(grep -c '^latency_seconds_count' "$D/prom.txt")" = 2 ] || fail "colliding family exposed"
 # OpenMetrics of a counter registered without _total (promtool lints that name).
 S2=$(seg nototal)

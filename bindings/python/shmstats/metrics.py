@@ -1,191 +1,295 @@
-"""Counter, Gauge and Histogram with prometheus_client's API, recording into a
-shmstats segment shared by every process (no per-process files, no lock)."""
-import contextlib
-import copy
-import ctypes
-import math
+"""prometheus_client's metric classes over a shmstats segment shared by every process.
+
+Recording (Counter.inc, Gauge.inc/dec/set, Histogram.observe) is a C method of the
+extension's cores (_shmstats.c); this module holds the cold path: names, labels,
+children, context managers and decorators, with prometheus_client's behaviour and
+error messages. See README.md for what differs and why."""
+import functools
 import os
 import re
 import threading
 import time
 import weakref
 
-from . import _native
+from . import _shmstats
+
+INF = float("inf")
+# prometheus_client's default buckets.
+DEFAULT_BUCKETS = (.005, .01, .025, .05, .075, .1, .25, .5, .75, 1.0, 2.5, 5.0, 7.5, 10.0, INF)
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-
-INF = float("inf")
-# Module globals: one dictionary lookup fewer per call than _native.<name>.
-_counter_inc = _native.counter_inc
-_gauge_set = _native.gauge_set
-_gauge_add = _native.gauge_add
-_histogram_observe = _native.histogram_observe
-# prometheus_client's default buckets.
-DEFAULT_BUCKETS = (.005, .01, .025, .05, .075, .1, .25, .5, .75, 1.0, 2.5, 5.0, 7.5, 10.0, INF)
+_COUNTER, _GAUGE, _HISTOGRAM = 1, 2, 3
+_SHARED, _PROCESS = 0, 1
 
 
 def default_segment_name():
     return os.environ.get("SHMSTATS_SEGMENT") or "shmstats"
 
 
-class Exponential:
-    """Exponential buckets with a bounded relative error (2**-precision_bits):
-    pass as Histogram(..., buckets=Exponential(min, max, precision_bits))."""
+# ---- segments: one per name and process, re-attached when replaced ----
 
-    def __init__(self, min=1e-6, max=1e4, precision_bits=3):
-        self.min, self.max, self.precision_bits = float(min), float(max), int(precision_bits)
-
-    def apply(self, opts, keep):
-        opts.bucket_kind = _native.BUCKETS_EXPONENTIAL
-        opts.min, opts.max, opts.precision_bits = self.min, self.max, self.precision_bits
+_lock = threading.RLock()
+_segments = {}
+# Every bound core, to bind again after the segment is replaced (and, for
+# process-scoped series, in a child after fork).
+_bound = weakref.WeakSet()
+_sampled = weakref.WeakSet()  # gauges with set_function
 
 
-class _Explicit:
-    def __init__(self, bounds):
-        bounds = [float(b) for b in bounds]
-        if bounds and bounds[-1] == INF:
-            bounds.pop()
-        self.bounds = bounds
-
-    def apply(self, opts, keep):
-        arr = (ctypes.c_double * len(self.bounds))(*self.bounds)
-        keep.append(arr)
-        opts.bucket_kind = _native.BUCKETS_EXPLICIT
-        opts.bounds, opts.n_bounds = arr, len(self.bounds)
+def segment(name=None):
+    """The process's open segment of that name (default $SHMSTATS_SEGMENT or
+    "shmstats"), created if missing."""
+    name = name or default_segment_name()
+    with _lock:
+        s = _segments.get(name)
+        if s is None:
+            s = _segments[name] = _shmstats.Segment(name)
+            _Watcher.start()
+        return s
 
 
-class _Fresh(contextlib.ContextDecorator):
-    """A context manager that also decorates: each decorated call runs in a copy, so
-    concurrent and nested calls do not share the start time."""
+def reattach():
+    """Opens again every segment whose name no longer names the mapping this process
+    uses (removed, or removed and created again), and binds every series registered
+    through it to the new one. The watcher thread calls it every
+    $SHMSTATS_CHECK_INTERVAL seconds (default 1); call it yourself to act at once.
+    Returns the names of the segments re-attached."""
+    done = []
+    with _lock:
+        for name, old in list(_segments.items()):
+            if not old.replaced():
+                continue
+            new = _segments[name] = _shmstats.Segment(name)
+            for metric in list(_bound):
+                if metric._segment is old:
+                    metric._register(new)
+            done.append(name)
+    return done
 
-    def _recreate_cm(self):
-        return copy.copy(self)
+
+class _Watcher:
+    """One daemon thread per process: re-attaches replaced segments and samples the
+    gauges of set_function, every $SHMSTATS_CHECK_INTERVAL seconds (default 1)."""
+    thread = None
+    stop = threading.Event()
+
+    @classmethod
+    def start(cls):
+        if cls.thread is None or not cls.thread.is_alive():
+            cls.thread = threading.Thread(target=cls.run, name="shmstats-watcher", daemon=True)
+            cls.thread.start()
+
+    @classmethod
+    def run(cls):
+        interval = float(os.environ.get("SHMSTATS_CHECK_INTERVAL") or 1)
+        while not cls.stop.wait(interval):
+            try:
+                reattach()
+                sample_functions()
+            except Exception:  # a failing callback or a missing /dev/shm: try again later
+                pass
 
 
-class _Timer(_Fresh):
-    """What .time() returns: a context manager and a decorator."""
+def sample_functions():
+    """Calls every set_function callback of this process and sets its gauge (the
+    watcher does it every interval; readers see the value of the last sample)."""
+    for gauge in list(_sampled):
+        f = gauge._function
+        if f is not None:
+            _shmstats.GaugeCore.set(gauge, float(f()))
 
-    def __init__(self, observe):
-        self._observe = observe
 
-    def __enter__(self):
-        self._start = time.perf_counter()
+def _after_fork_in_child():
+    global _lock
+    _lock = threading.RLock()
+    _Watcher.thread = None
+    if _segments:
+        _Watcher.start()
+    pid = os.getpid()
+    for metric in list(_bound):
+        if metric._per_process():
+            metric._register(metric._segment, pid)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# ---- names and labels, as prometheus_client checks them ----
+
+def _full_name(kind, name, namespace, subsystem, unit):
+    full = "".join(p + "_" for p in (namespace, subsystem) if p) + name
+    if kind == "counter" and full.endswith("_total"):
+        full = full[:-6]
+    if unit and not full.endswith("_" + unit):
+        full += "_" + unit
+    if unit and kind in ("info", "stateset"):
+        raise ValueError("Metric name is of a type that cannot have a unit: " + full)
+    return full
+
+
+def _validate_labelname(label):
+    if not _LABEL_NAME.match(label):
+        raise ValueError("Invalid label metric name: " + label)
+    if label.startswith("__"):
+        raise ValueError("Reserved label metric name: " + label)
+
+
+def _validate_exemplar(exemplar):
+    runes = 0
+    for k, v in exemplar.items():
+        _validate_labelname(k)
+        runes += len(k) + len(v)
+    if runes > 128:
+        raise ValueError("Exemplar labels have %d UTF-8 characters, exceeding the limit of 128"
+                         % runes)
+
+
+# ---- context managers and decorators (signatures kept by functools.wraps) ----
+
+class _Decorating:
+    def __call__(self, f):
+        @functools.wraps(f)
+        def wrapped(*args, **kwargs):
+            with self._fresh():
+                return f(*args, **kwargs)
+        return wrapped
+
+    def _fresh(self):
         return self
 
-    def __exit__(self, *exc):
-        self._observe(max(time.perf_counter() - self._start, 0))
 
-
-class _ExceptionCounter(_Fresh):
+class _ExceptionCounter(_Decorating):
     def __init__(self, counter, exception):
         self._counter, self._exception = counter, exception
 
     def __enter__(self):
-        return self
+        pass
 
     def __exit__(self, typ, value, traceback):
         if isinstance(value, self._exception):
             self._counter.inc()
+        return False
 
 
-class _InProgress(_Fresh):
+class _InprogressTracker(_Decorating):
     def __init__(self, gauge):
         self._gauge = gauge
 
     def __enter__(self):
         self._gauge.inc()
 
-    def __exit__(self, *exc):
+    def __exit__(self, typ, value, traceback):
         self._gauge.dec()
 
 
-# Process-scoped series of this process; a child after fork() registers its own.
-_process_scoped = weakref.WeakSet()
-_process_lock = threading.Lock()
+class _Timer(_Decorating):
+    """What .time() returns: a context manager (whose .labels() picks the child to
+    record into, as prometheus_client's) and a decorator."""
+
+    def __init__(self, metric, callback_name):
+        self._metric, self._callback_name = metric, callback_name
+
+    def _fresh(self):
+        return _Timer(self._metric, self._callback_name)
+
+    def __enter__(self):
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, typ, value, traceback):
+        duration = max(time.perf_counter() - self._start, 0)
+        getattr(self._metric, self._callback_name)(duration)
+
+    def labels(self, *args, **kw):
+        self._metric = self._metric.labels(*args, **kw)
 
 
-def _register_again_after_fork():
-    for metric in list(_process_scoped):
-        metric._register()
+# ---- the metrics ----
 
-
-os.register_at_fork(after_in_child=_register_again_after_fork)
-_SCOPES = {"shared": _native.SCOPE_SHARED, "process": _native.SCOPE_PROCESS}
-
-
-class _Metric:
+class _Wrapper:
+    """prometheus_client's MetricWrapperBase over a core: a metric without labels,
+    a labelled parent (records nothing: its children do) or a child."""
+    _type = None
     _kind = None
+    _reserved_labelnames = ()
+    _pid_label = False
 
     def __init__(self, name, documentation, labelnames=(), namespace="", subsystem="", unit="",
-                 registry=None, _labelvalues=None, segment=None, scope="shared", **kwargs):
-        full = "_".join(p for p in (namespace, subsystem, name) if p)
-        if unit and not full.endswith("_" + unit):
-            full += "_" + unit
-        full = self._full_name(full)
-        if not _METRIC_NAME.match(full):
-            raise ValueError(f"Invalid metric name: {full!r}: use [a-zA-Z_:][a-zA-Z0-9_:]*")
+                 registry=None, _labelvalues=None, segment=None, scope="shared"):
+        self._name = _full_name(self._type, name, namespace, subsystem, unit)
         if isinstance(labelnames, str):
             labelnames = (labelnames,)
-        labelnames = tuple(labelnames)
-        for label in labelnames:
-            if not _LABEL_NAME.match(label) or label.startswith("__"):
-                raise ValueError(f"Invalid label metric name: {label!r}: use "
-                                 "[a-zA-Z_][a-zA-Z0-9_]* not starting with __")
-            if self._kind == _native.HISTOGRAM and label == "le":
-                raise ValueError("Invalid label name for a histogram: le is reserved")
-        self._name, self._documentation, self._unit = full, documentation, unit
-        self._labelnames, self._labelvalues = labelnames, tuple(_labelvalues or ())
-        self._segment_name = segment or default_segment_name()
-        if scope not in _SCOPES:
+        self._labelnames = tuple(labelnames)
+        for label in self._labelnames:
+            _validate_labelname(label)
+            if label in self._reserved_labelnames:
+                raise ValueError("Reserved label metric name: " + label)
+        self._labelvalues = tuple(_labelvalues or ())
+        self._documentation, self._unit = documentation, unit
+        if not _METRIC_NAME.match(self._name):
+            raise ValueError("Invalid metric name: " + self._name)
+        if scope not in ("shared", "process"):
             raise ValueError(f"scope must be 'shared' or 'process', not {scope!r}")
-        self._scope = scope
-        self._kwargs = kwargs
-        self._children = {}
-        if not self._labelnames or self._labelvalues:
-            self._segment = _native.segment(self._segment_name)
-            self._handle = None
-            self._register()
-            # A c_void_p instance: ctypes passes it without a conversion (an int
-            # address would be converted on every call).
-            self._ptr = ctypes.c_void_p(ctypes.addressof(self._handle))
-            if scope == "process":
-                with _process_lock:
-                    _process_scoped.add(self)
-            self._bind()
-        else:
-            for method in self._recording:
-                setattr(self, method, self._unbound)
+        self._scope = _PROCESS if scope == "process" else _SHARED
+        self._segment_name = segment
+        self._kwargs = {"segment": segment, "scope": scope}
+        self._set_kind(self._type)
+        if self._is_parent():
+            self._children_lock = threading.Lock()
+            self._metrics = {}
+        if self._is_observable():
+            self._metric_init()
 
-    _recording = ()
+    def __str__(self):
+        return f"{self._type}:{self._name}"
 
-    def _register(self):
-        # In place when registering again (after fork): _ptr keeps its address.
-        self._handle = self._segment.register(
-            self._kind, self._name, list(zip(self._labelnames, self._labelvalues)), self._documentation, self._unit,
-            self._buckets() if self._kind == _native.HISTOGRAM else None, _SCOPES[self._scope],
-            self._handle)
+    def __repr__(self):
+        return f"{type(self).__module__}.{type(self).__name__}({self._name})"
 
-    def _unbound(self, *args, **kwargs):
-        raise ValueError(f"{self._name} has labels {self._labelnames}: record through "
-                         ".labels(...)")
+    def _is_observable(self):
+        return not self._labelnames or bool(self._labelvalues)
 
-    def _full_name(self, name):
-        return name
+    def _is_parent(self):
+        return bool(self._labelnames) and not self._labelvalues
 
-    def _buckets(self):
-        return None
+    def _raise_if_not_observable(self):
+        if not self._is_observable():
+            raise ValueError("%s metric is missing label values" % str(self._type))
 
-    def _bind(self):
-        pass
+    def _series_name(self):
+        return self._name
+
+    def _series_labels(self, pid):
+        labels = list(zip(self._labelnames, self._labelvalues))
+        if self._pid_label:
+            labels.append(("pid", str(pid)))
+        return labels
+
+    def _metric_init(self):
+        self._register(segment(self._segment_name), os.getpid())
+
+    def _register(self, seg, pid=None):
+        """Registers (again) into seg; pid: the process the series belongs to."""
+        self._segment = seg
+        self._bind(seg, self._kind, self._series_name(), self._series_labels(pid or os.getpid()),
+                   self._documentation or "", self._unit or "", self._scope, *self._layout())
+        _bound.add(self)
+
+    def _layout(self):
+        return ()
+
+    def _per_process(self):
+        """True when a forked child records into series of its own."""
+        return self._scope == _PROCESS or self._pid_label
 
     def labels(self, *labelvalues, **labelkwargs):
-        """The child series for these label values (positional or by name)."""
+        """The child series for these label values, by position or by name."""
         if not self._labelnames:
-            raise ValueError(f"No label names were set when constructing {self._name}")
+            raise ValueError("No label names were set when constructing %s" % self)
         if self._labelvalues:
-            raise ValueError(f"{self._name} already has labels set ({self._labelvalues}); "
-                             "can not chain calls to .labels()")
+            raise ValueError("{} already has labels set ({}); can not chain calls to .labels()"
+                             .format(self, dict(zip(self._labelnames, self._labelvalues))))
         if labelvalues and labelkwargs:
             raise ValueError("Can't pass both *args and **kwargs")
         if labelkwargs:
@@ -196,128 +300,273 @@ class _Metric:
             if len(labelvalues) != len(self._labelnames):
                 raise ValueError("Incorrect label count")
             labelvalues = tuple(str(v) for v in labelvalues)
-        child = self._children.get(labelvalues)
+        child = self._metrics.get(labelvalues)
         if child is None:
-            child = self.__class__(self._name, self._documentation, self._labelnames,
-                                   _labelvalues=labelvalues, segment=self._segment_name,
-                                   scope=self._scope, **self._child_kwargs())
-            self._children[labelvalues] = child
+            with self._children_lock:
+                child = self._metrics.get(labelvalues)
+                if child is None:
+                    child = self._metrics[labelvalues] = self.__class__(
+                        self._name, documentation=self._documentation,
+                        labelnames=self._labelnames, unit=self._unit,
+                        _labelvalues=labelvalues, **self._kwargs)
         return child
 
     def remove(self, *labelvalues):
-        """Forgets a child here; the series stays in the shared segment."""
-        self._children.pop(tuple(str(v) for v in labelvalues), None)
+        """Forgets the child of these label values in this process (KeyError if there
+        is none). Its series stays in the segment, as every process shares it."""
+        if not self._labelnames:
+            raise ValueError("No label names were set when constructing %s" % self)
+        if len(labelvalues) != len(self._labelnames):
+            raise ValueError("Incorrect label count (expected %d, got %s)"
+                             % (len(self._labelnames), labelvalues))
+        labelvalues = tuple(str(v) for v in labelvalues)
+        with self._children_lock:
+            del self._metrics[labelvalues]
 
     def clear(self):
-        self._children.clear()
+        """Forgets every child in this process (their series stay in the segment)."""
+        with self._children_lock:
+            self._metrics = {}
 
-    def _child_kwargs(self):
-        return {}
+    def _record_kw(self, method, *args, **kwargs):
+        """The keyword form of a recording call (the C method's slow path)."""
+        return getattr(self, "_" + method + "_kw")(*args, **kwargs)
 
-    def _require_bound(self):
-        if self._labelnames and not self._labelvalues:
-            raise ValueError(f"{self._name} has labels: call .labels(...) first")
+    def _exemplar(self, exemplar):
+        if exemplar:
+            _validate_exemplar(exemplar)
 
 
-class Counter(_Metric):
-    """A monotonic counter. Named like prometheus_client's: "_total" is added unless
-    the name has it. inc() of a fraction carries the fraction in this process."""
-    _kind = _native.COUNTER
-    _recording = ("inc",)
+class Counter(_Wrapper, _shmstats.CounterCore):
+    """A counter of doubles: inc(amount) for any amount >= 0, fractions kept as
+    prometheus_client keeps them. Its series is the name with "_total"."""
+    _type = "counter"
+    _kind = _COUNTER
 
-    def _full_name(self, name):
-        return name if name.endswith("_total") else name + "_total"
+    def _series_name(self):
+        return self._name + "_total"
 
-    def _bind(self):
-        self._carry = 0.0
-
-    def inc(self, amount=1):
-        if amount == 1:
-            _counter_inc(self._ptr, 1)
-        else:
-            self._inc_other(amount)
-
-    def _inc_other(self, amount):
-        self._require_bound()
-        if type(amount) is int and amount >= 0:
-            _counter_inc(self._ptr, amount)
-            return
-        if amount < 0 or not math.isfinite(amount):
-            raise ValueError("Counters can only be incremented by non-negative amounts.")
-        self._carry += amount
-        whole = int(self._carry)
-        self._carry -= whole
-        if whole:
-            _counter_inc(self._ptr, whole)
+    def _inc_kw(self, amount=1, exemplar=None):
+        _shmstats.CounterCore.inc(self, amount)
+        self._exemplar(exemplar)
 
     def count_exceptions(self, exception=Exception):
-        """Counts exceptions of that type raised in a block or a decorated function."""
-        self._require_bound()
+        """Counts the exceptions of that type (or tuple of types) raised out of a block
+        or a decorated function."""
+        self._raise_if_not_observable()
         return _ExceptionCounter(self, exception)
 
+    def reset(self):
+        """Zeroes every series of this counter's name in the segment, atomically (an
+        increment racing the reset is never lost): all label values at once."""
+        self._raise_if_not_observable()
+        self._segment.reset(self._series_name())
 
-class Gauge(_Metric):
-    """A gauge holding a double. By default shared by every process (the last set()
-    wins; inc and dec add atomically). prometheus_client's multiprocess_mode
-    "livesum" (or scope="process") gives each process its own gauge, summed by
-    readers over the processes alive: a dead worker's value disappears. The other
-    modes keep one shared gauge."""
-    _kind = _native.GAUGE
-    _recording = ("inc", "dec", "set", "set_to_current_time")
 
-    def __init__(self, *args, multiprocess_mode="all", **kwargs):
-        if multiprocess_mode == "livesum":
-            kwargs["scope"] = "process"
-        super().__init__(*args, **kwargs)
+_GAUGE_MODES = {
+    # mode: (scope, pid label, how set() writes the one shared slot)
+    "all": (_SHARED, True, _shmstats.GAUGE_STORE),
+    "liveall": (_PROCESS, True, _shmstats.GAUGE_STORE),
+    "sum": (_SHARED, False, _shmstats.GAUGE_SUM),
+    "livesum": (_PROCESS, False, _shmstats.GAUGE_STORE),
+    "max": (_SHARED, False, _shmstats.GAUGE_MAX),
+    "min": (_SHARED, False, _shmstats.GAUGE_MIN),
+    "livemax": (_SHARED, False, _shmstats.GAUGE_MAX),
+    "livemin": (_SHARED, False, _shmstats.GAUGE_MIN),
+    "mostrecent": (_SHARED, False, _shmstats.GAUGE_STORE),
+    "livemostrecent": (_SHARED, False, _shmstats.GAUGE_STORE),
+}
 
-    def inc(self, amount=1):
-        _gauge_add(self._ptr, amount)
 
-    def dec(self, amount=1):
-        _gauge_add(self._ptr, -amount)
+class Gauge(_Wrapper, _shmstats.GaugeCore):
+    """A gauge of doubles, with prometheus_client's multiprocess modes in one shared
+    segment (README.md, "Gauge modes")."""
+    _type = "gauge"
+    _kind = _GAUGE
+    _MULTIPROC_MODES = frozenset(_GAUGE_MODES)
 
-    def set(self, value):
-        _gauge_set(self._ptr, float(value))
+    def __init__(self, name, documentation, labelnames=(), namespace="", subsystem="", unit="",
+                 registry=None, _labelvalues=None, multiprocess_mode="all", segment=None,
+                 scope=None):
+        if multiprocess_mode not in _GAUGE_MODES:
+            raise ValueError("Invalid multiprocess mode: " + multiprocess_mode)
+        self._multiprocess_mode = multiprocess_mode
+        mode_scope, self._pid_label, self._set_mode = _GAUGE_MODES[multiprocess_mode]
+        if scope is None:
+            scope = "process" if mode_scope == _PROCESS else "shared"
+        self._function = None
+        super().__init__(name, documentation, labelnames, namespace, subsystem, unit, registry,
+                         _labelvalues, segment, scope)
+        self._kwargs["multiprocess_mode"] = multiprocess_mode
+        self._set_kind(self._type, self._set_mode)
+
+    def _per_process(self):
+        return super()._per_process() or self._set_mode != _shmstats.GAUGE_STORE
 
     def set_to_current_time(self):
         self.set(time.time())
 
-    def time(self):
-        self._require_bound()
-        return _Timer(self.set)
-
     def track_inprogress(self):
-        self._require_bound()
-        return _InProgress(self)
+        """inc() on entry, dec() on exit: a context manager and a decorator."""
+        self._raise_if_not_observable()
+        return _InprogressTracker(self)
+
+    def time(self):
+        """Sets the gauge to the seconds a block or decorated call took."""
+        return _Timer(self, "set")
+
+    def set_function(self, f):
+        """Samples f() into the gauge: at once, then every $SHMSTATS_CHECK_INTERVAL
+        seconds (default 1) from the watcher thread, and at sample_functions(). Readers
+        of the segment see the last sample (prometheus_client calls f at each scrape:
+        a reader of shared memory cannot call into this process)."""
+        self._raise_if_not_observable()
+        self._function = f
+        _shmstats.GaugeCore.set(self, float(f()))
+        _sampled.add(self)
 
 
-class Histogram(_Metric):
-    """A histogram: prometheus_client's default buckets, explicit bounds, or
+class Histogram(_Wrapper, _shmstats.HistogramCore):
+    """A histogram: prometheus_client's buckets (explicit bounds, +Inf implied) or
     Exponential(min, max, precision_bits)."""
-    _kind = _native.HISTOGRAM
-    _recording = ("observe",)
+    _type = "histogram"
+    _kind = _HISTOGRAM
+    _reserved_labelnames = ("le",)
 
     def __init__(self, name, documentation, labelnames=(), namespace="", subsystem="", unit="",
                  registry=None, _labelvalues=None, buckets=DEFAULT_BUCKETS, segment=None,
                  scope="shared"):
-        self._bucket_spec = buckets if isinstance(buckets, Exponential) else _Explicit(buckets)
-        if isinstance(self._bucket_spec, _Explicit):
-            b = self._bucket_spec.bounds
-            if any(x >= y for x, y in zip(b, b[1:])):
+        if isinstance(buckets, Exponential):
+            self._upper_bounds = None
+            self._exponential = buckets
+        else:
+            bounds = [float(b) for b in buckets]
+            if bounds != sorted(bounds):
                 raise ValueError("Buckets not in sorted order")
+            if bounds and bounds[-1] != INF:
+                bounds.append(INF)
+            if len(bounds) < 2:
+                raise ValueError("Must have at least two buckets")
+            self._upper_bounds = bounds
+            self._exponential = None
         super().__init__(name, documentation, labelnames, namespace, subsystem, unit, registry,
                          _labelvalues, segment, scope)
+        self._kwargs["buckets"] = buckets
 
-    def _buckets(self):
-        return self._bucket_spec
+    def _layout(self):
+        if self._exponential is not None:
+            e = self._exponential
+            return (None, (e.min, e.max, e.precision_bits))
+        return (self._upper_bounds[:-1], None)
 
-    def _child_kwargs(self):
-        return {"buckets": self._bucket_spec if isinstance(self._bucket_spec, Exponential)
-                else self._bucket_spec.bounds}
-
-    def observe(self, amount):
-        _histogram_observe(self._ptr, amount)
+    def _observe_kw(self, amount, exemplar=None):
+        _shmstats.HistogramCore.observe(self, amount)
+        self._exemplar(exemplar)
 
     def time(self):
-        self._require_bound()
-        return _Timer(self.observe)
+        """Observes the seconds a block or decorated call took."""
+        return _Timer(self, "observe")
+
+
+class Exponential:
+    """Exponential buckets with a bounded relative error (2**-precision_bits):
+    Histogram(..., buckets=Exponential(min, max, precision_bits))."""
+
+    def __init__(self, min=1e-6, max=1e4, precision_bits=3):
+        self.min, self.max, self.precision_bits = float(min), float(max), int(precision_bits)
+
+
+class Summary(_Wrapper):
+    """prometheus_client's Summary: a count and a sum (no quantiles), as the series
+    <name>_count and <name>_sum, shared by every process."""
+    _type = "summary"
+    _reserved_labelnames = ("quantile",)
+
+    def _metric_init(self):
+        labels = tuple(self._labelnames)
+        self._count = Gauge(self._name + "_count", self._documentation, labels,
+                            _labelvalues=self._labelvalues, multiprocess_mode="mostrecent",
+                            segment=self._segment_name)
+        self._sum = Gauge(self._name + "_sum", self._documentation, labels,
+                          _labelvalues=self._labelvalues, multiprocess_mode="mostrecent",
+                          segment=self._segment_name)
+
+    def _set_kind(self, *args):
+        pass
+
+    def observe(self, amount):
+        """Adds one to the count and amount to the sum."""
+        self._raise_if_not_observable()
+        self._count.inc(1)
+        self._sum.inc(amount)
+
+    def time(self):
+        """Observes the seconds a block or decorated call took."""
+        return _Timer(self, "observe")
+
+
+class Info(_Wrapper):
+    """prometheus_client's Info: the series <name>_info with the given labels, 1."""
+    _type = "info"
+
+    def _metric_init(self):
+        self._labelname_set = set(self._labelnames)
+        self._value = None
+        self._info_lock = threading.Lock()
+
+    def _set_kind(self, *args):
+        pass
+
+    def info(self, val):
+        """Sets the info labels. An earlier info() of other labels reads 0 from now on
+        (series are not deleted from the shared segment)."""
+        if self._labelname_set.intersection(val.keys()):
+            raise ValueError("Overlapping labels for Info metric, metric: {} child: {}".format(
+                self._labelnames, val))
+        with self._info_lock:
+            names = self._labelnames + tuple(sorted(val))
+            values = self._labelvalues + tuple(str(val[k]) for k in sorted(val))
+            gauge = Gauge(self._name + "_info", self._documentation, names,
+                          _labelvalues=values, multiprocess_mode="mostrecent",
+                          segment=self._segment_name)
+            if self._value is not None and self._value is not gauge:
+                self._value.set(0)
+            gauge.set(1)
+            self._value = gauge
+
+
+class Enum(_Wrapper):
+    """prometheus_client's Enum: one series per state, <name>{<name>="state"}, 1 for
+    the current state and 0 for the others; the first state is the default."""
+    _type = "stateset"
+
+    def __init__(self, name, documentation, labelnames=(), namespace="", subsystem="", unit="",
+                 registry=None, _labelvalues=None, states=None, segment=None, scope="shared"):
+        self._states = states
+        if name in labelnames:
+            raise ValueError(f"Overlapping labels for Enum metric: {name}")
+        if not states:
+            raise ValueError(f"No states provided for Enum metric: {name}")
+        super().__init__(name, documentation, labelnames, namespace, subsystem, unit, registry,
+                         _labelvalues, segment, scope)
+        self._kwargs["states"] = states
+
+    def _set_kind(self, *args):
+        pass
+
+    def _metric_init(self):
+        names = self._labelnames + (self._name,)
+        self._gauges = [Gauge(self._name, self._documentation, names,
+                              _labelvalues=self._labelvalues + (s,),
+                              multiprocess_mode="mostrecent", segment=self._segment_name)
+                        for s in self._states]
+        self._enum_lock = threading.Lock()
+        self.state(self._states[0])
+
+    def state(self, state):
+        """Sets the current state (ValueError if it is not one of the states)."""
+        self._raise_if_not_observable()
+        with self._enum_lock:
+            index = self._states.index(state)
+            for i, g in enumerate(self._gauges):
+                g.set(1 if i == index else 0)

@@ -1,12 +1,10 @@
-"""Each test gets its own segment ($SHMSTATS_SEGMENT), removed at the end. The
-library comes from $SHMSTATS_LIBRARY (CTest sets it to the build's)."""
+"""Each test gets its own segment ($SHMSTATS_SEGMENT), removed at the end, and a fresh
+prometheus_client registry to compare with. The package is imported from $PYTHONPATH
+(CTest points it at the build's <build>/python)."""
 import os
-import sys
 import uuid
 
 import pytest
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 
 @pytest.fixture(autouse=True)
@@ -14,5 +12,20 @@ def segment(monkeypatch):
     name = f"pytest-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("SHMSTATS_SEGMENT", name)
     yield name
-    from shmstats import _native
-    _native.segment_remove(name.encode())
+    import shmstats
+    shmstats.remove_segment(name)
+
+
+@pytest.fixture
+def registry():
+    import prometheus_client
+    return prometheus_client.CollectorRegistry()
+
+
+def series(name, labels=None, segment=None):
+    """The one series of that name (and labels) in the segment, as a dict."""
+    import shmstats
+    found = [m for m in shmstats.read(segment) if m["name"] == name and
+             (labels is None or m["labels"] == labels)]
+    assert len(found) == 1, (name, labels, found)
+    return found[0]

@@ -6,16 +6,10 @@ import os
 import subprocess
 
 import pytest
+from conftest import series
 
 import shmstats
 from shmstats import Counter, Exponential, Gauge, Histogram
-
-
-def series(name, labels=None):
-    found = [m for m in shmstats.read() if m["name"] == name and
-             (labels is None or m["labels"] == labels)]
-    assert len(found) == 1, (name, labels, found)
-    return found[0]
 
 
 def test_counter_inc_labels_and_total_suffix():
@@ -25,7 +19,7 @@ def test_counter_inc_labels_and_total_suffix():
     c.labels("POST", 500).inc(2.5)
     c.labels("POST", 500).inc(0.5)
     assert series("requests_total", {"method": "GET", "code": "200"})["value"] == 42
-    assert series("requests_total", {"method": "POST", "code": "500"})["value"] == 3
+    assert series("requests_total", {"method": "POST", "code": "500"})["value"] == 3.0
     plain = Counter("plain_total", "no labels")
     plain.inc()
     assert series("plain_total")["value"] == 1
@@ -36,7 +30,7 @@ def test_counter_refuses_negative_and_unbound_use():
     with pytest.raises(ValueError, match="non-negative"):
         c.inc(-1)
     labelled = Counter("lab", "x", ["a"])
-    with pytest.raises(ValueError, match="labels"):
+    with pytest.raises(ValueError, match="missing label values"):
         labelled.inc()
     with pytest.raises(ValueError, match="Incorrect label count"):
         labelled.labels("1", "2")
@@ -66,18 +60,18 @@ def test_count_exceptions_as_context_manager_and_decorator():
 
 
 def test_gauge_set_inc_dec_and_timers():
-    g = Gauge("queue_depth", "x", ["queue"])
+    g = Gauge("queue_depth", "x", ["queue"], multiprocess_mode="mostrecent")
     q = g.labels("mail")
     q.set(10)
     q.inc(3)
     q.dec()
     q.dec(0.5)
     assert series("queue_depth", {"queue": "mail"})["value"] == 11.5
-    inflight = Gauge("inflight", "x")
+    inflight = Gauge("inflight", "x", multiprocess_mode="livesum")
     with inflight.track_inprogress():
         assert series("inflight")["value"] == 1
     assert series("inflight")["value"] == 0
-    last = Gauge("last_seconds", "x")
+    last = Gauge("last_seconds", "x", multiprocess_mode="mostrecent")
     with last.time():
         pass
     assert 0 <= series("last_seconds")["value"] < 60
@@ -125,7 +119,7 @@ def test_bad_names_give_a_clear_value_error(make):
 def test_type_conflict_is_a_value_error():
     Counter("shared_total", "x")
     with pytest.raises(ValueError, match="shared_total"):
-        Gauge("shared_total", "x")
+        Gauge("shared_total", "x", multiprocess_mode="mostrecent")
 
 
 def _worker(n):
@@ -166,3 +160,13 @@ def test_reset():
     c.inc(9)
     assert shmstats.reset("r_total") == 1
     assert series("r_total")["value"] == 0
+
+
+def test_set_function_is_sampled():
+    items = []
+    g = Gauge("queue_items", "x", multiprocess_mode="mostrecent")
+    g.set_function(lambda: len(items))
+    assert series("queue_items")["value"] == 0      # sampled at once
+    items.extend([1, 2, 3])
+    shmstats.sample_functions()                      # what the watcher does every second
+    assert series("queue_items")["value"] == 3

@@ -1,12 +1,13 @@
 """Process-scoped series (scope="process", Gauge multiprocess_mode="livesum"): a
-dead worker's gauge disappears, its counter total stays, before and after the
-retirement that shmstatsd runs every tick; a forked child records into its own."""
+dead worker's gauge disappears, its histogram stays, before and after the retirement
+that shmstatsd runs every tick; a forked child records into its own. Counters are
+float counters, shared by every process (their sum is the multiprocess sum)."""
 import multiprocessing
 
 import pytest
 
 import shmstats
-from shmstats import Counter, Gauge, Histogram, _native
+from shmstats import Counter, Gauge, Histogram
 
 
 def value(name):
@@ -16,11 +17,11 @@ def value(name):
 
 
 def retire():
-    return _native.segment(shmstats.default_segment_name()).retire_exited()
+    return shmstats.segment().retire_exited()
 
 
 def worker(started, stop):
-    Counter("jobs", "Jobs done", scope="process").inc(5)
+    Counter("jobs", "Jobs done").inc(5)
     Gauge("busy", "Busy workers", multiprocess_mode="livesum").set(3)
     Histogram("wait_seconds", "Waits", buckets=(1, 2), scope="process").observe(1.5)
     started.set()
@@ -45,7 +46,7 @@ def test_dead_workers_gauge_disappears_and_its_counter_total_stays():
         assert w.exitcode == 0
     assert value("busy")["value"] == 0          # dead: gone at once
     assert value("jobs_total")["value"] == 11   # still counted until folded
-    assert retire() == 6
+    assert retire() == 4
     assert value("jobs_total")["value"] == 11   # folded into the shared series
     assert value("wait_seconds")["count"] == 2
     assert value("busy")["value"] == 0
@@ -53,27 +54,29 @@ def test_dead_workers_gauge_disappears_and_its_counter_total_stays():
 
 
 def child_records(c, g):
-    c.inc(10)
+    c.observe(10)
     g.inc(1)
 
 
 def test_a_forked_child_records_into_its_own_series():
-    c = Counter("forked", "x", scope="process")
+    c = Histogram("forked", "x", buckets=[1], scope="process")
     g = Gauge("forked_busy", "x", multiprocess_mode="livesum")
-    c.inc(1)
+    c.observe(1)
     g.set(2)
     p = multiprocessing.get_context("fork").Process(target=child_records, args=(c, g))
     p.start()
     p.join(30)
     assert p.exitcode == 0
-    assert value("forked_total")["value"] == 11
+    assert value("forked")["sum"] == 11
     assert value("forked_busy")["value"] == 2   # the child's 1 left with it
     assert retire() == 2                         # the child's two series, not ours
-    assert value("forked_total")["value"] == 11
-    c.inc(1)
-    assert value("forked_total")["value"] == 12
+    assert value("forked")["sum"] == 11
+    c.observe(1)
+    assert value("forked")["sum"] == 12
 
 
 def test_scope_is_checked():
     with pytest.raises(ValueError, match="scope"):
         Counter("bad_scope", "x", scope="thread")
+    with pytest.raises(ValueError, match="shared by every process"):
+        Counter("per_process", "x", scope="process")

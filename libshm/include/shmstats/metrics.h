@@ -99,6 +99,24 @@ class Counter {
   uint32_t stripe_mask_ = 0;  // stripes - 1 (a power of two); 0: not striped
 };
 
+// A counter holding a double, as prometheus_client's counters do: any non-negative
+// increment, fractions included; integers are exact up to 2^53, beyond that a sum
+// rounds as doubles do (it never wraps). Inc of a negative or NaN amount is ignored
+// (the hot path never fails: callers that must refuse them check first). Not
+// striped, and shared-scope only (Segment::RegisterFloatCounter).
+class FloatCounter {
+ public:
+  FloatCounter() noexcept : slot_(&detail::unbound_slots[0]) {}
+  SHMSTATS_HOT void Inc(double d = 1) const noexcept {
+    if (d >= 0) detail::AddDouble(*slot_, d);
+  }
+
+ private:
+  friend class Segment;
+  friend struct detail::CAbiLayout;
+  detail::Slot* slot_;
+};
+
 // A gauge holding a double: negative and fractional values are fine.
 class Gauge {
  public:

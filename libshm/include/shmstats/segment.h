@@ -102,6 +102,10 @@ class Segment {
   // `striping` (see Striping) applies when the series is created.
   // REQUIRES: opened with Access::kReadWrite.
   Counter RegisterCounter(const MetricSpec& spec, Striping striping = Striping::kShared);
+  // A counter of doubles (see FloatCounter): a series of its own kind, so that
+  // registering the same name and labels as an integer counter is kTypeMismatch,
+  // and the reverse. spec.scope must be Scope::kShared (kInvalidArgument otherwise).
+  FloatCounter RegisterFloatCounter(const MetricSpec& spec);
   Gauge RegisterGauge(const MetricSpec& spec);
   Histogram RegisterHistogram(const MetricSpec& spec, const Buckets& buckets,
                               Striping striping = Striping::kShared);

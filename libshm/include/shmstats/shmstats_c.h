@@ -74,14 +74,18 @@ typedef _Atomic uint64_t shmstats_slot;
 
 /* The version of this header; shmstats_abi_version() is the library's. */
 #define SHMSTATS_C_ABI_MAJOR 0
-#define SHMSTATS_C_ABI_MINOR 3
+#define SHMSTATS_C_ABI_MINOR 4
 /* 0.2 (issue 10): the handles follow the C++ handles' new layout (striped
  * counters, histogram lookup tables): rebuild callers of 0.1 (major 0 is not yet
  * binary-stable across minor versions for the handles); options keep their layout,
  * with `striping` in what was reserved[0]; timers (shmstats_timer_*).
  * 0.3 (issue 9), an addition: process-scoped series (`scope` in what was
  * reserved[1] of shmstats_metric_options; zero keeps 0.2's behaviour) and
- * shmstats_segment_retire_exited. Callers built against 0.2 keep working unchanged. */
+ * shmstats_segment_retire_exited. Callers built against 0.2 keep working unchanged.
+ * 0.4, an addition: float counters (shmstats_float_counter, counters of doubles as
+ * prometheus_client keeps them) and, at the end of shmstats_metric_value,
+ * `fractional` and `counter_double`; shmstats_segment_replaced. Callers built
+ * against 0.3 keep working. */
 
 typedef enum shmstats_status {
   SHMSTATS_OK = 0,
@@ -140,6 +144,10 @@ shmstats_status shmstats_segment_open_or_create(const char* name,
                                                 shmstats_segment** out);
 /* SHMSTATS_NOT_FOUND if there was no such segment. */
 shmstats_status shmstats_segment_remove(const char* name);
+/* Since 0.4: 1 when the segment's name no longer names this mapping (the segment was
+ * removed, or removed and created again), else 0: a long-lived process then opens it
+ * again and registers its series anew. One stat() of /dev/shm/<name>. */
+int shmstats_segment_replaced(const shmstats_segment* segment);
 /* Unmaps the segment: handles registered from it must no longer be used. NULL is fine. */
 void shmstats_segment_close(shmstats_segment* segment);
 
@@ -211,6 +219,10 @@ typedef struct shmstats_counter {
 typedef struct shmstats_gauge {
   shmstats_slot* slot;
 } shmstats_gauge;
+/* Since 0.4: a counter holding a double (shmstats::FloatCounter). */
+typedef struct shmstats_float_counter {
+  shmstats_slot* slot;
+} shmstats_float_counter;
 
 /* One cell of an explicit histogram's lookup table (built by the library at
  * registration, in process memory): how many bounds lie below every value of the
@@ -246,6 +258,13 @@ typedef struct shmstats_histogram {
 shmstats_status shmstats_register_counter(shmstats_segment* segment,
                                           const shmstats_metric_options* options,
                                           shmstats_counter* out);
+/* Since 0.4: a counter of doubles: any non-negative increment, fractions kept,
+ * integers exact to 2^53. Its own kind of series: SHMSTATS_TYPE_MISMATCH where the
+ * name and labels are an integer counter, and the reverse. Shared scope only, never
+ * striped (SHMSTATS_INVALID_ARGUMENT otherwise). */
+shmstats_status shmstats_register_float_counter(shmstats_segment* segment,
+                                                const shmstats_metric_options* options,
+                                                shmstats_float_counter* out);
 shmstats_status shmstats_register_gauge(shmstats_segment* segment,
                                         const shmstats_metric_options* options,
                                         shmstats_gauge* out);
@@ -292,6 +311,10 @@ SHMSTATS_C_HOT void shmstats_counter_inc(shmstats_counter c, uint64_t n) {
   shmstats_slot* slot = c.slot;
   if (c.stripe_mask != 0) slot += 8 * (shmstats_detail_current_cpu() & c.stripe_mask);
   SHMSTATS_FETCH_ADD(slot, n);
+}
+/* Adds d (a CAS loop, as gauges add); a negative or NaN d is ignored. */
+SHMSTATS_C_HOT void shmstats_float_counter_inc(shmstats_float_counter c, double d) {
+  if (d >= 0) shmstats_detail_add_double(c.slot, d);
 }
 SHMSTATS_C_HOT void shmstats_gauge_set(shmstats_gauge g, double v) {
   SHMSTATS_STORE(g.slot, shmstats_detail_bits(v));
@@ -393,6 +416,7 @@ SHMSTATS_C_HOT void shmstats_histogram_observe_elapsed(const shmstats_histogram*
 
 /* The same operations exported, for FFIs that cannot inline C. */
 void shmstats_ffi_counter_inc(const shmstats_counter* c, uint64_t n);
+void shmstats_ffi_float_counter_inc(const shmstats_float_counter* c, double d); /* 0.4 */
 void shmstats_ffi_gauge_set(const shmstats_gauge* g, double v);
 void shmstats_ffi_gauge_add(const shmstats_gauge* g, double d);
 void shmstats_ffi_histogram_observe(const shmstats_histogram* h, double v);
@@ -416,6 +440,10 @@ typedef struct shmstats_metric_value {
   size_t n_buckets;
   double sum;
   uint64_t count;
+  /* Since 0.4: a float counter's value (then `counter` is its whole part), or
+   * `counter` as a double; fractional is 1 for float counters, else 0. */
+  double counter_double;
+  int32_t fractional;
 } shmstats_metric_value;
 
 typedef struct shmstats_snapshot shmstats_snapshot; /* opaque */

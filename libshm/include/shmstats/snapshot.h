@@ -35,6 +35,12 @@ struct MetricSnapshot {
   // kCounter: the sum of what resets have taken. counter + counter_reset_total
   // (mod 2^64) never decreases: a drop of it is a wrap at 2^64, never a reset.
   uint64_t counter_reset_total = 0;
+  // kCounter registered as a FloatCounter: its value and reset total are these
+  // doubles, and counter / counter_reset_total are their whole parts (floor, clamped
+  // to [0, 2^64-1]) for readers that only count in integers.
+  bool fractional = false;
+  double counter_double = 0;
+  double counter_double_reset_total = 0;
   double gauge = 0;          // kGauge
   HistogramValue histogram;  // kHistogram
   uint32_t index = 0;        // descriptor index in the segment; stable while it exists
@@ -42,6 +48,17 @@ struct MetricSnapshot {
   // histograms of live or exited-but-not-yet-folded processes, gauges of live ones.
   uint32_t process_series = 0;
 };
+
+// The whole part of a float counter's value (floor, clamped to [0, 2^64-1]).
+inline uint64_t WholePart(double v) noexcept {
+  if (!(v > 0)) return 0;
+  return v >= 0x1p64 ? ~uint64_t{0} : static_cast<uint64_t>(v);
+}
+
+// A counter's value as a double (exact for integer counters up to 2^53).
+inline double CounterValue(const MetricSnapshot& m) noexcept {
+  return m.fractional ? m.counter_double : static_cast<double>(m.counter);
+}
 
 // Every published metric of a segment, in descriptor order. A descriptor that
 // fails validation is left out and described in `problems` (the segment is
