@@ -47,6 +47,8 @@ class HttpServer {
  private:
   // The route table: method, path, lane, handler.
   std::vector<HttpRoute> Routes();
+  // The transport's limits, the connection cap within the descriptor limit.
+  static HttpLimits Limits();
   const Config& config_;
   Collector& collector_;
   SharedRender metrics_[2];  // /metrics renders: Prometheus text, OpenMetrics

@@ -219,12 +219,42 @@ TEST(HttpTransportTest, ARefusedClientStillSendingItsRequestReadsTheAnswer) {
   // client's bytes were read, so that the answer is not lost to a reset.
   ExpectRefusalRead(server.port(), 413, "request larger than 65536 bytes");
 
-  // Over max_connections: 503 at once, read whole by a client that was sending.
+  // Over max_connections with none idle (the one allowed is accepted, its request
+  // not yet sent): 503 at once, read whole by a client that was sending.
   int held = ConnectLoopback(server.port());
-  ASSERT_EQ(SendAll(held, GetRequest("/healthz")), 0);
-  ASSERT_EQ(ReadReply(held).status, 200);  // accepted: the one connection allowed
   ExpectRefusalRead(server.port(), 503, "too many connections");
+  EXPECT_EQ(server.transport().refused(), 3u);  // ExpectRefusalRead's three
+  ASSERT_EQ(SendAll(held, GetRequest("/healthz")), 0);
+  EXPECT_EQ(ReadReply(held).status, 200);  // the held one was served all along
   close(held);
+}
+
+// At the cap, a new connection takes the place of the one idle longest: whoever
+// holds idle keep-alive connections cannot keep a new client out.
+TEST(HttpTransportTest, AtTheCapTheOldestIdleConnectionGivesWayToANewOne) {
+  HttpLimits limits;
+  limits.max_connections = 4;
+  Server server({Healthz()}, limits);
+  std::vector<int> held;
+  for (int i = 0; i < 4; ++i) {  // each answered, then idle: oldest first
+    held.push_back(ConnectLoopback(server.port()));
+    ASSERT_EQ(SendAll(held.back(), GetRequest("/healthz")), 0);
+    ASSERT_EQ(ReadReply(held.back()).status, 200);
+  }
+  for (int round = 0; round < 2; ++round) {
+    int fresh = ConnectLoopback(server.port());
+    ASSERT_EQ(SendAll(fresh, GetRequest("/healthz")), 0);
+    EXPECT_EQ(ReadReply(fresh).status, 200) << "round " << round;
+    EXPECT_TRUE(ClosedWithin(held[round], 10s)) << "the oldest idle connection was kept";
+    held.push_back(fresh);  // kept: the next round is at the cap again
+    ASSERT_TRUE(WaitFor([&] { return server.transport().idle_closed() == round + 1u; }, 10));
+  }
+  for (int i = 2; i < 4; ++i) {  // the younger ones were left alone
+    ASSERT_EQ(SendAll(held[i], GetRequest("/healthz")), 0);
+    EXPECT_EQ(ReadReply(held[i]).status, 200) << "connection " << i;
+  }
+  EXPECT_EQ(server.transport().refused(), 0u);
+  for (int fd : held) close(fd);
 }
 
 TEST(HttpTransportTest, IdleKeepAliveOutlivesTheRequestDeadlineASlowRequestDoesNot) {
