@@ -144,7 +144,13 @@ int ParseConfig(int argc, char** argv, Config& c) {
                  "(off by default; port 0: any free port)");
   app.add_option(
       "--statsd-socket", c.statsd_socket,
-      "receive statsd/DogStatsD lines on this Unix datagram socket path (off by default)");
+      "receive statsd/DogStatsD lines on this Unix datagram socket path (off by default; mode "
+      "0660: whoever may write it may record, so its group says who)");
+  app.add_option("--statsd-cache-bytes", c.statsd_cache_bytes,
+                 "memory for statsd's series caches (names seen, by socket); past it a cache "
+                 "starts over")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1} << 16, size_t{1} << 34));
   app.add_flag("--create-segment", c.create_segment,
                "create the segment when it is missing (else wait for a producer to)");
   app.add_option("--segment-max-metrics", max_metrics, "capacity of a created segment: series")

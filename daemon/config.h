@@ -29,9 +29,10 @@ struct Config {
   history::Retention retention;
   bool enable_reset = false;
   std::string reset_token_file;
-  std::string reset_token;    // read from reset_token_file at start
-  std::string statsd;         // statsd/DogStatsD UDP HOST:PORT; empty: off
-  std::string statsd_socket;  // statsd/DogStatsD Unix datagram socket path; empty: off
+  std::string reset_token;               // read from reset_token_file at start
+  std::string statsd;                    // statsd/DogStatsD UDP HOST:PORT; empty: off
+  std::string statsd_socket;             // statsd/DogStatsD Unix datagram socket path; empty: off
+  size_t statsd_cache_bytes = 16 << 20;  // --statsd-cache-bytes: the series caches' budget
   // --create-segment: a missing segment is created with these (--segment-max-metrics,
   // --segment-max-slots, --segment-mode, --segment-group) instead of waited for.
   bool create_segment = false;

@@ -44,8 +44,8 @@ int main(int argc, char** argv) {
     Collector collector(config);
     std::unique_ptr<StatsdListener> statsd;  // --statsd / --statsd-socket
     if (!config.statsd.empty() || !config.statsd_socket.empty()) {
-      statsd =
-          std::make_unique<StatsdListener>(config.segment, config.statsd, config.statsd_socket);
+      statsd = std::make_unique<StatsdListener>(config.segment, config.statsd, config.statsd_socket,
+                                                config.statsd_cache_bytes);
       collector.self_metrics().AddSource([&](auto& out) { statsd->Collect(out); });
     }
     HttpServer http(config, collector);

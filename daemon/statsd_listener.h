@@ -17,7 +17,10 @@
 // with @rate is observed round(1/rate) times (at most 1000).
 //
 // A series seen before costs a hash lookup on the raw name|type|tags bytes (in the
-// receiving thread's own cache) and the atomic operation: no allocation. Lines that cannot be
+// receiving thread's own cache) and the atomic operation: no allocation. The caches
+// hold at most `cache_bytes` together (--statsd-cache-bytes, split between the
+// sockets); past it a cache starts over, so names a client invents cannot grow the
+// daemon beyond it. Lines that cannot be
 // recorded are counted per Result and dropped; nothing a client sends stops the listener.
 //
 // Thread-safety: the constructor and Stop() from the owning thread, Run() on its own
@@ -44,7 +47,9 @@ class StatsdListener {
   // udp: "HOST:PORT" (port 0: the kernel chooses, see udp_port()) or empty; unix_path: a socket
   // path (replaced if it exists) or empty. Throws shmstats::Error(kInvalidArgument/kSystem) if a
   // socket cannot be bound, naming the address and the cause.
-  StatsdListener(std::string segment, const std::string& udp, const std::string& unix_path);
+  StatsdListener(std::string segment, const std::string& udp, const std::string& unix_path,
+                 size_t cache_bytes = kDefaultCacheBytes);
+  static constexpr size_t kDefaultCacheBytes = 16 << 20;
   ~StatsdListener();
 
   // Reads until Stop(); returns when every socket's thread has stopped.
