@@ -1,4 +1,4 @@
-#include "collector.h"
+#include "daemon/collector.h"
 
 #include <fmt/format.h>
 #include <malloc.h>
@@ -11,12 +11,12 @@
 
 #include "common/exposition.h"
 #include "common/log_limiter.h"
-#include "history_time.h"
-#include "journal.h"
-#include "segment_creator.h"
+#include "daemon/segment_creator.h"
+#include "daemon/state_files.h"
+#include "daemon/stats_json.h"
+#include "daemon/systemd/journal.h"
+#include "history/time.h"
 #include "shmstats/error.h"
-#include "state_files.h"
-#include "stats_json.h"
 
 namespace shmstats::daemon {
 namespace {

@@ -9,14 +9,14 @@
 #include <memory>
 #include <thread>
 
-#include "collector.h"
-#include "config.h"
-#include "dbus_api.h"
-#include "http_server.h"
-#include "notify.h"
+#include "daemon/collector.h"
+#include "daemon/config.h"
+#include "daemon/dbus/api.h"
+#include "daemon/http/server.h"
+#include "daemon/state_files.h"
+#include "daemon/statsd/listener.h"
+#include "daemon/systemd/notify.h"
 #include "shmstats/error.h"
-#include "state_files.h"
-#include "statsd_listener.h"
 
 int main(int argc, char** argv) {
   using namespace shmstats::daemon;
