@@ -297,9 +297,10 @@ try:
             fail(f"GetHistory{args} as nobody: expected InvalidArgs saying {words!r}, got "
                  f"{r.stderr.strip() or r.stdout}")
         print(f"GetHistory{args} refused in {took * 1000:.0f} ms: {r.stderr.strip()}")
-    # Within the bounds (100 series x 481 steps): answered, 12 calls at once; those
-    # beyond the 2 threads and 4 waiting places may be refused with Error.Busy.
-    bounded = ['dash_wide_total{i=~"1.."}', "-8h", "now", "1m"]
+    # Within the bounds (100 series x 121 steps): answered, 12 calls at once; those
+    # beyond the 2 threads and 4 waiting places may be refused with Error.Busy, and
+    # on a loaded machine one may run past its 5 s budget (Error.Busy too).
+    bounded = ['dash_wide_total{i=~"1.."}', "-2h", "now", "1m"]
     cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "busctl",
            f"--address={address}", "--json=short", "--", "call", NAME, PATH, IFACE,
            "GetHistory", "ssss", *bounded]
@@ -308,7 +309,7 @@ try:
              for _ in range(12)]
     # Meanwhile the bus and HTTP answer.
     during = [(prop("Segment") == segment, healthz()) for _ in range(3)]
-    outcomes = {"ok": 0, "busy": 0}
+    outcomes = {"ok": 0, "busy": 0, "budget": 0}
     for c in calls:
         out, err = c.communicate(timeout=60)
         if c.returncode == 0:
@@ -316,8 +317,10 @@ try:
             if len(series) != 100:
                 fail(f"bounded GetHistory returned {len(series)} series, not 100")
             outcomes["ok"] += 1
-        elif "org.shmstats.Stats1.Error.Busy" in err or "busy" in err:
+        elif "busy" in err:
             outcomes["busy"] += 1
+        elif "past its 5000 ms budget" in err:
+            outcomes["budget"] += 1
         else:
             fail(f"bounded GetHistory failed: {err.strip()}")
     took = time.monotonic() - start
