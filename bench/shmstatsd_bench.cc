@@ -28,7 +28,7 @@
 #include "daemon/aggregate.h"
 #include "daemon/stats_json.h"
 #include "history/query.h"
-#include "history/sqlite/writer.h"
+#include "history/store.h"
 #include "history/time.h"
 #include "ratio_reporter.h"
 #include "shmstats/shmstats.h"
@@ -96,7 +96,8 @@ std::string TempDb(const char* tag) {
 void BM_Tick(benchmark::State& state) {
   Fixture f(static_cast<int>(state.range(0)));
   std::string db = TempDb("tick");
-  history::HistoryWriter writer(db);
+  auto store = history::OpenWriter(db);
+  history::StoreWriter& writer = *store;
   Aggregator agg;
   agg.Next(f.segment.Read(), 60'000);  // the baseline tick
   // One tick outside the timing writes the series catalogue (a one-time cost per
@@ -162,7 +163,8 @@ void BM_Query7d1m(benchmark::State& state) {
   const int64_t minute = 60'000;
   const int64_t end = history::NowMs() / minute * minute;
   {
-    history::HistoryWriter writer(db);
+    auto store = history::OpenWriter(db);
+    history::StoreWriter& writer = *store;
     bench::WriteWeekOfTicks(writer, 1000, end);
   }
   history::HistoryReader reader(db);

@@ -28,7 +28,7 @@
 #include "daemon/retirement.h"
 #include "daemon/self_metrics.h"
 #include "daemon/stats_json.h"
-#include "history/sqlite/writer.h"
+#include "history/store.h"
 #include "shmstats/segment.h"
 
 namespace shmstats::daemon {
@@ -115,11 +115,5 @@ class Collector {
   bool stop_ = false;
   std::unique_ptr<RemoteWriter> remote_;  // --remote-write; before self_ in destruction
 };
-
-// Logs one line to stderr ("shmstatsd: <level>: <message>"); journald keeps it.
-void Log(const char* level, const std::string& message);
-// Log, at most once a minute per `kind` (common::LogLimiter): for problems that can
-// repeat on every tick or request.
-void LogLimited(const char* kind, const char* level, const std::string& message);
 
 }  // namespace shmstats::daemon

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "daemon/feed/spool.h"
-#include "history/sqlite/writer.h"
+#include "history/store.h"
 #include "shmstats/segment.h"
 
 namespace shmstats::daemon {

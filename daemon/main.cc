@@ -13,8 +13,10 @@
 #include "daemon/config.h"
 #include "daemon/dbus/api.h"
 #include "daemon/http/server.h"
+#include "daemon/log.h"
 #include "daemon/state_files.h"
 #include "daemon/statsd/listener.h"
+#include "daemon/status_line.h"
 #include "daemon/systemd/notify.h"
 #include "shmstats/error.h"
 

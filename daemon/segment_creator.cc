@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
-#include "daemon/collector.h"
+#include "daemon/log.h"
 #include "shmstats/error.h"
 
 namespace shmstats::daemon {

@@ -14,9 +14,10 @@
 #include <string_view>
 
 #include "common/selector.h"
-#include "daemon/systemd/notify.h"
+#include "daemon/log.h"
+#include "daemon/status_line.h"
 #include "history/query.h"
-#include "history/sqlite/db.h"
+#include "history/store.h"
 #include "history/time.h"
 #include "shmstats/error.h"
 
@@ -66,7 +67,7 @@ int Handle(sd_bus_error* error, F&& f) {
     return f();
   } catch (const Error& e) {
     return ReplyError(error, ErrorName(e.code()), e.what());
-  } catch (const history::DbError& e) {
+  } catch (const history::StoreError& e) {
     return ReplyError(error, "org.shmstats.Stats1.Error.NotFound",
                       fmt::format("history unavailable: {}", e.what()));
   } catch (const BusFailure& f) {

@@ -6,10 +6,8 @@
 #include <filesystem>
 
 #include "common/progress_line.h"
-#include "daemon/collector.h"  // Log, LogLimited
+#include "daemon/log.h"
 #include "daemon/state_files.h"
-#include "history/postgres/store.h"
-#include "history/sqlite/db.h"
 #include "history/store.h"
 #include "shmstats/error.h"
 
@@ -191,7 +189,7 @@ bool HistoryFeed::TryWrite(const history::TickRecord& tick, common::ProgressLine
     if (!ok_.exchange(true)) Log("info", "history database writable again");
     failures_ = 0;
     return true;
-  } catch (const history::DbError& e) {
+  } catch (const history::StoreError& e) {
     if (progress) progress->Clear();
     self_.CountError(ErrorKind::kHistory);
     if (ok_.exchange(false) || failures_ % 60 == 0) {
@@ -200,7 +198,10 @@ bool HistoryFeed::TryWrite(const history::TickRecord& tick, common::ProgressLine
                                spool_ ? " in " + spool_->dir() : std::string(" in memory")));
     }
     ++failures_;
-    if (e.code() != SQLITE_FULL && e.code() != SQLITE_BUSY) writer_.reset();  // reopen
+    // A full disk or a held lock leaves the writer usable for the same tick; any
+    // other failure may have broken the connection: open a new writer next time.
+    using Kind = history::StoreError::Kind;
+    if (e.kind() != Kind::kFull && e.kind() != Kind::kBusy) writer_.reset();
     return false;
   }
 }

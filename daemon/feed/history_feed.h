@@ -26,7 +26,7 @@
 #include "daemon/feed/spool.h"
 #include "daemon/lock_file.h"
 #include "daemon/self_metrics.h"
-#include "history/sqlite/writer.h"
+#include "history/store.h"
 
 namespace shmstats::common {
 class ProgressLine;

@@ -43,7 +43,7 @@
 #include <string>
 
 #include "daemon/lock_file.h"
-#include "history/sqlite/writer.h"
+#include "history/store.h"
 
 namespace shmstats::daemon {
 

@@ -5,7 +5,6 @@
 #include "common/selector.h"
 #include "daemon/http/dashboard_data.h"
 #include "history/query.h"
-#include "history/sqlite/db.h"  // DbError
 #include "history/store.h"
 #include "history/summary.h"
 #include "history/time.h"
@@ -15,7 +14,7 @@ namespace shmstats::daemon {
 namespace {
 
 // Polled by the store while the query runs (Store::SetInterrupt): interrupts it once
-// its budget is spent or the daemon is stopping (the store then throws DbError).
+// its budget is spent or the daemon is stopping (the store then throws StoreError).
 struct Budget {
   std::chrono::steady_clock::time_point deadline;
   const std::function<bool()>* stopping;
@@ -71,7 +70,7 @@ int Guarded(const std::string& history_db, const HistoryLimits& limits,
   } catch (const Error& e) {
     message = fmt::format("bad request: {}", e.what());
     return 400;
-  } catch (const history::DbError& e) {
+  } catch (const history::StoreError& e) {
     if (budget.stopped) {
       message = "shutting down";
     } else if (budget.expired) {

@@ -6,7 +6,7 @@
 #include <optional>
 #include <random>
 
-#include "daemon/collector.h"
+#include "daemon/log.h"
 #include "shmstats/error.h"
 
 namespace shmstats::daemon {

@@ -18,7 +18,7 @@
 #include <thread>
 #include <unordered_map>
 
-#include "daemon/collector.h"  // Log
+#include "daemon/log.h"
 #include "shmstats/error.h"
 
 namespace shmstats::daemon {

@@ -11,8 +11,6 @@
 #include <cstdint>
 #include <string>
 
-#include "daemon/collector.h"
-
 namespace shmstats::daemon {
 
 class Notifier {
@@ -31,9 +29,5 @@ class Notifier {
  private:
   int64_t beat_every_ms_ = 0;
 };
-
-// "segment NAME attached (M/N metrics); last tick TIME; history ok|failing", or
-// "segment NAME missing, waiting for it; ...": one line for STATUS= and D-Bus.
-std::string StatusLine(const std::string& segment, Collector& collector);
 
 }  // namespace shmstats::daemon

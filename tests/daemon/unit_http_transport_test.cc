@@ -16,7 +16,7 @@
 #include "daemon/http/history.h"
 #include "daemon/http/transport.h"
 #include "daemon_harness.h"
-#include "history/sqlite/writer.h"
+#include "history/store.h"
 #include "history/time.h"
 #include "history_samples.h"
 
@@ -301,7 +301,8 @@ TEST(HttpHistoryTest, AQueryPastItsTimeBudgetAnswers503) {
   constexpr int kSeries = 300, kTicks = 120;
   const int64_t now = history::NowMs() / 60'000 * 60'000;
   {
-    history::HistoryWriter w(db);
+    auto writer = history::OpenWriter(db);
+    history::StoreWriter& w = *writer;
     for (int t = kTicks; t > 0; --t) {
       history::TickRecord tick{now - t * 60'000, 60'000, {}};
       for (int s = 0; s < kSeries; ++s) {

@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "history/sqlite/writer.h"
+#include "history/store.h"
 #include "history/time.h"
 
 int main(int argc, char** argv) {
@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
   const int wide = argc == 4 ? std::atoi(argv[3]) : 0;
   const int64_t minute = 60'000;
   const int64_t last = (history::NowMs() / minute - 1) * minute;
-  history::HistoryWriter writer(argv[1]);
+  auto store = history::OpenWriter(argv[1]);
+  history::StoreWriter& writer = *store;
   for (int i = 1; i <= n; ++i) {
     history::TickRecord tick;
     tick.unix_ms = last - (n - i) * minute;

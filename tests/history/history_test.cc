@@ -90,7 +90,7 @@ TEST(HistoryQueryTest, CounterIncreaseAndRate) {
   TempDir dir;
   std::string db = dir / "h.db";
   {
-    HistoryWriter w(db);
+    SqliteWriter w(db);
     int64_t t = kT0 / 3'600'000 * 3'600'000 + 10 * kMinute;  // 10 min past an hour
     for (uint64_t d : {10, 5, 3}) {
       t += kMinute;
@@ -115,7 +115,7 @@ TEST(HistoryQueryTest, GaugeMinAvgMaxLast) {
   std::string db = dir / "h.db";
   int64_t hour = kT0 / 3'600'000 * 3'600'000;
   {
-    HistoryWriter w(db);
+    SqliteWriter w(db);
     int64_t t = hour;
     for (double v : {4.0, -2.5, 7.0, 1.0}) w.Write({t += kMinute, kMinute, {Gauge("q", v)}}, {});
   }
@@ -137,7 +137,7 @@ TEST(HistoryQueryTest, HistogramQuantilesFromMergedBuckets) {
   std::string db = dir / "h.db";
   int64_t hour = kT0 / 3'600'000 * 3'600'000;
   {
-    HistoryWriter w(db);
+    SqliteWriter w(db);
     w.Write({hour + kMinute, kMinute, {Hist("lat", {100, 0, 0, 0, 0}, 50)}}, {});
     w.Write({hour + 2 * kMinute, kMinute, {Hist("lat", {0, 0, 100, 0, 0}, 300)}}, {});
   }
@@ -159,7 +159,7 @@ TEST(HistoryQueryTest, HistogramQuantilesFromMergedBuckets) {
 // The writer inserts 64 rows per statement: a tick of 197 series (three full
 // statements and a short one) stores each sample once with its own value; a series
 // given twice keeps one sample.
-TEST(HistoryWriterTest, EverySampleOfALargeTickIsStoredOnce) {
+TEST(SqliteWriterTest, EverySampleOfALargeTickIsStoredOnce) {
   TempDir dir;
   std::string db = dir / "h.db";
   constexpr int kSeries = 3 * 64 + 5;
@@ -169,7 +169,7 @@ TEST(HistoryWriterTest, EverySampleOfALargeTickIsStoredOnce) {
                                  : Gauge("g", i + 0.5, {{"i", std::to_string(i)}}));
   }
   tick.samples.push_back(Counter("c_total", 7, {{"i", "1"}}));  // c_total{i="1"} again
-  HistoryWriter w(db);
+  SqliteWriter w(db);
   EXPECT_EQ(w.Write(tick, {}).rows, kSeries);
   Db check(db, Db::Mode::kReadOnly);
   Stmt q = check.Prepare(
@@ -192,7 +192,7 @@ TEST(HistoryWriterTest, EverySampleOfALargeTickIsStoredOnce) {
 TEST(HistoryQueryTest, RejectsReversedAndOversizedRanges) {
   TempDir dir;
   std::string db = dir / "h.db";
-  { HistoryWriter w(db); }
+  { SqliteWriter w(db); }
   EXPECT_THROW(QueryDb(db, "x", kT0, kT0 - 1, kMinute), Error);
   EXPECT_THROW(QueryDb(db, "x", kT0 - 30LL * 86'400'000, kT0, kMinute), Error);
   EXPECT_NO_THROW(QueryDb(db, "x", kT0 - 7LL * 86'400'000, kT0, kMinute));
@@ -205,7 +205,7 @@ TEST(HistoryRetentionTest, RollsUpThenPrunesRawAndOldRollups) {
   TempDir dir;
   std::string db = dir / "h.db";
   const int64_t h0 = (kT0 / 3'600'000 - 100) * 3'600'000;
-  HistoryWriter w(db);
+  SqliteWriter w(db);
   for (int64_t t = h0 + kMinute; t <= h0 + 3 * 3'600'000; t += 5 * kMinute) {
     w.Write({t, 5 * kMinute, {Counter("c_total", 2), Gauge("g", (t / kMinute) % 7)}}, {});
   }
@@ -252,7 +252,7 @@ TEST(HistoryExportTest, OpenMetricsImportsWithPromtool) {
   TempDir dir;
   std::string db = dir / "h.db";
   {
-    HistoryWriter w(db);
+    SqliteWriter w(db);
     for (int i = 1; i <= 5; ++i) {
       w.Write({kT0 + i * kMinute,
                kMinute,
@@ -286,7 +286,7 @@ TEST(HistoryExportTest, RowsCarryTheInstance) {
   TempDir dir;
   std::string db = dir / "h.db";
   {
-    HistoryWriter w(db, "node-7");
+    SqliteWriter w(db, "node-7");
     w.Write({kT0 + kMinute, kMinute, {Counter("calls_total", 3, {{"tool", "x"}})}}, {});
   }
   HistoryReader reader(db);
@@ -308,7 +308,7 @@ TEST(HistoryExportTest, OpenMetricsKeepsFamiliesTogetherAndOneTypeEach) {
   TempDir dir;
   std::string db = dir / "h.db";
   {
-    HistoryWriter w(db);
+    SqliteWriter w(db);
     for (int i = 1; i <= 3; ++i) {
       w.Write({kT0 + i * kMinute,
                kMinute,

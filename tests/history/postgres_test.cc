@@ -13,7 +13,6 @@
 #include "daemon_harness.h"
 #include "history/export.h"
 #include "history/query.h"
-#include "history/sqlite/writer.h"
 #include "history/store.h"
 #include "history/summary.h"
 #include "history_samples.h"

@@ -88,7 +88,7 @@ TEST(SeriesIdsTest, ReusedDescriptorThroughAggregatorAndWriter) {
   const std::string db = dir / "h.db";
   constexpr int64_t kT0 = 1'790'000'040'000;
   daemon::Aggregator agg;
-  HistoryWriter w(db);
+  SqliteWriter w(db);
   auto tick = [&](int64_t s, std::vector<MetricSnapshot> metrics) {
     Snapshot snap;
     snap.taken_unix_ns = static_cast<uint64_t>(kT0 + s * 1000) * 1'000'000;

@@ -37,7 +37,7 @@ MetricSnapshot Hist(std::vector<uint64_t> counts, double sum, const std::string&
 // Writes `ticks` one-minute ticks from kHour0, the samples of tick i from make(i).
 template <class F>
 void WriteTicks(const std::string& db, int ticks, F make) {
-  HistoryWriter w(db);
+  SqliteWriter w(db);
   for (int i = 1; i <= ticks; ++i) w.Write({kHour0 + i * kMinute, kMinute, make(i)}, {});
 }
 
@@ -84,7 +84,7 @@ TEST(HistoryGaugeTest, RollupKeepsTheMean) {
   TempDir dir;
   std::string db = dir / "h.db";
   {
-    HistoryWriter w(db);
+    SqliteWriter w(db);
     Retention keep_one_hour{3'600'000, 400 * 24 * kHourMs};
     for (int i = 1; i <= 60 * 4; ++i) {
       w.Write({kHour0 + i * kMinute, kMinute, {Gauge("g", i % 7 == 0 ? 1e308 : -0.5 * i)}},
@@ -108,7 +108,7 @@ TEST(HistoryGaugeTest, ReadsAndConvertsSchemaVersion1) {
   TempDir dir;
   std::string db = dir / "h.db";
   {
-    HistoryWriter w(db);
+    SqliteWriter w(db);
     Retention keep_one_hour{3'600'000, 400 * 24 * kHourMs};
     for (int i = 1; i <= 60 * 3; ++i) {
       w.Write({kHour0 + i * kMinute, kMinute, {Gauge("g", 2.0 + i % 2)}}, keep_one_hour);
@@ -124,7 +124,7 @@ TEST(HistoryGaugeTest, ReadsAndConvertsSchemaVersion1) {
     return OnePoint(reader.Query(common::Selector(), {kHour0 + 1, kHour0 + 1, 3'600'000})).Avg();
   };
   EXPECT_EQ(first_hour(), 2.5);
-  { HistoryWriter w(db); }
+  { SqliteWriter w(db); }
   {
     Db raw(db, Db::Mode::kReadOnly);
     EXPECT_EQ(GetMeta(raw, "schema_version", 0), kSchemaVersion);
