@@ -13,6 +13,7 @@
 #include "common/selector.h"
 #include "daemon/http/dashboard.h"
 #include "daemon/http/history.h"
+#include "daemon/log.h"
 #include "shmstats/error.h"
 
 namespace shmstats::daemon {
