@@ -1,8 +1,13 @@
 #include "daemon/dbus/api.h"
 
 #include <fmt/format.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <systemd/sd-bus.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -243,20 +248,10 @@ void AppendPoint(sd_bus_message* m, const nlohmann::json& point) {
   Check(sd_bus_message_close_container(m));
 }
 
-int GetHistory(sd_bus_message* m, void* userdata, sd_bus_error* error) {
-  return Handle(error, [&] {
-    const char *selector = nullptr, *from = nullptr, *to = nullptr, *step = nullptr;
-    Check(sd_bus_message_read(m, "ssss", &selector, &from, &to, &step));
-    int64_t now = history::NowMs();
-    history::QueryRange range;
-    range.step_ms = history::ParseStep(step);
-    range.from_ms = history::ParseTime(from, now);
-    range.to_ms = history::ParseTime(to, now);
-    history::ValidateRange(range);
-    // The history reader, as /stats/history uses it: its JSON document, typed.
-    history::HistoryReader reader(Api(userdata).config().history_db);
-    auto doc =
-        history::HistoryToJson(reader.Query(common::Selector::Parse(selector), range), range);
+// Replies to GetHistory call `m` with the series of `doc` (HistoryToJson's document),
+// typed. On the bus thread.
+int ReplyHistory(sd_bus_message* m, const nlohmann::json& doc) {
+  try {
     sd_bus_message* reply = nullptr;
     Check(sd_bus_message_new_method_return(m, &reply));
     std::unique_ptr<sd_bus_message, decltype(&sd_bus_message_unref)> owner(reply,
@@ -278,6 +273,18 @@ int GetHistory(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     }
     Check(sd_bus_message_close_container(reply));
     return sd_bus_send(nullptr, reply, nullptr);
+  } catch (const BusFailure& f) {
+    return f.r;
+  }
+}
+
+// Read on the bus thread, run on a query thread (DbusApi::QueueHistory): the bus
+// goes on dispatching meanwhile.
+int GetHistory(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  return Handle(error, [&] {
+    const char *selector = nullptr, *from = nullptr, *to = nullptr, *step = nullptr;
+    Check(sd_bus_message_read(m, "ssss", &selector, &from, &to, &step));
+    return Api(userdata).QueueHistory(m, HistoryParams{selector, from, to, step}, error);
   });
 }
 
@@ -353,13 +360,86 @@ const sd_bus_vtable kVtable[] = {
 
 }  // namespace
 
+// A method call kept for a later reply: a reference released on the bus thread (or
+// once that thread has ended), never concurrently with it.
+struct DbusApi::Call {
+  explicit Call(sd_bus_message* m) : message(sd_bus_message_ref(m)) {}
+  ~Call() { sd_bus_message_unref(message); }
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+  sd_bus_message* message;
+};
+
+struct DbusApi::Answer {
+  std::unique_ptr<Call> call;
+  int status = 200;  // QueryHistory's: 200, 400 or 503
+  std::string message;
+  nlohmann::json doc;
+};
+
 DbusApi::DbusApi(const Config& config, Collector& collector)
-    : config_(config), collector_(collector) {}
+    : config_(config),
+      collector_(collector),
+      wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      queries_(std::make_unique<WorkerPool>(kHistoryThreads, kHistoryQueue)) {}
 
 DbusApi::~DbusApi() {
   Stop();
+  answers_.clear();  // their calls are released before the bus is
   sd_bus_slot_unref(slot_);
   sd_bus_flush_close_unref(bus_);
+  if (wake_ >= 0) close(wake_);
+}
+
+HistoryLimits DbusApi::history_limits() {
+  HistoryLimits limits;  // /stats/history's range, series and budget...
+  // ...and fewer points: a reply is one D-Bus message, which the bus limits in size
+  // (dbus-daemon: 32 MiB on the system bus), and is built whole in memory.
+  limits.max_points = 50'000;
+  return limits;
+}
+
+int DbusApi::QueueHistory(sd_bus_message* m, HistoryParams params, sd_bus_error* error) {
+  auto call = std::make_shared<std::unique_ptr<Call>>(std::make_unique<Call>(m));
+  bool queued = queries_->TryPost([this, call, params = std::move(params)] {
+    Answer answer;
+    answer.call = std::move(*call);  // from here on only this thread holds it, then the bus's
+    answer.status = QueryHistory(
+        config_.history_db, history_limits(), [this] { return stop_.load(); }, params,
+        answer.message,
+        [&](const auto& result, const history::QueryRange& range) {
+          answer.doc = history::HistoryToJson(result, range);
+        });
+    std::lock_guard lock(answers_mu_);
+    answers_.push_back(std::move(answer));
+    uint64_t one = 1;
+    (void)!write(wake_, &one, sizeof one);
+  });
+  if (queued) return 1;  // answered from the bus thread once the query is done
+  call->reset();
+  return ReplyError(
+      error, "org.shmstats.Stats1.Error.Busy",
+      fmt::format("busy: {} GetHistory calls are waiting; retry later", kHistoryQueue));
+}
+
+void DbusApi::SendAnswers() {
+  std::vector<Answer> done;
+  {
+    std::lock_guard lock(answers_mu_);
+    done.swap(answers_);
+  }
+  for (auto& a : done) {
+    sd_bus_message* m = a.call->message;
+    int r =
+        a.status == 200
+            ? ReplyHistory(m, a.doc)
+            : sd_bus_reply_method_errorf(
+                  m, a.status == 400 ? SD_BUS_ERROR_INVALID_ARGS : "org.shmstats.Stats1.Error.Busy",
+                  "%s", a.message.c_str());
+    if (r < 0) {
+      Log("warning", fmt::format("D-Bus: cannot send a GetHistory reply: {}", std::strerror(-r)));
+    }
+  }
 }
 
 Segment& DbusApi::Writable() {
@@ -387,7 +467,31 @@ void DbusApi::Start() {
 
 void DbusApi::Stop() {
   stop_ = true;
+  uint64_t one = 1;
+  if (wake_ >= 0) (void)!write(wake_, &one, sizeof one);
   if (thread_.joinable()) thread_.join();
+  queries_->Stop();  // a running query sees stop_ and gives up; waiting ones are dropped
+}
+
+void DbusApi::Wait() {
+  // The bus's descriptor and timeout (sd_bus_wait's), and wake_ for answers and
+  // Stop(); ticks are looked at every 0.2 s at least.
+  pollfd fds[2] = {{sd_bus_get_fd(bus_), static_cast<short>(sd_bus_get_events(bus_)), 0},
+                   {wake_, POLLIN, 0}};
+  int timeout_ms = 200;
+  uint64_t until = 0;
+  if (sd_bus_get_timeout(bus_, &until) >= 0 && until != UINT64_MAX) {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint64_t now_us = static_cast<uint64_t>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
+    timeout_ms = until <= now_us
+                     ? 0
+                     : static_cast<int>(std::min<uint64_t>(200, (until - now_us + 999) / 1000));
+  }
+  if (poll(fds, 2, timeout_ms) > 0 && (fds[1].revents & POLLIN)) {
+    uint64_t n;
+    (void)!read(wake_, &n, sizeof n);
+  }
 }
 
 void DbusApi::Serve() {
@@ -399,6 +503,7 @@ void DbusApi::Serve() {
       return;
     }
     if (r > 0) continue;
+    SendAnswers();
     if (uint64_t ticks = ticks_.load(); ticks != sent) {
       sent = ticks;
       sd_bus_emit_signal(bus_, kPath, kName, "Tick", "t",
@@ -406,7 +511,7 @@ void DbusApi::Serve() {
       sd_bus_emit_properties_changed(bus_, kPath, kName, "LastTick", "Status", nullptr);
       continue;
     }
-    sd_bus_wait(bus_, 200'000);  // wakes for Stop() and ticks at least every 0.2 s
+    Wait();
   }
 }
 

@@ -15,7 +15,11 @@
 //   GetAllMetrics() -> a(sa{ss}sa{sv})
 //   GetHistory(s selector, s from, s to, s step) -> a(sa{ss}saa{sv})
 //       per series: name, labels, type, points ({t: x unix ms, increase, rate, ...}:
-//       the fields of /stats/history's JSON); from/to as there (-1h, now, unix time)
+//       the fields of /stats/history's JSON); from/to as there (-1h, now, unix time).
+//       Bounded as /stats/history (range, 500 series, 5 s budget; 50,000 points: a
+//       reply is one bus message): over a bound InvalidArgs, past the budget or
+//       while stopping Error.Busy. Run on 2 query threads, never on the bus thread,
+//       with 4 calls waiting at most: beyond, Error.Busy at once.
 //   Reset(s selector) -> a(sa{ss}sa{sv})             the values they had; needs
 //                                                     --enable-reset (as over HTTP)
 //   properties: Segment (s), LastTick (t, unix ms, 0 before the first), Status (s)
@@ -23,7 +27,7 @@
 //
 // Errors: org.freedesktop.DBus.Error.InvalidArgs for a bad name, label, selector,
 // value or range (the message says what to write); org.shmstats.Stats1.Error.NoMatch,
-// .NotFound (segment or history missing), .Full, .TypeMismatch, .Failed; and
+// .NotFound (segment or history missing), .Full, .TypeMismatch, .Busy, .Failed; and
 // org.freedesktop.DBus.Error.AccessDenied for Reset while reset is disabled.
 // Who may call what is the bus policy's business (packaging/org.shmstats.Stats1.conf).
 //
@@ -31,18 +35,20 @@
 // from any thread.
 
 #include <sys/types.h>
+#include <systemd/sd-bus.h>
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "daemon/collector.h"
 #include "daemon/config.h"
-
-struct sd_bus;
-struct sd_bus_slot;
+#include "daemon/http/history.h"
+#include "daemon/worker_pool.h"
 
 namespace shmstats::daemon {
 
@@ -61,9 +67,20 @@ class DbusApi {
   const Config& config() const { return config_; }
   Collector& collector() { return collector_; }
   Segment& Writable();  // the segment opened read-write (re-opened when replaced)
+  // Queues GetHistory call `m` for a query thread and returns 1 (replied to later,
+  // from the bus thread), or replies Error.Busy at once when the queue is full.
+  int QueueHistory(sd_bus_message* m, HistoryParams params, sd_bus_error* error);
+  // GetHistory's bounds: /stats/history's, with fewer points (one bus message).
+  static HistoryLimits history_limits();
 
  private:
+  struct Call;
+  struct Answer;
+  static constexpr int kHistoryThreads = 2;  // as HTTP's query lane
+  static constexpr size_t kHistoryQueue = 4;
   void Serve();
+  void Wait();         // for the bus, an answer, Stop(), or 0.2 s
+  void SendAnswers();  // replies to the GetHistory calls whose queries are done
   const Config& config_;
   Collector& collector_;
   sd_bus* bus_ = nullptr;
@@ -71,6 +88,10 @@ class DbusApi {
   std::optional<Segment> writable_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> ticks_{0};
+  int wake_ = -1;  // eventfd: an answer is ready, or Stop()
+  std::mutex answers_mu_;
+  std::vector<Answer> answers_;  // done queries, replied to from the bus thread
+  std::unique_ptr<WorkerPool> queries_;
   std::thread thread_;
 };
 

@@ -56,28 +56,42 @@ namespace {
 
 // Runs `query` on a reader of `history_db` with the interrupt armed, and maps its
 // errors: 400 for bad input or a query over the bounds, 503 for a store that cannot
-// be read, a spent budget or a daemon that is stopping.
-void Guarded(const std::string& history_db, const HistoryLimits& limits,
-             const std::function<bool()>& stopping, HttpResponse& res,
-             const std::function<void(history::HistoryReader&)>& query) {
+// be read, a spent budget or a daemon that is stopping; `message` says which.
+int Guarded(const std::string& history_db, const HistoryLimits& limits,
+            const std::function<bool()>& stopping, std::string& message,
+            const std::function<void(history::HistoryReader&)>& query) {
   Budget budget{std::chrono::steady_clock::now() + limits.budget, &stopping};
   try {
     history::HistoryReader reader(history_db);
     reader.store().SetInterrupt([&budget] { return CheckBudget(&budget) != 0; });
     query(reader);
     reader.store().SetInterrupt(nullptr);
+    return 200;
   } catch (const Error& e) {
-    res.Set(400, fmt::format("bad request: {}\n", e.what()));
+    message = fmt::format("bad request: {}", e.what());
+    return 400;
   } catch (const history::StoreError& e) {
     if (budget.stopped) {
-      res.Set(503, "shutting down\n");
+      message = "shutting down";
     } else if (budget.expired) {
-      res.Set(503, fmt::format("history query ran past its {} ms budget: use a larger step, a "
-                               "shorter range or a narrower selector\n",
-                               limits.budget.count()));
+      message = fmt::format(
+          "history query ran past its {} ms budget: use a larger step, a "
+          "shorter range or a narrower selector",
+          limits.budget.count());
     } else {
-      res.Set(503, fmt::format("history unavailable: {}\n", e.what()));
+      message = fmt::format("history unavailable: {}", e.what());
     }
+    return 503;
+  }
+}
+
+// Guarded, answering over HTTP: the error's message as the body.
+void Guarded(const std::string& history_db, const HistoryLimits& limits,
+             const std::function<bool()>& stopping, HttpResponse& res,
+             const std::function<void(history::HistoryReader&)>& query) {
+  std::string message;
+  if (int status = Guarded(history_db, limits, stopping, message, query); status != 200) {
+    res.Set(status, message + "\n");
   }
 }
 
@@ -103,28 +117,50 @@ size_t Matching(history::HistoryReader& reader, const common::Selector& selector
 
 }  // namespace
 
+int QueryHistory(const std::string& history_db, const HistoryLimits& limits,
+                 const std::function<bool()>& stopping, const HistoryParams& params,
+                 std::string& message,
+                 const std::function<void(const std::vector<history::SeriesHistory>&,
+                                          const history::QueryRange&)>& answer) {
+  return Guarded(history_db, limits, stopping, message, [&](history::HistoryReader& reader) {
+    int64_t now = history::NowMs();
+    auto selector =
+        params.selector.empty() ? common::Selector() : common::Selector::Parse(params.selector);
+    history::QueryRange range;
+    range.step_ms = history::ParseStep(params.step);
+    range.from_ms = history::ParseTime(params.from, now);
+    range.to_ms = history::ParseTime(params.to, now);
+    history::ValidateRange(range);
+    Bounds(limits, range, Matching(reader, selector));
+    answer(reader.Query(selector, range), range);
+  });
+}
+
 void ServeHistory(const std::string& history_db, const HistoryLimits& limits,
                   const std::function<bool()>& stopping, const HttpRequest& req,
                   HttpResponse& res) {
-  Guarded(history_db, limits, stopping, res, [&](history::HistoryReader& reader) {
-    int64_t now = history::NowMs();
-    auto selector = SelectorParam(req);
-    history::QueryRange range;
-    range.step_ms = history::ParseStep(req.Param("step", "1m"));
-    range.from_ms = history::ParseTime(req.Param("from", "-1h"), now);
-    range.to_ms = history::ParseTime(req.Param("to", "now"), now);
-    std::string format = FormatParam(req);
-    history::ValidateRange(range);
-    Bounds(limits, range, Matching(reader, selector));
-    auto result = reader.Query(selector, range);
-    if (format == "csv") {
-      res.Set(200, history::HistoryToCsv(result, range), "text/csv; charset=utf-8");
-    } else {
-      nlohmann::json doc = history::HistoryToJson(result, range);
-      if (req.Param("buckets", "") == "1") AddPointBuckets(result, &doc);  // dashboard heatmap
-      res.Set(200, doc.dump() + "\n", "application/json");
-    }
-  });
+  std::string format;
+  try {
+    format = FormatParam(req);
+  } catch (const Error& e) {
+    return res.Set(400, fmt::format("bad request: {}\n", e.what()));
+  }
+  HistoryParams params{req.Param("metric", ""), req.Param("from", "-1h"), req.Param("to", "now"),
+                       req.Param("step", "1m")};
+  std::string message;
+  int status = QueryHistory(history_db, limits, stopping, params, message,
+                            [&](const auto& result, const history::QueryRange& range) {
+                              if (format == "csv") {
+                                res.Set(200, history::HistoryToCsv(result, range),
+                                        "text/csv; charset=utf-8");
+                              } else {
+                                nlohmann::json doc = history::HistoryToJson(result, range);
+                                if (req.Param("buckets", "") == "1")
+                                  AddPointBuckets(result, &doc);  // dashboard heatmap
+                                res.Set(200, doc.dump() + "\n", "application/json");
+                              }
+                            });
+  if (status != 200) res.Set(status, message + "\n");
 }
 
 void ServeSummary(const std::string& history_db, const HistoryLimits& limits,

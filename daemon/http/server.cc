@@ -13,6 +13,7 @@
 #include "common/selector.h"
 #include "daemon/http/dashboard.h"
 #include "daemon/http/history.h"
+#include "daemon/log.h"
 #include "shmstats/error.h"
 
 namespace shmstats::daemon {
@@ -65,12 +66,43 @@ bool SameToken(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+HttpLimits HttpServer::Limits() {
+  HttpLimits limits;
+  size_t wanted = limits.max_connections;
+  limits.max_connections = ConnectionCap(wanted);
+  if (limits.max_connections < wanted) {
+    Log("warning", fmt::format("HTTP: at most {} connections (not {}): the descriptor limit "
+                               "(LimitNOFILE, ulimit -n) keeps a reserve for the daemon's files",
+                               limits.max_connections, wanted));
+  }
+  return limits;
+}
+
 HttpServer::HttpServer(const Config& config, Collector& collector)
-    : config_(config), collector_(collector), server_(std::make_unique<HttpTransport>(Routes())) {}
+    : config_(config),
+      collector_(collector),
+      server_(std::make_unique<HttpTransport>(Routes(), Limits())) {
+  collector_.self_metrics().AddSource([t = server_.get()](std::vector<MetricSnapshot>& out) {
+    MetricSnapshot m;
+    m.type = MetricType::kCounter;
+    m.name = "shmstatsd_http_connections_closed_total";
+    m.help =
+        "HTTP connections the daemon closed to keep its connection cap, by reason "
+        "(idle: the longest idle one, for a new connection; refused: a new one, none idle)";
+    m.labels = {{"reason", "idle"}};
+    m.counter = t->idle_closed();
+    out.push_back(m);
+    m.labels = {{"reason", "refused"}};
+    m.counter = t->refused();
+    out.push_back(std::move(m));
+  });
+}
 
 HttpServer::~HttpServer() = default;
 
-void HttpServer::Bind() { server_->Bind(config_.listen_host, config_.listen_port, config_.listen); }
+int HttpServer::Bind() {
+  return server_->Bind(config_.listen_host, config_.listen_port, config_.listen);
+}
 
 void HttpServer::Serve() { server_->Serve(); }
 

@@ -37,8 +37,9 @@ class HttpServer {
  public:
   HttpServer(const Config& config, Collector& collector);
   ~HttpServer();
-  // Binds the listen address; throws shmstats::Error(kSystem) if it cannot.
-  void Bind();
+  // Binds the listen address and returns the port it got (the kernel's choice for
+  // port 0); throws shmstats::Error(kSystem) if it cannot.
+  int Bind();
   // Serves until Stop(); call on its own thread.
   void Serve();
   void Stop();
@@ -46,6 +47,8 @@ class HttpServer {
  private:
   // The route table: method, path, lane, handler.
   std::vector<HttpRoute> Routes();
+  // The transport's limits, the connection cap within the descriptor limit.
+  static HttpLimits Limits();
   const Config& config_;
   Collector& collector_;
   SharedRender metrics_[2];  // /metrics renders: Prometheus text, OpenMetrics

@@ -1,17 +1,18 @@
 #include "daemon/http/transport.h"
 
 #include <fmt/format.h>
+#include <sys/resource.h>
 
 #include <array>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <condition_variable>
-#include <deque>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <thread>
 
+#include "daemon/worker_pool.h"
 #include "shmstats/error.h"
 
 namespace shmstats::daemon {
@@ -21,60 +22,6 @@ namespace http = beast::http;
 using tcp = net::ip::tcp;
 
 namespace {
-
-// A fixed set of threads taking tasks from a bounded queue.
-class WorkerPool {
- public:
-  WorkerPool(int threads, size_t capacity) : capacity_(capacity) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
-  }
-  ~WorkerPool() { Stop(); }
-
-  // False when the queue is full or the pool stopped: the caller answers 503.
-  bool TryPost(std::function<void()> task) {
-    std::lock_guard lock(mu_);
-    if (stopped_ || tasks_.size() >= capacity_) return false;
-    tasks_.push_back(std::move(task));
-    cv_.notify_one();
-    return true;
-  }
-
-  // Drops what waits and joins the threads (running tasks finish first).
-  void Stop() {
-    std::deque<std::function<void()>> dropped;
-    {
-      std::lock_guard lock(mu_);
-      stopped_ = true;
-      dropped.swap(tasks_);
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) {
-      if (t.joinable()) t.join();
-    }
-  }
-
- private:
-  void Loop() {
-    for (;;) {
-      std::function<void()> task;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stopped_ || !tasks_.empty(); });
-        if (stopped_) return;
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
-      }
-      task();
-    }
-  }
-
-  const size_t capacity_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;
-  bool stopped_ = false;
-  std::vector<std::thread> threads_;
-};
 
 void RunHandler(const HttpRoute& route, const HttpRequest& req, HttpResponse& res) {
   try {
@@ -122,7 +69,21 @@ class Drain : public std::enable_shared_from_this<Drain> {
   size_t read_ = 0;
 };
 
+class Session;
+
 }  // namespace
+
+size_t ConnectionCap(size_t wanted, size_t reserve) {
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) != 0) return wanted;
+  if (nofile.rlim_cur < nofile.rlim_max) {
+    rlimit raised{nofile.rlim_max, nofile.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) nofile = raised;
+  }
+  if (nofile.rlim_cur == RLIM_INFINITY) return wanted;
+  size_t room = nofile.rlim_cur > 2 * reserve ? nofile.rlim_cur - reserve : nofile.rlim_cur / 2;
+  return std::min(wanted, room);
+}
 
 struct HttpTransport::Impl {
   Impl(std::vector<HttpRoute> r, HttpLimits l, const std::atomic<bool>& s)
@@ -133,9 +94,16 @@ struct HttpTransport::Impl {
         query(l.query_threads, l.query_queue) {}
 
   void Accept();
+  // The connection idle longest, taken out of the idle list, or null.
+  std::shared_ptr<Session> TakeOldestIdle();
 
-  // Declared first, destroyed last: sessions destroyed with the io_context count down.
+  // Declared first, destroyed last: sessions destroyed with the io_context count down
+  // and leave the idle list.
   std::atomic<size_t> connections{0};
+  std::mutex idle_mu;
+  std::list<std::weak_ptr<Session>>
+      idle;  // kept-alive connections awaiting a request, oldest first
+  std::atomic<uint64_t> idle_closed{0}, refused{0};
   net::io_context ioc;
   const std::vector<HttpRoute> routes;
   const HttpLimits limits;
@@ -153,22 +121,53 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket socket, HttpTransport::Impl& impl) : stream_(std::move(socket)), impl_(impl) {
     impl_.connections.fetch_add(1);
   }
-  ~Session() { impl_.connections.fetch_sub(1); }
+  ~Session() {
+    LeaveIdle();
+    impl_.connections.fetch_sub(1);
+  }
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
   }
 
+  // With impl_.idle_mu held, while idle: takes it out of the idle list and closes
+  // it on its own strand (its pending read ends, and the session with it).
+  void EvictLocked() {
+    impl_.idle.erase(idle_at_);
+    idle_ = false;
+    evicted_ = true;
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      self->stream_.socket().close(ec);
+    });
+  }
+
  private:
+  void EnterIdle() {
+    std::lock_guard lock(impl_.idle_mu);
+    idle_at_ = impl_.idle.insert(impl_.idle.end(), weak_from_this());
+    idle_ = true;
+  }
+  // False if it was evicted meanwhile: the connection is being closed.
+  bool LeaveIdle() {
+    std::lock_guard lock(impl_.idle_mu);
+    if (idle_) impl_.idle.erase(idle_at_);
+    idle_ = false;
+    return !evicted_;
+  }
+
   // Waits for the next request on a kept-alive connection: up to idle_timeout for
   // its first byte (an idle connection costs no thread), then request_deadline for
   // the whole of it. A fresh connection gets request_deadline from the start.
   void AwaitNext() {
     if (buffer_.size() > 0) return Read();  // pipelined: already here
     stream_.expires_after(impl_.limits.idle_timeout);
+    EnterIdle();
     stream_.async_read_some(buffer_.prepare(kFirstRead),
                             [self = shared_from_this()](beast::error_code ec, size_t n) {
-                              if (ec) return;  // closed by the client, or idle too long
+                              // Closed by the client, idle too long, or evicted.
+                              if (!self->LeaveIdle() || ec) return;
                               self->buffer_.commit(n);
                               self->Read();
                             });
@@ -281,6 +280,11 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   unsigned version_ = 11;
   bool keep_alive_ = false;
+  // In impl_.idle (at idle_at_) while awaiting a kept-alive request; guarded by
+  // impl_.idle_mu, as evicted_ is.
+  bool idle_ = false;
+  bool evicted_ = false;
+  std::list<std::weak_ptr<Session>>::iterator idle_at_;
 };
 
 }  // namespace
@@ -295,7 +299,12 @@ void HttpTransport::Impl::Accept() {
       });
       return;
     }
-    if (connections.load() >= limits.max_connections) {
+    std::shared_ptr<Session> oldest;
+    if (connections.load() >= limits.max_connections && (oldest = TakeOldestIdle())) {
+      idle_closed.fetch_add(1, std::memory_order_relaxed);  // its room goes to the new one
+    }
+    if (connections.load() >= limits.max_connections && !oldest) {
+      refused.fetch_add(1, std::memory_order_relaxed);
       static constexpr std::string_view kBusy =
           "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n"
           "Connection: close\r\nContent-Length: 22\r\n\r\ntoo many connections\r\n";
@@ -309,12 +318,27 @@ void HttpTransport::Impl::Accept() {
   });
 }
 
+std::shared_ptr<Session> HttpTransport::Impl::TakeOldestIdle() {
+  std::lock_guard lock(idle_mu);
+  for (auto& entry : idle) {
+    // Null: being destroyed, it leaves the list itself (waiting for this lock).
+    if (auto session = entry.lock()) {
+      session->EvictLocked();
+      return session;
+    }
+  }
+  return nullptr;
+}
+
+uint64_t HttpTransport::idle_closed() const { return impl_->idle_closed.load(); }
+uint64_t HttpTransport::refused() const { return impl_->refused.load(); }
+
 HttpTransport::HttpTransport(std::vector<HttpRoute> routes, HttpLimits limits)
     : impl_(std::make_unique<Impl>(std::move(routes), limits, stopping_)) {}
 
 HttpTransport::~HttpTransport() { Stop(); }
 
-void HttpTransport::Bind(const std::string& host, int port, const std::string& what) {
+int HttpTransport::Bind(const std::string& host, int port, const std::string& what) {
   beast::error_code ec;
   tcp::resolver resolver(impl_->ioc);
   auto endpoints = resolver.resolve(host, std::to_string(port),
@@ -327,11 +351,19 @@ void HttpTransport::Bind(const std::string& host, int port, const std::string& w
     acceptor.set_option(net::socket_base::reuse_address(true), ec);
     acceptor.bind(entry.endpoint(), ec);
     if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-    if (!ec) return;
+    if (!ec) {
+      auto local = acceptor.local_endpoint(ec);
+      if (!ec) return local.port();
+    }
   }
   impl_->acceptor.close(ec);
   throw Error(Errc::kSystem,
               fmt::format("cannot listen on {} (in use, or not a local address?)", what));
+}
+
+size_t HttpTransport::Waiting(Lane lane) const {
+  if (lane == Lane::kInline) return 0;
+  return (lane == Lane::kScrape ? impl_->scrape : impl_->query).Waiting();
 }
 
 void HttpTransport::Serve() {

@@ -13,8 +13,12 @@
 // must arrive whole (headers and body) within `request_deadline` of the connection
 // being ready for it, or the connection is closed; a response must be written
 // within the same time; between requests a kept-alive connection may stay idle for
-// `idle_timeout`. A connection closed after an answer (an error, a refusal or
-// "Connection: close") is closed gracefully: the client's unread request bytes are
+// `idle_timeout`. When `max_connections` are open, a new connection takes the
+// place of the connection that has been idle longest (kept alive, waiting for its
+// next request): it is closed, and the new one served. Only when none is idle is
+// the new one answered 503 and closed. So whoever holds many idle connections
+// cannot keep a scraper or a health check out. A connection closed after an answer (an error, a
+// refusal or "Connection: close") is closed gracefully: the client's unread request bytes are
 // drained (bounded) so that the answer is not lost to a reset. Stop() returns
 // promptly under any load: queued requests are dropped and running handlers see
 // stopping() and give up.
@@ -53,8 +57,9 @@ struct HttpLimits {
   size_t scrape_queue = 256;  // waiting /metrics requests beyond which 503
   int query_threads = 2;
   size_t query_queue = 4;  // waiting history queries beyond which 503
-  // Beyond: 503 and close. Well under the usual 1,024 descriptors, so that the
-  // history database, the segment and the state files can always be opened.
+  // Open connections. Beyond, the oldest idle one is closed for the new one, or,
+  // with none idle, the new one gets 503 and is closed. The daemon lowers it to
+  // leave a reserve of descriptors under RLIMIT_NOFILE (ConnectionCap).
   size_t max_connections = 512;
   std::chrono::milliseconds request_deadline{10'000};
   // A kept-alive connection may wait this long for its next request's first byte
@@ -65,6 +70,12 @@ struct HttpLimits {
   size_t max_request_bytes = 64 * 1024;  // headers and body; larger: 413/431 and close
 };
 
+// `wanted` connections, or fewer, so that `reserve` descriptors stay free under
+// RLIMIT_NOFILE for the daemon's own files (the segment, the history database and
+// its journal, stats.json, the spool, sockets). Raises the soft limit to the hard
+// one first when it may (a sandbox may forbid it: the unit sets LimitNOFILE).
+size_t ConnectionCap(size_t wanted, size_t reserve = 256);
+
 class HttpTransport {
  public:
   HttpTransport(std::vector<HttpRoute> routes, HttpLimits limits = {});
@@ -73,11 +84,18 @@ class HttpTransport {
   HttpTransport& operator=(const HttpTransport&) = delete;
 
   // Listens on host:port (SO_REUSEADDR, never SO_REUSEPORT: a second daemon on the
-  // same address is refused). Throws shmstats::Error(kSystem) naming `what`.
-  void Bind(const std::string& host, int port, const std::string& what);
+  // same address is refused); port 0 lets the kernel choose. Returns the port it
+  // listens on. Throws shmstats::Error(kSystem) naming `what`.
+  int Bind(const std::string& host, int port, const std::string& what);
   // Serves until Stop(); call on its own thread.
   void Serve();
   void Stop();
+  // Requests waiting in `lane`'s queue now (kInline: always 0).
+  size_t Waiting(Lane lane) const;
+  // Idle connections closed to make room for new ones, and new connections
+  // refused (503) with none idle to close, since the start.
+  uint64_t idle_closed() const;
+  uint64_t refused() const;
   // True once Stop() was called: long handlers poll it and give up.
   bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
 

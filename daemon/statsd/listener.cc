@@ -29,7 +29,6 @@ using statsd::Type;
 
 constexpr size_t kBatch = 64;                    // datagrams per recvmmsg
 constexpr size_t kDatagramBytes = 65536;         // the largest UDP payload fits
-constexpr size_t kMaxCachedSeries = 1 << 18;     // bounds the cache under garbage names
 constexpr long kMaxObservationsPerValue = 1000;  // @rate below 0.001 counts as 0.001
 constexpr int kReceiveBuffer = 8 << 20;  // asked for; capped at rmem_max without CAP_NET_ADMIN
 
@@ -43,7 +42,8 @@ int64_t NowMs() {
   throw Error(Errc::kSystem, fmt::format("statsd: {}: {}", what, std::strerror(errno)));
 }
 
-int BindUdp(const std::string& address) {
+// Binds a UDP socket; `bound_port` is set to the port it got.
+int BindUdp(const std::string& address, int& bound_port) {
   auto colon = address.rfind(':');
   std::string host = colon == std::string::npos ? "" : address.substr(0, colon);
   std::string port = colon == std::string::npos ? "" : address.substr(colon + 1);
@@ -72,6 +72,13 @@ int BindUdp(const std::string& address) {
     Fail(fmt::format("cannot listen on udp {}", address));
   }
   freeaddrinfo(res);
+  sockaddr_storage local{};
+  socklen_t len = sizeof(local);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
+    bound_port =
+        ntohs(local.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(local).sin6_port
+                                          : reinterpret_cast<const sockaddr_in&>(local).sin_port);
+  }
   return fd;
 }
 
@@ -103,7 +110,9 @@ int BindUnix(const std::string& path) {
 // if missing, re-opened when replaced) and its series cache.
 class StatsdListener::Receiver {
  public:
-  explicit Receiver(StatsdListener& owner) : owner_(owner) { key_.reserve(1024); }
+  Receiver(StatsdListener& owner, size_t cache_bytes) : owner_(owner), cache_budget_(cache_bytes) {
+    key_.reserve(1024);
+  }
   // Opens the segment if needed, at most once a second; true if it is open.
   bool Attach();
   void Ingest(std::string_view datagram);
@@ -132,14 +141,16 @@ class StatsdListener::Receiver {
   int64_t last_attach_ms_ = INT64_MIN / 2;
   std::string key_;  // reused: no allocation once it has grown
   std::unordered_map<std::string, Series, Hash, std::equal_to<>> series_;
+  const size_t cache_budget_;  // bytes the cache may hold (its keys and entries)
+  size_t cache_bytes_ = 0;
   uint64_t refused_series_[statsd::kResultCount] = {};  // for logging
 };
 
 StatsdListener::StatsdListener(std::string segment, const std::string& udp,
-                               const std::string& unix_path)
+                               const std::string& unix_path, size_t cache_bytes)
     : segment_name_(std::move(segment)) {
   try {
-    if (!udp.empty()) fds_.push_back(BindUdp(udp));
+    if (!udp.empty()) fds_.push_back(BindUdp(udp, udp_port_));
     if (!unix_path.empty()) {
       fds_.push_back(BindUnix(unix_path));
       unix_path_ = unix_path;
@@ -154,8 +165,9 @@ StatsdListener::StatsdListener(std::string segment, const std::string& udp,
       setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kReceiveBuffer, sizeof(int));
     }
   }
-  for (size_t i = 0; i < std::max<size_t>(fds_.size(), 1); ++i) {
-    receivers_.push_back(std::make_unique<Receiver>(*this));
+  const size_t receivers = std::max<size_t>(fds_.size(), 1);
+  for (size_t i = 0; i < receivers; ++i) {
+    receivers_.push_back(std::make_unique<Receiver>(*this, cache_bytes / receivers));
   }
   receivers_[0]->Attach();
 }
@@ -181,6 +193,7 @@ bool StatsdListener::Receiver::Attach() {
                                owner_.segment_name_));
     segment_.reset();
     series_.clear();
+    cache_bytes_ = 0;
   }
   try {
     segment_.emplace(Segment::OpenOrCreate(owner_.segment_name_));
@@ -295,7 +308,15 @@ StatsdListener::Receiver::Series& StatsdListener::Receiver::Find(const statsd::L
   key_ += '|';
   key_.append(line.tags);
   if (auto it = series_.find(std::string_view(key_)); it != series_.end()) return it->second;
-  if (series_.size() >= kMaxCachedSeries) series_.clear();
+  // An entry's cost: its node (key and series) and bucket, and the key's bytes on
+  // the heap. Past the budget the cache starts over: known series cost one
+  // registration lookup again, and garbage names cannot hold more than the budget.
+  size_t cost = sizeof(decltype(series_)::value_type) + 4 * sizeof(void*) + key_.size() + 1;
+  if (cache_bytes_ + cost > cache_budget_) {
+    series_.clear();
+    cache_bytes_ = 0;
+  }
+  cache_bytes_ += cost;
   return series_.emplace(key_, Register(line)).first->second;
 }
 
@@ -335,8 +356,12 @@ StatsdListener::Receiver::Series StatsdListener::Receiver::Register(const statsd
     // new names into a full segment cannot flood the journal.
     uint64_t seen = refused_series_[static_cast<int>(s.refusal)]++;
     if ((seen & (seen + 1)) == 0) {
+      // Cut: the message quotes the name, which a client may make 64 KiB long.
+      constexpr size_t kMaxLogged = 512;
+      std::string_view what = e.what();
       Log("warning",
-          fmt::format("statsd: {} (refused series #{} for this reason)", e.what(), seen + 1));
+          fmt::format("statsd: {}{} (refused series #{} for this reason)",
+                      what.substr(0, kMaxLogged), what.size() > kMaxLogged ? "..." : "", seen + 1));
     }
   }
   return s;

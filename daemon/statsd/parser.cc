@@ -63,6 +63,20 @@ Result CheckValues(std::string_view values, Type type) noexcept {
   }
 }
 
+// DogStatsD's fields after the type that shmstatsd does not use: "T<unix seconds>"
+// (timestamp), "card:<cardinality>", and any "<letter>:<value>", which covers
+// "c:<container id>" and "e:<external data>" (protocol 1.2, 1.3) and the
+// single-letter fields later versions add, which a server must ignore.
+bool IsIgnoredField(std::string_view field) noexcept {
+  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  if (field.size() >= 2 && letter(field[0]) && field[1] == ':') return true;
+  if (field.starts_with("card:")) return true;
+  if (field.size() >= 2 && field[0] == 'T') {
+    return field.substr(1).find_first_not_of("0123456789") == std::string_view::npos;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result ParseLine(std::string_view line, Line& out) noexcept {
@@ -88,14 +102,17 @@ Result ParseLine(std::string_view line, Line& out) noexcept {
     if (field.starts_with('@')) {
       field.remove_prefix(1);
       bool relative;
+      // 1/rate is what a line stands for: it must be a finite count (below 2^63,
+      // what lround and a counter's arithmetic hold), or nothing would be recorded.
       if (!ParseValue(field, out.sample_rate, relative) || relative || !(out.sample_rate > 0) ||
-          out.sample_rate > 1) {
+          out.sample_rate > 1 || !(1 / out.sample_rate < 0x1p63)) {
         return Result::kBadSampleRate;
       }
     } else if (field.starts_with('#')) {
       out.tags = field.substr(1);
-    } else if (field.starts_with("c:") || field.starts_with('T')) {
-      // DogStatsD container id and timestamp: accepted, not used.
+    } else if (IsIgnoredField(field)) {
+      // DogStatsD metadata (container id, external data, cardinality, timestamp, and
+      // fields of later versions): accepted, not used.
     } else {
       return Result::kBadField;
     }

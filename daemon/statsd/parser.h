@@ -3,12 +3,16 @@
 // The statsd / DogStatsD line protocol, parsed without allocating: every field of a
 // parsed line is a view into the datagram. Pure functions, no state, no I/O.
 //
-//   <name>:<value>[:<value>...]|<type>[|@<sample rate>][|#<tag>[,<tag>...]][|c:<id>][|T<ts>]
+//   <name>:<value>[:<value>...]|<type>[|@<sample rate>][|#<tag>[,<tag>...]][|c:<id>]
+//       [|e:<external data>][|card:<cardinality>][|T<ts>]
 //
 // type: c (counter), g (gauge; a value with a leading + or - is a delta), ms (timer,
 // milliseconds), h (histogram), d (distribution). Sets (s), events (_e{) and
 // service checks (_sc|) are recognised and refused as unsupported. A tag is key:value
-// or a bare key. The container id (c:) and timestamp (T) fields are accepted and ignored.
+// or a bare key. DogStatsD's metadata fields (container id c:, external data e:,
+// cardinality card:, timestamp T, and any other "<letter>:" field of a later
+// protocol version) are accepted and ignored, as the protocol asks of a server. A
+// sample rate must be in (0, 1] with 1/rate below 2^63 (else kBadSampleRate).
 
 #include <cstdint>
 #include <string>
@@ -25,7 +29,7 @@ enum class Result : uint8_t {
   kBadValue,       // not a finite number, or a negative counter
   kBadType,        // an unknown type
   kUnsupported,    // sets, events and service checks
-  kBadSampleRate,  // @rate not a number in (0, 1]
+  kBadSampleRate,  // @rate not a number in (0, 1], or so small that 1/rate overflows
   kBadField,       // an unknown |field after the type
   kInvalidName,    // the segment refused the mapped name or labels (too long, reserved)
   kTypeConflict,   // the series exists with another type

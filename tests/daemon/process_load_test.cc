@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -178,6 +180,65 @@ TEST(DaemonLoadTest, HealthAndMetricsAnsweredUnderSlowClientsHistoryAndScrapes) 
     EXPECT_TRUE(code == 200 || code == 503 || code == 0) << code << " x" << n;
   }
   EXPECT_GT(slow_cut.load(), 0) << "no slow connection was ever cut";
+}
+
+// One client holds 520 idle keep-alive connections (more than the daemon's cap)
+// while the daemon runs with few descriptors (RLIMIT_NOFILE 700, inherited): new
+// scrapes and health checks are still answered 200 (the oldest idle connections
+// give way), and the daemon's own files (stats.json, the history) never fail for
+// want of a descriptor.
+TEST(DaemonLoadTest, IdleKeepAliveConnectionsOfOneClientNeverKeepScrapesOut) {
+  constexpr int kIdle = 520;
+  ScopedSegmentName seg(UniqueName("idle"));
+  TempDir dir;
+  auto segment = Segment::Create(seg.str(), Small());
+  segment.RegisterCounter({"idle_test_total", {}, "", ""}).Inc(3);
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit few{700, 700};
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &few), 0);
+  Daemon d(seg.str(), dir);
+  setrlimit(RLIMIT_NOFILE, &saved);  // back up again where this user may (root)
+  ASSERT_TRUE(d.ready()) << d.child().Log();
+
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  std::vector<int> held;
+  int answered = 0;
+  for (int i = 0; i < kIdle; ++i) {
+    int fd = ConnectLoopback(d.port());
+    ASSERT_GE(fd, 0) << "connection " << i;
+    held.push_back(fd);
+    ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(request.size()));
+    pollfd p{fd, POLLIN, 0};
+    char head[16] = {};
+    if (poll(&p, 1, 15'000) == 1 && recv(fd, head, 12, 0) == 12 &&
+        std::string(head, 12) == "HTTP/1.1 200") {
+      ++answered;
+    }
+  }
+  EXPECT_EQ(answered, kIdle) << "every connection's request answered 200";
+  std::map<int, int> scrapes, health;
+  for (int i = 0; i < 20; ++i) {
+    ++scrapes[Get(d.port(), "/metrics").status];
+    ++health[Get(d.port(), "/healthz").status];
+  }
+  EXPECT_EQ(scrapes, (std::map<int, int>{{200, 20}}));
+  EXPECT_EQ(health, (std::map<int, int>{{200, 20}}));
+  // The daemon's files: ticks go on, stats.json is replaced, nothing ran out.
+  auto stats_before = std::filesystem::last_write_time(dir / "stats.json");
+  ASSERT_TRUE(d.AwaitTicks(2)) << d.child().Log();
+  EXPECT_GT(std::filesystem::last_write_time(dir / "stats.json"), stats_before);
+  std::string metrics = Get(d.port(), "/metrics").body;
+  double idle_closed = Scalar(metrics, "shmstatsd_http_connections_closed_total{reason=\"idle\"}");
+  std::printf("idle connections closed for new ones: %.0f; refused: %.0f\n", idle_closed,
+              Scalar(metrics, "shmstatsd_http_connections_closed_total{reason=\"refused\"}"));
+  EXPECT_GE(idle_closed, kIdle - (700 - 256));
+  for (int fd : held) close(fd);
+  std::string log = d.child().Log();
+  EXPECT_EQ(log.find("Too many open files"), std::string::npos) << log;
+  EXPECT_NE(log.find("at most 444 connections"), std::string::npos) << log;
+  EXPECT_EQ(d.child().Stop(SIGTERM), 0) << log;
 }
 
 }  // namespace

@@ -24,7 +24,6 @@ namespace shmstats::daemon {
 namespace {
 
 using shmstats::testing::ConnectLoopback;
-using shmstats::testing::FreePort;
 using shmstats::testing::TempDir;
 using shmstats::testing::WaitFor;
 using namespace std::chrono_literals;
@@ -95,12 +94,13 @@ std::string GetRequest(const std::string& path) {
   return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 }
 
-// A transport serving on a free loopback port from its own thread; stopped at the end.
+// A transport serving on a loopback port the kernel chose, from its own thread;
+// stopped at the end.
 class Server {
  public:
   Server(std::vector<HttpRoute> routes, HttpLimits limits)
-      : transport_(std::move(routes), limits), port_(FreePort()) {
-    transport_.Bind("127.0.0.1", port_, "the test's port");
+      : transport_(std::move(routes), limits),
+        port_(transport_.Bind("127.0.0.1", 0, "the test's port")) {
     thread_ = std::thread([this] { transport_.Serve(); });
   }
   ~Server() {
@@ -108,6 +108,7 @@ class Server {
     thread_.join();
   }
   int port() const { return port_; }
+  HttpTransport& transport() { return transport_; }
 
  private:
   HttpTransport transport_;
@@ -160,7 +161,7 @@ TEST(HttpTransportTest, QueryLaneBeyondItsQueueAnswers503WithRetryAfterAtOnce) {
   ASSERT_TRUE(WaitFor([&] { return gate.Entered() == 1; }, 10));
   int queued = ConnectLoopback(server.port());  // takes the queue's only place
   ASSERT_EQ(SendAll(queued, GetRequest("/stats/history")), 0);
-  std::this_thread::sleep_for(300ms);  // let it reach the queue
+  ASSERT_TRUE(WaitFor([&] { return server.transport().Waiting(Lane::kQuery) == 1; }, 10));
   // Every further query is refused while the first still holds the thread (the gate
   // is closed, so "at once" means: answered before anything was let through).
   for (int i = 0; i < 3; ++i) {
@@ -218,12 +219,42 @@ TEST(HttpTransportTest, ARefusedClientStillSendingItsRequestReadsTheAnswer) {
   // client's bytes were read, so that the answer is not lost to a reset.
   ExpectRefusalRead(server.port(), 413, "request larger than 65536 bytes");
 
-  // Over max_connections: 503 at once, read whole by a client that was sending.
+  // Over max_connections with none idle (the one allowed is accepted, its request
+  // not yet sent): 503 at once, read whole by a client that was sending.
   int held = ConnectLoopback(server.port());
-  ASSERT_EQ(SendAll(held, GetRequest("/healthz")), 0);
-  ASSERT_EQ(ReadReply(held).status, 200);  // accepted: the one connection allowed
   ExpectRefusalRead(server.port(), 503, "too many connections");
+  EXPECT_EQ(server.transport().refused(), 3u);  // ExpectRefusalRead's three
+  ASSERT_EQ(SendAll(held, GetRequest("/healthz")), 0);
+  EXPECT_EQ(ReadReply(held).status, 200);  // the held one was served all along
   close(held);
+}
+
+// At the cap, a new connection takes the place of the one idle longest: whoever
+// holds idle keep-alive connections cannot keep a new client out.
+TEST(HttpTransportTest, AtTheCapTheOldestIdleConnectionGivesWayToANewOne) {
+  HttpLimits limits;
+  limits.max_connections = 4;
+  Server server({Healthz()}, limits);
+  std::vector<int> held;
+  for (int i = 0; i < 4; ++i) {  // each answered, then idle: oldest first
+    held.push_back(ConnectLoopback(server.port()));
+    ASSERT_EQ(SendAll(held.back(), GetRequest("/healthz")), 0);
+    ASSERT_EQ(ReadReply(held.back()).status, 200);
+  }
+  for (int round = 0; round < 2; ++round) {
+    int fresh = ConnectLoopback(server.port());
+    ASSERT_EQ(SendAll(fresh, GetRequest("/healthz")), 0);
+    EXPECT_EQ(ReadReply(fresh).status, 200) << "round " << round;
+    EXPECT_TRUE(ClosedWithin(held[round], 10s)) << "the oldest idle connection was kept";
+    held.push_back(fresh);  // kept: the next round is at the cap again
+    ASSERT_TRUE(WaitFor([&] { return server.transport().idle_closed() == round + 1u; }, 10));
+  }
+  for (int i = 2; i < 4; ++i) {  // the younger ones were left alone
+    ASSERT_EQ(SendAll(held[i], GetRequest("/healthz")), 0);
+    EXPECT_EQ(ReadReply(held[i]).status, 200) << "connection " << i;
+  }
+  EXPECT_EQ(server.transport().refused(), 0u);
+  for (int fd : held) close(fd);
 }
 
 TEST(HttpTransportTest, IdleKeepAliveOutlivesTheRequestDeadlineASlowRequestDoesNot) {

@@ -41,6 +41,35 @@ TEST(StatsdParser, TypesAndDogStatsdFields) {
   EXPECT_EQ(line.type, Type::kDistribution);
 }
 
+// DogStatsD 1.3+: external data (e:), cardinality (card:) and single-letter fields of
+// later versions are accepted and ignored, wherever they come after the type.
+TEST(StatsdParser, DogStatsd13FieldsAreIgnored) {
+  Line line;
+  for (const char* text : {"x:1|c|c:in-1|e:it-false,cn-web", "x:1|c|#env:prod|card:high",
+                           "x:1|c|card:low|@0.5|#env:prod", "x:1|c|e:|c:ci-9|T1700000000",
+                           "x:1|c|z:future-field|#env:prod"}) {
+    ASSERT_EQ(ParseLine(text, line), Result::kOk) << text;
+    EXPECT_EQ(line.name, "x");
+    EXPECT_EQ(line.values, "1");
+  }
+  ASSERT_EQ(ParseLine("x:1|c|card:low|@0.5|#env:prod", line), Result::kOk);
+  EXPECT_EQ(line.sample_rate, 0.5);
+  EXPECT_EQ(line.tags, "env:prod");
+  EXPECT_EQ(ParseLine("x:1|c|zz", line), Result::kBadField);  // no "<letter>:" field
+  EXPECT_EQ(ParseLine("x:1|c|Tsoon", line), Result::kBadField);
+}
+
+// A rate whose inverse (the count a line stands for) overflows is refused, never
+// recorded as nothing.
+TEST(StatsdParser, RatesWhoseInverseOverflowsAreRefused) {
+  Line line;
+  for (const char* text : {"x:1|h|@1e-19", "x:1|c|@1e-300", "x:1|ms|@4.9e-324"}) {
+    EXPECT_EQ(ParseLine(text, line), Result::kBadSampleRate) << text;
+  }
+  ASSERT_EQ(ParseLine("x:1|h|@1e-18", line), Result::kOk);  // 1e18 < 2^63
+  EXPECT_EQ(line.sample_rate, 1e-18);
+}
+
 TEST(StatsdParser, RefusalsByReason) {
   Line line;
   EXPECT_EQ(ParseLine("no_colon|c", line), Result::kMalformed);

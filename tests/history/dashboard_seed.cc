@@ -3,7 +3,9 @@
 //   dash_requests_total   delta 60*i      (a rate of i per second)
 //   dash_queue_depth      gauge i
 //   dash_latency_seconds  histogram, i observations in the 0.5 bucket and one in 4
-// Usage: dashboard_seed DB N
+// and, with WIDE, WIDE more counters dash_wide_total{i="0".."WIDE-1"} (delta i), for
+// tests of the bounds on wide history queries.
+// Usage: dashboard_seed DB N [WIDE]
 
 #include <cstdio>
 #include <cstdlib>
@@ -14,11 +16,12 @@
 
 int main(int argc, char** argv) {
   using namespace shmstats;
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: dashboard_seed DB N\n");
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: dashboard_seed DB N [WIDE]\n");
     return 2;
   }
   const int n = std::atoi(argv[2]);
+  const int wide = argc == 4 ? std::atoi(argv[3]) : 0;
   const int64_t minute = 60'000;
   const int64_t last = (history::NowMs() / minute - 1) * minute;
   auto store = history::OpenWriter(argv[1]);
@@ -45,6 +48,14 @@ int main(int argc, char** argv) {
     h.histogram.count = i + 1;
     h.histogram.sum = 0.5 * i + 4;
     tick.samples = {c, g, h};
+    for (int k = 0; k < wide; ++k) {
+      MetricSnapshot w;
+      w.name = "dash_wide_total";
+      w.type = MetricType::kCounter;
+      w.labels = {{"i", std::to_string(k)}};
+      w.counter = static_cast<uint64_t>(k) * static_cast<uint64_t>(i);
+      tick.samples.push_back(std::move(w));
+    }
     writer.Write(tick, history::Retention{});
   }
   return 0;

@@ -8,19 +8,35 @@ checks the properties, the Tick signal (gdbus monitor), D-Bus errors for bad
 arguments, and the policy: `nobody` may read but gets AccessDenied for recording
 and reset, and may record as a member of the shmstats group (setpriv --groups).
 
-usage: dbus_test.py SHMSTATSD STATSCTL POLICY_FILE
+Then GetHistory over a wide history (600 series, 8 hours at 1 m, seeded before the
+start) as `nobody`, who is no member of the shmstats group: over a bound it is
+refused at once; within the bounds it is answered off the bus thread while the
+bus, its properties and /healthz go on answering; beyond its queue it is refused
+with Error.Busy at once; the daemon's memory stays within MEMORY_BOUND_MB, and
+SIGTERM during queries exits (the time is printed; asserted under a generous
+STOP_BOUND_S only, as a shared machine is no stopwatch).
+
+usage: dbus_test.py SHMSTATSD STATSCTL POLICY_FILE DASHBOARD_SEED
 """
 import grp
 import json
+import select
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
-shmstatsd, statsctl, policy = (os.path.abspath(a) for a in sys.argv[1:4])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
+from port_file import await_ports, listen_any_port  # noqa: E402
+
+shmstatsd, statsctl, policy, seed = (os.path.abspath(a) for a in sys.argv[1:5])
+WIDE, SEEDED_MINUTES = 600, 480
+MEMORY_BOUND_MB = 256  # peak resident set of the daemon over the whole test
+STOP_BOUND_S = 10  # SIGTERM to exit, with GetHistory calls running (the aim: 2 s)
 NAME, PATH, IFACE = "org.shmstats.Stats1", "/org/shmstats/Stats1", "org.shmstats.Stats1"
 
 
@@ -61,9 +77,6 @@ with open(config, "w") as f:
 token = os.path.join(work, "token")
 with open(token, "w") as f:
     f.write("dbus-test-token-0123456789\n")
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
 
 # The policy names the shmstats group. When this host has none (a build machine),
 # the bus runs in a private mount namespace whose /etc/group has one, so that the
@@ -88,10 +101,13 @@ address = bus.stdout.readline().strip()
 if not address:
     fail(f"dbus-daemon did not start: {bus.stderr.read()}")
 env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address)
+# A wide history, written before the daemon opens it.
+subprocess.run([seed, os.path.join(work, "history.db"), str(SEEDED_MINUTES), str(WIDE)],
+               check=True)
 log = open(os.path.join(work, "shmstatsd.log"), "w")
 daemon = subprocess.Popen(
     [shmstatsd, "--segment", segment, "--interval", "1s", "--state-dir", work,
-     "--listen", f"127.0.0.1:{port}", "--create-segment", "--dbus", "system",
+     *listen_any_port(os.path.join(work, "ports")), "--create-segment", "--dbus", "system",
      "--enable-reset", "--reset-token-file", token],
     env=env, stdout=subprocess.DEVNULL, stderr=log)
 
@@ -172,15 +188,18 @@ try:
 
     # A tick: the LastTick property moves, the Tick signal goes out, and the
     # history has the counter; GetHistory agrees with statsctl history.
-    monitor = subprocess.Popen(["gdbus", "monitor", "--address", address, "--dest", NAME,
-                                "--object-path", PATH], stdout=subprocess.PIPE, text=True)
+    # Line-buffered, so that each signal is read as it arrives.
+    monitor = subprocess.Popen(["stdbuf", "-oL", "gdbus", "monitor", "--address", address,
+                                "--dest", NAME, "--object-path", PATH],
+                               stdout=subprocess.PIPE, text=True)
     before = prop("LastTick")
     deadline = time.monotonic() + 20
-    while prop("LastTick") == before and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1.5)
+    seen = ""
+    while f"{IFACE}.Tick (uint64" not in seen and time.monotonic() < deadline:
+        if select.select([monitor.stdout], [], [], 1)[0]:
+            seen += monitor.stdout.readline()
     monitor.terminate()
-    seen = monitor.communicate(timeout=10)[0]
+    monitor.communicate(timeout=10)
     if prop("LastTick") <= before:
         fail("LastTick did not advance within 20 s at --interval 1s")
     if f"{IFACE}.Tick (uint64" not in seen:
@@ -253,7 +272,89 @@ try:
         fail(f"Reset replied {reset}")
     if statsctl_json("get", "dbus_jobs_total")["metrics"][0]["value"] != 0:
         fail("statsctl does not see the counter reset")
-    print("PASS: every method, the properties, the Tick signal, errors and the policy")
+    # GetHistory over the wide history as nobody (no shmstats member).
+    http = await_ports(os.path.join(work, "ports"), daemon)["http"]
+
+    def healthz():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{http}/healthz", timeout=10) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    def timed_error(*args):  # gdbus, which names the error
+        start = time.monotonic()
+        r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                            "gdbus", "call", "--address", address, "--dest", NAME,
+                            "--object-path", PATH, "--method", f"{IFACE}.GetHistory",
+                            *(f"'{a}'" for a in args)], capture_output=True, text=True,
+                           timeout=30)
+        return time.monotonic() - start, r
+    for args, words in [(("dash_wide_total", "-7d", "now", "1m"), "more than 500"),
+                        (('dash_wide_total{i=~"1.."}', "-7d", "now", "1m"), "points")]:
+        took, r = timed_error(*args)
+        if r.returncode == 0 or "InvalidArgs" not in r.stderr or words not in r.stderr:
+            fail(f"GetHistory{args} as nobody: expected InvalidArgs saying {words!r}, got "
+                 f"{r.stderr.strip() or r.stdout}")
+        print(f"GetHistory{args} refused in {took * 1000:.0f} ms: {r.stderr.strip()}")
+    # Within the bounds (100 series x 121 steps): answered, 12 calls at once; those
+    # beyond the 2 threads and 4 waiting places may be refused with Error.Busy, and
+    # on a loaded machine one may run past its 5 s budget (Error.Busy too).
+    bounded = ['dash_wide_total{i=~"1.."}', "-2h", "now", "1m"]
+    cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "busctl",
+           f"--address={address}", "--json=short", "--", "call", NAME, PATH, IFACE,
+           "GetHistory", "ssss", *bounded]
+    start = time.monotonic()
+    calls = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(12)]
+    # Meanwhile the bus and HTTP answer.
+    during = [(prop("Segment") == segment, healthz()) for _ in range(3)]
+    outcomes = {"ok": 0, "busy": 0, "budget": 0}
+    for c in calls:
+        out, err = c.communicate(timeout=60)
+        if c.returncode == 0:
+            [series] = json.loads(out)["data"]
+            if len(series) != 100:
+                fail(f"bounded GetHistory returned {len(series)} series, not 100")
+            outcomes["ok"] += 1
+        elif "busy" in err:
+            outcomes["busy"] += 1
+        elif "past its 5000 ms budget" in err:
+            outcomes["budget"] += 1
+        else:
+            fail(f"bounded GetHistory failed: {err.strip()}")
+    took = time.monotonic() - start
+    if outcomes["ok"] == 0:
+        fail(f"no bounded GetHistory was answered: {outcomes}")
+    if not all(ok and status == 200 for ok, status in during):
+        fail(f"the bus or /healthz did not answer during the queries: {during}")
+    if prop("Segment") != segment or healthz() != 200:
+        fail("the bus connection or /healthz is gone after the queries")
+    with open(f"/proc/{daemon.pid}/status") as f:
+        status = dict(line.split(":", 1) for line in f)
+    peak_mb = int(status["VmHWM"].split()[0]) / 1024
+    print(f"12 bounded GetHistory calls at once: {outcomes} in {took:.1f} s; "
+          f"daemon peak RSS {peak_mb:.0f} MB (bound {MEMORY_BOUND_MB} MB)")
+    if peak_mb > MEMORY_BOUND_MB:
+        fail(f"daemon peak RSS {peak_mb:.0f} MB over the bound {MEMORY_BOUND_MB} MB")
+
+    # SIGTERM while GetHistory calls run: the daemon exits promptly, exit status 0.
+    calls = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for _ in range(6)]
+    term = time.monotonic()
+    daemon.terminate()
+    try:
+        code = daemon.wait(timeout=STOP_BOUND_S)
+    except subprocess.TimeoutExpired:
+        fail(f"shmstatsd still running {STOP_BOUND_S} s after SIGTERM during GetHistory")
+    stop_s = time.monotonic() - term
+    for c in calls:
+        c.wait(timeout=60)
+    print(f"SIGTERM during GetHistory calls: exit {code} after {stop_s * 1000:.0f} ms")
+    if code != 0:
+        fail(f"shmstatsd exited {code} after SIGTERM: {open(log.name).read()}")
+    print("PASS: every method, the properties, the Tick signal, errors and the policy; "
+          "GetHistory bounded")
 finally:
     for p in (daemon, bus):
         if p.poll() is None:
