@@ -248,11 +248,7 @@ int GetHistory(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     const char *selector = nullptr, *from = nullptr, *to = nullptr, *step = nullptr;
     Check(sd_bus_message_read(m, "ssss", &selector, &from, &to, &step));
     int64_t now = history::NowMs();
-    history::QueryRange range;
-    range.step_ms = history::ParseStep(step);
-    range.from_ms = history::ParseTime(from, now);
-    range.to_ms = history::ParseTime(to, now);
-    history::ValidateRange(range);
+    const auto range = history::ParseRange(from, to, step, now);
     // The history reader, as /stats/history uses it: its JSON document, typed.
     history::HistoryReader reader(Api(userdata).config().history_db);
     auto doc =

@@ -109,12 +109,9 @@ void ServeHistory(const std::string& history_db, const HistoryLimits& limits,
   Guarded(history_db, limits, stopping, res, [&](history::HistoryReader& reader) {
     int64_t now = history::NowMs();
     auto selector = SelectorParam(req);
-    history::QueryRange range;
-    range.step_ms = history::ParseStep(req.Param("step", "1m"));
-    range.from_ms = history::ParseTime(req.Param("from", "-1h"), now);
-    range.to_ms = history::ParseTime(req.Param("to", "now"), now);
+    const auto range = history::ParseRange(req.Param("from", "-1h"), req.Param("to", "now"),
+                                           req.Param("step", "1m"), now);
     std::string format = FormatParam(req);
-    history::ValidateRange(range);
     Bounds(limits, range, Matching(reader, selector));
     auto result = reader.Query(selector, range);
     if (format == "csv") {

@@ -281,7 +281,8 @@ TEST(HistoryExportTest, OpenMetricsImportsWithPromtool) {
   EXPECT_THROW(ParseExportFormat("xml"), Error);
 }
 
-// Export rows carry the instance that wrote the series (issue 11).
+// Export rows carry the instance that wrote the series: a fleet's store must say
+// which host each row came from.
 TEST(HistoryExportTest, RowsCarryTheInstance) {
   TempDir dir;
   std::string db = dir / "h.db";
