@@ -98,7 +98,7 @@ class Collector {
   std::shared_ptr<const Segment> segment_;
   int64_t last_attach_try_ms_ = 0;
   bool logged_missing_ = false;
-  Retirement retirement_;  // process-scoped series of exited processes (issue 9)
+  Retirement retirement_;  // process-scoped series of exited processes
 
   std::unique_ptr<HistoryFeed> history_;
 

@@ -65,22 +65,32 @@ bool MatchesSeries(const common::Selector& selector, const SeriesInfo& s) {
 
 HistoryReader::~HistoryReader() = default;
 
-void ValidateRange(const QueryRange& r) {
-  if (r.from_ms > r.to_ms) {
-    throw Error(Errc::kInvalidArgument,
-                fmt::format("invalid range: from ({}) is after to ({})", FormatRfc3339(r.from_ms),
-                            FormatRfc3339(r.to_ms)));
+QueryRange::QueryRange(int64_t from, int64_t to, int64_t step)
+    : from_ms(from), to_ms(to), step_ms(step) {
+  if (from_ms > to_ms) {
+    throw Error(Errc::kInvalidArgument, fmt::format("invalid range: from ({}) is after to ({})",
+                                                    FormatRfc3339(from_ms), FormatRfc3339(to_ms)));
   }
-  if ((r.to_ms - r.from_ms) / r.step_ms + 1 > kMaxPoints) {
+  if (step_ms <= 0) {
+    throw Error(Errc::kInvalidArgument,
+                "invalid step: it must be positive (1m, 5m, 15m, 1h, 6h, 1d)");
+  }
+  if ((to_ms - from_ms) / step_ms + 1 > kMaxPoints) {
     throw Error(
         Errc::kInvalidArgument,
         fmt::format("range too long for step: more than {} points; use a larger step", kMaxPoints));
   }
 }
 
+QueryRange ParseRange(std::string_view from, std::string_view to, std::string_view step,
+                      int64_t now_ms) {
+  const int64_t step_ms = ParseStep(step);
+  const int64_t from_ms = ParseTime(from, now_ms);
+  return QueryRange(from_ms, ParseTime(to, now_ms), step_ms);
+}
+
 std::vector<SeriesHistory> HistoryReader::Query(const common::Selector& selector,
                                                 const QueryRange& range) {
-  ValidateRange(range);
   return QuerySteps(selector, FloorTo(range.from_ms, range.step_ms),
                     FloorTo(range.to_ms, range.step_ms) + range.step_ms, range.step_ms);
 }
@@ -188,6 +198,31 @@ nlohmann::json HistoryToJson(const std::vector<SeriesHistory>& result, const Que
           {"series", std::move(series)}};
 }
 
+void AppendCsvValues(std::string* out, const SeriesInfo& s, const Accum& a, double rate,
+                     bool with_mean) {
+  const size_t mean = with_mean ? 1 : 0;
+  switch (s.metric.type) {
+    case MetricType::kCounter:
+      *out += fmt::format("{},{}", a.increase, CsvCell(rate));
+      out->append(9 + mean, ',');
+      break;
+    case MetricType::kGauge:
+      *out += fmt::format(",,{},{},{},{}", CsvValue(a.min), CsvValue(a.Avg()), CsvValue(a.max),
+                          CsvValue(a.last));
+      out->append(5 + mean, ',');
+      break;
+    case MetricType::kHistogram: {
+      HistogramValue h = PointHistogram(s, a);
+      *out += fmt::format(",,,,,,{},{},", h.count, CsvCell(h.sum));
+      if (with_mean) *out += CsvCell(h.count ? h.sum / static_cast<double>(h.count) : NAN) + ",";
+      *out += fmt::format("{},{},{}", CsvCell(Quantile(h, 0.5)), CsvCell(Quantile(h, 0.9)),
+                          CsvCell(Quantile(h, 0.99)));
+      break;
+    }
+  }
+  *out += '\n';
+}
+
 std::string HistoryToCsv(const std::vector<SeriesHistory>& result, const QueryRange&) {
   std::string out = "time,name,labels,type,increase,rate,min,avg,max,last,count,sum,p50,p90,p99\n";
   for (const auto& sh : result) {
@@ -196,23 +231,7 @@ std::string HistoryToCsv(const std::vector<SeriesHistory>& result, const QueryRa
         fmt::format(",{},{},{},", m.name, CsvField(common::LabelsText(m.labels)), TypeName(m.type));
     for (const auto& p : sh.points) {
       out += FormatRfc3339(p.start_ms) + prefix;
-      const Accum& a = p.acc;
-      switch (m.type) {
-        case MetricType::kCounter:
-          out += fmt::format("{},{},,,,,,,,,\n", a.increase, CsvCell(PointRate(a)));
-          break;
-        case MetricType::kGauge:
-          out += fmt::format(",,{},{},{},{},,,,,\n", CsvValue(a.min), CsvValue(a.Avg()),
-                             CsvValue(a.max), CsvValue(a.last));
-          break;
-        case MetricType::kHistogram: {
-          HistogramValue h = PointHistogram(sh.series, a);
-          out += fmt::format(",,,,,,{},{},{},{},{}\n", h.count, CsvCell(h.sum),
-                             CsvCell(Quantile(h, 0.5)), CsvCell(Quantile(h, 0.9)),
-                             CsvCell(Quantile(h, 0.99)));
-          break;
-        }
-      }
+      AppendCsvValues(&out, sh.series, p.acc, PointRate(p.acc), /*with_mean=*/false);
     }
   }
   return out;

@@ -25,14 +25,24 @@ namespace shmstats::history {
 
 class Store;
 
-struct QueryRange {
-  int64_t from_ms = 0;
-  int64_t to_ms = 0;
-  int64_t step_ms = 60'000;
-};
-
 // At most this many points per series (7 days at 1m is 10,080).
 inline constexpr int64_t kMaxPoints = 20'000;
+
+// A query's range, checked once when it is made, so that no query sees a bad one.
+struct QueryRange {
+  // Throws Error(kInvalidArgument) when from > to or the range has more than
+  // kMaxPoints steps.
+  QueryRange(int64_t from, int64_t to, int64_t step);
+  const int64_t from_ms;
+  const int64_t to_ms;
+  const int64_t step_ms;
+};
+
+// The range a user typed: --step/step= (ParseStep), --from/from= and --to/to=
+// (ParseTime, relative to now_ms). Throws Error(kInvalidArgument) saying what to
+// write instead.
+QueryRange ParseRange(std::string_view from, std::string_view to, std::string_view step,
+                      int64_t now_ms);
 
 struct HistoryPoint {
   int64_t start_ms = 0;  // the step covers (start_ms, start_ms + step_ms]
@@ -75,9 +85,6 @@ Labels LabelsWithInstance(const SeriesInfo& s);
 // True when `selector` matches the series with LabelsWithInstance().
 bool MatchesSeries(const common::Selector& selector, const SeriesInfo& s);
 
-// Throws Error(kInvalidArgument) when from > to or the range has too many steps.
-void ValidateRange(const QueryRange& range);
-
 // {"version":1,"from","to","step_seconds","series":[{name,labels,instance?,type,help,unit,
 //   points:[{t, timestamp, ...type fields}]}]}
 nlohmann::json HistoryToJson(const std::vector<SeriesHistory>& result, const QueryRange& range);
@@ -91,6 +98,11 @@ std::string HistoryToCsv(const std::vector<SeriesHistory>& result, const QueryRa
 std::string CsvField(std::string_view s);
 std::string CsvCell(double v);
 std::string CsvValue(double v);
+// The value columns of the query and summary CSV forms, then a newline:
+// increase,rate,min,avg,max,last,count,sum,[mean,]p50,p90,p99 with the cells of the
+// series' type filled and the others empty (`with_mean`: the summary's mean column).
+void AppendCsvValues(std::string* out, const SeriesInfo& s, const Accum& a, double rate,
+                     bool with_mean);
 
 // The JSON of a series (name, labels, instance, type, help, unit), and a value's
 // type fields (increase, rate / min, avg, max, last / count, sum, mean, p50...),

@@ -48,7 +48,7 @@ const PgModule& LoadPg() {
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     throw StoreError(StoreError::Kind::kUnavailable,
-                     fmt::format("the PostgreSQL history store needs {}: {}", path, dlerror()));
+                     fmt::format("the PostgreSQL history store needs its module ({})", dlerror()));
   }
   PgModule m;
   m.open_store =

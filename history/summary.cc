@@ -108,23 +108,7 @@ std::string SummaryToCsv(const std::vector<SummaryRow>& rows) {
     const Accum& a = row.acc;
     out += fmt::format("{},{},{},{},{},{},", m.name, CsvField(common::LabelsText(m.labels)),
                        CsvField(row.series.instance), TypeName(m.type), row.members, a.samples);
-    switch (m.type) {
-      case MetricType::kCounter:
-        out += fmt::format("{},{},,,,,,,,,,\n", a.increase, CsvCell(row.rate));
-        break;
-      case MetricType::kGauge:
-        out += fmt::format(",,{},{},{},{},,,,,,\n", CsvValue(a.min), CsvValue(a.Avg()),
-                           CsvValue(a.max), CsvValue(a.last));
-        break;
-      case MetricType::kHistogram: {
-        HistogramValue h = PointHistogram(row.series, a);
-        out += fmt::format(",,,,,,{},{},{},{},{},{}\n", h.count, CsvCell(h.sum),
-                           CsvCell(h.count ? h.sum / static_cast<double>(h.count) : NAN),
-                           CsvCell(Quantile(h, 0.5)), CsvCell(Quantile(h, 0.9)),
-                           CsvCell(Quantile(h, 0.99)));
-        break;
-      }
-    }
+    AppendCsvValues(&out, row.series, a, row.rate, /*with_mean=*/true);
   }
   return out;
 }

@@ -18,8 +18,9 @@
 #include "history/store.h"
 #include "history/summary.h"
 #include "history/time.h"
-#include "progress.h"
-#include "util.h"
+#include "tools/json_output.h"
+#include "tools/progress.h"
+#include "tools/table.h"
 
 namespace shmstats::statsctl {
 namespace {
@@ -97,9 +98,7 @@ Exit RunHistory(const GlobalOptions& global, const HistoryOptions& opts) {
   return Guard(opts.db, [&] {
     int64_t now = history::NowMs();
     auto selector = common::Selector::Parse(opts.selector);
-    history::QueryRange range{history::ParseTime(opts.from, now), history::ParseTime(opts.to, now),
-                              history::ParseStep(opts.step)};
-    history::ValidateRange(range);
+    const auto range = history::ParseRange(opts.from, opts.to, opts.step, now);
     history::HistoryReader reader(opts.db);
     auto result = reader.Query(selector, range);
     if (global.json) {

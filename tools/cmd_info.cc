@@ -5,7 +5,9 @@
 #include <pwd.h>
 
 #include "history/time.h"
-#include "util.h"
+#include "tools/json_output.h"
+#include "tools/segment_access.h"
+#include "tools/table.h"
 
 namespace shmstats::statsctl {
 namespace {

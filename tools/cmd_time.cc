@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "record.h"
+#include "tools/record.h"
 
 extern char** environ;
 

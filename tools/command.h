@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "human.h"
 #include "shmstats/error.h"
+#include "tools/human.h"
 
 namespace shmstats::statsctl {
 

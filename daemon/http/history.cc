@@ -126,11 +126,7 @@ int QueryHistory(const std::string& history_db, const HistoryLimits& limits,
     int64_t now = history::NowMs();
     auto selector =
         params.selector.empty() ? common::Selector() : common::Selector::Parse(params.selector);
-    history::QueryRange range;
-    range.step_ms = history::ParseStep(params.step);
-    range.from_ms = history::ParseTime(params.from, now);
-    range.to_ms = history::ParseTime(params.to, now);
-    history::ValidateRange(range);
+    const auto range = history::ParseRange(params.from, params.to, params.step, now);
     Bounds(limits, range, Matching(reader, selector));
     answer(reader.Query(selector, range), range);
   });

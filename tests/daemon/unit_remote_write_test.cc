@@ -1,4 +1,4 @@
-// Remote-write encoding (issue 11): our own bodies decoded with the code protoc
+// Remote-write encoding: our own bodies decoded with the code protoc
 // generated from daemon/remote_write.proto, snappy round trips, URL parsing, and the
 // queue's drop-oldest policy against an in-process receiver.
 

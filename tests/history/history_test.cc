@@ -371,6 +371,8 @@ TEST(HistoryQueryTest, NonFiniteAndNegativeZeroGaugesRoundTrip) {
 }
 
 // Export rows carry the instance that wrote the series (issue 11).
+// Export rows carry the instance that wrote the series: a fleet's store must say
+// which host each row came from.
 TEST(HistoryExportTest, RowsCarryTheInstance) {
   TempDir dir;
   std::string db = dir / "h.db";
