@@ -370,7 +370,6 @@ TEST(HistoryQueryTest, NonFiniteAndNegativeZeroGaugesRoundTrip) {
   check(rolled, "rollups");
 }
 
-// Export rows carry the instance that wrote the series (issue 11).
 // Export rows carry the instance that wrote the series: a fleet's store must say
 // which host each row came from.
 TEST(HistoryExportTest, RowsCarryTheInstance) {
