@@ -23,12 +23,12 @@
 #include <random>
 
 #include "common/selector.h"
-#include "history_query.h"
-#include "history_time.h"
+#include "history/query.h"
+#include "history/time.h"
 #include "pg_server.h"
 #include "ratio_reporter.h"
 #include "sqlite_footprint.h"
-#include "store.h"
+#include "history/store.h"
 #include "week_of_ticks.h"
 
 namespace shmstats::bench {

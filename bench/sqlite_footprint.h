@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include "sqlite_db.h"
+#include "history/sqlite/db.h"
 
 namespace shmstats::bench {
 

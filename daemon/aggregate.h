@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "history_writer.h"
+#include "history/sqlite/writer.h"
 #include "shmstats/snapshot.h"
 
 namespace shmstats::daemon {

@@ -11,7 +11,7 @@
 
 #include "common/exposition.h"
 #include "common/log_limiter.h"
-#include "history_time.h"
+#include "history/time.h"
 #include "journal.h"
 #include "segment_creator.h"
 #include "shmstats/error.h"

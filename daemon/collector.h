@@ -24,7 +24,7 @@
 #include "aggregate.h"
 #include "config.h"
 #include "history_feed.h"
-#include "history_writer.h"
+#include "history/sqlite/writer.h"
 #include "remote_write.h"
 #include "retirement.h"
 #include "self_metrics.h"

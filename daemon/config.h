@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "history_writer.h"
+#include "history/sqlite/writer.h"
 #include "tick_spool.h"
 #include "shmstats/segment.h"
 

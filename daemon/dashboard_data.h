@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "history_query.h"
+#include "history/query.h"
 
 namespace shmstats::daemon {
 

@@ -9,11 +9,11 @@
 #include <string_view>
 
 #include "common/selector.h"
-#include "history_query.h"
-#include "history_time.h"
+#include "history/query.h"
+#include "history/time.h"
 #include "notify.h"
 #include "shmstats/error.h"
-#include "sqlite_db.h"
+#include "history/sqlite/db.h"
 
 namespace shmstats::daemon {
 namespace {

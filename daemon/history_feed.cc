@@ -7,11 +7,11 @@
 
 #include "collector.h"  // Log, LogLimited
 #include "common/progress_line.h"
-#include "pg_store.h"
+#include "history/postgres/store.h"
 #include "shmstats/error.h"
-#include "sqlite_db.h"
+#include "history/sqlite/db.h"
 #include "state_files.h"
-#include "store.h"
+#include "history/store.h"
 
 namespace shmstats::daemon {
 namespace {

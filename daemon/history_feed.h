@@ -23,7 +23,7 @@
 #include <memory>
 
 #include "config.h"
-#include "history_writer.h"
+#include "history/sqlite/writer.h"
 #include "lock_file.h"
 #include "self_metrics.h"
 #include "tick_spool.h"

@@ -4,12 +4,12 @@
 
 #include "common/selector.h"
 #include "dashboard_data.h"
-#include "history_query.h"
-#include "history_summary.h"
-#include "history_time.h"
+#include "history/query.h"
+#include "history/summary.h"
+#include "history/time.h"
 #include "shmstats/error.h"
-#include "sqlite_db.h"  // DbError
-#include "store.h"
+#include "history/sqlite/db.h"  // DbError
+#include "history/store.h"
 
 namespace shmstats::daemon {
 namespace {

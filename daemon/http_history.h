@@ -33,7 +33,7 @@ void ServeHistory(const std::string& history_db, const HistoryLimits& limits,
                   const std::function<bool()>& stopping, const HttpRequest& req, HttpResponse& res);
 
 // GET /stats/summary?metric=SELECTOR&from=&to=&by=LABEL|instance&format=json|csv: one
-// row per series (or group) over the range (history_summary.h), under the same
+// row per series (or group) over the range (history/summary.h), under the same
 // series bound, budget and answers as /stats/history (any range: one step).
 void ServeSummary(const std::string& history_db, const HistoryLimits& limits,
                   const std::function<bool()>& stopping, const HttpRequest& req, HttpResponse& res);

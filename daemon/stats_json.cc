@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "common/exposition.h"
-#include "history_time.h"
+#include "history/time.h"
 
 namespace shmstats::daemon {
 namespace {

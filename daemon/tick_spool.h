@@ -42,7 +42,7 @@
 #include <optional>
 #include <string>
 
-#include "history_writer.h"
+#include "history/sqlite/writer.h"
 #include "lock_file.h"
 
 namespace shmstats::daemon {

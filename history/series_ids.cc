@@ -1,6 +1,6 @@
-#include "series_ids.h"
+#include "history/series_ids.h"
 
-#include "history_schema.h"
+#include "history/sqlite/schema.h"
 
 namespace shmstats::history {
 

@@ -1,9 +1,9 @@
 // The one place that chooses a store implementation from a location.
 
-#include "store.h"
+#include "history/store.h"
 
-#include "pg_store.h"
-#include "sqlite_store.h"
+#include "history/postgres/store.h"
+#include "history/sqlite/reader.h"
 
 namespace shmstats::history {
 

@@ -1,10 +1,10 @@
 #pragma once
 
 // The history store behind one interface. Implementations: SQLite (a file path,
-// the embedded default; sqlite_store.h, history_writer.h) and PostgreSQL (a
-// postgresql:// URL, a fleet's one store; pg_store.h). A store only keeps and
+// the embedded default; history/sqlite/reader.h, history/sqlite/writer.h) and PostgreSQL (a
+// postgresql:// URL, a fleet's one store; history/postgres/store.h). A store only keeps and
 // returns rows; what a step, a rate or a quantile means is computed once, by the
-// query engine (history_query.h) and Accum (history_accum.h), for every store.
+// query engine (history/query.h) and Accum (history/accum.h), for every store.
 //
 // Thread-safety: a Store or StoreWriter belongs to one thread at a time; open one
 // per thread or request. Errors: opening and every call throw history::DbError
@@ -17,13 +17,13 @@
 #include <string_view>
 #include <vector>
 
-#include "history_schema.h"
-#include "history_writer.h"  // StoreWriter, TickRecord
+#include "history/sqlite/schema.h"
+#include "history/sqlite/writer.h"  // StoreWriter, TickRecord
 
 namespace shmstats::history {
 
 // One stored sample as a store returns it: a counter's delta in `delta`, a gauge's
-// value in `gauge`, a histogram's encoded delta buckets (history_codec.h) in `blob`.
+// value in `gauge`, a histogram's encoded delta buckets (history/codec.h) in `blob`.
 struct StoredValue {
   uint64_t delta = 0;
   double gauge = 0;

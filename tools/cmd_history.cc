@@ -13,12 +13,12 @@
 #include <iostream>
 
 #include "common/exposition.h"
-#include "history_export.h"
-#include "history_query.h"
-#include "history_summary.h"
-#include "history_time.h"
+#include "history/export.h"
+#include "history/query.h"
+#include "history/summary.h"
+#include "history/time.h"
 #include "progress.h"
-#include "sqlite_db.h"
+#include "history/sqlite/db.h"
 #include "util.h"
 
 namespace shmstats::statsctl {

@@ -4,7 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 
-#include "history_time.h"
+#include "history/time.h"
 #include "util.h"
 
 namespace shmstats::statsctl {

@@ -17,7 +17,7 @@
 #include <unordered_map>
 
 #include "exposition.h"
-#include "history_time.h"
+#include "history/time.h"
 #include "log_limiter.h"
 #include "util.h"
 #include "watch_status.h"

@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "history_time.h"
-#include "history_writer.h"
+#include "history/time.h"
+#include "history/sqlite/writer.h"
 
 int main(int argc, char** argv) {
   using namespace shmstats;

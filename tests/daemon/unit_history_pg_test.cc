@@ -11,13 +11,13 @@
 
 #include "common/selector.h"
 #include "daemon_harness.h"
-#include "history_export.h"
-#include "history_query.h"
+#include "history/export.h"
+#include "history/query.h"
 #include "history_samples.h"
-#include "history_summary.h"
-#include "history_writer.h"
+#include "history/summary.h"
+#include "history/sqlite/writer.h"
 #include "pg_server.h"
-#include "store.h"
+#include "history/store.h"
 
 namespace shmstats::history {
 namespace {

@@ -8,13 +8,13 @@
 
 #include "common/selector.h"
 #include "daemon_harness.h"
-#include "history_query.h"
+#include "history/query.h"
 #include "history_samples.h"
-#include "history_summary.h"
-#include "history_writer.h"
+#include "history/summary.h"
+#include "history/sqlite/writer.h"
 #include "shmstats/error.h"
-#include "sqlite_db.h"
-#include "store.h"
+#include "history/sqlite/db.h"
+#include "history/store.h"
 
 namespace shmstats::history {
 namespace {

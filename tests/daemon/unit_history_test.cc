@@ -10,13 +10,13 @@
 
 #include "common/selector.h"
 #include "daemon_harness.h"
-#include "history_codec.h"
-#include "history_export.h"
-#include "history_query.h"
+#include "history/codec.h"
+#include "history/export.h"
+#include "history/query.h"
 #include "history_samples.h"
-#include "history_time.h"
-#include "history_writer.h"
-#include "sqlite_db.h"
+#include "history/time.h"
+#include "history/sqlite/writer.h"
+#include "history/sqlite/db.h"
 
 namespace shmstats::history {
 namespace {

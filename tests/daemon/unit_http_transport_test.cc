@@ -15,8 +15,8 @@
 
 #include "daemon_harness.h"
 #include "history_samples.h"
-#include "history_time.h"
-#include "history_writer.h"
+#include "history/time.h"
+#include "history/sqlite/writer.h"
 #include "http_history.h"
 #include "http_transport.h"
 

@@ -11,10 +11,10 @@
 #include "aggregate.h"
 #include "common/selector.h"
 #include "daemon_harness.h"
-#include "history_query.h"
+#include "history/query.h"
 #include "history_samples.h"
-#include "history_writer.h"
-#include "series_ids.h"
+#include "history/sqlite/writer.h"
+#include "history/series_ids.h"
 
 namespace shmstats::history {
 namespace {

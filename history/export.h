@@ -20,7 +20,7 @@
 #include <string_view>
 
 #include "common/selector.h"
-#include "history_query.h"
+#include "history/query.h"
 
 namespace shmstats::history {
 

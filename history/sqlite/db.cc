@@ -1,4 +1,4 @@
-#include "sqlite_db.h"
+#include "history/sqlite/db.h"
 
 #include <fmt/format.h>
 

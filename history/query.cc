@@ -1,4 +1,4 @@
-#include "history_query.h"
+#include "history/query.h"
 
 #include <fmt/format.h>
 
@@ -7,9 +7,9 @@
 #include <map>
 
 #include "common/exposition.h"
-#include "history_time.h"
+#include "history/time.h"
 #include "shmstats/error.h"
-#include "store.h"
+#include "history/store.h"
 
 namespace shmstats::history {
 namespace {

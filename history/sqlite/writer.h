@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "history_schema.h"
-#include "series_ids.h"
+#include "history/sqlite/schema.h"
+#include "history/series_ids.h"
 #include "shmstats/snapshot.h"
 
 namespace shmstats::history {

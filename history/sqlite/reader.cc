@@ -1,8 +1,8 @@
-#include "sqlite_store.h"
+#include "history/sqlite/reader.h"
 
 #include <sqlite3.h>
 
-#include "sqlite_db.h"
+#include "history/sqlite/db.h"
 
 namespace shmstats::history {
 

@@ -1,4 +1,4 @@
-#include "pg_store.h"
+#include "history/postgres/store.h"
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
@@ -9,8 +9,8 @@
 #include <unordered_map>
 
 #include "common/exposition.h"
-#include "history_codec.h"
-#include "sqlite_db.h"
+#include "history/codec.h"
+#include "history/sqlite/db.h"
 
 namespace shmstats::history {
 namespace {

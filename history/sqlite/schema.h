@@ -7,7 +7,7 @@
 //   series(id, name, labels, type, bounds, precision, help, unit)
 //   ticks(id INTEGER PRIMARY KEY, ts_ms, interval_ms)      one row per collection tick
 //   samples(tick, series, v) WITHOUT ROWID, key (tick, series): one row per series
-//       per tick; counters: delta; gauges: value; histograms: history_codec.h blob.
+//       per tick; counters: delta; gauges: value; histograms: history/codec.h blob.
 //       Keyed tick-first so that each tick appends at the end of the b-tree (pages
 //       fill completely), and a one-series query is a point lookup per tick.
 //   rollup_hours(hour INTEGER PRIMARY KEY)  hours (since the epoch) that have rollups

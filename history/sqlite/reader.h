@@ -1,11 +1,11 @@
 #pragma once
 
-// The SQLite store's read side (history_schema.h has its tables).
+// The SQLite store's read side (history/sqlite/schema.h has its tables).
 
 #include <memory>
 #include <string>
 
-#include "store.h"
+#include "history/store.h"
 
 namespace shmstats::history {
 
@@ -16,7 +16,7 @@ class Stmt;
 std::unique_ptr<Store> OpenSqliteStore(const std::string& path);
 
 // Column `col` of `row` as the writer stored it: a counter's delta or an integral
-// gauge as an integer, a gauge as a real, a histogram as a history_codec.h blob.
+// gauge as an integer, a gauge as a real, a histogram as a history/codec.h blob.
 StoredValue ReadValue(const Stmt& row, int col);
 
 }  // namespace shmstats::history

@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-#include "store.h"
+#include "history/store.h"
 
 namespace shmstats::history {
 

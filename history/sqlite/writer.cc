@@ -1,4 +1,4 @@
-#include "history_writer.h"
+#include "history/sqlite/writer.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,10 +6,10 @@
 #include <unordered_map>
 
 #include "common/exposition.h"
-#include "history_accum.h"
-#include "history_codec.h"
-#include "sqlite_db.h"
-#include "sqlite_store.h"
+#include "history/accum.h"
+#include "history/codec.h"
+#include "history/sqlite/db.h"
+#include "history/sqlite/reader.h"
 
 namespace shmstats::history {
 namespace {

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "common/selector.h"
-#include "history_accum.h"
-#include "history_schema.h"
+#include "history/accum.h"
+#include "history/sqlite/schema.h"
 
 namespace shmstats::history {
 

@@ -1,11 +1,11 @@
-#include "history_accum.h"
+#include "history/accum.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
-#include "history_codec.h"
-#include "store.h"
+#include "history/codec.h"
+#include "history/store.h"
 
 namespace shmstats::history {
 

@@ -1,4 +1,4 @@
-#include "history_export.h"
+#include "history/export.h"
 
 #include <fmt/format.h>
 
@@ -8,10 +8,10 @@
 #include <unordered_set>
 
 #include "common/exposition.h"
-#include "history_query.h"
-#include "history_time.h"
+#include "history/query.h"
+#include "history/time.h"
 #include "shmstats/error.h"
-#include "store.h"
+#include "history/store.h"
 
 namespace shmstats::history {
 namespace {

@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "common/selector.h"
-#include "history_accum.h"
-#include "history_query.h"
+#include "history/accum.h"
+#include "history/query.h"
 
 namespace shmstats::history {
 

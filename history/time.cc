@@ -1,4 +1,4 @@
-#include "history_time.h"
+#include "history/time.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "history_codec.h"
+#include "history/codec.h"
 
 #include <bit>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "history_summary.h"
+#include "history/summary.h"
 
 #include <fmt/format.h>
 
@@ -7,8 +7,8 @@
 #include <regex>
 
 #include "common/exposition.h"
-#include "history_codec.h"
-#include "history_time.h"
+#include "history/codec.h"
+#include "history/time.h"
 #include "shmstats/error.h"
 
 namespace shmstats::history {

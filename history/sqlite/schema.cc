@@ -1,4 +1,4 @@
-#include "history_schema.h"
+#include "history/sqlite/schema.h"
 
 #include <fmt/format.h>
 
@@ -7,8 +7,8 @@
 #include <tuple>
 
 #include "common/exposition.h"
-#include "history_codec.h"
-#include "sqlite_db.h"
+#include "history/codec.h"
+#include "history/sqlite/db.h"
 
 namespace shmstats::history {
 
