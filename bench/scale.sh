@@ -38,7 +38,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# The HTTP port shmstatsd got (--listen 127.0.0.1:0), once its --port-file is written.
+await_port() {  # PORT_FILE: at most 30 s
+  for _ in $(seq 300); do
+    [[ -s $1 ]] && { awk '$1 == "http" { print $2 }' "$1"; return 0; }
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1  # polls the file
+  done
+  echo "scale.sh: shmstatsd wrote no $1" >&2
+  exit 1
+}
 mean_ms() { python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["results"][0]["mean"]*1e3))' "$1"; }
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
@@ -54,11 +63,11 @@ for n in "$small" "$big"; do
   r[list,$n]=$(mean_ms "$work/list.json")
   r[export,$n]=$(mean_ms "$work/export.json")
 
-  port=$(free_port)
   mkdir -p "$work/state-$n"
   "$build/daemon/shmstatsd" --segment "$seg" --interval 1s --state-dir "$work/state-$n" \
-    --listen "127.0.0.1:$port" >"$work/daemon-$n.log" 2>&1 &
+    --listen 127.0.0.1:0 --port-file "$work/state-$n/ports" >"$work/daemon-$n.log" 2>&1 &
   pid=$!
+  port=$(await_port "$work/state-$n/ports") && [[ -n $port ]] || exit 1
   # The first tick creates the database: the mean is over the `ticks` after it.
   # Ticks are counted on /healthz (last_tick_unix_ms), which costs the daemon
   # nothing: polling /metrics would render every series ten times a second beside

@@ -2,7 +2,8 @@
 //
 //   statsd_load SHMSTATSD [LINES] [LINES_PER_DATAGRAM]
 //
-// Starts SHMSTATSD --statsd on a loopback port with a scratch segment, sends LINES
+// Starts SHMSTATSD --statsd on a loopback port it chooses (read from its --port-file)
+// with a scratch segment, sends LINES
 // counter lines (default 5,000,000) from this process over UDP in datagrams of
 // LINES_PER_DATAGRAM lines (default 20; 1 is a client that does not batch), and
 // waits until the daemon has recorded them. Flow control keeps the lines in flight
@@ -56,10 +57,20 @@ int BoundLoopbackUdp(int* port) {
   return fd;
 }
 
-int FreeUdpPort() {
-  int port = 0;
-  close(BoundLoopbackUdp(&port));
-  return port;
+// The port shmstatsd wrote into its --port-file for `door` ("statsd"), once written
+// (before it is ready), or 0 if `daemon` exited or 30 s passed first.
+int AwaitPort(const std::string& port_file, const std::string& door, pid_t daemon) {
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (Clock::now() < deadline && waitpid(daemon, nullptr, WNOHANG) == 0) {
+    std::ifstream in(port_file);
+    std::string key;
+    int port = 0;
+    while (in >> key >> port) {
+      if (key == door) return port;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polls the file
+  }
+  return 0;
 }
 
 uint64_t RcvbufErrors() {
@@ -134,9 +145,11 @@ uint64_t Recorded(shmstats::Segment& segment) {
   return total;
 }
 
-// Sends `lines` lines to `port`, keeping at most `window` lines not yet recorded.
+// Sends `lines` lines to `port`, keeping at most `window` lines not yet recorded;
+// gives up after 60 s (a lost datagram would otherwise hold the window forever).
 void Send(int port, uint64_t lines, int per, uint64_t window,
           const std::function<uint64_t()>& recorded) {
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in to{};
   to.sin_family = AF_INET;
@@ -146,7 +159,7 @@ void Send(int port, uint64_t lines, int per, uint64_t window,
   auto grams = Datagrams(per);
   uint64_t sent = 0, done = 0;
   size_t i = 0;
-  while (sent < lines) {
+  while (sent < lines && Clock::now() < deadline) {
     if (sent - done >= window) {
       done = recorded();
       if (sent - done >= window) std::this_thread::yield();
@@ -175,22 +188,27 @@ int main(int argc, char** argv) {
   std::string segment = "statsd-load-" + std::to_string(getpid());
   shmstats::Segment::Remove(segment);
   auto seg = shmstats::Segment::Create(segment);
-  int port = FreeUdpPort();
   char state[] = "/tmp/statsd-load.XXXXXX";
   mkdtemp(state);
+  const std::string port_file = std::string(state) + "/ports";
 
   pid_t daemon = fork();
   if (daemon == 0) {
     int null = open("/dev/null", O_WRONLY);
     dup2(null, 2);
-    std::string udp = "127.0.0.1:" + std::to_string(port);
-    std::string http = "127.0.0.1:" + std::to_string(FreeUdpPort());
     execl(argv[1], argv[1], "--segment", segment.c_str(), "--state-dir", state, "--stats-json",
-          "none", "--listen", http.c_str(), "--statsd", udp.c_str(), "--interval", "60s",
-          static_cast<char*>(nullptr));
+          "none", "--listen", "127.0.0.1:0", "--statsd", "127.0.0.1:0", "--port-file",
+          port_file.c_str(), "--interval", "60s", static_cast<char*>(nullptr));
     _exit(127);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // The ports the daemon got, written once it listens (no port is probed, no sleep).
+  const int port = AwaitPort(port_file, "statsd", daemon);
+  if (port == 0) {
+    std::fprintf(stderr, "statsd_load: shmstatsd wrote no statsd port to %s\n", port_file.c_str());
+    kill(daemon, SIGKILL);
+    waitpid(daemon, nullptr, 0);
+    return 1;
+  }
   Send(port, 1000, 1, 1000, [] { return 0; });  // warm up: series registered
   auto deadline = Clock::now() + std::chrono::seconds(10);
   while (Recorded(seg) < 1000 && Clock::now() < deadline) {
@@ -258,13 +276,14 @@ int main(int argc, char** argv) {
   std::printf("  shmstatsd CPU: %.2f s, %.0f ms per million lines, %.0f lines per CPU-second\n",
               cpu, ms_per_mline, cpu > 0 ? static_cast<double>(lines) / cpu : 0.0);
   double listener_ms = listener_cpu / static_cast<double>(lines) * 1e9;
-  std::printf("  listener thread CPU: %.2f s, %.0f ms per million lines, %.0f lines per CPU-second\n",
-              listener_cpu, listener_ms,
-              listener_cpu > 0 ? static_cast<double>(lines) / listener_cpu : 0.0);
+  std::printf(
+      "  listener thread CPU: %.2f s, %.0f ms per million lines, %.0f lines per CPU-second\n",
+      listener_cpu, listener_ms,
+      listener_cpu > 0 ? static_cast<double>(lines) / listener_cpu : 0.0);
   std::printf("  floor (bare recvmmsg, same datagrams): %.0f ms per million lines\n", floor_ms);
   std::printf("  ratio listener / floor: %.2f\n", floor_ms > 0 ? listener_ms / floor_ms : 0.0);
-  std::printf("  target >= 500000 lines per CPU-second of the listener: %s\n",
-              listener_cpu > 0 && static_cast<double>(lines) / listener_cpu >= 500000 ? "met"
-                                                                                     : "MISSED");
+  std::printf(
+      "  target >= 500000 lines per CPU-second of the listener: %s\n",
+      listener_cpu > 0 && static_cast<double>(lines) / listener_cpu >= 500000 ? "met" : "MISSED");
   return recorded == lines ? 0 : 1;
 }

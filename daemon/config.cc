@@ -1,8 +1,7 @@
 #include "config.h"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cctype>
@@ -116,8 +115,12 @@ int ParseConfig(int argc, char** argv, Config& c) {
                  "stats.json path (default STATE_DIR/stats.json; 'none' disables)");
   app.add_option("--textfile", c.textfile,
                  "also write a node_exporter textfile-collector file (*.prom)");
-  app.add_option("--listen", c.listen, "HTTP address HOST:PORT (loopback by default)")
+  app.add_option("--listen", c.listen,
+                 "HTTP address HOST:PORT (loopback by default); port 0: any free port")
       ->capture_default_str();
+  app.add_option("--port-file", c.port_file,
+                 "once listening, write the ports got to this file (lines 'http PORT' and "
+                 "'statsd PORT'), before READY=1; for --listen and --statsd with port 0");
   app.add_option("--retention-raw", raw, "keep per-interval rows this long")
       ->capture_default_str()
       ->check(CLI::Validator(CheckDuration, "DURATION"));
@@ -138,7 +141,7 @@ int ParseConfig(int argc, char** argv, Config& c) {
                  "file holding the bearer token that POST /reset requires");
   app.add_option("--statsd", c.statsd,
                  "receive statsd/DogStatsD lines on this UDP HOST:PORT, e.g. 127.0.0.1:8125 "
-                 "(off by default)");
+                 "(off by default; port 0: any free port)");
   app.add_option(
       "--statsd-socket", c.statsd_socket,
       "receive statsd/DogStatsD lines on this Unix datagram socket path (off by default)");

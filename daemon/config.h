@@ -8,8 +8,8 @@
 #include <string>
 
 #include "history/sqlite/writer.h"
-#include "tick_spool.h"
 #include "shmstats/segment.h"
+#include "tick_spool.h"
 
 namespace shmstats::daemon {
 
@@ -22,11 +22,14 @@ struct Config {
   std::string textfile;    // node_exporter textfile-collector file; empty: off
   std::string listen = "127.0.0.1:9477";
   std::string listen_host;  // parsed from listen
-  int listen_port = 9477;
+  int listen_port = 9477;   // 0: the kernel chooses (see port_file)
+  // --port-file: once listening, the ports got are written here ("http PORT",
+  // "statsd PORT"), atomically, before READY=1; removed at exit. Empty: off.
+  std::string port_file;
   history::Retention retention;
   bool enable_reset = false;
   std::string reset_token_file;
-  std::string reset_token;  // read from reset_token_file at start
+  std::string reset_token;    // read from reset_token_file at start
   std::string statsd;         // statsd/DogStatsD UDP HOST:PORT; empty: off
   std::string statsd_socket;  // statsd/DogStatsD Unix datagram socket path; empty: off
   // --create-segment: a missing segment is created with these (--segment-max-metrics,
@@ -34,8 +37,8 @@ struct Config {
   bool create_segment = false;
   SegmentOptions segment_options;
   std::string dbus = "off";  // --dbus off|system|session: the D-Bus API (dbus_api.h)
-  std::string instance;     // --instance, default the host name: stored with each series
-  SpoolLimits spool;        // --spool-max-ticks (0: no spool), --spool-max-bytes
+  std::string instance;      // --instance, default the host name: stored with each series
+  SpoolLimits spool;         // --spool-max-ticks (0: no spool), --spool-max-bytes
   std::string remote_write;  // --remote-write URL (remote_write.h); empty: off
   size_t remote_write_queue = 1'000'000;  // --remote-write-queue: samples held for retry
 };

@@ -70,7 +70,9 @@ HttpServer::HttpServer(const Config& config, Collector& collector)
 
 HttpServer::~HttpServer() = default;
 
-void HttpServer::Bind() { server_->Bind(config_.listen_host, config_.listen_port, config_.listen); }
+int HttpServer::Bind() {
+  return server_->Bind(config_.listen_host, config_.listen_port, config_.listen);
+}
 
 void HttpServer::Serve() { server_->Serve(); }
 

@@ -14,7 +14,8 @@
 //                        &buckets=1 adds histogram buckets per point (dashboard_data.h)
 //   GET  /               the dashboard page (daemon/dashboard.h)
 //   GET  /stats/summary  ?metric=SELECTOR&from=&to=&by=LABEL|instance&format=json|csv:
-//                        one row per series or group over the range, bounded as history (http_history.h)
+//                        one row per series or group over the range, bounded as history
+//                        (http_history.h)
 //   GET  /healthz        {"status":"ok"|"degraded", ...}; 503 when history writes fail
 //   POST /reset          ?metric=SELECTOR, only with --enable-reset and the header
 //                        "Authorization: Bearer <token>"; 401/403 otherwise
@@ -36,8 +37,9 @@ class HttpServer {
  public:
   HttpServer(const Config& config, Collector& collector);
   ~HttpServer();
-  // Binds the listen address; throws shmstats::Error(kSystem) if it cannot.
-  void Bind();
+  // Binds the listen address and returns the port it got (the kernel's choice for
+  // port 0); throws shmstats::Error(kSystem) if it cannot.
+  int Bind();
   // Serves until Stop(); call on its own thread.
   void Serve();
   void Stop();

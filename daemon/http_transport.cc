@@ -39,6 +39,11 @@ class WorkerPool {
     return true;
   }
 
+  size_t Waiting() {
+    std::lock_guard lock(mu_);
+    return tasks_.size();
+  }
+
   // Drops what waits and joins the threads (running tasks finish first).
   void Stop() {
     std::deque<std::function<void()>> dropped;
@@ -314,7 +319,7 @@ HttpTransport::HttpTransport(std::vector<HttpRoute> routes, HttpLimits limits)
 
 HttpTransport::~HttpTransport() { Stop(); }
 
-void HttpTransport::Bind(const std::string& host, int port, const std::string& what) {
+int HttpTransport::Bind(const std::string& host, int port, const std::string& what) {
   beast::error_code ec;
   tcp::resolver resolver(impl_->ioc);
   auto endpoints = resolver.resolve(host, std::to_string(port),
@@ -327,11 +332,19 @@ void HttpTransport::Bind(const std::string& host, int port, const std::string& w
     acceptor.set_option(net::socket_base::reuse_address(true), ec);
     acceptor.bind(entry.endpoint(), ec);
     if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-    if (!ec) return;
+    if (!ec) {
+      auto local = acceptor.local_endpoint(ec);
+      if (!ec) return local.port();
+    }
   }
   impl_->acceptor.close(ec);
   throw Error(Errc::kSystem,
               fmt::format("cannot listen on {} (in use, or not a local address?)", what));
+}
+
+size_t HttpTransport::Waiting(Lane lane) const {
+  if (lane == Lane::kInline) return 0;
+  return (lane == Lane::kScrape ? impl_->scrape : impl_->query).Waiting();
 }
 
 void HttpTransport::Serve() {

@@ -73,11 +73,14 @@ class HttpTransport {
   HttpTransport& operator=(const HttpTransport&) = delete;
 
   // Listens on host:port (SO_REUSEADDR, never SO_REUSEPORT: a second daemon on the
-  // same address is refused). Throws shmstats::Error(kSystem) naming `what`.
-  void Bind(const std::string& host, int port, const std::string& what);
+  // same address is refused); port 0 lets the kernel choose. Returns the port it
+  // listens on. Throws shmstats::Error(kSystem) naming `what`.
+  int Bind(const std::string& host, int port, const std::string& what);
   // Serves until Stop(); call on its own thread.
   void Serve();
   void Stop();
+  // Requests waiting in `lane`'s queue now (kInline: always 0).
+  size_t Waiting(Lane lane) const;
   // True once Stop() was called: long handlers poll it and give up.
   bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
 

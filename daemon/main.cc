@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <malloc.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <memory>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "http_server.h"
 #include "notify.h"
 #include "shmstats/error.h"
+#include "state_files.h"
 #include "statsd_listener.h"
 
 int main(int argc, char** argv) {
@@ -47,14 +49,22 @@ int main(int argc, char** argv) {
       collector.self_metrics().AddSource([&](auto& out) { statsd->Collect(out); });
     }
     HttpServer http(config, collector);
-    http.Bind();
+    int http_port = http.Bind();
+    std::string ports = fmt::format("http {}\n", http_port);
     std::thread statsd_thread;
     if (statsd) {
       statsd_thread = std::thread([&] { statsd->Run(); });
-      Log("info", fmt::format("statsd on {}{}{}", config.statsd,
-                              config.statsd.empty() || config.statsd_socket.empty() ? "" : " and ",
+      std::string udp;
+      if (!config.statsd.empty()) {
+        udp = fmt::format("udp port {}", statsd->udp_port());
+        ports += fmt::format("statsd {}\n", statsd->udp_port());
+      }
+      Log("info", fmt::format("statsd on {}{}{}", udp,
+                              udp.empty() || config.statsd_socket.empty() ? "" : " and ",
                               config.statsd_socket));
     }
+    // Written whole (renamed into place) before READY=1: a reader sees both ports or none.
+    if (!config.port_file.empty()) WriteFileAtomically(config.port_file, ports);
     std::unique_ptr<DbusApi> dbus;
     if (config.dbus != "off") {
       dbus = std::make_unique<DbusApi>(config, collector);
@@ -81,8 +91,8 @@ int main(int argc, char** argv) {
       notifier.Stopping();
       collector.Stop();
     });
-    Log("info", fmt::format("segment {}, every {} ms, listening on http://{}/metrics",
-                            config.segment, config.interval_ms, config.listen));
+    Log("info", fmt::format("segment {}, every {} ms, listening on http://{}:{}/metrics",
+                            config.segment, config.interval_ms, config.listen_host, http_port));
     notifier.Ready(StatusLine(config.segment, collector));  // listening; segment tried
     collector.Run();
     if (statsd) {
@@ -93,6 +103,7 @@ int main(int argc, char** argv) {
     server.join();
     pthread_kill(waiter.native_handle(), SIGTERM);  // wakes it if Run ended otherwise
     waiter.join();
+    if (!config.port_file.empty()) unlink(config.port_file.c_str());
   } catch (const shmstats::Error& e) {
     Log("error", e.what());
     return 1;

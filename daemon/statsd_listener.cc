@@ -43,7 +43,8 @@ int64_t NowMs() {
   throw Error(Errc::kSystem, fmt::format("statsd: {}: {}", what, std::strerror(errno)));
 }
 
-int BindUdp(const std::string& address) {
+// Binds a UDP socket; `bound_port` is set to the port it got.
+int BindUdp(const std::string& address, int& bound_port) {
   auto colon = address.rfind(':');
   std::string host = colon == std::string::npos ? "" : address.substr(0, colon);
   std::string port = colon == std::string::npos ? "" : address.substr(colon + 1);
@@ -72,6 +73,13 @@ int BindUdp(const std::string& address) {
     Fail(fmt::format("cannot listen on udp {}", address));
   }
   freeaddrinfo(res);
+  sockaddr_storage local{};
+  socklen_t len = sizeof(local);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
+    bound_port =
+        ntohs(local.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(local).sin6_port
+                                          : reinterpret_cast<const sockaddr_in&>(local).sin_port);
+  }
   return fd;
 }
 
@@ -139,7 +147,7 @@ StatsdListener::StatsdListener(std::string segment, const std::string& udp,
                                const std::string& unix_path)
     : segment_name_(std::move(segment)) {
   try {
-    if (!udp.empty()) fds_.push_back(BindUdp(udp));
+    if (!udp.empty()) fds_.push_back(BindUdp(udp, udp_port_));
     if (!unix_path.empty()) {
       fds_.push_back(BindUnix(unix_path));
       unix_path_ = unix_path;

@@ -41,9 +41,9 @@ inline constexpr ExponentialBuckets kStatsdBuckets{.min = 1e-6, .max = 1e6, .pre
 
 class StatsdListener {
  public:
-  // udp: "HOST:PORT" or empty; unix_path: a socket path (replaced if it exists) or
-  // empty. Throws shmstats::Error(kInvalidArgument/kSystem) if a socket cannot be
-  // bound, naming the address and the cause.
+  // udp: "HOST:PORT" (port 0: the kernel chooses, see udp_port()) or empty; unix_path: a socket
+  // path (replaced if it exists) or empty. Throws shmstats::Error(kInvalidArgument/kSystem) if a
+  // socket cannot be bound, naming the address and the cause.
   StatsdListener(std::string segment, const std::string& udp, const std::string& unix_path);
   ~StatsdListener();
 
@@ -58,6 +58,9 @@ class StatsdListener {
 
   // shmstatsd_statsd_lines_total{result} and shmstatsd_statsd_datagrams_total.
   void Collect(std::vector<MetricSnapshot>& out) const;
+
+  // The UDP port listened on (the kernel's choice for port 0), or 0 without UDP.
+  int udp_port() const { return udp_port_; }
 
   uint64_t lines(statsd::Result r) const {
     return counts_[static_cast<int>(r)].load(std::memory_order_relaxed);
@@ -75,6 +78,7 @@ class StatsdListener {
   std::vector<int> fds_;
   std::vector<std::unique_ptr<Receiver>> receivers_;  // one per socket, at least one
   std::string unix_path_;                             // removed again by the destructor
+  int udp_port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> counts_[statsd::kResultCount] = {};
   std::atomic<uint64_t> datagrams_{0};

@@ -1,7 +1,7 @@
 #pragma once
 
 // Helpers for tests that run the real shmstatsd: unique names, temporary state
-// directories, free loopback ports, a child-process wrapper that always stops what
+// directories, the ports a daemon got (--port-file), a child-process wrapper that always stops what
 // it started, and an HTTP getter.
 
 #include <arpa/inet.h>
@@ -70,21 +70,35 @@ class TempDir {
   std::string path_;
 };
 
-// A loopback port that was free a moment ago (the kernel picks it).
-inline int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
+// A loopback port held for a server that starts later, or restarts, on it: a socket
+// bound with SO_REUSEADDR but not listening, so that the kernel gives the port to no
+// one else, connections to it are refused until the server listens, and a server
+// that sets SO_REUSEADDR too (Go's, cpp-httplib's) may bind it. The kernel chooses
+// the port; nothing is probed.
+class ReservedPort {
+ public:
+  ReservedPort() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int on = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port_ = ntohs(addr.sin_port);
+    }
   }
-  close(fd);
-  return port;
-}
+  ~ReservedPort() { close(fd_); }
+  ReservedPort(const ReservedPort&) = delete;
+  ReservedPort& operator=(const ReservedPort&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
 
 // A blocking TCP connection to loopback:`port`, or -1.
 inline int ConnectLoopback(int port) {
@@ -114,6 +128,32 @@ inline std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// shmstatsd's arguments to listen on a port the kernel chooses and report it in
+// `port_file` (removed first, so that a previous run's file is never read).
+inline std::vector<std::string> ListenAnyPort(const std::string& port_file) {
+  std::filesystem::remove(port_file);
+  return {"--listen", "127.0.0.1:0", "--port-file", port_file};
+}
+
+// The port shmstatsd wrote into its --port-file for `door` ("http", "statsd"), once
+// the file is there (it is written whole, once listening), or 0 after `seconds`.
+inline int AwaitPort(const std::string& port_file, const std::string& door = "http",
+                     double seconds = 20) {
+  int port = 0;
+  WaitFor(
+      [&] {
+        std::istringstream in(ReadFile(port_file));
+        std::string key;
+        int value = 0;
+        while (in >> key >> value) {
+          if (key == door) port = value;
+        }
+        return port != 0;
+      },
+      seconds);
+  return port;
 }
 
 // A child process; killed (SIGKILL) and reaped by the destructor if still running.
@@ -239,26 +279,25 @@ struct HistorySegment {
   Histogram h;
 };
 
-// A running shmstatsd with a 1 s interval on a free port and its own state dir.
+// A running shmstatsd with a 1 s interval on a port the kernel chose and its own
+// state dir; ready once it has written its port file and answers /healthz.
 class Daemon {
  public:
   Daemon(const std::string& segment, const TempDir& dir, std::vector<std::string> extra = {})
-      : port_(FreePort()), dir_(dir) {
-    std::vector<std::string> argv = {SHMSTATSD_PATH,
-                                     "--segment",
-                                     segment,
-                                     "--state-dir",
-                                     dir.str(),
-                                     "--listen",
-                                     "127.0.0.1:" + std::to_string(port_),
-                                     "--interval",
-                                     "1s"};
+      : dir_(dir) {
+    std::vector<std::string> argv = {SHMSTATSD_PATH, "--segment",  segment, "--state-dir",
+                                     dir.str(),      "--interval", "1s"};
+    auto listen = ListenAnyPort(dir / "ports");
+    argv.insert(argv.end(), listen.begin(), listen.end());
     argv.insert(argv.end(), extra.begin(), extra.end());
     child_ = std::make_unique<Child>(argv, dir / "shmstatsd.log");
-    ready_ = WaitFor([&] { return Get(port_, "/healthz").status != 0; }, 10);
+    port_ = AwaitPort(dir / "ports", "http", 20);
+    ready_ = port_ != 0 && WaitFor([&] { return Get(port_, "/healthz").status != 0; }, 10);
   }
   bool ready() const { return ready_; }
   int port() const { return port_; }
+  // The statsd UDP port, when started with --statsd HOST:0.
+  int statsd_port() const { return AwaitPort(dir_ / "ports", "statsd", 1); }
   Child& child() { return *child_; }
   double Ticks() { return Scalar(Get(port_, "/metrics").body, "shmstatsd_ticks_total"); }
   // Waits until `n` more ticks have completed.
@@ -268,7 +307,7 @@ class Daemon {
   }
 
  private:
-  int port_;
+  int port_ = 0;
   const TempDir& dir_;
   std::unique_ptr<Child> child_;
   bool ready_ = false;

@@ -10,12 +10,13 @@ artefact. Usage: dashboard_test.py SHMSTATSD STATSCTL SEED CHROMIUM ARTEFACT_DIR
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+from port_file import await_ports, listen_any_port
 
 SHMSTATSD, STATSCTL, SEED, CHROMIUM, ARTEFACTS = sys.argv[1:6]
 TICKS = 30
@@ -24,12 +25,6 @@ TICKS = 30
 def fail(msg):
     print("FAIL:", msg, file=sys.stderr)
     sys.exit(1)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url):
@@ -79,11 +74,11 @@ def main():
         subprocess.run(sc + ["create"], check=True, stdout=subprocess.DEVNULL)
         subprocess.run(sc + ["inc", "live_jobs_total", "5"], check=True)
         subprocess.run(sc + ["set", 'live_temperature{city="Zürich"}', "21.5"], check=True)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}/"
+        port_file = os.path.join(tmp, "ports")
         daemon = subprocess.Popen([SHMSTATSD, "--segment", seg, "--state-dir", tmp,
-                                   "--listen", f"127.0.0.1:{port}", "--interval", "1s"],
+                                   *listen_any_port(port_file), "--interval", "1s"],
                                   stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "log"), "w"))
+        base = f"http://127.0.0.1:{await_ports(port_file, daemon)['http']}/"
         deadline = time.monotonic() + 30
         while get(base + "stats")[0] != 200:
             if time.monotonic() > deadline or daemon.poll() is not None:

@@ -332,7 +332,7 @@ TEST(DaemonTest, SecondDaemonOnTheSameDatabaseIsRefused) {
   Daemon first(seg.str(), dir);
   ASSERT_TRUE(first.ready()) << first.child().Log();
   Child second({SHMSTATSD_PATH, "--segment", seg.str(), "--state-dir", dir.str(), "--listen",
-                "127.0.0.1:" + std::to_string(FreePort()), "--interval", "1s"},
+                "127.0.0.1:0", "--interval", "1s"},
                dir / "second.log");
   EXPECT_EQ(second.Wait(), 1);
   EXPECT_NE(second.Log().find("another shmstatsd (pid " + std::to_string(first.child().pid())),
@@ -358,10 +358,12 @@ TEST(DaemonTest, SigkillDuringWritesLeavesAConsistentDatabase) {
     s.RegisterCounter({"c_total", {{"i", std::to_string(i)}}, "", ""}).Inc(i);
   }
   for (int round = 0; round < 3; ++round) {
-    int port = FreePort();
-    Child d({SHMSTATSD_PATH, "--segment", seg.str(), "--state-dir", dir.str(), "--listen",
-             "127.0.0.1:" + std::to_string(port), "--interval", "100ms"},
-            dir / "shmstatsd.log");
+    std::vector<std::string> argv = {SHMSTATSD_PATH, "--segment",  seg.str(), "--state-dir",
+                                     dir.str(),      "--interval", "100ms"};
+    for (auto& a : ListenAnyPort(dir / "ports")) argv.push_back(a);
+    Child d(argv, dir / "shmstatsd.log");
+    int port = AwaitPort(dir / "ports");
+    ASSERT_NE(port, 0) << d.Log();
     double ticks = -1;
     ASSERT_TRUE(WaitFor([&] {
       ticks = Scalar(Get(port, "/metrics").body, "shmstatsd_ticks_total");
@@ -484,11 +486,13 @@ TEST(DaemonTest, ConfigFileTextfileAndFinalTickOnSigterm) {
   TempDir dir;
   auto s = Segment::Create(seg.str(), Small());
   s.RegisterCounter({"cfg_total", {{"a", "b"}}, "from the config test", ""}).Inc(3);
-  int port = FreePort();
   std::ofstream(dir / "shmstatsd.conf")
       << "segment = " << seg.str() << "\ninterval = 1h\nstate-dir = " << dir.str()
-      << "\nlisten = 127.0.0.1:" << port << "\ntextfile = " << (dir / "shmstats.prom") << "\n";
+      << "\nlisten = 127.0.0.1:0\nport-file = " << (dir / "ports")
+      << "\ntextfile = " << (dir / "shmstats.prom") << "\n";
   Child d({SHMSTATSD_PATH, "--config", dir / "shmstatsd.conf"}, dir / "shmstatsd.log");
+  int port = AwaitPort(dir / "ports");
+  ASSERT_NE(port, 0) << d.Log();
   double ticks = 0;
   ASSERT_TRUE(WaitFor([&] {
     ticks = Scalar(Get(port, "/metrics").body, "shmstatsd_ticks_total");

@@ -158,16 +158,17 @@ TEST(HardeningTest, SymlinksPlantedForEveryFileTheDaemonCreatesAreRefused) {
   s.RegisterCounter({"n_total", {}, "", ""}).Inc();
   std::string target = elsewhere / "precious";
   std::ofstream(target) << "precious\n";
-  int port = FreePort();
+  std::filesystem::remove(elsewhere / "ports");
   // The shell plants links named after its own pid, which exec keeps for shmstatsd.
   std::string script = "ln -s " + target + " " + (dir / "history.db.lock") + " && ln -s " + target +
                        " " + (dir / "stats.json.tmp.") + "$$ && ln -s " + target + " " +
                        (dir / "node.prom.tmp.") + "$$ && exec " SHMSTATSD_PATH " --segment " +
                        seg.str() + " --state-dir " + dir.str() + " --textfile " +
-                       (dir / "node.prom") +
-                       " --interval 1s --listen 127.0.0.1:" + std::to_string(port);
+                       (dir / "node.prom") + " --interval 1s --listen 127.0.0.1:0 --port-file " +
+                       (elsewhere / "ports");
   Child daemon({"/bin/sh", "-c", script}, elsewhere / "shmstatsd.log");
-  ASSERT_TRUE(WaitFor([&] { return Get(port, "/healthz").status != 0; }, 10)) << daemon.Log();
+  int port = AwaitPort(elsewhere / "ports");
+  ASSERT_NE(port, 0) << daemon.Log();
   ASSERT_TRUE(WaitFor([&] { return CountLines(daemon.Log(), "refusing") >= 3; })) << daemon.Log();
   EXPECT_NE(daemon.Log().find("history.db.lock"), std::string::npos);
   EXPECT_NE(daemon.Log().find("stats.json.tmp."), std::string::npos);
@@ -182,9 +183,9 @@ TEST(HardeningTest, StateDirectoryWritableByOthersIsRefused) {
   ScopedSegmentName seg(UniqueName("statedir"));
   TempDir dir;
   ASSERT_EQ(chmod(dir.str().c_str(), 0777), 0);
-  Child daemon({SHMSTATSD_PATH, "--segment", seg.str(), "--state-dir", dir.str(), "--listen",
-                "127.0.0.1:" + std::to_string(FreePort())},
-               dir / "log");
+  Child daemon(
+      {SHMSTATSD_PATH, "--segment", seg.str(), "--state-dir", dir.str(), "--listen", "127.0.0.1:0"},
+      dir / "log");
   EXPECT_EQ(daemon.Wait(), 1);
   EXPECT_NE(daemon.Log().find("is writable by other users"), std::string::npos) << daemon.Log();
   EXPECT_NE(daemon.Log().find("chmod go-w"), std::string::npos) << daemon.Log();

@@ -65,11 +65,10 @@ TEST(PostgresSpoolTest, RestartsWhileDownAndAKillWhileSendingLoseAndDuplicateNot
   // PostgreSQL is back; the next daemon is killed as soon as it starts sending.
   ASSERT_TRUE(pg.Start()) << pg.Log();
   {
-    int port = FreePort();
-    Child killed({SHMSTATSD_PATH, "--segment", seg.str(), "--state-dir", dir.str(), "--listen",
-                  "127.0.0.1:" + std::to_string(port), "--interval", "1s", "--history-db", pg.url(),
-                  "--instance", "spool"},
-                 dir / "killed.log");
+    Child killed(
+        {SHMSTATSD_PATH, "--segment", seg.str(), "--state-dir", dir.str(), "--listen",
+         "127.0.0.1:0", "--interval", "1s", "--history-db", pg.url(), "--instance", "spool"},
+        dir / "killed.log");
     // Killed once the first spooled tick is in (polled with psql), or at the latest
     // when the sending is logged as done.
     std::string psql = std::string(kPgBin) + "/psql -Atc 'SELECT count(DISTINCT ts_ms) FROM " +

@@ -29,12 +29,14 @@ TEST(RemoteWriteTest, PrometheusGetsEveryTickAndTheQueuedOnesAfterAnOutage) {
 
   // Configured by file: the config-file key is the option's name.
   TempDir dir;
-  int port = FreePort();
   std::ofstream(dir / "shmstatsd.conf")
       << "segment = " << seg.str() << "\nstate-dir = " << dir.str()
-      << "\nlisten = 127.0.0.1:" << port << "\ninterval = 200ms\ninstance = rw-test\n"
+      << "\nlisten = 127.0.0.1:0\nport-file = " << (dir / "ports")
+      << "\ninterval = 200ms\ninstance = rw-test\n"
       << "remote-write = " << prom.write_url() << "\n";
   Child d({SHMSTATSD_PATH, "--config", dir / "shmstatsd.conf"}, dir / "shmstatsd.log");
+  int port = AwaitPort(dir / "ports");
+  ASSERT_NE(port, 0) << d.Log();
   auto self = [&](const std::string& name) { return Scalar(Get(port, "/metrics").body, name); };
   const std::string on = "{instance=\"rw-test\"}";
 
@@ -124,11 +126,20 @@ TEST(RemoteWriteTest, AReceiverThatNeverAnswersDelaysNeitherTicksNorMetrics) {
   ScopedSegmentName seg(UniqueName("rws"));
   HistorySegment m(seg.str());
   TempDir dir;
-  int port = FreePort();
-  Child d({SHMSTATSD_PATH, "--segment", seg.str(), "--state-dir", dir.str(), "--listen",
-           "127.0.0.1:" + std::to_string(port), "--interval", "200ms", "--remote-write",
-           "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/api/v1/write"},
-          dir / "shmstatsd.log");
+  std::vector<std::string> argv = {
+      SHMSTATSD_PATH,
+      "--segment",
+      seg.str(),
+      "--state-dir",
+      dir.str(),
+      "--interval",
+      "200ms",
+      "--remote-write",
+      "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/api/v1/write"};
+  for (auto& a : ListenAnyPort(dir / "ports")) argv.push_back(a);
+  Child d(argv, dir / "shmstatsd.log");
+  int port = AwaitPort(dir / "ports");
+  ASSERT_NE(port, 0) << d.Log();
   auto self = [&](const std::string& name) { return Scalar(Get(port, "/metrics").body, name); };
   ASSERT_TRUE(WaitFor([&] { return self("shmstatsd_ticks_total") >= 1; }, 10)) << d.Log();
   const double ticks0 = self("shmstatsd_ticks_total");

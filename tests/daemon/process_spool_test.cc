@@ -51,12 +51,14 @@ TEST(SpoolTest, SqliteBacklogSurvivesARestartAndShowsProgressOnlyOnATerminal) {
   }
 
   // One restarted under a terminal (script's pty), one with stderr to a file.
-  int port = FreePort();
+  std::filesystem::remove(tty_dir / "ports");
   std::string cmd = std::string("exec ") + SHMSTATSD_PATH + " --segment " + seg.str() +
-                    " --state-dir " + tty_dir.str() +
-                    " --listen 127.0.0.1:" + std::to_string(port) + " --interval 1s --history-db " +
+                    " --state-dir " + tty_dir.str() + " --listen 127.0.0.1:0 --port-file " +
+                    (tty_dir / "ports") + " --interval 1s --history-db " +
                     (tty_dir / "blocked/history.db");
   Child tty({"/usr/bin/script", "-qfec", cmd, "/dev/null"}, tty_dir / "tty.log");
+  int port = AwaitPort(tty_dir / "ports");
+  ASSERT_NE(port, 0) << ReadFile(tty_dir / "tty.log");
   Daemon plain(seg.str(), file_dir, args(file_dir));
   ASSERT_TRUE(plain.ready()) << plain.child().Log();
   for (int p : {port, plain.port()}) {

@@ -1,8 +1,9 @@
 #pragma once
 
 // A real Prometheus (Debian's prometheus package, 2.42) for tests: its remote-write
-// receiver on, its TSDB in a temporary directory, on a free loopback port, stopped
-// at the end. Start() again after Stop() serves the same data on the same port.
+// receiver on, its TSDB in a temporary directory, on a loopback port reserved for it
+// (ReservedPort), stopped at the end. Start() again after Stop() serves the same
+// data on the same port.
 
 #include <httplib.h>
 
@@ -18,32 +19,30 @@ inline constexpr const char* kPrometheus = "/usr/bin/prometheus";
 
 class PromServer {
  public:
-  PromServer() : port_(FreePort()) {
-    std::ofstream(dir_ / "prometheus.yml") << "global:\n  scrape_interval: 1m\n";
-  }
+  PromServer() { std::ofstream(dir_ / "prometheus.yml") << "global:\n  scrape_interval: 1m\n"; }
   ~PromServer() { Stop(); }
   // Starts it and waits (at most 60 s) until it is ready.
   bool Start() {
     child_ = std::make_unique<Child>(
         std::vector<std::string>{kPrometheus, "--config.file=" + (dir_ / "prometheus.yml"),
                                  "--storage.tsdb.path=" + (dir_ / "data"),
-                                 "--web.listen-address=127.0.0.1:" + std::to_string(port_),
+                                 "--web.listen-address=127.0.0.1:" + std::to_string(port()),
                                  "--web.enable-remote-write-receiver", "--log.level=warn"},
         dir_ / "prometheus.log");
-    return WaitFor([&] { return Get(port_, "/-/ready").status == 200; }, 60);
+    return WaitFor([&] { return Get(port(), "/-/ready").status == 200; }, 60);
   }
   void Stop() {
     if (child_) child_->Stop(SIGTERM);
     child_.reset();
   }
-  int port() const { return port_; }
+  int port() const { return reserved_.port(); }
   std::string write_url() const {
-    return "http://127.0.0.1:" + std::to_string(port_) + "/api/v1/write";
+    return "http://127.0.0.1:" + std::to_string(port()) + "/api/v1/write";
   }
   std::string Log() const { return ReadFile(dir_ / "prometheus.log"); }
   // GET /api/v1/query?query=PROMQL[&time=SECONDS]: the "result" array, or null.
   nlohmann::json Query(const std::string& promql, double at = 0) const {
-    httplib::Client client("127.0.0.1", port_);
+    httplib::Client client("127.0.0.1", port());
     client.set_read_timeout(10);
     httplib::Params params{{"query", promql}};
     if (at > 0) params.emplace("time", std::to_string(at));
@@ -62,7 +61,7 @@ class PromServer {
 
  private:
   TempDir dir_;
-  int port_;
+  ReservedPort reserved_;
   std::unique_ptr<Child> child_;
 };
 

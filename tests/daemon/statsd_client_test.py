@@ -19,16 +19,10 @@ import urllib.request
 
 import statsd  # python3-statsd: a missing client is a failure, not a skip
 
+from port_file import await_ports, listen_any_port
+
 SHMSTATSD, STATSCTL = sys.argv[1], sys.argv[2]
 SEGMENT = f"statsd-e2e-{os.getpid()}"
-
-
-def free_port(kind):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_for(check, seconds=15):
@@ -69,14 +63,16 @@ def check(cond, what):
 
 def main():
     subprocess.run([STATSCTL, "--segment", SEGMENT, "remove"], capture_output=True)
-    http, udp = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
     with tempfile.TemporaryDirectory() as state:
         sock_path = os.path.join(state, "statsd.sock")
+        port_file = os.path.join(state, "ports")
         daemon = subprocess.Popen(
             [SHMSTATSD, "--segment", SEGMENT, "--state-dir", state, "--interval", "1s",
-             "--listen", f"127.0.0.1:{http}", "--statsd", f"127.0.0.1:{udp}",
-             "--statsd-socket", sock_path], stderr=subprocess.PIPE, text=True)
+             *listen_any_port(port_file, statsd=True), "--statsd-socket", sock_path],
+            stderr=subprocess.PIPE, text=True)
         try:
+            ports = await_ports(port_file, daemon)
+            http, udp = ports["http"], ports["statsd"]
             check(wait_for(lambda: "shmstatsd_statsd_lines_total" in metrics(http)),
                   "shmstatsd did not come up with statsd metrics")
             client = statsd.StatsClient("127.0.0.1", udp, prefix="app")

@@ -24,7 +24,6 @@ namespace shmstats::daemon {
 namespace {
 
 using shmstats::testing::ConnectLoopback;
-using shmstats::testing::FreePort;
 using shmstats::testing::TempDir;
 using shmstats::testing::WaitFor;
 using namespace std::chrono_literals;
@@ -95,12 +94,13 @@ std::string GetRequest(const std::string& path) {
   return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 }
 
-// A transport serving on a free loopback port from its own thread; stopped at the end.
+// A transport serving on a loopback port the kernel chose, from its own thread;
+// stopped at the end.
 class Server {
  public:
   Server(std::vector<HttpRoute> routes, HttpLimits limits)
-      : transport_(std::move(routes), limits), port_(FreePort()) {
-    transport_.Bind("127.0.0.1", port_, "the test's port");
+      : transport_(std::move(routes), limits),
+        port_(transport_.Bind("127.0.0.1", 0, "the test's port")) {
     thread_ = std::thread([this] { transport_.Serve(); });
   }
   ~Server() {
@@ -108,6 +108,7 @@ class Server {
     thread_.join();
   }
   int port() const { return port_; }
+  HttpTransport& transport() { return transport_; }
 
  private:
   HttpTransport transport_;
@@ -160,7 +161,7 @@ TEST(HttpTransportTest, QueryLaneBeyondItsQueueAnswers503WithRetryAfterAtOnce) {
   ASSERT_TRUE(WaitFor([&] { return gate.Entered() == 1; }, 10));
   int queued = ConnectLoopback(server.port());  // takes the queue's only place
   ASSERT_EQ(SendAll(queued, GetRequest("/stats/history")), 0);
-  std::this_thread::sleep_for(300ms);  // let it reach the queue
+  ASSERT_TRUE(WaitFor([&] { return server.transport().Waiting(Lane::kQuery) == 1; }, 10));
   // Every further query is refused while the first still holds the thread (the gate
   // is closed, so "at once" means: answered before anything was let through).
   for (int i = 0; i < 3; ++i) {

@@ -228,7 +228,8 @@ double Metric(const SelfMetrics& self, const std::string& name, const std::strin
 // oldest (counted), and a receiver that comes back gets what was kept, in order,
 // with the headers of the protocol.
 TEST(RemoteWriter, DropsTheOldestBeyondItsBoundAndDeliversTheRestInOrder) {
-  int port = testing::FreePort();
+  testing::ReservedPort reserved;  // refused until the receiver below listens on it
+  int port = reserved.port();
   SelfMetrics self;
   RemoteWriteOptions options;
   options.url = "http://127.0.0.1:" + std::to_string(port) + "/api/v1/write";
@@ -282,14 +283,15 @@ TEST(RemoteWriter, DropsTheOldestBeyondItsBoundAndDeliversTheRestInOrder) {
 // A receiver that rejects a request (400) does not hold up the queue: the request is
 // dropped and counted, the next one goes out.
 TEST(RemoteWriter, DropsWhatTheReceiverRejects) {
-  int port = testing::FreePort();
   std::atomic<int> calls{0};
   httplib::Server server;
   server.Post("/w", [&](const httplib::Request&, httplib::Response& res) {
     res.status = calls++ == 0 ? 400 : 200;
     res.set_content("out of order sample", "text/plain");
   });
-  std::thread serve([&] { server.listen("127.0.0.1", port); });
+  int port = server.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread serve([&] { server.listen_after_bind(); });
   ASSERT_TRUE(testing::WaitFor([&] { return server.is_running(); }));
   SelfMetrics self;
   RemoteWriteOptions options{"http://127.0.0.1:" + std::to_string(port) + "/w", "unit"};

@@ -12,12 +12,14 @@ import json
 import os
 import shutil
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
+from port_file import await_ports, listen_any_port  # noqa: E402
 
 shmstatsd, promtool, path = sys.argv[1:4]
 
@@ -72,14 +74,14 @@ if r.returncode != 0:
     fail(f"a dashboard query is not valid PromQL: {r.stdout}{r.stderr}")
 
 # The daemon's series it names exist: scrape a live shmstatsd.
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
 segment = f"dash-test-{os.getpid()}"
+port_file = os.path.join(work, "ports")
 daemon = subprocess.Popen([shmstatsd, "--segment", segment, "--interval", "1s", "--state-dir",
-                           work, "--listen", f"127.0.0.1:{port}", "--create-segment"],
+                           work, *listen_any_port(port_file), "--create-segment"],
                           stderr=subprocess.DEVNULL)
 try:
+    port = await_ports(port_file, daemon)["http"]
+
     def get(p):
         return urllib.request.urlopen(f"http://127.0.0.1:{port}{p}", timeout=5).read().decode()
     deadline = time.monotonic() + 20

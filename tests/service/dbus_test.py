@@ -12,13 +12,16 @@ usage: dbus_test.py SHMSTATSD STATSCTL POLICY_FILE
 """
 import grp
 import json
+import select
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
+from port_file import await_ports, listen_any_port  # noqa: E402
 
 shmstatsd, statsctl, policy = (os.path.abspath(a) for a in sys.argv[1:4])
 NAME, PATH, IFACE = "org.shmstats.Stats1", "/org/shmstats/Stats1", "org.shmstats.Stats1"
@@ -61,9 +64,6 @@ with open(config, "w") as f:
 token = os.path.join(work, "token")
 with open(token, "w") as f:
     f.write("dbus-test-token-0123456789\n")
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
 
 # The policy names the shmstats group. When this host has none (a build machine),
 # the bus runs in a private mount namespace whose /etc/group has one, so that the
@@ -91,7 +91,7 @@ env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address)
 log = open(os.path.join(work, "shmstatsd.log"), "w")
 daemon = subprocess.Popen(
     [shmstatsd, "--segment", segment, "--interval", "1s", "--state-dir", work,
-     "--listen", f"127.0.0.1:{port}", "--create-segment", "--dbus", "system",
+     *listen_any_port(os.path.join(work, "ports")), "--create-segment", "--dbus", "system",
      "--enable-reset", "--reset-token-file", token],
     env=env, stdout=subprocess.DEVNULL, stderr=log)
 
@@ -172,15 +172,18 @@ try:
 
     # A tick: the LastTick property moves, the Tick signal goes out, and the
     # history has the counter; GetHistory agrees with statsctl history.
-    monitor = subprocess.Popen(["gdbus", "monitor", "--address", address, "--dest", NAME,
-                                "--object-path", PATH], stdout=subprocess.PIPE, text=True)
+    # Line-buffered, so that each signal is read as it arrives.
+    monitor = subprocess.Popen(["stdbuf", "-oL", "gdbus", "monitor", "--address", address,
+                                "--dest", NAME, "--object-path", PATH],
+                               stdout=subprocess.PIPE, text=True)
     before = prop("LastTick")
     deadline = time.monotonic() + 20
-    while prop("LastTick") == before and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1.5)
+    seen = ""
+    while f"{IFACE}.Tick (uint64" not in seen and time.monotonic() < deadline:
+        if select.select([monitor.stdout], [], [], 1)[0]:
+            seen += monitor.stdout.readline()
     monitor.terminate()
-    seen = monitor.communicate(timeout=10)[0]
+    monitor.communicate(timeout=10)
     if prop("LastTick") <= before:
         fail("LastTick did not advance within 20 s at --interval 1s")
     if f"{IFACE}.Tick (uint64" not in seen:

@@ -20,12 +20,8 @@ import tempfile
 import time
 
 shmstatsd, statsctl = sys.argv[1], sys.argv[2]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
+from port_file import await_ports, listen_any_port  # noqa: E402
 
 
 def fail(message):
@@ -35,7 +31,7 @@ def fail(message):
 
 work = tempfile.mkdtemp(prefix="shmstats-notify-")
 segment = f"notify-test-{os.getpid()}"
-port = free_port()
+port_file = os.path.join(work, "ports")
 notify_path = os.path.join(work, "notify.sock")
 sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 sock.bind(notify_path)
@@ -48,7 +44,7 @@ env = dict(os.environ, NOTIFY_SOCKET=notify_path, WATCHDOG_USEC="400000",
 env.pop("WATCHDOG_PID", None)
 daemon = subprocess.Popen(
     [shmstatsd, "--segment", segment, "--interval", "60s", "--state-dir", work,
-     "--listen", f"127.0.0.1:{port}", "--create-segment", "--segment-mode", "0660",
+     *listen_any_port(port_file), "--create-segment", "--segment-mode", "0660",
      "--segment-max-metrics", "64", "--segment-max-slots", "4096"],
     env=env, stdout=subprocess.DEVNULL, stderr=log)
 
@@ -61,7 +57,11 @@ try:
         except socket.timeout:
             continue
         if "READY=1" in data and not any("READY=1" in m for m in messages):
-            # READY means listening: a connection must succeed right now.
+            # READY means listening, the port file written: a connection must
+            # succeed right now.
+            if not os.path.exists(port_file):
+                fail("READY=1 sent before the port file was written")
+            port = await_ports(port_file, daemon, 1)["http"]
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=2).close()
             except OSError as e:
