@@ -3,16 +3,19 @@
 #include <fmt/format.h>
 #include <malloc.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 
+#include "baseline.h"
 #include "common/exposition.h"
 #include "common/log_limiter.h"
 #include "history/time.h"
 #include "journal.h"
+#include "mapped_read.h"
 #include "segment_creator.h"
 #include "shmstats/error.h"
 #include "state_files.h"
@@ -42,7 +45,16 @@ void LogLimited(const char* kind, const char* level, const std::string& message)
 Collector::Collector(const Config& config)
     : config_(config),
       started_ms_(history::NowMs()),
+      baseline_path_(config_.state_dir + "/baseline"),
       history_(std::make_unique<HistoryFeed>(config_, self_)) {
+  // Go on where the last daemon stopped: its last tick's record is sent again (the
+  // store ignores it if it holds it already), and the first tick counts from there.
+  if (std::optional<Baseline> last = LoadBaseline(baseline_path_)) {
+    aggregator_.Restore(last->state);
+    Log("info", fmt::format("going on from the tick of {} ms ({} series)", last->state.last_ms,
+                            last->state.series.size()));
+    history_->Write(std::move(last->record));
+  }
   if (!config_.remote_write.empty()) {
     remote_ = std::make_unique<RemoteWriter>(
         RemoteWriteOptions{config_.remote_write, config_.instance, config_.remote_write_queue},
@@ -65,7 +77,10 @@ std::shared_ptr<const Segment> Collector::Attached() {
     last_attach_try_ms_ = now;
     try {
       if (config_.create_segment) CreateSegmentIfMissing(config_);
-      segment_ = std::make_shared<const Segment>(Segment::Open(config_.segment, Access::kReadOnly));
+      ReadMapped(config_.segment, [&] {
+        segment_ =
+            std::make_shared<const Segment>(Segment::Open(config_.segment, Access::kReadOnly));
+      });
       Log("info", fmt::format("attached segment {}", config_.segment));
     } catch (const Error& e) {
       if (!logged_missing_) {
@@ -77,6 +92,13 @@ std::shared_ptr<const Segment> Collector::Attached() {
     }
   }
   return segment_;
+}
+
+void Collector::SegmentFailed(const Error& e) {
+  self_.CountError(ErrorKind::kSegment);
+  LogLimited("segment read", "error",
+             fmt::format("reading segment {}: {}", config_.segment, e.what()));
+  if (e.code() == Errc::kCorrupt) Detach();
 }
 
 void Collector::Detach() {
@@ -109,8 +131,11 @@ void Collector::Tick() {
   auto pass = TickPass();
   Snapshot snap;
   try {
-    snap = segment->Read();
-    SegmentInfo info = segment->Info();
+    SegmentInfo info;
+    ReadMapped(config_.segment, [&] {
+      snap = segment->Read();
+      info = segment->Info();
+    });
     self_.SetSegment(info);
     // A segment created while the daemon watched: everything in it is new. (The
     // creation time comes from the segment: one in the future is not believed.)
@@ -120,10 +145,7 @@ void Collector::Tick() {
       aggregator_.StartFromZero(created_ms);
     }
   } catch (const Error& e) {
-    self_.CountError(ErrorKind::kSegment);
-    LogLimited("segment read", "error",
-               fmt::format("reading segment {}: {}", config_.segment, e.what()));
-    if (e.code() == Errc::kCorrupt) Detach();
+    SegmentFailed(e);
     return;
   }
   for (const auto& p : snap.problems) LogLimited("segment problem", "warning", "segment: " + p);
@@ -133,6 +155,7 @@ void Collector::Tick() {
   history::TickRecord record = TakeRecord(tick, /*copy=*/remote_ != nullptr);
   tick.stats = {};
   tick.intervals = {};
+  SaveState(record);
   WriteHistory(std::move(record));
   pass.unlock();
   if (remote_) {  // the segment's series and the daemon's own, as /metrics has them
@@ -149,6 +172,18 @@ void Collector::Tick() {
 void Collector::SetHeartbeat(std::function<void(bool ticked)> beat, int64_t every_ms) {
   beat_ = std::move(beat);
   beat_every_ms_ = every_ms;
+}
+
+void Collector::SaveState(const history::TickRecord& record) {
+  try {
+    SaveBaseline(baseline_path_, aggregator_.State(), record);
+  } catch (const Error& e) {
+    // An older baseline would make the next daemon count this interval twice: without
+    // one, it starts from a baseline tick (and loses an interval instead).
+    ::unlink(baseline_path_.c_str());
+    self_.CountError(ErrorKind::kBaseline);
+    LogLimited("baseline", "error", e.what());
+  }
 }
 
 void Collector::WriteHistory(history::TickRecord record) { history_->Write(std::move(record)); }
@@ -188,6 +223,17 @@ void Collector::WriteFiles(const TickResult& tick) {
   }
 }
 
+void Collector::Guarded(const std::function<void()>& step) {
+  // Whatever a tick meets (memory exhausted, a bug), collection goes on at the next
+  // one: an exception leaving Run() would end the daemon.
+  try {
+    step();
+  } catch (const std::exception& e) {
+    self_.CountError(ErrorKind::kSegment);
+    LogLimited("tick failed", "error", fmt::format("tick failed: {}", e.what()));
+  }
+}
+
 Clock::time_point Collector::WakeUp(Clock::time_point next) const {
   if (!beat_ || beat_every_ms_ <= 0) return next;
   return std::min(next, Clock::now() + std::chrono::milliseconds(beat_every_ms_));
@@ -198,19 +244,21 @@ void Collector::Run() {
   std::unique_lock lock(stop_mu_);
   while (!stop_) {
     lock.unlock();
-    Tick();
-    if (beat_) beat_(true);
+    Guarded([&] {
+      Tick();
+      if (beat_) beat_(true);
+    });
     lock.lock();
     next += std::chrono::milliseconds(config_.interval_ms);
     if (next < Clock::now()) next = Clock::now();  // fell behind: do not burst
     while (!stop_cv_.wait_until(lock, WakeUp(next), [&] { return stop_; }) && Clock::now() < next) {
       lock.unlock();
-      beat_(false);  // only reached with a heartbeat period (WakeUp < next)
+      Guarded([&] { beat_(false); });  // only reached with a heartbeat period (WakeUp < next)
       lock.lock();
     }
   }
   lock.unlock();
-  Tick();  // the final snapshot
+  Guarded([&] { Tick(); });  // the final snapshot
   history_->LogExit();
 }
 

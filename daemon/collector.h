@@ -23,11 +23,12 @@
 
 #include "aggregate.h"
 #include "config.h"
-#include "history_feed.h"
 #include "history/sqlite/writer.h"
+#include "history_feed.h"
 #include "remote_write.h"
 #include "retirement.h"
 #include "self_metrics.h"
+#include "shmstats/error.h"
 #include "shmstats/segment.h"
 #include "stats_json.h"
 
@@ -67,6 +68,10 @@ class Collector {
   // watchdog, the D-Bus tick signal. Set before Run().
   void SetHeartbeat(std::function<void(bool ticked)> beat, int64_t every_ms);
   SelfMetrics& self_metrics() { return self_; }
+  // What every reader of the segment does when a read fails (shrunk, corrupt):
+  // counts and logs it (rate-limited) and, when the segment is corrupt, detaches, so
+  // that Attached() maps it again once it is valid. Any thread.
+  void SegmentFailed(const Error& e);
   // Held by each pass over every series: a tick, from its read to its history
   // write, and a /metrics or D-Bus render. At 100,000 series each holds tens of
   // megabytes, and one at a time bounds the daemon's peak memory by the largest, not
@@ -79,8 +84,12 @@ class Collector {
   Pass RenderPass() { return Pass(pass_mu_, kRenderWait); }
 
  private:
+  // Writes the baseline (baseline.h) for the tick whose record this is.
+  void SaveState(const history::TickRecord& record);
   void WriteHistory(history::TickRecord record);
   void WriteFiles(const TickResult& tick);
+  // Runs one step of Run(): an exception is logged and counted, never let out.
+  void Guarded(const std::function<void()>& step);
   // When Run() wakes up next: `next`, or sooner for the heartbeat.
   std::chrono::steady_clock::time_point WakeUp(std::chrono::steady_clock::time_point next) const;
   // Drops the segment (truncated or corrupt under us): Attached() opens it again
@@ -91,7 +100,8 @@ class Collector {
   const int64_t started_ms_;  // the daemon's start (unix ms)
   SelfMetrics self_;
   Aggregator aggregator_;
-  StatsJsonOrder stats_order_;  // stats.json's series order, kept between ticks
+  const std::string baseline_path_;  // STATE_DIR/baseline
+  StatsJsonOrder stats_order_;       // stats.json's series order, kept between ticks
 
   std::timed_mutex pass_mu_;  // TickPass(), RenderPass()
   std::mutex segment_mu_;

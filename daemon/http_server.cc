@@ -13,6 +13,7 @@
 #include "common/selector.h"
 #include "dashboard.h"
 #include "http_history.h"
+#include "mapped_read.h"
 #include "shmstats/error.h"
 
 namespace shmstats::daemon {
@@ -90,10 +91,14 @@ std::vector<HttpRoute> HttpServer::Routes() {
       Snapshot snap;
       if (auto segment = collector_.Attached()) {
         try {
-          snap = segment->Read();
-          collector_.self_metrics().SetSegment(segment->Info());
+          SegmentInfo info;
+          ReadMapped(config_.segment, [&] {
+            snap = segment->Read();
+            info = segment->Info();
+          });
+          collector_.self_metrics().SetSegment(info);
         } catch (const Error& e) {
-          collector_.self_metrics().CountError(ErrorKind::kSegment);
+          collector_.SegmentFailed(e);
         }
       }
       collector_.self_metrics().AddTo(snap);

@@ -6,7 +6,6 @@
 // it is killed.
 
 #include <fmt/format.h>
-#include <grp.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -16,6 +15,7 @@
 #include <thread>
 
 #include "daemon_harness.h"
+#include "other_user.h"
 #include "shmstats/shmstats.h"
 
 namespace shmstats::testing {
@@ -37,14 +37,17 @@ TEST(HiddenProcTest, DaemonAsNobodyKeepsAnotherUsersLiveSeriesAndFoldsItWhenDead
   }
   TempDir dir;
   ASSERT_EQ(chown(dir.str().c_str(), kNobody, kNobody), 0);
-  const int port = FreePort();
+  std::string listen;
+  for (const std::string& arg : ListenAnyPort(dir / "ports")) listen += " " + arg;
   const std::string daemon = fmt::format(
       "mount -t proc -o hidepid=invisible,subset=pid proc /proc && exec setpriv "
       "--reuid={} --regid={} --groups={} --inh-caps=-all {} --segment {} "
-      "--state-dir {} --listen 127.0.0.1:{} --interval 100ms",
-      kNobody, kNobody, kSegmentGid, SHMSTATSD_PATH, seg.str(), dir.str(), port);
+      "--state-dir {} --interval 100ms{}",
+      kNobody, kNobody, kSegmentGid, SHMSTATSD_PATH, seg.str(), dir.str(), listen);
   Child d({"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", daemon},
           dir / "shmstatsd.log");
+  const int port = AwaitPort(dir / "ports");
+  ASSERT_NE(port, 0) << d.Log();
   ASSERT_TRUE(WaitFor([&] { return Get(port, "/healthz").status != 0; }, 20)) << d.Log();
   auto ticks = [&] { return Scalar(Get(port, "/metrics").body, "shmstatsd_ticks_total"); };
 
@@ -53,10 +56,7 @@ TEST(HiddenProcTest, DaemonAsNobodyKeepsAnotherUsersLiveSeriesAndFoldsItWhenDead
   const pid_t producer = fork();
   ASSERT_GE(producer, 0);
   if (producer == 0) {
-    const gid_t groups[] = {kSegmentGid};
-    if (setgroups(1, groups) != 0 || setresgid(kSegmentGid, kSegmentGid, kSegmentGid) != 0 ||
-        setresuid(kProducerUid, kProducerUid, kProducerUid) != 0)
-      _exit(10);
+    if (!BecomeUser(kProducerUid, kSegmentGid)) _exit(10);
     try {
       Segment s = Segment::Open(seg.str());
       MetricSpec spec{"sandboxed_total", {}, "a producer of another user", ""};
