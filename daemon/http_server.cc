@@ -152,11 +152,18 @@ std::vector<HttpRoute> HttpServer::Routes() {
 
       {"GET", "/healthz", Lane::kInline,
        [this](Req, Res res) {
+         // "ok" only while the daemon does its job: the segment attached (not
+         // missing, refused or corrupt), the store taking writes, none of them stuck.
          bool segment = collector_.Attached() != nullptr;
-         bool history = collector_.HistoryHealthy();
-         nlohmann::json j = {{"status", history ? "ok" : "degraded"},
+         const int64_t writing_ms = collector_.HistoryWriteRunningMs();
+         const bool stuck = collector_.HistoryWriteStuck();
+         bool history = collector_.HistoryHealthy() && !stuck;
+         nlohmann::json j = {{"status", segment && history ? "ok" : "degraded"},
                              {"segment", segment ? "attached" : "waiting"},
-                             {"history", history ? "ok" : "failing"}};
+                             {"history", stuck     ? "stuck"
+                                         : history ? "ok"
+                                                   : "failing"},
+                             {"history_write_running_ms", writing_ms}};
          auto backlog = collector_.HistoryBacklog();  // ticks waiting for the store
          j["backlog"] = {{"ticks", backlog.ticks}, {"bytes", backlog.bytes}};
          j["last_tick_unix_ms"] = collector_.LastTickMs();  // 0 before the first tick
@@ -164,7 +171,7 @@ std::vector<HttpRoute> HttpServer::Routes() {
            j["remote_write"] = {{"queued_samples", rw->queued_samples},
                                 {"failing", rw->failures_in_row > 0}};
          }
-         res.Set(history ? 200 : 503, j.dump() + "\n", "application/json");
+         res.Set(segment && history ? 200 : 503, j.dump() + "\n", "application/json");
        }},
 
       {"POST", "/reset", Lane::kInline,
