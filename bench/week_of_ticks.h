@@ -12,7 +12,7 @@
 
 #include "common/selector.h"
 #include "history/query.h"
-#include "history/sqlite/writer.h"
+#include "history/store.h"
 
 namespace shmstats::bench {
 

@@ -1,8 +1,8 @@
-#include "baseline.h"
+#include "daemon/baseline.h"
 
-#include "byte_codec.h"
-#include "state_files.h"
-#include "tick_spool.h"
+#include "daemon/byte_codec.h"
+#include "daemon/feed/spool.h"
+#include "daemon/state_files.h"
 
 namespace shmstats::daemon {
 namespace {

@@ -25,8 +25,8 @@
 #include <optional>
 #include <string>
 
-#include "aggregate.h"
-#include "history/sqlite/writer.h"
+#include "daemon/aggregate.h"
+#include "history/store.h"
 
 namespace shmstats::daemon {
 

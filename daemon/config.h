@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <string>
 
-#include "history/sqlite/writer.h"
+#include "daemon/feed/spool.h"
+#include "history/store.h"
 #include "shmstats/segment.h"
-#include "tick_spool.h"
 
 namespace shmstats::daemon {
 
@@ -36,9 +36,9 @@ struct Config {
   // --segment-max-slots, --segment-mode, --segment-group) instead of waited for.
   bool create_segment = false;
   SegmentOptions segment_options;
-  std::string dbus = "off";  // --dbus off|system|session: the D-Bus API (dbus_api.h)
-  std::string instance;      // --instance, default the host name: stored with each series
-  SpoolLimits spool;         // --spool-max-ticks (0: no spool), --spool-max-bytes
+  std::string dbus = "off";  // --dbus off|system|session: the D-Bus API (dbus/api.h)
+  std::string instance;     // --instance, default the host name: stored with each series
+  SpoolLimits spool;        // --spool-max-ticks (0: no spool), --spool-max-bytes
   std::string remote_write;  // --remote-write URL (remote_write.h); empty: off
   size_t remote_write_queue = 1'000'000;  // --remote-write-queue: samples held for retry
 };

@@ -10,14 +10,16 @@
 #include <memory>
 #include <thread>
 
-#include "collector.h"
-#include "config.h"
-#include "dbus_api.h"
-#include "http_server.h"
-#include "notify.h"
+#include "daemon/collector.h"
+#include "daemon/config.h"
+#include "daemon/dbus/api.h"
+#include "daemon/http/server.h"
+#include "daemon/log.h"
+#include "daemon/statsd/listener.h"
+#include "daemon/status_line.h"
+#include "daemon/systemd/notify.h"
 #include "shmstats/error.h"
-#include "state_files.h"
-#include "statsd_listener.h"
+#include "daemon/state_files.h"
 
 int main(int argc, char** argv) {
   using namespace shmstats::daemon;

@@ -1,4 +1,4 @@
-#include "mapped_read.h"
+#include "daemon/mapped_read.h"
 
 #include <fmt/format.h>
 #include <setjmp.h>

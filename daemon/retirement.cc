@@ -1,9 +1,9 @@
-#include "retirement.h"
+#include "daemon/retirement.h"
 
 #include <optional>
 
+#include "daemon/mapped_read.h"
 #include "history/time.h"
-#include "mapped_read.h"
 #include "shmstats/error.h"
 
 namespace shmstats::daemon {

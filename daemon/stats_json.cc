@@ -1,4 +1,4 @@
-#include "stats_json.h"
+#include "daemon/stats_json.h"
 
 #include <algorithm>
 #include <utility>

@@ -9,9 +9,9 @@
 
 #include "common/exposition.h"
 #include "history/query.h"
+#include "history/store.h"
 #include "history/time.h"
 #include "shmstats/error.h"
-#include "history/store.h"
 
 namespace shmstats::history {
 namespace {

@@ -14,7 +14,7 @@
 //                (the history stores deltas), gauges as stored, timestamps in seconds.
 //
 // Errors: shmstats::Error(kInvalidArgument) for an unknown format or bad range,
-// history::DbError for the database. Output is written as it is produced.
+// history::StoreError for the database. Output is written as it is produced.
 
 #include <ostream>
 #include <string_view>

@@ -7,9 +7,9 @@
 #include <map>
 
 #include "common/exposition.h"
+#include "history/store.h"
 #include "history/time.h"
 #include "shmstats/error.h"
-#include "history/store.h"
 
 namespace shmstats::history {
 namespace {

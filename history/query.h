@@ -8,8 +8,8 @@
 // semantics for every store.
 //
 // Thread-safety: a HistoryReader belongs to one thread at a time; open one per
-// thread or request. Errors: opening throws history::DbError; Query throws
-// shmstats::Error(kInvalidArgument) for a bad range and DbError for the store.
+// thread or request. Errors: opening throws history::StoreError; Query throws
+// shmstats::Error(kInvalidArgument) for a bad range and StoreError for the store.
 
 #include <cstdint>
 #include <memory>
@@ -19,7 +19,7 @@
 
 #include "common/selector.h"
 #include "history/accum.h"
-#include "history/sqlite/schema.h"
+#include "history/store.h"
 
 namespace shmstats::history {
 
@@ -47,7 +47,7 @@ struct SeriesHistory {
 class HistoryReader {
  public:
   // Opens the store at `location` (store.h: a SQLite path) read-only. Throws
-  // DbError when it is missing or unreadable.
+  // StoreError when it is missing or unreadable.
   explicit HistoryReader(const std::string& location);
   explicit HistoryReader(std::unique_ptr<Store> store);
   ~HistoryReader();

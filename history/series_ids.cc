@@ -1,6 +1,6 @@
 #include "history/series_ids.h"
 
-#include "history/sqlite/schema.h"
+#include "history/store.h"
 
 namespace shmstats::history {
 

@@ -15,7 +15,7 @@
 // without the label falls in the group whose value is "".
 //
 // Errors: shmstats::Error(kInvalidArgument) for from >= to or a bad `by`;
-// history::DbError from the store.
+// history::StoreError from the store.
 
 #include <cstdint>
 #include <nlohmann/json.hpp>

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "util.h"
+#include "parse.h"
 
 namespace shmstats::statsctl {
 namespace {

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "exposition.h"
-#include "util.h"
+#include "parse.h"
 
 namespace shmstats::statsctl {
 namespace {

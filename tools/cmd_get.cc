@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "exposition.h"
-#include "util.h"
+#include "parse.h"
 
 namespace shmstats::statsctl {
 namespace {

@@ -15,11 +15,11 @@
 #include "common/exposition.h"
 #include "history/export.h"
 #include "history/query.h"
+#include "history/store.h"
 #include "history/summary.h"
 #include "history/time.h"
 #include "progress.h"
-#include "history/sqlite/db.h"
-#include "util.h"
+#include "parse.h"
 
 namespace shmstats::statsctl {
 namespace {
@@ -53,7 +53,7 @@ template <class F>
 Exit Guard(const std::string& db, F&& f) {
   try {
     return f();
-  } catch (const history::DbError& e) {
+  } catch (const history::StoreError& e) {
     throw CommandError(Exit::kSegment, fmt::format("{}: is shmstatsd's database at {}? (--db, "
                                                    "$SHMSTATS_HISTORY_DB)",
                                                    e.what(), db));

@@ -5,7 +5,7 @@
 #include <pwd.h>
 
 #include "history/time.h"
-#include "util.h"
+#include "parse.h"
 
 namespace shmstats::statsctl {
 namespace {

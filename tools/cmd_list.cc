@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "exposition.h"
-#include "util.h"
+#include "parse.h"
 
 namespace shmstats::statsctl {
 namespace {

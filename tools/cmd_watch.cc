@@ -19,7 +19,7 @@
 #include "exposition.h"
 #include "history/time.h"
 #include "log_limiter.h"
-#include "util.h"
+#include "parse.h"
 #include "watch_status.h"
 
 namespace shmstats::statsctl {

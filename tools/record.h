@@ -11,7 +11,7 @@
 
 #include <string>
 
-#include "util.h"
+#include "parse.h"
 
 namespace shmstats::statsctl {
 

@@ -10,13 +10,12 @@
 
 #include "common/exposition.h"
 #include "history/codec.h"
-#include "history/sqlite/db.h"
+#include "history/series_ids.h"
 
 namespace shmstats::history {
 namespace {
 
 constexpr int64_t kDayMs = 24 * kHourMs;
-constexpr int kPgError = -1;  // DbError code of every PostgreSQL failure
 
 // Every value goes in as a bound text parameter: nothing a user typed is pasted
 // into SQL.
@@ -45,7 +44,7 @@ class Pg {
     if (PQstatus(conn_) != CONNECTION_OK) {
       std::string msg = PQerrorMessage(conn_);
       PQfinish(conn_);
-      throw DbError(kPgError, fmt::format("PostgreSQL: {}", Trim(msg)));
+      throw StoreError(StoreError::Kind::kUnavailable, fmt::format("PostgreSQL: {}", Trim(msg)));
     }
     // NOTICEs ("relation ... already exists, skipping" on every tick) are not errors:
     // libpq's default prints them on stderr, which is the daemon's log.
@@ -64,7 +63,7 @@ class Pg {
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       std::string msg = PQresultErrorMessage(r);
       PQclear(r);
-      throw DbError(kPgError, fmt::format("PostgreSQL: {}", Trim(msg)));
+      throw StoreError(StoreError::Kind::kUnavailable, fmt::format("PostgreSQL: {}", Trim(msg)));
     }
     return std::make_unique<Result>(r);
   }
@@ -264,7 +263,9 @@ class PgWriter final : public StoreWriter {
         "SELECT id FROM shmstats_series WHERE instance = $1 AND name = $2 AND labels = $3 "
         "AND type = $4 AND bounds = $5::bytea",
         {p[0], p[1], p[2], p[3], p[4]});
-    if (r->Rows() != 1) throw DbError(kPgError, "PostgreSQL: series row not found after insert");
+    if (r->Rows() != 1)
+      throw StoreError(StoreError::Kind::kUnavailable,
+                       "PostgreSQL: series row not found after insert");
     return r->Int(0, 0);
   }
 
@@ -294,17 +295,13 @@ class PgWriter final : public StoreWriter {
 
 }  // namespace
 
-bool IsPostgresUrl(std::string_view location) {
-  return location.starts_with("postgresql://") || location.starts_with("postgres://");
-}
-
-std::unique_ptr<Store> OpenPostgresStore(const std::string& url) {
-  return std::make_unique<PgStore>(url);
-}
-
-std::unique_ptr<StoreWriter> OpenPostgresWriter(const std::string& url,
-                                                const std::string& instance) {
-  return std::make_unique<PgWriter>(url, instance);
-}
-
 }  // namespace shmstats::history
+
+shmstats::history::Store* shmstats_history_pg_open_store(const char* url) {
+  return new shmstats::history::PgStore(url);
+}
+
+shmstats::history::StoreWriter* shmstats_history_pg_open_writer(const char* url,
+                                                                const char* instance) {
+  return new shmstats::history::PgWriter(url, instance);
+}

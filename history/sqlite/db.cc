@@ -8,10 +8,30 @@ namespace shmstats::history {
 namespace {
 
 [[noreturn]] void Throw(sqlite3* db, int rc, std::string_view what) {
-  throw DbError(rc, fmt::format("{}: {}", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+  throw SqliteError(rc, fmt::format("{}: {}", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
 }
 
 }  // namespace
+
+StoreError SqliteError(int rc, const std::string& message) {
+  using Kind = StoreError::Kind;
+  switch (rc & 0xff) {
+    case SQLITE_FULL:
+      return StoreError(Kind::kFull, message);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return StoreError(Kind::kBusy, message);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return StoreError(Kind::kCorrupt, message);
+    case SQLITE_INTERRUPT:
+      return StoreError(Kind::kInterrupted, message);
+    case SQLITE_MISMATCH:
+      return StoreError(Kind::kVersion, message);
+    default:
+      return StoreError(Kind::kUnavailable, message);
+  }
+}
 
 Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db) {
   int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
@@ -89,7 +109,7 @@ Db::Db(const std::string& path, Mode mode) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);
     db_ = nullptr;
-    throw DbError(rc, fmt::format("cannot open history database {}: {}", path, msg));
+    throw SqliteError(rc, fmt::format("cannot open history database {}: {}", path, msg));
   }
   sqlite3_extended_result_codes(db_, 0);
   sqlite3_busy_timeout(db_, 5000);
@@ -104,7 +124,7 @@ void Db::Exec(std::string_view sql) {
   if (rc != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
-    throw DbError(rc, fmt::format("running '{}': {}", s.substr(0, 60), msg));
+    throw SqliteError(rc, fmt::format("running '{}': {}", s.substr(0, 60), msg));
   }
 }
 

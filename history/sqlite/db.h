@@ -5,26 +5,23 @@
 // Thread-safety: a Db and its Stmts belong to one thread at a time (SQLite is built
 // serialized on Debian, but statements carry cursor state).
 // Ownership: a Stmt must not outlive the Db that prepared it.
-// Errors: every failing call throws DbError with SQLite's message and the result
-// code (SQLITE_FULL, SQLITE_READONLY, SQLITE_BUSY... callers branch on code()).
+// Errors: every failing call throws StoreError with SQLite's message and the kind
+// its result code means (SqliteError).
 
 #include <sqlite3.h>
 
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "history/store.h"
+
 namespace shmstats::history {
 
-class DbError : public std::runtime_error {
- public:
-  DbError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
-  int code() const noexcept { return code_; }
-
- private:
-  int code_;
-};
+// The StoreError for SQLite result code `rc`: SQLITE_FULL is kFull, SQLITE_BUSY and
+// SQLITE_LOCKED kBusy, SQLITE_CORRUPT and SQLITE_NOTADB kCorrupt, SQLITE_INTERRUPT
+// kInterrupted, SQLITE_MISMATCH kVersion, anything else kUnavailable.
+StoreError SqliteError(int rc, const std::string& message);
 
 class Stmt {
  public:

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "history/sqlite/db.h"
+#include "history/sqlite/schema.h"
 
 namespace shmstats::history {
 

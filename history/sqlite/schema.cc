@@ -44,9 +44,9 @@ void EnsureSchema(Db& db) {
 int CheckSchema(Db& db) {
   int64_t version = GetMeta(db, "schema_version", 0);
   if (version != 1 && version != kSchemaVersion) {
-    throw DbError(SQLITE_MISMATCH,
-                  fmt::format("history database has schema version {}, this build reads 1 to {}",
-                              version, kSchemaVersion));
+    throw StoreError(StoreError::Kind::kVersion,
+                     fmt::format("history database has schema version {}, this build reads 1 to {}",
+                                 version, kSchemaVersion));
   }
   return static_cast<int>(version);
 }
@@ -81,17 +81,6 @@ std::vector<SeriesInfo> LoadSeries(Db& db) {
            std::tie(b.metric.name, b.metric.type, b.metric.labels, b.id);
   });
   return out;
-}
-
-std::string SeriesText(const std::string& name, const Labels& labels) {
-  return name + common::LabelsText(labels);
-}
-
-std::string SeriesKey(const MetricSnapshot& m) {
-  std::string key = common::SeriesKey(m.name, m.labels);
-  key += static_cast<char>('0' + static_cast<int>(m.type));
-  if (m.type == MetricType::kHistogram) key += EncodeBounds(m.histogram.bounds);
-  return key;
 }
 
 int64_t GetMeta(Db& db, const char* key, int64_t fallback) {

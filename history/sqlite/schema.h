@@ -24,37 +24,24 @@
 #include <string>
 #include <vector>
 
-#include "shmstats/snapshot.h"
+#include "history/store.h"
 
 namespace shmstats::history {
 
 class Db;
 
 inline constexpr int kSchemaVersion = 2;
-inline constexpr int64_t kHourMs = 3'600'000;
 
 // Creates the schema in an empty database, or checks the version of an existing
-// one. Throws DbError (SQLITE_MISMATCH) for a database written by a newer version.
+// one. Throws StoreError (kVersion) for a database written by a newer version.
 void EnsureSchema(Db& db);
-// Throws DbError unless the database has a schema this version reads (1 or 2);
+// Throws StoreError (kVersion) unless the database has a schema this version reads (1 or 2);
 // returns the version.
 int CheckSchema(Db& db);
-
-struct SeriesInfo {
-  int64_t id = 0;
-  MetricSnapshot metric;  // name, labels, type, help, unit, histogram.bounds/precision_bits
-  std::string instance;   // the daemon that wrote it ("" when not recorded)
-  size_t Buckets() const { return metric.histogram.bounds.size() + 1; }
-};
 
 // Every series of the catalogue, sorted by name, type, then labels: families
 // together, as listings and the OpenMetrics export need.
 std::vector<SeriesInfo> LoadSeries(Db& db);
-
-// The identity of a series: name, labels, type and (histograms) bucket bounds.
-std::string SeriesKey(const MetricSnapshot& m);
-// name{a="x",b="y"} with values escaped as in Prometheus; just name without labels.
-std::string SeriesText(const std::string& name, const Labels& labels);
 
 int64_t GetMeta(Db& db, const char* key, int64_t fallback);
 void SetMeta(Db& db, const char* key, int64_t value);

@@ -39,7 +39,7 @@ void BindValue(Stmt& s, int i, const MetricSnapshot& m) {
 
 }  // namespace
 
-HistoryWriter::HistoryWriter(const std::string& path, const std::string& instance)
+SqliteWriter::SqliteWriter(const std::string& path, const std::string& instance)
     : db_(std::make_unique<Db>(path, Db::Mode::kReadWrite)) {
   db_->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
   {
@@ -51,9 +51,9 @@ HistoryWriter::HistoryWriter(const std::string& path, const std::string& instanc
   LoadCatalogue();
 }
 
-HistoryWriter::~HistoryWriter() = default;
+SqliteWriter::~SqliteWriter() = default;
 
-void HistoryWriter::LoadCatalogue() {
+void SqliteWriter::LoadCatalogue() {
   ids_.Clear();
   shapes_.clear();
   for (const auto& s : LoadSeries(*db_)) {
@@ -62,7 +62,7 @@ void HistoryWriter::LoadCatalogue() {
   }
 }
 
-void HistoryWriter::AddShape(int64_t id, MetricType type, size_t buckets) {
+void SqliteWriter::AddShape(int64_t id, MetricType type, size_t buckets) {
   const Shape shape{id, static_cast<uint32_t>(buckets), type};
   if (shapes_.empty() || shapes_.back().id < id) return shapes_.push_back(shape);
   auto at = std::lower_bound(shapes_.begin(), shapes_.end(), id,
@@ -73,13 +73,13 @@ void HistoryWriter::AddShape(int64_t id, MetricType type, size_t buckets) {
     shapes_.insert(at, shape);
 }
 
-const HistoryWriter::Shape* HistoryWriter::FindShape(int64_t id) const {
+const SqliteWriter::Shape* SqliteWriter::FindShape(int64_t id) const {
   auto at = std::lower_bound(shapes_.begin(), shapes_.end(), id,
                              [](const Shape& s, int64_t v) { return s.id < v; });
   return at != shapes_.end() && at->id == id ? &*at : nullptr;
 }
 
-int64_t HistoryWriter::InsertSeries(const MetricSnapshot& m) {
+int64_t SqliteWriter::InsertSeries(const MetricSnapshot& m) {
   Stmt ins = db_->Prepare(
       "INSERT INTO series(name, labels, type, bounds, precision, help, unit) "
       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
@@ -97,7 +97,7 @@ int64_t HistoryWriter::InsertSeries(const MetricSnapshot& m) {
   return id;
 }
 
-WriteResult HistoryWriter::Write(const TickRecord& tick, const Retention& retention) {
+WriteResult SqliteWriter::Write(const TickRecord& tick, const Retention& retention) {
   WriteResult result;
   try {
     Transaction tx(*db_);
@@ -138,7 +138,7 @@ WriteResult HistoryWriter::Write(const TickRecord& tick, const Retention& retent
 
 // kBatch rows per INSERT statement: one statement per row spent more on starting and
 // ending it (and on seeking the end of the table again) than on the row itself.
-void HistoryWriter::InsertSamples(
+void SqliteWriter::InsertSamples(
     int64_t tick_id, const std::vector<std::pair<int64_t, const MetricSnapshot*>>& rows) {
   constexpr size_t kBatch = 64;
   auto statement = [&](size_t n) {
@@ -163,7 +163,7 @@ void HistoryWriter::InsertSamples(
 
 // Rolls up the oldest hour that has raw ticks, is complete (ends before now_ms) and
 // has no rollup yet. Returns the rows written, or -1 when there is no such hour.
-int64_t HistoryWriter::RollUp(int64_t now_ms) {
+int64_t SqliteWriter::RollUp(int64_t now_ms) {
   int64_t rolled_until = GetMeta(*db_, "rolled_until_ms", INT64_MIN);
   Stmt first = db_->Prepare("SELECT min(ts_ms) FROM ticks WHERE ts_ms > ?1");
   first.Bind(1, rolled_until);
@@ -213,7 +213,7 @@ int64_t HistoryWriter::RollUp(int64_t now_ms) {
 
 // Deletes at most one hour of raw ticks older than the raw retention (only hours
 // already rolled up), and every rollup older than the rollup retention.
-int64_t HistoryWriter::Prune(int64_t now_ms, const Retention& retention) {
+int64_t SqliteWriter::Prune(int64_t now_ms, const Retention& retention) {
   int64_t pruned = 0;
   int64_t rolled_until = GetMeta(*db_, "rolled_until_ms", INT64_MIN);
   int64_t cutoff = std::min(FloorHour(now_ms - retention.raw_ms) * kHourMs, rolled_until);

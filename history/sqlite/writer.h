@@ -4,7 +4,7 @@
 // up, and prunes what retention no longer keeps.
 //
 // Thread-safety: one thread at a time. Ownership: owns its database connection.
-// Errors: the constructor and Write throw DbError (disk full, read-only, I/O...).
+// Errors: the constructor and Write throw StoreError (disk full, read-only, I/O...).
 // A failed Write leaves the database as it was before that tick (its transaction
 // is rolled back) and the writer usable: the caller may retry the same tick.
 
@@ -13,8 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "history/sqlite/schema.h"
 #include "history/series_ids.h"
+#include "history/sqlite/schema.h"
+#include "history/store.h"
 #include "shmstats/snapshot.h"
 
 namespace shmstats::history {
@@ -22,55 +23,15 @@ namespace shmstats::history {
 class Db;
 class Stmt;
 
-// One collection tick as stored. `samples` holds per-interval values: a counter's
-// delta in `counter`, a gauge's value in `gauge`, a histogram's delta buckets and
-// delta sum in `histogram`. Counters and histograms with no previous reading (the
-// first tick after start or re-attach) are left out.
-//
-// `identities`, when not empty, holds for each sample a 64-bit hash of its name,
-// labels, type and bounds that is never 0 (the daemon's SeriesIdentity); with the
-// sample's descriptor `index` it lets a writer find the series without a key
-// string (series_ids.h). A tick read back from the spool has none.
-struct TickRecord {
-  int64_t unix_ms = 0;
-  int64_t interval_ms = 0;
-  std::vector<MetricSnapshot> samples;
-  std::vector<uint64_t> identities{};  // parallel to samples, or empty
-
-  uint64_t Identity(size_t i) const { return i < identities.size() ? identities[i] : 0; }
-};
-
-struct Retention {
-  int64_t raw_ms = 14 * 24 * kHourMs;
-  int64_t rollup_ms = 400 * 24 * kHourMs;
-};
-
-struct WriteResult {
-  int64_t rows = 0;          // sample and rollup rows inserted
-  int64_t pruned_rows = 0;   // raw and rollup rows deleted
-  int64_t rolled_hours = 0;  // hours rolled up in this tick
-};
-
-// The write side of a store (store.h opens one by location): the daemon's one writer.
-class StoreWriter {
- public:
-  virtual ~StoreWriter() = default;
-  // Stores one tick (and rolls up and prunes what retention says) in one
-  // transaction. A failed Write leaves the store as before and the writer usable.
-  // Idempotent: a tick whose time the store already holds (sent again after a
-  // crash) adds nothing.
-  virtual WriteResult Write(const TickRecord& tick, const Retention& retention) = 0;
-};
-
-// The SQLite store's writer.
-class HistoryWriter final : public StoreWriter {
+// The SQLite store's writer (history/store.h opens one for a file path).
+class SqliteWriter final : public StoreWriter {
  public:
   // Opens or creates the database at `path`: WAL journal, synchronous=NORMAL (a
   // committed tick survives a crash of the process; a power loss may lose the last
   // ticks but never corrupts the file). A non-empty `instance` is recorded as the
   // instance name of every series in the file.
-  explicit HistoryWriter(const std::string& path, const std::string& instance = "");
-  ~HistoryWriter() override;
+  explicit SqliteWriter(const std::string& path, const std::string& instance = "");
+  ~SqliteWriter() override;
 
   // In one transaction: the tick, its samples, up to two newly completed hours of
   // rollups, and one step of pruning (at most one hour of raw rows).
