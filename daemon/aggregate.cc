@@ -126,6 +126,44 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
   return r;
 }
 
+AggregatorState Aggregator::State() const {
+  AggregatorState state;
+  state.instance_id = instance_id_;
+  state.last_ms = last_ms_;
+  for (uint32_t i = 0; i < previous_.size(); ++i) {
+    const Previous& p = previous_[i];
+    if (p.identity == 0 || p.tick != ticks_) continue;  // not in the last snapshot
+    AggregatorState::Series& s = state.series.emplace_back();
+    s.index = i;
+    s.identity = p.identity;
+    s.counter = p.counter;
+    s.sum = p.sum;
+    if (p.counts != 0) s.counts = counts_[p.counts - 1];
+  }
+  return state;
+}
+
+void Aggregator::Restore(const AggregatorState& state) {
+  instance_id_ = state.instance_id;
+  last_ms_ = state.last_ms;
+  for (const AggregatorState::Series& s : state.series) {
+    if (s.index >= previous_.size()) previous_.resize(s.index + 1);
+    Previous& p = previous_[s.index];
+    // Seen at "the previous tick" of the next Next(): ticks_ is where it stands.
+    p.identity = s.identity;
+    p.counter = s.counter;
+    p.sum = s.sum;
+    p.tick = ticks_;
+    if (!s.counts.empty()) {
+      if (p.counts == 0) {
+        counts_.emplace_back();
+        p.counts = static_cast<uint32_t>(counts_.size());
+      }
+      counts_[p.counts - 1] = s.counts;
+    }
+  }
+}
+
 history::TickRecord TakeRecord(TickResult& tick, bool copy) {
   history::TickRecord record;
   record.unix_ms = tick.unix_ms;

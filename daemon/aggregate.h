@@ -60,6 +60,23 @@ struct TickResult {
 // `copy` is set: take the record last, after everything else that reads the tick.
 history::TickRecord TakeRecord(TickResult& tick, bool copy = false);
 
+// Where an Aggregator stands after a Next(): the segment it read and when, and the
+// cumulative values (value + reset total) of its counters and histograms, by
+// descriptor. A later daemon restores it (baseline.h) so that its first tick records
+// the increase since this one instead of starting from a baseline.
+struct AggregatorState {
+  uint64_t instance_id = 0;
+  int64_t last_ms = 0;  // 0: no tick yet (nothing to restore)
+  struct Series {
+    uint32_t index = 0;            // descriptor
+    uint64_t identity = 0;         // SeriesIdentity()
+    uint64_t counter = 0;          // a counter's value + reset total
+    double sum = 0;                // a histogram's sum + its reset total
+    std::vector<uint64_t> counts;  // a histogram's buckets, each + its reset total
+  };
+  std::vector<Series> series;
+};
+
 class Aggregator {
  public:
   // Consumes `snap` (taken after the previous one given here) and returns the
@@ -71,6 +88,12 @@ class Aggregator {
   // instead of being a baseline.
   void StartFromZero(int64_t since_ms) { last_ms_ = since_ms; }
   bool HasBaseline() const { return last_ms_ != 0; }
+
+  // The state after the last Next() (its counters and histograms).
+  AggregatorState State() const;
+  // Before the first Next(): goes on from `state` (taken by another daemon). A
+  // snapshot of another segment instance counts everything from zero, as a reset.
+  void Restore(const AggregatorState& state);
 
  private:
   // 32 bytes a descriptor; a histogram's buckets are kept apart (counts_).

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <malloc.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -10,7 +11,9 @@
 #include <fstream>
 
 #include "common/exposition.h"
+#include "daemon/baseline.h"
 #include "daemon/log.h"
+#include "daemon/mapped_read.h"
 #include "daemon/segment_creator.h"
 #include "daemon/state_files.h"
 #include "daemon/stats_json.h"
@@ -31,7 +34,16 @@ double Since(Clock::time_point t) {
 Collector::Collector(const Config& config)
     : config_(config),
       started_ms_(history::NowMs()),
+      baseline_path_(config_.state_dir + "/baseline"),
       history_(std::make_unique<HistoryFeed>(config_, self_)) {
+  // Go on where the last daemon stopped: its last tick's record is sent again (the
+  // store ignores it if it holds it already), and the first tick counts from there.
+  if (std::optional<Baseline> last = LoadBaseline(baseline_path_)) {
+    aggregator_.Restore(last->state);
+    Log("info", fmt::format("going on from the tick of {} ms ({} series)", last->state.last_ms,
+                            last->state.series.size()));
+    history_->Write(std::move(last->record));
+  }
   if (!config_.remote_write.empty()) {
     remote_ = std::make_unique<RemoteWriter>(
         RemoteWriteOptions{config_.remote_write, config_.instance, config_.remote_write_queue},
@@ -54,7 +66,10 @@ std::shared_ptr<const Segment> Collector::Attached() {
     last_attach_try_ms_ = now;
     try {
       if (config_.create_segment) CreateSegmentIfMissing(config_);
-      segment_ = std::make_shared<const Segment>(Segment::Open(config_.segment, Access::kReadOnly));
+      ReadMapped(config_.segment, [&] {
+        segment_ =
+            std::make_shared<const Segment>(Segment::Open(config_.segment, Access::kReadOnly));
+      });
       Log("info", fmt::format("attached segment {}", config_.segment));
     } catch (const Error& e) {
       if (!logged_missing_) {
@@ -66,6 +81,13 @@ std::shared_ptr<const Segment> Collector::Attached() {
     }
   }
   return segment_;
+}
+
+void Collector::SegmentFailed(const Error& e) {
+  self_.CountError(ErrorKind::kSegment);
+  LogLimited("segment read", "error",
+             fmt::format("reading segment {}: {}", config_.segment, e.what()));
+  if (e.code() == Errc::kCorrupt) Detach();
 }
 
 void Collector::Detach() {
@@ -91,15 +113,19 @@ void Collector::Tick() {
   auto segment = Attached();
   if (!segment) {
     self_.SetSegment(std::nullopt);
-    history_->Flush();  // a backlog is sent even while the segment is missing
+    // A backlog is sent even while the segment is missing.
+    Timed(write_started_ms_, [&] { history_->Flush(); });
     return;
   }
   retirement_.Run(config_.segment);  // before reading: the read then shows it folded
   auto pass = TickPass();
   Snapshot snap;
   try {
-    snap = segment->Read();
-    SegmentInfo info = segment->Info();
+    SegmentInfo info;
+    ReadMapped(config_.segment, [&] {
+      snap = segment->Read();
+      info = segment->Info();
+    });
     self_.SetSegment(info);
     // A segment created while the daemon watched: everything in it is new. (The
     // creation time comes from the segment: one in the future is not believed.)
@@ -109,10 +135,7 @@ void Collector::Tick() {
       aggregator_.StartFromZero(created_ms);
     }
   } catch (const Error& e) {
-    self_.CountError(ErrorKind::kSegment);
-    LogLimited("segment read", "error",
-               fmt::format("reading segment {}: {}", config_.segment, e.what()));
-    if (e.code() == Errc::kCorrupt) Detach();
+    SegmentFailed(e);
     return;
   }
   for (const auto& p : snap.problems) LogLimited("segment problem", "warning", "segment: " + p);
@@ -122,6 +145,7 @@ void Collector::Tick() {
   history::TickRecord record = TakeRecord(tick, /*copy=*/remote_ != nullptr);
   tick.stats = {};
   tick.intervals = {};
+  SaveState(record);
   WriteHistory(std::move(record));
   pass.unlock();
   if (remote_) {  // the segment's series and the daemon's own, as /metrics has them
@@ -140,7 +164,37 @@ void Collector::SetHeartbeat(std::function<void(bool ticked)> beat, int64_t ever
   beat_every_ms_ = every_ms;
 }
 
-void Collector::WriteHistory(history::TickRecord record) { history_->Write(std::move(record)); }
+void Collector::SaveState(const history::TickRecord& record) {
+  try {
+    SaveBaseline(baseline_path_, aggregator_.State(), record);
+  } catch (const Error& e) {
+    // An older baseline would make the next daemon count this interval twice: without
+    // one, it starts from a baseline tick (and loses an interval instead).
+    ::unlink(baseline_path_.c_str());
+    self_.CountError(ErrorKind::kBaseline);
+    LogLimited("baseline", "error", e.what());
+  }
+}
+
+void Collector::WriteHistory(history::TickRecord record) {
+  Timed(write_started_ms_, [&] { history_->Write(std::move(record)); });
+}
+
+void Collector::Timed(std::atomic<int64_t>& started_ms, const std::function<void()>& write) {
+  started_ms = history::NowMs();
+  try {
+    write();
+  } catch (...) {
+    started_ms = 0;
+    throw;
+  }
+  started_ms = 0;
+}
+
+int64_t Collector::HistoryWriteRunningMs() const {
+  const int64_t started = write_started_ms_.load();
+  return started == 0 ? 0 : std::max<int64_t>(0, history::NowMs() - started);
+}
 
 void Collector::WriteFiles(const TickResult& tick) {
   // stats.json goes to its file piece by piece; GET /stats reads it back from there.
@@ -177,6 +231,17 @@ void Collector::WriteFiles(const TickResult& tick) {
   }
 }
 
+void Collector::Guarded(const std::function<void()>& step) {
+  // Whatever a tick meets (memory exhausted, a bug), collection goes on at the next
+  // one: an exception leaving Run() would end the daemon.
+  try {
+    step();
+  } catch (const std::exception& e) {
+    self_.CountError(ErrorKind::kSegment);
+    LogLimited("tick failed", "error", fmt::format("tick failed: {}", e.what()));
+  }
+}
+
 Clock::time_point Collector::WakeUp(Clock::time_point next) const {
   if (!beat_ || beat_every_ms_ <= 0) return next;
   return std::min(next, Clock::now() + std::chrono::milliseconds(beat_every_ms_));
@@ -187,19 +252,21 @@ void Collector::Run() {
   std::unique_lock lock(stop_mu_);
   while (!stop_) {
     lock.unlock();
-    Tick();
-    if (beat_) beat_(true);
+    Guarded([&] {
+      Tick();
+      if (beat_) beat_(true);
+    });
     lock.lock();
     next += std::chrono::milliseconds(config_.interval_ms);
     if (next < Clock::now()) next = Clock::now();  // fell behind: do not burst
     while (!stop_cv_.wait_until(lock, WakeUp(next), [&] { return stop_; }) && Clock::now() < next) {
       lock.unlock();
-      beat_(false);  // only reached with a heartbeat period (WakeUp < next)
+      Guarded([&] { beat_(false); });  // only reached with a heartbeat period (WakeUp < next)
       lock.lock();
     }
   }
   lock.unlock();
-  Tick();  // the final snapshot
+  Guarded([&] { Tick(); });  // the final snapshot
   history_->LogExit();
 }
 

@@ -11,6 +11,7 @@
 // Thread-safety: Run/Tick on one thread; Attached, LatestStats and self_metrics
 // from any thread (the HTTP server's).
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -29,6 +30,7 @@
 #include "daemon/self_metrics.h"
 #include "daemon/stats_json.h"
 #include "history/store.h"
+#include "shmstats/error.h"
 #include "shmstats/segment.h"
 
 namespace shmstats::daemon {
@@ -54,6 +56,13 @@ class Collector {
   // 19 MB at 100,000 series), else the copy kept in memory.
   std::shared_ptr<const std::string> LatestStats() const;
   bool HistoryHealthy() const { return history_->healthy(); }
+  // How long the history write under way has run (ms); 0 when none runs.
+  int64_t HistoryWriteRunningMs() const;
+  // A write has run longer than 10 s or an interval, whichever is longer (sending a
+  // backlog takes at most half an interval): /healthz then says "stuck".
+  bool HistoryWriteStuck() const {
+    return HistoryWriteRunningMs() > std::max<int64_t>(10'000, config_.interval_ms);
+  }
   // Ticks (and their bytes on disk) waiting for the history store.
   HistoryFeed::Backlog HistoryBacklog() const { return history_->backlog(); }
   // The remote-write sender's state; nullopt without --remote-write.
@@ -67,6 +76,10 @@ class Collector {
   // watchdog, the D-Bus tick signal. Set before Run().
   void SetHeartbeat(std::function<void(bool ticked)> beat, int64_t every_ms);
   SelfMetrics& self_metrics() { return self_; }
+  // What every reader of the segment does when a read fails (shrunk, corrupt):
+  // counts and logs it (rate-limited) and, when the segment is corrupt, detaches, so
+  // that Attached() maps it again once it is valid. Any thread.
+  void SegmentFailed(const Error& e);
   // Held by each pass over every series: a tick, from its read to its history
   // write, and a /metrics or D-Bus render. At 100,000 series each holds tens of
   // megabytes, and one at a time bounds the daemon's peak memory by the largest, not
@@ -79,8 +92,14 @@ class Collector {
   Pass RenderPass() { return Pass(pass_mu_, kRenderWait); }
 
  private:
+  // Writes the baseline (baseline.h) for the tick whose record this is.
+  void SaveState(const history::TickRecord& record);
   void WriteHistory(history::TickRecord record);
+  // Runs a write to the history store with `started_ms` set to its start meanwhile.
+  static void Timed(std::atomic<int64_t>& started_ms, const std::function<void()>& write);
   void WriteFiles(const TickResult& tick);
+  // Runs one step of Run(): an exception is logged and counted, never let out.
+  void Guarded(const std::function<void()>& step);
   // When Run() wakes up next: `next`, or sooner for the heartbeat.
   std::chrono::steady_clock::time_point WakeUp(std::chrono::steady_clock::time_point next) const;
   // Drops the segment (truncated or corrupt under us): Attached() opens it again
@@ -91,7 +110,8 @@ class Collector {
   const int64_t started_ms_;  // the daemon's start (unix ms)
   SelfMetrics self_;
   Aggregator aggregator_;
-  StatsJsonOrder stats_order_;  // stats.json's series order, kept between ticks
+  const std::string baseline_path_;  // STATE_DIR/baseline
+  StatsJsonOrder stats_order_;       // stats.json's series order, kept between ticks
 
   std::timed_mutex pass_mu_;  // TickPass(), RenderPass()
   std::mutex segment_mu_;
@@ -107,6 +127,7 @@ class Collector {
   bool stats_in_file_ = false;                // the last document is the file's
 
   std::atomic<int64_t> last_tick_ms_{0};
+  std::atomic<int64_t> write_started_ms_{0};  // 0: no history write under way
   std::function<void(bool)> beat_;
   int64_t beat_every_ms_ = 0;
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -42,8 +43,22 @@ int main(int argc, char** argv) {
   // freed so far, which put every later one in the heap, where it stayed resident.
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 
+  int status = 0;
   try {
     Collector collector(config);
+    // A thread's body: an exception it lets out is logged and stops the daemon with
+    // status 1 (systemd restarts it), instead of terminating it without a final tick.
+    auto guarded = [&](const char* what, std::function<void()> body) {
+      return [&collector, &status, what, body = std::move(body)] {
+        try {
+          body();
+        } catch (const std::exception& e) {
+          Log("error", fmt::format("{} stopped: {}", what, e.what()));
+          status = 1;
+          collector.Stop();
+        }
+      };
+    };
     std::unique_ptr<StatsdListener> statsd;  // --statsd / --statsd-socket
     if (!config.statsd.empty() || !config.statsd_socket.empty()) {
       statsd = std::make_unique<StatsdListener>(config.segment, config.statsd, config.statsd_socket,
@@ -55,7 +70,7 @@ int main(int argc, char** argv) {
     std::string ports = fmt::format("http {}\n", http_port);
     std::thread statsd_thread;
     if (statsd) {
-      statsd_thread = std::thread([&] { statsd->Run(); });
+      statsd_thread = std::thread(guarded("statsd listener", [&] { statsd->Run(); }));
       std::string udp;
       if (!config.statsd.empty()) {
         udp = fmt::format("udp port {}", statsd->udp_port());
@@ -84,7 +99,7 @@ int main(int argc, char** argv) {
           if (ticked && dbus) dbus->TickDone();
         },
         notifier.beat_every_ms());
-    std::thread server([&] { http.Serve(); });
+    std::thread server(guarded("HTTP server", [&] { http.Serve(); }));
     std::thread waiter([&] {
       int sig = 0;
       while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
@@ -106,9 +121,9 @@ int main(int argc, char** argv) {
     pthread_kill(waiter.native_handle(), SIGTERM);  // wakes it if Run ended otherwise
     waiter.join();
     if (!config.port_file.empty()) unlink(config.port_file.c_str());
-  } catch (const shmstats::Error& e) {
+  } catch (const std::exception& e) {
     Log("error", e.what());
     return 1;
   }
-  return 0;
+  return status;
 }

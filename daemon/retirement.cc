@@ -1,5 +1,8 @@
 #include "daemon/retirement.h"
 
+#include <optional>
+
+#include "daemon/mapped_read.h"
 #include "history/time.h"
 #include "shmstats/error.h"
 
@@ -12,8 +15,13 @@ uint32_t Retirement::Run(const std::string& name) {
     // Mapped for this pass only: the scan touches every descriptor, and a mapping
     // kept beside the collector's would keep them resident twice in this process
     // (12.5 MB at 100,000 series).
-    Segment segment = Segment::Open(name, Access::kReadWrite);
-    return segment.RetireExited();
+    // The Segment outside the guarded reads: a truncation that lands inside one still
+    // unmaps it.
+    std::optional<Segment> segment;
+    ReadMapped(name, [&] { segment.emplace(Segment::Open(name, Access::kReadWrite)); });
+    uint32_t retired = 0;
+    ReadMapped(name, [&] { retired = segment->RetireExited(); });
+    return retired;
   } catch (const Error& e) {
     // Missing or not ours to write: tried again a minute later. Corrupt or
     // replaced under us: the collector reports it; tried again next tick.

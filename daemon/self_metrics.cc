@@ -91,8 +91,8 @@ std::vector<MetricSnapshot> SelfMetrics::Collect() const {
                         "Sample and rollup rows written to the history database"));
   out.push_back(Gauge("shmstatsd_history_pending_ticks", static_cast<double>(pending_),
                       "Ticks waiting (spooled on disk, or in memory) until the history store takes them"));
-  static const char* kKinds[] = {"segment", "history", "stats_json", "textfile"};
-  for (int i = 0; i < 4; ++i) {
+  static const char* kKinds[] = {"segment", "history", "stats_json", "textfile", "baseline"};
+  for (int i = 0; i < 5; ++i) {
     MetricSnapshot e = Counter("shmstatsd_errors_total", errors_[i], "Errors by kind");
     e.labels = {{"kind", kKinds[i]}};
     out.push_back(std::move(e));

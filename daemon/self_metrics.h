@@ -30,7 +30,7 @@
 
 namespace shmstats::daemon {
 
-enum class ErrorKind { kSegment, kHistory, kStatsJson, kTextfile };
+enum class ErrorKind { kSegment, kHistory, kStatsJson, kTextfile, kBaseline };
 
 class SelfMetrics {
  public:
@@ -57,7 +57,7 @@ class SelfMetrics {
   HistogramValue tick_seconds_;
   HistogramValue write_seconds_;
   uint64_t rows_ = 0;
-  uint64_t errors_[4] = {};
+  uint64_t errors_[5] = {};
   size_t pending_ = 0;
   std::optional<SegmentInfo> segment_;
   int64_t last_tick_ms_ = 0;

@@ -122,4 +122,15 @@ void WriteFileAtomically(const std::string& path, std::string_view content) {
   file.Commit();
 }
 
+std::string ReadFileNoFollow(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return {};
+  std::string data;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) data.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return data;
+}
+
 }  // namespace shmstats::daemon

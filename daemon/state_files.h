@@ -45,6 +45,9 @@ class AtomicFile {
   int fd_ = -1;
 };
 
+// The bytes of `path`, never through a symlink; empty if it cannot be read.
+std::string ReadFileNoFollow(const std::string& path);
+
 // AtomicFile with `content` in one piece.
 void WriteFileAtomically(const std::string& path, std::string_view content);
 

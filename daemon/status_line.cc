@@ -5,14 +5,22 @@
 
 #include <chrono>
 
+#include "daemon/mapped_read.h"
+
 namespace shmstats::daemon {
 
 std::string StatusLine(const std::string& segment, Collector& collector) {
   std::string line;
   if (auto s = collector.Attached()) {
-    SegmentInfo info = s->Info();
-    line = fmt::format("segment {} attached ({}/{} metrics)", segment, info.metrics_used,
-                       info.max_metrics);
+    try {
+      SegmentInfo info;
+      ReadMapped(segment, [&] { info = s->Info(); });
+      line = fmt::format("segment {} attached ({}/{} metrics)", segment, info.metrics_used,
+                         info.max_metrics);
+    } catch (const Error& e) {  // shrunk or corrupt under us: as a tick treats it
+      collector.SegmentFailed(e);
+      line = fmt::format("segment {} unreadable, re-attaching", segment);
+    }
   } else {
     line = fmt::format("segment {} missing, waiting for it", segment);
   }

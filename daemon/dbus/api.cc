@@ -15,6 +15,7 @@
 
 #include "common/selector.h"
 #include "daemon/log.h"
+#include "daemon/mapped_read.h"
 #include "daemon/status_line.h"
 #include "history/query.h"
 #include "history/store.h"
@@ -159,7 +160,12 @@ int ReplyMetrics(sd_bus_message* call, sd_bus_error* error, DbusApi& api,
   Snapshot snap;
   {
     auto pass = api.collector().RenderPass();  // a read of every series: one at a time
-    snap = segment->Read();
+    try {
+      ReadMapped(api.config().segment, [&] { snap = segment->Read(); });
+    } catch (const Error& e) {  // shrunk or corrupt: as a tick treats it
+      api.collector().SegmentFailed(e);
+      throw;
+    }
     std::erase_if(snap.metrics, [&](const MetricSnapshot& m) { return !selector.Matches(m); });
     snap.metrics.shrink_to_fit();
   }

@@ -6,10 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 
+#include "daemon/byte_codec.h"
 #include "daemon/state_files.h"
 #include "shmstats/error.h"
 
@@ -17,97 +17,6 @@ namespace shmstats::daemon {
 namespace {
 
 constexpr std::string_view kMagic = "SHMSPL1\n";
-constexpr size_t kHeader = 16;              // magic, length, crc
-constexpr uint32_t kMaxPayload = 1u << 30;  // sanity bound when reading
-
-uint32_t Crc32(std::string_view data) {
-  static const auto table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t c = 0xFFFFFFFFu;
-  for (unsigned char b : data) c = table[(c ^ b) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
-
-class Writer {
- public:
-  template <typename T>
-  void Int(T v) {
-    for (size_t i = 0; i < sizeof(T); ++i)
-      out += static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xFF);
-  }
-  void Double(double d) {
-    uint64_t bits;
-    std::memcpy(&bits, &d, 8);
-    Int(bits);
-  }
-  void Str(std::string_view s) {
-    Int(static_cast<uint32_t>(s.size()));
-    out += s;
-  }
-  std::string out;
-};
-
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  template <typename T>
-  T Int() {
-    uint64_t v = 0;
-    if (!Need(sizeof(T))) return 0;
-    for (size_t i = 0; i < sizeof(T); ++i)
-      v |= uint64_t{static_cast<unsigned char>(in_[pos_ + i])} << (8 * i);
-    pos_ += sizeof(T);
-    return static_cast<T>(v);
-  }
-  double Double() {
-    uint64_t bits = Int<uint64_t>();
-    double d;
-    std::memcpy(&d, &bits, 8);
-    return d;
-  }
-  std::string Str() {
-    uint32_t n = Int<uint32_t>();
-    if (!Need(n)) return {};
-    std::string s(in_.substr(pos_, n));
-    pos_ += n;
-    return s;
-  }
-  // A count of items of at least `min_bytes` each: bounded by what is left.
-  uint32_t Count(size_t min_bytes) {
-    uint32_t n = Int<uint32_t>();
-    if (!Need(static_cast<size_t>(n) * min_bytes)) return 0;
-    return n;
-  }
-  bool ok() const { return ok_; }
-  bool done() const { return ok_ && pos_ == in_.size(); }
-
- private:
-  bool Need(size_t n) {
-    if (in_.size() - pos_ < n) ok_ = false;
-    return ok_;
-  }
-  std::string_view in_;
-  size_t pos_ = 0;
-  bool ok_ = true;
-};
-
-std::string ReadAll(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return {};
-  std::string data;
-  char buf[65536];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof(buf))) > 0) data.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return data;
-}
 
 // "000000000000002a.tick" -> 42; nullopt for any other name.
 std::optional<uint64_t> SeqOf(std::string_view name) {
@@ -124,7 +33,7 @@ std::optional<uint64_t> SeqOf(std::string_view name) {
 }  // namespace
 
 std::string EncodeTick(const history::TickRecord& tick) {
-  Writer w;
+  ByteWriter w;
   w.Int(tick.unix_ms);
   w.Int(tick.interval_ms);
   w.Int(static_cast<uint32_t>(tick.samples.size()));
@@ -155,23 +64,13 @@ std::string EncodeTick(const history::TickRecord& tick) {
         break;
     }
   }
-  Writer frame;
-  frame.out = kMagic;
-  frame.Int(static_cast<uint32_t>(w.out.size()));
-  frame.Int(Crc32(w.out));
-  frame.out += w.out;
-  return std::move(frame.out);
+  return Frame(kMagic, w.out);
 }
 
 std::optional<history::TickRecord> DecodeTick(std::string_view frame) {
-  if (frame.size() < kHeader || frame.substr(0, 8) != kMagic) return std::nullopt;
-  Reader head(frame.substr(8, 8));
-  uint32_t length = head.Int<uint32_t>();
-  uint32_t crc = head.Int<uint32_t>();
-  if (length > kMaxPayload || frame.size() - kHeader != length) return std::nullopt;
-  std::string_view payload = frame.substr(kHeader);
-  if (Crc32(payload) != crc) return std::nullopt;
-  Reader r(payload);
+  const std::optional<std::string_view> payload = Unframe(kMagic, frame);
+  if (!payload) return std::nullopt;
+  ByteReader r(*payload);
   history::TickRecord tick;
   tick.unix_ms = r.Int<int64_t>();
   tick.interval_ms = r.Int<int64_t>();
@@ -287,7 +186,7 @@ void TickSpool::Append(const history::TickRecord& tick) {
 std::optional<history::TickRecord> TickSpool::Front() {
   while (!files_.empty()) {
     auto it = files_.begin();
-    auto tick = DecodeTick(ReadAll(Path(it->first)));
+    auto tick = DecodeTick(ReadFileNoFollow(Path(it->first)));
     if (tick) return tick;
     Remove(it);  // torn by a crash while it was written, or damaged
     ++dropped_corrupt_;

@@ -14,6 +14,7 @@
 #include "daemon/http/dashboard.h"
 #include "daemon/http/history.h"
 #include "daemon/log.h"
+#include "daemon/mapped_read.h"
 #include "shmstats/error.h"
 
 namespace shmstats::daemon {
@@ -120,10 +121,14 @@ std::vector<HttpRoute> HttpServer::Routes() {
       Snapshot snap;
       if (auto segment = collector_.Attached()) {
         try {
-          snap = segment->Read();
-          collector_.self_metrics().SetSegment(segment->Info());
+          SegmentInfo info;
+          ReadMapped(config_.segment, [&] {
+            snap = segment->Read();
+            info = segment->Info();
+          });
+          collector_.self_metrics().SetSegment(info);
         } catch (const Error& e) {
-          collector_.self_metrics().CountError(ErrorKind::kSegment);
+          collector_.SegmentFailed(e);
         }
       }
       collector_.self_metrics().AddTo(snap);
@@ -177,11 +182,18 @@ std::vector<HttpRoute> HttpServer::Routes() {
 
       {"GET", "/healthz", Lane::kInline,
        [this](Req, Res res) {
+         // "ok" only while the daemon does its job: the segment attached (not
+         // missing, refused or corrupt), the store taking writes, none of them stuck.
          bool segment = collector_.Attached() != nullptr;
-         bool history = collector_.HistoryHealthy();
-         nlohmann::json j = {{"status", history ? "ok" : "degraded"},
+         const int64_t writing_ms = collector_.HistoryWriteRunningMs();
+         const bool stuck = collector_.HistoryWriteStuck();
+         bool history = collector_.HistoryHealthy() && !stuck;
+         nlohmann::json j = {{"status", segment && history ? "ok" : "degraded"},
                              {"segment", segment ? "attached" : "waiting"},
-                             {"history", history ? "ok" : "failing"}};
+                             {"history", stuck     ? "stuck"
+                                         : history ? "ok"
+                                                   : "failing"},
+                             {"history_write_running_ms", writing_ms}};
          auto backlog = collector_.HistoryBacklog();  // ticks waiting for the store
          j["backlog"] = {{"ticks", backlog.ticks}, {"bytes", backlog.bytes}};
          j["last_tick_unix_ms"] = collector_.LastTickMs();  // 0 before the first tick
@@ -189,7 +201,7 @@ std::vector<HttpRoute> HttpServer::Routes() {
            j["remote_write"] = {{"queued_samples", rw->queued_samples},
                                 {"failing", rw->failures_in_row > 0}};
          }
-         res.Set(history ? 200 : 503, j.dump() + "\n", "application/json");
+         res.Set(segment && history ? 200 : 503, j.dump() + "\n", "application/json");
        }},
 
       {"POST", "/reset", Lane::kInline,

@@ -1,18 +1,44 @@
-// Process identity: pid plus start time from /proc, and a per-pass liveness cache.
+// Process identity (pid plus start time) and liveness through a lock on the segment.
 
 #include "process_identity.h"
 
 #include <fcntl.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace shmstats::process {
+namespace {
+
+// A stand-in for the start time when /proc/self/stat cannot be read (no /proc):
+// unique per process life as (pid, start) needs to be, never 0.
+uint64_t BootClockToken() {
+  timespec ts{};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return (static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec)) |
+         1u;
+}
+
+// True if some open file description holds a lock on `owner`'s byte of fd's file;
+// nullopt if the kernel cannot tell (errno set).
+std::optional<bool> LockHeld(int fd, const Identity& owner) {
+  struct flock probe {};
+  probe.l_type = F_WRLCK;  // conflicts with any lock
+  probe.l_whence = SEEK_SET;
+  probe.l_start = OwnerLockOffset(owner);
+  probe.l_len = 1;
+  if (::fcntl(fd, F_OFD_GETLK, &probe) != 0) return std::nullopt;
+  return probe.l_type != F_UNLCK;
+}
+
+}  // namespace
 
 uint64_t StartTime(uint32_t pid) {
   if (pid == 0) return 0;
@@ -45,19 +71,44 @@ Identity Self() {
   static Identity cached;
   const auto pid = static_cast<uint32_t>(::getpid());
   std::lock_guard lock(mutex);
-  if (cached.pid != pid) cached = {pid, StartTime(pid)};
+  if (cached.pid != pid) {
+    const uint64_t start = StartTime(pid);
+    cached = {pid, start != 0 ? start : BootClockToken()};
+  }
   return cached;
+}
+
+off_t OwnerLockOffset(const Identity& owner) {
+  // pid_max is at most 2^22: the sum stays below 2^62 + 2^61.
+  constexpr uint64_t kBase = uint64_t{1} << 62;
+  constexpr uint64_t kStartBits = 39;
+  const uint64_t pid = owner.pid & ((uint64_t{1} << 22) - 1);
+  return static_cast<off_t>(kBase | (pid << kStartBits) |
+                            (owner.start & ((uint64_t{1} << kStartBits) - 1)));
+}
+
+bool LockOwner(int fd, const Identity& owner) {
+  struct flock lock {};
+  lock.l_type = F_RDLCK;  // needs only read access to the file
+  lock.l_whence = SEEK_SET;
+  lock.l_start = OwnerLockOffset(owner);
+  lock.l_len = 1;
+  return ::fcntl(fd, F_OFD_SETLK, &lock) == 0;
 }
 
 bool Liveness::Alive(uint32_t pid, uint64_t start) {
   if (pid == 0 || start == 0) return false;
-  auto [it, fresh] = start_of_.emplace(pid, 0);
-  if (fresh) {
-    // kill(pid, 0) first: cheap, and enough when the pid is free (ESRCH).
-    bool exists = ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-    it->second = exists ? StartTime(pid) : 0;
+  auto [it, fresh] = seen_.emplace(pid, std::pair<uint64_t, bool>{start, false});
+  if (!fresh && it->second.first == start) return it->second.second;
+  // kill(pid, 0) first: cheap, and enough when the pid is free (ESRCH). It needs no
+  // /proc, and EPERM (another user's process) still says that the pid exists.
+  bool alive = ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  if (alive) {
+    const std::optional<bool> held = LockHeld(fd_, {pid, start});
+    alive = held.value_or(false) || StartTime(pid) == start;
   }
-  return it->second == start;
+  it->second = {start, alive};
+  return alive;
 }
 
 }  // namespace shmstats::process

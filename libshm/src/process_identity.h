@@ -1,8 +1,18 @@
 #pragma once
 
-// Who a process is, for process-scoped series: its pid plus its start time (field 22
-// of /proc/<pid>/stat, clock ticks after boot), so that a pid reused by a later
-// process is not taken for the series' owner. Private to libshm.
+// Who a process is, for process-scoped series, and whether it still runs.
+//
+// Identity: the pid plus the start time (field 22 of /proc/<pid>/stat, clock ticks
+// after boot), so that a pid reused by a later process is not taken for the series'
+// owner. A process reads only its own /proc entry, which every sandbox leaves it;
+// with no /proc at all, a boot-clock token stands in for the start time.
+//
+// Liveness never needs another process's /proc entry (systemd's ProtectProc=invisible
+// hides them): each owner holds an open-file-description lock (F_OFD_SETLK) on one
+// byte of the segment file, at an offset made of its pid and start time, beyond any
+// segment's end. The kernel drops the lock when the last descriptor of that open file
+// goes, so at the latest when the owner dies; any process that can open the file
+// tests it with F_OFD_GETLK. Private to libshm.
 
 #include <sys/types.h>
 
@@ -19,18 +29,33 @@ struct Identity {
 // The calling process (recomputed after a fork). Thread-safe.
 Identity Self();
 
-// The start time of pid, or 0 if it does not exist or is a zombie (it has exited:
-// it records nothing more). Reads /proc/<pid>/stat.
+// The start time of pid, or 0 if it does not exist, is a zombie (it has exited: it
+// records nothing more) or its /proc entry cannot be read. Reads /proc/<pid>/stat.
 uint64_t StartTime(uint32_t pid);
 
-// Answers "is the owner (pid, start) alive?" with kill(pid, 0) and the start time,
-// caching each pid for the life of the object (one read pass). Not thread-safe.
+// The byte of the segment file whose lock says that `owner` is alive: 2^62 plus the
+// pid and the low 39 bits of the start time, so that no two live processes share one,
+// and no segment (at most a few GiB) reaches it.
+off_t OwnerLockOffset(const Identity& owner);
+
+// Takes `owner`'s lock on the open file `fd` (a descriptor of the segment file that
+// no other process shares). Returns false (errno set) if the kernel refused.
+bool LockOwner(int fd, const Identity& owner);
+
+// Answers "is the owner (pid, start) alive?", caching each owner for the life of the
+// object (one read pass). `fd` is a descriptor of the segment file. An owner is
+// alive if its pid exists (kill(pid, 0)) and it holds its lock on the segment file;
+// an owner without the lock (a library that predates it, or a process that closed
+// every descriptor) counts as alive if /proc shows its pid with its start time.
+// Not thread-safe.
 class Liveness {
  public:
+  explicit Liveness(int fd) : fd_(fd) {}
   bool Alive(uint32_t pid, uint64_t start);
 
  private:
-  std::unordered_map<uint32_t, uint64_t> start_of_;  // pid -> its start time (0: none)
+  int fd_;
+  std::unordered_map<uint32_t, std::pair<uint64_t, bool>> seen_;  // pid -> (start, alive)
 };
 
 }  // namespace shmstats::process

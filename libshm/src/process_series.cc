@@ -157,7 +157,7 @@ uint32_t TakeRetired(const detail::SegmentImpl& s, uint32_t slots, uint64_t byte
 }
 
 void Count(const detail::SegmentImpl& s, SegmentInfo* info) {
-  Liveness live;
+  Liveness live(s.fd());
   for (uint32_t i = 0, n = s.series_used(); i < n; ++i) {
     const Descriptor& d = s.descriptor(i);
     const uint64_t life = d.life.load(std::memory_order_acquire);

@@ -414,7 +414,7 @@ constexpr int kYieldingAttempts = 4;
 
 Snapshot Segment::Read() const {
   detail::CheckMappedSize(*impl_);
-  process::Liveness live;  // one owner check per pid for the whole read
+  process::Liveness live(impl_->fd());  // one owner check per pid for the whole read
   for (int attempt = 1;; ++attempt) {
     const std::vector<uint64_t> before = LifeWords(*impl_);
     Snapshot snap = ReadPass(*impl_, before, live);

@@ -15,7 +15,9 @@
 //  4. CAS the descriptor kClaimed -> kPublished (release).
 // Nothing ever waits on another process, so none can wedge a registration.
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
@@ -349,7 +351,7 @@ Descriptor& ClaimProcessSeries(const detail::SegmentImpl& s, const Request& r,
   // retiring the series of exited processes) any retired descriptor that fits.
   uint32_t index = process::TakeRetired(s, r.slots, bytes, true, self.pid, &life);
   if (index == process::kNoDescriptor && !FreshRoom(s, r)) {
-    process::Liveness live;
+    process::Liveness live(s.fd());
     process::RetireExited(s, live);
     index = process::TakeRetired(s, r.slots, bytes, true, self.pid, &life);
     if (index == process::kNoDescriptor)
@@ -382,19 +384,40 @@ Descriptor& ClaimProcessSeries(const detail::SegmentImpl& s, const Request& r,
   return d;
 }
 
+// Takes this process's owner lock on the segment file (process_identity.h), on a
+// descriptor of its own: one inherited across fork() is the parent's, and is closed
+// here (the parent's copy keeps the parent's lock). The file is opened again by its
+// path and checked to be the mapped one. REQUIRES: s.process_mutex held.
+void HoldOwnerLock(detail::SegmentImpl& s, const process::Identity& self,
+                   const std::string& series) {
+  if (s.owner_lock_fd >= 0) ::close(s.owner_lock_fd);
+  s.owner_lock_fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  std::string problem;
+  struct stat st {};
+  if (s.owner_lock_fd < 0 || ::fstat(s.owner_lock_fd, &st) != 0)
+    problem = std::strerror(errno);
+  else if (st.st_dev != s.dev || st.st_ino != s.ino)
+    problem = "the segment was removed or re-created";
+  else if (!process::LockOwner(s.owner_lock_fd, self))
+    problem = std::strerror(errno);
+  if (problem.empty()) return;
+  if (s.owner_lock_fd >= 0) ::close(s.owner_lock_fd);
+  s.owner_lock_fd = -1;
+  throw Error(Errc::kSystem,
+              fmt::format("cannot register process-scoped {}: taking the owner lock on {}: {}",
+                          series, s.path, problem));
+}
+
 // Find-or-create of this process's series for r: the shared series of the key (the
 // aggregate a retirement folds into) is registered first, then this process's own.
 const Descriptor& FindOrCreateInProcess(detail::SegmentImpl& s, const Request& r) {
   const Descriptor& target = FindOrCreate(s, r);
   const auto target_index = static_cast<uint32_t>(&target - &s.descriptor(0));
   const process::Identity self = process::Self();
-  if (self.start == 0)
-    throw Error(Errc::kSystem, fmt::format("cannot register process-scoped {}: /proc/{}/stat is "
-                                           "unreadable (is /proc mounted?)",
-                                           SeriesName(r), self.pid));
   std::lock_guard lock(s.process_mutex);
   if (s.process_cache_pid != self.pid) {  // first use, or a child after fork()
     s.process_cache.clear();
+    HoldOwnerLock(s, self, SeriesName(r));
     s.process_cache_pid = self.pid;
   }
   if (auto it = s.process_cache.find(r.hash); it != s.process_cache.end()) {
@@ -528,7 +551,7 @@ Histogram Segment::RegisterHistogram(const MetricSpec& spec, const Buckets& buck
 uint32_t Segment::RetireExited() {
   impl_->RequireWritable("retire process-scoped series");
   detail::CheckMappedSize(*impl_);
-  process::Liveness live;
+  process::Liveness live(impl_->fd());
   return process::RetireExited(*impl_, live);
 }
 

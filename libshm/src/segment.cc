@@ -217,6 +217,10 @@ bool detail::SegmentImpl::Reserve(uint64_t offset, uint64_t len) const {
   return err == 0;
 }
 
+detail::SegmentImpl::~SegmentImpl() {
+  if (owner_lock_fd >= 0) ::close(owner_lock_fd);
+}
+
 void detail::SegmentImpl::RequireWritable(const char* what) const {
   if (access != Access::kReadWrite)
     throw Error(Errc::kInvalidArgument,

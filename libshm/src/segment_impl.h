@@ -43,6 +43,18 @@ struct detail::SegmentImpl {
   std::mutex process_mutex;
   uint32_t process_cache_pid = 0;
   std::unordered_map<uint64_t, uint32_t> process_cache;
+  // This process's owner lock (process_identity.h): a descriptor of the segment file
+  // of its own, opened for process_cache_pid, -1 before the first process-scoped
+  // registration. Guarded by process_mutex.
+  int owner_lock_fd = -1;
+
+  SegmentImpl() = default;
+  SegmentImpl(const SegmentImpl&) = delete;
+  SegmentImpl& operator=(const SegmentImpl&) = delete;
+  ~SegmentImpl();
+
+  // The mapped file's descriptor.
+  int fd() const { return shm.get_mapping_handle().handle; }
 
   char* base() const { return static_cast<char*>(region.get_address()); }
   layout::Header& header() const { return *reinterpret_cast<layout::Header*>(base()); }

@@ -425,6 +425,8 @@ TEST(DaemonTest, WaitsForAMissingSegmentAndReattachesARecreatedOne) {
   ASSERT_TRUE(d.AwaitTicks(0));
   auto health = nlohmann::json::parse(Get(d.port(), "/healthz").body);
   EXPECT_EQ(health["segment"], "waiting");
+  EXPECT_EQ(health["status"], "degraded");
+  EXPECT_EQ(Get(d.port(), "/healthz").status, 503);                // not collecting: not ok
   EXPECT_EQ(health["last_tick_unix_ms"], 0) << health.dump();      // no tick without a segment
   EXPECT_FALSE(health.contains("remote_write")) << health.dump();  // not configured
   EXPECT_EQ(Get(d.port(), "/stats").status, 503);

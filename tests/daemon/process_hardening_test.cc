@@ -51,7 +51,8 @@ TEST(HardeningTest, TruncatedSegmentIsReportedAndReattachedByShmstatsdAndWatch) 
   // Both keep running, and the daemon keeps serving.
   EXPECT_FALSE(d.child().Exited().has_value());
   EXPECT_FALSE(watch.Exited().has_value());
-  EXPECT_EQ(Get(d.port(), "/healthz").status, 200);
+  // ...and /healthz says that the segment is not being collected.
+  EXPECT_EQ(Get(d.port(), "/healthz").status, 503);
   EXPECT_EQ(Get(d.port(), "/metrics").status, 200);
 
   // A valid segment back under the same name: both re-attach.

@@ -159,6 +159,15 @@ TEST(PostgresDaemonTest, AFrozenStoreHoldsTheTickButNotTheScrapes) {
     EXPECT_NE(metrics.body.find("jobs_total 5"), std::string::npos);
     EXPECT_EQ(Scalar(metrics.body, "shmstatsd_ticks_total"), stuck);  // still held
   }
+  // Past 10 s in one write, /healthz says that the history is stuck.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto h = nlohmann::json::parse(Get(d.port(), "/healthz").body, nullptr, false);
+        return Get(d.port(), "/healthz").status == 503 && h.is_object() &&
+               h["history"] == "stuck" && h["history_write_running_ms"].get<int64_t>() > 10'000;
+      },
+      30))
+      << Get(d.port(), "/healthz").body;
   ASSERT_TRUE(pg.Freeze(false));
   ASSERT_TRUE(d.AwaitTicks(2)) << d.child().Log();
   ASSERT_EQ(d.child().Stop(SIGTERM), 0);
