@@ -42,7 +42,7 @@ int CheckSchema(Db& db);
 
 struct SeriesInfo {
   int64_t id = 0;
-  MetricSnapshot metric;  // name, labels, type, help, unit, histogram.bounds/precision_bits
+  MetricSnapshot metric;  // name, labels, type, help, unit, histogram.bounds and layout
   std::string instance;   // the daemon that wrote it ("" when not recorded)
   size_t Buckets() const { return metric.histogram.bounds.size() + 1; }
 };
