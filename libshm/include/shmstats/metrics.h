@@ -149,8 +149,10 @@ class Histogram {
     if (v != v) return;
     detail::Slot* slots = slots_;
     if (stripe_mask_ != 0) slots += size_t{stripe_stride_} * (detail::CurrentCpu() & stripe_mask_);
-    slots[1 + BucketIndex(v)].fetch_add(1, std::memory_order_relaxed);
+    // The sum first: its CAS needs only v, so the bucket's index is computed while
+    // it runs, instead of delaying the locked add that the CAS would then wait for.
     detail::AddDouble(slots[0], v);
+    slots[1 + BucketIndex(v)].fetch_add(1, std::memory_order_relaxed);
   }
 
   // The bucket Observe(v) counts v in: explicit bounds: the first whose bound is >= v,

@@ -373,8 +373,8 @@ SHMSTATS_C_HOT void shmstats_histogram_observe(const shmstats_histogram* h, doub
   slots = h->slots;
   if (h->stripe_mask != 0)
     slots += (size_t)h->stripe_stride * (shmstats_detail_current_cpu() & h->stripe_mask);
+  shmstats_detail_add_double(&slots[0], v); /* first, as in C++: see Histogram::Observe */
   SHMSTATS_FETCH_ADD(&slots[1 + shmstats_histogram_bucket_index(h, v)], 1);
-  shmstats_detail_add_double(&slots[0], v);
 }
 
 /* ---- timers: the clock of the C++ ScopedTimer and TimeCall ---- */
