@@ -1,6 +1,6 @@
 // c_abi_bench: the C ABI's inline recording (shmstats_c.h compiled as C, in
 // c_abi_loops.c) beside the C++ handles (metrics.h) in the same run, the same loop
-// shape on the same kind of slots (issues 8 and 10): shared and per-CPU striped
+// shape on the same kind of slots: shared and per-CPU striped
 // counters, exponential, explicit and striped histograms, timers. Each iteration runs kBatch
 // operations in a loop compiled in its own translation unit, so the numbers are per operation.
 // Ratios C / C++ are printed after the run, never asserted.

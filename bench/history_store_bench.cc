@@ -1,5 +1,5 @@
 // history_store_bench: the PostgreSQL history store beside the SQLite one, in the
-// same run (issue 11, "Benchmarks"). It starts its own PostgreSQL 15 with the tests'
+// same run. It starts its own PostgreSQL 15 with the tests'
 // helper (tests/daemon/pg_server.h: initdb, pg_ctl, Unix socket, fsync=off, removed
 // at the end). Ratios PostgreSQL / SQLite and the target are printed after the run,
 // never asserted. Figures and commands: docs/performance.md.
@@ -23,12 +23,12 @@
 #include <random>
 
 #include "common/selector.h"
-#include "history_query.h"
-#include "history_time.h"
+#include "history/query.h"
+#include "history/store.h"
+#include "history/time.h"
 #include "pg_server.h"
 #include "ratio_reporter.h"
 #include "sqlite_footprint.h"
-#include "store.h"
 #include "week_of_ticks.h"
 
 namespace shmstats::bench {

@@ -1,6 +1,6 @@
 // populate: fills a segment with N counters of one family (two labels each, as
 // `instance="host-K", shard="K % 16"`), each incremented K+1 times' worth, for the
-// whole-process scale measurements of bench/scale.sh (issue 9). The segment is
+// whole-process scale measurements of bench/scale.sh. The segment is
 // created with the default options (131,072 series) if it does not exist.
 // usage: populate SEGMENT N
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Python recording cost (issue 8): Counter.inc() and Histogram.observe() through the
+"""Python recording cost: Counter.inc() and Histogram.observe() through the
 shmstats package beside prometheus_client's, single-process and in its multiprocess
 mode (PROMETHEUS_MULTIPROC_DIR: one mmap file per process and type), in one run.
 Each variant runs in its own interpreter (multiprocess mode is chosen at import).

@@ -5,7 +5,7 @@
 // handle copied into a local as an application would hold it).
 // OPERATION: floor | counter | gauge_set | gauge_add | explicit | exponential | timer
 //   | striped_counter | striped_exponential (Striping::kPerCpu)
-//   | per_cpu_floor | steady_timer (ScopedTimer before issue 10) | the prometheus-cpp
+//   | per_cpu_floor | steady_timer (ScopedTimer before it read the TSC) | the prometheus-cpp
 //   peer: prom_counter | prom_gauge_set | prom_gauge_add | prom_explicit | prom_exponential
 // Exit status: 0 when the total matches, 1 on a mismatch, 2 on bad usage or set-up.
 
@@ -63,7 +63,7 @@ namespace {
   }
 }
 
-// ScopedTimer before issue 10: two steady_clock::now() and an observe.
+// ScopedTimer as it was before it read the TSC: two steady_clock::now() and an observe.
 [[gnu::noipa]] void LoopSteadyTimer(const Histogram& handle, uint64_t n) {
   const Histogram h = handle;
   for (uint64_t i = 0; i < n; ++i) {

@@ -1,4 +1,4 @@
-// remote_write_bench: Prometheus remote-write of one tick (issue 11, "Benchmarks"),
+// remote_write_bench: Prometheus remote-write of one tick,
 // each beside its floor, ratios printed after the run (never asserted).
 // Figures and commands: docs/performance.md.
 //   BM_TextRender/N        the /metrics text of the same N samples: the floor, what
@@ -20,10 +20,10 @@
 #include <thread>
 
 #include "common/exposition.h"
-#include "http_client.h"
+#include "daemon/push/encode.h"
+#include "daemon/push/http_client.h"
+#include "daemon/push/remote_write.h"
 #include "ratio_reporter.h"
-#include "remote_write.h"
-#include "remote_write_encode.h"
 
 namespace shmstats::daemon {
 namespace {

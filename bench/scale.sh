@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Whole-process costs at 10,000 and 100,000 series (issue 9, "Benchmarks"): for each
+# Whole-process costs at 10,000 and 100,000 series: for each
 # size, a segment created with room for exactly N counters (statsctl create
 # --max-metrics N --max-slots 8N+64: the smallest segment that holds them, so the
 # memory ratio below is the strictest) filled with N two-label counters

@@ -5,12 +5,12 @@
 #include <string>
 #include <utility>
 
-#include "sqlite_db.h"
+#include "history/sqlite/db.h"
 
 namespace shmstats::bench {
 
 // Bytes in use (pages less the free list, after a WAL checkpoint) and sample rows
-// of the SQLite history database at `path`. Throws history::DbError.
+// of the SQLite history database at `path`. Throws history::StoreError.
 inline std::pair<double, double> SqliteFootprint(const std::string& path) {
   history::Db db(path, history::Db::Mode::kReadWrite);
   db.Exec("PRAGMA wal_checkpoint(TRUNCATE)");

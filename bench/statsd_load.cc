@@ -1,4 +1,4 @@
-// statsd_load: how fast a running shmstatsd ingests statsd lines (issue 8).
+// statsd_load: how fast a running shmstatsd ingests statsd lines.
 //
 //   statsd_load SHMSTATSD [LINES] [LINES_PER_DATAGRAM]
 //

@@ -11,8 +11,8 @@
 #include <string>
 
 #include "common/selector.h"
-#include "history_query.h"
-#include "history_writer.h"
+#include "history/query.h"
+#include "history/store.h"
 
 namespace shmstats::bench {
 

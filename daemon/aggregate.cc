@@ -1,4 +1,4 @@
-#include "aggregate.h"
+#include "daemon/aggregate.h"
 
 #include <cstring>
 #include <string_view>

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "history_writer.h"
+#include "history/store.h"
 #include "shmstats/snapshot.h"
 
 namespace shmstats::daemon {

@@ -1,4 +1,4 @@
-#include "collector.h"
+#include "daemon/collector.h"
 
 #include <fmt/format.h>
 #include <malloc.h>
@@ -10,13 +10,12 @@
 #include <fstream>
 
 #include "common/exposition.h"
-#include "common/log_limiter.h"
-#include "history_time.h"
-#include "journal.h"
-#include "segment_creator.h"
+#include "daemon/log.h"
+#include "daemon/segment_creator.h"
+#include "daemon/state_files.h"
+#include "daemon/stats_json.h"
+#include "history/time.h"
 #include "shmstats/error.h"
-#include "state_files.h"
-#include "stats_json.h"
 
 namespace shmstats::daemon {
 namespace {
@@ -28,16 +27,6 @@ double Since(Clock::time_point t) {
 }
 
 }  // namespace
-
-void Log(const char* level, const std::string& message) {
-  std::fprintf(stderr, "%sshmstatsd: %s: %s\n", JournalPrefix(level), level, message.c_str());
-  std::fflush(stderr);
-}
-
-void LogLimited(const char* kind, const char* level, const std::string& message) {
-  static common::LogLimiter limiter;
-  if (auto line = limiter.Admit(kind, message)) Log(level, *line);
-}
 
 Collector::Collector(const Config& config)
     : config_(config),

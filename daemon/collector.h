@@ -5,7 +5,7 @@
 // textfile. Failures are logged, counted and retried on the next tick:
 //  - a missing segment is waited for; a removed or re-created one is re-attached;
 //  - a history store that cannot be opened or written (unreachable, read-only,
-//    disk full) gets its ticks later, in order, from the backlog (history_feed.h:
+//    disk full) gets its ticks later, in order, from the backlog (feed/history_feed.h:
 //    an on-disk spool that survives a restart).
 //
 // Thread-safety: Run/Tick on one thread; Attached, LatestStats and self_metrics
@@ -21,15 +21,15 @@
 #include <optional>
 #include <string>
 
-#include "aggregate.h"
-#include "config.h"
-#include "history_feed.h"
-#include "history_writer.h"
-#include "remote_write.h"
-#include "retirement.h"
-#include "self_metrics.h"
+#include "daemon/aggregate.h"
+#include "daemon/config.h"
+#include "daemon/feed/history_feed.h"
+#include "daemon/push/remote_write.h"
+#include "daemon/retirement.h"
+#include "daemon/self_metrics.h"
+#include "daemon/stats_json.h"
+#include "history/store.h"
 #include "shmstats/segment.h"
-#include "stats_json.h"
 
 namespace shmstats::daemon {
 
@@ -98,7 +98,7 @@ class Collector {
   std::shared_ptr<const Segment> segment_;
   int64_t last_attach_try_ms_ = 0;
   bool logged_missing_ = false;
-  Retirement retirement_;  // process-scoped series of exited processes (issue 9)
+  Retirement retirement_;  // process-scoped series of exited processes
 
   std::unique_ptr<HistoryFeed> history_;
 
@@ -115,11 +115,5 @@ class Collector {
   bool stop_ = false;
   std::unique_ptr<RemoteWriter> remote_;  // --remote-write; before self_ in destruction
 };
-
-// Logs one line to stderr ("shmstatsd: <level>: <message>"); journald keeps it.
-void Log(const char* level, const std::string& message);
-// Log, at most once a minute per `kind` (common::LogLimiter): for problems that can
-// repeat on every tick or request.
-void LogLimited(const char* kind, const char* level, const std::string& message);
 
 }  // namespace shmstats::daemon

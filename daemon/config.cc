@@ -1,4 +1,4 @@
-#include "config.h"
+#include "daemon/config.h"
 
 #include <unistd.h>
 
@@ -11,8 +11,8 @@
 #include <sstream>
 
 #include "common/segment_options.h"
-#include "http_client.h"
-#include "journal.h"
+#include "daemon/push/http_client.h"
+#include "daemon/systemd/journal.h"
 #include "shmstats/error.h"
 #include "shmstats/segment.h"
 

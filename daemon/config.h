@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string>
 
-#include "history_writer.h"
-#include "tick_spool.h"
+#include "daemon/feed/spool.h"
+#include "history/store.h"
 #include "shmstats/segment.h"
 
 namespace shmstats::daemon {
@@ -33,7 +33,7 @@ struct Config {
   // --segment-max-slots, --segment-mode, --segment-group) instead of waited for.
   bool create_segment = false;
   SegmentOptions segment_options;
-  std::string dbus = "off";  // --dbus off|system|session: the D-Bus API (dbus_api.h)
+  std::string dbus = "off";  // --dbus off|system|session: the D-Bus API (dbus/api.h)
   std::string instance;     // --instance, default the host name: stored with each series
   SpoolLimits spool;        // --spool-max-ticks (0: no spool), --spool-max-bytes
   std::string remote_write;  // --remote-write URL (remote_write.h); empty: off

@@ -1,4 +1,4 @@
-#include "lock_file.h"
+#include "daemon/lock_file.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "daemon/state_files.h"
 #include "shmstats/error.h"
-#include "state_files.h"
 
 namespace shmstats::daemon {
 

@@ -8,13 +8,15 @@
 #include <memory>
 #include <thread>
 
-#include "collector.h"
-#include "config.h"
-#include "dbus_api.h"
-#include "http_server.h"
-#include "notify.h"
+#include "daemon/collector.h"
+#include "daemon/config.h"
+#include "daemon/dbus/api.h"
+#include "daemon/http/server.h"
+#include "daemon/log.h"
+#include "daemon/statsd/listener.h"
+#include "daemon/status_line.h"
+#include "daemon/systemd/notify.h"
 #include "shmstats/error.h"
-#include "statsd_listener.h"
 
 int main(int argc, char** argv) {
   using namespace shmstats::daemon;

@@ -1,6 +1,6 @@
-#include "retirement.h"
+#include "daemon/retirement.h"
 
-#include "history_time.h"
+#include "history/time.h"
 #include "shmstats/error.h"
 
 namespace shmstats::daemon {

@@ -1,6 +1,6 @@
 #pragma once
 
-// Retirement of process-scoped series (issue 9): every tick, shmstatsd folds the
+// Retirement of process-scoped series: every tick, shmstatsd folds the
 // series of processes that have exited into their shared series and makes their
 // descriptors reusable, through a read-write mapping of its own made for each pass
 // (the collector's mapping is read-only). A daemon that may not write the segment

@@ -1,9 +1,9 @@
-#include "segment_creator.h"
+#include "daemon/segment_creator.h"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
 
-#include "collector.h"
+#include "daemon/log.h"
 #include "shmstats/error.h"
 
 namespace shmstats::daemon {

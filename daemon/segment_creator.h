@@ -4,7 +4,7 @@
 // created with the configured capacity, mode and group, so producers and
 // `statsctl inc` find it on a fresh host. One that exists is left as it is.
 
-#include "config.h"
+#include "daemon/config.h"
 
 namespace shmstats::daemon {
 

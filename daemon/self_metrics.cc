@@ -1,4 +1,4 @@
-#include "self_metrics.h"
+#include "daemon/self_metrics.h"
 
 #include <unistd.h>
 

@@ -8,7 +8,7 @@
 //   shmstatsd_history_rows_written_total           counter
 //   shmstatsd_history_pending_ticks                gauge (ticks waiting for the store)
 //   shmstatsd_history_pending_bytes, shmstatsd_history_dropped_ticks_total{reason}
-//                                                  (added by HistoryFeed, history_feed.h)
+//                                                  (added by HistoryFeed, feed/history_feed.h)
 //   shmstatsd_errors_total{kind=segment|history|stats_json|textfile}   counter
 //   shmstatsd_segment_up                           gauge (1 when attached)
 //   shmstatsd_segment_metrics_used / _max, shmstatsd_segment_slots_used / _max   gauges

@@ -1,4 +1,4 @@
-#include "state_files.h"
+#include "daemon/state_files.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>

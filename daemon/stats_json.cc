@@ -1,11 +1,11 @@
-#include "stats_json.h"
+#include "daemon/stats_json.h"
 
 #include <algorithm>
 #include <utility>
 #include <vector>
 
 #include "common/exposition.h"
-#include "history_time.h"
+#include "history/time.h"
 
 namespace shmstats::daemon {
 namespace {

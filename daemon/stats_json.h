@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "aggregate.h"
+#include "daemon/aggregate.h"
 
 namespace shmstats::daemon {
 

@@ -1,6 +1,6 @@
-#include "series_ids.h"
+#include "history/series_ids.h"
 
-#include "history_schema.h"
+#include "history/store.h"
 
 namespace shmstats::history {
 

@@ -1,29 +1,115 @@
 #pragma once
 
-// The history store behind one interface. Implementations: SQLite (a file path,
-// the embedded default; sqlite_store.h, history_writer.h) and PostgreSQL (a
-// postgresql:// URL, a fleet's one store; pg_store.h). A store only keeps and
-// returns rows; what a step, a rate or a quantile means is computed once, by the
-// query engine (history_query.h) and Accum (history_accum.h), for every store.
+// The history store's face: the one header that the daemon, statsctl and the
+// query engine include to write and read the history. Back ends: SQLite (a file
+// path, the embedded default; history/sqlite/) and PostgreSQL (a postgresql:// URL,
+// a fleet's one store; history/postgres/, a module loaded only when such a URL is
+// opened). Nothing outside history/ reaches a back end but through OpenStore and
+// OpenWriter. A store only keeps and returns rows; what a step, a rate or a
+// quantile means is computed once, by the query engine (history/query.h) and Accum
+// (history/accum.h), for every store.
 //
 // Thread-safety: a Store or StoreWriter belongs to one thread at a time; open one
-// per thread or request. Errors: opening and every call throw history::DbError
-// (the store is missing, unreadable, unreachable or of another schema version).
+// per thread or request. Errors: opening and every call throw StoreError, whose
+// kind says what a caller can do about it.
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "history_schema.h"
-#include "history_writer.h"  // StoreWriter, TickRecord
+#include "shmstats/snapshot.h"
 
 namespace shmstats::history {
 
+inline constexpr int64_t kHourMs = 3'600'000;
+
+// The error of every store.
+class StoreError : public std::runtime_error {
+ public:
+  enum class Kind {
+    kFull,         // the disk or the database is full: the same write may succeed later
+    kBusy,         // another connection holds the store's lock: retry later
+    kCorrupt,      // not a history store, or a damaged one
+    kVersion,      // written by a newer version of shmstats (a schema this build cannot read)
+    kInterrupted,  // stopped by the caller (Store::SetInterrupt)
+    kUnavailable,  // cannot be opened, read, written or reached (missing, permissions, I/O,
+                   // network, server errors, back end not installed)
+  };
+  StoreError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  Kind kind() const noexcept { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+// True for postgresql:// and postgres:// URLs: the PostgreSQL store. Anything else
+// is a SQLite file path.
+bool IsPostgresUrl(std::string_view location);
+
+// A series of the catalogue.
+struct SeriesInfo {
+  int64_t id = 0;
+  MetricSnapshot metric;  // name, labels, type, help, unit, histogram.bounds and layout
+  std::string instance;   // the daemon that wrote it ("" when not recorded)
+  size_t Buckets() const { return metric.histogram.bounds.size() + 1; }
+};
+
+// The identity of a series: name, labels, type and (histograms) bucket bounds.
+std::string SeriesKey(const MetricSnapshot& m);
+// name{a="x",b="y"} with values escaped as in Prometheus; just name without labels.
+std::string SeriesText(const std::string& name, const Labels& labels);
+
+// ---- Writing ----
+
+// One collection tick as stored. `samples` holds per-interval values: a counter's
+// delta in `counter`, a gauge's value in `gauge`, a histogram's delta buckets and
+// delta sum in `histogram`. Counters and histograms with no previous reading (the
+// first tick after start or re-attach) are left out.
+//
+// `identities`, when not empty, holds for each sample a 64-bit hash of its name,
+// labels, type and bounds that is never 0 (the daemon's SeriesIdentity); with the
+// sample's descriptor `index` it lets a writer find the series without a key
+// string (history/series_ids.h). A tick read back from the spool has none.
+struct TickRecord {
+  int64_t unix_ms = 0;
+  int64_t interval_ms = 0;
+  std::vector<MetricSnapshot> samples;
+  std::vector<uint64_t> identities{};  // parallel to samples, or empty
+
+  uint64_t Identity(size_t i) const { return i < identities.size() ? identities[i] : 0; }
+};
+
+struct Retention {
+  int64_t raw_ms = 14 * 24 * kHourMs;
+  int64_t rollup_ms = 400 * 24 * kHourMs;
+};
+
+struct WriteResult {
+  int64_t rows = 0;          // sample and rollup rows inserted
+  int64_t pruned_rows = 0;   // raw and rollup rows deleted
+  int64_t rolled_hours = 0;  // hours rolled up in this tick
+};
+
+// The write side of a store: the daemon's one writer.
+class StoreWriter {
+ public:
+  virtual ~StoreWriter() = default;
+  // Stores one tick (and rolls up and prunes what retention says) in one
+  // transaction. A failed Write leaves the store as before and the writer usable
+  // after kFull and kBusy (retry the same tick); after any other kind, open a new
+  // writer. Idempotent: a tick whose time the store already holds (sent again
+  // after a crash) adds nothing.
+  virtual WriteResult Write(const TickRecord& tick, const Retention& retention) = 0;
+};
+
+// ---- Reading ----
+
 // One stored sample as a store returns it: a counter's delta in `delta`, a gauge's
-// value in `gauge`, a histogram's encoded delta buckets (history_codec.h) in `blob`.
+// value in `gauge`, a histogram's encoded delta buckets (history/codec.h) in `blob`.
 struct StoredValue {
   uint64_t delta = 0;
   double gauge = 0;
@@ -65,17 +151,20 @@ class Store {
   // Raw samples of every series with from_ms <= ts_ms <= to_ms, by tick then series.
   virtual void ScanTicks(int64_t from_ms, int64_t to_ms, const TickRowFn& f) = 0;
   // Lets a caller bound a query's time: `stop` is polled while statements run, and
-  // once it returns true the running call throws DbError. Empty: never stops.
-  // SQLite polls it every 1,000 virtual machine steps; PostgreSQL does not poll
-  // (the default), so only the query bounds limit it there.
+  // once it returns true the running call throws StoreError (kInterrupted). Empty:
+  // never stops. SQLite polls it every 1,000 virtual machine steps; PostgreSQL does
+  // not poll (the default), so only the query bounds limit it there.
   virtual void SetInterrupt(std::function<bool()> stop) { (void)stop; }
 };
+
+// ---- Opening ----
 
 // Opens the store at `location` (a SQLite path or a PostgreSQL URL) read-only.
 std::unique_ptr<Store> OpenStore(const std::string& location);
 
 // Opens or creates the store at `location` for the daemon whose instance name is
-// `instance` (stored with each series).
-std::unique_ptr<StoreWriter> OpenWriter(const std::string& location, const std::string& instance);
+// `instance` (stored with each series; "" records none).
+std::unique_ptr<StoreWriter> OpenWriter(const std::string& location,
+                                        const std::string& instance = "");
 
 }  // namespace shmstats::history

@@ -11,27 +11,27 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   prometheus jq mandoc curl python3 python3-jsonschema python3-prometheus-client procps
-  python3-statsd  # issue 8: a real statsd client sends to shmstatsd --statsd in a test
-  python3-pytest  # issue 8: the Python package's tests
-  python3-setuptools python3-wheel python3-pip  # issue 8: pip installs bindings/python offline
-  libsystemd-dev  # issue 12: sd_notify (Type=notify, watchdog) and sd-bus (D-Bus API)
-  dpkg-dev        # issue 12: dpkg-shlibdeps, which cpack runs for the .deb
-  file            # issue 12: cpack finds the ELF files to run dpkg-shlibdeps on
-  lintian         # issue 12: the .deb is lint-clean of errors (test)
-  systemd         # issue 12: systemd-analyze verify/security, busctl (tests)
-  dbus-daemon     # issue 12: a private bus for the D-Bus API tests
-  libglib2.0-bin  # issue 12: gdbus monitor sees the D-Bus Tick signal (test)
-  libre2-dev  # issue 13: PromQL (RE2) label regexes in common/selector
-  chromium    # issue 13: the dashboard page tested in headless Chromium
-  tmux        # issue 13: statsctl watch's full-screen view tested in a terminal
-  iproute2    # issue 12: ip brings up loopback in the install/purge test's network namespace
-  libpq-dev  # issue 11: the PostgreSQL history store (libpq)
-  postgresql-15  # issue 11: tests start a real PostgreSQL 15 (initdb, pg_ctl)
-  prometheus-cpp-dev  # issues 9 and 10: the peer in bench/recording_bench and bench/registration_bench (bench only)
-  valgrind  # issue 10: bench/callgrind.sh instruction counts
-  hyperfine  # issue 9: bench/scale.sh times statsctl and /metrics as whole processes
-  libprotobuf-dev protobuf-compiler  # issue 11: remote-write's protobuf messages (daemon/remote_write.proto)
-  libsnappy-dev  # issue 11: remote-write bodies are snappy-compressed, as the protocol requires
+  python3-statsd  # a real statsd client sends to shmstatsd --statsd in a test
+  python3-pytest  # the Python package's tests
+  python3-setuptools python3-wheel python3-pip  # pip installs bindings/python offline
+  libsystemd-dev  # sd_notify (Type=notify, watchdog) and sd-bus (D-Bus API)
+  dpkg-dev        # dpkg-shlibdeps, which cpack runs for the .deb
+  file            # cpack finds the ELF files to run dpkg-shlibdeps on
+  lintian         # the .deb is lint-clean of errors (test)
+  systemd         # systemd-analyze verify/security, busctl (tests)
+  dbus-daemon     # a private bus for the D-Bus API tests
+  libglib2.0-bin  # gdbus monitor sees the D-Bus Tick signal (test)
+  libre2-dev  # PromQL (RE2) label regexes in common/selector
+  chromium    # the dashboard page tested in headless Chromium
+  tmux        # statsctl watch's full-screen view tested in a terminal
+  iproute2    # ip brings up loopback in the install/purge test's network namespace
+  libpq-dev  # the PostgreSQL history store (libpq)
+  postgresql-15  # tests start a real PostgreSQL 15 (initdb, pg_ctl)
+  prometheus-cpp-dev  # the peer in bench/recording_bench and bench/registration_bench (bench only)
+  valgrind  # bench/callgrind.sh instruction counts
+  hyperfine  # bench/scale.sh times statsctl and /metrics as whole processes
+  libprotobuf-dev protobuf-compiler  # remote-write's protobuf messages (daemon/remote_write.proto)
+  libsnappy-dev  # remote-write bodies are snappy-compressed, as the protocol requires
 )
 
 missing=()

@@ -1,6 +1,6 @@
 // statsctl add SERIES DELTA: add DELTA (may be negative) to a gauge.
 
-#include "record.h"
+#include "tools/record.h"
 
 namespace shmstats::statsctl {
 namespace {

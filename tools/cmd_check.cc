@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
-#include "util.h"
+#include "tools/json_output.h"
+#include "tools/segment_access.h"
+#include "tools/table.h"
 
 namespace shmstats::statsctl {
 namespace {

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/segment_options.h"
-#include "util.h"
+#include "tools/segment_access.h"
 
 namespace shmstats::statsctl {
 

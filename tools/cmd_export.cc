@@ -3,8 +3,11 @@
 
 #include <fmt/format.h>
 
-#include "exposition.h"
-#include "util.h"
+#include "common/exposition.h"
+#include "tools/json_output.h"
+#include "tools/parse.h"
+#include "tools/segment_access.h"
+#include "tools/table.h"
 
 namespace shmstats::statsctl {
 namespace {

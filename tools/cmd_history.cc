@@ -13,13 +13,14 @@
 #include <iostream>
 
 #include "common/exposition.h"
-#include "history_export.h"
-#include "history_query.h"
-#include "history_summary.h"
-#include "history_time.h"
-#include "progress.h"
-#include "sqlite_db.h"
-#include "util.h"
+#include "history/export.h"
+#include "history/query.h"
+#include "history/store.h"
+#include "history/summary.h"
+#include "history/time.h"
+#include "tools/json_output.h"
+#include "tools/progress.h"
+#include "tools/table.h"
 
 namespace shmstats::statsctl {
 namespace {
@@ -53,7 +54,7 @@ template <class F>
 Exit Guard(const std::string& db, F&& f) {
   try {
     return f();
-  } catch (const history::DbError& e) {
+  } catch (const history::StoreError& e) {
     throw CommandError(Exit::kSegment, fmt::format("{}: is shmstatsd's database at {}? (--db, "
                                                    "$SHMSTATS_HISTORY_DB)",
                                                    e.what(), db));
@@ -97,9 +98,7 @@ Exit RunHistory(const GlobalOptions& global, const HistoryOptions& opts) {
   return Guard(opts.db, [&] {
     int64_t now = history::NowMs();
     auto selector = common::Selector::Parse(opts.selector);
-    history::QueryRange range{history::ParseTime(opts.from, now), history::ParseTime(opts.to, now),
-                              history::ParseStep(opts.step)};
-    history::ValidateRange(range);
+    const auto range = history::ParseRange(opts.from, opts.to, opts.step, now);
     history::HistoryReader reader(opts.db);
     auto result = reader.Query(selector, range);
     if (global.json) {

@@ -1,6 +1,6 @@
 // statsctl inc SERIES [N]: add N (default 1) to a counter, registering it first.
 
-#include "record.h"
+#include "tools/record.h"
 
 namespace shmstats::statsctl {
 namespace {

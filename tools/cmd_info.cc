@@ -4,8 +4,10 @@
 #include <grp.h>
 #include <pwd.h>
 
-#include "history_time.h"
-#include "util.h"
+#include "history/time.h"
+#include "tools/json_output.h"
+#include "tools/segment_access.h"
+#include "tools/table.h"
 
 namespace shmstats::statsctl {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <optional>
 
-#include "record.h"
+#include "tools/record.h"
 
 namespace shmstats::statsctl {
 namespace {

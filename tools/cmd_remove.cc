@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "util.h"
+#include "tools/json_output.h"
 
 namespace shmstats::statsctl {
 namespace {

@@ -1,6 +1,6 @@
 // statsctl set SERIES VALUE: set a gauge, registering it first.
 
-#include "record.h"
+#include "tools/record.h"
 
 namespace shmstats::statsctl {
 namespace {

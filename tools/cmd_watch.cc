@@ -16,11 +16,13 @@
 #include <thread>
 #include <unordered_map>
 
-#include "exposition.h"
-#include "history_time.h"
-#include "log_limiter.h"
-#include "util.h"
-#include "watch_status.h"
+#include "common/exposition.h"
+#include "common/log_limiter.h"
+#include "history/time.h"
+#include "tools/json_output.h"
+#include "tools/parse.h"
+#include "tools/table.h"
+#include "tools/watch_status.h"
 
 namespace shmstats::statsctl {
 namespace {

@@ -16,8 +16,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "human.h"
 #include "shmstats/error.h"
+#include "tools/human.h"
 
 namespace shmstats::statsctl {
 

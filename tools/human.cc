@@ -1,4 +1,4 @@
-#include "human.h"
+#include "tools/human.h"
 
 #include <fmt/format.h>
 #include <langinfo.h>

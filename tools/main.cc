@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <exception>
 
-#include "args.h"
-#include "command.h"
+#include "tools/args.h"
+#include "tools/command.h"
 
 using shmstats::statsctl::Exit;
 

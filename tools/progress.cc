@@ -1,10 +1,10 @@
-#include "progress.h"
+#include "tools/progress.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
-#include "human.h"
+#include "tools/human.h"
 
 namespace shmstats::statsctl {
 

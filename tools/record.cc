@@ -1,4 +1,6 @@
-#include "record.h"
+#include "tools/record.h"
+
+#include "tools/segment_access.h"
 
 namespace shmstats::statsctl {
 

@@ -11,7 +11,7 @@
 
 #include <string>
 
-#include "util.h"
+#include "tools/parse.h"
 
 namespace shmstats::statsctl {
 

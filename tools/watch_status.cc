@@ -1,4 +1,4 @@
-#include "watch_status.h"
+#include "tools/watch_status.h"
 
 #include <fmt/format.h>
 #include <sys/ioctl.h>
@@ -6,7 +6,7 @@
 
 #include <cstdio>
 
-#include "human.h"
+#include "tools/human.h"
 
 namespace shmstats::statsctl {
 namespace {

@@ -11,9 +11,9 @@
 
 #include "common/selector.h"
 #include "daemon_harness.h"
-#include "history_query.h"
-#include "history_time.h"
-#include "sqlite_db.h"
+#include "history/query.h"
+#include "history/sqlite/db.h"
+#include "history/time.h"
 
 namespace shmstats::testing {
 namespace {

@@ -1,4 +1,4 @@
-// The HTTP load test of issue 14, on loopback and bounded in time: 50 slow
+// The HTTP load test (hostile and numerous clients), on loopback and bounded in time: 50 slow
 // connections (a byte every 2 s), 20 clients looping the most expensive history
 // query the daemon allows, and 100 keep-alive clients scraping /metrics, all at
 // once against 2,000 series with history. Meanwhile a probe asks /healthz and

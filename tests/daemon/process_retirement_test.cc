@@ -1,5 +1,5 @@
 // shmstatsd retires the process-scoped series of exited processes every tick
-// (issue 9): /metrics keeps a dead worker's counter in the shared series and drops
+// /metrics keeps a dead worker's counter in the shared series and drops
 // its gauge, and the descriptors become reusable without any registration.
 
 #include <gtest/gtest.h>

@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "aggregate.h"
-#include "stats_json.h"
+#include "daemon/aggregate.h"
+#include "daemon/stats_json.h"
 
 namespace shmstats::daemon {
 namespace {

@@ -16,11 +16,11 @@
 #include <thread>
 #include <vector>
 
-#include "aggregate.h"
-#include "shared_render.h"
+#include "daemon/aggregate.h"
+#include "daemon/http/shared_render.h"
+#include "daemon/state_files.h"
+#include "daemon/stats_json.h"
 #include "shmstats/error.h"
-#include "state_files.h"
-#include "stats_json.h"
 
 namespace shmstats::daemon {
 namespace {

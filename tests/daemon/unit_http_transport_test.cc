@@ -1,4 +1,4 @@
-// shmstatsd's HTTP transport in-process (daemon/http_transport.h), on loopback with
+// shmstatsd's HTTP transport in-process (daemon/http/transport.h), on loopback with
 // raw sockets so that every byte on the wire is the test's: a full query lane answers
 // 503 with Retry-After at once while /healthz still answers; a refused request's
 // answer reaches a client still sending its request (graceful close, no RST); an
@@ -13,12 +13,12 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "daemon/http/history.h"
+#include "daemon/http/transport.h"
 #include "daemon_harness.h"
+#include "history/store.h"
+#include "history/time.h"
 #include "history_samples.h"
-#include "history_time.h"
-#include "history_writer.h"
-#include "http_history.h"
-#include "http_transport.h"
 
 namespace shmstats::daemon {
 namespace {
@@ -270,7 +270,8 @@ TEST(HttpHistoryTest, AQueryPastItsTimeBudgetAnswers503) {
   constexpr int kSeries = 300, kTicks = 120;
   const int64_t now = history::NowMs() / 60'000 * 60'000;
   {
-    history::HistoryWriter w(db);
+    auto writer = history::OpenWriter(db);
+    history::StoreWriter& w = *writer;
     for (int t = kTicks; t > 0; --t) {
       history::TickRecord tick{now - t * 60'000, 60'000, {}};
       for (int s = 0; s < kSeries; ++s) {

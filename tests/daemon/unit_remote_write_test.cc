@@ -1,4 +1,4 @@
-// Remote-write encoding (issue 11): our own bodies decoded with the code protoc
+// Remote-write encoding: our own bodies decoded with the code protoc
 // generated from daemon/remote_write.proto, snappy round trips, URL parsing, and the
 // queue's drop-oldest policy against an in-process receiver.
 
@@ -13,11 +13,11 @@
 #include <thread>
 
 #include "common/exposition.h"
+#include "daemon/push/encode.h"
+#include "daemon/push/http_client.h"
+#include "daemon/push/remote_write.h"
+#include "daemon/push/remote_write.pb.h"
 #include "daemon_harness.h"
-#include "http_client.h"
-#include "remote_write.h"
-#include "remote_write.pb.h"
-#include "remote_write_encode.h"
 #include "shmstats/error.h"
 
 namespace shmstats::daemon {

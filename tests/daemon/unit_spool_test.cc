@@ -1,4 +1,4 @@
-// The on-disk tick spool (daemon/tick_spool.h): records round-trip exactly, order
+// The on-disk tick spool (daemon/feed/spool.h): records round-trip exactly, order
 // survives reopening, a torn or damaged file is dropped and counted, the bounds drop
 // the oldest, and one spool has one owner.
 
@@ -10,9 +10,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "daemon/feed/spool.h"
 #include "daemon_harness.h"
 #include "shmstats/error.h"
-#include "tick_spool.h"
 
 namespace shmstats::daemon {
 namespace {

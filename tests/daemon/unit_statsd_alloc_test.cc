@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "daemon/statsd/listener.h"
 #include "shmstats/shmstats.h"
-#include "statsd_listener.h"
 
 namespace {
 std::atomic<uint64_t> allocations{0};

@@ -6,9 +6,9 @@
 
 #include <cmath>
 
+#include "daemon/statsd/listener.h"
+#include "daemon/statsd/parser.h"
 #include "shmstats/shmstats.h"
-#include "statsd_listener.h"
-#include "statsd_parser.h"
 
 namespace shmstats::daemon {
 namespace {

@@ -45,7 +45,7 @@ void EveryKind(Segment& s) {
   for (double v : {0.5, 3.0, 100.0, 5000.0}) size.Observe(v);
 }
 
-// Process-scoped series (issue 9): a counter and a gauge of this process, whose
+// Process-scoped series: a counter and a gauge of this process, whose
 // owner has exited by the time the fuzzer reads them, beside their shared series.
 void ProcessScoped(Segment& s) {
   shmstats::MetricSpec counter{"jobs_total", {{"queue", "mail"}}, "Jobs.", ""};

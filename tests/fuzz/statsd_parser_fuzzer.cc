@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "statsd_parser.h"
+#include "daemon/statsd/parser.h"
 
 namespace statsd = shmstats::daemon::statsd;
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Every bad input of issue 3: its exit status, a one-line message saying what was
+# Every bad input statsctl must refuse: its exit status, a one-line message saying what was
 # wrong and what to do, and a segment left exactly as it was.
 . "$(dirname "$0")/lib.sh"
 S=$(seg bad)
@@ -74,7 +74,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && nobody "$STATSCTL" --v
 else
   echo "SKIP permission checks: needs root, setpriv, and a statsctl that uid 65534 can run"
 fi
-# issue 14: an empty value or bucket list, and signed non-finite values without "--" (2)
+# An empty value or bucket list, and signed non-finite values without "--" (2)
 expect 2 "increment '' is not a whole number" sc inc errors_total ''
 expect 2 "--buckets is empty: give ascending bounds" sc observe new_seconds 1 --buckets ''
 for v in -inf -Inf -infinity -nan; do

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Every command's --json output parses with jq, carries "version": 1 and validates
-# against docs/statsctl.schema.json; jq one-liners of the README work.
+# against docs/statsctl.schema.json; jq one-liners of docs/statsctl.md work.
 . "$(dirname "$0")/lib.sh"
 [ -n "$PY" ] || fail "no python3 with jsonschema (apt-get install python3-jsonschema)"
 S=$(seg json)
@@ -46,7 +46,7 @@ done
 [ "$(jq '.metrics[0].value' "$D/reset.json")" = 2 ] || fail "reset JSON"
 [ "$(jq '.removed' "$D/remove-force.json")" = false ] || fail "remove --force JSON"
 
-# README one-liner: alert when an error counter grew between two snapshots.
+# docs/statsctl.md one-liner: alert when an error counter grew between two snapshots.
 S2=$(seg alert)
 "$STATSCTL" --segment "$S2" create >/dev/null
 "$STATSCTL" --segment "$S2" inc backup_errors_total

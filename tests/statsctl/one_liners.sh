@@ -1,5 +1,5 @@
 #!/bin/sh
-# The README's script one-liners, run exactly as written there (and the man page has
+# The script one-liners of docs/statsctl.md, run exactly as written there (and the man page has
 # the same text): the cron alert on its first run (no last.json), with a new series
 # and with the segment missing; the health check on a present, a missing series and
 # a missing segment. And `get --json` always prints a document.
@@ -12,13 +12,13 @@ PATH="$(dirname "$STATSCTL"):$PATH"
 export SHMSTATS_SEGMENT="$S" PATH
 cd "$D" || fail "cd"
 
-# The lines of the README's sh block from the one starting with $1 to the one
+# The lines of docs/statsctl.md's sh block from the one starting with $1 to the one
 # matching $2 (both included), comments dropped.
-readme_block() { sed -n "/^$1/,/$2/p" "$ROOT/README.md" | grep -v '^#'; }
+readme_block() { sed -n "/^$1/,/$2/p" "$ROOT/docs/statsctl.md" | grep -v '^#'; }
 alert=$(readme_block '# Alert (from cron)' '^mv now.json last.json$')
 health=$(readme_block '# Fail a health check' '>\/dev\/null$')
-[ "$(echo "$alert" | wc -l)" -ge 4 ] || fail "alert one-liner not found in README: $alert"
-[ -n "$health" ] || fail "health check not found in README"
+[ "$(echo "$alert" | wc -l)" -ge 4 ] || fail "alert one-liner not found in docs/statsctl.md: $alert"
+[ -n "$health" ] || fail "health check not found in docs/statsctl.md"
 # The man page shows the same text (groff escapes undone).
 man_text=$(sed 's/\\-/-/g; s/\\(aq/'"'"'/g; s/\\e/\\/g' "$ROOT/man/statsctl.1")
 for block in "$alert" "$health"; do

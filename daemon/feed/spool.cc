@@ -1,0 +1,303 @@
+#include "daemon/feed/spool.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "daemon/state_files.h"
+#include "shmstats/error.h"
+
+namespace shmstats::daemon {
+namespace {
+
+constexpr std::string_view kMagic = "SHMSPL1\n";
+constexpr size_t kHeader = 16;              // magic, length, crc
+constexpr uint32_t kMaxPayload = 1u << 30;  // sanity bound when reading
+
+uint32_t Crc32(std::string_view data) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t c = 0xFFFFFFFFu;
+  for (unsigned char b : data) c = table[(c ^ b) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
+class Writer {
+ public:
+  template <typename T>
+  void Int(T v) {
+    for (size_t i = 0; i < sizeof(T); ++i)
+      out += static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xFF);
+  }
+  void Double(double d) {
+    uint64_t bits;
+    std::memcpy(&bits, &d, 8);
+    Int(bits);
+  }
+  void Str(std::string_view s) {
+    Int(static_cast<uint32_t>(s.size()));
+    out += s;
+  }
+  std::string out;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  template <typename T>
+  T Int() {
+    uint64_t v = 0;
+    if (!Need(sizeof(T))) return 0;
+    for (size_t i = 0; i < sizeof(T); ++i)
+      v |= uint64_t{static_cast<unsigned char>(in_[pos_ + i])} << (8 * i);
+    pos_ += sizeof(T);
+    return static_cast<T>(v);
+  }
+  double Double() {
+    uint64_t bits = Int<uint64_t>();
+    double d;
+    std::memcpy(&d, &bits, 8);
+    return d;
+  }
+  std::string Str() {
+    uint32_t n = Int<uint32_t>();
+    if (!Need(n)) return {};
+    std::string s(in_.substr(pos_, n));
+    pos_ += n;
+    return s;
+  }
+  // A count of items of at least `min_bytes` each: bounded by what is left.
+  uint32_t Count(size_t min_bytes) {
+    uint32_t n = Int<uint32_t>();
+    if (!Need(static_cast<size_t>(n) * min_bytes)) return 0;
+    return n;
+  }
+  bool ok() const { return ok_; }
+  bool done() const { return ok_ && pos_ == in_.size(); }
+
+ private:
+  bool Need(size_t n) {
+    if (in_.size() - pos_ < n) ok_ = false;
+    return ok_;
+  }
+  std::string_view in_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+std::string ReadAll(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return {};
+  std::string data;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) data.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return data;
+}
+
+// "000000000000002a.tick" -> 42; nullopt for any other name.
+std::optional<uint64_t> SeqOf(std::string_view name) {
+  if (name.size() != 21 || !name.ends_with(".tick")) return std::nullopt;
+  uint64_t seq = 0;
+  for (char c : name.substr(0, 16)) {
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return std::nullopt;
+    seq = seq << 4 | static_cast<uint64_t>(d);
+  }
+  return seq;
+}
+
+}  // namespace
+
+std::string EncodeTick(const history::TickRecord& tick) {
+  Writer w;
+  w.Int(tick.unix_ms);
+  w.Int(tick.interval_ms);
+  w.Int(static_cast<uint32_t>(tick.samples.size()));
+  for (const auto& m : tick.samples) {
+    w.Int(static_cast<uint8_t>(m.type));
+    w.Str(m.name);
+    w.Int(static_cast<uint32_t>(m.labels.size()));
+    for (const auto& [k, v] : m.labels) {
+      w.Str(k);
+      w.Str(v);
+    }
+    w.Str(m.help);
+    w.Str(m.unit);
+    switch (m.type) {
+      case MetricType::kCounter:
+        w.Int(m.counter);
+        break;
+      case MetricType::kGauge:
+        w.Double(m.gauge);
+        break;
+      case MetricType::kHistogram:
+        w.Int(LayoutWord(m.histogram));
+        w.Int(static_cast<uint32_t>(m.histogram.bounds.size()));
+        for (double b : m.histogram.bounds) w.Double(b);
+        w.Int(static_cast<uint32_t>(m.histogram.counts.size()));
+        for (uint64_t c : m.histogram.counts) w.Int(c);
+        w.Double(m.histogram.sum);
+        break;
+    }
+  }
+  Writer frame;
+  frame.out = kMagic;
+  frame.Int(static_cast<uint32_t>(w.out.size()));
+  frame.Int(Crc32(w.out));
+  frame.out += w.out;
+  return std::move(frame.out);
+}
+
+std::optional<history::TickRecord> DecodeTick(std::string_view frame) {
+  if (frame.size() < kHeader || frame.substr(0, 8) != kMagic) return std::nullopt;
+  Reader head(frame.substr(8, 8));
+  uint32_t length = head.Int<uint32_t>();
+  uint32_t crc = head.Int<uint32_t>();
+  if (length > kMaxPayload || frame.size() - kHeader != length) return std::nullopt;
+  std::string_view payload = frame.substr(kHeader);
+  if (Crc32(payload) != crc) return std::nullopt;
+  Reader r(payload);
+  history::TickRecord tick;
+  tick.unix_ms = r.Int<int64_t>();
+  tick.interval_ms = r.Int<int64_t>();
+  uint32_t n = r.Count(14);  // type, name, labels, help, unit: at least 14 bytes
+  tick.samples.reserve(n);
+  for (uint32_t i = 0; i < n && r.ok(); ++i) {
+    MetricSnapshot m;
+    auto type = r.Int<uint8_t>();
+    if (type < 1 || type > 3) return std::nullopt;
+    m.type = static_cast<MetricType>(type);
+    m.name = r.Str();
+    for (uint32_t l = r.Count(8); l > 0 && r.ok(); --l) {
+      std::string k = r.Str();
+      m.labels.emplace_back(std::move(k), r.Str());
+    }
+    m.help = r.Str();
+    m.unit = r.Str();
+    switch (m.type) {
+      case MetricType::kCounter:
+        m.counter = r.Int<uint64_t>();
+        break;
+      case MetricType::kGauge:
+        m.gauge = r.Double();
+        break;
+      case MetricType::kHistogram: {
+        const auto layout_word = r.Int<int32_t>();
+        for (uint32_t b = r.Count(8); b > 0 && r.ok(); --b)
+          m.histogram.bounds.push_back(r.Double());
+        for (uint32_t c = r.Count(8); c > 0 && r.ok(); --c) {
+          m.histogram.counts.push_back(r.Int<uint64_t>());
+          m.histogram.count += m.histogram.counts.back();
+        }
+        m.histogram.sum = r.Double();
+        ApplyLayoutWord(m.histogram, layout_word);
+        break;
+      }
+    }
+    tick.samples.push_back(std::move(m));
+  }
+  if (!r.done()) return std::nullopt;
+  return tick;
+}
+
+TickSpool::TickSpool(const std::string& dir, SpoolLimits limits) : dir_(dir), limits_(limits) {
+  if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
+    throw Error(
+        errno == EACCES ? Errc::kPermission : Errc::kSystem,
+        fmt::format("cannot create the spool directory {}: {}", dir_, std::strerror(errno)));
+  }
+  struct stat st {};
+  if (::lstat(dir_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    throw Error(Errc::kPermission,
+                fmt::format("the spool {} is not a directory (a symlink?): remove it", dir_));
+  }
+  CheckStateDir(dir_);
+  lock_ = std::make_unique<LockFile>(dir_ + "/lock");
+  DIR* d = ::opendir(dir_.c_str());
+  if (!d) {
+    throw Error(Errc::kSystem,
+                fmt::format("cannot read the spool {}: {}", dir_, std::strerror(errno)));
+  }
+  while (dirent* e = ::readdir(d)) {
+    auto seq = SeqOf(e->d_name);
+    struct stat fst {};
+    if (!seq || ::fstatat(::dirfd(d), e->d_name, &fst, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (!S_ISREG(fst.st_mode)) continue;  // never followed; not ours
+    files_[*seq] = static_cast<uint64_t>(fst.st_size);
+    bytes_ += static_cast<uint64_t>(fst.st_size);
+  }
+  ::closedir(d);
+  next_seq_ = files_.empty() ? 0 : files_.rbegin()->first + 1;
+}
+
+std::string TickSpool::Path(uint64_t seq) const {
+  return fmt::format("{}/{:016x}.tick", dir_, seq);
+}
+
+void TickSpool::Remove(std::map<uint64_t, uint64_t>::iterator it) {
+  ::unlink(Path(it->first).c_str());
+  bytes_ -= it->second;
+  files_.erase(it);
+}
+
+void TickSpool::Append(const history::TickRecord& tick) {
+  std::string data = EncodeTick(tick);
+  std::string path = Path(next_seq_);
+  int fd = CreateExclusive(path, O_WRONLY, 0600);
+  size_t done = 0;
+  int err = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : ENOSPC;
+      break;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (err == 0 && ::fdatasync(fd) != 0) err = errno;
+  ::close(fd);
+  if (err != 0) {
+    ::unlink(path.c_str());
+    throw Error(err == EACCES ? Errc::kPermission : Errc::kSystem,
+                fmt::format("cannot write the spooled tick {}: {}", path, std::strerror(err)));
+  }
+  files_[next_seq_++] = data.size();
+  bytes_ += data.size();
+  while (files_.size() > 1 && (files_.size() > limits_.max_ticks || bytes_ > limits_.max_bytes)) {
+    Remove(files_.begin());
+    ++dropped_full_;
+  }
+}
+
+std::optional<history::TickRecord> TickSpool::Front() {
+  while (!files_.empty()) {
+    auto it = files_.begin();
+    auto tick = DecodeTick(ReadAll(Path(it->first)));
+    if (tick) return tick;
+    Remove(it);  // torn by a crash while it was written, or damaged
+    ++dropped_corrupt_;
+  }
+  return std::nullopt;
+}
+
+void TickSpool::PopFront() {
+  if (!files_.empty()) Remove(files_.begin());
+}
+
+}  // namespace shmstats::daemon

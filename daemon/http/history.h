@@ -1,0 +1,41 @@
+#pragma once
+
+// GET /stats/history and /stats/summary, bounded: the routes that read the history
+// store.
+//
+//   ?metric=SELECTOR&from=&to=&step=&format=json|csv
+//
+// 400 with a message for a bad selector, time, step or format, and for a query over
+// the bounds below; 503 when the database is unavailable, when the query runs past
+// its time budget, or when the daemon is stopping.
+//
+// Thread-safety: each call opens its own database connection; calls may run
+// concurrently.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "daemon/http/types.h"
+
+namespace shmstats::daemon {
+
+struct HistoryLimits {
+  int64_t max_range_ms = 31LL * 24 * 3'600'000;  // to - from
+  size_t max_series = 500;                       // series the selector matches
+  int64_t max_points = 250'000;                  // series x steps
+  std::chrono::milliseconds budget{5'000};       // time to run the query
+};
+
+// `stopping` is polled while the query runs: true makes it give up (503).
+void ServeHistory(const std::string& history_db, const HistoryLimits& limits,
+                  const std::function<bool()>& stopping, const HttpRequest& req, HttpResponse& res);
+
+// GET /stats/summary?metric=SELECTOR&from=&to=&by=LABEL|instance&format=json|csv: one
+// row per series (or group) over the range (history/summary.h), under the same
+// series bound, budget and answers as /stats/history (any range: one step).
+void ServeSummary(const std::string& history_db, const HistoryLimits& limits,
+                  const std::function<bool()>& stopping, const HttpRequest& req, HttpResponse& res);
+
+}  // namespace shmstats::daemon

@@ -1,0 +1,184 @@
+#include "daemon/http/server.h"
+
+#include <fmt/format.h>
+#include <malloc.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "common/exposition.h"
+#include "common/selector.h"
+#include "daemon/http/dashboard.h"
+#include "daemon/http/history.h"
+#include "shmstats/error.h"
+
+namespace shmstats::daemon {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Content negotiation of /metrics (RFC 9110): OpenMetrics when the Accept header
+// gives application/openmetrics-text a quality above 0 and at least that of
+// text/plain (or of text/* or */*, which text/plain satisfies); media types compare
+// case-insensitively; a quality that is not a number in [0, 1] counts as 0.
+// Prometheus sends
+// "application/openmetrics-text;version=1.0.0;q=0.5,...,text/plain;version=0.0.4;q=0.3".
+bool WantsOpenMetrics(std::string_view accept) {
+  double om = 0, text = 0;
+  while (!accept.empty()) {
+    size_t comma = accept.find(',');
+    std::string_view range = accept.substr(0, comma);
+    accept = comma == std::string_view::npos ? "" : accept.substr(comma + 1);
+    size_t semi = range.find(';');
+    std::string_view type = Trim(range.substr(0, semi));
+    double q = 1;
+    while (semi != std::string_view::npos) {
+      range.remove_prefix(semi + 1);
+      semi = range.find(';');
+      std::string_view param = Trim(range.substr(0, semi));
+      if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
+        const char* end = param.data() + param.size();
+        auto [stop, ec] = std::from_chars(param.data() + 2, end, q);  // no locale
+        if (ec != std::errc() || stop != end || !(q >= 0 && q <= 1)) q = 0;
+      }
+    }
+    if (SameIgnoringCase(type, "application/openmetrics-text")) om = std::max(om, q);
+    if (SameIgnoringCase(type, "text/plain") || SameIgnoringCase(type, "text/*") || type == "*/*") {
+      text = std::max(text, q);
+    }
+  }
+  return om > 0 && om >= text;
+}
+
+bool SameToken(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() != b.size();
+  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ (i < b.size() ? b[i] : 0);
+  return diff == 0;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(const Config& config, Collector& collector)
+    : config_(config), collector_(collector), server_(std::make_unique<HttpTransport>(Routes())) {}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::Bind() { server_->Bind(config_.listen_host, config_.listen_port, config_.listen); }
+
+void HttpServer::Serve() { server_->Serve(); }
+
+void HttpServer::Stop() { server_->Stop(); }
+
+std::vector<HttpRoute> HttpServer::Routes() {
+  using Req = const HttpRequest&;
+  using Res = HttpResponse&;
+  auto metrics = [this](Req req, Res res) {
+    bool om = WantsOpenMetrics(req.Header("Accept"));
+    auto format = om ? common::TextFormat::kOpenMetrics : common::TextFormat::kPrometheus;
+    // Scrapes queued together share one render made after they arrived.
+    auto body = metrics_[om].Get(req.received, [&] {
+      auto pass = collector_.RenderPass();
+      Snapshot snap;
+      if (auto segment = collector_.Attached()) {
+        try {
+          snap = segment->Read();
+          collector_.self_metrics().SetSegment(segment->Info());
+        } catch (const Error& e) {
+          collector_.self_metrics().CountError(ErrorKind::kSegment);
+        }
+      }
+      collector_.self_metrics().AddTo(snap);
+      std::string text = common::ToText(snap, format);
+      snap = {};
+      // The snapshot's small pieces (a label set a series) were freed into this
+      // thread's malloc arena, which keeps them resident until trimmed.
+      malloc_trim(0);
+      return text;
+    });
+    res.status = 200;
+    res.shared_body = std::move(body);
+    res.content_type = common::ContentType(format);
+  };
+  return {
+      {"GET", "/metrics", Lane::kScrape, metrics},
+      // The same as /metrics, at the path other stats daemons serve it.
+      {"GET", "/stats/prometheus", Lane::kScrape, metrics},
+
+      // On the scrape lane: it may read the stats.json file (megabytes).
+      {"GET", "/stats", Lane::kScrape,
+       [this](Req, Res res) {
+         auto doc = collector_.LatestStats();
+         if (!doc) {
+           return res.Set(503,
+                          "no snapshot yet: the segment is missing or the "
+                          "first tick has not run\n");
+         }
+         res.status = 200;
+         res.shared_body = std::move(doc);
+         res.content_type = "application/json";
+       }},
+
+      {"GET", "/stats/history", Lane::kQuery,
+       [this](Req req, Res res) {
+         ServeHistory(
+             config_.history_db, HistoryLimits{}, [this] { return server_->stopping(); }, req, res);
+       }},
+
+      {"GET", "/", Lane::kInline,
+       [](Req, Res res) {  // daemon/dashboard.h
+         res.headers.emplace_back("Content-Security-Policy", kDashboardCsp);
+         res.Set(200, std::string(DashboardPage()), kDashboardContentType);
+       }},
+
+      {"GET", "/stats/summary", Lane::kQuery,
+       [this](Req req, Res res) {
+         ServeSummary(
+             config_.history_db, HistoryLimits{}, [this] { return server_->stopping(); }, req, res);
+       }},
+
+      {"GET", "/healthz", Lane::kInline,
+       [this](Req, Res res) {
+         bool segment = collector_.Attached() != nullptr;
+         bool history = collector_.HistoryHealthy();
+         nlohmann::json j = {{"status", history ? "ok" : "degraded"},
+                             {"segment", segment ? "attached" : "waiting"},
+                             {"history", history ? "ok" : "failing"}};
+         auto backlog = collector_.HistoryBacklog();  // ticks waiting for the store
+         j["backlog"] = {{"ticks", backlog.ticks}, {"bytes", backlog.bytes}};
+         j["last_tick_unix_ms"] = collector_.LastTickMs();  // 0 before the first tick
+         if (auto rw = collector_.RemoteWriteStatus()) {
+           j["remote_write"] = {{"queued_samples", rw->queued_samples},
+                                {"failing", rw->failures_in_row > 0}};
+         }
+         res.Set(history ? 200 : 503, j.dump() + "\n", "application/json");
+       }},
+
+      {"POST", "/reset", Lane::kInline,
+       [this](Req req, Res res) {
+         if (!config_.enable_reset) return res.Set(403, "reset over HTTP is disabled\n");
+         std::string auth = req.Header("Authorization");
+         if (!auth.starts_with("Bearer ") || !SameToken(auth.substr(7), config_.reset_token)) {
+           res.headers.emplace_back("WWW-Authenticate", "Bearer");
+           return res.Set(401, "a valid bearer token is required\n");
+         }
+         try {
+           common::Selector selector = common::Selector::Parse(req.Param("metric", ""));
+           Segment segment = Segment::Open(config_.segment, Access::kReadWrite);
+           auto reset = segment.Reset([&](const MetricSnapshot& m) { return selector.Matches(m); });
+           res.Set(200, nlohmann::json({{"reset", reset.size()}}).dump() + "\n",
+                   "application/json");
+         } catch (const Error& e) {
+           res.Set(e.code() == Errc::kInvalidArgument ? 400 : 503, fmt::format("{}\n", e.what()));
+         }
+       }},
+  };
+}
+
+}  // namespace shmstats::daemon

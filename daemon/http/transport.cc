@@ -1,0 +1,354 @@
+#include "daemon/http/transport.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "shmstats/error.h"
+
+namespace shmstats::daemon {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+// A fixed set of threads taking tasks from a bounded queue.
+class WorkerPool {
+ public:
+  WorkerPool(int threads, size_t capacity) : capacity_(capacity) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+  }
+  ~WorkerPool() { Stop(); }
+
+  // False when the queue is full or the pool stopped: the caller answers 503.
+  bool TryPost(std::function<void()> task) {
+    std::lock_guard lock(mu_);
+    if (stopped_ || tasks_.size() >= capacity_) return false;
+    tasks_.push_back(std::move(task));
+    cv_.notify_one();
+    return true;
+  }
+
+  // Drops what waits and joins the threads (running tasks finish first).
+  void Stop() {
+    std::deque<std::function<void()>> dropped;
+    {
+      std::lock_guard lock(mu_);
+      stopped_ = true;
+      dropped.swap(tasks_);
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stopped_ || !tasks_.empty(); });
+        if (stopped_) return;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+
+  const size_t capacity_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopped_ = false;
+  std::vector<std::thread> threads_;
+};
+
+void RunHandler(const HttpRoute& route, const HttpRequest& req, HttpResponse& res) {
+  try {
+    route.handler(req, res);
+  } catch (const std::exception& e) {
+    res = {};
+    res.Set(500, fmt::format("internal error: {}\n", e.what()));
+  }
+}
+
+// Closes a connection without losing the answer just written to it. close() with
+// request bytes still unread makes the kernel send a reset, which a client still
+// sending its request (a large body, say) sees as a failed send before it reads
+// the answer. So: shut the send side (the client reads the answer to its end),
+// discard what the client still sends, for at most kDrainBytes or kDrainTime, then
+// close.
+class Drain : public std::enable_shared_from_this<Drain> {
+ public:
+  static constexpr size_t kDrainBytes = 1 << 20;
+  static constexpr std::chrono::seconds kDrainTime{1};
+
+  static void Close(tcp::socket socket) {
+    beast::error_code ec;
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return;  // already reset or closed: nothing to protect
+    auto self = std::make_shared<Drain>(std::move(socket));
+    self->stream_.expires_after(kDrainTime);
+    self->Next();
+  }
+
+  explicit Drain(tcp::socket socket) : stream_(std::move(socket)) {}
+
+ private:
+  void Next() {
+    stream_.async_read_some(net::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->read_ += n;
+                              // EOF, an error, the deadline or the byte bound: close.
+                              if (!ec && self->read_ < kDrainBytes) self->Next();
+                            });
+  }
+
+  beast::tcp_stream stream_;
+  std::array<char, 4096> scratch_;
+  size_t read_ = 0;
+};
+
+}  // namespace
+
+struct HttpTransport::Impl {
+  Impl(std::vector<HttpRoute> r, HttpLimits l, const std::atomic<bool>& s)
+      : routes(std::move(r)),
+        limits(l),
+        stopping(s),
+        scrape(l.scrape_threads, l.scrape_queue),
+        query(l.query_threads, l.query_queue) {}
+
+  void Accept();
+
+  // Declared first, destroyed last: sessions destroyed with the io_context count down.
+  std::atomic<size_t> connections{0};
+  net::io_context ioc;
+  const std::vector<HttpRoute> routes;
+  const HttpLimits limits;
+  const std::atomic<bool>& stopping;
+  tcp::acceptor acceptor{ioc};
+  net::steady_timer retry{ioc};
+  WorkerPool scrape;
+  WorkerPool query;
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpTransport::Impl& impl) : stream_(std::move(socket)), impl_(impl) {
+    impl_.connections.fetch_add(1);
+  }
+  ~Session() { impl_.connections.fetch_sub(1); }
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+  }
+
+ private:
+  // Waits for the next request on a kept-alive connection: up to idle_timeout for
+  // its first byte (an idle connection costs no thread), then request_deadline for
+  // the whole of it. A fresh connection gets request_deadline from the start.
+  void AwaitNext() {
+    if (buffer_.size() > 0) return Read();  // pipelined: already here
+    stream_.expires_after(impl_.limits.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstRead),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return;  // closed by the client, or idle too long
+                              self->buffer_.commit(n);
+                              self->Read();
+                            });
+  }
+
+  void Read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(impl_.limits.max_request_bytes));
+    parser_->body_limit(impl_.limits.max_request_bytes);
+    // One deadline for the whole request, however slowly its bytes trickle in.
+    stream_.expires_after(impl_.limits.request_deadline);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::header_limit || ec == http::error::body_limit) {
+      keep_alive_ = false;
+      HttpResponse res;
+      res.Set(ec == http::error::header_limit ? 431 : 413,
+              fmt::format("request larger than {} bytes\n", impl_.limits.max_request_bytes));
+      return Write(std::move(res));
+    }
+    if (ec) return;  // closed, reset, malformed or past its deadline: drop the connection
+    auto& msg = parser_->get();
+    version_ = msg.version();
+    keep_alive_ = msg.keep_alive();
+    auto req = std::make_shared<HttpRequest>();
+    req->method = std::string(msg.method_string());
+    std::string_view target(msg.target().data(), msg.target().size());
+    size_t q = target.find('?');
+    req->path = std::string(target.substr(0, q));
+    if (q != std::string_view::npos) req->params = ParseQuery(target.substr(q + 1));
+    for (const auto& field : msg) {
+      req->headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    req->body = std::move(msg.body());
+    req->received = std::chrono::steady_clock::now();
+
+    const HttpRoute* route = nullptr;
+    std::string allow;
+    for (const auto& r : impl_.routes) {
+      if (r.path != req->path) continue;
+      if (r.method == req->method) route = &r;
+      allow += allow.empty() ? std::string(r.method) : ", " + std::string(r.method);
+    }
+    HttpResponse res;
+    if (!route) {
+      if (allow.empty()) {
+        res.Set(404, "not found\n");
+      } else {
+        res.Set(405, fmt::format("method {} not allowed here: use {}\n", req->method, allow));
+        res.headers.emplace_back("Allow", allow);
+      }
+      return Write(std::move(res));
+    }
+    if (impl_.stopping) {
+      res.Set(503, "shutting down\n");
+      return Write(std::move(res));
+    }
+    if (route->lane == Lane::kInline) {
+      RunHandler(*route, *req, res);
+      return Write(std::move(res));
+    }
+    auto& pool = route->lane == Lane::kScrape ? impl_.scrape : impl_.query;
+    bool queued = pool.TryPost([self = shared_from_this(), route, req] {
+      HttpResponse out;
+      RunHandler(*route, *req, out);
+      net::post(self->stream_.get_executor(),
+                [self, out = std::move(out)]() mutable { self->Write(std::move(out)); });
+    });
+    if (!queued) {
+      res.Set(503, fmt::format("busy: too many {} requests waiting; retry later\n", req->path));
+      res.headers.emplace_back("Retry-After", "1");
+      Write(std::move(res));
+    }
+  }
+
+  void Write(HttpResponse res) {
+    // The body is sent from where it is (a span), kept alive until it is written.
+    auto body = res.shared_body ? std::move(res.shared_body)
+                                : std::make_shared<const std::string>(std::move(res.body));
+    auto msg = std::make_shared<http::response<http::span_body<const char>>>(
+        static_cast<http::status>(res.status), version_);
+    msg->set(http::field::server, "shmstatsd");
+    msg->set(http::field::content_type, res.content_type);
+    for (auto& [name, value] : res.headers) msg->insert(name, value);
+    msg->body() = {body->data(), body->size()};
+    msg->keep_alive(keep_alive_);
+    msg->prepare_payload();
+    stream_.expires_after(impl_.limits.request_deadline);
+    http::async_write(stream_, *msg,
+                      [self = shared_from_this(), msg, body](beast::error_code ec, size_t) {
+                        self->OnWrite(ec, msg->need_eof());
+                      });
+  }
+
+  void OnWrite(beast::error_code ec, bool close) {
+    if (ec) return;
+    if (close) return Drain::Close(stream_.release_socket());
+    AwaitNext();
+  }
+
+  static constexpr size_t kFirstRead = 4096;
+
+  beast::tcp_stream stream_;
+  HttpTransport::Impl& impl_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+};
+
+}  // namespace
+
+void HttpTransport::Impl::Accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+    if (ec) {  // out of descriptors, for example: try again shortly rather than spin
+      retry.expires_after(std::chrono::milliseconds(100));
+      retry.async_wait([this](beast::error_code e) {
+        if (!e) Accept();
+      });
+      return;
+    }
+    if (connections.load() >= limits.max_connections) {
+      static constexpr std::string_view kBusy =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n"
+          "Connection: close\r\nContent-Length: 22\r\n\r\ntoo many connections\r\n";
+      socket.non_blocking(true, ec);
+      socket.write_some(net::buffer(kBusy.data(), kBusy.size()), ec);
+      if (!ec) Drain::Close(std::move(socket));
+    } else {
+      std::make_shared<Session>(std::move(socket), *this)->Start();
+    }
+    Accept();
+  });
+}
+
+HttpTransport::HttpTransport(std::vector<HttpRoute> routes, HttpLimits limits)
+    : impl_(std::make_unique<Impl>(std::move(routes), limits, stopping_)) {}
+
+HttpTransport::~HttpTransport() { Stop(); }
+
+void HttpTransport::Bind(const std::string& host, int port, const std::string& what) {
+  beast::error_code ec;
+  tcp::resolver resolver(impl_->ioc);
+  auto endpoints = resolver.resolve(host, std::to_string(port),
+                                    tcp::resolver::numeric_service | tcp::resolver::passive, ec);
+  for (const auto& entry : endpoints) {
+    auto& acceptor = impl_->acceptor;
+    acceptor.close(ec);
+    acceptor.open(entry.endpoint().protocol(), ec);
+    if (ec) continue;
+    acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    acceptor.bind(entry.endpoint(), ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (!ec) return;
+  }
+  impl_->acceptor.close(ec);
+  throw Error(Errc::kSystem,
+              fmt::format("cannot listen on {} (in use, or not a local address?)", what));
+}
+
+void HttpTransport::Serve() {
+  net::post(impl_->ioc, [this] { impl_->Accept(); });
+  std::vector<std::thread> threads;
+  for (int i = 1; i < impl_->limits.io_threads; ++i) {
+    threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+  impl_->ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void HttpTransport::Stop() {
+  stopping_ = true;
+  impl_->scrape.Stop();
+  impl_->query.Stop();
+  impl_->ioc.stop();
+}
+
+}  // namespace shmstats::daemon

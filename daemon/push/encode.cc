@@ -1,0 +1,85 @@
+#include "daemon/push/encode.h"
+
+#include <snappy.h>
+
+#include <algorithm>
+#include <string_view>
+#include <utility>
+
+#include "common/exposition.h"
+#include "daemon/push/remote_write.pb.h"
+
+namespace shmstats::daemon {
+namespace {
+
+// Counters, buckets and sums plus what resets have taken: never lower.
+void MakeCumulative(Snapshot& snap) {
+  for (MetricSnapshot& m : snap.metrics) {
+    m.counter += m.counter_reset_total;
+    HistogramValue& h = m.histogram;
+    for (size_t b = 0; b < h.counts.size() && b < h.reset_counts.size(); ++b) {
+      h.counts[b] += h.reset_counts[b];
+    }
+    h.sum += h.reset_sum;
+  }
+}
+
+}  // namespace
+
+std::vector<RemoteWriteBatch> EncodeRemoteWrite(Snapshot snap, int64_t unix_ms,
+                                                const std::string& instance, size_t max_samples) {
+  MakeCumulative(snap);
+  std::vector<RemoteWriteBatch> out;
+  remote_write::WriteRequest request;  // reused: Clear() keeps its messages for reuse
+  std::string raw;
+  size_t samples = 0;
+  auto flush = [&] {
+    request.SerializeToString(&raw);
+    RemoteWriteBatch& batch = out.emplace_back();
+    snappy::Compress(raw.data(), raw.size(), &batch.body);
+    batch.samples = samples;
+    batch.unix_ms = unix_ms;
+    request.Clear();
+    samples = 0;
+  };
+  std::vector<std::pair<std::string_view, std::string_view>> labels;
+  common::ForEachSample(
+      snap, common::TextFormat::kPrometheus,
+      [&](std::string_view name, const Labels& own, const std::string* le, double value) {
+        labels.clear();
+        labels.emplace_back("__name__", name);
+        for (const auto& [k, v] : own) {
+          labels.emplace_back(k == "instance" ? std::string_view("exported_instance") : k, v);
+        }
+        labels.emplace_back("instance", instance);
+        if (le) labels.emplace_back("le", *le);
+        std::stable_sort(labels.begin(), labels.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        // Names are unique on the wire: the first of equal names wins.
+        labels.erase(std::unique(labels.begin(), labels.end(),
+                                 [](const auto& a, const auto& b) { return a.first == b.first; }),
+                     labels.end());
+        remote_write::TimeSeries* series = request.add_timeseries();
+        for (const auto& [k, v] : labels) {
+          remote_write::Label* label = series->add_labels();
+          label->set_name(k.data(), k.size());
+          label->set_value(v.data(), v.size());
+        }
+        remote_write::Sample* sample = series->add_samples();
+        sample->set_value(value);
+        sample->set_timestamp(unix_ms);
+        if (++samples == max_samples) flush();
+      });
+  if (samples > 0) flush();
+  return out;
+}
+
+size_t RemoteWriteSamples(const Snapshot& snap) {
+  size_t n = 0;
+  for (const MetricSnapshot& m : snap.metrics) {
+    n += m.type == MetricType::kHistogram ? std::max<size_t>(m.histogram.counts.size(), 1) + 2 : 1;
+  }
+  return n;
+}
+
+}  // namespace shmstats::daemon
