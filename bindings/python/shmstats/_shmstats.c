@@ -314,7 +314,7 @@ static PyObject* record_kw(CoreObject* self, const char* method, PyObject* const
 /* Registers the series and binds this core to it:
  * _bind(segment, kind, name, labels, help, unit, scope=0, bounds=None, exponential=None)
  * kind: 1 float counter, 2 gauge, 3 histogram; labels: a sequence of (name, value)
- * pairs of str; bounds: explicit finite bounds; exponential: (min, max, precision_bits). */
+ * pairs of str; bounds: explicit finite bounds; exponential: (min, max, schema). */
 static PyObject* core_bind(CoreObject* self, PyObject* args, PyObject* kw) {
   static char* names[] = {"segment", "kind",  "name",   "labels",      "help",
                           "unit",    "scope", "bounds", "exponential", NULL};
@@ -362,7 +362,7 @@ static PyObject* core_bind(CoreObject* self, PyObject* args, PyObject* kw) {
   o.n_labels = (size_t)n;
   if (kind == SHMSTATS_HISTOGRAM) {
     if (exponential != Py_None) {
-      if (!PyArg_ParseTuple(exponential, "ddi", &o.min, &o.max, &o.precision_bits)) goto done;
+      if (!PyArg_ParseTuple(exponential, "ddi", &o.min, &o.max, &o.schema)) goto done;
       o.bucket_kind = SHMSTATS_BUCKETS_EXPONENTIAL;
     } else {
       PyObject* bs = PySequence_Fast(bounds, "bounds must be a sequence of numbers");

@@ -428,7 +428,7 @@ class Gauge(_Wrapper, _shmstats.GaugeCore):
 
 class Histogram(_Wrapper, _shmstats.HistogramCore):
     """A histogram: prometheus_client's buckets (explicit bounds, +Inf implied) or
-    Exponential(min, max, precision_bits)."""
+    Exponential(min, max, schema)."""
     _type = "histogram"
     _kind = _HISTOGRAM
     _reserved_labelnames = ("le",)
@@ -456,7 +456,7 @@ class Histogram(_Wrapper, _shmstats.HistogramCore):
     def _layout(self):
         if self._exponential is not None:
             e = self._exponential
-            return (None, (e.min, e.max, e.precision_bits))
+            return (None, (e.min, e.max, e.schema))
         return (self._upper_bounds[:-1], None)
 
     def _observe_kw(self, amount, exemplar=None):
@@ -469,11 +469,12 @@ class Histogram(_Wrapper, _shmstats.HistogramCore):
 
 
 class Exponential:
-    """Exponential buckets with a bounded relative error (2**-precision_bits):
-    Histogram(..., buckets=Exponential(min, max, precision_bits))."""
+    """Exponential buckets on the Prometheus native-histogram schema (-4..8: 2**schema
+    buckets per power of two, relative error at most 2**(2**-schema) - 1), with a zero
+    bucket and mirrored negatives: Histogram(..., buckets=Exponential(min, max, schema))."""
 
-    def __init__(self, min=1e-6, max=1e4, precision_bits=3):
-        self.min, self.max, self.precision_bits = float(min), float(max), int(precision_bits)
+    def __init__(self, min=1e-6, max=1e4, schema=3):
+        self.min, self.max, self.schema = float(min), float(max), int(schema)
 
 
 class Summary(_Wrapper):
