@@ -37,7 +37,7 @@ MetricSpec Spec(std::string name, std::string help, std::string unit = "") {
   return spec;
 }
 
-const ExponentialBuckets kExponential{.min = 1e-6, .max = 1e3, .precision_bits = 3};
+const ExponentialBuckets kExponential{.min = 1e-6, .max = 1e3, .schema = 3};
 
 void PrintCheck(std::ostream& out, const char* what, uint64_t found, uint64_t expected,
                 bool& all_ok) {

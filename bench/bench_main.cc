@@ -66,6 +66,19 @@ void PrintIssue10Targets(const shmstats::bench::RatioReporter& r,
                 r.MedianCpuNs("BM_HistogramObserveExplicit") /
                     r.MedianCpuNs("BM_HistogramObserveExponential"),
                 1.3);
+  // Native exponential buckets: an observation beside what it must write (a bucket's
+  // fetch_add and the sum's CAS loop) and beside prometheus-cpp with the same bounds.
+  for (int64_t threads : {1, 2}) {
+    std::string suffix = threads == 1 ? ", 1 thread" : ", 2 threads";
+    r.PrintTarget(out, "observe (exponential) / fetch_add + CAS double floor" + suffix,
+                  r.MedianCpuNs("BM_HistogramObserveExponential", threads) /
+                      r.MedianCpuNs("BM_Ref_FetchAddAndCasDouble", threads),
+                  1.1);
+    r.PrintTarget(out, "observe (exponential) / prometheus-cpp observe, same bounds" + suffix,
+                  r.MedianCpuNs("BM_HistogramObserveExponential", threads) /
+                      r.MedianCpuNs("BM_Peer_PromHistogramObserveExponential", threads),
+                  0.25);
+  }
   r.PrintTarget(out, "ScopedTimer / two steady_clock::now() + observe, 1 thread",
                 r.MedianCpuNs("BM_ScopedTimer") / r.MedianCpuNs("BM_Ref_SteadyClockTimer"), 0.6);
   const char* pairs[][2] = {

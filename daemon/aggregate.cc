@@ -91,7 +91,10 @@ TickResult Aggregator::Next(Snapshot snap, int64_t fallback_interval_ms) {
         st.interval = static_cast<uint32_t>(r.intervals.size());
         HistogramValue& interval = r.intervals.emplace_back();
         interval.bounds = h.bounds;
-        interval.precision_bits = h.precision_bits;
+        interval.exponential = h.exponential;
+        interval.schema = h.schema;
+        interval.first_index = h.first_index;
+        interval.zero_threshold = h.zero_threshold;
         interval.counts = h.counts;
         for (size_t b = 0; b < h.counts.size() && b < h.reset_counts.size(); ++b)
           interval.counts[b] += h.reset_counts[b];

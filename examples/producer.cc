@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
                                   shmstats::ExplicitBuckets{{128, 512, 2048, 8192, 32768}});
     auto latency = segment.RegisterHistogram(
         {"tool_latency_seconds", {}, "Tool call latency", "seconds"},
-        shmstats::ExponentialBuckets{.min = 1e-6, .max = 60, .precision_bits = 3});
+        shmstats::ExponentialBuckets{.min = 1e-6, .max = 60, .schema = 3});
 
     // Recording: a handful of instructions each, never throws.
     std::mt19937_64 rng(42);

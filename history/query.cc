@@ -124,7 +124,10 @@ double PointRate(const Accum& a) {
 HistogramValue PointHistogram(const SeriesInfo& s, const Accum& a) {
   HistogramValue h;
   h.bounds = s.metric.histogram.bounds;
-  h.precision_bits = s.metric.histogram.precision_bits;
+  h.exponential = s.metric.histogram.exponential;
+  h.schema = s.metric.histogram.schema;
+  h.first_index = s.metric.histogram.first_index;
+  h.zero_threshold = s.metric.histogram.zero_threshold;
   h.counts = a.counts;
   h.sum = a.sum;
   h.count = a.Count();

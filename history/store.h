@@ -53,7 +53,7 @@ bool IsPostgresUrl(std::string_view location);
 // A series of the catalogue.
 struct SeriesInfo {
   int64_t id = 0;
-  MetricSnapshot metric;  // name, labels, type, help, unit, histogram.bounds/precision_bits
+  MetricSnapshot metric;  // name, labels, type, help, unit, histogram.bounds and layout
   std::string instance;   // the daemon that wrote it ("" when not recorded)
   size_t Buckets() const { return metric.histogram.bounds.size() + 1; }
 };

@@ -14,15 +14,15 @@ struct ObserveOptions : RecordOptions {
   std::string buckets;         // --buckets 0.1,0.5,1
   bool buckets_given = false;  // maybe empty
   std::optional<double> min, max;
-  std::optional<int> precision;
+  std::optional<int> schema;
 };
 
 // The layout asked for on the command line, if any.
 std::optional<Buckets> RequestedBuckets(const ObserveOptions& o) {
-  bool exponential = o.min || o.max || o.precision;
+  bool exponential = o.min || o.max || o.schema;
   if (o.buckets_given && exponential)
     throw CommandError(Exit::kUsage,
-                       "--buckets cannot be combined with --min, --max or --precision: give "
+                       "--buckets cannot be combined with --min, --max or --schema: give "
                        "explicit bounds or an exponential range, not both");
   if (o.buckets_given) {
     if (o.buckets.empty())
@@ -43,7 +43,7 @@ std::optional<Buckets> RequestedBuckets(const ObserveOptions& o) {
   ExponentialBuckets x;
   x.min = o.min.value_or(x.min);
   x.max = o.max.value_or(x.max);
-  x.precision_bits = o.precision.value_or(x.precision_bits);
+  x.schema = o.schema.value_or(x.schema);
   return x;
 }
 
@@ -55,10 +55,11 @@ std::optional<Buckets> ExistingBuckets(const Segment& segment, const MetricSpec&
   for (const auto& m : segment.Read().metrics) {
     if (m.name != spec.name || m.labels != sorted || m.type != MetricType::kHistogram) continue;
     const HistogramValue& h = m.histogram;
-    if (h.precision_bits == 0) return ExplicitBuckets{h.bounds};
-    // min on the first bound (min rounds down to a bound) and max on the last one
-    // give back the same layout.
-    return ExponentialBuckets{h.bounds.front(), h.bounds.back(), h.precision_bits};
+    if (!h.exponential) return ExplicitBuckets{h.bounds};
+    // min on the second positive bucket's bound (the first is the one below min's)
+    // and max on the last one give back the same layout.
+    const size_t n = (h.counts.size() - 3) / 2;
+    return ExponentialBuckets{h.bounds[n + 3], h.bounds.back(), h.schema, h.zero_threshold};
   }
   return std::nullopt;
 }
@@ -86,18 +87,22 @@ void SetupObserve(CLI::App& app, Runner* out) {
   sub->add_option("--buckets", opts->buckets,
                   "explicit upper bounds, ascending, comma-separated (+Inf is implicit)")
       ->each([o = opts.get()](const std::string&) { o->buckets_given = true; });
-  sub->add_option("--min", opts->min, "exponential buckets: lowest bound (default 1e-06)");
-  sub->add_option("--max", opts->max, "exponential buckets: highest finite bound (default 10000)");
-  sub->add_option("--precision", opts->precision,
-                  "exponential buckets: 2^-N relative bucket width, 1-10 (default 3: 12.5%)");
+  sub->add_option("--min", opts->min,
+                  "exponential buckets: lowest value of the range (default 1e-06)");
+  sub->add_option("--max", opts->max,
+                  "exponential buckets: highest value of the range (default 10000)");
+  sub->add_option("--schema", opts->schema,
+                  "exponential buckets: native-histogram schema, -4 to 8: 2^N buckets per power "
+                  "of two (default 3: 9.05% wide)");
   sub->footer(R"(A new histogram gets --buckets, or exponential buckets (--min, --max,
---precision; the defaults when no bucket option is given). An existing histogram
+--schema; the defaults when no bucket option is given), Prometheus native-histogram
+buckets with a zero bucket and mirrored negatives. An existing histogram
 keeps its buckets: bucket options that differ from them are an error (status 5).
 
 Examples:
   statsctl observe backup_duration_seconds 312.5 --unit seconds
   statsctl observe 'response_size_bytes{route="/"}' 1830 --buckets 128,512,2048,8192
-  statsctl observe job_latency_seconds 0.042 --min 0.001 --max 60 --precision 4)");
+  statsctl observe job_latency_seconds 0.042 --min 0.001 --max 60 --schema 4)");
   OnParsed(sub, opts, &RunObserve, out);
 }
 

@@ -146,7 +146,7 @@ std::string EncodeTick(const history::TickRecord& tick) {
         w.Double(m.gauge);
         break;
       case MetricType::kHistogram:
-        w.Int(static_cast<int32_t>(m.histogram.precision_bits));
+        w.Int(LayoutWord(m.histogram));
         w.Int(static_cast<uint32_t>(m.histogram.bounds.size()));
         for (double b : m.histogram.bounds) w.Double(b);
         w.Int(static_cast<uint32_t>(m.histogram.counts.size()));
@@ -197,7 +197,7 @@ std::optional<history::TickRecord> DecodeTick(std::string_view frame) {
         m.gauge = r.Double();
         break;
       case MetricType::kHistogram: {
-        m.histogram.precision_bits = r.Int<int32_t>();
+        const auto layout_word = r.Int<int32_t>();
         for (uint32_t b = r.Count(8); b > 0 && r.ok(); --b)
           m.histogram.bounds.push_back(r.Double());
         for (uint32_t c = r.Count(8); c > 0 && r.ok(); --c) {
@@ -205,6 +205,7 @@ std::optional<history::TickRecord> DecodeTick(std::string_view frame) {
           m.histogram.count += m.histogram.counts.back();
         }
         m.histogram.sum = r.Double();
+        ApplyLayoutWord(m.histogram, layout_word);
         break;
       }
     }

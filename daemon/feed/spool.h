@@ -17,7 +17,7 @@
 // is its 8 IEEE-754 bytes. Payload: i64 unix_ms, i64 interval_ms, u32 samples, then
 // per sample: u8 type (1 counter, 2 gauge, 3 histogram), string name, u32 label
 // count and (string name, string value) pairs, string help, string unit, then the
-// value: a counter's u64 delta; a gauge's double; a histogram's i32 precision_bits,
+// value: a counter's u64 delta; a gauge's double; a histogram's i32 LayoutWord,
 // u32 bound count and doubles, u32 bucket count and u64 delta counts, double sum.
 //
 // Crash safety: a file is created with O_CREAT|O_EXCL|O_NOFOLLOW (state_files.h),

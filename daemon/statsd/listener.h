@@ -37,7 +37,7 @@
 
 namespace shmstats::daemon {
 
-inline constexpr ExponentialBuckets kStatsdBuckets{.min = 1e-6, .max = 1e6, .precision_bits = 3};
+inline constexpr ExponentialBuckets kStatsdBuckets{.min = 1e-6, .max = 1e6, .schema = 3};
 
 class StatsdListener {
  public:

@@ -137,7 +137,7 @@ class PgStore final : public Store {
       if (type < 1 || type > 3) continue;
       s.metric.type = static_cast<MetricType>(type);
       s.metric.histogram.bounds = DecodeBounds(Unhex(r->Text(i, 5)));
-      s.metric.histogram.precision_bits = static_cast<int>(r->Int(i, 6));
+      ApplyLayoutWord(s.metric.histogram, static_cast<int32_t>(r->Int(i, 6)));
       s.metric.help = r->Text(i, 7);
       s.metric.unit = r->Text(i, 8);
       out.push_back(std::move(s));
@@ -252,7 +252,7 @@ class PgWriter final : public StoreWriter {
                                   common::LabelsJson(m.labels).dump(),
                                   std::to_string(static_cast<int>(m.type)),
                                   Hex(hist ? EncodeBounds(m.histogram.bounds) : std::string()),
-                                  std::to_string(hist ? m.histogram.precision_bits : 0),
+                                  std::to_string(hist ? LayoutWord(m.histogram) : 0),
                                   m.help,
                                   m.unit};
     pg_.Exec(

@@ -70,7 +70,7 @@ std::vector<SeriesInfo> LoadSeries(Db& db) {
     if (type < 1 || type > 3) continue;  // not written by us: skip
     s.metric.type = static_cast<MetricType>(type);
     s.metric.histogram.bounds = DecodeBounds(q.Blob(4));
-    s.metric.histogram.precision_bits = static_cast<int>(q.Int(5));
+    ApplyLayoutWord(s.metric.histogram, static_cast<int32_t>(q.Int(5)));
     s.metric.help = q.Text(6);
     s.metric.unit = q.Text(7);
     s.instance = instance;

@@ -88,7 +88,7 @@ int64_t SqliteWriter::InsertSeries(const MetricSnapshot& m) {
       .Bind(2, common::LabelsJson(m.labels).dump())  // labels as stored: a JSON object
       .Bind(3, static_cast<int64_t>(m.type))
       .BindBlob(4, hist ? EncodeBounds(m.histogram.bounds) : std::string())
-      .Bind(5, static_cast<int64_t>(hist ? m.histogram.precision_bits : 0))
+      .Bind(5, static_cast<int64_t>(hist ? LayoutWord(m.histogram) : 0))
       .Bind(6, m.help)
       .Bind(7, m.unit)
       .Run();

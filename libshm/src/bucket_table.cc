@@ -1,7 +1,10 @@
 #include "bucket_table.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
+#include <cmath>
+#include <cstdlib>
 #include <limits>
 
 namespace shmstats::buckets {
@@ -44,6 +47,59 @@ bool Fill(const std::vector<double>& bounds, uint64_t cells, Table* t) {
 }
 
 }  // namespace
+
+double NativeSubBound(int schema, uint32_t j) {
+  double x = std::ldexp(1.0, static_cast<int>(j));
+  for (int k = 0; k < schema; ++k) x = std::sqrt(x);
+  return x;
+}
+
+const uint64_t* NativeCells(int precision) {
+  static const auto tables = [] {
+    std::array<std::vector<uint64_t>, 9> t;
+    constexpr uint64_t kMantissa = (uint64_t{1} << 52) - 1;
+    for (int p = 0; p <= 8; ++p) {
+      const uint32_t subs = 1u << p;
+      std::vector<uint64_t> bound(subs + 1);  // mantissas of the sub-bucket bounds
+      for (uint32_t j = 0; j < subs; ++j)
+        bound[j] = std::bit_cast<uint64_t>(NativeSubBound(p, j)) & kMantissa;
+      bound[subs] = uint64_t{1} << 52;
+      const uint32_t cells = 2u << p;
+      t[p].resize(cells);
+      for (uint32_t c = 0; c < cells; ++c) {
+        const uint64_t first = uint64_t{c} << (51 - p),
+                       last = first + (uint64_t{1} << (51 - p)) - 1;
+        uint32_t j = 0;
+        while (j < subs && bound[j] < first) ++j;
+        // One comparison suffices: the next bound lies beyond the cell (bounds are at
+        // least 2^(1/2^p) - 1 > ln2/2^p apart, a cell 1/2^(p+1) wide).
+        if (j < subs && bound[j + 1] < last) std::abort();
+        t[p][c] = (bound[j] << 11) | j;
+      }
+    }
+    return t;
+  }();
+  return tables[static_cast<size_t>(precision)].data();
+}
+
+int64_t NativeIndex(int schema, double v) {
+  const int p = std::max(schema, 0);
+  const uint64_t mag = std::bit_cast<uint64_t>(v) & ~(uint64_t{1} << 63);
+  return detail::NativeKey(NativeCells(p), p, static_cast<unsigned>(std::max(-schema, 0)), mag) -
+         (int64_t{1} << (10 + schema));  // the key of index 0 (v = 1)
+}
+
+double NativeBound(int schema, int64_t i) {
+  if (schema <= 0) {
+    const int64_t e = i << -schema;
+    return e > 1023 ? kInf : e < -1074 ? 0.0 : std::ldexp(1.0, static_cast<int>(e));
+  }
+  const int64_t octave = i >> schema;  // floor
+  if (octave > 1023) return kInf;
+  if (octave < -1074) return 0.0;
+  return std::ldexp(NativeSubBound(schema, static_cast<uint32_t>(i & ((int64_t{1} << schema) - 1))),
+                    static_cast<int>(octave));
+}
 
 int64_t OrderedKey(double v) {
   int64_t bits = std::bit_cast<int64_t>(v);

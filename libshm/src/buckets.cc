@@ -2,18 +2,17 @@
 
 #include <fmt/format.h>
 
-#include <bit>
 #include <cmath>
+#include <limits>
 
+#include "bucket_table.h"
 #include "shmstats/error.h"
+#include "shmstats/snapshot.h"
 
 namespace shmstats::buckets {
 namespace {
 
 [[noreturn]] void Invalid(const std::string& what) { throw Error(Errc::kInvalidArgument, what); }
-
-// Same key as Histogram::ExponentialIndex: bucket (lo, hi] from the bits of v.
-int64_t Key(double v, int shift) { return (std::bit_cast<int64_t>(v) - 1) >> shift; }
 
 Layout MakeExplicit(const ExplicitBuckets& e) {
   if (e.bounds.empty()) Invalid("explicit buckets need at least one finite bound");
@@ -34,26 +33,34 @@ Layout MakeExplicit(const ExplicitBuckets& e) {
 }
 
 Layout MakeExponential(const ExponentialBuckets& e) {
-  if (e.precision_bits < 1 || e.precision_bits > 10)
-    Invalid(fmt::format("precision_bits is {}; use 1 to 10", e.precision_bits));
+  if (e.schema < -4 || e.schema > 8)
+    Invalid(fmt::format("schema is {}; use -4 to 8 (2^schema buckets per power of two)", e.schema));
   if (!(e.min > 0) || !std::isfinite(e.min) || !(e.max > e.min) || !std::isfinite(e.max))
     Invalid(fmt::format("exponential buckets need 0 < min < max, both finite (got {} and {})",
                         e.min, e.max));
-  int shift = 52 - e.precision_bits;
   Layout l;
   l.kind = layout::kExponential;
-  l.precision_bits = static_cast<uint8_t>(e.precision_bits);
-  // The first bound is min rounded down to a bucket bound, so every value above min
-  // lies in a bucket whose real lower edge is known (the documented error bound).
-  l.min_key = (std::bit_cast<int64_t>(e.min) >> shift) - 1;
-  if (l.min_key < 0) Invalid(fmt::format("exponential buckets: min {} is too small", e.min));
-  uint64_t count = static_cast<uint64_t>(Key(e.max, shift) - l.min_key) + 2;
+  l.schema = static_cast<int8_t>(e.schema);
+  // The first positive bucket is the one below min's, so that every value from min
+  // up lies in a bucket whose lower edge is a real bound (the documented error bound).
+  l.first = NativeIndex(e.schema, e.min) - 1;
+  const int64_t last = NativeIndex(e.schema, e.max);
+  uint64_t count = 2 * static_cast<uint64_t>(last - l.first + 1) + 3;
   if (count > kMaxBuckets)
     Invalid(
-        fmt::format("exponential buckets {}..{} at precision {} need {} buckets; the limit is "
-                    "{}: lower the precision or narrow the range",
-                    e.min, e.max, e.precision_bits, count, kMaxBuckets));
-  if (!ExponentialBounds(e.precision_bits, l.min_key, static_cast<uint32_t>(count), &l.bounds))
+        fmt::format("exponential buckets {}..{} at schema {} need {} buckets (negatives and zero "
+                    "included); the limit is {}: lower the schema or narrow the range",
+                    e.min, e.max, e.schema, count, kMaxBuckets));
+  const double first_bound = NativeBound(e.schema, l.first);
+  if (!(first_bound >= std::numeric_limits<double>::min()))
+    Invalid(fmt::format("exponential buckets: min {} is too small at schema {}", e.min, e.schema));
+  if (!(e.zero_threshold > 0 && e.zero_threshold < first_bound))
+    Invalid(
+        fmt::format("zero_threshold is {}; it must be above 0 and below the first bucket "
+                    "bound {} (min's bucket's lower bound)",
+                    e.zero_threshold, first_bound));
+  if (!ExponentialBounds(e.schema, l.first, static_cast<uint32_t>(count), e.zero_threshold,
+                         &l.bounds))
     Invalid("exponential bucket range overflows a double");
   return l;
 }
@@ -65,23 +72,58 @@ Layout Make(const Buckets& request) {
   return MakeExponential(std::get<ExponentialBuckets>(request));
 }
 
-bool ExponentialBounds(int precision_bits, int64_t min_key, uint32_t bucket_count,
+bool ExponentialBounds(int schema, int64_t first, uint32_t bucket_count, double zero_threshold,
                        std::vector<double>* bounds) {
   bounds->clear();
-  if (precision_bits < 1 || precision_bits > 10 || bucket_count < 2) return false;
-  int shift = 52 - precision_bits;
-  const int64_t max_key = std::bit_cast<int64_t>(HUGE_VAL) >> shift;  // key of +Inf
-  if (min_key < 0 || min_key > max_key - int64_t{bucket_count}) return false;
-  for (uint32_t j = 0; j + 1 < bucket_count; ++j)
-    bounds->push_back(std::bit_cast<double>((min_key + j + 1) << shift));
-  return true;
+  if (schema < -4 || schema > 8 || bucket_count < 5 || bucket_count % 2 == 0 ||
+      bucket_count > kMaxBuckets || first < -(int64_t{1100} << 8) || first > (int64_t{1100} << 8))
+    return false;
+  const uint32_t n = (bucket_count - 3) / 2;
+  bounds->resize(bucket_count - 1);
+  for (uint32_t k = 0; k < n; ++k) {
+    const double b = NativeBound(schema, first + k);
+    if (!std::isfinite(b) || !(b >= std::numeric_limits<double>::min())) return false;
+    (*bounds)[n + 2 + k] = b;
+    (*bounds)[n - 1 - k] = -b;
+  }
+  (*bounds)[n] = -zero_threshold;
+  (*bounds)[n + 1] = zero_threshold;
+  return zero_threshold > 0 && zero_threshold < (*bounds)[n + 2];
 }
 
 std::string Describe(const Layout& l) {
   if (l.kind == layout::kExponential)
-    return fmt::format("exponential buckets (precision {} bits, {} .. {})", l.precision_bits,
-                       l.bounds.front(), l.bounds.back());
+    return fmt::format("exponential buckets (schema {}, {} .. {}, zero threshold {})", l.schema,
+                       l.bounds[l.bounds.size() / 2 + 1], l.bounds.back(),
+                       l.bounds[l.bounds.size() / 2]);
   return fmt::format("explicit buckets ({})", fmt::join(l.bounds, ", "));
 }
 
 }  // namespace shmstats::buckets
+
+namespace shmstats {
+
+int32_t LayoutWord(const HistogramValue& h) noexcept { return h.exponential ? 128 + h.schema : 0; }
+
+bool ApplyLayoutWord(HistogramValue& h, int32_t word) {
+  h.exponential = false;
+  const int schema = word - 128;
+  const size_t n_bounds = h.bounds.size();
+  if (schema < -4 || schema > 8 || n_bounds < 4 || n_bounds % 2 != 0) return false;
+  const size_t n = (n_bounds - 2) / 2;
+  const double zero_threshold = h.bounds[n + 1];
+  if (!(h.bounds[n + 2] > 0) || !std::isfinite(h.bounds[n + 2])) return false;
+  const int64_t first = buckets::NativeIndex(schema, h.bounds[n + 2]);
+  std::vector<double> expected;
+  if (!buckets::ExponentialBounds(schema, first, static_cast<uint32_t>(n_bounds + 1),
+                                  zero_threshold, &expected) ||
+      expected != h.bounds)
+    return false;
+  h.exponential = true;
+  h.schema = schema;
+  h.first_index = first;
+  h.zero_threshold = zero_threshold;
+  return true;
+}
+
+}  // namespace shmstats

@@ -14,20 +14,23 @@ namespace shmstats::buckets {
 
 struct Layout {
   uint8_t kind = layout::kNoBuckets;  // layout::BucketKind
-  uint8_t precision_bits = 0;         // exponential
-  int64_t min_key = 0;                // exponential
+  int8_t schema = 0;                  // exponential
+  int64_t first = 0;                  // exponential: native index of the first positive bucket
   std::vector<double> bounds;         // finite upper bounds; buckets = bounds.size() + 1
 };
 
 // Validates the request; throws Error(kInvalidArgument) saying what is wrong.
 Layout Make(const Buckets& request);
 
-// Bounds of an exponential layout with `bucket_count` buckets (including +Inf).
-// Returns false if they would not be finite positive doubles.
-bool ExponentialBounds(int precision_bits, int64_t min_key, uint32_t bucket_count,
+// The finite bounds of an exponential layout with `bucket_count` buckets (2n + 3 for n
+// positive buckets from native index `first`), in bucket order:
+//   -b(first+n-1) ... -b(first), -zero_threshold, zero_threshold, b(first) ... b(first+n-1)
+// with b = NativeBound(schema, .). Returns false if they would not be finite,
+// normal and strictly increasing.
+bool ExponentialBounds(int schema, int64_t first, uint32_t bucket_count, double zero_threshold,
                        std::vector<double>* bounds);
 
-// Describes a layout for error messages, e.g. "exponential(p=3, 1e-06..1024)".
+// Describes a layout for error messages, e.g. "exponential buckets (schema 3, ...)".
 std::string Describe(const Layout& l);
 
 }  // namespace shmstats::buckets

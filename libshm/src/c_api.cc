@@ -29,12 +29,15 @@ namespace shmstats {
 namespace {
 
 static_assert(sizeof(shmstats_slot) == sizeof(detail::Slot));
-// 0.3 took `scope` from the reserved words: the options keep 0.2's size and layout.
+// 0.3 took `scope` from the reserved words, 0.4 `zero_threshold`: the options keep 0.2's
+// size and layout.
 static_assert(offsetof(shmstats_metric_options, scope) ==
                   offsetof(shmstats_metric_options, striping) + 8 &&
-              offsetof(shmstats_metric_options, reserved) ==
+              offsetof(shmstats_metric_options, zero_threshold) ==
                   offsetof(shmstats_metric_options, scope) + 8 &&
-              sizeof(shmstats_metric_options) == offsetof(shmstats_metric_options, reserved) + 48);
+              offsetof(shmstats_metric_options, reserved) ==
+                  offsetof(shmstats_metric_options, zero_threshold) + 8 &&
+              sizeof(shmstats_metric_options) == offsetof(shmstats_metric_options, reserved) + 40);
 static_assert(static_cast<int>(Scope::kProcess) == SHMSTATS_SCOPE_PROCESS &&
               static_cast<int>(Scope::kShared) == SHMSTATS_SCOPE_SHARED);
 
@@ -58,6 +61,7 @@ struct detail::CAbiLayout {
   static_assert(std::is_trivially_copyable_v<Histogram> &&
                 sizeof(Histogram) == sizeof(shmstats_histogram));
   SHMSTATS_SAME_FIELD(Histogram, slots_, shmstats_histogram, slots);
+  SHMSTATS_SAME_FIELD(Histogram, native_, shmstats_histogram, native);
   SHMSTATS_SAME_FIELD(Histogram, cells_, shmstats_histogram, cells);
   SHMSTATS_SAME_FIELD(Histogram, bounds_, shmstats_histogram, bounds);
   SHMSTATS_SAME_FIELD(Histogram, min_key_, shmstats_histogram, min_key);
@@ -67,6 +71,8 @@ struct detail::CAbiLayout {
   SHMSTATS_SAME_FIELD(Histogram, kind_, shmstats_histogram, kind);
   SHMSTATS_SAME_FIELD(Histogram, stripe_mask_, shmstats_histogram, stripe_mask);
   SHMSTATS_SAME_FIELD(Histogram, stripe_stride_, shmstats_histogram, stripe_stride);
+  SHMSTATS_SAME_FIELD(Histogram, coarse_shift_, shmstats_histogram, coarse_shift);
+  SHMSTATS_SAME_FIELD(Histogram, zero_bits_, shmstats_histogram, zero_bits);
   static_assert(Histogram::kExponential == SHMSTATS_HISTOGRAM_EXPONENTIAL &&
                 Histogram::kTable == SHMSTATS_HISTOGRAM_TABLE &&
                 Histogram::kSearch == SHMSTATS_HISTOGRAM_SEARCH);
@@ -191,7 +197,9 @@ Buckets ToBuckets(const shmstats_metric_options* o) {
     return ExplicitBuckets{std::vector<double>(o->bounds, o->bounds + o->n_bounds)};
   }
   Require(o->bucket_kind == SHMSTATS_BUCKETS_EXPONENTIAL, "unknown bucket_kind");
-  return ExponentialBuckets{o->min, o->max, o->precision_bits};
+  ExponentialBuckets e{o->min, o->max, o->schema};
+  if (o->zero_threshold != 0) e.zero_threshold = o->zero_threshold;
+  return e;
 }
 
 Striping StripingOf(const shmstats_metric_options* o) {
@@ -270,7 +278,7 @@ void shmstats_metric_options_init(shmstats_metric_options* o) {
   ExponentialBuckets d;
   o->size = sizeof(*o);
   o->bucket_kind = SHMSTATS_BUCKETS_EXPONENTIAL;
-  o->precision_bits = d.precision_bits;
+  o->schema = d.schema;
   o->min = d.min;
   o->max = d.max;
 }
@@ -319,6 +327,9 @@ void shmstats_ffi_gauge_add(const shmstats_gauge* g, double d) { shmstats_gauge_
 void shmstats_ffi_histogram_observe(const shmstats_histogram* h, double v) {
   shmstats_histogram_observe(h, v);
 }
+int64_t shmstats_ffi_histogram_bucket_index(const shmstats_histogram* h, double v) {
+  return v != v ? -1 : static_cast<int64_t>(shmstats_histogram_bucket_index(h, v));
+}
 
 int shmstats_timer_calibrate(void) { return static_cast<int>(CalibrateTimerClock()); }
 
@@ -350,7 +361,10 @@ shmstats_status shmstats_snapshot_read(const shmstats_segment* segment, shmstats
       v.labels = snap->labels[i].data();
       v.n_labels = m.labels.size();
       v.type = static_cast<int32_t>(m.type);
-      v.precision_bits = m.histogram.precision_bits;
+      v.schema = m.histogram.schema;
+      v.exponential = m.histogram.exponential ? 1 : 0;
+      v.first_index = m.histogram.first_index;
+      v.zero_threshold = m.histogram.zero_threshold;
       v.help = m.help.c_str();
       v.unit = m.unit.c_str();
       v.counter = m.counter;

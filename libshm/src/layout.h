@@ -1,6 +1,6 @@
 #pragma once
 
-// The byte layout of a shmstats segment, format version 2. NOT PUBLIC API: only
+// The byte layout of a shmstats segment, format version 3. NOT PUBLIC API: only
 // libshm/src (and tests that craft segments) include this file. It must match
 // docs/segment-format.md byte for byte.
 //
@@ -33,7 +33,7 @@ namespace shmstats::layout {
 using Slot = std::atomic<uint64_t>;
 
 inline constexpr uint64_t kMagic = 0x3153544154534d53ull;  // "SMSTATS1" little-endian
-inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kFormatVersion = 3;              // 3: native exponential histograms
 inline constexpr uint32_t kPage = 4096;
 inline constexpr uint32_t kHeaderSize = 4096;
 inline constexpr uint32_t kDescriptorSize = 128;
@@ -125,7 +125,7 @@ struct Descriptor {
   std::atomic<uint32_t> owner_pid;  //   8: the claimer, so others can tell it died
   uint8_t type;                     //  12: MetricType
   uint8_t bucket_kind;              //  13: BucketKind
-  uint8_t precision_bits;           //  14: exponential only
+  int8_t schema;                    //  14: exponential only: -4..8
   uint8_t scope;                    //  15: Scope
   uint32_t slot_offset;             //  16: first slot, a multiple of kCacheLineSlots
   uint32_t slot_count;              //  20: slots used by this metric
@@ -138,7 +138,8 @@ struct Descriptor {
   uint16_t help_len;                //  36
   uint16_t unit_len;                //  38
   uint64_t strings;                 //  40: name, labels, help, unit at strings_offset + this
-  int64_t min_key;                  //  48: exponential only: key of bucket 0
+  int64_t min_key;                  //  48: exponential only: native index of the first
+                                    //      positive bucket
   uint32_t process_pid;             //  56: process scope: the owner; 0 for shared series
   uint32_t fold_target;             //  60: process scope: aggregate's descriptor index + 1
   uint64_t process_start;           //  64: process scope: owner's start time (clock ticks)
@@ -159,6 +160,9 @@ struct Descriptor {
 //   histogram: [sum][count of bucket 0..n-1][unused up to the line] per stripe, then
 //              [finite bound 0..n-2][reset total of the sum][reset total of bucket
 //              0..n-1] once
+// Exponential (native) histograms with n positive buckets have n_buckets = 2n + 3, in
+// order: [v < -b(last)][negative buckets, most negative first][zero bucket][positive
+// buckets][+Inf]; their finite bounds are those of buckets::ExponentialBounds.
 // A metric's raw value is the sum of its stripes' (mod 2^64; the sum's doubles
 // added). A counter's or bucket's visible value is raw - reset total (mod 2^64); raw
 // itself only ever grows (mod 2^64). Recording never writes a reset total.

@@ -122,10 +122,15 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
   }
   if (d.bucket_kind == layout::kExponential) {
     std::vector<double> expected;
-    if (!buckets::ExponentialBounds(d.precision_bits, d.min_key, d.bucket_count, &expected) ||
+    const uint32_t n = (d.bucket_count - 3) / 2;
+    if (!buckets::ExponentialBounds(d.schema, d.min_key, d.bucket_count,
+                                    d.bucket_count >= 5 ? h.bounds[n + 1] : 0, &expected) ||
         expected != h.bounds)
       return bad(m->name + ": exponential bucket parameters do not match its bounds");
-    h.precision_bits = d.precision_bits;
+    h.exponential = true;
+    h.schema = d.schema;
+    h.first_index = d.min_key;
+    h.zero_threshold = h.bounds[n + 1];
   } else if (d.bucket_kind != layout::kExplicit) {
     return bad(fmt::format("{}: unknown bucket kind {}", m->name, d.bucket_kind));
   }

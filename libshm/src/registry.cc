@@ -78,9 +78,9 @@ void CheckCompatible(const detail::SegmentImpl& s, const Descriptor& d, const Re
                             TypeName(static_cast<MetricType>(d.type)), TypeName(r.type)));
   if (r.type != MetricType::kHistogram) return;
   const buckets::Layout& want = r.buckets;
-  bool same = d.bucket_kind == want.kind && d.bucket_count == want.bounds.size() + 1 &&
-              (want.kind != layout::kExponential ||
-               (d.precision_bits == want.precision_bits && d.min_key == want.min_key));
+  bool same =
+      d.bucket_kind == want.kind && d.bucket_count == want.bounds.size() + 1 &&
+      (want.kind != layout::kExponential || (d.schema == want.schema && d.min_key == want.first));
   if (same) {
     const layout::Slot* bounds =
         detail::CheckedSlots(s, d) + layout::BoundsOffset(d.bucket_count, d.stripes);
@@ -206,9 +206,9 @@ void Fill(const detail::SegmentImpl& s, Descriptor& d, const Request& r, uint64_
 
   d.type = static_cast<uint8_t>(r.type);
   d.bucket_kind = r.buckets.kind;
-  d.precision_bits = r.buckets.precision_bits;
+  d.schema = r.buckets.schema;
   d.stripes = r.stripes;
-  d.min_key = r.buckets.min_key;
+  d.min_key = r.buckets.first;
   d.bucket_count = r.type == MetricType::kHistogram ? r.buckets.bounds.size() + 1 : 0;
   d.name_len = r.spec.name.size();
   d.labels_len = r.labels.size();
@@ -484,9 +484,14 @@ Histogram Segment::RegisterHistogram(const MetricSpec& spec, const Buckets& buck
     h.stripe_stride_ = static_cast<uint16_t>(layout::StripeStride(d.bucket_count));
   }
   if (d.bucket_kind == layout::kExponential) {
-    h.shift_ = 52 - d.precision_bits;
-    h.min_key_ = d.min_key;
-    h.last_ = d.bucket_count - 1;
+    // The handle's key of a bucket is its native index + 2^(10 + schema) (see
+    // Histogram::ExponentialIndex); r's bounds are the descriptor's.
+    h.shift_ = std::max<int>(d.schema, 0);
+    h.coarse_shift_ = static_cast<uint8_t>(std::max<int>(-d.schema, 0));
+    h.native_ = buckets::NativeCells(h.shift_);
+    h.min_key_ = d.min_key + (int64_t{1} << (10 + d.schema));
+    h.last_ = (d.bucket_count - 3) / 2;
+    h.zero_bits_ = std::bit_cast<uint64_t>(r.buckets.bounds[h.last_ + 1]);
   } else if (const buckets::Table* t = impl_->bucket_tables.Get(r.buckets.bounds)) {
     // r's bounds are the descriptor's: we wrote them, or CheckCompatible compared them.
     h.kind_ = Histogram::kTable;

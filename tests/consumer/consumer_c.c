@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   mo.unit = "seconds";
   mo.min = 0.001;
   mo.max = 10;
-  mo.precision_bits = 4;
+  mo.schema = 4;
   CHECK(shmstats_register_histogram(seg, &mo, &latency) == SHMSTATS_OK);
 
   shmstats_metric_options_init(&mo);
@@ -136,8 +136,7 @@ int main(int argc, char** argv) {
   m = find(snap, "temperature_celsius");
   CHECK(m && m->type == SHMSTATS_GAUGE && m->gauge == -10.75 && strcmp(m->unit, "celsius") == 0);
   m = find(snap, "latency_seconds");
-  CHECK(m && m->type == SHMSTATS_HISTOGRAM && m->count == 2 && m->sum == 1.0 &&
-        m->precision_bits == 4);
+  CHECK(m && m->type == SHMSTATS_HISTOGRAM && m->count == 2 && m->sum == 1.0 && m->schema == 4);
   m = find(snap, "size_bytes");
   CHECK(m && m->n_buckets == 4 && m->bucket_counts[0] == 1 && m->bucket_counts[1] == 1 &&
         m->bucket_counts[2] == 0 && m->bucket_counts[3] == 1 && m->sum == 5350);

@@ -42,7 +42,6 @@ history::TickRecord Tick(int64_t ms, uint64_t delta) {
   h.histogram.counts = {3, 0, uint64_t{1} << 60};
   h.histogram.count = 3 + (uint64_t{1} << 60);
   h.histogram.sum = 0.30000000000000004;
-  h.histogram.precision_bits = 3;
   t.samples.push_back(h);
   return t;
 }
@@ -64,7 +63,8 @@ void ExpectSame(const history::TickRecord& a, const history::TickRecord& b) {
     EXPECT_EQ(x.histogram.counts, y.histogram.counts);
     EXPECT_EQ(x.histogram.count, y.histogram.count);
     EXPECT_EQ(x.histogram.sum, y.histogram.sum);
-    EXPECT_EQ(x.histogram.precision_bits, y.histogram.precision_bits);
+    EXPECT_EQ(x.histogram.exponential, y.histogram.exponential);
+    EXPECT_EQ(x.histogram.schema, y.histogram.schema);
   }
 }
 

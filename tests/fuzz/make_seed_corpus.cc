@@ -41,7 +41,7 @@ void EveryKind(Segment& s) {
       .Observe(0.5);
   shmstats::Histogram size =
       s.RegisterHistogram(MetricSpec{"size_bytes", {}, "", "bytes"},
-                          shmstats::ExponentialBuckets{.min = 1, .max = 1024, .precision_bits = 2});
+                          shmstats::ExponentialBuckets{.min = 1, .max = 1024, .schema = 2});
   for (double v : {0.5, 3.0, 100.0, 5000.0}) size.Observe(v);
 }
 

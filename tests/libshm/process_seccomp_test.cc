@@ -72,7 +72,7 @@ void ExpectLoopTotals(const Snapshot& snap, const std::string& prefix) {
   const HistogramValue& x = m.at(prefix + "exponential").histogram;
   EXPECT_EQ(x.count, uint64_t{kTimes});
   EXPECT_EQ(x.sum, 2499.5 * kTimes);
-  EXPECT_EQ(x.precision_bits, 4);
+  EXPECT_EQ(x.schema, 4);
   // Values 0..4999, each kTimes/5000 times, in the first bucket whose bound >= v.
   std::vector<uint64_t> expected(x.bounds.size() + 1);
   for (int v = 0; v < 5000; ++v)
@@ -175,7 +175,7 @@ TEST_F(ZeroSyscallTest, CInlineRecordingMakesNoSystemCalls) {
     shmstats_metric_options_init(&o);
     o.min = 1;
     o.max = 1e4;
-    o.precision_bits = 4;
+    o.schema = 4;
     reg("c_exponential", shmstats_register_histogram, &h.exponential_h);
     shmstats_metric_options_init(&o);
     o.striping = SHMSTATS_STRIPING_PER_CPU;
@@ -261,7 +261,7 @@ TEST_F(ZeroSyscallTest, CBucketIndexIsTheCxxOneForEveryKind) {
     if (const auto* e = std::get_if<ExponentialBuckets>(&c.buckets)) {
       o.min = e->min;
       o.max = e->max;
-      o.precision_bits = e->precision_bits;
+      o.schema = e->schema;
     } else {
       const auto& b = std::get<ExplicitBuckets>(c.buckets).bounds;
       o.bucket_kind = SHMSTATS_BUCKETS_EXPLICIT;

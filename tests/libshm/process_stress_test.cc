@@ -203,7 +203,7 @@ TEST_F(StressTest, ConcurrentProducersAndReaderSeeExactConsistentTotals) {
     EXPECT_EQ(h.sum, ExpectedSum()) << key;
     EXPECT_EQ(h.counts, ExpectedCounts(h.bounds)) << key;
   }
-  EXPECT_EQ(previous.at("request_latency,kind=exp").histogram.precision_bits, 2);
+  EXPECT_EQ(previous.at("request_latency,kind=exp").histogram.schema, 2);
 }
 
 }  // namespace

@@ -54,13 +54,13 @@ constexpr Field kHeaderFields[] = {
 };
 
 constexpr Field kDescriptorFields[] = {
-    {offsetof(Descriptor, state), 8},          {offsetof(Descriptor, owner_pid), 4},
-    {offsetof(Descriptor, type), 1},           {offsetof(Descriptor, bucket_kind), 1},
-    {offsetof(Descriptor, precision_bits), 1}, {offsetof(Descriptor, slot_offset), 4},
-    {offsetof(Descriptor, slot_count), 4},     {offsetof(Descriptor, bucket_count), 4},
-    {offsetof(Descriptor, name_len), 2},       {offsetof(Descriptor, labels_len), 2},
-    {offsetof(Descriptor, help_len), 2},       {offsetof(Descriptor, unit_len), 2},
-    {offsetof(Descriptor, min_key), 8},        {offsetof(Descriptor, strings), 8},
+    {offsetof(Descriptor, state), 8},      {offsetof(Descriptor, owner_pid), 4},
+    {offsetof(Descriptor, type), 1},       {offsetof(Descriptor, bucket_kind), 1},
+    {offsetof(Descriptor, schema), 1},     {offsetof(Descriptor, slot_offset), 4},
+    {offsetof(Descriptor, slot_count), 4}, {offsetof(Descriptor, bucket_count), 4},
+    {offsetof(Descriptor, name_len), 2},   {offsetof(Descriptor, labels_len), 2},
+    {offsetof(Descriptor, help_len), 2},   {offsetof(Descriptor, unit_len), 2},
+    {offsetof(Descriptor, min_key), 8},    {offsetof(Descriptor, strings), 8},
 };
 
 // Applies random, mostly plausible-looking damage to a segment image. Offsets come
@@ -238,8 +238,7 @@ class RandomCorruptionTest : public ::testing::TestWithParam<uint64_t> {
     s.RegisterGauge(Spec("queue_depth")).Set(12);
     s.RegisterHistogram(Spec("latency_seconds", {{"route", "/"}}), ExplicitBuckets{{0.1, 1, 10}})
         .Observe(0.5);
-    s.RegisterHistogram(Spec("size_bytes"),
-                        ExponentialBuckets{.min = 1, .max = 1024, .precision_bits = 2})
+    s.RegisterHistogram(Spec("size_bytes"), ExponentialBuckets{.min = 1, .max = 1024, .schema = 2})
         .Observe(100);
     image_ = testing_util::ReadBytes(name_.path());
     for (const MetricSnapshot& m : s.Read().metrics) {

@@ -36,8 +36,7 @@ class CorruptionTest : public ::testing::Test {
     s.RegisterCounter(Spec("requests_total", {{"code", "200"}}, "Requests.", "requests")).Inc(3);
     s.RegisterGauge(Spec("temperature_celsius")).Set(-4.5);
     s.RegisterHistogram(Spec("latency_seconds"), ExplicitBuckets{{0.1, 1, 10}}).Observe(0.5);
-    s.RegisterHistogram(Spec("size_bytes"),
-                        ExponentialBuckets{.min = 1, .max = 1024, .precision_bits = 2})
+    s.RegisterHistogram(Spec("size_bytes"), ExponentialBuckets{.min = 1, .max = 1024, .schema = 2})
         .Observe(100);
     for (const MetricSnapshot& m : s.Read().metrics) index_[m.name] = m.index;
     pristine_ = testing_util::ReadBytes(name_.path());
@@ -177,7 +176,7 @@ TEST_F(CorruptionTest, UnknownType) {
 }
 
 TEST_F(CorruptionTest, BucketCountOutOfRange) {
-  for (uint32_t count : {0u, 1u, 4097u, 0xffffffffu}) {
+  for (uint32_t count : {0u, 1u, uint32_t{kMaxBuckets + 1}, 0xffffffffu}) {
     SetField<uint32_t>("latency_seconds", offsetof(Descriptor, bucket_count), count);
     EXPECT_THAT(Problem("latency_seconds"),
                 HasSubstr(std::to_string(count) + " buckets is out of range"));
@@ -201,24 +200,26 @@ TEST_F(CorruptionTest, NonIncreasingOrNonFiniteBounds) {
 }
 
 TEST_F(CorruptionTest, ExponentialParametersThatDisagreeWithTheBounds) {
-  uint8_t p = GetField<uint8_t>("size_bytes", offsetof(Descriptor, precision_bits));
-  SetField<uint8_t>("size_bytes", offsetof(Descriptor, precision_bits), p + 1);
+  uint8_t p = GetField<uint8_t>("size_bytes", offsetof(Descriptor, schema));
+  SetField<uint8_t>("size_bytes", offsetof(Descriptor, schema), p + 1);
   EXPECT_THAT(Problem("size_bytes"), HasSubstr("exponential bucket parameters"));
   for (uint8_t bad : {0, 11, 255}) {
-    SetField<uint8_t>("size_bytes", offsetof(Descriptor, precision_bits), bad);
+    SetField<uint8_t>("size_bytes", offsetof(Descriptor, schema), bad);
     EXPECT_THAT(Problem("size_bytes"), HasSubstr("exponential bucket parameters"));
   }
-  SetField<uint8_t>("size_bytes", offsetof(Descriptor, precision_bits), p);
+  SetField<uint8_t>("size_bytes", offsetof(Descriptor, schema), p);
   int64_t min_key = GetField<int64_t>("size_bytes", offsetof(Descriptor, min_key));
-  for (int64_t key : {min_key + 1, int64_t{-1}, std::numeric_limits<int64_t>::max()}) {
+  for (int64_t key : {min_key + 1, int64_t{-100}, std::numeric_limits<int64_t>::max()}) {
     SetField<int64_t>("size_bytes", offsetof(Descriptor, min_key), key);
     EXPECT_THAT(Problem("size_bytes"), HasSubstr("exponential bucket parameters"));
   }
   SetField<int64_t>("size_bytes", offsetof(Descriptor, min_key), min_key);
-  // Bound 3 is 1.75 between 1.5 and 2: 1.6 keeps them increasing but is off the grid.
+  // Positive bound n+4 is 2^(1/4), between 1 and 2^(1/2): their midpoint keeps them
+  // increasing but is off the grid.
   uint32_t buckets = GetField<uint32_t>("size_bytes", offsetof(Descriptor, bucket_count));
-  ASSERT_EQ(Peek<double>(image_, Slot("size_bytes", 1 + buckets + 3)), 1.75);
-  Poke<double>(image_, Slot("size_bytes", 1 + buckets + 3), 1.6);
+  uint32_t n = (buckets - 3) / 2;
+  ASSERT_EQ(Peek<double>(image_, Slot("size_bytes", 1 + buckets + n + 3)), 1.0);
+  Poke<double>(image_, Slot("size_bytes", 1 + buckets + n + 4), (1 + std::sqrt(2.0)) / 2);
   EXPECT_THAT(Problem("size_bytes"), HasSubstr("exponential bucket parameters"));
 }
 

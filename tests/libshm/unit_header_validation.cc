@@ -64,14 +64,15 @@ TEST_F(HeaderValidationTest, OtherFormatVersionIsIncompatible) {
   Set<uint32_t>(offsetof(layout::Header, format_version), 7);
   std::string message = OpenError(Errc::kIncompatible);
   EXPECT_THAT(message, HasSubstr("format version 7"));
-  EXPECT_THAT(message, HasSubstr("reads version 2"));
+  EXPECT_THAT(message, HasSubstr("reads version 3"));
   EXPECT_THAT(message, HasSubstr("upgrade the reader"));
 }
 
-TEST_F(HeaderValidationTest, VersionOneSegmentIsRefusedWithHowToRecreateIt) {
-  Set<uint32_t>(offsetof(layout::Header, format_version), 1);
+TEST_F(HeaderValidationTest, VersionTwoSegmentIsRefusedWithHowToRecreateIt) {
+  // Format 2 had log-linear exponential histograms; 3 has native ones.
+  Set<uint32_t>(offsetof(layout::Header, format_version), 2);
   std::string message = OpenError(Errc::kIncompatible);
-  EXPECT_THAT(message, HasSubstr("format version 1; this build reads version 2"));
+  EXPECT_THAT(message, HasSubstr("format version 2; this build reads version 3"));
   EXPECT_THAT(message, HasSubstr("statsctl remove " + name_.name()));
   EXPECT_THAT(message, HasSubstr("restart its producers"));
 }

@@ -1,6 +1,7 @@
 // Quantile(): against exact nearest-rank percentiles of generated samples from three
-// distributions (within 2^-p for exponential buckets, within the width of the bucket
-// holding the exact value for explicit ones), and its edge cases.
+// distributions (within 2^(2^-schema) - 1 for exponential buckets, of either sign;
+// within the width of the bucket holding the exact value for explicit ones), and its
+// edge cases.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -61,7 +62,8 @@ class QuantileTest : public testing_util::SegmentFixture {
  protected:
   QuantileTest() {
     SegmentOptions o = testing_util::SmallOptions();
-    o.max_slots = 1 << 16;
+    o.max_slots = 1 << 20;
+    o.max_metrics = 256;
     Recreate(o);
   }
 
@@ -77,53 +79,68 @@ class QuantileTest : public testing_util::SegmentFixture {
   int next_ = 0;
 };
 
+// The documented bound of exponential buckets at schema s: 2^(2^-s) - 1.
+double Bound(int schema) { return std::exp2(std::ldexp(1.0, -schema)) - 1; }
+
 TEST_F(QuantileTest, ExponentialWithinTheDocumentedRelativeError) {
   uint64_t seed = 1;
   for (const Distribution& d : Distributions()) {
     std::vector<double> samples = Samples(d, seed++);
-    for (int p : {2, 4, 6, 8}) {
-      SCOPED_TRACE(testing::Message() << d.name << " p=" << p);
-      // Powers of two, 15 binades: at most 3841 buckets at p = 8.
-      ExponentialBuckets b{.min = 0x1p-2, .max = 0x1p13, .precision_bits = p};
-      HistogramValue h = Record(b, samples);
-      const double bound = std::ldexp(1, -p);
-      for (double q : kQs) {
-        double exact = ExactQuantile(samples, q);
-        ASSERT_GT(exact, b.min);
-        ASSERT_LE(exact, b.max);
-        double estimate = Quantile(h, q);
-        EXPECT_LE(std::abs(estimate - exact), exact * bound * (1 + 1e-12))
-            << "q=" << q << " exact=" << exact << " estimate=" << estimate;
+    std::vector<double> negated(samples.rbegin(), samples.rend());
+    for (double& v : negated) v = -v;
+    // The precisions of the log-linear buckets before (2, 4, 6, 8 bits: 2^p buckets per
+    // power of two) are the schemas of the same resolution; and coarser ones.
+    for (int s : {-4, -2, 0, 2, 4, 6, 8}) {
+      // Powers of two, 15 binades: 7683 buckets at schema 8, negatives included.
+      ExponentialBuckets b{.min = 0x1p-2, .max = 0x1p13, .schema = s};
+      for (const std::vector<double>* values : {&samples, &negated}) {
+        SCOPED_TRACE(testing::Message()
+                     << d.name << " schema=" << s << (values == &negated ? " negated" : ""));
+        HistogramValue h = Record(b, *values);
+        for (double q : kQs) {
+          double exact = ExactQuantile(*values, q);
+          ASSERT_GE(std::abs(exact), b.min);
+          ASSERT_LE(std::abs(exact), b.max);
+          double estimate = Quantile(h, q);
+          EXPECT_LE(std::abs(estimate - exact), std::abs(exact) * Bound(s) * (1 + 1e-12))
+              << "q=" << q << " exact=" << exact << " estimate=" << estimate;
+        }
       }
     }
   }
 }
 
-TEST_F(QuantileTest, FinestPrecisionWithinItsBound) {
+TEST_F(QuantileTest, FinestSchemaWithinItsBound) {
   Distribution uniform{"uniform", [](std::mt19937_64& rng) {
                          return std::uniform_real_distribution<double>(300, 2000)(rng);
                        }};
   std::vector<double> samples = Samples(uniform, 99);
-  HistogramValue h =
-      Record(ExponentialBuckets{.min = 256, .max = 2048, .precision_bits = 10}, samples);
+  HistogramValue h = Record(ExponentialBuckets{.min = 256, .max = 2048, .schema = 8}, samples);
   for (double q : kQs) {
     double exact = ExactQuantile(samples, q);
-    EXPECT_LE(std::abs(Quantile(h, q) - exact), exact * 0x1p-10 * (1 + 1e-12)) << q;
+    EXPECT_LE(std::abs(Quantile(h, q) - exact), exact * Bound(8) * (1 + 1e-12)) << q;
   }
 }
 
 TEST_F(QuantileTest, BoundHoldsJustAboveAMinThatIsNotABucketBound) {
   // The default min (1e-6) is not a bucket bound. The documented bound covers every
-  // exact quantile inside (min, max], so also values just above min.
-  ExponentialBuckets b{.min = 1e-6, .max = 1e4, .precision_bits = 3};
+  // exact quantile inside [min, max], so also values just above min.
+  ExponentialBuckets b{.min = 1e-6, .max = 1e4, .schema = 3};
   std::vector<double> samples;
-  for (int i = 1; i <= 1000; ++i) samples.push_back(1e-6 + i * 5e-11);  // (1e-6, 1.05e-6]
+  for (int i = 0; i < 1000; ++i) samples.push_back(1e-6 + i * 5e-11);  // [1e-6, 1.05e-6)
   HistogramValue h = Record(b, samples);
-  EXPECT_LE(h.bounds.front(), b.min) << "min is rounded down to a bucket bound";
+  const size_t n = (h.counts.size() - 3) / 2;
+  EXPECT_LT(h.bounds[n + 2], b.min) << "the first positive bucket lies below min's";
   for (double q : kQs) {
     double exact = ExactQuantile(samples, q);
-    EXPECT_LE(std::abs(Quantile(h, q) - exact), exact * 0x1p-3) << "q=" << q;
+    EXPECT_LE(std::abs(Quantile(h, q) - exact), exact * Bound(3)) << "q=" << q;
   }
+}
+
+TEST_F(QuantileTest, ZeroObservationsGiveZeroWithinTheZeroThreshold) {
+  std::vector<double> samples(100, 0.0);
+  HistogramValue h = Record(ExponentialBuckets{}, samples);
+  for (double q : kQs) EXPECT_LE(std::abs(Quantile(h, q)), std::numeric_limits<double>::min()) << q;
 }
 
 TEST_F(QuantileTest, ExplicitWithinTheWidthOfTheExactValuesBucket) {

@@ -70,7 +70,7 @@ TEST_F(RecordingTest, ExplicitBucketsCountValuesOnTheirBound) {
   EXPECT_EQ(hv.count, 9u) << "NaN is ignored";
   EXPECT_EQ(hv.count, SumOfBuckets(hv));
   EXPECT_EQ(hv.sum, kInf);
-  EXPECT_EQ(hv.precision_bits, 0);
+  EXPECT_FALSE(hv.exponential);
 }
 
 TEST_F(RecordingTest, ExplicitBucketsSumIsExact) {
@@ -93,31 +93,35 @@ TEST_F(RecordingTest, SingleBoundHistogram) {
 }
 
 TEST_F(RecordingTest, ExponentialBucketsFollowTheDocumentedRule) {
-  // p = 2: four buckets per power of two; min and max are powers of two, so bounds.
-  Histogram h = segment_.RegisterHistogram(
-      Spec("exp"), ExponentialBuckets{.min = 1, .max = 4, .precision_bits = 2});
+  // Schema 0: bucket i is (2^(i-1), 2^i]. min 2 is in bucket 1, so the positive
+  // buckets are 0 (the one below min's) .. 3 (max 8's), mirrored for negatives.
+  Histogram h =
+      segment_.RegisterHistogram(Spec("exp"), ExponentialBuckets{.min = 2, .max = 8, .schema = 0});
   HistogramValue empty = Find("exp").histogram;
-  EXPECT_THAT(empty.bounds, ElementsAre(1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4));
-  EXPECT_EQ(empty.precision_bits, 2);
-  ASSERT_EQ(empty.counts.size(), 10u);
+  const double z = std::numeric_limits<double>::min();
+  EXPECT_THAT(empty.bounds, ElementsAre(-8, -4, -2, -1, -z, z, 1, 2, 4, 8));
+  EXPECT_TRUE(empty.exponential);
+  EXPECT_EQ(empty.schema, 0);
+  EXPECT_EQ(empty.first_index, 0);
+  ASSERT_EQ(empty.counts.size(), 11u);
 
-  for (double v : {1.25, 2.0, 4.0})  // exactly on a bound: that bucket
-    h.Observe(v);
-  for (double v : {0.5, 1.0, 0.0, -0.0, -7.0, 1e-310, -kInf})  // <= min: first bucket
-    h.Observe(v);
-  for (double v : {4.000001, 1e300, kInf})  // above the last bound: +Inf
-    h.Observe(v);
-  h.Observe(kNaN);  // ignored
-  h.Observe(1.3);   // (1.25, 1.5]
-  h.Observe(3.9);   // (3.5, 4]
+  for (double v : {2.0, 1.3, 4.0, 3.9, 8.0}) h.Observe(v);  // (1,2] (1,2] (2,4] (2,4] (4,8]
+  for (double v : {0.5, 1.0}) h.Observe(v);               // (z, 1]: bucket 0 and what lies below it
+  for (double v : {0.0, -0.0, 1e-310}) h.Observe(v);      // |v| <= z: the zero bucket
+  for (double v : {8.000001, 1e300, kInf}) h.Observe(v);  // above max's bucket: +Inf
+  for (double v : {-7.0, -8.0}) h.Observe(v);             // [-8, -4): -8 is on its bucket's bound
+  h.Observe(-1.5);                                        // [-2, -1)
+  for (double v : {-1.0, -0.1}) h.Observe(v);             // [-1, -z): bucket 0 and below it
+  for (double v : {-9.0, -kInf}) h.Observe(v);            // below -8: the mirrored overflow
+  h.Observe(kNaN);                                        // ignored
   HistogramValue hv = Find("exp").histogram;
-  EXPECT_THAT(hv.counts, ElementsAre(7, 1, 1, 0, 1, 0, 0, 0, 2, 3));
-  EXPECT_EQ(hv.count, 15u);
+  EXPECT_THAT(hv.counts, ElementsAre(2, 2, 0, 1, 2, 3, 2, 2, 2, 1, 3));
+  EXPECT_EQ(hv.count, 20u);
   EXPECT_EQ(hv.count, SumOfBuckets(hv));
 }
 
 TEST_F(RecordingTest, ExponentialSumIsTheSumOfFiniteObservations) {
-  Histogram h = segment_.RegisterHistogram(Spec("exp"), ExponentialBuckets{});
+  Histogram h = segment_.RegisterHistogram(Spec("exp"), ExponentialBuckets{.min = 1e-4, .max = 10});
   double sum = 0;
   for (int i = 1; i <= 1000; ++i) {
     double v = i * 0.001;
@@ -143,7 +147,8 @@ TEST_F(RecordingTest, ScopedTimerObservesElapsedSeconds) {
 }
 
 TEST_F(RecordingTest, TimeCallObservesAndRethrows) {
-  Histogram latency = segment_.RegisterHistogram(Spec("call_seconds"), ExponentialBuckets{});
+  Histogram latency =
+      segment_.RegisterHistogram(Spec("call_seconds"), ExponentialBuckets{.min = 1e-6, .max = 1});
   Counter failures = segment_.RegisterCounter(Spec("call_failures_total"));
 
   EXPECT_EQ(TimeCall(latency, failures, [] { return 7; }), 7);

@@ -42,7 +42,7 @@ TEST_F(RegistrationTest, SecondSegmentObjectFindsTheSameSeries) {
 TEST_F(RegistrationTest, HistogramsWithTheSameBucketsAreShared) {
   Histogram a = segment_.RegisterHistogram(Spec("latency"), ExplicitBuckets{{1, 2, 4}});
   Histogram b = segment_.RegisterHistogram(Spec("latency"), ExplicitBuckets{{1, 2, 4}});
-  ExponentialBuckets exp{.min = 0.001, .max = 10, .precision_bits = 4};
+  ExponentialBuckets exp{.min = 0.001, .max = 10, .schema = 2};
   Histogram c = segment_.RegisterHistogram(Spec("size"), exp);
   Histogram d = segment_.RegisterHistogram(Spec("size"), exp);
   a.Observe(1);
@@ -101,21 +101,21 @@ TEST_F(RegistrationTest, DifferentBucketsAreAMismatch) {
   for (const Buckets& other :
        {Buckets{ExplicitBuckets{{1, 2, 5}}}, Buckets{ExplicitBuckets{{1, 2}}},
         Buckets{ExplicitBuckets{{1, 2, 4, 8}}},
-        Buckets{ExponentialBuckets{.min = 1, .max = 4, .precision_bits = 1}}}) {
+        Buckets{ExponentialBuckets{.min = 1, .max = 4, .schema = 1}}}) {
     EXPECT_THAT(
         ErrorOf([&] { segment_.RegisterHistogram(Spec("explicit"), other); }, Errc::kTypeMismatch),
         HasSubstr("other buckets"));
   }
-  ExponentialBuckets exp{.min = 0.001, .max = 10, .precision_bits = 3};
+  ExponentialBuckets exp{.min = 0.001, .max = 10, .schema = 3};
   segment_.RegisterHistogram(Spec("exponential"), exp);
   ExponentialBuckets finer = exp, wider = exp, lower = exp;
-  finer.precision_bits = 4;
+  finer.schema = 4;
   wider.max = 1000;
   lower.min = 1e-6;
   for (const ExponentialBuckets& other : {finer, wider, lower}) {
     EXPECT_THAT(ErrorOf([&] { segment_.RegisterHistogram(Spec("exponential"), other); },
                         Errc::kTypeMismatch),
-                HasSubstr("precision"));
+                HasSubstr("schema"));
   }
   ErrorOf([&] { segment_.RegisterHistogram(Spec("exponential"), ExplicitBuckets{{1}}); },
           Errc::kTypeMismatch);

@@ -16,8 +16,8 @@ sc inc 'http_requests_total{code="500",path="/"}' 3
 sc inc bytes_sent_bytes_total 9 --unit bytes
 sc set 'temperature_celsius{room="lab"}' -3.5 --unit celsius
 sc set no_help_ratio 1e-300
-sc observe 'latency_seconds{op="read"}' 0.3 --unit seconds --min 0.001 --max 10 --precision 2
-sc observe 'latency_seconds{op="write"}' 12 --min 0.001 --max 10 --precision 2
+sc observe 'latency_seconds{op="read"}' 0.3 --unit seconds --min 0.001 --max 10 --schema 2
+sc observe 'latency_seconds{op="write"}' 12 --min 0.001 --max 10 --schema 2
 sc observe 'offset_meters' -2 --buckets=-1,0,1 --unit meters
 sc observe empty_seconds 1 --buckets 1,2 && sc reset empty_seconds >/dev/null
 # A family whose samples would collide with a histogram's: left out, not duplicated.

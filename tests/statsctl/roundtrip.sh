@@ -33,7 +33,7 @@ sc observe size_bytes 5000 || fail "observe +Inf"
 [ "$(jqv size_bytes '.metrics[0].histogram.buckets[-1].le')" = "+Inf" ] || fail "+Inf bucket"
 [ "$(jqv size_bytes '.metrics[0].histogram.sum')" = 5350 ] || fail "histogram sum"
 
-sc observe lat_seconds 0.25 --min 0.001 --max 10 --precision 4 || fail "observe exponential"
+sc observe lat_seconds 0.25 --min 0.001 --max 10 --schema 4 || fail "observe exponential"
 sc observe lat_seconds 0.75 || fail "observe into existing exponential histogram"
 [ "$(jqv lat_seconds '.metrics[0].histogram.count')" = 2 ] || fail "exponential count"
 sc get lat_seconds | grep -q '^  count 2  sum 1.000  mean 0.5000$' || fail "get text of a histogram"

@@ -19,7 +19,7 @@ sc observe payload_bytes 19196966.93657807 --buckets 1000,1e6,1e8 --unit bytes |
 for v in 0.002 0.0021 0.0025 0.1 0.1 0.1 0.1 0.1 3; do
   sc observe wait_seconds "$v" --buckets 0.001,0.01,0.1,1,10 --unit seconds || fail "observe $v"
 done
-sc observe exp_seconds 0.25 --min 0.001 --max 10 --precision 4 --unit seconds || fail "observe exp"
+sc observe exp_seconds 0.25 --min 0.001 --max 10 --schema 4 --unit seconds || fail "observe exp"
 
 list=$(sc list)
 echo "$list" | grep -Eq '^latency_seconds +\{city="Zürich"\} +gauge +1\.102 ms$' || fail "1.102 ms: $list"

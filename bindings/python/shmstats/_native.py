@@ -42,7 +42,7 @@ class MetricOptions(Structure):
                 ("unit", c_char_p), ("bucket_kind", c_int32), ("precision_bits", c_int32),
                 ("min", c_double), ("max", c_double), ("bounds", POINTER(c_double)),
                 ("n_bounds", c_size_t), ("striping", c_uint64), ("scope", c_uint64),
-                ("reserved", c_uint64 * 6)]
+                ("zero_threshold", c_double), ("reserved", c_uint64 * 5)]
 
 
 class CounterHandle(Structure):
@@ -56,7 +56,8 @@ class GaugeHandle(Structure):
 class HistogramHandle(Structure):
     _fields_ = [("slots", c_void_p), ("cells_or_bounds", c_void_p), ("min_key", c_int64),
                 ("last", c_int64), ("shift", c_int32), ("n_bounds", c_uint16),
-                ("kind", c_uint8), ("stripe_mask", c_uint8), ("stripe_stride", c_uint16)]
+                ("kind", c_uint8), ("stripe_mask", c_uint8), ("stripe_stride", c_uint16),
+                ("coarse_shift", c_uint8), ("zero_bits", c_uint64)]
 
 
 class MetricValue(Structure):

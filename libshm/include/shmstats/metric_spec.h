@@ -44,7 +44,7 @@ inline constexpr size_t kMaxNameBytes = 255;
 inline constexpr size_t kMaxLabelBytes = 4096;  // all pairs, encoded as name\0value\0...
 inline constexpr size_t kMaxHelpBytes = 1024;
 inline constexpr size_t kMaxUnitBytes = 31;
-inline constexpr size_t kMaxBuckets = 4096;  // including the +Inf bucket
+inline constexpr size_t kMaxBuckets = 8192;  // including the +Inf bucket (and the mirrored ones)
 
 // Prometheus-style buckets: finite, strictly increasing upper bounds. A value v is
 // counted in the first bucket whose bound satisfies v <= bound, else in +Inf.
@@ -52,17 +52,26 @@ struct ExplicitBuckets {
   std::vector<double> bounds;
 };
 
-// Log-linear buckets with a bounded relative error. Every power-of-two range is cut
-// into 2^precision_bits buckets of equal width, so each bucket (lo, hi] has
-// hi <= lo * (1 + 2^-precision_bits), and a quantile interpolated within a bucket is
-// within that relative error of the true value. `min` is rounded down and `max` up
-// to bucket bounds. Values <= min (zero and negatives included) fall in the first
-// bucket (le=min); values above the last bound fall in +Inf.
-// REQUIRES: 0 < min < max, 1 <= precision_bits <= 10, at most kMaxBuckets buckets.
+// Exponential buckets on the Prometheus native-histogram schema (the OpenTelemetry
+// exponential histogram's scale): bucket i holds (2^((i-1)*2^-schema), 2^(i*2^-schema)],
+// each bound the double that docs/segment-format.md defines, so that a histogram
+// leaves the host as a native histogram bucket for bucket. Values with
+// |v| <= zero_threshold count in the zero bucket; negatives in the same buckets
+// mirrored ([-hi, -lo)). Slots are fixed at registration for the range [min, max]:
+// positive buckets from the one below min's to max's; a value of either sign whose
+// magnitude lies between zero_threshold and the first bucket counts in the first
+// bucket of its sign, one beyond max's bucket in the last (the +Inf bucket for
+// positives, a mirrored one for negatives). A quantile interpolated within a bucket
+// is within relative error 2^(2^-schema) - 1 of the true one (9.05% at schema 3)
+// when that lies in [min, max] (or in [-max, -min]).
+// REQUIRES: -4 <= schema <= 8; 0 < min < max, finite; 0 < zero_threshold below the
+// first bound (min's bucket's lower bound); at most kMaxBuckets buckets in all
+// (2 * (positive buckets) + 3).
 struct ExponentialBuckets {
   double min = 1e-6;
   double max = 1e4;
-  int precision_bits = 3;  // 12.5% bucket width
+  int schema = 3;                                   // 2^schema buckets per power of two
+  double zero_threshold = 2.2250738585072014e-308;  // the smallest normal double
 };
 
 using Buckets = std::variant<ExplicitBuckets, ExponentialBuckets>;

@@ -39,8 +39,9 @@ static_assert(Slot::is_always_lock_free, "shared-memory slots need lock-free 64-
 static_assert(sizeof(Slot) == 8 && alignof(Slot) == 8);
 
 // Where unbound handles write: one histogram's worth of dummy slots per thread is
-// not needed, since nothing reads them; sharing them is harmless.
-inline Slot unbound_slots[2];
+// not needed, since nothing reads them; sharing them is harmless. An unbound
+// histogram has three buckets (negative, zero, positive) after its sum.
+inline Slot unbound_slots[4];
 
 // Adds d to the double stored in s. A CAS loop: x86 has no atomic double add.
 SHMSTATS_HOT void AddDouble(Slot& s, double d) noexcept {
@@ -74,6 +75,25 @@ struct alignas(32) BucketCell {
   double candidate[2];
   uint64_t first;
 };
+
+// What an unbound exponential handle indexes: schema 0's two cells (any table
+// works: the unbound slots are never read).
+inline constexpr uint64_t kUnboundNativeCells[2] = {0, (uint64_t{1} << 63) | 1};
+
+// The key of the native bucket of a double's magnitude bits `mag` (finite, normal):
+// its index at schema s plus 2^(10 + s), where precision = max(s, 0), coarse =
+// max(-s, 0) and cells = the precision's table (buckets::NativeCells). The exponent
+// gives the octave; the top precision+1 mantissa bits pick a cell whose entry holds
+// the sub-bucket of the cell's first mantissa (low 11 bits) and, above, the mantissa
+// of the one sub-bucket bound that may lie inside the cell.
+SHMSTATS_HOT int64_t NativeKey(const uint64_t* cells, int precision, unsigned coarse,
+                               uint64_t mag) noexcept {
+  const uint64_t mantissa = mag & ((uint64_t{1} << 52) - 1);
+  const uint64_t cell = cells[mantissa >> (51 - precision)];
+  const uint64_t sub = (cell & 0x7ff) + ((mantissa << 11) > cell);
+  return static_cast<int64_t>(
+      ((((mag >> 52) + 1) << precision) + sub + ((uint64_t{1} << coarse) - 1)) >> coarse);
+}
 
 // Checks, in the C ABI (c_api.cc), that the C handles of shmstats_c.h have these
 // handles' layout field for field.
@@ -133,8 +153,8 @@ class Histogram {
     detail::AddDouble(slots[0], v);
   }
 
-  // The bucket Observe(v) counts v in: the first whose bound is >= v, or the last
-  // (+Inf). REQUIRES: v is not NaN.
+  // The bucket Observe(v) counts v in: explicit bounds: the first whose bound is >= v,
+  // or the last (+Inf); exponential: see ExponentialIndex. REQUIRES: v is not NaN.
   SHMSTATS_HOT size_t BucketIndex(double v) const noexcept {
     if (kind_ == kExponential) return ExponentialIndex(v);
     return kind_ == kTable ? TableIndex(v) : SearchIndex(bounds_, n_bounds_, v);
@@ -178,26 +198,37 @@ class Histogram {
     return std::bit_cast<double>(s.load(std::memory_order_relaxed));
   }
 
-  // Bucket (lo, hi] from the bits of v: exponent and top mantissa bits. Positive
-  // doubles order like their bit patterns; negatives and zero clamp to bucket 0.
+  // Native (Prometheus/OpenTelemetry) exponential buckets, the algorithm of
+  // docs/segment-format.md: the exponent gives the octave, the top schema+1 mantissa
+  // bits pick a cell of a per-schema table whose entry holds the sub-bucket of the
+  // cell's first value and the one sub-bucket bound that may lie inside the cell (one
+  // comparison); a coarse schema (< 0) shifts the octave down. The index is clamped
+  // to the registered range, then mirrored about the zero bucket by the sign.
   SHMSTATS_HOT size_t ExponentialIndex(double v) const noexcept {
-    int64_t bits = std::max<int64_t>(std::bit_cast<int64_t>(v), 0);
-    int64_t i = ((bits - 1) >> shift_) - min_key_;
-    return static_cast<size_t>(std::clamp<int64_t>(i, 0, last_));
+    const uint64_t bits = std::bit_cast<uint64_t>(v);
+    const uint64_t mag = bits & ~(uint64_t{1} << 63);
+    int64_t d = detail::NativeKey(native_, shift_, coarse_shift_, mag) - min_key_;
+    d = std::clamp<int64_t>(d, 0, last_) + 1;
+    d &= -static_cast<int64_t>(mag > zero_bits_);
+    const int64_t neg = static_cast<int64_t>(bits) >> 63;
+    return static_cast<size_t>(last_ + 1 + ((d ^ neg) - neg));
   }
 
   detail::Slot* slots_;  // [sum][count of bucket 0 ... +Inf] of stripe 0, as in the segment
   union {
-    const detail::BucketCell* cells_ = nullptr;  // kTable: owned by the Segment
-    const detail::Slot* bounds_;                 // kSearch: the finite bounds in the segment
+    const uint64_t* native_ = detail::kUnboundNativeCells;  // exponential: the schema's cells
+    const detail::BucketCell* cells_;                       // kTable: owned by the Segment
+    const detail::Slot* bounds_;  // kSearch: the finite bounds in the segment
   };
-  int64_t min_key_ = 0;    // exponential: key of the first bucket; kTable: key of cell 0
-  int64_t last_ = 0;       // exponential: index of the +Inf bucket; kTable: key of the last cell
-  int32_t shift_ = 0;      // exponential: 52 - precision_bits; kTable: log2 of a cell's keys
+  int64_t min_key_ = 0;    // exponential: key of the first positive bucket; kTable: key of cell 0
+  int64_t last_ = 0;       // exponential: positive buckets (finite); kTable: key of the last cell
+  int32_t shift_ = 0;      // exponential: max(schema, 0); kTable: log2 of a cell's keys
   uint16_t n_bounds_ = 0;  // kSearch: number of finite bounds
   Kind kind_ = kExponential;
   uint8_t stripe_mask_ = 0;     // stripes - 1 (a power of two); 0: not striped
   uint16_t stripe_stride_ = 0;  // slots from one stripe to the next
+  uint8_t coarse_shift_ = 0;    // exponential: max(-schema, 0)
+  uint64_t zero_bits_ = 0;      // exponential: the zero threshold's bits (|v| <= it: zero bucket)
 };
 
 // The clock of ScopedTimer and TimeCall.

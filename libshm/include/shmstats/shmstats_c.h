@@ -74,7 +74,7 @@ typedef _Atomic uint64_t shmstats_slot;
 
 /* The version of this header; shmstats_abi_version() is the library's. */
 #define SHMSTATS_C_ABI_MAJOR 0
-#define SHMSTATS_C_ABI_MINOR 3
+#define SHMSTATS_C_ABI_MINOR 4
 /* 0.2 (issue 10): the handles follow the C++ handles' new layout (striped
  * counters, histogram lookup tables): rebuild callers of 0.1 (major 0 is not yet
  * binary-stable across minor versions for the handles); options keep their layout,
@@ -161,11 +161,11 @@ typedef struct shmstats_metric_options {
   const char* help; /* NULL: none */
   const char* unit; /* NULL: none */
   /* histograms */
-  int32_t bucket_kind;    /* shmstats_bucket_kind */
-  int32_t precision_bits; /* exponential: 1..10 (default 3) */
-  double min;             /* exponential: first bound (default 1e-6) */
-  double max;             /* exponential: last finite bound (default 1e4) */
-  const double* bounds;   /* explicit: strictly increasing finite bounds */
+  int32_t bucket_kind;  /* shmstats_bucket_kind */
+  int32_t schema;       /* exponential: -4..8, 2^schema buckets an octave (default 3) */
+  double min;           /* exponential: lowest value of the range (default 1e-6) */
+  double max;           /* exponential: highest value of the range (default 1e4) */
+  const double* bounds; /* explicit: strictly increasing finite bounds */
   size_t n_bounds;
   /* Since 0.2, counters and histograms: SHMSTATS_STRIPING_SHARED (0, the default)
    * or SHMSTATS_STRIPING_PER_CPU. The first registration of a series decides. */
@@ -177,9 +177,13 @@ typedef struct shmstats_metric_options {
    * into that series and its gauge disappears. Its handle must not be used in a
    * child after fork(): the child registers again. */
   uint64_t scope;
+  /* Since 0.4, exponential histograms: |v| <= zero_threshold counts in the zero
+   * bucket; 0 means the default, the smallest normal double (2.2250738585072014e-308).
+   * See shmstats::ExponentialBuckets (shmstats/metric_spec.h). */
+  double zero_threshold;
   /* Room for options of later minor versions: zero means "the default", so callers
    * that never set them keep working. */
-  uint64_t reserved[6];
+  uint64_t reserved[5];
 } shmstats_metric_options;
 
 void shmstats_metric_options_init(shmstats_metric_options* options);
@@ -221,7 +225,7 @@ typedef struct shmstats_bucket_cell {
 } shmstats_bucket_cell;
 
 /* The histogram kinds of shmstats_histogram.kind. */
-#define SHMSTATS_HISTOGRAM_EXPONENTIAL 0 /* bucket from the bits of the value */
+#define SHMSTATS_HISTOGRAM_EXPONENTIAL 0 /* native buckets from the bits of the value */
 #define SHMSTATS_HISTOGRAM_TABLE 1       /* explicit bounds through the lookup table */
 #define SHMSTATS_HISTOGRAM_SEARCH 2      /* explicit bounds by binary search */
 
@@ -229,16 +233,19 @@ typedef struct shmstats_bucket_cell {
 typedef struct shmstats_histogram {
   shmstats_slot* slots; /* [sum][count of bucket 0 ... +Inf] of stripe 0 */
   union {
+    const uint64_t* native;            /* EXPONENTIAL: the schema's cells (the library's) */
     const shmstats_bucket_cell* cells; /* TABLE: owned by the segment handle */
     const shmstats_slot* bounds;       /* SEARCH: the finite bounds in the segment */
   };
-  int64_t min_key;        /* exponential: key of the first bucket; TABLE: key of cell 0 */
-  int64_t last;           /* exponential: index of the +Inf bucket; TABLE: key of the last cell */
-  int32_t shift;          /* exponential: 52 - precision_bits; TABLE: log2 of a cell's keys */
+  int64_t min_key;        /* EXPONENTIAL: key of the first positive bucket; TABLE: key of cell 0 */
+  int64_t last;           /* EXPONENTIAL: positive buckets; TABLE: key of the last cell */
+  int32_t shift;          /* EXPONENTIAL: max(schema, 0); TABLE: log2 of a cell's keys */
   uint16_t n_bounds;      /* SEARCH: number of finite bounds */
   uint8_t kind;           /* SHMSTATS_HISTOGRAM_* */
   uint8_t stripe_mask;    /* stripes - 1 (a power of two); 0: not striped */
   uint16_t stripe_stride; /* slots from one stripe to the next */
+  uint8_t coarse_shift;   /* EXPONENTIAL (since 0.4): max(-schema, 0) */
+  uint64_t zero_bits;     /* EXPONENTIAL (since 0.4): the zero threshold's bits */
 } shmstats_histogram;
 
 /* Find-or-create by (name, labels), as Segment::Register* in C++. On failure *out
@@ -303,13 +310,24 @@ SHMSTATS_C_HOT void shmstats_gauge_sub(shmstats_gauge g, double d) {
   shmstats_detail_add_double(g.slot, -d);
 }
 
-/* Bucket (lo, hi] from the bits of v: negatives and zero clamp to bucket 0. */
+/* Native exponential buckets, as shmstats::Histogram::ExponentialIndex (the algorithm
+ * of docs/segment-format.md): octave from the exponent, sub-bucket from one table cell
+ * and one comparison, clamped to the range, mirrored about the zero bucket by sign. */
 SHMSTATS_C_HOT size_t shmstats_detail_exponential_index(const shmstats_histogram* h, double v) {
-  int64_t bits = (int64_t)shmstats_detail_bits(v);
-  int64_t i;
-  if (bits < 0) bits = 0;
-  i = ((bits - 1) >> h->shift) - h->min_key;
-  return (size_t)(i < 0 ? 0 : i > h->last ? h->last : i);
+  uint64_t bits = shmstats_detail_bits(v);
+  uint64_t mag = bits & ~((uint64_t)1 << 63);
+  uint64_t mantissa = mag & (((uint64_t)1 << 52) - 1);
+  uint64_t cell = h->native[mantissa >> (51 - h->shift)];
+  uint64_t sub = (cell & 0x7ff) + (uint64_t)((mantissa << 11) > cell);
+  int64_t key =
+      (int64_t)(((((mag >> 52) + 1) << h->shift) + sub + (((uint64_t)1 << h->coarse_shift) - 1)) >>
+                h->coarse_shift);
+  int64_t c = key - h->min_key;
+  uint64_t d, neg;
+  c = c < 0 ? 0 : c > h->last ? h->last : c;
+  d = ((uint64_t)c + 1) & ((uint64_t)0 - (uint64_t)(mag > h->zero_bits));
+  neg = (uint64_t)0 - (bits >> 63);
+  return (size_t)((uint64_t)h->last + 1 + ((d ^ neg) - neg));
 }
 
 /* Explicit bounds through the lookup table: the value's bits, made into a key that
@@ -338,8 +356,9 @@ SHMSTATS_C_OUT_OF_LINE size_t shmstats_detail_search_index(const shmstats_histog
   return base + (size_t)(shmstats_detail_double(SHMSTATS_LOAD(&bounds[base])) < v);
 }
 
-/* The bucket shmstats_histogram_observe counts v in: the first whose bound is >= v,
- * or the last (+Inf). v must not be NaN. */
+/* The bucket shmstats_histogram_observe counts v in: explicit: the first whose bound
+ * is >= v, or the last (+Inf); exponential: see shmstats::ExponentialBuckets. v must
+ * not be NaN. */
 SHMSTATS_C_HOT size_t shmstats_histogram_bucket_index(const shmstats_histogram* h, double v) {
   if (h->kind == SHMSTATS_HISTOGRAM_EXPONENTIAL) return shmstats_detail_exponential_index(h, v);
   return h->kind == SHMSTATS_HISTOGRAM_TABLE ? shmstats_detail_table_index(h, v)
@@ -396,6 +415,10 @@ void shmstats_ffi_counter_inc(const shmstats_counter* c, uint64_t n);
 void shmstats_ffi_gauge_set(const shmstats_gauge* g, double v);
 void shmstats_ffi_gauge_add(const shmstats_gauge* g, double d);
 void shmstats_ffi_histogram_observe(const shmstats_histogram* h, double v);
+/* The bucket (0 .. n_buckets-1, in shmstats_metric_value.bucket_counts order) that
+ * observing v counts in; -1 for NaN (not counted). Since 0.4: bindings that port the
+ * index algorithm compare against it. */
+int64_t shmstats_ffi_histogram_bucket_index(const shmstats_histogram* h, double v);
 
 /* ---- reading and resetting ---- */
 
@@ -405,8 +428,8 @@ typedef struct shmstats_metric_value {
   const char* name;
   const shmstats_label* labels; /* sorted by name */
   size_t n_labels;
-  int32_t type;           /* shmstats_type */
-  int32_t precision_bits; /* exponential histograms; 0 for explicit */
+  int32_t type;   /* shmstats_type */
+  int32_t schema; /* exponential histograms (see exponential); 0 otherwise */
   const char* help;
   const char* unit;
   uint64_t counter;              /* counters */
@@ -416,6 +439,12 @@ typedef struct shmstats_metric_value {
   size_t n_buckets;
   double sum;
   uint64_t count;
+  /* Since 0.4, histograms: 1 for exponential (native) buckets, laid out as
+   * shmstats::HistogramValue says (shmstats/snapshot.h); first_index is the native
+   * index of the first positive bucket. */
+  int32_t exponential;
+  int64_t first_index;
+  double zero_threshold;
 } shmstats_metric_value;
 
 typedef struct shmstats_snapshot shmstats_snapshot; /* opaque */

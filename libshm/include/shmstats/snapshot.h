@@ -21,7 +21,16 @@ struct HistogramValue {
   // bucket and for the sum; sizes match counts.
   std::vector<uint64_t> reset_counts;
   double reset_sum = 0;
-  int precision_bits = 0;  // exponential buckets: the precision; 0 for explicit
+  // Exponential (native) buckets: n = (counts.size() - 3) / 2 positive buckets of
+  // native indexes first .. first+n-1 at this schema. counts are, in order: the
+  // negative overflow (below -bound(first+n-1)), the negative buckets from index
+  // first+n-1 down to first, the zero bucket (|v| <= zero_threshold, its bound
+  // zero_threshold), the positive buckets first .. first+n-1, +Inf. The first bucket of
+  // either sign also holds the values between zero_threshold and it.
+  bool exponential = false;
+  int schema = 0;
+  int64_t first_index = 0;
+  double zero_threshold = 0;
 };
 
 // A copy of one published metric. Plain data, owned by the caller.
@@ -56,14 +65,23 @@ struct Snapshot {
   std::vector<std::string> problems;
 };
 
+// The bucket layout as one number, kept beside a histogram's bounds by the history
+// store and the spool: 0 for explicit buckets, 128 + schema for exponential ones
+// (the bounds say the rest). Stores written before format 3 hold 1..10 (log-linear
+// exponential buckets, read back as explicit: their bounds are stored).
+int32_t LayoutWord(const HistogramValue& h) noexcept;
+// Sets h's exponential fields from a LayoutWord and h.bounds; leaves h explicit (and
+// returns false) when the word is not exponential or the bounds are not its layout's.
+bool ApplyLayoutWord(HistogramValue& h, int32_t word);
+
 // The q-quantile (0 <= q <= 1) of a histogram, as Prometheus's histogram_quantile()
 // computes it: rank q*count, the first non-empty bucket whose cumulative count reaches
 // it, and linear interpolation within that bucket; the first bucket's lower edge is 0
 // when its bound is positive, and a rank in +Inf returns the last finite bound.
 // Returns NaN for an empty histogram or q outside [0, 1].
 // The bucket found holds the exact nearest-rank quantile of the observations, so for
-// exponential buckets the result is within relative error 2^-precision_bits of it
-// whenever it lies above the first bound and at most the last.
+// exponential buckets the result is within relative error 2^(2^-schema) - 1 of it
+// whenever its magnitude lies above the first positive bound and at most the last.
 double Quantile(const HistogramValue& h, double q) noexcept;
 
 }  // namespace shmstats
