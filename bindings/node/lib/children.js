@@ -140,18 +140,16 @@ class ExplicitHistogramChild extends HistogramChild {
   }
 }
 
-// Exponential buckets (bounded relative error), indexed from the bits of v.
+// Native exponential buckets (Prometheus' schema), indexed from the bits of v.
 class ExponentialHistogramChild extends HistogramChild {
   constructor(series) {
     super(series);
-    this._shift = series.shift;
-    this._minKey = series.minKey;
-    this._last = series.last;
+    this._series = series; // its index fields (bucket-index.js exponentialIndex)
   }
 
   observe(v) {
     if (typeof v !== 'number' || v !== v) return;
-    this._wasm.o(this._at, this._at + 8 + 8 * exponentialIndex(v, this._shift, this._minKey, this._last), v);
+    this._wasm.o(this._at, this._at + 8 + 8 * exponentialIndex(this._series, v), v);
   }
 }
 

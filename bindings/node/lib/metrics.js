@@ -7,10 +7,12 @@ const children = require('./children');
 
 const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-// Exponential buckets with a bounded relative error (2^-precisionBits), from the
-// library: pass as `buckets: exponential({ min, max, precisionBits })`.
-function exponential({ min = 1e-6, max = 1e4, precisionBits = 3 } = {}) {
-  return { kind: 'exponential', min, max, precisionBits };
+// The library's exponential buckets, those of Prometheus native histograms: 2^schema
+// buckets per power of two (schema -4..8; 3: each about 9% wide) from min to max,
+// and a zero bucket for |v| <= zeroThreshold (0: the library's default, the smallest
+// normal double). Pass as `buckets: exponential({ min, max, schema, zeroThreshold })`.
+function exponential({ min = 1e-6, max = 1e4, schema = 3, zeroThreshold = 0 } = {}) {
+  return { kind: 'exponential', min, max, schema, zeroThreshold };
 }
 
 function explicit(bounds) {
@@ -236,7 +238,7 @@ class Histogram extends Metric {
 }
 
 // prom-client's Summary, where it fits: observations go into exponential buckets
-// (relative error 2^-precisionBits, 12.5% by default), from which readers compute
+// (2^schema per power of two, 8 by default: each about 9% wide), from which readers compute
 // any percentile over any range, merged across processes; `percentiles`,
 // `maxAgeSeconds` and `ageBuckets` are accepted and left to the readers. It is
 // stored and exported as a histogram.
