@@ -10,7 +10,7 @@ const { PACKAGE, freshSegment } = require('./helpers');
 
 const segment = freshSegment('buckets');
 const native = require(path.join(PACKAGE, 'lib', 'native'));
-const { explicitIndex, exponentialIndex } = require(path.join(PACKAGE, 'lib', 'bucket-index'));
+const { explicitIndexer } = require(path.join(PACKAGE, 'lib', 'bucket-index'));
 const probe = require(process.env.SHMSTATS_NODE_PROBE);
 
 const N = 100000;
@@ -78,8 +78,9 @@ explicitLayouts.forEach((bounds, k) => {
     const b = Float64Array.from(bounds);
     const vs = values(1000 + k, bounds);
     const c = probe.bucketIndices(segment, `explicit_${k}`, b, 0, 0, 0, 0, vs);
+    const explicitIndex = explicitIndexer(b);
     for (let i = 0; i < N; ++i) {
-      const js = explicitIndex(b, vs[i]);
+      const js = explicitIndex(vs[i]);
       if (js !== c[i]) assert.fail(`value ${vs[i]}: JS bucket ${js}, C bucket ${c[i]}`);
     }
   });
@@ -120,7 +121,7 @@ exponentialLayouts.forEach((layout, k) => {
     const c = probe.bucketIndices(segment, name, null, layout.min, layout.max, layout.schema,
                                   layout.zeroThreshold, vs);
     for (let i = 0; i < N; ++i) {
-      const js = exponentialIndex(series, vs[i]);
+      const js = series.index(vs[i]);
       if (js !== c[i]) assert.fail(`value ${vs[i]}: JS bucket ${js}, C bucket ${c[i]}`);
     }
   });

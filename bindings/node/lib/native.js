@@ -2,7 +2,7 @@
 // The addon (set-up only) and the segments this process has opened.
 const path = require('path');
 const wasm = require('./wasm');
-const { nativeCells } = require('./bucket-index');
+const { nativeCells, exponentialIndexer } = require('./bucket-index');
 
 const addon = require(process.env.SHMSTATS_NODE_ADDON ||
                       path.join(__dirname, '..', 'build', 'Release', 'shmstats.node'));
@@ -23,8 +23,8 @@ class Segment {
     this.name = name;
     this.handle = addon.open(name);
     // key -> { slots, offset, kind, wasm, users, and an exponential histogram's index
-    // fields (bucket-index.js exponentialIndex): cells, shift, coarseShift, minKey,
-    // last, zero }
+    // fields: cells, shift, coarseShift, minKey, last, zero, and index (bucket-index.js
+    // exponentialIndexer) }
     this.series = new Map();
     this.memory = null; // a WebAssembly.Memory over which the segment is mapped again
     this.wasm = null; // wasm.js's functions on that memory
@@ -58,7 +58,8 @@ class Segment {
           exp ? buckets.zeroThreshold : 0);
       s = { slots: r[0], kind: r[1], shift: r[2], minKey: r[3], last: r[4], offset: r[5],
             coarseShift: r[6], zero: r[7], cells: r[8] === null ? null : nativeCells(r[2], r[8]),
-            wasm: this._wasm(r[0]), users: new Set() };
+            index: null, wasm: this._wasm(r[0]), users: new Set() };
+      if (s.cells !== null) s.index = exponentialIndexer(s);
       this.series.set(key, s);
     }
     return s;
