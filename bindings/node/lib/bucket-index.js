@@ -68,7 +68,7 @@ function exponentialIndexer(h) {
       const mantissaHi = hi & 0xfffff; // the top 20 of the 52 mantissa bits
       const cell = mantissaHi >>> ${19 - shift}; // mantissa >> (51 - shift)
       const s = sub[cell] + (mantissaHi * 4294967296 + lo > bound[cell] ? 1 : 0);
-      const key = ((((hi >>> 20) & 0x7ff) + 1) * ${2 ** shift} + s + ${2 ** coarseShift - 1}) >> ${coarseShift};
+      const key = (((((hi >>> 20) & 0x7ff) + 1) << ${shift}) + s + ${2 ** coarseShift - 1}) >> ${coarseShift};
       let k = key - ${minKey};
       k = k < 0 ? 0 : k > ${last} ? ${last} : k;
       const d = Math.abs(v) > ${zero} ? k + 1 : 0;
