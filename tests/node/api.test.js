@@ -98,7 +98,14 @@ test('histogram: default buckets, exponential buckets, zero()', async () => {
   assert.deepEqual(got.values[0].value.buckets, [0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
   const e = new Histogram({ name: 'api_exp_bytes', help: 'x', buckets: exponential({ min: 1, max: 1e6 }) });
   for (let i = 0; i < 1000; ++i) e.observe(i);
-  assert.equal(one('api_exp_bytes').histogram.count, 1000);
+  e.observe(-3);
+  assert.equal(one('api_exp_bytes').histogram.count, 1001);
+  // Native buckets: n negative, the zero bucket in the middle, n positive, an overflow each side.
+  const eb = (await e.get()).values[0].value.buckets;
+  const middle = (eb.length - 1) / 2;
+  assert.equal(eb[middle], 1); // 0
+  assert.equal(eb.slice(0, middle).reduce((x, y) => x + y), 1); // -3
+  assert.equal(eb.slice(middle + 1).reduce((x, y) => x + y), 999);
   const z = new Histogram({ name: 'api_zeroed_seconds', help: 'x', labelNames: ['k'] });
   z.zero({ k: 'v' });
   assert.equal(one('api_zeroed_seconds', { k: 'v' }).histogram.count, 0);

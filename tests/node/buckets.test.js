@@ -10,7 +10,7 @@ const { PACKAGE, freshSegment } = require('./helpers');
 
 const segment = freshSegment('buckets');
 const native = require(path.join(PACKAGE, 'lib', 'native'));
-const { explicitIndex, exponentialIndex } = require(path.join(PACKAGE, 'lib', 'bucket-index'));
+const { explicitIndexer } = require(path.join(PACKAGE, 'lib', 'bucket-index'));
 const probe = require(process.env.SHMSTATS_NODE_PROBE);
 
 const N = 100000;
@@ -77,20 +77,25 @@ explicitLayouts.forEach((bounds, k) => {
   test(`explicit layout ${k} (${bounds.length} bounds): JS index == C index`, () => {
     const b = Float64Array.from(bounds);
     const vs = values(1000 + k, bounds);
-    const c = probe.bucketIndices(segment, `explicit_${k}`, b, 0, 0, 0, vs);
+    const c = probe.bucketIndices(segment, `explicit_${k}`, b, 0, 0, 0, 0, vs);
+    const explicitIndex = explicitIndexer(b);
     for (let i = 0; i < N; ++i) {
-      const js = explicitIndex(b, vs[i]);
+      const js = explicitIndex(vs[i]);
       if (js !== c[i]) assert.fail(`value ${vs[i]}: JS bucket ${js}, C bucket ${c[i]}`);
     }
   });
 });
 
+// Native schemas from the coarsest to the finest, the default zero threshold and wider ones.
 const exponentialLayouts = [
-  { min: 1e-6, max: 1e4, precisionBits: 3 }, // the library's defaults
-  { min: 1, max: 1e6, precisionBits: 1 },
-  { min: 1, max: 3, precisionBits: 10 },
-  { min: 1e-30, max: 1e30, precisionBits: 1 },
-  { min: 0.75, max: 1.5, precisionBits: 6 },
+  { min: 1e-6, max: 1e4, schema: 3, zeroThreshold: 0 }, // the library's defaults
+  { min: 1, max: 1e6, schema: 1, zeroThreshold: 0.5 },
+  { min: 1, max: 3, schema: 8, zeroThreshold: 0 },
+  { min: 1e-30, max: 1e30, schema: -4, zeroThreshold: 1e-40 },
+  { min: 1e-30, max: 1e30, schema: 0, zeroThreshold: 0 },
+  { min: 0.75, max: 1.5, schema: 6, zeroThreshold: 0.25 },
+  { min: 1e-3, max: 1e3, schema: -1, zeroThreshold: 0 },
+  { min: 0.01, max: 100, schema: 5, zeroThreshold: 1e-3 },
 ];
 
 exponentialLayouts.forEach((layout, k) => {
@@ -98,11 +103,25 @@ exponentialLayouts.forEach((layout, k) => {
     const name = `exponential_${k}`;
     const series = native.segment(segment).register(
         'histogram', name, [], 'x', null, 'shared', { kind: 'exponential', ...layout });
-    const anchors = [layout.min, layout.max, 1, 2, 0.5, 3];
+    // Native bounds (docs/segment-format.md: the schema-fold square root of 2^j, times
+    // powers of two) in the octaves of min, 1 and max; min, max, the zero threshold;
+    // and their negatives.
+    const anchors = [layout.min, layout.max, 3, layout.zeroThreshold || 2.2250738585072014e-308];
+    const s = Math.max(layout.schema, 0);
+    for (let j = 0; j < Math.min(2 ** s, 16); ++j) {
+      let bound = 2 ** j;
+      for (let t = 0; t < s; ++t) bound = Math.sqrt(bound);
+      for (const o of [0, -1, Math.floor(Math.log2(layout.min)), Math.floor(Math.log2(layout.max))]) {
+        anchors.push(bound * 2 ** o);
+      }
+    }
+    for (const a of anchors.slice()) anchors.push(-a);
+    anchors.sort((x, y) => x - y);
     const vs = values(2000 + k, anchors);
-    const c = probe.bucketIndices(segment, name, null, layout.min, layout.max, layout.precisionBits, vs);
+    const c = probe.bucketIndices(segment, name, null, layout.min, layout.max, layout.schema,
+                                  layout.zeroThreshold, vs);
     for (let i = 0; i < N; ++i) {
-      const js = exponentialIndex(vs[i], series.shift, series.minKey, series.last);
+      const js = series.index(vs[i]);
       if (js !== c[i]) assert.fail(`value ${vs[i]}: JS bucket ${js}, C bucket ${c[i]}`);
     }
   });

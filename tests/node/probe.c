@@ -1,6 +1,6 @@
 /* A test-only addon: what the Node.js package's tests compare it with and check it
  * by, from the C library itself.
- *   bucketIndices(segment, name, bounds | null, min, max, precisionBits, values)
+ *   bucketIndices(segment, name, bounds | null, min, max, schema, zeroThreshold, values)
  *     registers (find-or-create) that histogram through the C ABI and returns
  *     shmstats_histogram_bucket_index of each value (a Uint32Array);
  *   enterExitOnlyFilter() installs, on the calling thread only, a seccomp filter that
@@ -35,19 +35,19 @@ static napi_value Throw(napi_env env, const char* message) {
 }
 
 static napi_value BucketIndices(napi_env env, napi_callback_info info) {
-  size_t argc = 7, n_values, n_bounds = 0, i;
-  napi_value argv[7], out_buffer, out;
+  size_t argc = 8, n_values, n_bounds = 0, i;
+  napi_value argv[8], out_buffer, out;
   char segment_name[256], name[256];
   double *values, *bounds = NULL;
   uint32_t* indices;
-  int32_t precision;
+  int32_t schema;
   napi_valuetype bt;
   napi_typedarray_type at;
   shmstats_segment* seg;
   shmstats_metric_options opts;
   shmstats_histogram h;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 7)
-    return Throw(env, "bucketIndices takes 7 arguments");
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 8)
+    return Throw(env, "bucketIndices takes 8 arguments");
   napi_get_value_string_utf8(env, argv[0], segment_name, sizeof segment_name, NULL);
   napi_get_value_string_utf8(env, argv[1], name, sizeof name, NULL);
   shmstats_metric_options_init(&opts);
@@ -63,9 +63,10 @@ static napi_value BucketIndices(napi_env env, napi_callback_info info) {
   }
   napi_get_value_double(env, argv[3], &opts.min);
   napi_get_value_double(env, argv[4], &opts.max);
-  napi_get_value_int32(env, argv[5], &precision);
-  opts.precision_bits = precision;
-  if (napi_get_typedarray_info(env, argv[6], &at, &n_values, (void**)&values, NULL, NULL) !=
+  napi_get_value_int32(env, argv[5], &schema);
+  opts.schema = schema;
+  napi_get_value_double(env, argv[6], &opts.zero_threshold);
+  if (napi_get_typedarray_info(env, argv[7], &at, &n_values, (void**)&values, NULL, NULL) !=
           napi_ok ||
       at != napi_float64_array)
     return Throw(env, "values must be a Float64Array");

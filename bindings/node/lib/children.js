@@ -2,7 +2,7 @@
 // One series each: what labels() returns and what an unlabelled metric records
 // into. The methods here are the recording hot path: they never throw, allocate
 // nothing for the common calls, and make no call into the addon.
-const { explicitIndex, exponentialIndex } = require('./bucket-index');
+const { exponentialIndexer } = require('./bucket-index');
 
 function now() {
   return performance.now();
@@ -128,30 +128,28 @@ class HistogramChild extends Child {
 
 // Explicit (Prometheus-style) upper bounds.
 class ExplicitHistogramChild extends HistogramChild {
-  constructor(series, bounds) {
+  constructor(series, index) {
     super(series);
-    this._bounds = bounds;
+    this._index = index; // bucket-index.js explicitIndexer of the bounds
   }
 
   // Counts v in its bucket and adds it to the sum; NaN and non-numbers are ignored.
   observe(v) {
     if (typeof v !== 'number' || v !== v) return;
-    this._wasm.o(this._at, this._at + 8 + 8 * explicitIndex(this._bounds, v), v);
+    this._wasm.o(this._at, this._at + 8 + 8 * this._index(v), v);
   }
 }
 
-// Exponential buckets (bounded relative error), indexed from the bits of v.
+// Native exponential buckets (Prometheus' schema), indexed from the bits of v.
 class ExponentialHistogramChild extends HistogramChild {
   constructor(series) {
     super(series);
-    this._shift = series.shift;
-    this._minKey = series.minKey;
-    this._last = series.last;
+    this._index = series.index; // bucket-index.js exponentialIndexer of the series
   }
 
   observe(v) {
     if (typeof v !== 'number' || v !== v) return;
-    this._wasm.o(this._at, this._at + 8 + 8 * exponentialIndex(v, this._shift, this._minKey, this._last), v);
+    this._wasm.o(this._at, this._at + 8 + 8 * this._index(v), v);
   }
 }
 

@@ -9,11 +9,15 @@ export type LabelValues<T extends string> = Partial<Record<T, string | number>>;
  *  when the process exits, gauges dropped). */
 export type Scope = 'shared' | 'process';
 
+/** The library's exponential buckets: Prometheus native histograms' schema. */
 export interface ExponentialBuckets {
   kind: 'exponential';
   min: number;
   max: number;
-  precisionBits: number;
+  /** -4..8: 2^schema buckets per power of two. */
+  schema: number;
+  /** |v| <= zeroThreshold counts in the zero bucket; 0: the smallest normal double. */
+  zeroThreshold: number;
 }
 
 export interface MetricConfiguration<T extends string> {
@@ -125,7 +129,8 @@ export class Summary<T extends string = string> extends Histogram<T> {
   constructor(config: SummaryConfiguration<T>);
 }
 
-export function exponential(options?: { min?: number; max?: number; precisionBits?: number }):
+export function exponential(
+    options?: { min?: number; max?: number; schema?: number; zeroThreshold?: number }):
     ExponentialBuckets;
 export function linearBuckets(start: number, width: number, count: number): number[];
 export function exponentialBuckets(start: number, factor: number, count: number): number[];

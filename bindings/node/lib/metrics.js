@@ -4,13 +4,16 @@
 // labels()) throws on bad input; recording never throws.
 const native = require('./native');
 const children = require('./children');
+const { explicitIndexer } = require('./bucket-index');
 
 const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-// Exponential buckets with a bounded relative error (2^-precisionBits), from the
-// library: pass as `buckets: exponential({ min, max, precisionBits })`.
-function exponential({ min = 1e-6, max = 1e4, precisionBits = 3 } = {}) {
-  return { kind: 'exponential', min, max, precisionBits };
+// The library's exponential buckets, those of Prometheus native histograms: 2^schema
+// buckets per power of two (schema -4..8; 3: each about 9% wide) from min to max,
+// and a zero bucket for |v| <= zeroThreshold (0: the library's default, the smallest
+// normal double). Pass as `buckets: exponential({ min, max, schema, zeroThreshold })`.
+function exponential({ min = 1e-6, max = 1e4, schema = 3, zeroThreshold = 0 } = {}) {
+  return { kind: 'exponential', min, max, schema, zeroThreshold };
 }
 
 function explicit(bounds) {
@@ -23,7 +26,7 @@ function explicit(bounds) {
       throw new RangeError(`shmstats: bucket bounds must be finite and strictly increasing: ${b}`);
     }
   }
-  return { kind: 'explicit', bounds: Float64Array.from(b) };
+  return { kind: 'explicit', bounds: Float64Array.from(b), index: explicitIndexer(b) };
 }
 
 function isLabels(a) {
@@ -230,13 +233,13 @@ class Histogram extends Metric {
 
   _makeChild(series) {
     return this._spec.kind === 'explicit'
-      ? new children.ExplicitHistogramChild(series, this._spec.bounds)
+      ? new children.ExplicitHistogramChild(series, this._spec.index)
       : new children.ExponentialHistogramChild(series);
   }
 }
 
 // prom-client's Summary, where it fits: observations go into exponential buckets
-// (relative error 2^-precisionBits, 12.5% by default), from which readers compute
+// (2^schema per power of two, 8 by default: each about 9% wide), from which readers compute
 // any percentile over any range, merged across processes; `percentiles`,
 // `maxAgeSeconds` and `ageBuckets` are accepted and left to the readers. It is
 // stored and exported as a histogram.

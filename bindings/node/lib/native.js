@@ -2,6 +2,7 @@
 // The addon (set-up only) and the segments this process has opened.
 const path = require('path');
 const wasm = require('./wasm');
+const { nativeCells, exponentialIndexer } = require('./bucket-index');
 
 const addon = require(process.env.SHMSTATS_NODE_ADDON ||
                       path.join(__dirname, '..', 'build', 'Release', 'shmstats.node'));
@@ -21,7 +22,10 @@ class Segment {
   constructor(name) {
     this.name = name;
     this.handle = addon.open(name);
-    this.series = new Map(); // key -> { slots, offset, kind, shift, minKey, last, wasm, users }
+    // key -> { slots, offset, kind, wasm, users, and an exponential histogram's index
+    // fields: cells, shift, coarseShift, minKey, last, zero, and index (bucket-index.js
+    // exponentialIndexer) }
+    this.series = new Map();
     this.memory = null; // a WebAssembly.Memory over which the segment is mapped again
     this.wasm = null; // wasm.js's functions on that memory
   }
@@ -46,14 +50,16 @@ class Segment {
     const key = [type, name, scope, ...flat].join('\u0000');
     let s = this.series.get(key);
     if (s === undefined) {
-      const explicit = buckets !== null && buckets.kind === 'explicit';
+      const exp = buckets !== null && buckets.kind === 'exponential';
       const r = addon.register(
           this.handle, TYPE[type], name, flat, help || null, unit || null, SCOPE[scope],
-          buckets === null ? 0 : BUCKETS[buckets.kind], explicit ? buckets.bounds : null,
-          explicit || buckets === null ? 0 : buckets.min, explicit || buckets === null ? 0 : buckets.max,
-          explicit || buckets === null ? 0 : buckets.precisionBits);
+          buckets === null ? 0 : BUCKETS[buckets.kind], exp || buckets === null ? null : buckets.bounds,
+          exp ? buckets.min : 0, exp ? buckets.max : 0, exp ? buckets.schema : 0,
+          exp ? buckets.zeroThreshold : 0);
       s = { slots: r[0], kind: r[1], shift: r[2], minKey: r[3], last: r[4], offset: r[5],
-            wasm: this._wasm(r[0]), users: new Set() };
+            coarseShift: r[6], zero: r[7], cells: r[8] === null ? null : nativeCells(r[2], r[8]),
+            index: null, wasm: this._wasm(r[0]), users: new Set() };
+      if (s.cells !== null) s.index = exponentialIndexer(s);
       this.series.set(key, s);
     }
     return s;

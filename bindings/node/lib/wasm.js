@@ -19,10 +19,16 @@
 //           (i64.atomic.rmw.cmpxchg (local.get $at) (local.get $old)
 //             (i64.reinterpret_f64 (f64.add (f64.reinterpret_i64 (local.get $old)) (local.get $d))))
 //           (local.get $old)))))
-//     ;; observe: counts 1 in the bucket at byte offset $bucket, adds v to the sum at $sum.
-//     (func (export "o") (param $sum i32) (param $bucket i32) (param $v f64)
+//     ;; observe: counts 1 in the bucket at byte offset $bucket, adds v to the sum at
+//     ;; $sum (f's loop written out: V8 does not inline the call).
+//     (func (export "o") (param $sum i32) (param $bucket i32) (param $v f64) (local $old i64)
 //       (drop (i64.atomic.rmw.add (local.get $bucket) (i64.const 1)))
-//       (call 0 (local.get $sum) (local.get $v)))
+//       (loop $retry
+//         (local.set $old (i64.atomic.load (local.get $sum)))
+//         (br_if $retry (i64.ne
+//           (i64.atomic.rmw.cmpxchg (local.get $sum) (local.get $old)
+//             (i64.reinterpret_f64 (f64.add (f64.reinterpret_i64 (local.get $old)) (local.get $v))))
+//           (local.get $old)))))
 //     ;; Adds n (an integer in [0, 2^64), as a double) to the counter at byte offset `at`.
 //     (func (export "a") (param $at i32) (param $n f64)
 //       (drop (i64.atomic.rmw.add (local.get $at) (i64.trunc_f64_u (local.get $n))))))
@@ -37,7 +43,7 @@ const BYTES = new Uint8Array([
   // export section: "f" = function 0, "o" = function 1, "a" = function 2
   0x07, 0x0d, 0x03, 0x01, 0x66, 0x00, 0x00, 0x01, 0x6f, 0x00, 0x01, 0x01, 0x61, 0x00, 0x02,
   // code section, three bodies
-  0x0a, 0x44, 0x03,
+  0x0a, 0x5f, 0x03,
   // f: one i64 local
   0x23, 0x01, 0x01, 0x7e,
   0x03, 0x40, //   loop
@@ -46,11 +52,15 @@ const BYTES = new Uint8Array([
   0xfe, 0x49, 0x03, 0x00, // i64.atomic.rmw.cmpxchg align=8
   0x20, 0x02, 0x52, 0x0d, 0x00, // retry while the value seen != old
   0x0b, 0x0b, //   end loop, end
-  // o: no locals
-  0x11, 0x00,
+  // o: one i64 local; f's loop written out in it (a call costs more than the loop)
+  0x2c, 0x01, 0x01, 0x7e,
   0x20, 0x01, 0x42, 0x01, 0xfe, 0x1f, 0x03, 0x00, 0x1a, // drop(i64.atomic.rmw.add(bucket, 1))
-  0x20, 0x00, 0x20, 0x02, 0x10, 0x00, // f(sum, v)
-  0x0b,
+  0x03, 0x40, //   loop
+  0x20, 0x00, 0xfe, 0x11, 0x03, 0x00, 0x21, 0x03, // old = i64.atomic.load align=8 (sum)
+  0x20, 0x00, 0x20, 0x03, 0x20, 0x03, 0xbf, 0x20, 0x02, 0xa0, 0xbd, // sum, old, bits(double(old) + v)
+  0xfe, 0x49, 0x03, 0x00, // i64.atomic.rmw.cmpxchg align=8
+  0x20, 0x03, 0x52, 0x0d, 0x00, // retry while the value seen != old
+  0x0b, 0x0b, //   end loop, end
   // a: no locals
   0x0c, 0x00,
   0x20, 0x00, 0x20, 0x01, 0xb1, 0xfe, 0x1f, 0x03, 0x00, 0x1a, // drop(i64.atomic.rmw.add(at, u64(n)))

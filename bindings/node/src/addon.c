@@ -14,6 +14,7 @@
 #include <shmstats/shmstats_c.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mapping.h"
 
@@ -125,20 +126,24 @@ static napi_value Number(napi_env env, double v) {
 }
 
 /* register(segment, type, name, labels, help, unit, scope, bucketKind, bounds, min,
- *          max, precisionBits) -> [buffer, kind, shift, minKey, last, offset]
+ *          max, schema, zeroThreshold)
+ *   -> [buffer, kind, shift, minKey, last, offset, coarseShift, zeroThreshold, cells]
  * type: 1 counter, 2 gauge, 3 histogram (shmstats_type); labels: a flat array of
- * names and values; bounds: a Float64Array (explicit) or null. The buffer covers the
- * series' slots of stripe 0: one for counters and gauges, [sum][buckets...+Inf] for
- * histograms; kind/shift/minKey/last are the histogram handle's fields (0 otherwise);
- * offset is where the slots lie in the segment's file. */
+ * names and values; bounds: a Float64Array (explicit) or null; schema and
+ * zeroThreshold: exponential (0: the library's default threshold). The buffer covers
+ * the series' slots of stripe 0: one for counters and gauges, [sum][buckets...+Inf]
+ * for histograms; kind/shift/minKey/last/coarseShift are the histogram handle's
+ * fields (0 otherwise), zeroThreshold the double of its zero_bits; cells a copy of
+ * its native cells (2^(shift+1) u64s; exponential only, null otherwise); offset is
+ * where the slots lie in the segment's file. */
 static napi_value Register(napi_env env, napi_callback_info info) {
-  size_t argc = 12, i, n_labels = 0, n_slots = 1;
-  napi_value argv[12], result, labels_v, item;
+  size_t argc = 13, i, n_labels = 0, n_slots = 1;
+  napi_value argv[13], result, labels_v, item, cells = NULL;
   shmstats_segment* seg;
   shmstats_metric_options opts;
   shmstats_label* labels = NULL;
   char *name = NULL, *help = NULL, *unit = NULL;
-  int32_t type = 0, bucket_kind = 0, precision = 0, failed = 0;
+  int32_t type = 0, bucket_kind = 0, schema = 0, failed = 0;
   uint32_t n_flat = 0;
   int64_t scope = 0;
   shmstats_status s = SHMSTATS_OK;
@@ -151,8 +156,8 @@ static napi_value Register(napi_env env, napi_callback_info info) {
 
   memset(&hist, 0, sizeof hist);
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 12) {
-    napi_throw_type_error(env, NULL, "shmstats: register takes 12 arguments");
+  if (argc != 13) {
+    napi_throw_type_error(env, NULL, "shmstats: register takes 13 arguments");
     return NULL;
   }
   if ((seg = SegmentOf(env, argv[0])) == NULL) return NULL;
@@ -162,7 +167,8 @@ static napi_value Register(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_value_int32(env, argv[7], &bucket_kind));
   CHECK(env, napi_get_value_double(env, argv[9], &opts.min));
   CHECK(env, napi_get_value_double(env, argv[10], &opts.max));
-  CHECK(env, napi_get_value_int32(env, argv[11], &precision));
+  CHECK(env, napi_get_value_int32(env, argv[11], &schema));
+  CHECK(env, napi_get_value_double(env, argv[12], &opts.zero_threshold));
   labels_v = argv[3];
   CHECK(env, napi_get_array_length(env, labels_v, &n_flat));
   n_labels = n_flat / 2;
@@ -203,7 +209,7 @@ static napi_value Register(napi_env env, napi_callback_info info) {
     case SHMSTATS_HISTOGRAM: {
       napi_valuetype bt;
       opts.bucket_kind = bucket_kind;
-      opts.precision_bits = precision;
+      opts.schema = schema;
       CHECK(env, napi_typeof(env, argv[8], &bt));
       if (bt != napi_null && bt != napi_undefined) {
         napi_typedarray_type at;
@@ -219,8 +225,10 @@ static napi_value Register(napi_env env, napi_callback_info info) {
       }
       s = shmstats_register_histogram(seg, &opts, &hist);
       slot = hist.slots;
-      n_slots = 2 + (hist.kind == SHMSTATS_HISTOGRAM_EXPONENTIAL ? (size_t)hist.last
-                                                                 : (size_t)opts.n_bounds);
+      /* [sum] and the buckets: 2n + 3 native ones (docs/segment-format.md), or the
+       * explicit bounds' and +Inf. */
+      n_slots = hist.kind == SHMSTATS_HISTOGRAM_EXPONENTIAL ? 4 + 2 * (size_t)hist.last
+                                                            : 2 + (size_t)opts.n_bounds;
       break;
     }
     default:
@@ -239,14 +247,26 @@ static napi_value Register(napi_env env, napi_callback_info info) {
       goto done;
     }
   }
-  if (napi_create_array_with_length(env, 6, &result) != napi_ok) goto done;
+  if (slot != NULL && type == SHMSTATS_HISTOGRAM && hist.kind == SHMSTATS_HISTOGRAM_EXPONENTIAL) {
+    void* copy;
+    size_t bytes = ((size_t)2 << hist.shift) * sizeof(uint64_t);
+    if (napi_create_arraybuffer(env, bytes, &copy, &cells) != napi_ok) goto done;
+    memcpy(copy, hist.native, bytes);
+  } else if (napi_get_null(env, &cells) != napi_ok) {
+    goto done;
+  }
+  if (napi_create_array_with_length(env, 9, &result) != napi_ok) goto done;
   if ((item = SlotBuffer(env, slot, n_slots)) == NULL ||
       napi_set_element(env, result, 0, item) != napi_ok ||
       napi_set_element(env, result, 1, Number(env, hist.kind)) != napi_ok ||
       napi_set_element(env, result, 2, Number(env, hist.shift)) != napi_ok ||
       napi_set_element(env, result, 3, Number(env, (double)hist.min_key)) != napi_ok ||
       napi_set_element(env, result, 4, Number(env, (double)hist.last)) != napi_ok ||
-      napi_set_element(env, result, 5, Number(env, (double)file_offset)) != napi_ok)
+      napi_set_element(env, result, 5, Number(env, (double)file_offset)) != napi_ok ||
+      napi_set_element(env, result, 6, Number(env, hist.coarse_shift)) != napi_ok ||
+      napi_set_element(env, result, 7, Number(env, shmstats_detail_double(hist.zero_bits))) !=
+          napi_ok ||
+      napi_set_element(env, result, 8, cells) != napi_ok)
     goto done;
   out = result;
 done:
