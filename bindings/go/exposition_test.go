@@ -32,7 +32,7 @@ func TestPrometheusExpositionOfGoSeries(t *testing.T) {
 		`http_requests_total{code="200",method="GET"} 3`,
 		"# TYPE http_request_seconds histogram",
 		`http_request_seconds_bucket{le="0.1"} 1`,
-		`http_request_seconds_bucket{le="1"} 2`,
+		`http_request_seconds_bucket{le="1.0"} 2`,
 		`http_request_seconds_bucket{le="+Inf"} 3`,
 		"http_request_seconds_sum 5.55",
 		"http_request_seconds_count 3",

@@ -47,7 +47,7 @@
 
 #include "daemon/collector.h"
 #include "daemon/config.h"
-#include "daemon/http/history.h"
+#include "daemon/history_query.h"
 #include "daemon/worker_pool.h"
 
 namespace shmstats::daemon {

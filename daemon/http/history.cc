@@ -13,84 +13,12 @@
 namespace shmstats::daemon {
 namespace {
 
-// Polled by the store while the query runs (Store::SetInterrupt): interrupts it once
-// its budget is spent or the daemon is stopping (the store then throws StoreError).
-struct Budget {
-  std::chrono::steady_clock::time_point deadline;
-  const std::function<bool()>* stopping;
-  bool expired = false;
-  bool stopped = false;
-};
-
-int CheckBudget(void* arg) {
-  auto* b = static_cast<Budget*>(arg);
-  if ((*b->stopping)()) b->stopped = true;
-  if (std::chrono::steady_clock::now() > b->deadline) b->expired = true;
-  return b->stopped || b->expired;
-}
-
-void Bounds(const HistoryLimits& limits, const history::QueryRange& range, size_t series) {
-  if (range.to_ms - range.from_ms > limits.max_range_ms) {
-    throw Error(Errc::kInvalidArgument,
-                fmt::format("range longer than {} days: query a shorter range",
-                            limits.max_range_ms / (24 * 3'600'000)));
-  }
-  if (series > limits.max_series) {
-    throw Error(Errc::kInvalidArgument,
-                fmt::format("the selector matches {} series, more than {}: narrow it with a "
-                            "label matcher",
-                            series, limits.max_series));
-  }
-  int64_t steps = (range.to_ms - range.from_ms) / range.step_ms + 1;
-  if (static_cast<int64_t>(series) * steps > limits.max_points) {
-    throw Error(Errc::kInvalidArgument,
-                fmt::format("{} series x {} steps is more than {} points: use a larger step, a "
-                            "shorter range or a narrower selector",
-                            series, steps, limits.max_points));
-  }
-}
-
-}  // namespace
-
-namespace {
-
-// Runs `query` on a reader of `history_db` with the interrupt armed, and maps its
-// errors: 400 for bad input or a query over the bounds, 503 for a store that cannot
-// be read, a spent budget or a daemon that is stopping; `message` says which.
-int Guarded(const std::string& history_db, const HistoryLimits& limits,
-            const std::function<bool()>& stopping, std::string& message,
-            const std::function<void(history::HistoryReader&)>& query) {
-  Budget budget{std::chrono::steady_clock::now() + limits.budget, &stopping};
-  try {
-    history::HistoryReader reader(history_db);
-    reader.store().SetInterrupt([&budget] { return CheckBudget(&budget) != 0; });
-    query(reader);
-    reader.store().SetInterrupt(nullptr);
-    return 200;
-  } catch (const Error& e) {
-    message = fmt::format("bad request: {}", e.what());
-    return 400;
-  } catch (const history::StoreError& e) {
-    if (budget.stopped) {
-      message = "shutting down";
-    } else if (budget.expired) {
-      message = fmt::format(
-          "history query ran past its {} ms budget: use a larger step, a "
-          "shorter range or a narrower selector",
-          limits.budget.count());
-    } else {
-      message = fmt::format("history unavailable: {}", e.what());
-    }
-    return 503;
-  }
-}
-
 // Guarded, answering over HTTP: the error's message as the body.
 void Guarded(const std::string& history_db, const HistoryLimits& limits,
              const std::function<bool()>& stopping, HttpResponse& res,
              const std::function<void(history::HistoryReader&)>& query) {
   std::string message;
-  if (int status = Guarded(history_db, limits, stopping, message, query); status != 200) {
+  if (int status = GuardedQuery(history_db, limits, stopping, message, query); status != 200) {
     res.Set(status, message + "\n");
   }
 }
@@ -109,28 +37,7 @@ std::string FormatParam(const HttpRequest& req) {
   return format;
 }
 
-size_t Matching(history::HistoryReader& reader, const common::Selector& selector) {
-  size_t matched = 0;
-  for (const auto& s : reader.store().Series()) matched += history::MatchesSeries(selector, s);
-  return matched;
-}
-
 }  // namespace
-
-int QueryHistory(const std::string& history_db, const HistoryLimits& limits,
-                 const std::function<bool()>& stopping, const HistoryParams& params,
-                 std::string& message,
-                 const std::function<void(const std::vector<history::SeriesHistory>&,
-                                          const history::QueryRange&)>& answer) {
-  return Guarded(history_db, limits, stopping, message, [&](history::HistoryReader& reader) {
-    int64_t now = history::NowMs();
-    auto selector =
-        params.selector.empty() ? common::Selector() : common::Selector::Parse(params.selector);
-    const auto range = history::ParseRange(params.from, params.to, params.step, now);
-    Bounds(limits, range, Matching(reader, selector));
-    answer(reader.Query(selector, range), range);
-  });
-}
 
 void ServeHistory(const std::string& history_db, const HistoryLimits& limits,
                   const std::function<bool()>& stopping, const HttpRequest& req,
@@ -171,7 +78,7 @@ void ServeSummary(const std::string& history_db, const HistoryLimits& limits,
     std::string format = FormatParam(req);
     // One step over the whole range, however long (a summary of a year is one
     // row per series): the series bound and the time budget limit its cost.
-    Bounds(limits, history::QueryRange{0, 0, 1}, Matching(reader, selector));
+    CheckHistoryBounds(limits, history::QueryRange{0, 0, 1}, MatchingSeries(reader, selector));
     auto rows = history::Summarize(reader, selector, request);
     if (format == "csv") {
       res.Set(200, history::SummaryToCsv(rows), "text/csv; charset=utf-8");

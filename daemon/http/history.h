@@ -1,7 +1,7 @@
 #pragma once
 
-// GET /stats/history and /stats/summary, bounded: the routes that read the history
-// store; and the same bounded query for D-Bus GetHistory (QueryHistory).
+// GET /stats/history and /stats/summary, bounded (daemon/history_query.h): the routes
+// that read the history store.
 //
 //   ?metric=SELECTOR&from=&to=&step=&format=json|csv
 //
@@ -17,33 +17,11 @@
 #include <functional>
 #include <string>
 
+#include "daemon/history_query.h"
 #include "daemon/http/types.h"
 #include "history/query.h"
 
 namespace shmstats::daemon {
-
-struct HistoryLimits {
-  int64_t max_range_ms = 31LL * 24 * 3'600'000;  // to - from
-  size_t max_series = 500;                       // series the selector matches
-  int64_t max_points = 250'000;                  // series x steps
-  std::chrono::milliseconds budget{5'000};       // time to run the query
-};
-
-// What a history query asks for, as the route's parameters give it.
-struct HistoryParams {
-  std::string selector;  // empty: every series
-  std::string from = "-1h", to = "now", step = "1m";
-};
-
-// Runs the query of `params` under `limits` (the range, series and points bounds,
-// checked before anything is read, and the time budget), and calls `answer` with its
-// result. Returns 200, or 400 (bad input, over a bound) or 503 (store unavailable,
-// past its budget, stopping) with `message` saying why and what to change.
-int QueryHistory(const std::string& history_db, const HistoryLimits& limits,
-                 const std::function<bool()>& stopping, const HistoryParams& params,
-                 std::string& message,
-                 const std::function<void(const std::vector<history::SeriesHistory>&,
-                                          const history::QueryRange&)>& answer);
 
 // `stopping` is polled while the query runs: true makes it give up (503).
 void ServeHistory(const std::string& history_db, const HistoryLimits& limits,

@@ -71,7 +71,7 @@ class TempDir {
 };
 
 // A loopback port held for a server that starts later, or restarts, on it: a socket
-// bound with SO_REUSEADDR but not listening, so that the kernel gives the port to no
+// bound with SO_REUSEADDR and SO_REUSEPORT but not listening, so that the kernel gives the port to no
 // one else, connections to it are refused until the server listens, and a server
 // that sets SO_REUSEADDR too (Go's, cpp-httplib's) may bind it. The kernel chooses
 // the port; nothing is probed.
@@ -80,7 +80,10 @@ class ReservedPort {
   ReservedPort() {
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int on = 1;
+    // Both: a server that binds the port later may set either (cpp-httplib sets only
+    // SO_REUSEPORT, Go's net package SO_REUSEADDR).
     setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
     fs::create_directories(seeds);
     shmstats::SegmentOptions options;
     options.max_metrics = 4;
-    options.max_slots = 256;      // histograms take 3 slots per bucket plus 1
+    options.max_slots = 512;      // histograms take 3 slots per bucket plus 1
     options.string_bytes = 4096;  // the smallest strings area: 24 KiB in all
     WriteSeed(seeds / "every_kind", options, EveryKind);
     WriteSeed(seeds / "process_scoped", options, ProcessScoped);
