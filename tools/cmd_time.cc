@@ -31,13 +31,12 @@ struct TimeOptions {
   std::string help;                 // --help-text
 };
 
-// The four series of a timed job, sharing NAME's labels.
+// The series of a timed job, sharing NAME's labels; NAME_failures_total{reason=...}
+// is registered for the reason a run failed, once it has.
 struct JobSeries {
-  Histogram duration;       // NAME_duration_seconds: every run that started
-  Counter runs;             // NAME_runs_total: every attempt, started or not
-  Counter exit_failures;    // NAME_failures_total{reason="exit_<status>"}
-  Counter signal_failures;  // NAME_failures_total{reason="signal_<SIG>"}
-  Gauge last_success;       // NAME_last_success_timestamp_seconds: unix time of the last success
+  Histogram duration;  // NAME_duration_seconds: every run that started
+  Counter runs;        // NAME_runs_total: every attempt, started or not
+  Gauge last_success;  // NAME_last_success_timestamp_seconds: unix time of the last success
 };
 
 Labels ParseLabelOptions(const std::vector<std::string>& texts, Labels labels) {
