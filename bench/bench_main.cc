@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // recording_bench: runs the benchmarks of recording_bench.cc on a segment of its
 // own (/dev/shm/shmstats-bench-<pid>, removed at exit), then prints each
 // operation's ratio to the floor, the co-running measurement (co_running.h; its

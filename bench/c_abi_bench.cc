@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // c_abi_bench: the C ABI's inline recording (shmstats_c.h compiled as C, in
 // c_abi_loops.c) beside the C++ handles (metrics.h) in the same run, the same loop
 // shape on the same kind of slots: shared and per-CPU striped

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The C ABI's inline recording compiled as C11, in loops the benchmark calls
  * (c_abi_bench.cc): n operations per call, so the call costs nothing per operation. */
 #include "c_abi_loops.h"

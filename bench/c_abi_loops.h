@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Loops over the C ABI's inline recording functions, compiled as C (c_abi_loops.c). */
 #ifndef SHMSTATS_BENCH_C_ABI_LOOPS_H_
 #define SHMSTATS_BENCH_C_ABI_LOOPS_H_

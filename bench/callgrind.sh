@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Instructions and simulated branch mispredictions per recording operation,
 # counted by callgrind over a fixed loop of recording_loop. Unlike wall time, these
 # counts do not depend on what else the machine is doing.

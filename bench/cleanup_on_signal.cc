@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cleanup_on_signal.h"
 
 #include <signal.h>

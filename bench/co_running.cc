@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "co_running.h"
 
 #include <pthread.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // history_store_bench: the PostgreSQL history store beside the SQLite one, in the
 // same run. It starts its own PostgreSQL 15 with the tests'
 // helper (tests/daemon/pg_server.h: initdb, pg_ctl, Unix socket, fsync=off, removed

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* map_floor: the floor under a statsctl command that maps a segment. It does what
  * any reader of /dev/shm/NAME must do and nothing else: exec, open the file, map it
  * shared, read its first word, exit. bench/startup.sh times it beside statsctl.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // populate: fills a segment with N counters of one family (two labels each, as
 // `instance="host-K", shard="K % 16"`), each incremented K+1 times' worth, for the
 // whole-process scale measurements of bench/scale.sh. The segment is

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Python recording cost: Counter.inc, Gauge.set/inc/dec and Histogram.observe on a
 labelled child, through shmstats (the C extension) beside prometheus_client
 single-process and in its multiprocess mode (PROMETHEUS_MULTIPROC_DIR), and the floor:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The recording hot path beside its physical floor and its peer. Every benchmark
 // runs with one thread and with two threads on the same slot or metric. The floor
 // is a relaxed fetch_add on a MAP_SHARED mapping in /dev/shm (BM_Floor_AtomicFetchAdd),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // recording_loop OPERATION ITERATIONS: performs one recording operation in a fixed
 // loop on a segment of its own, then checks the recorded total. A subject for
 // `valgrind --tool=callgrind` (instruction counts are stable where wall time is not)

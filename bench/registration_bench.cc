@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Registration cost per series at 1k, 10k and 100k series of one family (two labels
 // each), beside prometheus-cpp's Family::Add (the peer, in-process maps) in the same
 // run. Each iteration registers N new series into a fresh segment (created and

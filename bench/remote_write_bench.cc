@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // remote_write_bench: Prometheus remote-write of one tick,
 // each beside its floor, ratios printed after the run (never asserted).
 // Figures and commands: docs/performance.md.

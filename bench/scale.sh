@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Whole-process costs at 10,000 and 100,000 series: for each
 # size, a segment created with room for exactly N counters (statsctl create
 # --max-metrics N --max-slots 8N+64: the smallest segment that holds them, so the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // shmstatsd_bench: the costs of shmstatsd's work, each
 // beside its floor, BM_ReadFloor (Segment::Read of the same segment: what every
 // tick and scrape must do at least), with ratios and the targets printed

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # statsctl's start-up, whole process, in one hyperfine -N run beside its floors:
 #   /bin/true                       exec and exit: the floor of any program
 #   map_floor SEG                   exec, open and map the segment, read a word

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statsd_load: how fast a running shmstatsd ingests statsd lines.
 //
 //   statsd_load SHMSTATSD [LINES] [LINES_PER_DATAGRAM]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // The history the 7-day query benchmarks read: `series` counters q_total{id="0"...}

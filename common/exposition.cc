@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Prometheus 0.0.4 and OpenMetrics 1.0 text of a snapshot.
 //
 // Families are sorted by name, their series in descriptor order (stable while

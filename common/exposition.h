@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Text formats of a snapshot, shared by statsctl (export) and shmstatsd (/metrics,

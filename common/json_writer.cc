@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AppendJson: ToJson's output written straight into a string. Keys are in the
 // order nlohmann::json writes them (sorted), so both give the same document.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Rate limiting of log lines about the same problem: at most one line per kind per

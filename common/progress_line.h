@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // One line of progress on stderr, only when stderr is a terminal: redrawn in place

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Selector parsing and matching. Grammar (a subset of PromQL's instant selectors,
 // plus * and ? globs in the name):
 //

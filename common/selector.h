@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Metric selectors shared by statsctl and shmstatsd. NOT part of libshmstats'

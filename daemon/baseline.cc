@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "daemon/baseline.h"
 
 #include "daemon/byte_codec.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // STATE_DIR/baseline: where the history stands, so that history stays exact across a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Little-endian bytes for the daemon's own files (the spool's ticks, the baseline):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // shmstatsd's settings: command-line flags, optionally read from a config file

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // The bounded history query that /stats/history, /stats/summary and D-Bus GetHistory

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // An exclusive flock(2) on "<history db>.lock": one shmstatsd per history database.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // shmstatsd: the collector daemon. Runs in the foreground (systemd Type=notify);
 // SIGTERM or SIGINT takes a final snapshot, flushes the history and exits 0.
 

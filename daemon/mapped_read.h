@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // A read of the mapped segment that survives the segment being truncated under it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Retirement of process-scoped series: every tick, shmstatsd folds the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // shmstatsd owns the segment's creation (--create-segment): a missing segment is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Files shmstatsd creates in its state directory (and beside the textfile): none is

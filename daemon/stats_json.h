@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // stats.json (and GET /stats): the latest tick in the shape of the classic stats

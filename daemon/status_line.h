@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // What the daemon is doing, in one line: for systemd's STATUS= (daemon/systemd/)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // A fixed set of threads taking tasks from a bounded queue: the expensive requests

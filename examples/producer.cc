@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A producer: registers a few metrics once, then records into them with no system
 // calls. Run it while `statsctl list` or shmstatsd reads the same segment.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Merging stored samples over a time bucket: the one place that says how a step of

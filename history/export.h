@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Bulk export of raw history for cron jobs (`statsctl history export`): every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The names of a series (history/store.h), shared by every back end and the queries.
 
 #include <string>

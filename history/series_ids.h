@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // A store writer's map from a tick's samples to the ids of their series rows.

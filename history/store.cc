@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one place that chooses a store implementation from a location, and loads the
 // PostgreSQL back end when a location needs it.
 

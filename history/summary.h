@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Range summaries, as served by `statsctl history summary` and GET /stats/summary:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Runs at install time (install(SCRIPT)). Installs the unit, the config, the cron
 # file and the sysusers.d/tmpfiles.d files where the prefix puts them: for /usr (the
 # Debian package) where systemd, cron and Debian look (/lib/systemd/system, /etc,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The README's first command: install what is missing, build only the three programs
 # the demo runs, install them and the man pages into /usr/local (stripped), start
 # shmstatsd with its defaults (segment "shmstats", SQLite history in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs (as root, on Debian 12) every package shmstats needs to build, test and
 # benchmark, skipping what is already installed. Safe to run again.
 set -euo pipefail

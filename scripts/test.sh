@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The README's test command: install what is missing, build, run every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."

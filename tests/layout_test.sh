@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The source tree keeps its shape (a component is a folder with a face):
 #  - no SQLite code outside history/sqlite/, no back-end header included outside
 #    history/ (the face, history/store.h, is the way in);

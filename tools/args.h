@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Command-line arguments as CLI11 should see them. "-inf", "-infinity" and "-nan"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statsctl add SERIES DELTA: add DELTA (may be negative) to a gauge.
 
 #include "tools/record.h"

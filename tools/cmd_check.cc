@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statsctl check: read-only validation of a segment, reporting every problem.
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statsctl create: make a segment with a chosen capacity, mode and group.
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statsctl export --format prometheus|openmetrics|json [PATTERN...]: current values
 // in an exposition format.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statsctl get SELECTOR: one metric or one family in full, histograms with their
 // quantiles and a bar chart of their non-empty buckets.
 

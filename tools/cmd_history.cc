@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statsctl history SELECTOR [--from] [--to] [--step] [--csv]: the daemon's history
 //   database, aggregated per step (counters: increase and rate; gauges: min, avg,
 //   max, last; histograms: count, sum and quantiles of merged buckets).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statsctl inc SERIES [N]: add N (default 1) to a counter, registering it first.
 
 #include "tools/record.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statsctl info: where the segment lives, its format and how full it is.
 
 #include <fmt/format.h>

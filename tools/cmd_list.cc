@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statsctl list [PATTERN...]: every metric (or those matching), one row each.
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statsctl observe SERIES VALUE: record one observation into a histogram,
 // registering it first with --buckets or exponential buckets.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statsctl remove: unlink the segment. Processes that mapped it keep their mapping.
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statsctl reset SELECTOR | --all: zero metrics atomically and show what they held.
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statsctl set SERIES VALUE: set a gauge, registering it first.
 
 #include "tools/record.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statsctl time NAME [--label k=v]... -- COMMAND [ARGS]: run a command (a cron job,
 // a script step), time it and count how it ended, into four series named after NAME.
 //

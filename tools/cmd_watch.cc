@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statsctl watch [PATTERN...]: values and per-second rates, refreshed every
 // interval. Redraws the screen on a terminal; otherwise prints one block (or, with
 // --json, one JSON document per line) per interval. Survives the segment being

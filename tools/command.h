@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // What every statsctl subcommand shares: the global options, the exit statuses and

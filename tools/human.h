@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // How statsctl's tables show numbers and text to people (never used for --json,

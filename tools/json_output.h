@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // statsctl's JSON output: every document starts with {"version", "segment"} and is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statsctl: wires the subcommands together; each lives in its own cmd_*.cc.
 
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Strict parsing of statsctl's command-line values: numbers, increments, one series,

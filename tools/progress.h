@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Progress of a long operation on stderr, only when stderr is a terminal: one line

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // statsctl's tables: series in listing order, their value column, and columns

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // What `statsctl watch` says about its segment (missing, removed or re-created,

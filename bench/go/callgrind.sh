@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Instructions per recording call, counted by callgrind over a fixed loop of each
 # benchmark variant of bench_test.go (only the variant's loop and its callees:
 # --toggle-collect). Unlike time, these counts do not depend on what else the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by run.sh and callgrind.sh with the build directory in $build: the Go
 # environment for the benchmarks. GOPATH mode (GO111MODULE=off), the way Debian
 # builds its Go packages: the peer, client_golang, and what it imports come from

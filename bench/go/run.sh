@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Runs the Go benchmarks against a build tree's libshmstats, offline (see env.sh).
 #   bench/go/run.sh BUILD_DIR [go test flags and -rounds N]
 #   e.g. bench/go/run.sh build -benchtime 500ms -rounds 5

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 // Counter.inc and Histogram.observe on a labelled child: shmstats (JavaScript
 // Atomics on the mapped segment) against prom-client (the peer) and against the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package shmstats
 
 // The only file that speaks C: segments and registration through libshmstats' C

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Package shmstats records metrics into a shmstats shared-memory segment from Go,
 // with an API shaped like client_golang's (NewCounterVec, WithLabelValues, Inc,
 // Add, Set, Observe, NewTimer).

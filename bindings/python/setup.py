@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Builds the extension module shmstats._shmstats against libshmstats (the C ABI).
 
 Where the library is: $SHMSTATS_INCLUDE_DIR (the directory holding shmstats/) and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // shmstatsd's D-Bus API (sd-bus, libsystemd): bus name and interface

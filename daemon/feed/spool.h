@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // The on-disk spool of ticks that the history store has not accepted yet (the

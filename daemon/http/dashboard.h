@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // The dashboard page served at GET / (daemon/dashboard.html, embedded at build

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // What the dashboard needs beyond the history JSON: with ?buckets=1, GET

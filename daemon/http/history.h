@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // GET /stats/history and /stats/summary, bounded (daemon/history_query.h): the routes

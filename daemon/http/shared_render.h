@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // One render shared by the scrapes waiting for it. A request is answered by the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // shmstatsd's HTTP/1.1 server, on Boost.Beast over Boost.Asio: a few I/O threads

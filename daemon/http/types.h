@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // The request and response that shmstatsd's route handlers see: plain values,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Prometheus remote-write 1.0 request bodies (remote_write.proto, snappy block

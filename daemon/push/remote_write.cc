@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "daemon/push/remote_write.h"
 
 #include <fmt/format.h>

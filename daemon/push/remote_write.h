@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Prometheus remote-write (--remote-write URL): every tick's snapshot is pushed to

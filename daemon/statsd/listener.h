@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // shmstatsd's statsd / DogStatsD ingestion: one thread per socket (UDP and/or Unix

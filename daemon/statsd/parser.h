@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // The statsd / DogStatsD line protocol, parsed without allocating: every field of a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Syslog priorities on log lines, for journald: when stderr is the journal

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // systemd service notifications (sd_notify(3), libsystemd) for Type=notify:

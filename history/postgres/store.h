@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // The PostgreSQL store (libpq), for a fleet's one history: every daemon writes its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // The SQLite store's read side (history/sqlite/schema.h has its tables).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // The SQLite history database's schema (version 2) and its series catalogue.

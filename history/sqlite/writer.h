@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // The daemon's side of the SQLite history database: appends ticks, rolls completed hours

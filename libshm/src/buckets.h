@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Histogram bucket layouts: validation of what a caller asks for, and the bounds an

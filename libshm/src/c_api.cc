@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The C ABI (shmstats/shmstats_c.h) over the C++ library: exceptions become status
 // codes and a per-thread message; handles are the C++ handles' bytes.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // The byte layout of a shmstats segment, format version 3. NOT PUBLIC API: only

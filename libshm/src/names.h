@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Naming rules and the label encoding stored in descriptors. Private to libshm.

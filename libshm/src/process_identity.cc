@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Process identity (pid plus start time) and liveness through a lock on the segment.
 
 #include "process_identity.h"

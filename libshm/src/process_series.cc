@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Retirement and reuse of process-scoped series (docs/segment-format.md,
 // "Process-scoped series"). Every step is one CAS or store on a descriptor's life
 // word, so a process killed at any instant leaves a phase that the next retirer

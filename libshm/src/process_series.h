@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Process-scoped series after their process: retirement (folding a dead process's

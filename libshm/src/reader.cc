@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading and resetting: every published descriptor is copied out of the segment
 // and validated before any of its offsets or lengths is used. The segment is
 // untrusted input; a bad descriptor becomes a problem string, never a crash.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Registration, the cold path: lock-free find-or-create of a series through the
 // series index, with the family's type decided once through the family index.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Segment lifecycle: name checks, create/open races, header validation, info.
 
 #include <fcntl.h>

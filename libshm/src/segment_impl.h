@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // detail::SegmentImpl: the mapping and typed views of it. Private to libshm; shared by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The timers' clock: whether the TSC can be used, and its rate against steady_clock.
 // Cold path, once per process; the hot path (metrics.h) only reads timer_state.
 

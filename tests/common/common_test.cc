@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Unit tests of shmstats_common: selectors, FormatDouble, the text formats, ToJson.
 
 #include <gtest/gtest.h>

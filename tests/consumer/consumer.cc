@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A program built against the installed shmstats package, the way an adopter
 // builds one: it creates a uniquely named segment, registers a counter, increments
 // it, reads it back and removes the segment. Exit status 0 means the installed

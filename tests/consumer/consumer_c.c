@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A C11 program that uses only the C header of the installed package: creates a
  * segment, registers every kind of metric, records with the inline functions, reads
  * a snapshot back, resets, and checks the errors. Exit status 0 means it all held.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Installs a built shmstats into a scratch prefix, then builds and runs consumer.cc
 # against the installed package three ways: find_package + shmstats::shmstats
 # (shared), find_package + shmstats::static, and pkg-config. Any failing step

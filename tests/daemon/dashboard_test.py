@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The dashboard page (GET /) in a real browser: headless Chromium loads it from a
 running shmstatsd whose history database holds a known history (dashboard_seed),
 and the charts' SVG carries the expected points and values (data-t, data-v), and

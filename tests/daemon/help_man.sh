@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # shmstatsd --help and man/shmstatsd.8 say the same thing: every option that
 # --help lists is documented in the man page, with the same default.
 # usage: help_man.sh SHMSTATSD MAN_PAGE

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // A real PostgreSQL 15 for tests: initdb and pg_ctl in a temporary directory, as

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """shmstatsd on ports the kernel chooses: the arguments that ask for them, and the
 ports read back from the daemon's --port-file once it has written it (whole, once
 listening, before READY=1). Nothing is probed, and no fixed sleep waits for it."""

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The real shmstatsd, started on a free loopback port with a 1 s interval and its
 // own state directory, fed by real producer processes (this test process, or the
 // example producer), checked over HTTP, in stats.json and in its database.

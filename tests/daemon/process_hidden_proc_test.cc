@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // shmstatsd as the packaged unit runs it: an unprivileged user that cannot see other
 // users' /proc entries (ProtectProc=invisible). Here: nobody, in a mount namespace of
 // its own with /proc mounted hidepid=invisible,subset=pid, ticking every 100 ms,

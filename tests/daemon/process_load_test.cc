@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The HTTP load test (hostile and numerous clients), on loopback and bounded in time: 50 slow
 // connections (a byte every 2 s), 20 clients looping the most expensive history
 // query the daemon allows, and 100 keep-alive clients scraping /metrics, all at

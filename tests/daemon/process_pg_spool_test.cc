@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A real PostgreSQL 15 that goes away: the daemon spools its ticks on disk, is
 // restarted (SIGTERM, then SIGKILL) while the server is down, and sends the spool in
 // order once it is back, killed once more as it starts sending: no tick is lost and

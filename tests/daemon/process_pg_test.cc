@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Three real shmstatsd with different --instance names write into one real
 // PostgreSQL 15 (--history-db postgresql://...); statsctl and /stats/summary answer
 // per instance and summed, and agree with the raw export of the same store.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Remote-write into a real Prometheus: a running shmstatsd pushes every
 // tick; PromQL over the HTTP API returns the recorded values with the instance
 // label; a receiver that is down for several ticks and comes back gets every

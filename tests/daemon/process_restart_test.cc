@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // History stays exact across restarts of shmstatsd (graceful and SIGKILL): the first
 // tick after a start records the increase since the last stored tick, from the
 // baseline file, and a segment re-created while the daemon was down counts as a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // shmstatsd retires the process-scoped series of exited processes every tick
 // /metrics keeps a dead worker's counter in the shared series and drops
 // its gauge, and the descriptors become reusable without any registration.

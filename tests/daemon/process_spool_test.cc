@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The on-disk spool with the embedded SQLite store: ticks the store does not take
 // wait in STATE_DIR/spool across a restart and are written once it is usable; the
 // backlog is in /healthz and /metrics; sending it shows progress on stderr under a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `statsctl history` and `statsctl history export` against a database written by
 // the real shmstatsd.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Range summaries from the real shmstatsd: GET /stats/summary and `statsctl history
 // summary` agree with values computed here from the raw export of the same range,
 // carry the daemon's --instance, and reject bad input.

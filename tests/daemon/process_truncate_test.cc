@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A member of the segment's group truncates and regrows it 200 times under a daemon
 // ticking every 100 ms (the packaged mode 0660 lets any member do it): every reader
 // of the segment in the daemon (tick, status line, retirement, /metrics) reports it

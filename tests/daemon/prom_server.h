@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // A real Prometheus (Debian's prometheus package, 2.42) for tests: its remote-write

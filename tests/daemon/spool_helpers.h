@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // What the backlog tests read: /healthz as JSON, the spool's tick files, and the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """shmstatsd --statsd end to end: a real statsd client (Debian's python3-statsd)
 sends counters, gauges and timers over UDP; raw datagrams carry DogStatsD tags,
 several lines, and malformed lines (UDP and the Unix datagram socket). `statsctl

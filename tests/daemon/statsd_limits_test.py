@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """shmstatsd --statsd at its limits, end to end: DogStatsD 1.3 lines (container id
 c:, external data e:, cardinality card:, a timestamp and an unknown single-letter
 field) are recorded with their extra fields ignored; sample rates whose inverse

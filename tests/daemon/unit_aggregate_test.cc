@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Aggregator matches each series with its previous snapshot by descriptor index
 // and identity, and stats.json keeps its series order between ticks: what a reused
 // descriptor, a vanished series and a new one do to both.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the daemon writes and serves in pieces so that a document of megabytes is
 // never whole in memory more than once: stats.json written to its file piece by
 // piece (AtomicFile), and one /metrics render shared by the scrapes waiting for it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // shmstatsd's HTTP transport in-process (daemon/http/transport.h), on loopback with
 // raw sockets so that every byte on the wire is the test's: a full query lane answers
 // 503 with Retry-After at once while /healthz still answers; a refused request's

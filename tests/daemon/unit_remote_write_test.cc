@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Remote-write encoding: our own bodies decoded with the code protoc
 // generated from daemon/remote_write.proto, snappy round trips, URL parsing, and the
 // queue's drop-oldest policy against an in-process receiver.

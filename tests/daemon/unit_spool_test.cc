@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The on-disk tick spool (daemon/feed/spool.h): records round-trip exactly, order
 // survives reopening, a torn or damaged file is dropped and counted, the bounds drop
 // the oldest, and one spool has one owner.

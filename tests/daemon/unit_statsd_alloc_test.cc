@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A statsd line of a known series costs no allocation: operator new is counted
 // while the listener ingests datagrams of series it has seen before.
 

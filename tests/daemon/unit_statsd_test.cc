@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The statsd line parser and the listener's mapping into a real segment (no sockets:
 // StatsdListener::Ingest is what Run does with each datagram).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Writes the seed corpus of segment_reader_fuzzer: the bytes of small valid segments
 // (one with a metric of every kind, one empty) into SEED_DIR, and empties WORK_DIR,
 // where the fuzzer saves what it finds.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for the segment reader: each input is the bytes of a segment file
 // in /dev/shm, which is opened read-only, read and described, as statsctl and
 // shmstatsd would. A shmstats::Error from Open is a fine outcome. A crash, a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for shmstatsd's statsd line parser: any bytes as a datagram,
 // every line parsed; a parsed line's fields must lie within the input, its values
 // must parse, its name and tag keys must escape to valid Prometheus names.

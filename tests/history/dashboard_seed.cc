@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Writes a known history for the dashboard test: N one-minute ticks ending one
 // minute before now, where tick i (1..N) has
 //   dash_requests_total   delta 60*i      (a rate of i per second)

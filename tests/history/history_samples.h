@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Samples as the daemon's aggregation hands them to the history writer, for the

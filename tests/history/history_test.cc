@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The history library in-process: encodings, time and step parsing, and queries
 // over ticks written with known values at chosen timestamps.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The PostgreSQL store against a real PostgreSQL 15 started here (initdb and pg_ctl
 // as an unprivileged user, Unix socket only, stopped at the end): three instances'
 // ticks give the same answers as each instance's SQLite store, per instance and

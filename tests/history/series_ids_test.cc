@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A store writer finds a sample's series by descriptor index and identity first,
 // by key on a miss (history/series_ids.h): what a known series, a reused
 // descriptor, a sample without identity and a failed insert do; and, through the

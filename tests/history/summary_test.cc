@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The history library's gauge means and range summaries, in-process: ticks written
 // with known values, answers compared with values computed here.
 

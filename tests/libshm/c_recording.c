@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The C ABI's inline recording functions compiled as C11 (not C++), called by the
  * zero-system-call test (process_seccomp_test.cc) inside its seccomp sandbox. */
 #include "c_recording.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Handles for c_recording.c: what the seccomp test registers through the C ABI. */
 #ifndef SHMSTATS_TESTS_C_RECORDING_H_
 #define SHMSTATS_TESTS_C_RECORDING_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Views of a segment's descriptors (libshm/src/layout.h) for the crash

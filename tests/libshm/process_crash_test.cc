@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Crash safety: producers are SIGKILLed at random moments (fixed seed) while they
 // register series (new ones and existing ones) and while they record, hundreds of
 // times. Afterwards the segment must open and read without problems, every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A claim left by a producer that died (or stalled) in the middle of its
 // registration must not wedge the series it was registering. The claim is planted
 // exactly as such a producer leaves it, so both cases of the protocol are hit for

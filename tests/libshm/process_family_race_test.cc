@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one-type-per-family rule under a race: in each round, eight processes
 // released at the same instant register series of one new family, half as
 // counters and half as gauges, each with its own labels. Exactly one type must win:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Liveness of process-scoped owners when /proc hides them: a reader running as
 // another user, with /proc mounted hidepid=invisible in a mount namespace of its own
 // (what systemd's ProtectProc=invisible gives shmstatsd), still sees a live owner's

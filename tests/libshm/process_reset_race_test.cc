@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reset racing increments across processes: while 4 producer processes x 2 threads
 // increment a counter and observe into a histogram, another process resets both
 // again and again with Segment::Reset. Nothing may be lost or counted twice: the

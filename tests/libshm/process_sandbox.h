@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Seccomp sandboxes for the zero-syscall tests. After either call succeeds, any

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Process-scoped series (Scope::kProcess): readers add them into the shared series
 // of their key, show a gauge only while its owner (pid and start time) lives, fold a
 // dead owner's counters and histograms into the shared series, and reuse retired

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Zero system calls on the recording path: a forked producer registers its
 // metrics, sandboxes itself with seccomp (any system call but exit kills it),
 // records a million times with every kind of handle, and leaves with the raw exit

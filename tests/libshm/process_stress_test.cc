@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Multi-process stress: 4 producer processes x 2 threads register the same series
 // at the same instant (each must get the one shared slot), then increment the same
 // counters and observe into the same histograms (explicit and exponential; shared

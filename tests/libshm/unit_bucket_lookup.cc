@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Explicit buckets found through the lookup table (or, where no small table
 // narrows enough, the search) choose exactly the bucket the reference binary
 // search over the bounds chooses, for every kind of value: random bit patterns,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bucket math: which layouts are accepted; that exponential buckets are the native
 // schemas' (bounds, zero bucket, mirrored negatives) and Observe() counts each value
 // in the bucket the definition names, checked against log2; that explicit buckets

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Capacity of a default segment: 100,000 distinct series register (each lookup goes
 // through the series and family indexes, not a scan) and every one reads back; the
 // file costs memory only for what is used; long label sets fit.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Randomised corruption: thousands of mutated copies of a valid segment (fixed
 // seeds) in the header, descriptors, state words, bounds, values and file size.
 // Each must either be refused by Open() with a clear shmstats::Error, or open and

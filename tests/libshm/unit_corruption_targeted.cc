@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Targeted corruption of single descriptor fields and bounds: Read() leaves the bad
 // descriptor out with the exact problem, keeps every other metric, and nothing that
 // uses the descriptor's offsets trusts them.

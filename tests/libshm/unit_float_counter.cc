@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Float counters: counters of doubles (FloatCounter, shmstats_float_counter), read,
 // reset and exposed with their fractions; a distinct kind of series from the integer
 // counter of the same key.

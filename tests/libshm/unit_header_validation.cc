@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Open() refuses segments whose header breaks the format, naming what it found.
 // Each case writes a crafted image into /dev/shm/<name> using layout.h offsets.
 

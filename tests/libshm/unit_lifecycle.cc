@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Segment lifecycle: create, open, open-or-create, names, permissions, read-only
 // access, Replaced() and the bounded wait for a segment still being initialised.
 

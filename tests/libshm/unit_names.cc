@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Prometheus naming and label rules, and the length limits of a descriptor: bad
 // input is refused with kInvalidArgument naming what was wrong, and nothing is
 // registered.

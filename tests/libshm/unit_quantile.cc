@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Quantile(): against exact nearest-rank percentiles of generated samples from three
 // distributions (within 2^(2^-schema) - 1 for exponential buckets, of either sign;
 // within the width of the bucket holding the exact value for explicit ones), and its

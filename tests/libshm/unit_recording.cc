@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Recording semantics of counters, gauges, histograms (explicit and exponential
 // buckets), timers and unbound handles, as seen by a reader.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Registration: find-or-create is idempotent, mismatched types and bucket layouts
 // are refused, and a full segment refuses new metrics while old ones keep working.
 

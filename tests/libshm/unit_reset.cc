@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reset: exchanges the selected metrics' slots with zero and returns what they held;
 // everything else, and the metrics' descriptions and buckets, stay as they were.
 

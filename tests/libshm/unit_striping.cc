@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Striped (per-CPU) counters and histograms: one stripe per CPU, summed by readers;
 // a reset takes every stripe; a histogram snapshot stays consistent; the memory
 // is what Striping documents; a bad stripe count in the segment is refused.

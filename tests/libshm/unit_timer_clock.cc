@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The timers' clock: the TSC where it is invariant and the kernel's clocksource,
 // steady_clock elsewhere; either way within 0.1 % of steady_clock over 100 ms, and
 // seconds in the histogram.

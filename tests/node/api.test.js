@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 // The package's API, prom-client's shape: every metric type, labels by position and
 // by name, timers, withMetrics on sync and async functions that succeed and fail,

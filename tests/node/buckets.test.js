@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 // The JavaScript bucket index equals the C library's (shmstats_histogram_bucket_index)
 // value for value: 100,000 values per bucket layout, explicit and exponential, drawn

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 // What the Node.js package's suites share: the package (from the repository, with
 // the addon of this build: $SHMSTATS_NODE_ADDON), a segment of their own removed

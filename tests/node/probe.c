@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A test-only addon: what the Node.js package's tests compare it with and check it
  * by, from the C library itself.
  *   bucketIndices(segment, name, bounds | null, min, max, schema, zeroThreshold, values)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 // Run by syscalls.test.js: 1,000,000 of each recording call (counter inc()
 // and inc(n), gauge set/inc/dec, histogram observe() with explicit and exponential

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 // Zero system calls on the recording path, checked as the C++ path is: 1,000,000
 // of each recording call under a seccomp filter that ends the process on any system

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 // A worker process of workers.test.js (child_process.fork or cluster), recording
 // into $SHMSTATS_SEGMENT. argv[2]: "hammer" (100,000 of each record, then exit) or

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 // Many Node.js processes record into one segment: 8 child processes × 100,000 records
 // of each type give exact totals through statsctl get; cluster workers' process-scoped

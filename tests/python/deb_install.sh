@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The python3-shmstats .deb (with libshmstats0) installed with dpkg on a throwaway
 # copy of this Debian system (a private mount namespace, an overlay of / whose writes
 # go to a temporary directory, chroot: the host is never changed), and Debian's

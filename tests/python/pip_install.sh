@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # pip installs bindings/python from the repository into a fresh venv, offline
 # (--no-build-isolation: Debian's setuptools; the extension compiled against this
 # build's headers and libshmstats), and the installed package records into a segment

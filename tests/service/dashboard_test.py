@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The Grafana dashboard, structurally (Grafana is not in Debian 12): valid JSON
 with a uid and title; panels with unique ids, grid positions inside 24 columns,
 known types, Prometheus targets with unique refIds; every $variable defined; every

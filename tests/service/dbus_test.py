@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """shmstatsd's D-Bus API on a private bus that applies the shipped policy.
 
 Starts dbus-daemon with a system-bus-like configuration (method calls denied by

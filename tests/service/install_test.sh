@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The built packages installed and purged on a throwaway copy of this Debian system:
 # a private mount and network namespace (unshare -mn), an overlay of / whose writes
 # go to a temporary directory, and chroot into it. Checks that `dpkg -i` alone makes

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The Debian packages, built by CPack from the already-built tree, and checked.
 # usage: package_test.sh build|contents|lintian|unit BUILD_DIR PACKAGE_DIR EXPECTED_DIR
 #   build     cpack -G DEB into PACKAGE_DIR (the other steps read what it made)

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """shmstatsd under systemd's protocols, without systemd: NOTIFY_SOCKET points at a
 datagram socket this test reads, WATCHDOG_USEC asks for keep-alives, JOURNAL_STREAM
 names the file stderr goes to. Checks READY=1 (sent only once the HTTP port

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Every bad input statsctl must refuse: its exit status, a one-line message saying what was
 # wrong and what to do, and a segment left exactly as it was.
 . "$(dirname "$0")/lib.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Checks statsctl's exposition text beyond what promtool lints.
 
 usage: check_exposition.py prometheus|openmetrics FILE

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # `statsctl list` while several producer processes record: every read succeeds
 # (no pattern: the producers may not have registered yet),
 # parses, never goes backwards, and the final totals are exact.

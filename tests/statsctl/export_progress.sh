@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # `statsctl history export` shows its progress on stderr when stderr is a terminal
 # (a pseudo-terminal made by script(1)), one line redrawn in place and erased at the
 # end, and prints nothing on stderr when it is not. The export's stdout is a pipe

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # `statsctl export` in Prometheus 0.0.4 and OpenMetrics text passes
 # `promtool check metrics` and the invariants of check_exposition.py.
 . "$(dirname "$0")/lib.sh"

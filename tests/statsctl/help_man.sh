@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Every subcommand has --help with examples, and man/statsctl.1 documents every
 # subcommand and every option that --help lists, and every exit status.
 . "$(dirname "$0")/lib.sh"

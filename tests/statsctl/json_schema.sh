@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Every command's --json output parses with jq, carries "version": 1 and validates
 # against docs/statsctl.schema.json; jq one-liners of docs/statsctl.md work.
 . "$(dirname "$0")/lib.sh"

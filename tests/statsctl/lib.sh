@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by statsctl's shell tests. Expects STATSCTL (the binary) in the environment.
 # Gives each test its own segment-name prefix and removes those segments, and any
 # background process recorded in PIDS, when the test exits (even on failure).

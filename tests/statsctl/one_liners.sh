@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The script one-liners of docs/statsctl.md, run exactly as written there (and the man page has
 # the same text): the cron alert on its first run (no last.json), with a new series
 # and with the segment missing; the health check on a present, a missing series and

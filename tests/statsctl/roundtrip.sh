@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # inc/set/add/observe then list/get/reset read back exactly what was recorded.
 . "$(dirname "$0")/lib.sh"
 S=$(seg rt)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Tables are made for eyes: four significant digits with scaled units, --precision
 # and --raw for every digit, histograms as non-empty buckets with a bar chart and
 # quantiles, columns aligned in terminal cells (even under LC_ALL=C); --json stays

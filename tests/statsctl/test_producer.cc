@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A producer for statsctl's tests and timing runs.
 //
 //   statsctl_test_producer fill SEGMENT N

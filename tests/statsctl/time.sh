@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # statsctl time: runs the command with its streams untouched, exits with its status
 # (128+N for a signal), and records duration, runs, failures and last success exactly.
 . "$(dirname "$0")/lib.sh"

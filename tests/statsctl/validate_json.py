@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Validates statsctl --json output files against docs/statsctl.schema.json.
 
 usage: validate_json.py SCHEMA FILE...   (a FILE may hold one document per line)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # `statsctl watch`, not on a terminal, prints one block per interval, says when the
 # segment is removed, waits, and re-attaches to the re-created segment.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # `statsctl watch` on a real terminal (tmux): a full-screen view redrawn in place
 # (one title line on the screen, not one per refresh), sorted by rate with the
 # fastest series first, long series clipped to the window with "…", keys s (sort

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 // The bucket index of a histogram's observe(), computed in JavaScript exactly as
 // the library does (shmstats_histogram_bucket_index in shmstats/shmstats_c.h); the

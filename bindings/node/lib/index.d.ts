@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Type definitions for shmstats (Node.js): prom-client's API over a shmstats
 // shared-memory segment. Constructors and labels() throw on bad input (set-up);
 // inc/dec/set/observe never throw and make no system call.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 // shmstats for Node.js: prom-client's Counter, Gauge, Histogram and Summary (and
 // withMetrics), recording into a shmstats shared-memory segment from JavaScript.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 // Counter, Gauge, Histogram and Summary with prom-client's API, each series a set of
 // slots in a shmstats segment shared by every process. Set-up (constructors,

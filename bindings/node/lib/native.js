@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 // The addon (set-up only) and the segments this process has opened.
 const path = require('path');

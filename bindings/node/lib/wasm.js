@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 // The recording instructions. A slot is 64 bits: JavaScript's 64-bit Atomics work
 // only on BigInt64Array/BigUint64Array, where Node.js 20 allocates a BigInt for every

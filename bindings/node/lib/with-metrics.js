@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 // withMetrics(name, fn): fn wrapped so that every call counts in <name>_calls_total,
 // every throw or rejection in <name>_failures_total, and its duration (to the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The native half of the shmstats Node.js package: set-up only. It opens segments
  * and registers series through the C ABI (shmstats/shmstats_c.h), hands JavaScript
  * each series' slots as an external ArrayBuffer over the library's mapping (for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A second mapping of the segment, inside a WebAssembly.Memory: the part of the
  * addon that lets WebAssembly code (64-bit atomics without BigInts) record on the
  * segment's slots. Linux only (/proc/self/maps). Set-up only: these make system calls.

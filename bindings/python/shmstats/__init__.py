@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """shmstats: prometheus_client's metrics over one shmstats shared-memory segment,
 shared by every process (no per-process files, no lock, no multiprocess directory).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The shmstats Python extension: segments, registration and reading through the C
  * ABI (shmstats/shmstats_c.h), and the recording methods as C methods over its inline
  * functions, so that Counter.inc, Gauge.set/inc/dec and Histogram.observe are one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """prometheus_client's metric classes over a shmstats segment shared by every process.
 
 Recording (Counter.inc, Gauge.inc/dec/set, Histogram.observe) is a C method of the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Each test gets its own segment ($SHMSTATS_SEGMENT), removed at the end, and a fresh
 prometheus_client registry to compare with. The package is imported from $PYTHONPATH
 (CTest points it at the build's <build>/python)."""

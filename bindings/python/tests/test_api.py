@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """prometheus_client's API over shmstats: the calls of the issue, labels, errors,
 many processes, and statsctl reading what Python recorded."""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """shmstats beside prometheus_client: the same calls give the same errors, the same
 values and, through statsctl export, the same exposition lines."""
 import inspect

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Many processes, one segment: exact totals from fork and spawn workers, and every
 gauge multiprocess mode with live and dead workers (README.md, "Gauge modes")."""
 import multiprocessing

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Process-scoped series (scope="process", Gauge multiprocess_mode="livesum"): a
 dead worker's gauge disappears, its histogram stays, before and after the retirement
 that shmstatsd runs every tick; a forked child records into its own. Counters are

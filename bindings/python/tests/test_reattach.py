@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A process notices a removed or re-created segment: the watcher thread (or
 shmstats.reattach()) opens the segment again and registers the process's series
 into it, so recording continues where readers look."""

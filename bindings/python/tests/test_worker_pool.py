@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A worker-pool application written for prometheus_client's multiprocess mode, and
 the same application with only its import changed to shmstats: the same series names,
 labels and values (prometheus_client's MultiProcessCollector against statsctl export

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // The recording hot path, all of it in this file. Every operation here is inline,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* shmstats C ABI: record into a shmstats segment from C and from any language with
  * a foreign-function interface (Python's ctypes, Go's cgo, Rust, Node...).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A TypeScript consumer of the package's type definitions: prom-client's common
 // calls, withMetrics, and what must not compile (checked with @ts-expect-error).
 import { Counter, Gauge, Histogram, Summary, withMetrics, exponential, linearBuckets } from 'shmstats';

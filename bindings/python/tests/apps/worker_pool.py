@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A worker-pool application instrumented for prometheus_client's multiprocess mode
 (PROMETHEUS_MULTIPROC_DIR): test_worker_pool.py runs it as it is, and with only its
 import line changed to shmstats, and compares what each exposes."""
