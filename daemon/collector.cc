@@ -46,9 +46,14 @@ Collector::Collector(const Config& config)
     history_->Write(std::move(last->record));
   }
   if (!config_.remote_write.empty()) {
-    remote_ = std::make_unique<RemoteWriter>(
-        RemoteWriteOptions{config_.remote_write, config_.instance, config_.remote_write_queue},
-        self_);
+    RemoteWriteOptions options;
+    options.url = config_.remote_write;
+    options.instance = config_.instance;
+    options.max_queue_samples = config_.remote_write_queue;
+    options.job = config_.remote_write_job;
+    options.tls = config_.remote_write_tls;
+    options.auth = config_.remote_write_auth;
+    remote_ = std::make_unique<RemoteWriter>(std::move(options), self_);
   }
 }
 

@@ -167,11 +167,30 @@ int ParseConfig(int argc, char** argv, Config& c) {
       ->check(CLI::IsMember({"off", "system", "session"}));
   app.add_option("--remote-write", c.remote_write,
                  "push every tick to this Prometheus remote-write URL, e.g. "
-                 "http://127.0.0.1:9090/api/v1/write (http:// only; off by default)");
+                 "https://metrics.example.com/api/v1/write (http:// or https://; off by default)");
   app.add_option("--remote-write-queue", c.remote_write_queue,
                  "samples kept in memory for remote-write retries; beyond, the oldest are dropped")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--remote-write-job", c.remote_write_job,
+                 "the job label of every pushed series, as a scrape job's name gives it (the "
+                 "shipped rules and dashboard expect shmstatsd; empty: no job label)")
+      ->capture_default_str();
+  app.add_option("--remote-write-ca-file", c.remote_write_tls.ca_file,
+                 "PEM file of the CAs that may sign the receiver's certificate (default: the "
+                 "system's CA store)");
+  app.add_option("--remote-write-cert-file", c.remote_write_tls.cert_file,
+                 "PEM client certificate for receivers that ask for one (with "
+                 "--remote-write-key-file)");
+  app.add_option("--remote-write-key-file", c.remote_write_tls.key_file,
+                 "PEM private key of --remote-write-cert-file");
+  app.add_option("--remote-write-username", c.remote_write_auth.username,
+                 "HTTP basic auth user name (with --remote-write-password-file)");
+  app.add_option("--remote-write-password-file", c.remote_write_auth.password_file,
+                 "file holding the basic auth password (read again when it changes)");
+  app.add_option("--remote-write-bearer-token-file", c.remote_write_auth.bearer_token_file,
+                 "file holding a bearer token sent as 'Authorization: Bearer' (read again when "
+                 "it changes)");
   try {
     app.parse(argc, argv);
     c.segment_options =
@@ -189,7 +208,14 @@ int ParseConfig(int argc, char** argv, Config& c) {
     }
     if (c.history_db.empty()) c.history_db = c.state_dir + "/history.db";
     if (c.instance.empty()) c.instance = DefaultInstance();
-    if (!c.remote_write.empty()) ParseHttpUrl(c.remote_write);  // a bad URL is a usage error
+    // A bad URL, TLS file or credential file is a usage error, found at start.
+    if (!c.remote_write.empty()) {
+      HttpClient check(ParseHttpUrl(c.remote_write), c.remote_write_tls);
+      Credentials read(c.remote_write_auth);
+    } else if (c.remote_write_tls.any() || c.remote_write_auth.any()) {
+      throw Error(Errc::kInvalidArgument,
+                  "the remote-write TLS and auth options need --remote-write");
+    }
     if (c.stats_json.empty()) c.stats_json = c.state_dir + "/stats.json";
     if (c.stats_json == "none") c.stats_json.clear();
     ParseListen(c);

@@ -9,6 +9,8 @@
 #include <string>
 
 #include "daemon/feed/spool.h"
+#include "daemon/push/credentials.h"
+#include "daemon/push/http_client.h"
 #include "history/store.h"
 #include "shmstats/segment.h"
 
@@ -42,7 +44,12 @@ struct Config {
   std::string instance;      // --instance, default the host name: stored with each series
   SpoolLimits spool;         // --spool-max-ticks (0: no spool), --spool-max-bytes
   std::string remote_write;  // --remote-write URL (remote_write.h); empty: off
-  size_t remote_write_queue = 1'000'000;  // --remote-write-queue: samples held for retry
+  size_t remote_write_queue = 1'000'000;       // --remote-write-queue: samples held for retry
+  std::string remote_write_job = "shmstatsd";  // --remote-write-job: the job label; "": none
+  TlsOptions remote_write_tls;                 // --remote-write-{ca,cert,key}-file
+  // --remote-write-username + --remote-write-password-file, or
+  // --remote-write-bearer-token-file
+  CredentialFiles remote_write_auth;
 };
 
 // Parses argv into `config`. Returns -1 to go on, or the exit status to exit with

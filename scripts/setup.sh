@@ -36,6 +36,9 @@ PACKAGES=(
   libsnappy-dev  # remote-write bodies are snappy-compressed, as the protocol requires
   golang-go  # the Go module bindings/go (cgo) and its tests (go test, go vet)
   golang-github-prometheus-client-golang-dev  # client_golang, the peer in bench/go (bench only; its Go dependencies come with it)
+  libssl-dev  # remote-write over https:// (Boost.Beast's SSL stream over OpenSSL)
+  victoria-metrics  # a second real remote-write receiver in the daemon's tests
+  apache2-utils  # htpasswd makes the bcrypt hash of the test receiver's basic-auth password
   nodejs  # the Node.js package bindings/node (its addon, tests and bench/node)
 )
 

@@ -26,13 +26,47 @@ void MakeCumulative(Snapshot& snap) {
   }
 }
 
+remote_write::MetricMetadata::MetricType WireType(MetricType type) {
+  switch (type) {
+    case MetricType::kCounter:
+      return remote_write::MetricMetadata::COUNTER;
+    case MetricType::kGauge:
+      return remote_write::MetricMetadata::GAUGE;
+    case MetricType::kHistogram:
+      return remote_write::MetricMetadata::HISTOGRAM;
+  }
+  return remote_write::MetricMetadata::UNKNOWN;
+}
+
+// One entry per family (a family's series share its type, help and unit).
+void AddMetadata(const Snapshot& snap, remote_write::WriteRequest& request) {
+  std::vector<const MetricSnapshot*> families;
+  families.reserve(snap.metrics.size());
+  for (const MetricSnapshot& m : snap.metrics) families.push_back(&m);
+  std::stable_sort(families.begin(), families.end(),
+                   [](const auto* a, const auto* b) { return a->name < b->name; });
+  std::string last;
+  for (const MetricSnapshot* m : families) {
+    std::string name = common::FamilyName(*m, common::TextFormat::kPrometheus);
+    if (name == last) continue;
+    remote_write::MetricMetadata* meta = request.add_metadata();
+    meta->set_type(WireType(m->type));
+    meta->set_metric_family_name(name);
+    meta->set_help(m->help);
+    meta->set_unit(m->unit);
+    last = std::move(name);
+  }
+}
+
 }  // namespace
 
 std::vector<RemoteWriteBatch> EncodeRemoteWrite(Snapshot snap, int64_t unix_ms,
-                                                const std::string& instance, size_t max_samples) {
+                                                const RemoteWriteTarget& target,
+                                                size_t max_samples) {
   MakeCumulative(snap);
   std::vector<RemoteWriteBatch> out;
   remote_write::WriteRequest request;  // reused: Clear() keeps its messages for reuse
+  AddMetadata(snap, request);
   std::string raw;
   size_t samples = 0;
   auto flush = [&] {
@@ -51,9 +85,13 @@ std::vector<RemoteWriteBatch> EncodeRemoteWrite(Snapshot snap, int64_t unix_ms,
         labels.clear();
         labels.emplace_back("__name__", name);
         for (const auto& [k, v] : own) {
-          labels.emplace_back(k == "instance" ? std::string_view("exported_instance") : k, v);
+          labels.emplace_back(k == "instance" ? std::string_view("exported_instance")
+                              : k == "job"    ? std::string_view("exported_job")
+                                              : std::string_view(k),
+                              v);
         }
-        labels.emplace_back("instance", instance);
+        labels.emplace_back("instance", target.instance);
+        if (!target.job.empty()) labels.emplace_back("job", target.job);
         if (le) labels.emplace_back("le", *le);
         std::stable_sort(labels.begin(), labels.end(),
                          [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -8,10 +8,14 @@
 // for both): counters and gauges as themselves, histograms as _bucket{le=...},
 // _count and _sum. Values are cumulative across resets: a counter is its value plus
 // its reset total, a histogram's buckets and sum likewise, so increase() and rate()
-// on the receiver stay exact when a producer resets. Every series gets the label
-// instance="<instance>"; a series' own `instance` label is sent as
-// `exported_instance` (as Prometheus renames it when it scrapes). Labels are sorted
-// by name, every sample has the snapshot's timestamp.
+// on the receiver stay exact when a producer resets. Every series gets the target's
+// labels job="<job>" (left out when empty) and instance="<instance>", as a
+// Prometheus scrape would give them, so rules and dashboards written for scraped
+// data work on pushed data; a series' own `job` or `instance` label is sent as
+// `exported_job` / `exported_instance` (as Prometheus renames them when it
+// scrapes). Labels are sorted by name, every sample has the snapshot's timestamp.
+// The first request of a tick also carries every family's metadata (type, help,
+// unit: the MetricMetadata of remote-write 1.0), named as /metrics names it.
 //
 // Thread-safety: plain functions. Errors: none (every snapshot encodes).
 
@@ -33,10 +37,16 @@ struct RemoteWriteBatch {
   int64_t unix_ms = 0;
 };
 
+// The labels a scrape would add: the scrape job's name and the target's instance.
+struct RemoteWriteTarget {
+  std::string job;
+  std::string instance;
+};
+
 // Consumes `snap` (made cumulative in place) and returns its samples in requests of
 // at most `max_samples` samples.
 std::vector<RemoteWriteBatch> EncodeRemoteWrite(Snapshot snap, int64_t unix_ms,
-                                                const std::string& instance,
+                                                const RemoteWriteTarget& target,
                                                 size_t max_samples = kRemoteWriteMaxSamples);
 
 // How many samples EncodeRemoteWrite makes of `snap`, without encoding (an upper

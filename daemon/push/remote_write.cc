@@ -30,6 +30,8 @@ std::string FirstLine(const std::string& body) {
   return line.empty() ? "(no message)" : line;
 }
 
+const char* const kReasonNames[] = {"network", "tls", "auth", "server", "rejected"};
+
 }  // namespace
 
 const std::vector<std::pair<std::string, std::string>>& RemoteWriteHeaders() {
@@ -42,10 +44,16 @@ const std::vector<std::pair<std::string, std::string>>& RemoteWriteHeaders() {
 }
 
 RemoteWriter::RemoteWriter(RemoteWriteOptions options, SelfMetrics& self)
-    : options_(std::move(options)), client_(ParseHttpUrl(options_.url)) {
+    : options_(std::move(options)),
+      client_(ParseHttpUrl(options_.url), options_.tls),
+      credentials_(options_.auth) {
   self.AddSource([this](std::vector<MetricSnapshot>& out) { Collect(out); });
   thread_ = std::thread([this] { Run(); });
-  Log("info", fmt::format("remote-write to {} as instance {}", options_.url, options_.instance));
+  Log("info", fmt::format("remote-write to {} as job {} instance {}{}", options_.url,
+                          options_.job.empty() ? "(none)" : options_.job, options_.instance,
+                          options_.auth.bearer_token_file.empty()
+                              ? (options_.auth.username.empty() ? "" : ", basic auth")
+                              : ", bearer token"));
 }
 
 RemoteWriter::~RemoteWriter() {
@@ -63,6 +71,16 @@ RemoteWriter::~RemoteWriter() {
 }
 
 void RemoteWriter::Push(Snapshot snap, int64_t unix_ms) {
+  // up = 1, as a scrape that succeeded gives it (unless the segment has its own up).
+  if (std::none_of(snap.metrics.begin(), snap.metrics.end(),
+                   [](const MetricSnapshot& m) { return m.name == "up"; })) {
+    MetricSnapshot up;
+    up.name = "up";
+    up.type = MetricType::kGauge;
+    up.help = "1: shmstatsd took this tick's snapshot (as a scrape's up)";
+    up.gauge = 1;
+    snap.metrics.push_back(std::move(up));
+  }
   size_t samples = RemoteWriteSamples(snap);
   {
     std::lock_guard lock(mu_);
@@ -81,7 +99,8 @@ void RemoteWriter::Push(Snapshot snap, int64_t unix_ms) {
 
 void RemoteWriter::Encode(std::deque<Tick> ticks) {
   for (Tick& t : ticks) {
-    for (auto& batch : EncodeRemoteWrite(std::move(t.snap), t.unix_ms, options_.instance)) {
+    for (auto& batch : EncodeRemoteWrite(std::move(t.snap), t.unix_ms,
+                                         RemoteWriteTarget{options_.job, options_.instance})) {
       batch_samples_ += batch.samples;
       batches_.push_back(std::move(batch));
     }
@@ -104,14 +123,32 @@ void RemoteWriter::DropOldest() {
   }
 }
 
+void RemoteWriter::Failed(Reason reason, const std::string& message) {
+  static const char* const kinds[] = {"remote-write network", "remote-write tls",
+                                      "remote-write auth", "remote-write server",
+                                      "remote-write rejected"};
+  ++failed_[reason];
+  if (reason != kRejected) ++failures_in_row_;
+  LogLimited(kinds[reason], reason == kRejected ? "error" : "warning", message);
+}
+
 bool RemoteWriter::SendOne(std::chrono::milliseconds timeout) {
   const RemoteWriteBatch& batch = batches_.front();
   auto done = [&] {
     batch_samples_ -= batch.samples;
     batches_.pop_front();
   };
+  // What happens to the data, for the log line.
+  auto kept = [&] {
+    return fmt::format("{} samples stay queued and are retried (at most {} are kept)",
+                       batch_samples_.load(), options_.max_queue_samples);
+  };
   try {
-    HttpReply reply = client_.Post(batch.body, RemoteWriteHeaders(), timeout);
+    std::vector<std::pair<std::string, std::string>> headers = RemoteWriteHeaders();
+    if (const std::string& auth = credentials_.Authorization(); !auth.empty()) {
+      headers.emplace_back("Authorization", auth);
+    }
+    HttpReply reply = client_.Post(batch.body, headers, timeout);
     if (reply.status / 100 == 2) {
       sent_ += batch.samples;
       done();
@@ -122,27 +159,34 @@ bool RemoteWriter::SendOne(std::chrono::milliseconds timeout) {
       backoff_ = {};
       return true;
     }
-    ++failed_;
+    if (reply.status == 401 || reply.status == 403) {
+      Failed(kAuth, fmt::format("remote-write: {} refused our credentials with HTTP {} ({}): check "
+                                "remote-write-username and remote-write-password-file, or "
+                                "remote-write-bearer-token-file; {}",
+                                options_.url, reply.status, FirstLine(reply.body), kept()));
+      return false;
+    }
     if (reply.status >= 500 || reply.status == 429) {
-      if (failures_in_row_++ == 0) {
-        Log("warning", fmt::format("remote-write: {} answered HTTP {} ({}); retrying", options_.url,
-                                   reply.status, FirstLine(reply.body)));
-      }
+      Failed(kServer, fmt::format("remote-write: {} answered HTTP {} ({}); {}", options_.url,
+                                  reply.status, FirstLine(reply.body), kept()));
       return false;
     }
     // Rejected for good (400: out of order, bad labels...): sending it again would
     // be rejected again and hold up everything queued behind it.
     dropped_rejected_ += batch.samples;
-    LogLimited("remote-write rejected", "error",
-               fmt::format("remote-write: {} rejected {} samples with HTTP {}: {}", options_.url,
-                           batch.samples, reply.status, FirstLine(reply.body)));
+    Failed(kRejected,
+           fmt::format("remote-write: {} rejected {} samples with HTTP {}: {}; they are "
+                       "dropped (counted as dropped, reason rejected)",
+                       options_.url, batch.samples, reply.status, FirstLine(reply.body)));
     done();
     return true;
+  } catch (const TlsError& e) {
+    Failed(kTls, fmt::format("remote-write: {}: check the receiver's certificate and "
+                             "remote-write-ca-file; {}",
+                             e.what(), kept()));
+    return false;
   } catch (const Error& e) {
-    ++failed_;
-    if (failures_in_row_++ == 0) {
-      Log("warning", fmt::format("remote-write: {}; queueing and retrying", e.what()));
-    }
+    Failed(kNetwork, fmt::format("remote-write: {}; {}", e.what(), kept()));
     return false;
   }
 }
@@ -210,9 +254,12 @@ void RemoteWriter::Send() {
 void RemoteWriter::Collect(std::vector<MetricSnapshot>& out) const {
   out.push_back(Counter("shmstatsd_remote_write_samples_sent_total",
                         "Samples the remote-write receiver accepted", sent_.load()));
-  out.push_back(Counter("shmstatsd_remote_write_requests_failed_total",
-                        "Remote-write requests that failed (retried unless rejected)",
-                        failed_.load()));
+  for (int r = 0; r < kReasons; ++r) {
+    out.push_back(Counter("shmstatsd_remote_write_requests_failed_total",
+                          "Remote-write requests that failed, by reason (retried unless rejected)",
+                          failed_[r].load()));
+    out.back().labels = {{"reason", kReasonNames[r]}};
+  }
   const char* reasons[] = {"queue_full", "rejected"};
   const uint64_t dropped[] = {dropped_full_.load(), dropped_rejected_.load()};
   for (int i = 0; i < 2; ++i) {

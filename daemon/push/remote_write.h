@@ -7,10 +7,19 @@
 // push/encode.h says, on this object's own thread: a slow or dead receiver
 // never delays the collection loop or /metrics.
 //
+// https:// URLs go over TLS (push/http_client.h); basic auth or a bearer token
+// come from files (push/credentials.h). Every series carries job and instance
+// labels, and each tick's families their metadata (push/encode.h); each tick also
+// sends up{job,instance} = 1, as a scrape would, so rules and dashboards written
+// for scraped data (`up{job="shmstatsd"}`) work on pushed data.
+//
 // Delivery: requests go out in tick order, one at a time. A request that fails to
-// connect, times out (10 s) or gets 5xx or 429 is retried with exponential backoff
-// (100 ms doubling to 5 s, +-25% jitter) until it is accepted; one the receiver
-// rejects (any other status) is dropped, as the receiver would reject it again.
+// connect, fails its TLS handshake (untrusted or expired certificate), times out
+// (10 s), or gets 5xx, 429, 401 or 403 is retried with exponential backoff (100 ms
+// doubling to 5 s, +-25% jitter) until it is accepted: a wrong password or
+// certificate is fixed by its operator, and the queued data then arrives (the
+// credential files are read again when they change). One the receiver rejects with
+// any other status is dropped, as the receiver would reject it again.
 // Meanwhile ticks queue in memory, up to `max_queue_samples` samples: beyond, the
 // OLDEST queued samples are dropped (drop-oldest: after an outage the newest data
 // is the most useful, and the queue's memory stays bounded). At exit the queue is
@@ -19,9 +28,13 @@
 //
 // Its own metrics, added to SelfMetrics:
 //   shmstatsd_remote_write_samples_sent_total                  counter
-//   shmstatsd_remote_write_requests_failed_total               counter (failed attempts)
+//   shmstatsd_remote_write_requests_failed_total{reason=network|tls|auth|server|rejected}
+//                                                              counter (failed attempts)
 //   shmstatsd_remote_write_samples_dropped_total{reason=queue_full|rejected}  counter
 //   shmstatsd_remote_write_queue_samples                       gauge
+//
+// Each failed attempt is counted; the first of each reason is logged at once with
+// what to check, then at most once a minute per reason (LogLimited).
 //
 // Thread-safety: Push from one thread (the collector's); metrics from any.
 
@@ -35,6 +48,7 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/push/credentials.h"
 #include "daemon/push/encode.h"
 #include "daemon/push/http_client.h"
 #include "daemon/self_metrics.h"
@@ -50,6 +64,9 @@ struct RemoteWriteOptions {
   std::chrono::milliseconds min_backoff{100};
   std::chrono::milliseconds max_backoff{5'000};
   std::chrono::milliseconds flush_at_exit{1'000};  // short: SIGTERM must stop the daemon soon
+  std::string job = "shmstatsd";                   // the job label; empty: none
+  TlsOptions tls;
+  CredentialFiles auth;
 };
 
 // The headers every remote-write 1.0 request carries.
@@ -58,7 +75,8 @@ const std::vector<std::pair<std::string, std::string>>& RemoteWriteHeaders();
 class RemoteWriter {
  public:
   // Starts the sender thread and adds the metrics above to `self` (which must
-  // outlive this object). Throws shmstats::Error(kInvalidArgument) for a bad URL.
+  // outlive this object). Throws shmstats::Error(kInvalidArgument) for a bad URL,
+  // TLS file or credential file.
   RemoteWriter(RemoteWriteOptions options, SelfMetrics& self);
   // Flushes for at most flush_at_exit, then stops the thread.
   ~RemoteWriter();
@@ -88,8 +106,13 @@ class RemoteWriter {
   bool SendOne(std::chrono::milliseconds timeout);
   void Collect(std::vector<MetricSnapshot>& out) const;
 
+  // Why an attempt failed: the reason label of requests_failed_total.
+  enum Reason { kNetwork, kTls, kAuth, kServer, kRejected, kReasons };
+  void Failed(Reason reason, const std::string& message);
+
   const RemoteWriteOptions options_;
   HttpClient client_;
+  Credentials credentials_;
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -103,7 +126,8 @@ class RemoteWriter {
   std::chrono::milliseconds backoff_{0};
   std::atomic<uint32_t> failures_in_row_{0};
 
-  std::atomic<uint64_t> sent_{0}, failed_{0}, dropped_full_{0}, dropped_rejected_{0};
+  std::atomic<uint64_t> sent_{0}, dropped_full_{0}, dropped_rejected_{0};
+  std::atomic<uint64_t> failed_[kReasons] = {};
   std::atomic<uint64_t> queued_{0};
   std::thread thread_;
 };

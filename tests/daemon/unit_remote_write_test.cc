@@ -90,7 +90,7 @@ std::string Key(const rw::TimeSeries& ts) {
 }
 
 TEST(RemoteWriteEncode, DecodesToTheSamplesWithInstanceAndCumulativeValues) {
-  auto batches = EncodeRemoteWrite(Sample(), 1'700'000'000'123, "host-a");
+  auto batches = EncodeRemoteWrite(Sample(), 1'700'000'000'123, {"", "host-a"});
   ASSERT_EQ(batches.size(), 1u);
   EXPECT_EQ(batches[0].unix_ms, 1'700'000'000'123);
   rw::WriteRequest req = Decode(batches[0].body);
@@ -129,7 +129,7 @@ TEST(RemoteWriteEncode, NamesSeriesAsTheTextFormatDoes) {
     if (!line.empty() && line[0] != '#')
       text_names.push_back(line.substr(0, line.find_first_of("{ ")));
   }
-  for (const auto& b : EncodeRemoteWrite(snap, 1, "i")) {
+  for (const auto& b : EncodeRemoteWrite(snap, 1, {"", "i"})) {
     rw::WriteRequest req = Decode(b.body);
     for (const auto& ts : req.timeseries()) {
       for (const auto& l : ts.labels()) {
@@ -141,7 +141,7 @@ TEST(RemoteWriteEncode, NamesSeriesAsTheTextFormatDoes) {
 }
 
 TEST(RemoteWriteEncode, SplitsIntoRequestsOfAtMostMaxSamples) {
-  auto batches = EncodeRemoteWrite(Sample(), 5, "i", 3);
+  auto batches = EncodeRemoteWrite(Sample(), 5, {"", "i"}, 3);
   ASSERT_EQ(batches.size(), 3u);  // 8 samples: 3 + 3 + 2
   size_t total = 0;
   for (const auto& b : batches) {
@@ -163,7 +163,7 @@ TEST(RemoteWriteEncode, SnappyRoundTripOfLargeBodies) {
     m.gauge = std::uniform_real_distribution<double>(-1e9, 1e9)(rng);
     snap.metrics.push_back(m);
   }
-  auto batches = EncodeRemoteWrite(snap, 42, "host");
+  auto batches = EncodeRemoteWrite(snap, 42, {"", "host"});
   ASSERT_EQ(batches.size(), 3u);  // 2,000 + 2,000 + 1,000
   std::map<std::string, double> want, got;
   for (const auto& m : snap.metrics)
