@@ -156,6 +156,7 @@ void Collector::Tick() {
   pass.unlock();
   if (remote_) {  // the segment's series and the daemon's own, as /metrics has them
     self_.AddTo(tick.snapshot);
+    AddScrapeUp(tick.snapshot);
     remote_->Push(std::move(tick.snapshot), tick.unix_ms);
   }
   self_.TickDone(Since(start), tick.unix_ms);

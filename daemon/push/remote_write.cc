@@ -43,6 +43,19 @@ const std::vector<std::pair<std::string, std::string>>& RemoteWriteHeaders() {
   return headers;
 }
 
+void AddScrapeUp(Snapshot& snap) {
+  if (std::any_of(snap.metrics.begin(), snap.metrics.end(),
+                  [](const MetricSnapshot& m) { return m.name == "up"; })) {
+    return;
+  }
+  MetricSnapshot up;
+  up.name = "up";
+  up.type = MetricType::kGauge;
+  up.help = "1: shmstatsd took this tick's snapshot (a scrape's up)";
+  up.gauge = 1;
+  snap.metrics.push_back(std::move(up));
+}
+
 RemoteWriter::RemoteWriter(RemoteWriteOptions options, SelfMetrics& self)
     : options_(std::move(options)),
       client_(ParseHttpUrl(options_.url), options_.tls),
@@ -71,16 +84,6 @@ RemoteWriter::~RemoteWriter() {
 }
 
 void RemoteWriter::Push(Snapshot snap, int64_t unix_ms) {
-  // up = 1, as a scrape that succeeded gives it (unless the segment has its own up).
-  if (std::none_of(snap.metrics.begin(), snap.metrics.end(),
-                   [](const MetricSnapshot& m) { return m.name == "up"; })) {
-    MetricSnapshot up;
-    up.name = "up";
-    up.type = MetricType::kGauge;
-    up.help = "1: shmstatsd took this tick's snapshot (as a scrape's up)";
-    up.gauge = 1;
-    snap.metrics.push_back(std::move(up));
-  }
   size_t samples = RemoteWriteSamples(snap);
   {
     std::lock_guard lock(mu_);

@@ -9,9 +9,7 @@
 //
 // https:// URLs go over TLS (push/http_client.h); basic auth or a bearer token
 // come from files (push/credentials.h). Every series carries job and instance
-// labels, and each tick's families their metadata (push/encode.h); each tick also
-// sends up{job,instance} = 1, as a scrape would, so rules and dashboards written
-// for scraped data (`up{job="shmstatsd"}`) work on pushed data.
+// labels, and each tick's families their metadata (push/encode.h).
 //
 // Delivery: requests go out in tick order, one at a time. A request that fails to
 // connect, fails its TLS handshake (untrusted or expired certificate), times out
@@ -68,6 +66,11 @@ struct RemoteWriteOptions {
   TlsOptions tls;
   CredentialFiles auth;
 };
+
+// Adds the gauge up = 1 to a tick's snapshot (unless it has an `up` of its own), as
+// a scrape that succeeded gives it: rules and dashboards written for scraped data
+// (`up{job="shmstatsd"}`) then work on pushed data too.
+void AddScrapeUp(Snapshot& snap);
 
 // The headers every remote-write 1.0 request carries.
 const std::vector<std::pair<std::string, std::string>>& RemoteWriteHeaders();

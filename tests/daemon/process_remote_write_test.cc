@@ -68,7 +68,7 @@ TEST(RemoteWriteTest, PrometheusGetsEveryTickAndTheQueuedOnesAfterAnOutage) {
   const double ticks0 = self("shmstatsd_ticks_total");
   ASSERT_TRUE(WaitFor(
       [&] {
-        return self("shmstatsd_remote_write_requests_failed_total") >= 3 &&
+        return self("shmstatsd_remote_write_requests_failed_total{reason=\"network\"}") >= 3 &&
                self("shmstatsd_ticks_total") >= ticks0 + 10;
       },
       30))
@@ -156,13 +156,34 @@ TEST(RemoteWriteTest, AReceiverThatNeverAnswersDelaysNeitherTicksNorMetrics) {
   close(silent);
 }
 
-// A URL shmstatsd cannot push to is a usage error (exit 2) with a message.
-TEST(RemoteWriteTest, ABadUrlIsAUsageError) {
+// A URL shmstatsd cannot push to, or TLS and credential files it cannot use, are
+// usage errors (exit 2) with a message, found at start.
+TEST(RemoteWriteTest, BadUrlsAndFilesAreUsageErrors) {
   TempDir dir;
-  Child d({SHMSTATSD_PATH, "--state-dir", dir.str(), "--remote-write", "https://r/api/v1/write"},
-          dir / "shmstatsd.log");
-  EXPECT_EQ(d.Wait(), 2);
-  EXPECT_NE(d.Log().find("https is not supported"), std::string::npos) << d.Log();
+  std::ofstream(dir / "pw") << "secret\n";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--remote-write", "https://u:p@r/api/v1/write"}, "credentials in the URL are refused"},
+      {{"--remote-write", "ftp://r/"}, "does not start with http:// or https://"},
+      {{"--remote-write", "http://r/", "--remote-write-ca-file", dir / "pw"},
+       "is not an https:// URL"},
+      {{"--remote-write", "https://r/", "--remote-write-ca-file", dir / "missing.pem"},
+       "cannot load the CA file"},
+      {{"--remote-write", "https://r/", "--remote-write-username", "u"},
+       "needs --remote-write-password-file"},
+      {{"--remote-write", "https://r/", "--remote-write-username", "u",
+        "--remote-write-password-file", dir / "nope"},
+       "cannot read the password file"},
+      {{"--remote-write-bearer-token-file", dir / "pw"}, "need --remote-write"},
+  };
+  int n = 0;
+  for (const auto& [args, message] : cases) {
+    std::vector<std::string> argv = {SHMSTATSD_PATH, "--state-dir", dir.str()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string log = dir / ("d" + std::to_string(n++) + ".log");
+    Child d(argv, log);
+    EXPECT_EQ(d.Wait(), 2) << message;
+    EXPECT_NE(d.Log().find(message), std::string::npos) << d.Log();
+  }
 }
 
 }  // namespace

@@ -4,13 +4,17 @@
 // A real Prometheus (Debian's prometheus package, 2.42) for tests: its remote-write
 // receiver on, its TSDB in a temporary directory, on a loopback port reserved for it
 // (ReservedPort), stopped at the end. Start() again after Stop() serves the same
-// data on the same port.
+// data on the same port. With PromOptions it serves https with basic auth (its
+// --web.config.file; the test's own requests then go through curl with the CA and
+// the password) and evaluates rule files every second.
 
 #include <httplib.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "daemon_harness.h"
 
@@ -18,19 +22,33 @@ namespace shmstats::testing {
 
 inline constexpr const char* kPrometheus = "/usr/bin/prometheus";
 
+struct PromOptions {
+  std::string web_config;  // --web.config.file (TLS, basic auth); empty: plain http
+  std::string ca_file;     // the CA that signed its certificate
+  std::string user, password;
+  std::vector<std::string> rule_files;  // evaluated every second
+};
+
 class PromServer {
  public:
-  PromServer() { std::ofstream(dir_ / "prometheus.yml") << "global:\n  scrape_interval: 1m\n"; }
+  explicit PromServer(PromOptions options = {}) : options_(std::move(options)) {
+    std::ofstream yml(dir_ / "prometheus.yml");
+    yml << "global:\n  scrape_interval: 1m\n  evaluation_interval: 1s\n";
+    if (!options_.rule_files.empty()) yml << "rule_files:\n";
+    for (const auto& f : options_.rule_files) yml << "  - " << f << "\n";
+  }
   ~PromServer() { Stop(); }
   // Starts it and waits (at most 60 s) until it is ready.
   bool Start() {
-    child_ = std::make_unique<Child>(
-        std::vector<std::string>{kPrometheus, "--config.file=" + (dir_ / "prometheus.yml"),
-                                 "--storage.tsdb.path=" + (dir_ / "data"),
-                                 "--web.listen-address=127.0.0.1:" + std::to_string(port()),
-                                 "--web.enable-remote-write-receiver", "--log.level=warn"},
-        dir_ / "prometheus.log");
-    return WaitFor([&] { return Get(port(), "/-/ready").status == 200; }, 60);
+    std::vector<std::string> argv = {kPrometheus,
+                                     "--config.file=" + (dir_ / "prometheus.yml"),
+                                     "--storage.tsdb.path=" + (dir_ / "data"),
+                                     "--web.listen-address=127.0.0.1:" + std::to_string(port()),
+                                     "--web.enable-remote-write-receiver",
+                                     "--log.level=warn"};
+    if (!options_.web_config.empty()) argv.push_back("--web.config.file=" + options_.web_config);
+    child_ = std::make_unique<Child>(argv, dir_ / "prometheus.log");
+    return WaitFor([&] { return Fetch("/-/ready").first == 200; }, 60);
   }
   void Stop() {
     if (child_) child_->Stop(SIGTERM);
@@ -38,18 +56,36 @@ class PromServer {
   }
   int port() const { return reserved_.port(); }
   std::string write_url() const {
-    return "http://127.0.0.1:" + std::to_string(port()) + "/api/v1/write";
+    return std::string(tls() ? "https" : "http") + "://127.0.0.1:" + std::to_string(port()) +
+           "/api/v1/write";
   }
   std::string Log() const { return ReadFile(dir_ / "prometheus.log"); }
+  // GET PATH?PARAMS: the status and body (0 when it did not answer).
+  std::pair<int, std::string> Fetch(const std::string& path,
+                                    const httplib::Params& params = {}) const {
+    if (!tls()) {
+      httplib::Client client("127.0.0.1", port());
+      client.set_read_timeout(10);
+      auto res = client.Get(path, params, httplib::Headers{});
+      if (!res) return {0, ""};
+      return {res->status, res->body};
+    }
+    std::string command = "curl -sS --max-time 10 -G -w '\\n%{http_code}' --cacert '" +
+                          options_.ca_file + "' -u '" + options_.user + ":" + options_.password +
+                          "' 'https://127.0.0.1:" + std::to_string(port()) + path + "'";
+    for (const auto& [k, v] : params) command += " --data-urlencode '" + k + "=" + v + "'";
+    Output o = Shell(command);
+    size_t nl = o.out.rfind('\n');
+    if (o.status != 0 || nl == std::string::npos) return {0, ""};
+    return {std::atoi(o.out.c_str() + nl + 1), o.out.substr(0, nl)};
+  }
   // GET /api/v1/query?query=PROMQL[&time=SECONDS]: the "result" array, or null.
   nlohmann::json Query(const std::string& promql, double at = 0) const {
-    httplib::Client client("127.0.0.1", port());
-    client.set_read_timeout(10);
     httplib::Params params{{"query", promql}};
     if (at > 0) params.emplace("time", std::to_string(at));
-    auto res = client.Get("/api/v1/query", params, httplib::Headers{});
-    if (!res || res->status != 200) return nullptr;
-    auto doc = nlohmann::json::parse(res->body, nullptr, false);
+    auto [status, body] = Fetch("/api/v1/query", params);
+    if (status != 200) return nullptr;
+    auto doc = nlohmann::json::parse(body, nullptr, false);
     if (doc.is_discarded() || doc.value("status", "") != "success") return nullptr;
     return doc["data"]["result"];
   }
@@ -61,6 +97,9 @@ class PromServer {
   }
 
  private:
+  bool tls() const { return !options_.web_config.empty(); }
+
+  PromOptions options_;
   TempDir dir_;
   ReservedPort reserved_;
   std::unique_ptr<Child> child_;

@@ -7,6 +7,7 @@
 #include <httplib.h>
 #include <snappy.h>
 
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <random>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "common/exposition.h"
+#include "daemon/push/credentials.h"
 #include "daemon/push/encode.h"
 #include "daemon/push/http_client.h"
 #include "daemon/push/remote_write.h"
@@ -118,6 +120,40 @@ TEST(RemoteWriteEncode, DecodesToTheSamplesWithInstanceAndCumulativeValues) {
   EXPECT_EQ(req.timeseries(1).labels(0).name(), "Zone");  // jobs{Zone=...}: families by name
   EXPECT_EQ(req.timeseries(1).labels(1).value(), "jobs");
   EXPECT_EQ(RemoteWriteSamples(Sample()), want.size());
+}
+
+// The labels a scrape job adds: job and instance on every series (a series' own
+// job is kept as exported_job), and one metadata entry per family in the first
+// request of the tick, named as the TYPE line of /metrics names it.
+TEST(RemoteWriteEncode, AddsTheJobLabelAndFamilyMetadata) {
+  Snapshot snap = Sample();
+  snap.metrics[0].help = "Requests";
+  snap.metrics[2].unit = "seconds";
+  snap.metrics[3].labels.emplace_back("job", "theirs");
+  auto batches = EncodeRemoteWrite(snap, 1, {"shmstatsd", "h"}, 3);
+  ASSERT_EQ(batches.size(), 3u);
+  std::map<std::string, double> got;
+  for (const auto& b : batches) {
+    for (const auto& ts : Decode(b.body).timeseries()) got[Key(ts)] = ts.samples(0).value();
+  }
+  EXPECT_EQ(got.count("req_total{code=200,instance=h,job=shmstatsd,}"), 1u);
+  EXPECT_EQ(got.count("inflight{instance=h,job=shmstatsd,}"), 1u);
+  EXPECT_EQ(got.count("jobs{Zone=z,exported_instance=theirs,exported_job=theirs,instance=h,"
+                      "job=shmstatsd,}"),
+            1u)
+      << ::testing::PrintToString(got);
+  EXPECT_EQ(got.size(), 8u);
+  rw::WriteRequest first = Decode(batches[0].body);
+  std::map<std::string, std::string> meta;
+  for (const auto& m : first.metadata()) {
+    meta[m.metric_family_name()] =
+        rw::MetricMetadata::MetricType_Name(m.type()) + "|" + m.help() + "|" + m.unit();
+  }
+  EXPECT_EQ(meta, (std::map<std::string, std::string>{{"inflight", "GAUGE||"},
+                                                      {"jobs", "GAUGE||"},
+                                                      {"req_total", "COUNTER|Requests|"},
+                                                      {"wait_seconds", "HISTOGRAM||seconds"}}));
+  EXPECT_EQ(Decode(batches[1].body).metadata_size(), 0);  // once a tick
 }
 
 // The same names, in the same order, as /metrics renders: one naming code.
@@ -240,8 +276,9 @@ TEST(RemoteWriter, DropsTheOldestBeyondItsBoundAndDeliversTheRestInOrder) {
   options.max_backoff = std::chrono::milliseconds(50);
   auto writer = std::make_unique<RemoteWriter>(options, self);
   for (int i = 1; i <= 12; ++i) writer->Push(Tick(i), 1000 * i);
-  ASSERT_TRUE(testing::WaitFor(
-      [&] { return Metric(self, "shmstatsd_remote_write_requests_failed_total") >= 2; }));
+  ASSERT_TRUE(testing::WaitFor([&] {
+    return Metric(self, "shmstatsd_remote_write_requests_failed_total", "network") >= 2;
+  }));
   EXPECT_EQ(Metric(self, "shmstatsd_remote_write_samples_dropped_total", "queue_full"), 7);
   EXPECT_EQ(Metric(self, "shmstatsd_remote_write_queue_samples"), 5);
   EXPECT_EQ(Metric(self, "shmstatsd_remote_write_samples_sent_total"), 0);
@@ -281,6 +318,28 @@ TEST(RemoteWriter, DropsTheOldestBeyondItsBoundAndDeliversTheRestInOrder) {
   EXPECT_TRUE(problems.empty()) << problems.front();
 }
 
+// Secrets come from files, lose their trailing newline, and are read again when
+// the file changes; a bad combination or an unreadable file is refused at once.
+TEST(RemoteWriteCredentials, ReadsFilesAndReadsThemAgainWhenTheyChange) {
+  testing::TempDir dir;
+  std::ofstream(dir / "pw") << "open sesame\n";
+  Credentials basic({"user", dir / "pw", ""});
+  EXPECT_EQ(basic.Authorization(), "Basic dXNlcjpvcGVuIHNlc2FtZQ==");  // user:open sesame
+  std::ofstream(dir / "pw.new") << "changed";
+  ASSERT_EQ(rename((dir / "pw.new").c_str(), (dir / "pw").c_str()), 0);
+  EXPECT_EQ(basic.Authorization(), "Basic dXNlcjpjaGFuZ2Vk");  // user:changed
+  std::ofstream(dir / "token") << "t0k3n";
+  EXPECT_EQ(Credentials({"", "", dir / "token"}).Authorization(), "Bearer t0k3n");
+  EXPECT_EQ(Credentials({}).Authorization(), "");
+  for (CredentialFiles bad : std::vector<CredentialFiles>{{"user", "", ""},
+                                                          {"", dir / "pw", ""},
+                                                          {"user", dir / "pw", dir / "token"},
+                                                          {"user", dir / "missing", ""},
+                                                          {"a:b", dir / "pw", ""}}) {
+    EXPECT_THROW(Credentials{bad}, Error) << bad.username << " " << bad.password_file;
+  }
+}
+
 // A receiver that rejects a request (400) does not hold up the queue: the request is
 // dropped and counted, the next one goes out.
 TEST(RemoteWriter, DropsWhatTheReceiverRejects) {
@@ -304,7 +363,8 @@ TEST(RemoteWriter, DropsWhatTheReceiverRejects) {
         [&] { return Metric(self, "shmstatsd_remote_write_samples_sent_total") == 1; }));
   }
   EXPECT_EQ(Metric(self, "shmstatsd_remote_write_samples_dropped_total", "rejected"), 1);
-  EXPECT_EQ(Metric(self, "shmstatsd_remote_write_requests_failed_total"), 1);
+  EXPECT_EQ(Metric(self, "shmstatsd_remote_write_requests_failed_total", "rejected"), 1);
+  EXPECT_EQ(Metric(self, "shmstatsd_remote_write_requests_failed_total", "server"), 0);
   server.stop();
   serve.join();
 }
