@@ -134,7 +134,8 @@ TEST(RemoteWriteEncode, AddsTheJobLabelAndFamilyMetadata) {
   ASSERT_EQ(batches.size(), 3u);
   std::map<std::string, double> got;
   for (const auto& b : batches) {
-    for (const auto& ts : Decode(b.body).timeseries()) got[Key(ts)] = ts.samples(0).value();
+    rw::WriteRequest req = Decode(b.body);
+    for (const auto& ts : req.timeseries()) got[Key(ts)] = ts.samples(0).value();
   }
   EXPECT_EQ(got.count("req_total{code=200,instance=h,job=shmstatsd,}"), 1u);
   EXPECT_EQ(got.count("inflight{instance=h,job=shmstatsd,}"), 1u);
@@ -354,7 +355,9 @@ TEST(RemoteWriter, DropsWhatTheReceiverRejects) {
   std::thread serve([&] { server.listen_after_bind(); });
   ASSERT_TRUE(testing::WaitFor([&] { return server.is_running(); }));
   SelfMetrics self;
-  RemoteWriteOptions options{"http://127.0.0.1:" + std::to_string(port) + "/w", "unit"};
+  RemoteWriteOptions options;
+  options.url = "http://127.0.0.1:" + std::to_string(port) + "/w";
+  options.instance = "unit";
   {
     RemoteWriter writer(options, self);
     writer.Push(Tick(1), 1000);
