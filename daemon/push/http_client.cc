@@ -200,11 +200,16 @@ HttpReply HttpClient::Exchange(const std::string& body,
                                const std::vector<std::pair<std::string, std::string>>& headers,
                                std::chrono::milliseconds timeout) {
   Impl& s = *impl_;
+  // Throws: TlsError for what OpenSSL reports (e.g. the server's alert that it
+  // refused our client certificate, which TLS 1.3 sends after the handshake).
   auto fail = [&](const char* what, error_code ec) {
     s.Close();
     bool timed_out = ec == asio::error::timed_out || ec == beast::error::timeout;
-    return Error(timed_out ? Errc::kTimeout : Errc::kSystem,
-                 fmt::format("{} {}: {}", what, url_.text, timed_out ? "timed out" : ec.message()));
+    if (!timed_out && ec.category() == asio::error::get_ssl_category()) {
+      throw TlsError(fmt::format("{} {}: TLS: {}", what, url_.text, ec.message()));
+    }
+    throw Error(timed_out ? Errc::kTimeout : Errc::kSystem,
+                fmt::format("{} {}: {}", what, url_.text, timed_out ? "timed out" : ec.message()));
   };
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto left = [&] {
@@ -226,7 +231,7 @@ HttpReply HttpClient::Exchange(const std::string& body,
         left());
     if (ec) {
       resolver.cancel();
-      throw fail("resolving", ec);
+      fail("resolving", ec);
     }
     if (s.tls) {
       s.secure.emplace(s.ioc, *s.tls);
@@ -235,7 +240,7 @@ HttpReply HttpClient::Exchange(const std::string& body,
     }
     s.Tcp().expires_after(left());
     ec = s.Await([&](auto handler) { s.Tcp().async_connect(endpoints, handler); }, left());
-    if (ec) throw fail("connecting to", ec);
+    if (ec) fail("connecting to", ec);
     if (s.secure) {
       SSL* ssl = s.secure->native_handle();
       // The certificate must name the URL's host; SNI carries a name, never an address.
@@ -252,7 +257,7 @@ HttpReply HttpClient::Exchange(const std::string& body,
           [&](auto handler) { s.secure->async_handshake(ssl::stream_base::client, handler); },
           left());
       if (ec == asio::error::timed_out || ec == beast::error::timeout) {
-        throw fail("TLS handshake with", ec);
+        fail("TLS handshake with", ec);
       }
       if (ec) {
         std::string why = HandshakeFailure(ssl, ec);
@@ -273,7 +278,7 @@ HttpReply HttpClient::Exchange(const std::string& body,
   error_code ec = s.Await(
       [&](auto handler) { s.With([&](auto& stream) { http::async_write(stream, req, handler); }); },
       left());
-  if (ec) throw fail("sending to", ec);
+  if (ec) fail("sending to", ec);
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024);
   s.Tcp().expires_after(left());
@@ -283,7 +288,7 @@ HttpReply HttpClient::Exchange(const std::string& body,
       },
       left());
   if (ec == http::error::body_limit) ec = {};  // the status is what matters
-  if (ec) throw fail("reading the reply of", ec);
+  if (ec) fail("reading the reply of", ec);
   HttpReply reply;
   reply.status = static_cast<int>(parser.get().result_int());
   reply.body = std::move(parser.get().body());

@@ -11,8 +11,8 @@
 // Thread-safety: one thread at a time per HttpClient, but Cancel from any. Errors:
 // ParseHttpUrl throws shmstats::Error(kInvalidArgument), and so does the constructor
 // when a CA, certificate or key file cannot be loaded (or TLS files are given for an
-// http:// URL); Post throws TlsError when the TLS handshake fails (the certificate
-// is not trusted, has expired or names another host; the server refused ours),
+// http:// URL); Post throws TlsError when TLS fails (the certificate is not
+// trusted, has expired or names another host; the server refused ours),
 // shmstats::Error(kTimeout) when the exchange takes longer than its timeout, kSystem
 // for any other network failure (and after Cancel).
 

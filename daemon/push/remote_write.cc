@@ -184,8 +184,8 @@ bool RemoteWriter::SendOne(std::chrono::milliseconds timeout) {
     done();
     return true;
   } catch (const TlsError& e) {
-    Failed(kTls, fmt::format("remote-write: {}: check the receiver's certificate and "
-                             "remote-write-ca-file; {}",
+    Failed(kTls, fmt::format("remote-write: {}: check the receiver's certificate, "
+                             "remote-write-ca-file and remote-write-cert-file; {}",
                              e.what(), kept()));
     return false;
   } catch (const Error& e) {

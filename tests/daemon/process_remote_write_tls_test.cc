@@ -37,6 +37,10 @@ std::string MakePki(const TempDir& dir) {
       // Valid until yesterday.
       "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days -1 "
       "-extfile san -out expired.crt; " +
+      // A client certificate, for a receiver that asks for one.
+      "openssl req " + key + " -keyout client.key -out client.csr -subj /CN=pusher; " +
+      "openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 "
+      "-out client.crt; " +
       "htpasswd -nbBC 4 " + kUser + " '" + kPassword + "' | head -1 | cut -d: -f2- > hash; " +
       "printf '%s\\n' '" + kPassword + "' > password; echo ok";
   Output o = Shell(script);
@@ -228,6 +232,54 @@ TEST(RemoteWriteTlsTest, WrongPasswordUnknownCaAndExpiredCertificateAreLoggedCou
   EXPECT_EQ(expired.child->Stop(), 0);
   // Nothing of the failing daemons was ever stored.
   EXPECT_TRUE(prom.Query("inflight{instance=~\"rw-ca|rw-expired\"}").empty());
+}
+
+// A receiver that requires a client certificate: refused without one (counted, the
+// data kept), accepted with --remote-write-cert-file/--remote-write-key-file. With
+// no --remote-write-ca-file the system's CA store is used: OpenSSL's default
+// paths, which SSL_CERT_FILE points at the test CA here.
+TEST(RemoteWriteTlsTest, AClientCertificateAndTheSystemCaStore) {
+  TempDir pki;
+  ASSERT_EQ(MakePki(pki), "");
+  ServeCertificate(pki, "server.crt", /*client_ca=*/true);
+  PromServer prom({pki / "web.yml",
+                   pki / "ca.crt",
+                   kUser,
+                   kPassword,
+                   {},
+                   pki / "client.crt",
+                   pki / "client.key"});
+  ASSERT_TRUE(prom.Start()) << prom.Log();
+  setenv("SSL_CERT_FILE", (pki / "ca.crt").c_str(), 1);  // inherited by the daemons
+  ScopedSegmentName seg_none(UniqueName("rwn")), seg_cert(UniqueName("rwk"));
+  const std::vector<std::string> auth = {"--remote-write-username", kUser,
+                                         "--remote-write-password-file", pki / "password"};
+  Pusher none(seg_none.str(), prom.write_url(), "rw-nocert", auth);
+  std::vector<std::string> with_cert = auth;
+  for (const char* a :
+       {"--remote-write-cert-file", "client.crt", "--remote-write-key-file", "client.key"}) {
+    with_cert.push_back(a[0] == '-' ? std::string(a) : pki / a);
+  }
+  Pusher cert(seg_cert.str(), prom.write_url(), "rw-cert", with_cert);
+  unsetenv("SSL_CERT_FILE");
+  ASSERT_NE(none.port, 0) << none.Log();
+  ASSERT_NE(cert.port, 0) << cert.Log();
+  cert.segment.g.Set(9);
+  const std::string on = "{job=\"shmstatsd\",instance=\"rw-cert\"}";
+  EXPECT_TRUE(WaitFor([&] { return prom.Value("inflight" + on) == 9; }, 60))
+      << cert.Log() << prom.Log();
+  EXPECT_EQ(cert.Failed("tls") + cert.Failed("network"), 0) << cert.Log();
+  // Without one: refused in the handshake (TLS 1.2) or with the reply (TLS 1.3: the
+  // server's alert comes after the handshake), counted as tls, never sent.
+  EXPECT_TRUE(WaitFor([&] { return none.Failed("tls") >= 2; }, 60)) << none.Log();
+  EXPECT_EQ(none.Self("shmstatsd_remote_write_samples_sent_total"), 0);
+  EXPECT_GT(none.Self("shmstatsd_remote_write_queue_samples"), 0);
+  const std::string log = none.Log();
+  EXPECT_TRUE(log.find("TLS: sslv3 alert bad certificate") != std::string::npos ||
+              log.find("certificate required") != std::string::npos)
+      << log;
+  EXPECT_EQ(cert.child->Stop(), 0);
+  EXPECT_EQ(none.child->Stop(), 0);
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ struct PromOptions {
   std::string ca_file;     // the CA that signed its certificate
   std::string user, password;
   std::vector<std::string> rule_files;  // evaluated every second
+  std::string client_cert, client_key;  // for the test's requests, when it asks for one
 };
 
 class PromServer {
@@ -73,6 +74,9 @@ class PromServer {
     std::string command = "curl -sS --max-time 10 -G -w '\\n%{http_code}' --cacert '" +
                           options_.ca_file + "' -u '" + options_.user + ":" + options_.password +
                           "' 'https://127.0.0.1:" + std::to_string(port()) + path + "'";
+    if (!options_.client_cert.empty()) {
+      command += " --cert '" + options_.client_cert + "' --key '" + options_.client_key + "'";
+    }
     for (const auto& [k, v] : params) command += " --data-urlencode '" + k + "=" + v + "'";
     Output o = Shell(command);
     size_t nl = o.out.rfind('\n');
