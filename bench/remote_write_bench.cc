@@ -62,7 +62,7 @@ BENCHMARK(BM_TextRender)->Arg(10000)->Unit(benchmark::kMillisecond);
 void BM_Snappy(benchmark::State& state) {
   std::vector<std::string> raw;
   for (const auto& b :
-       EncodeRemoteWrite(Samples(static_cast<int>(state.range(0))), kNowMs, {"", "h"})) {
+       EncodeRemoteWrite(Samples(static_cast<int>(state.range(0))), kNowMs, {"shmstatsd", "h"})) {
     snappy::Uncompress(b.body.data(), b.body.size(), &raw.emplace_back());
   }
   std::string out;
@@ -81,7 +81,7 @@ void BM_RemoteWriteEncode(benchmark::State& state) {
     state.PauseTiming();
     Snapshot copy = snap;  // EncodeRemoteWrite consumes its snapshot
     state.ResumeTiming();
-    auto batches = EncodeRemoteWrite(std::move(copy), kNowMs, {"", "host-a"});
+    auto batches = EncodeRemoteWrite(std::move(copy), kNowMs, {"shmstatsd", "host-a"});
     bytes = raw = 0;
     for (const auto& b : batches) {
       bytes += b.body.size();
@@ -129,7 +129,7 @@ void BM_PostFloor(benchmark::State& state) {
   Receiver receiver;
   HttpClient client(ParseHttpUrl(receiver.url()));
   auto batches =
-      EncodeRemoteWrite(Samples(static_cast<int>(state.range(0))), kNowMs, {"", "host-a"});
+      EncodeRemoteWrite(Samples(static_cast<int>(state.range(0))), kNowMs, {"shmstatsd", "host-a"});
   for (auto _ : state) Post(client, batches, state);
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
@@ -143,7 +143,7 @@ void BM_RemoteWriteSend(benchmark::State& state) {
     state.PauseTiming();
     Snapshot copy = snap;
     state.ResumeTiming();
-    Post(client, EncodeRemoteWrite(std::move(copy), kNowMs, {"", "host-a"}), state);
+    Post(client, EncodeRemoteWrite(std::move(copy), kNowMs, {"shmstatsd", "host-a"}), state);
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }

@@ -52,18 +52,30 @@ std::string MakePki(const TempDir& dir) {
   return "";
 }
 
-// Points web.yml at a certificate (Prometheus reads it again on every connection).
-void ServeCertificate(const TempDir& dir, const std::string& cert) {
-  std::ofstream(dir / "web.yml.new")
-      << "tls_server_config:\n  cert_file: " << (dir / cert)
-      << "\n  key_file: " << (dir / "server.key") << "\nbasic_auth_users:\n"
-      << ReadFile(dir / "hash.yml");
+// Points web.yml at a certificate (Prometheus reads it again on every connection),
+// and makes it require a client certificate signed by ca.crt if `client_ca`.
+void ServeCertificate(const TempDir& dir, const std::string& cert, bool client_ca = false) {
+  std::ofstream web(dir / "web.yml.new");
+  web << "tls_server_config:\n  cert_file: " << (dir / cert)
+      << "\n  key_file: " << (dir / "server.key") << "\n";
+  if (client_ca) {
+    web << "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: " << (dir / "ca.crt")
+        << "\n";
+  }
+  web << "basic_auth_users:\n" << ReadFile(dir / "hash.yml");
+  web.close();
   rename((dir / "web.yml.new").c_str(), (dir / "web.yml").c_str());
 }
 
 PromOptions TlsReceiver(const TempDir& pki, std::vector<std::string> rule_files = {}) {
   ServeCertificate(pki, "server.crt");
-  return {pki / "web.yml", pki / "ca.crt", kUser, kPassword, std::move(rule_files)};
+  PromOptions o;
+  o.web_config = pki / "web.yml";
+  o.ca_file = pki / "ca.crt";
+  o.user = kUser;
+  o.password = kPassword;
+  o.rule_files = std::move(rule_files);
+  return o;
 }
 
 // A daemon pushing `seg` to `url` as `instance`, with `extra` options.
