@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
 
 #include "daemon_harness.h"
 #include "prom_server.h"
@@ -142,6 +143,35 @@ TEST(RemoteWriteTlsTest, EveryTickArrivesOverTlsWithAuthAndTheShippedRulesEvalua
       << d.Log();
   EXPECT_EQ(MissingTicks(prom, "rw-tls"), 0);
   EXPECT_EQ(d.Failed("tls") + d.Failed("auth") + d.Failed("network"), 0) << d.Log();
+
+  // Every panel of the packaged Grafana dashboard has data, its variables set as
+  // an operator would pick them (its instance picker lists up{job="shmstatsd"}).
+  auto dashboard = nlohmann::json::parse(
+      ReadFile(std::string(SOURCE_DIR) + "/packaging/grafana/shmstats-dashboard.json"));
+  std::vector<std::string> exprs, empty;
+  std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& panels) {
+    for (const auto& panel : panels) {
+      if (panel.contains("panels")) walk(panel["panels"]);
+      for (const auto& target : panel.value("targets", nlohmann::json::array())) {
+        if (target.contains("expr")) exprs.push_back(target["expr"]);
+      }
+    }
+  };
+  walk(dashboard["panels"]);
+  for (std::string expr : exprs) {
+    for (auto [var, value] :
+         std::vector<std::pair<std::string, std::string>>{{"$__rate_interval", "1m"},
+                                                          {"$instance", "rw-tls"},
+                                                          {"$counter", "req_total"},
+                                                          {"${histogram}", "wait_seconds"}}) {
+      for (size_t at; (at = expr.find(var)) != std::string::npos;)
+        expr.replace(at, var.size(), value);
+    }
+    auto result = prom.Query(expr);
+    if (!result.is_array() || result.empty()) empty.push_back(expr);
+  }
+  EXPECT_GE(exprs.size(), 10u);
+  EXPECT_TRUE(empty.empty()) << ::testing::PrintToString(empty);
 
   // The recording rules evaluate on the pushed series (with their job and instance)...
   EXPECT_TRUE(WaitFor(
