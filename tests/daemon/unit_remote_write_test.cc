@@ -219,7 +219,7 @@ TEST(RemoteWriteEncode, SnappyRoundTripOfLargeBodies) {
   EXPECT_LT(packed.size(), data.size());
 }
 
-TEST(RemoteWriteUrl, ParsesHttpAndRejectsTheRest) {
+TEST(RemoteWriteUrl, ParsesHttpAndHttpsAndRejectsTheRest) {
   HttpUrl u = ParseHttpUrl("http://127.0.0.1:9090/api/v1/write");
   EXPECT_EQ(u.host, "127.0.0.1");
   EXPECT_EQ(u.port, "9090");
@@ -231,14 +231,20 @@ TEST(RemoteWriteUrl, ParsesHttpAndRejectsTheRest) {
   u = ParseHttpUrl("http://receiver");
   EXPECT_EQ(u.port, "80");
   EXPECT_EQ(u.target, "/");
-  for (const char* bad : {"https://r/api", "r:9090/api", "http://:9090/", "http://u:p@r/",
-                          "http://r:99999/", "http://r:x/", "http://[::1/"}) {
+  EXPECT_FALSE(u.tls);
+  u = ParseHttpUrl("https://metrics.example/api/v1/push");
+  EXPECT_TRUE(u.tls);
+  EXPECT_EQ(u.host, "metrics.example");
+  EXPECT_EQ(u.port, "443");
+  EXPECT_EQ(u.target, "/api/v1/push");
+  for (const char* bad : {"ftp://r/api", "https://u:p@r/", "r:9090/api", "http://:9090/",
+                          "http://u:p@r/", "http://r:99999/", "http://r:x/", "http://[::1/"}) {
     try {
       ParseHttpUrl(bad);
       ADD_FAILURE() << bad << " accepted";
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), Errc::kInvalidArgument) << bad;
-      EXPECT_NE(std::string(e.what()).find("http://HOST"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("http[s]://HOST"), std::string::npos) << e.what();
     }
   }
 }
