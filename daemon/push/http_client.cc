@@ -269,7 +269,11 @@ HttpReply HttpClient::Exchange(const std::string& body,
     s.connected = true;
   }
   http::request<http::string_body> req{http::verb::post, url_.target, 11};
-  req.set(http::field::host, url_.host);
+  // host[:port] as RFC 9110 gives it (a virtual host behind a proxy is chosen by it).
+  const bool v6 = url_.host.find(':') != std::string::npos;
+  const bool default_port = url_.port == (url_.tls ? "443" : "80");
+  req.set(http::field::host,
+          (v6 ? "[" + url_.host + "]" : url_.host) + (default_port ? "" : ":" + url_.port));
   req.set(http::field::user_agent, "shmstatsd/" SHMSTATS_VERSION);
   for (const auto& [name, value] : headers) req.set(name, value);
   req.body() = body;

@@ -301,6 +301,9 @@ TEST(RemoteWriter, DropsTheOldestBeyondItsBoundAndDeliversTheRestInOrder) {
         req.get_header_value("X-Prometheus-Remote-Write-Version") != "0.1.0") {
       problems.push_back("headers");
     }
+    if (req.get_header_value("Host") != "127.0.0.1:" + std::to_string(port)) {
+      problems.push_back("Host: " + req.get_header_value("Host"));
+    }
     rw::WriteRequest decoded = Decode(req.body);
     for (const auto& ts : decoded.timeseries()) {
       received.push_back(ts.samples(0).value());
