@@ -350,6 +350,55 @@ TEST(RemoteWriteCredentials, ReadsFilesAndReadsThemAgainWhenTheyChange) {
   }
 }
 
+// A bearer token the receiver refuses (401): counted as auth, the data kept and
+// retried; the token file replaced, the queued ticks go through with the new token.
+TEST(RemoteWriter, RetriesARefusedTokenUntilTheFileHoldsTheRightOne) {
+  std::mutex mu;
+  std::vector<double> received;
+  httplib::Server server;
+  server.Post("/w", [&](const httplib::Request& req, httplib::Response& res) {
+    if (req.get_header_value("Authorization") != "Bearer new-token") {
+      res.status = 401;
+      res.set_content("Unauthorized", "text/plain");
+      return;
+    }
+    std::lock_guard lock(mu);
+    rw::WriteRequest decoded = Decode(req.body);
+    for (const auto& ts : decoded.timeseries()) received.push_back(ts.samples(0).value());
+    res.status = 204;
+  });
+  int port = server.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread serve([&] { server.listen_after_bind(); });
+  ASSERT_TRUE(testing::WaitFor([&] { return server.is_running(); }));
+  testing::TempDir dir;
+  std::ofstream(dir / "token") << "old-token\n";
+  SelfMetrics self;
+  RemoteWriteOptions options;
+  options.url = "http://127.0.0.1:" + std::to_string(port) + "/w";
+  options.instance = "unit";
+  options.min_backoff = std::chrono::milliseconds(10);
+  options.max_backoff = std::chrono::milliseconds(50);
+  options.auth.bearer_token_file = dir / "token";
+  {
+    RemoteWriter writer(options, self);
+    writer.Push(Tick(1), 1000);
+    writer.Push(Tick(2), 2000);
+    ASSERT_TRUE(testing::WaitFor(
+        [&] { return Metric(self, "shmstatsd_remote_write_requests_failed_total", "auth") >= 3; }));
+    EXPECT_EQ(Metric(self, "shmstatsd_remote_write_queue_samples"), 2);
+    std::ofstream(dir / "token.new") << "new-token\n";
+    ASSERT_EQ(rename((dir / "token.new").c_str(), (dir / "token").c_str()), 0);
+    ASSERT_TRUE(testing::WaitFor(
+        [&] { return Metric(self, "shmstatsd_remote_write_samples_sent_total") == 2; }));
+  }
+  EXPECT_EQ(Metric(self, "shmstatsd_remote_write_samples_dropped_total", "rejected"), 0);
+  server.stop();
+  serve.join();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(received, (std::vector<double>{1, 2}));
+}
+
 // A receiver that rejects a request (400) does not hold up the queue: the request is
 // dropped and counted, the next one goes out.
 TEST(RemoteWriter, DropsWhatTheReceiverRejects) {
