@@ -279,7 +279,8 @@ TEST(RemoteWriteTlsTest, WrongPasswordUnknownCaAndExpiredCertificateAreLoggedCou
 // A receiver that requires a client certificate: refused without one (counted, the
 // data kept), accepted with --remote-write-cert-file/--remote-write-key-file. With
 // no --remote-write-ca-file the system's CA store is used: OpenSSL's default
-// paths, which SSL_CERT_FILE points at the test CA here.
+// paths, which SSL_CERT_FILE points at the test CA here. The URL names the host
+// (localhost), so the certificate is checked for that name.
 TEST(RemoteWriteTlsTest, AClientCertificateAndTheSystemCaStore) {
   TempDir pki;
   ASSERT_EQ(MakePki(pki), "");
@@ -302,7 +303,9 @@ TEST(RemoteWriteTlsTest, AClientCertificateAndTheSystemCaStore) {
        {"--remote-write-cert-file", "client.crt", "--remote-write-key-file", "client.key"}) {
     with_cert.push_back(a[0] == '-' ? std::string(a) : pki / a);
   }
-  Pusher cert(seg_cert.str(), prom.write_url(), "rw-cert", with_cert);
+  // By name: the certificate must name "localhost", which also goes as SNI.
+  Pusher cert(seg_cert.str(), "https://localhost:" + std::to_string(prom.port()) + "/api/v1/write",
+              "rw-cert", with_cert);
   unsetenv("SSL_CERT_FILE");
   ASSERT_NE(none.port, 0) << none.Log();
   ASSERT_NE(cert.port, 0) << cert.Log();
