@@ -3,9 +3,10 @@
 // --web.config.file: a CA, a server certificate and an expired one, all made here
 // with openssl, and a bcrypt password hash made with htpasswd. Every tick arrives
 // with job="shmstatsd" and the shipped rules evaluate on the pushed series; a wrong
-// password, an unknown CA and an expired certificate each give one clear log line
-// and a counted failure, and the data waits in the queue (it arrives once the
-// password is fixed).
+// password, an unknown CA, an expired certificate and one for another host each
+// give one clear log line and a counted failure, and the data waits in the queue
+// (it arrives once the password is fixed); a receiver that requires a client
+// certificate gets one, and the system CA store is the default.
 
 #include <gtest/gtest.h>
 
@@ -38,6 +39,10 @@ std::string MakePki(const TempDir& dir) {
       // Valid until yesterday.
       "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days -1 "
       "-extfile san -out expired.crt; " +
+      // Trusted, current, but for another host.
+      "printf 'subjectAltName=DNS:elsewhere.example\\n' > san2; " +
+      "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 "
+      "-extfile san2 -out elsewhere.crt; " +
       // A client certificate, for a receiver that asks for one.
       "openssl req " + key + " -keyout client.key -out client.csr -subj /CN=pusher; " +
       "openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 "
@@ -272,8 +277,20 @@ TEST(RemoteWriteTlsTest, WrongPasswordUnknownCaAndExpiredCertificateAreLoggedCou
   EXPECT_EQ(expired.Self("shmstatsd_remote_write_samples_sent_total"), 0);
   EXPECT_GT(expired.Self("shmstatsd_remote_write_queue_samples"), 0);
   EXPECT_EQ(expired.child->Stop(), 0);
+  // A certificate for another host: refused, said plainly.
+  ServeCertificate(pki, "elsewhere.crt");
+  ScopedSegmentName seg_name(UniqueName("rwh"));
+  Pusher elsewhere(seg_name.str(), prom.write_url(), "rw-elsewhere",
+                   {"--remote-write-ca-file", pki / "ca.crt", "--remote-write-username", kUser,
+                    "--remote-write-password-file", pki / "password"});
+  ASSERT_NE(elsewhere.port, 0) << elsewhere.Log();
+  ASSERT_TRUE(WaitFor([&] { return elsewhere.Failed("tls") >= 1; }, 60)) << elsewhere.Log();
+  EXPECT_NE(elsewhere.Log().find("certificate is not accepted: IP address mismatch"),
+            std::string::npos)
+      << elsewhere.Log();
+  EXPECT_EQ(elsewhere.child->Stop(), 0);
   // Nothing of the failing daemons was ever stored.
-  EXPECT_TRUE(prom.Query("inflight{instance=~\"rw-ca|rw-expired\"}").empty());
+  EXPECT_TRUE(prom.Query("inflight{instance=~\"rw-ca|rw-expired|rw-elsewhere\"}").empty());
 }
 
 // A receiver that requires a client certificate: refused without one (counted, the
