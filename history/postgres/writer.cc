@@ -56,6 +56,7 @@ WriteResult PgWriter::Write(const TickRecord& tick, const Retention& retention) 
     }
     ids_.Clear();  // series rows of the rolled-back transaction are gone
     rolled_until_.reset();
+    pruned_until_.reset();
     partition_day_ = INT64_MIN;
     pg_.SetDeadline(PgConn::Clock::time_point::max());
     throw;
@@ -240,7 +241,10 @@ int64_t PgWriter::DropOldPartitions(int64_t now_ms, const Retention& retention) 
       if (day == partition_day_) partition_day_ = INT64_MIN;
     }
   }
-  if (pruned_until != INT64_MIN) SetPgState(pg_, "raw_pruned_until_ms", pruned_until, true);
+  if (pruned_until != INT64_MIN) {
+    SetPgState(pg_, "raw_pruned_until_ms", pruned_until, true);
+    pruned_until_ = std::max(*pruned_until_, pruned_until);
+  }
   return dropped;
 }
 

@@ -11,8 +11,8 @@
 // tick that lands in an hour already rolled up (sent late from a spool) rolls that
 // hour again. Then daily partitions older than the raw retention whose hours this
 // daemon has rolled up are dropped, and rollups older than the rollup retention
-// deleted. (A partition holds every daemon's rows: one that stays down past the raw
-// retention loses the hours it had not rolled up.)
+// deleted. A tick older than the dropped partitions is ignored. (A partition holds every daemon's
+// rows: one that stays down past the raw retention loses the hours it had not rolled up.)
 //
 // Every statement of a Write, and the connection, has the writer's deadline
 // (conn.h): past it, Write throws StoreError (kUnavailable) and the writer is
@@ -50,6 +50,7 @@ class PgWriter final : public StoreWriter {
   SeriesIds ids_;
   // Caches of what this transaction's rows say, cleared when a Write fails.
   std::optional<int64_t> rolled_until_;
+  std::optional<int64_t> pruned_until_;  // "raw_pruned_until_ms"
   int64_t partition_day_ = INT64_MIN;
 };
 
