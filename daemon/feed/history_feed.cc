@@ -112,11 +112,15 @@ void HistoryFeed::Run() {
       if (!writer_ || !TryWrite(tick)) break;
       ++written;
     }
-    if (writer_ && written > 0 && history::NowMs() - measured_ms_ >= kStorageEveryMs) Measure();
     lock.lock();
     written_ = written;
     done_ = true;
     cv_.notify_all();
+    if (writer_ && stored_rows_ && history::NowMs() - measured_ms_ >= kStorageEveryMs) {
+      lock.unlock();  // the collector need not wait for it
+      Measure();
+      lock.lock();
+    }
   }
 }
 
@@ -145,6 +149,7 @@ bool HistoryFeed::TryWrite(const history::TickRecord& tick) {
     auto result = writer_->Write(tick, config_.retention);
     started_ms_ = 0;
     self_.HistoryWritten(Since(start), result.rows);
+    stored_rows_ = stored_rows_ || result.rows > 0;
     if (!ok_.exchange(true)) Log("info", "history database writable again");
     failures_ = 0;
     return true;

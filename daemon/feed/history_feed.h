@@ -20,8 +20,8 @@
 // the next hand-over connects again. A write running longer than
 // --history-stuck-after makes /healthz say "stuck" before that.
 //
-// The writer thread also measures the store (StoreWriter::Stats) after its first
-// write and then every kStorageEveryMs; storage() returns the latest figures.
+// The writer thread also measures the store (StoreWriter::Stats) after the first
+// write that stores rows and then every kStorageEveryMs; storage() returns the latest figures.
 //
 // Metrics (through SelfMetrics): shmstatsd_history_pending_ticks,
 // shmstatsd_history_pending_bytes, shmstatsd_history_dropped_ticks_total{reason}.
@@ -129,6 +129,7 @@ class HistoryFeed {
   std::unique_ptr<history::StoreWriter> writer_;
   int64_t failures_ = 0;
   int64_t measured_ms_ = 0;
+  bool stored_rows_ = false;  // a write stored rows: there is something to measure
   // Shared, under mu_.
   std::mutex mu_;
   std::condition_variable cv_;
