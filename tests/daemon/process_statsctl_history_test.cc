@@ -65,7 +65,7 @@ TEST(StatsctlHistoryTest, QueriesAndExportsTheDaemonsDatabase) {
   EXPECT_EQ(info["bytes"].get<int64_t>() % 4096, 0);
   EXPECT_LE(info["oldest_unix_ms"].get<int64_t>(), info["newest_unix_ms"].get<int64_t>());
   EXPECT_EQ(Shell(std::string(STATSCTL_PATH) + " history info --db " + (dir / "history.db") +
-                  " | grep -c '^samples '")
+                  " | grep -cE '^samples +[0-9]+ +[0-9]+$'")  // the table's row
                 .out,
             "1\n");
 
