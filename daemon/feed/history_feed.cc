@@ -278,6 +278,8 @@ void HistoryFeed::SubmitBacklog() {
     sent_ = 0;
     progress_ = std::make_unique<common::ProgressLine>();
     Log("info", fmt::format("history: sending {} queued ticks to the store", Queued()));
+    progress_->Show(fmt::format("shmstatsd: history backlog: 0 ticks sent, {} to go", Queued()),
+                    true);
   }
   Submit(std::move(job));
 }
