@@ -120,7 +120,7 @@ void Collector::Tick() {
   if (!segment) {
     self_.SetSegment(std::nullopt);
     // A backlog is sent even while the segment is missing.
-    Timed(write_started_ms_, [&] { history_->Flush(); });
+    history_->Flush();
     return;
   }
   retirement_.Run(config_.segment);  // before reading: the read then shows it folded
@@ -183,25 +183,7 @@ void Collector::SaveState(const history::TickRecord& record) {
   }
 }
 
-void Collector::WriteHistory(history::TickRecord record) {
-  Timed(write_started_ms_, [&] { history_->Write(std::move(record)); });
-}
-
-void Collector::Timed(std::atomic<int64_t>& started_ms, const std::function<void()>& write) {
-  started_ms = history::NowMs();
-  try {
-    write();
-  } catch (...) {
-    started_ms = 0;
-    throw;
-  }
-  started_ms = 0;
-}
-
-int64_t Collector::HistoryWriteRunningMs() const {
-  const int64_t started = write_started_ms_.load();
-  return started == 0 ? 0 : std::max<int64_t>(0, history::NowMs() - started);
-}
+void Collector::WriteHistory(history::TickRecord record) { history_->Write(std::move(record)); }
 
 void Collector::WriteFiles(const TickResult& tick) {
   // stats.json goes to its file piece by piece; GET /stats reads it back from there.

@@ -58,12 +58,11 @@ class Collector {
   std::shared_ptr<const std::string> LatestStats() const;
   bool HistoryHealthy() const { return history_->healthy(); }
   // How long the history write under way has run (ms); 0 when none runs.
-  int64_t HistoryWriteRunningMs() const;
-  // A write has run longer than 10 s or an interval, whichever is longer (sending a
-  // backlog takes at most half an interval): /healthz then says "stuck".
-  bool HistoryWriteStuck() const {
-    return HistoryWriteRunningMs() > std::max<int64_t>(10'000, config_.interval_ms);
-  }
+  int64_t HistoryWriteRunningMs() const { return history_->running_ms(); }
+  // A write has run longer than --history-stuck-after: /healthz then says "stuck".
+  bool HistoryWriteStuck() const { return HistoryWriteRunningMs() > config_.history_stuck_ms; }
+  // The latest measure of the history store; nullopt before the first.
+  std::optional<HistoryFeed::Storage> HistoryStorage() const { return history_->storage(); }
   // Ticks (and their bytes on disk) waiting for the history store.
   HistoryFeed::Backlog HistoryBacklog() const { return history_->backlog(); }
   // The remote-write sender's state; nullopt without --remote-write.
@@ -96,8 +95,6 @@ class Collector {
   // Writes the baseline (baseline.h) for the tick whose record this is.
   void SaveState(const history::TickRecord& record);
   void WriteHistory(history::TickRecord record);
-  // Runs a write to the history store with `started_ms` set to its start meanwhile.
-  static void Timed(std::atomic<int64_t>& started_ms, const std::function<void()>& write);
   void WriteFiles(const TickResult& tick);
   // Runs one step of Run(): an exception is logged and counted, never let out.
   void Guarded(const std::function<void()>& step);
@@ -128,7 +125,6 @@ class Collector {
   bool stats_in_file_ = false;                // the last document is the file's
 
   std::atomic<int64_t> last_tick_ms_{0};
-  std::atomic<int64_t> write_started_ms_{0};  // 0: no history write under way
   std::function<void(bool)> beat_;
   int64_t beat_every_ms_ = 0;
 

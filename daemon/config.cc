@@ -94,6 +94,7 @@ int ParseConfig(int argc, char** argv, Config& c) {
   const char* env = std::getenv("SHMSTATS_SEGMENT");
   c.segment = env && *env ? env : "shmstats";
   std::string interval = "60s", raw = "14d", rollup = "400d";
+  std::string history_timeout = "10s", history_stuck = "5s";
   uint32_t max_metrics = SegmentOptions{}.max_metrics, max_slots = SegmentOptions{}.max_slots;
   std::string segment_mode = "0640", segment_group;
 
@@ -112,6 +113,15 @@ int ParseConfig(int argc, char** argv, Config& c) {
       ->capture_default_str();
   app.add_option("--history-db", c.history_db,
                  "history database, or a postgresql:// URL (default STATE_DIR/history.db)");
+  app.add_option("--history-timeout", history_timeout,
+                 "a PostgreSQL connection or tick write not answered by then is abandoned and "
+                 "the tick spooled")
+      ->capture_default_str()
+      ->check(CLI::Validator(CheckDuration, "DURATION"));
+  app.add_option("--history-stuck-after", history_stuck,
+                 "/healthz says \"stuck\" (503) while a history write runs longer than this")
+      ->capture_default_str()
+      ->check(CLI::Validator(CheckDuration, "DURATION"));
   app.add_option("--stats-json", c.stats_json,
                  "stats.json path (default STATE_DIR/stats.json; 'none' disables)");
   app.add_option("--textfile", c.textfile,
@@ -198,6 +208,11 @@ int ParseConfig(int argc, char** argv, Config& c) {
     Segment::ValidateName(c.segment);
     c.interval_ms = ParseDuration(interval);
     if (c.interval_ms < 100) throw Error(Errc::kInvalidArgument, "--interval must be >= 100ms");
+    c.history_timeout_ms = ParseDuration(history_timeout);
+    c.history_stuck_ms = ParseDuration(history_stuck);
+    if (c.history_timeout_ms < 100) {
+      throw Error(Errc::kInvalidArgument, "--history-timeout must be >= 100ms");
+    }
     c.retention.raw_ms = ParseDuration(raw);
     c.retention.rollup_ms = ParseDuration(rollup);
     if (c.retention.raw_ms < c.interval_ms) {

@@ -30,6 +30,11 @@ struct Config {
   // "statsd PORT"), atomically, before READY=1; removed at exit. Empty: off.
   std::string port_file;
   history::Retention retention;
+  // --history-timeout: a PostgreSQL connection or write not answered by then is
+  // abandoned (its tick is spooled); --history-stuck-after: a write running longer
+  // makes /healthz say "stuck".
+  int64_t history_timeout_ms = history::kDefaultWriteTimeoutMs;
+  int64_t history_stuck_ms = 5'000;
   bool enable_reset = false;
   std::string reset_token_file;
   std::string reset_token;               // read from reset_token_file at start

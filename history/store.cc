@@ -75,9 +75,11 @@ std::unique_ptr<Store> OpenStore(const std::string& location) {
   return OpenSqliteStore(location);
 }
 
-std::unique_ptr<StoreWriter> OpenWriter(const std::string& location, const std::string& instance) {
+std::unique_ptr<StoreWriter> OpenWriter(const std::string& location, const std::string& instance,
+                                        int64_t timeout_ms) {
   if (IsPostgresUrl(location)) {
-    return std::unique_ptr<StoreWriter>(LoadPg().open_writer(location.c_str(), instance.c_str()));
+    return std::unique_ptr<StoreWriter>(
+        LoadPg().open_writer(location.c_str(), instance.c_str(), timeout_ms));
   }
   return std::make_unique<SqliteWriter>(location, instance);
 }

@@ -64,6 +64,25 @@ std::string SeriesKey(const MetricSnapshot& m);
 // name{a="x",b="y"} with values escaped as in Prometheus; just name without labels.
 std::string SeriesText(const std::string& name, const Labels& labels);
 
+// How much a store holds: what `statsctl history info` and the daemon's /healthz show.
+struct TableStats {
+  std::string name;   // the table as the back end names it
+  int64_t rows = 0;   // counted exactly
+  int64_t bytes = 0;  // its pages with its indexes (PostgreSQL: pg_total_relation_size)
+};
+struct StorageStats {
+  std::string backend;  // "sqlite" or "postgresql"
+  // SQLite: page_count * page_size, and the file and its WAL as the file system sees
+  // them. PostgreSQL: the sum of the tables' bytes (file_bytes 0).
+  int64_t bytes = 0;
+  int64_t file_bytes = 0;
+  std::vector<TableStats> tables;
+  int64_t series = 0;
+  int64_t oldest_ms = 0, newest_ms = 0;  // raw samples' times; 0 without any
+  int64_t rollup_from_ms = 0;            // the first rolled hour's start; 0 without rollups
+  int64_t rollup_until_ms = 0;           // the last rolled hour's end
+};
+
 // ---- Writing ----
 
 // One collection tick as stored. `samples` holds per-interval values: a counter's
@@ -105,6 +124,9 @@ class StoreWriter {
   // writer. Idempotent: a tick whose time the store already holds (sent again
   // after a crash) adds nothing.
   virtual WriteResult Write(const TickRecord& tick, const Retention& retention) = 0;
+  // What the store holds (counts every row: seconds on a large store). Throws
+  // StoreError.
+  virtual StorageStats Stats() = 0;
 };
 
 // ---- Reading ----
@@ -151,10 +173,13 @@ class Store {
                            const RollupFn& f) = 0;
   // Raw samples of every series with from_ms <= ts_ms <= to_ms, by tick then series.
   virtual void ScanTicks(int64_t from_ms, int64_t to_ms, const TickRowFn& f) = 0;
+  // What the store holds, as StoreWriter::Stats.
+  virtual StorageStats Stats() = 0;
   // Lets a caller bound a query's time: `stop` is polled while statements run, and
   // once it returns true the running call throws StoreError (kInterrupted). Empty:
-  // never stops. SQLite polls it every 1,000 virtual machine steps; PostgreSQL does
-  // not poll (the default), so only the query bounds limit it there.
+  // never stops. SQLite polls it every 1,000 virtual machine steps, PostgreSQL every
+  // 100 ms while it waits for the server (the connection is then abandoned: open a
+  // new store).
   virtual void SetInterrupt(std::function<bool()> stop) { (void)stop; }
 };
 
@@ -164,8 +189,13 @@ class Store {
 std::unique_ptr<Store> OpenStore(const std::string& location);
 
 // Opens or creates the store at `location` for the daemon whose instance name is
-// `instance` (stored with each series; "" records none).
+// `instance` (stored with each series; "" records none). PostgreSQL: connecting and
+// each Write are answered within `timeout_ms`, or throw StoreError (kUnavailable)
+// and leave the writer unusable (open a new one); SQLite writes to a local file and
+// does not use it.
+inline constexpr int64_t kDefaultWriteTimeoutMs = 10'000;
 std::unique_ptr<StoreWriter> OpenWriter(const std::string& location,
-                                        const std::string& instance = "");
+                                        const std::string& instance = "",
+                                        int64_t timeout_ms = kDefaultWriteTimeoutMs);
 
 }  // namespace shmstats::history

@@ -6,6 +6,8 @@
 //   raw per-interval history for cron jobs and `promtool tsdb create-blocks-from`.
 // statsctl history summary SELECTOR [--from] [--to] [--by LABEL|instance]: one row
 //   per series (or group) over the whole range.
+// statsctl history info: what the store holds (rows and bytes per table, oldest and
+//   newest sample, rolled-up hours).
 // All read the database directly (read-only): no daemon needed.
 
 #include <fmt/format.h>
@@ -16,6 +18,7 @@
 #include "common/exposition.h"
 #include "history/export.h"
 #include "history/query.h"
+#include "history/storage_json.h"
 #include "history/store.h"
 #include "history/summary.h"
 #include "history/time.h"
@@ -41,6 +44,10 @@ struct ExportHistoryOptions {
   const HistoryOptions* parent = nullptr;
   std::string format = "csv";
   std::string pattern;
+};
+
+struct InfoOptions {
+  const HistoryOptions* parent = nullptr;
 };
 
 struct SummaryOptions {
@@ -209,6 +216,34 @@ Exit RunSummary(const GlobalOptions& global, const SummaryOptions& opts) {
   });
 }
 
+std::string Time(int64_t ms) { return ms == 0 ? "-" : history::FormatRfc3339(ms); }
+
+Exit RunInfo(const GlobalOptions& global, const InfoOptions& opts) {
+  const HistoryOptions& h = *opts.parent;
+  return Guard(h.db, [&] {
+    const history::StorageStats st = history::OpenStore(h.db)->Stats();
+    if (global.json) {
+      nlohmann::json doc = {{"version", 1}};
+      doc.update(history::StorageJson(st));
+      PrintJson(doc);
+      return Exit::kOk;
+    }
+    std::printf("backend      %s\n", st.backend.c_str());
+    std::printf("bytes        %s\n", std::to_string(st.bytes).c_str());
+    if (st.file_bytes) std::printf("file bytes   %s\n", std::to_string(st.file_bytes).c_str());
+    std::printf("series       %s\n", std::to_string(st.series).c_str());
+    std::printf("samples      %s to %s\n", Time(st.oldest_ms).c_str(), Time(st.newest_ms).c_str());
+    std::printf("rollups      %s to %s\n\n", Time(st.rollup_from_ms).c_str(),
+                Time(st.rollup_until_ms).c_str());
+    Table table({"TABLE", "ROWS", "BYTES"});
+    for (const auto& t : st.tables) {
+      table.Add({t.name, std::to_string(t.rows), std::to_string(t.bytes)});
+    }
+    table.Print(stdout);
+    return Exit::kOk;
+  });
+}
+
 }  // namespace
 
 void SetupHistory(CLI::App& app, Runner* out) {
@@ -277,9 +312,27 @@ Examples:
   statsctl history summary tool_calls_total --from -1d
   statsctl history summary 'latency_seconds' --from -7d --by tool --json)");
 
-  // The history runner is stored first; an `export` or `summary` on the line replaces it.
-  sub->callback([opts, out, export_sub, summary_sub] {
-    if (export_sub->parsed() || summary_sub->parsed()) return;
+  auto info = std::make_shared<InfoOptions>();
+  info->parent = opts.get();
+  CLI::App* info_sub = sub->add_subcommand(
+      "info", "What the store holds: rows and bytes per table, oldest and newest sample");
+  info_sub->add_option("--db", opts->db,
+                       "history database or postgresql:// URL (default $SHMSTATS_HISTORY_DB, "
+                       "else " +
+                           std::string(kDefaultDb) + ")");
+  info_sub->fallthrough();
+  info_sub->footer(R"(Rows are counted (a large store takes seconds); bytes are a table's pages
+with its indexes: SQLite's dbstat (bytes is page_count * page_size; file bytes
+adds the WAL as the file system sees it), PostgreSQL's pg_total_relation_size
+(the samples: the sum over their daily partitions). Rollups: the hours rolled up.
+
+Examples:
+  statsctl history info
+  statsctl --json history info --db postgresql://shmstats@db/metrics)");
+
+  // The history runner is stored first; an `export`, `summary` or `info` replaces it.
+  sub->callback([opts, out, export_sub, summary_sub, info_sub] {
+    if (export_sub->parsed() || summary_sub->parsed() || info_sub->parsed()) return;
     if (opts->selector.empty()) {
       throw CLI::ValidationError("SELECTOR", "history needs a SELECTOR (or the export subcommand)");
     }
@@ -287,6 +340,7 @@ Examples:
   });
   OnParsed(export_sub, exp, &RunExportHistory, out);
   OnParsed(summary_sub, sum, &RunSummary, out);
+  OnParsed(info_sub, info, &RunInfo, out);
 }
 
 }  // namespace shmstats::statsctl

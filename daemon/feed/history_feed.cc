@@ -10,6 +10,7 @@
 #include "daemon/log.h"
 #include "daemon/state_files.h"
 #include "history/store.h"
+#include "history/time.h"
 #include "shmstats/error.h"
 
 namespace shmstats::daemon {
@@ -82,19 +83,55 @@ HistoryFeed::HistoryFeed(const Config& config, SelfMetrics& self)
     out.push_back(Dropped("corrupt", c->corrupt.load()));
     out.push_back(Dropped("memory", c->memory.load()));
   });
-  Open();
   Publish();
+  thread_ = std::thread([this] { Run(); });
 }
 
-HistoryFeed::~HistoryFeed() = default;
+HistoryFeed::~HistoryFeed() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+// ---- The writer thread ----
+
+void HistoryFeed::Run() {
+  Open();  // at once: the store's schema is there before the first tick
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stop_ || (job_ && !done_); });
+    if (!job_ || done_) return;  // stopping, nothing handed over
+    const std::vector<history::TickRecord>& ticks = job_->ticks;
+    lock.unlock();
+    size_t written = 0;
+    for (const auto& tick : ticks) {
+      Open();
+      if (!writer_ || !TryWrite(tick)) break;
+      ++written;
+    }
+    lock.lock();
+    written_ = written;
+    done_ = true;
+    cv_.notify_all();
+    if (writer_ && stored_rows_ && history::NowMs() - measured_ms_ >= kStorageEveryMs) {
+      lock.unlock();  // the collector need not wait for it
+      Measure();
+      lock.lock();
+    }
+  }
+}
 
 void HistoryFeed::Open() {
   if (writer_) return;
+  started_ms_ = history::NowMs();  // a connection that hangs is a stuck write too
   try {
     if (!lock_ && !history::IsPostgresUrl(config_.history_db)) {
       lock_ = std::make_unique<LockFile>(config_.history_db + ".lock");
     }
-    writer_ = history::OpenWriter(config_.history_db, config_.instance);
+    writer_ = history::OpenWriter(config_.history_db, config_.instance, config_.history_timeout_ms);
     ok_ = true;
     Log("info", fmt::format("history database {}", config_.history_db));
   } catch (const std::exception& e) {
@@ -102,7 +139,64 @@ void HistoryFeed::Open() {
     self_.CountError(ErrorKind::kHistory);
     if (failures_++ % 60 == 0) Log("error", fmt::format("{} (retrying every tick)", e.what()));
   }
+  started_ms_ = 0;
 }
+
+bool HistoryFeed::TryWrite(const history::TickRecord& tick) {
+  const auto start = Clock::now();
+  started_ms_ = history::NowMs();
+  try {
+    auto result = writer_->Write(tick, config_.retention);
+    started_ms_ = 0;
+    self_.HistoryWritten(Since(start), result.rows);
+    stored_rows_ = stored_rows_ || result.rows > 0;
+    if (!ok_.exchange(true)) Log("info", "history database writable again");
+    failures_ = 0;
+    return true;
+  } catch (const history::StoreError& e) {
+    started_ms_ = 0;
+    self_.CountError(ErrorKind::kHistory);
+    if (ok_.exchange(false) || failures_ % 60 == 0) {
+      Log("error",
+          fmt::format("history write failed: {} (its tick waits in the backlog{})", e.what(),
+                      spool_ ? " in " + spool_->dir() : std::string(" in memory")));
+    }
+    ++failures_;
+    // A full disk or a held lock leaves the writer usable for the same tick; any
+    // other failure (a deadline passed, a broken connection) needs a new writer.
+    using Kind = history::StoreError::Kind;
+    if (e.kind() != Kind::kFull && e.kind() != Kind::kBusy) writer_.reset();
+    return false;
+  }
+}
+
+// Counting every row takes a while on a large store: not more often than every
+// kStorageEveryMs, and never counted as a stuck write.
+void HistoryFeed::Measure() {
+  measured_ms_ = history::NowMs();
+  try {
+    Storage s{writer_->Stats(), measured_ms_};
+    std::lock_guard lock(storage_mu_);
+    storage_ = std::move(s);
+  } catch (const history::StoreError& e) {
+    LogLimited("history stats", "warning",
+               fmt::format("measuring the history store: {}", e.what()));
+    using Kind = history::StoreError::Kind;
+    if (e.kind() != Kind::kFull && e.kind() != Kind::kBusy) writer_.reset();
+  }
+}
+
+int64_t HistoryFeed::running_ms() const {
+  const int64_t started = started_ms_.load();
+  return started == 0 ? 0 : std::max<int64_t>(0, history::NowMs() - started);
+}
+
+std::optional<HistoryFeed::Storage> HistoryFeed::storage() const {
+  std::lock_guard lock(storage_mu_);
+  return storage_;
+}
+
+// ---- The collector's side ----
 
 uint64_t HistoryFeed::Queued() const { return (spool_ ? spool_->ticks() : 0) + memory_.size(); }
 
@@ -110,19 +204,105 @@ HistoryFeed::Backlog HistoryFeed::backlog() const {
   return {counters_->ticks.load(), counters_->bytes.load()};
 }
 
+bool HistoryFeed::Busy() {
+  std::lock_guard lock(mu_);
+  return job_.has_value();
+}
+
+void HistoryFeed::Submit(Job job) {
+  {
+    std::lock_guard lock(mu_);
+    job_ = std::move(job);
+    done_ = false;
+    written_ = 0;
+  }
+  cv_.notify_all();
+  // Collection keeps its pace: a write that takes longer goes on alone.
+  AwaitDone(std::chrono::milliseconds(config_.interval_ms / 2));
+  Reap();
+}
+
+bool HistoryFeed::AwaitDone(std::chrono::milliseconds bound) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, bound, [&] { return !job_ || done_; });
+}
+
+void HistoryFeed::Reap() {
+  std::optional<Job> job;
+  size_t written = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (!job_ || !done_) return;
+    job.swap(job_);
+    written = written_;
+  }
+  if (job->direct) {
+    if (written == 0) Requeue(std::move(job->ticks.front()));
+    return;
+  }
+  for (size_t i = 0; i < written; ++i) {
+    if (i < job->seqs.size()) {
+      spool_->Remove(job->seqs[i]);
+    } else if (!memory_.empty() && memory_.front().unix_ms == job->ticks[i].unix_ms) {
+      memory_.pop_front();
+    }
+  }
+  sent_ += written;
+  if (progress_) {
+    progress_->Show(
+        fmt::format("shmstatsd: history backlog: {} ticks sent, {} to go", sent_, Queued()));
+  }
+  if (Queued() == 0 && sending_) {
+    if (progress_) progress_->Clear();
+    progress_.reset();
+    sending_ = false;
+    Log("info", fmt::format("history: backlog sent ({} ticks)", sent_));
+  }
+}
+
+void HistoryFeed::SubmitBacklog() {
+  if (Queued() == 0) return;
+  Job job;
+  if (spool_ && spool_->ticks() > 0) {
+    for (auto& [seq, tick] : spool_->Peek(kBatch)) {
+      job.seqs.push_back(seq);
+      job.ticks.push_back(std::move(tick));
+    }
+  }
+  if (job.ticks.empty()) {  // the spool was empty (or only held damaged files)
+    for (size_t i = 0; i < memory_.size() && i < kBatch; ++i) job.ticks.push_back(memory_[i]);
+  }
+  if (job.ticks.empty()) return;
+  if (!sending_) {
+    sending_ = true;
+    sent_ = 0;
+    progress_ = std::make_unique<common::ProgressLine>();
+    Log("info", fmt::format("history: sending {} queued ticks to the store", Queued()));
+    progress_->Show(fmt::format("shmstatsd: history backlog: 0 ticks sent, {} to go", Queued()),
+                    true);
+  }
+  Submit(std::move(job));
+}
+
 void HistoryFeed::Write(history::TickRecord tick) {
-  Open();
-  const bool direct = writer_ && Queued() == 0;
-  if (direct && TryWrite(tick, nullptr)) return Publish();
-  Enqueue(std::move(tick));
-  if (!direct) Send();  // (a direct write that failed is not retried at once)
+  Reap();
+  if (Busy()) {  // an earlier write still runs: this tick waits behind it
+    Enqueue(std::move(tick));
+  } else if (Queued() == 0) {
+    Job job;
+    job.direct = true;
+    job.ticks.push_back(std::move(tick));
+    Submit(std::move(job));
+  } else {
+    Enqueue(std::move(tick));
+    SubmitBacklog();
+  }
   Publish();
 }
 
 void HistoryFeed::Flush() {
-  if (Queued() == 0) return;
-  Open();
-  Send();
+  Reap();
+  if (!Busy()) SubmitBacklog();
   Publish();
 }
 
@@ -144,66 +324,22 @@ void HistoryFeed::Enqueue(history::TickRecord tick) {
   }
 }
 
-void HistoryFeed::Send() {
-  if (!writer_ || Queued() == 0) return;
-  const auto start = Clock::now();
-  common::ProgressLine progress;
-  if (!sending_) {
-    sending_ = true;
-    sent_ = 0;
-    Log("info", fmt::format("history: sending {} queued ticks to the store", Queued()));
-  }
-  auto show = [&](bool force) {
-    progress.Show(
-        fmt::format("shmstatsd: history backlog: {} ticks sent, {} to go", sent_, Queued()), force);
-  };
-  show(true);
-  while (writer_) {
-    std::optional<history::TickRecord> spooled;
-    if (spool_) spooled = spool_->Front();
-    const history::TickRecord* next = spooled           ? &*spooled
-                                      : memory_.empty() ? nullptr
-                                                        : &memory_.front();
-    if (!next || !TryWrite(*next, &progress)) break;
-    if (spooled) {
-      spool_->PopFront();
-    } else {
-      memory_.pop_front();
+// A tick whose direct write failed: in front of the ticks taken while it ran.
+void HistoryFeed::Requeue(history::TickRecord tick) {
+  if (spool_ && (spool_->ticks() > 0 || memory_.empty())) {
+    try {
+      spool_->Prepend(tick);
+      return;
+    } catch (const Error& e) {
+      self_.CountError(ErrorKind::kHistory);
+      LogLimited("spool", "error", fmt::format("{}; keeping the tick in memory", e.what()));
     }
-    ++sent_;
-    if (progress.Due()) show(false);
-    // The rest waits for the next tick: collection keeps its pace.
-    if (Since(start) * 1000 >= static_cast<double>(config_.interval_ms) / 2) break;
   }
-  if (Queued() == 0) {
-    progress.Clear();
-    sending_ = false;
-    Log("info", fmt::format("history: backlog sent ({} ticks)", sent_));
-  }
-}
-
-bool HistoryFeed::TryWrite(const history::TickRecord& tick, common::ProgressLine* progress) {
-  const auto start = Clock::now();
-  try {
-    auto result = writer_->Write(tick, config_.retention);
-    self_.HistoryWritten(Since(start), result.rows);
-    if (!ok_.exchange(true)) Log("info", "history database writable again");
-    failures_ = 0;
-    return true;
-  } catch (const history::StoreError& e) {
-    if (progress) progress->Clear();
-    self_.CountError(ErrorKind::kHistory);
-    if (ok_.exchange(false) || failures_ % 60 == 0) {
-      Log("error", fmt::format("history write failed: {} ({} ticks queued{})", e.what(),
-                               Queued() + (progress ? 0 : 1),
-                               spool_ ? " in " + spool_->dir() : std::string(" in memory")));
-    }
-    ++failures_;
-    // A full disk or a held lock leaves the writer usable for the same tick; any
-    // other failure may have broken the connection: open a new writer next time.
-    using Kind = history::StoreError::Kind;
-    if (e.kind() != Kind::kFull && e.kind() != Kind::kBusy) writer_.reset();
-    return false;
+  memory_.push_front(std::move(tick));
+  if (memory_.size() > kMaxPending) {
+    memory_.pop_back();
+    ++counters_->memory;
+    LogLimited("spool memory", "warning", "history: dropped a tick kept in memory");
   }
 }
 
@@ -230,6 +366,12 @@ void HistoryFeed::Publish() {
 }
 
 void HistoryFeed::LogExit() {
+  {  // the write under way ends by its deadline
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !job_ || done_; });
+  }
+  Reap();
+  Publish();
   if (spool_ && spool_->ticks() > 0) {
     Log("warning", fmt::format("exiting with {} ticks spooled in {}: the next start sends them",
                                spool_->ticks(), spool_->dir()));

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -142,7 +143,7 @@ TickSpool::TickSpool(const std::string& dir, SpoolLimits limits) : dir_(dir), li
     bytes_ += static_cast<uint64_t>(fst.st_size);
   }
   ::closedir(d);
-  next_seq_ = files_.empty() ? 0 : files_.rbegin()->first + 1;
+  next_seq_ = files_.empty() ? kFirstSeq : files_.rbegin()->first + 1;
 }
 
 std::string TickSpool::Path(uint64_t seq) const {
@@ -155,9 +156,9 @@ void TickSpool::Remove(std::map<uint64_t, uint64_t>::iterator it) {
   files_.erase(it);
 }
 
-void TickSpool::Append(const history::TickRecord& tick) {
+void TickSpool::WriteFile(uint64_t seq, const history::TickRecord& tick) {
   std::string data = EncodeTick(tick);
-  std::string path = Path(next_seq_);
+  std::string path = Path(seq);
   int fd = CreateExclusive(path, O_WRONLY, 0600);
   size_t done = 0;
   int err = 0;
@@ -177,12 +178,45 @@ void TickSpool::Append(const history::TickRecord& tick) {
     throw Error(err == EACCES ? Errc::kPermission : Errc::kSystem,
                 fmt::format("cannot write the spooled tick {}: {}", path, std::strerror(err)));
   }
-  files_[next_seq_++] = data.size();
+  files_[seq] = data.size();
   bytes_ += data.size();
+}
+
+void TickSpool::Append(const history::TickRecord& tick) {
+  if (files_.empty()) next_seq_ = std::max(next_seq_, kFirstSeq);
+  WriteFile(next_seq_, tick);
+  ++next_seq_;
   while (files_.size() > 1 && (files_.size() > limits_.max_ticks || bytes_ > limits_.max_bytes)) {
     Remove(files_.begin());
     ++dropped_full_;
   }
+}
+
+void TickSpool::Prepend(const history::TickRecord& tick) {
+  // A spool written before numbers started at 2^32 may hold 0: then behind it.
+  if (files_.empty() || files_.begin()->first == 0) return Append(tick);
+  WriteFile(files_.begin()->first - 1, tick);
+}
+
+std::vector<std::pair<uint64_t, history::TickRecord>> TickSpool::Peek(size_t n) {
+  std::vector<std::pair<uint64_t, history::TickRecord>> out;
+  for (auto it = files_.begin(); it != files_.end() && out.size() < n;) {
+    auto tick = DecodeTick(ReadFileNoFollow(Path(it->first)));
+    if (tick) {
+      out.emplace_back(it->first, std::move(*tick));
+      ++it;
+    } else {
+      auto bad = it++;
+      Remove(bad);  // torn by a crash while it was written, or damaged
+      ++dropped_corrupt_;
+    }
+  }
+  return out;
+}
+
+void TickSpool::Remove(uint64_t seq) {
+  auto it = files_.find(seq);
+  if (it != files_.end()) Remove(it);
 }
 
 std::optional<history::TickRecord> TickSpool::Front() {

@@ -6,8 +6,10 @@
 // survives a restart: the next daemon sends the spooled ticks first, in order.
 //
 // Layout: one file per tick, named by a sequence number in 16 lower-case hex
-// digits ("000000000000002a.tick"), so that name order is send order; plus "lock"
-// (flock: one daemon per spool). Each tick file is one framed record:
+// digits ("0000000100000000.tick"), so that name order is send order; plus "lock"
+// (flock: one daemon per spool). An empty spool numbers from 2^32 on, so that a
+// tick whose write failed after newer ticks were spooled can go back in front
+// (Prepend) with a smaller number. Each tick file is one framed record:
 //
 //   magic    8 bytes  "SHMSPL1\n"
 //   length   u32      payload bytes
@@ -42,6 +44,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "daemon/lock_file.h"
 #include "history/store.h"
@@ -64,11 +68,19 @@ class TickSpool {
   // Writes `tick` as the newest file, then drops the oldest while over the limits.
   // On an error nothing is appended (a partly written file is removed).
   void Append(const history::TickRecord& tick);
+  // Writes `tick` as the oldest file (a tick sent before the spooled ones whose
+  // write failed). The limits apply at the next Append. Same errors as Append.
+  void Prepend(const history::TickRecord& tick);
   // The oldest tick, or nullopt when the spool is empty. Files that do not decode
   // are removed and counted as dropped on the way.
   std::optional<history::TickRecord> Front();
+  // Up to `n` of the oldest ticks with their sequence numbers, oldest first (files
+  // that do not decode are removed and counted on the way, as by Front).
+  std::vector<std::pair<uint64_t, history::TickRecord>> Peek(size_t n);
   // Removes the oldest tick (the one Front returned).
   void PopFront();
+  // Removes the tick numbered `seq` if it is still there (Peek's numbers).
+  void Remove(uint64_t seq);
 
   uint64_t ticks() const { return files_.size(); }
   uint64_t bytes() const { return bytes_; }
@@ -77,8 +89,11 @@ class TickSpool {
   const std::string& dir() const { return dir_; }
 
  private:
+  static constexpr uint64_t kFirstSeq = uint64_t{1} << 32;
   std::string Path(uint64_t seq) const;
   void Remove(std::map<uint64_t, uint64_t>::iterator it);
+  // Writes the file numbered `seq` (fdatasync'ed) and accounts for it.
+  void WriteFile(uint64_t seq, const history::TickRecord& tick);
 
   std::string dir_;
   SpoolLimits limits_;

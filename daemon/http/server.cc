@@ -16,6 +16,7 @@
 #include "daemon/http/history.h"
 #include "daemon/log.h"
 #include "daemon/mapped_read.h"
+#include "history/storage_json.h"
 #include "shmstats/error.h"
 
 namespace shmstats::daemon {
@@ -198,6 +199,10 @@ std::vector<HttpRoute> HttpServer::Routes() {
          auto backlog = collector_.HistoryBacklog();  // ticks waiting for the store
          j["backlog"] = {{"ticks", backlog.ticks}, {"bytes", backlog.bytes}};
          j["last_tick_unix_ms"] = collector_.LastTickMs();  // 0 before the first tick
+         if (auto store = collector_.HistoryStorage()) {    // measured every 10 minutes
+           j["store"] = history::StorageJson(store->stats);
+           j["store"]["measured_unix_ms"] = store->taken_ms;
+         }
          if (auto rw = collector_.RemoteWriteStatus()) {
            j["remote_write"] = {{"queued_samples", rw->queued_samples},
                                 {"failing", rw->failures_in_row > 0}};

@@ -5,6 +5,7 @@
 
 #include "history/sqlite/db.h"
 #include "history/sqlite/schema.h"
+#include "history/sqlite/stats.h"
 
 namespace shmstats::history {
 
@@ -57,6 +58,8 @@ class SqliteStore final : public Store {
     }
     q.Reset();
   }
+
+  StorageStats Stats() override { return SqliteStats(db_); }
 
   void SetInterrupt(std::function<bool()> stop) override {
     stop_ = std::move(stop);

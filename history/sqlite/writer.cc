@@ -11,6 +11,7 @@
 #include "history/codec.h"
 #include "history/sqlite/db.h"
 #include "history/sqlite/reader.h"
+#include "history/sqlite/stats.h"
 
 namespace shmstats::history {
 namespace {
@@ -136,6 +137,8 @@ WriteResult SqliteWriter::Write(const TickRecord& tick, const Retention& retenti
   }
   return result;
 }
+
+StorageStats SqliteWriter::Stats() { return SqliteStats(*db_); }
 
 // kBatch rows per INSERT statement: one statement per row spent more on starting and
 // ending it (and on seeking the end of the table again) than on the row itself.

@@ -37,6 +37,7 @@ class SqliteWriter final : public StoreWriter {
   // In one transaction: the tick, its samples, up to two newly completed hours of
   // rollups, and one step of pruning (at most one hour of raw rows).
   WriteResult Write(const TickRecord& tick, const Retention& retention) override;
+  StorageStats Stats() override;
 
  private:
   int64_t InsertSeries(const MetricSnapshot& m);

@@ -6,8 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <nlohmann/json.hpp>
-#include <thread>
+#include <set>
 
 #include "daemon_harness.h"
 #include "pg_server.h"
@@ -134,45 +135,71 @@ TEST(PostgresDaemonTest, OutageLosesAndDuplicatesNothing) {
   EXPECT_EQ(Stored(pg.url(), "jobs_total").total, 28u);  // and no tick time twice
 }
 
-// A store that stops answering (PostgreSQL frozen with SIGSTOP) holds the tick in
-// its history write, and with it the tick's pass over the series: /metrics still
-// answers, because a render waits at most 2 s for that pass and then goes ahead;
-// ticks carry on once the store answers again.
-TEST(PostgresDaemonTest, AFrozenStoreHoldsTheTickButNotTheScrapes) {
+// A store that stops answering (PostgreSQL frozen with SIGSTOP for 30 s): the
+// write is abandoned at its deadline (--history-timeout, 10 s by default) and
+// collection keeps its 1 s interval meanwhile, the ticks spooled; /metrics answers;
+// /healthz is 503 ("stuck" and then "failing"); after SIGCONT the spool is sent and
+// every increment is stored once, one row per tick.
+TEST(PostgresDaemonTest, AFrozenStoreStopsNeitherTicksNorScrapes) {
   PgServer pg;
   ASSERT_TRUE(pg.started()) << pg.Log();
   SoloDaemon solo(pg, "frozen");
   auto [c, d] = solo.parts();  // references into solo
   ASSERT_TRUE(d.ready()) << d.child().Log();
   ASSERT_TRUE(d.AwaitTicks(2));
+  // The store's statistics, measured after the first write.
+  nlohmann::json healthy;
+  ASSERT_TRUE(WaitFor([&] { return (healthy = Health(d.port())).contains("store"); }, 20))
+      << healthy.dump();
+  EXPECT_EQ(healthy["store"]["backend"], "postgresql");
+  EXPECT_GE(healthy["store"]["series"].get<int64_t>(), 1);
   ASSERT_TRUE(pg.Freeze(true));
   struct Thaw {
     PgServer& pg;
     ~Thaw() { pg.Freeze(false); }
   } thaw{pg};
-  c.Inc(5);
-  // The next tick (1 s interval) starts and waits in its write; no tick completes.
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-  const double stuck = d.Ticks();
-  for (int i = 0; i < 3; ++i) {
-    auto metrics = Get(d.port(), "/metrics");  // would time out behind the tick
+  const double before = d.Ticks();
+  uint64_t added = 0;
+  bool unhealthy = false;
+  std::set<std::string> reasons;
+  const auto frozen_until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  // Bounded: 30 s of the freeze, one tick awaited (at most 12 s) per round.
+  for (int round = 0; round < 200 && std::chrono::steady_clock::now() < frozen_until; ++round) {
+    c.Inc(3);
+    added += 3;
+    ASSERT_TRUE(d.AwaitTicks(1)) << "collection stopped while the store was frozen\n"
+                                 << d.child().Log();
+    auto h = Health(d.port());
+    if (h.is_object() && h["code"] == 503) {
+      unhealthy = true;
+      reasons.insert(h["history"].get<std::string>());
+    }
+    auto metrics = Get(d.port(), "/metrics");
     ASSERT_EQ(metrics.status, 200) << d.child().Log();
-    EXPECT_NE(metrics.body.find("jobs_total 5"), std::string::npos);
-    EXPECT_EQ(Scalar(metrics.body, "shmstatsd_ticks_total"), stuck);  // still held
   }
-  // Past 10 s in one write, /healthz says that the history is stuck.
+  const double during = d.Ticks() - before;
+  std::printf("ticks taken while the store was frozen: %.0f\n", during);
+  EXPECT_GE(during, 10) << "ticks taken during a 30 s freeze at a 1 s interval";
+  EXPECT_TRUE(unhealthy) << Get(d.port(), "/healthz").body;
+  EXPECT_TRUE(reasons.count("stuck") || reasons.count("failing"));
+  EXPECT_GE(Scalar(Get(d.port(), "/metrics").body, "shmstatsd_history_pending_ticks"), 1);
+  ASSERT_TRUE(pg.Freeze(false));
+  c.Inc(4);
+  added += 4;
   ASSERT_TRUE(WaitFor(
       [&] {
-        auto h = nlohmann::json::parse(Get(d.port(), "/healthz").body, nullptr, false);
-        return Get(d.port(), "/healthz").status == 503 && h.is_object() &&
-               h["history"] == "stuck" && h["history_write_running_ms"].get<int64_t>() > 10'000;
+        auto h = Health(d.port());
+        return h.is_object() && h["code"] == 200 && h["backlog"]["ticks"] == 0;
       },
-      30))
-      << Get(d.port(), "/healthz").body;
-  ASSERT_TRUE(pg.Freeze(false));
-  ASSERT_TRUE(d.AwaitTicks(2)) << d.child().Log();
-  ASSERT_EQ(d.child().Stop(SIGTERM), 0);
-  EXPECT_EQ(Stored(pg.url(), "jobs_total").total, 5u);
+      60))
+      << Get(d.port(), "/healthz").body << d.child().Log();
+  ASSERT_TRUE(d.AwaitTicks(2));
+  const double ticks = d.Ticks();
+  ASSERT_EQ(d.child().Stop(SIGTERM), 0) << d.child().Log();
+  const StoredSamples stored = Stored(pg.url(), "jobs_total");  // no tick time twice
+  EXPECT_EQ(stored.total, added);
+  // One row per tick: every tick after the first (a baseline) has its row.
+  EXPECT_GE(static_cast<double>(stored.times), ticks - 1);
 }
 
 }  // namespace

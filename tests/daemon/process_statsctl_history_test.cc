@@ -51,11 +51,23 @@ TEST(StatsctlHistoryTest, QueriesAndExportsTheDaemonsDatabase) {
   // Every JSON form validates against docs/history.schema.json.
   ASSERT_EQ(Shell(sc + " '*' --from=-10m --step 1m > " + (dir / "query.json")).status, 0);
   ASSERT_EQ(Shell(sc + " export --from=-10m > " + (dir / "export.json")).status, 0);
-  auto valid = Shell("python3 " SOURCE_DIR "/tests/statsctl/validate_json.py " SOURCE_DIR
-                     "/docs/history.schema.json " +
-                     (dir / "query.json") + " " + (dir / "export.json"));
+  ASSERT_EQ(Shell(sc + " info > " + (dir / "info.json")).status, 0);
+  auto valid =
+      Shell("python3 " SOURCE_DIR "/tests/statsctl/validate_json.py " SOURCE_DIR
+            "/docs/history.schema.json " +
+            (dir / "query.json") + " " + (dir / "export.json") + " " + (dir / "info.json"));
   EXPECT_EQ(valid.status, 0) << valid.out;
-  EXPECT_NE(valid.out.find("2 documents valid"), std::string::npos) << valid.out;
+  EXPECT_NE(valid.out.find("3 documents valid"), std::string::npos) << valid.out;
+  // statsctl history info: what the store holds, as the store says it.
+  auto info = nlohmann::json::parse(ReadFile(dir / "info.json"));
+  EXPECT_EQ(info["backend"], "sqlite");
+  EXPECT_EQ(info["series"].get<int64_t>(), 3);
+  EXPECT_EQ(info["bytes"].get<int64_t>() % 4096, 0);
+  EXPECT_LE(info["oldest_unix_ms"].get<int64_t>(), info["newest_unix_ms"].get<int64_t>());
+  EXPECT_EQ(Shell(std::string(STATSCTL_PATH) + " history info --db " + (dir / "history.db") +
+                  " | grep -cE '^samples +[0-9]+ +[0-9]+$'")  // the table's row
+                .out,
+            "1\n");
 
   EXPECT_EQ(Shell(sc + " nothing_here --from=-10m").status, 1);
   EXPECT_EQ(Shell(sc + " req_total --step 7m").status, 2);

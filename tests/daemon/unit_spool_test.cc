@@ -138,6 +138,33 @@ TEST(TickSpoolTest, BoundsDropTheOldest) {
   EXPECT_EQ(tiny.Front()->unix_ms, 2);
 }
 
+// A tick whose write failed after newer ticks were spooled goes back in front of
+// them (the backlog stays in time order, also after a reopen); ticks handed over
+// by Peek are removed by number, whatever was dropped meanwhile.
+TEST(TickSpoolTest, PrependKeepsTimeOrderAndPeekedTicksAreRemovedByNumber) {
+  TempDir dir;
+  {
+    TickSpool spool(dir / "spool", {});
+    spool.Append(Tick(2'000, 2));
+    spool.Append(Tick(3'000, 3));
+    spool.Prepend(Tick(1'000, 1));
+    auto front = spool.Peek(10);
+    ASSERT_EQ(front.size(), 3u);
+    EXPECT_EQ(front[0].second.unix_ms, 1'000);
+    EXPECT_EQ(front[1].second.unix_ms, 2'000);
+    EXPECT_EQ(front[2].second.unix_ms, 3'000);
+    spool.Remove(front[1].first);
+    spool.Remove(front[1].first);  // gone already: nothing
+    EXPECT_EQ(spool.ticks(), 2u);
+  }
+  TickSpool reopened(dir / "spool", {});
+  auto rest = reopened.Peek(1);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].second.unix_ms, 1'000);
+  reopened.Remove(rest[0].first);
+  EXPECT_EQ(reopened.Front()->unix_ms, 3'000);
+}
+
 TEST(TickSpoolTest, OneOwnerAndNoSymlinks) {
   TempDir dir;
   TickSpool first(dir / "spool", {});
@@ -152,7 +179,7 @@ TEST(TickSpoolTest, OneOwnerAndNoSymlinks) {
   EXPECT_THROW(TickSpool(dir / "linked", {}), Error);
   // A planted link where the next tick file goes is refused, not followed.
   std::ofstream(dir / "victim") << "keep";
-  std::filesystem::create_symlink(dir / "victim", dir / "spool/0000000000000000.tick");
+  std::filesystem::create_symlink(dir / "victim", dir / "spool/0000000100000000.tick");
   EXPECT_THROW(first.Append(Tick(1, 1)), Error);
   EXPECT_EQ(testing::ReadFile(dir / "victim"), "keep");
 }

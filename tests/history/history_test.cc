@@ -20,6 +20,7 @@
 #include "history/summary.h"
 #include "history/time.h"
 #include "history_samples.h"
+#include "non_finite.h"
 
 namespace shmstats::history {
 namespace {
@@ -300,47 +301,14 @@ TEST(HistoryExportTest, OpenMetricsImportsWithPromtool) {
 TEST(HistoryQueryTest, NonFiniteAndNegativeZeroGaugesRoundTrip) {
   TempDir dir;
   std::string db = dir / "h.db";
-  const double kNaN = std::numeric_limits<double>::quiet_NaN();
-  const double kInf = std::numeric_limits<double>::infinity();
   const int64_t h0 = (kT0 / 3'600'000 - 100) * 3'600'000;
   {
     SqliteWriter w(db);
     for (int i = 1; i <= 3; ++i) {
-      w.Write({h0 + i * kMinute,
-               kMinute,
-               {Gauge("nan_g", kNaN), Gauge("inf_g", kInf), Gauge("ninf_g", -kInf),
-                Gauge("nzero_g", -0.0), Gauge("mixed_g", i == 2 ? kNaN : i)}},
-              {});
+      w.Write({h0 + i * kMinute, kMinute, NonFiniteGauges(i)}, {});
     }
   }
-  auto check = [&](const std::vector<SeriesHistory>& r, const char* how) {
-    ASSERT_EQ(r.size(), 5u) << how;
-    for (const auto& s : r) {
-      ASSERT_EQ(s.points.size(), 1u) << how << " " << s.series.metric.name;
-      const Accum& a = s.points[0].acc;
-      const std::string& n = s.series.metric.name;
-      SCOPED_TRACE(std::string(how) + " " + n);
-      EXPECT_EQ(a.samples, 3);
-      if (n == "nan_g") {
-        EXPECT_TRUE(std::isnan(a.last) && std::isnan(a.min) && std::isnan(a.max));
-      } else if (n == "inf_g") {
-        EXPECT_EQ(a.last, kInf);
-        EXPECT_EQ(a.min, kInf);
-        EXPECT_EQ(a.Avg(), kInf);
-      } else if (n == "ninf_g") {
-        EXPECT_EQ(a.last, -kInf);
-        EXPECT_EQ(a.max, -kInf);
-      } else if (n == "nzero_g") {
-        EXPECT_TRUE(a.last == 0 && std::signbit(a.last));
-        EXPECT_TRUE(std::signbit(a.min) && std::signbit(a.Avg()));
-      } else {
-        EXPECT_EQ(a.last, 3.0);
-        EXPECT_EQ(a.min, 1.0);
-        EXPECT_EQ(a.max, 3.0);
-        EXPECT_TRUE(std::isnan(a.Avg()));
-      }
-    }
-  };
+  const auto check = CheckNonFiniteGauges;
   check(QueryDb(db, "", h0, h0 + 3'600'000, 3'600'000), "raw");
 
   HistoryReader reader(db);

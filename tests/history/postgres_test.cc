@@ -2,7 +2,8 @@
 // The PostgreSQL store against a real PostgreSQL 15 started here (initdb and pg_ctl
 // as an unprivileged user, Unix socket only, stopped at the end): three instances'
 // ticks give the same answers as each instance's SQLite store, per instance and
-// summed; a tick written twice counts once; retention drops whole partitions;
+// summed; a tick written twice counts once; retention drops whole partitions
+// (their hours then served by rollups);
 // selectors that try SQL injection are inert.
 
 #include <fmt/format.h>
@@ -129,11 +130,15 @@ TEST(HistoryPostgresTest, RetentionDropsWholeDailyPartitions) {
   EXPECT_EQ(r.Query(common::Selector(), {kHour0 - 6 * day, kHour0, 3'600'000}).at(0).points.size(),
             2u);
   auto result = w->Write({kHour0, kMinute, {Gauge("g", 3)}}, keep_two_days);
-  EXPECT_EQ(result.pruned_rows, 2);  // both old days' partitions
+  EXPECT_EQ(result.pruned_rows, 2);   // both old days' partitions, one row each
+  EXPECT_EQ(result.rolled_hours, 1);  // the hour of the second (the first's: at the second)
+  // The old days' hours are served by their rollups.
   auto after = r.Query(common::Selector(), {kHour0 - 6 * day, kHour0, 3'600'000});
   ASSERT_EQ(after.size(), 1u);
-  ASSERT_EQ(after[0].points.size(), 1u);
-  EXPECT_EQ(after[0].points[0].acc.last, 3);
+  ASSERT_EQ(after[0].points.size(), 3u);
+  EXPECT_EQ(after[0].points[0].acc.last, 1);
+  EXPECT_EQ(after[0].points[1].acc.last, 2);
+  EXPECT_EQ(after[0].points[2].acc.last, 3);
 }
 
 }  // namespace
