@@ -47,7 +47,10 @@ Collector::Collector(const Config& config)
   }
   if (!config_.remote_write.empty()) {
     remote_ = std::make_unique<RemoteWriter>(
-        RemoteWriteOptions{config_.remote_write, config_.instance, config_.remote_write_queue},
+        RemoteWriteOptions{.url = config_.remote_write,
+                           .instance = config_.instance,
+                           .max_queue_samples = config_.remote_write_queue,
+                           .classic_histograms = config_.remote_write_classic_histograms},
         self_);
   }
 }

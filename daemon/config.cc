@@ -172,6 +172,9 @@ int ParseConfig(int argc, char** argv, Config& c) {
                  "samples kept in memory for remote-write retries; beyond, the oldest are dropped")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_flag("--remote-write-classic-histograms", c.remote_write_classic_histograms,
+               "remote-write exponential histograms as classic _bucket/_count/_sum series "
+               "(for receivers without native histograms) instead of native histograms");
   try {
     app.parse(argc, argv);
     c.segment_options =

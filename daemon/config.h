@@ -42,7 +42,8 @@ struct Config {
   std::string instance;      // --instance, default the host name: stored with each series
   SpoolLimits spool;         // --spool-max-ticks (0: no spool), --spool-max-bytes
   std::string remote_write;  // --remote-write URL (remote_write.h); empty: off
-  size_t remote_write_queue = 1'000'000;  // --remote-write-queue: samples held for retry
+  size_t remote_write_queue = 1'000'000;         // --remote-write-queue: samples held for retry
+  bool remote_write_classic_histograms = false;  // --remote-write-classic-histograms
 };
 
 // Parses argv into `config`. Returns -1 to go on, or the exit status to exit with

@@ -4,11 +4,14 @@
 // Prometheus remote-write 1.0 request bodies (remote_write.proto, snappy block
 // compression) of one tick's snapshot.
 //
-// Series are named exactly as /metrics names them (common::ForEachSample: one code
-// for both): counters and gauges as themselves, histograms as _bucket{le=...},
-// _count and _sum. Values are cumulative across resets: a counter is its value plus
-// its reset total, a histogram's buckets and sum likewise, so increase() and rate()
-// on the receiver stay exact when a producer resets. Every series gets the label
+// Series are named exactly as /metrics names them (common::ForEachFamily: one code
+// for both): counters and gauges as themselves, explicit-bucket histograms as
+// _bucket{le=...}, _count and _sum. Exponential histograms go as native histograms
+// (the Histogram message, made by daemon/native_histogram.h) in one series named as
+// the family, each counted as one sample; with `classic_histograms` (for receivers
+// without native histograms) as explicit ones are. Values are cumulative across resets: a counter
+// is its value plus its reset total, a histogram's buckets and sum likewise, so increase() and
+// rate() on the receiver stay exact when a producer resets. Every series gets the label
 // instance="<instance>"; a series' own `instance` label is sent as
 // `exported_instance` (as Prometheus renames it when it scrapes). Labels are sorted
 // by name, every sample has the snapshot's timestamp.
@@ -37,10 +40,11 @@ struct RemoteWriteBatch {
 // at most `max_samples` samples.
 std::vector<RemoteWriteBatch> EncodeRemoteWrite(Snapshot snap, int64_t unix_ms,
                                                 const std::string& instance,
-                                                size_t max_samples = kRemoteWriteMaxSamples);
+                                                size_t max_samples = kRemoteWriteMaxSamples,
+                                                bool classic_histograms = false);
 
 // How many samples EncodeRemoteWrite makes of `snap`, without encoding (an upper
 // bound: families /metrics leaves out are counted).
-size_t RemoteWriteSamples(const Snapshot& snap);
+size_t RemoteWriteSamples(const Snapshot& snap, bool classic_histograms = false);
 
 }  // namespace shmstats::daemon

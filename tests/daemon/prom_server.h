@@ -11,6 +11,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "daemon_harness.h"
 
@@ -20,16 +21,23 @@ inline constexpr const char* kPrometheus = "/usr/bin/prometheus";
 
 class PromServer {
  public:
-  PromServer() { std::ofstream(dir_ / "prometheus.yml") << "global:\n  scrape_interval: 1m\n"; }
+  // `flags` go on its command line (e.g. --enable-feature=native-histograms).
+  explicit PromServer(std::vector<std::string> flags = {}) : flags_(std::move(flags)) {
+    Configure("global:\n  scrape_interval: 1m\n");
+  }
+  // Replaces its prometheus.yml (scrape jobs), read when it starts.
+  void Configure(const std::string& config) { std::ofstream(dir_ / "prometheus.yml") << config; }
   ~PromServer() { Stop(); }
   // Starts it and waits (at most 60 s) until it is ready.
   bool Start() {
-    child_ = std::make_unique<Child>(
-        std::vector<std::string>{kPrometheus, "--config.file=" + (dir_ / "prometheus.yml"),
-                                 "--storage.tsdb.path=" + (dir_ / "data"),
-                                 "--web.listen-address=127.0.0.1:" + std::to_string(port()),
-                                 "--web.enable-remote-write-receiver", "--log.level=warn"},
-        dir_ / "prometheus.log");
+    std::vector<std::string> argv{kPrometheus,
+                                  "--config.file=" + (dir_ / "prometheus.yml"),
+                                  "--storage.tsdb.path=" + (dir_ / "data"),
+                                  "--web.listen-address=127.0.0.1:" + std::to_string(port()),
+                                  "--web.enable-remote-write-receiver",
+                                  "--log.level=warn"};
+    argv.insert(argv.end(), flags_.begin(), flags_.end());
+    child_ = std::make_unique<Child>(argv, dir_ / "prometheus.log");
     return WaitFor([&] { return Get(port(), "/-/ready").status == 200; }, 60);
   }
   void Stop() {
@@ -61,6 +69,7 @@ class PromServer {
   }
 
  private:
+  std::vector<std::string> flags_;
   TempDir dir_;
   ReservedPort reserved_;
   std::unique_ptr<Child> child_;
