@@ -139,6 +139,16 @@ TEST(NativeHistogramTest, PrometheusScrapesAndReceivesNativeAndClassicHistograms
             "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
             "encoding=delimited");
   EXPECT_EQ(Get(d.port(), "/metrics").content_type, "text/plain; version=0.0.4; charset=utf-8");
+  // Not without encoding=delimited, nor below OpenMetrics' quality.
+  const std::string pb_type =
+      "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily";
+  EXPECT_EQ(Get(d.port(), "/metrics", {{"Accept", pb_type + ";encoding=text"}}).content_type,
+            "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(
+      Get(d.port(), "/metrics",
+          {{"Accept", pb_type + ";encoding=delimited;q=0.4,application/openmetrics-text;q=0.5"}})
+          .content_type,
+      "application/openmetrics-text; version=1.0.0; charset=utf-8");
 
   native_prom.Configure(ScrapeConfig("native", d.port()));
   classic_prom.Configure(ScrapeConfig("classic", d.port()));
