@@ -71,12 +71,16 @@ std::vector<Family> Group(const Snapshot& snap, TextFormat format) {
   return kept;
 }
 
-void AppendHeader(std::string* out, const Family& f, TextFormat format) {
-  // HELP and UNIT come from the series whose labels sort first (the same whatever
-  // the descriptor order): series of one family may disagree on them.
-  const MetricSnapshot& first = **std::min_element(
+// HELP and UNIT come from the series whose labels sort first (the same whatever
+// the descriptor order): series of one family may disagree on them.
+const MetricSnapshot& HeaderSeries(const Family& f) {
+  return **std::min_element(
       f.series.begin(), f.series.end(),
       [](const MetricSnapshot* a, const MetricSnapshot* b) { return a->labels < b->labels; });
+}
+
+void AppendHeader(std::string* out, const Family& f, TextFormat format) {
+  const MetricSnapshot& first = HeaderSeries(f);
   bool om = format == TextFormat::kOpenMetrics;
   // Always a non-empty HELP line: promtool's lint wants one for every family.
   out->append("# HELP ").append(f.name).push_back(' ');
@@ -265,12 +269,23 @@ std::string ToText(const Snapshot& snap, TextFormat format) {
 }
 
 void ForEachSample(const Snapshot& snap, TextFormat format, const SampleVisitor& visit) {
+  ForEachFamily(snap, format, [&](const FamilyView& f) {
+    for (const MetricSnapshot* m : f.series) ForEachSampleOf(f, *m, format, visit);
+  });
+}
+
+void ForEachFamily(const Snapshot& snap, TextFormat format,
+                   const std::function<void(const FamilyView&)>& visit) {
+  for (const Family& f : Group(snap, format))
+    visit({f.name, f.type, HeaderSeries(f).help, f.series});
+}
+
+void ForEachSampleOf(const FamilyView& f, const MetricSnapshot& m, TextFormat format,
+                     const SampleVisitor& visit) {
   auto call = [&visit](std::string_view name, const Labels& labels, const std::string* le,
                        auto value) { visit(name, labels, le, static_cast<double>(value)); };
-  for (const Family& f : Group(snap, format)) {
-    const SampleNames names = NamesOf(f, format);
-    for (const MetricSnapshot* m : f.series) VisitSeries(f, names, *m, format, call);
-  }
+  const Family family{f.name, f.type, {}};
+  VisitSeries(family, NamesOf(family, format), m, format, call);
 }
 
 const char* ContentType(TextFormat format) {

@@ -34,6 +34,25 @@ using SampleVisitor = std::function<void(std::string_view name, const Labels& la
 // does (remote-write). Families that ToText leaves out are left out here too.
 void ForEachSample(const Snapshot& snap, TextFormat format, const SampleVisitor& visit);
 
+// One family as ToText groups it: its name (as on its TYPE line), type, HELP text
+// (of the series whose labels sort first) and series in ToText's order.
+struct FamilyView {
+  const std::string& name;
+  MetricType type;
+  const std::string& help;
+  const std::vector<const MetricSnapshot*>& series;
+};
+
+// Every family ToText(snap, format) writes, in its order: for wire formats that
+// carry families (the protobuf exposition) or treat some series apart (remote-write's
+// native histograms).
+void ForEachFamily(const Snapshot& snap, TextFormat format,
+                   const std::function<void(const FamilyView&)>& visit);
+
+// The samples ForEachSample gives for series `m` of family `f`.
+void ForEachSampleOf(const FamilyView& f, const MetricSnapshot& m, TextFormat format,
+                     const SampleVisitor& visit);
+
 // The name on a family's HELP/TYPE lines: the metric's name, but a counter's
 // without "_total" in OpenMetrics (its sample is then <family>_total).
 std::string FamilyName(const MetricSnapshot& m, TextFormat format);

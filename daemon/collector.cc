@@ -53,6 +53,7 @@ Collector::Collector(const Config& config)
     options.job = config_.remote_write_job;
     options.tls = config_.remote_write_tls;
     options.auth = config_.remote_write_auth;
+    options.classic_histograms = config_.remote_write_classic_histograms;
     remote_ = std::make_unique<RemoteWriter>(std::move(options), self_);
   }
 }

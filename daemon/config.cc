@@ -201,6 +201,9 @@ int ParseConfig(int argc, char** argv, Config& c) {
   app.add_option("--remote-write-bearer-token-file", c.remote_write_auth.bearer_token_file,
                  "file holding a bearer token sent as 'Authorization: Bearer' (read again when "
                  "it changes)");
+  app.add_flag("--remote-write-classic-histograms", c.remote_write_classic_histograms,
+               "remote-write exponential histograms as classic _bucket/_count/_sum series "
+               "(for receivers without native histograms) instead of native histograms");
   try {
     app.parse(argc, argv);
     c.segment_options =

@@ -55,6 +55,7 @@ struct Config {
   // --remote-write-username + --remote-write-password-file, or
   // --remote-write-bearer-token-file
   CredentialFiles remote_write_auth;
+  bool remote_write_classic_histograms = false;  // --remote-write-classic-histograms
 };
 
 // Parses argv into `config`. Returns -1 to go on, or the exit status to exit with

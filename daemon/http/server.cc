@@ -14,6 +14,7 @@
 #include "common/selector.h"
 #include "daemon/http/dashboard.h"
 #include "daemon/http/history.h"
+#include "daemon/http/protobuf_exposition.h"
 #include "daemon/log.h"
 #include "daemon/mapped_read.h"
 #include "history/storage_json.h"
@@ -28,14 +29,19 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// Content negotiation of /metrics (RFC 9110): OpenMetrics when the Accept header
-// gives application/openmetrics-text a quality above 0 and at least that of
-// text/plain (or of text/* or */*, which text/plain satisfies); media types compare
-// case-insensitively; a quality that is not a number in [0, 1] counts as 0.
-// Prometheus sends
-// "application/openmetrics-text;version=1.0.0;q=0.5,...,text/plain;version=0.0.4;q=0.3".
-bool WantsOpenMetrics(std::string_view accept) {
-  double om = 0, text = 0;
+// Content negotiation of /metrics (RFC 9110): the protobuf exposition format when
+// the Accept header gives it (with proto=io.prometheus.client.MetricFamily and
+// encoding=delimited) a quality above 0 and at least that of the text formats;
+// else OpenMetrics when application/openmetrics-text has a quality above 0 and at
+// least that of text/plain (or of text/* or */*, which text/plain satisfies); media
+// types compare case-insensitively; a quality that is not a number in [0, 1] counts
+// as 0. Prometheus sends
+// "application/openmetrics-text;version=1.0.0;q=0.5,...,text/plain;version=0.0.4;q=0.3",
+// and puts "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;
+// encoding=delimited" first when native histograms are on.
+enum MetricsFormat { kText, kOpenMetrics, kProtobuf };
+MetricsFormat NegotiateMetrics(std::string_view accept) {
+  double om = 0, text = 0, pb = 0;
   while (!accept.empty()) {
     size_t comma = accept.find(',');
     std::string_view range = accept.substr(0, comma);
@@ -43,6 +49,7 @@ bool WantsOpenMetrics(std::string_view accept) {
     size_t semi = range.find(';');
     std::string_view type = Trim(range.substr(0, semi));
     double q = 1;
+    bool family = false, delimited = false;
     while (semi != std::string_view::npos) {
       range.remove_prefix(semi + 1);
       semi = range.find(';');
@@ -52,13 +59,19 @@ bool WantsOpenMetrics(std::string_view accept) {
         auto [stop, ec] = std::from_chars(param.data() + 2, end, q);  // no locale
         if (ec != std::errc() || stop != end || !(q >= 0 && q <= 1)) q = 0;
       }
+      family |= param == "proto=io.prometheus.client.MetricFamily";
+      delimited |= param == "encoding=delimited";
     }
     if (SameIgnoringCase(type, "application/openmetrics-text")) om = std::max(om, q);
     if (SameIgnoringCase(type, "text/plain") || SameIgnoringCase(type, "text/*") || type == "*/*") {
       text = std::max(text, q);
     }
+    if (SameIgnoringCase(type, "application/vnd.google.protobuf") && family && delimited) {
+      pb = std::max(pb, q);
+    }
   }
-  return om > 0 && om >= text;
+  if (pb > 0 && pb >= om && pb >= text) return kProtobuf;
+  return om > 0 && om >= text ? kOpenMetrics : kText;
 }
 
 bool SameToken(const std::string& a, const std::string& b) {
@@ -115,10 +128,11 @@ std::vector<HttpRoute> HttpServer::Routes() {
   using Req = const HttpRequest&;
   using Res = HttpResponse&;
   auto metrics = [this](Req req, Res res) {
-    bool om = WantsOpenMetrics(req.Header("Accept"));
-    auto format = om ? common::TextFormat::kOpenMetrics : common::TextFormat::kPrometheus;
+    const MetricsFormat wanted = NegotiateMetrics(req.Header("Accept"));
+    auto format =
+        wanted == kOpenMetrics ? common::TextFormat::kOpenMetrics : common::TextFormat::kPrometheus;
     // Scrapes queued together share one render made after they arrived.
-    auto body = metrics_[om].Get(req.received, [&] {
+    auto body = metrics_[wanted].Get(req.received, [&] {
       auto pass = collector_.RenderPass();
       Snapshot snap;
       if (auto segment = collector_.Attached()) {
@@ -134,7 +148,7 @@ std::vector<HttpRoute> HttpServer::Routes() {
         }
       }
       collector_.self_metrics().AddTo(snap);
-      std::string text = common::ToText(snap, format);
+      std::string text = wanted == kProtobuf ? ToProtobuf(snap) : common::ToText(snap, format);
       snap = {};
       // The snapshot's small pieces (a label set a series) were freed into this
       // thread's malloc arena, which keeps them resident until trimmed.
@@ -143,7 +157,7 @@ std::vector<HttpRoute> HttpServer::Routes() {
     });
     res.status = 200;
     res.shared_body = std::move(body);
-    res.content_type = common::ContentType(format);
+    res.content_type = wanted == kProtobuf ? kProtobufContentType : common::ContentType(format);
   };
   return {
       {"GET", "/metrics", Lane::kScrape, metrics},

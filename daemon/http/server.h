@@ -6,7 +6,9 @@
 //
 //   GET  /metrics        live segment values read at scrape time plus shmstatsd_*;
 //                        Prometheus text 0.0.4, or OpenMetrics 1.0 when the Accept
-//                        header asks for application/openmetrics-text
+//                        header asks for application/openmetrics-text, or the
+//                        protobuf format (http/protobuf_exposition.h) when it asks
+//                        for that
 //   GET  /stats/prometheus  the same as /metrics
 //   GET  /stats          the latest tick as JSON (stats.json's document); 503 before it
 //   GET  /stats/history  ?metric=SELECTOR&from=&to=&step=&format=json|csv; 400 with a
@@ -52,7 +54,7 @@ class HttpServer {
   static HttpLimits Limits();
   const Config& config_;
   Collector& collector_;
-  SharedRender metrics_[2];  // /metrics renders: Prometheus text, OpenMetrics
+  SharedRender metrics_[3];  // /metrics renders: Prometheus text, OpenMetrics, protobuf
   std::unique_ptr<HttpTransport> server_;
 };
 

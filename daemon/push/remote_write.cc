@@ -84,7 +84,7 @@ RemoteWriter::~RemoteWriter() {
 }
 
 void RemoteWriter::Push(Snapshot snap, int64_t unix_ms) {
-  size_t samples = RemoteWriteSamples(snap);
+  size_t samples = RemoteWriteSamples(snap, options_.classic_histograms);
   {
     std::lock_guard lock(mu_);
     incoming_.push_back({std::move(snap), unix_ms, samples});
@@ -103,7 +103,8 @@ void RemoteWriter::Push(Snapshot snap, int64_t unix_ms) {
 void RemoteWriter::Encode(std::deque<Tick> ticks) {
   for (Tick& t : ticks) {
     for (auto& batch : EncodeRemoteWrite(std::move(t.snap), t.unix_ms,
-                                         RemoteWriteTarget{options_.job, options_.instance})) {
+                                         RemoteWriteTarget{options_.job, options_.instance},
+                                         kRemoteWriteMaxSamples, options_.classic_histograms)) {
       batch_samples_ += batch.samples;
       batches_.push_back(std::move(batch));
     }

@@ -58,6 +58,7 @@ struct RemoteWriteOptions {
   std::string url;
   std::string instance;
   size_t max_queue_samples = 1'000'000;
+  bool classic_histograms = false;  // exponential histograms as classic buckets (encode.h)
   std::chrono::milliseconds timeout{10'000};
   std::chrono::milliseconds min_backoff{100};
   std::chrono::milliseconds max_backoff{5'000};

@@ -28,6 +28,7 @@ struct PromOptions {
   std::string user, password;
   std::vector<std::string> rule_files;  // evaluated every second
   std::string client_cert, client_key;  // for the test's requests, when it asks for one
+  std::vector<std::string> flags;       // more of its command line (--enable-feature=...)
 };
 
 class PromServer {
@@ -38,6 +39,8 @@ class PromServer {
     if (!options_.rule_files.empty()) yml << "rule_files:\n";
     for (const auto& f : options_.rule_files) yml << "  - " << f << "\n";
   }
+  // Replaces its prometheus.yml (scrape jobs), read when it starts.
+  void Configure(const std::string& config) { std::ofstream(dir_ / "prometheus.yml") << config; }
   ~PromServer() { Stop(); }
   // Starts it and waits (at most 60 s) until it is ready.
   bool Start() {
@@ -48,6 +51,7 @@ class PromServer {
                                      "--web.enable-remote-write-receiver",
                                      "--log.level=warn"};
     if (!options_.web_config.empty()) argv.push_back("--web.config.file=" + options_.web_config);
+    argv.insert(argv.end(), options_.flags.begin(), options_.flags.end());
     child_ = std::make_unique<Child>(argv, dir_ / "prometheus.log");
     return WaitFor([&] { return Fetch("/-/ready").first == 200; }, 60);
   }

@@ -162,6 +162,12 @@ TEST_F(StatsdListenerTest, MapsEveryTypeIntoTheSegment) {
   const MetricSnapshot* d = Find(snap, "latency", {{"env", "prod"}, {"tier_web", "front"}});
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->histogram.count, 1u);
+  // Timers, histograms and distributions have native buckets: they leave the host
+  // as native histograms (protobuf /metrics, remote-write).
+  for (const MetricSnapshot* m : {t, h, d}) {
+    EXPECT_TRUE(m->histogram.exponential) << m->name;
+    EXPECT_EQ(m->histogram.schema, kStatsdBuckets.schema) << m->name;
+  }
   EXPECT_EQ(listener.lines(Result::kOk), 9u);
 }
 
