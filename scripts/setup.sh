@@ -36,6 +36,7 @@ PACKAGES=(
   libsnappy-dev  # remote-write bodies are snappy-compressed, as the protocol requires
   golang-go  # the Go module bindings/go (cgo) and its tests (go test, go vet)
   golang-github-prometheus-client-golang-dev  # client_golang, the peer in bench/go (bench only; its Go dependencies come with it)
+  zlib1g-dev  # gzip on shmstatsd's HTTP responses (Accept-Encoding: gzip)
   nodejs  # the Node.js package bindings/node (its addon, tests and bench/node)
 )
 

@@ -5,8 +5,6 @@
 #include <malloc.h>
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
@@ -21,12 +19,6 @@
 namespace shmstats::daemon {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Content negotiation of /metrics (RFC 9110): OpenMetrics when the Accept header
 // gives application/openmetrics-text a quality above 0 and at least that of
 // text/plain (or of text/* or */*, which text/plain satisfies); media types compare
@@ -35,28 +27,12 @@ std::string_view Trim(std::string_view s) {
 // "application/openmetrics-text;version=1.0.0;q=0.5,...,text/plain;version=0.0.4;q=0.3".
 bool WantsOpenMetrics(std::string_view accept) {
   double om = 0, text = 0;
-  while (!accept.empty()) {
-    size_t comma = accept.find(',');
-    std::string_view range = accept.substr(0, comma);
-    accept = comma == std::string_view::npos ? "" : accept.substr(comma + 1);
-    size_t semi = range.find(';');
-    std::string_view type = Trim(range.substr(0, semi));
-    double q = 1;
-    while (semi != std::string_view::npos) {
-      range.remove_prefix(semi + 1);
-      semi = range.find(';');
-      std::string_view param = Trim(range.substr(0, semi));
-      if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
-        const char* end = param.data() + param.size();
-        auto [stop, ec] = std::from_chars(param.data() + 2, end, q);  // no locale
-        if (ec != std::errc() || stop != end || !(q >= 0 && q <= 1)) q = 0;
-      }
-    }
+  ForEachWeighted(accept, [&](std::string_view type, double q) {
     if (SameIgnoringCase(type, "application/openmetrics-text")) om = std::max(om, q);
     if (SameIgnoringCase(type, "text/plain") || SameIgnoringCase(type, "text/*") || type == "*/*") {
       text = std::max(text, q);
     }
-  }
+  });
   return om > 0 && om >= text;
 }
 
@@ -204,6 +180,19 @@ std::vector<HttpRoute> HttpServer::Routes() {
          }
          res.Set(segment && history ? 200 : 503, j.dump() + "\n", "application/json");
        }},
+
+      // Readiness and liveness as Prometheus and Kubernetes probes expect them.
+      {"GET", "/-/ready", Lane::kInline,
+       [this](Req, Res res) {
+         if (!collector_.Attached() || collector_.LastTickMs() == 0) {
+           return res.Set(503,
+                          "not ready: the segment is not attached or the first tick "
+                          "has not run\n");
+         }
+         res.Set(200, "shmstatsd is ready\n");
+       }},
+      {"GET", "/-/healthy", Lane::kInline,
+       [](Req, Res res) { res.Set(200, "shmstatsd is healthy\n"); }},
 
       {"POST", "/reset", Lane::kInline,
        [this](Req req, Res res) {
