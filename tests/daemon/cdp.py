@@ -36,7 +36,8 @@ class Browser:
             os.dup2(r, 3)
             os.dup2(w, 4)
 
-        self.proc = subprocess.Popen(argv, pass_fds=(to_chrome_r, from_chrome_w),
+        # 3 and 4 kept too: the child closes what is not listed after preexec_fn.
+        self.proc = subprocess.Popen(argv, pass_fds=(to_chrome_r, from_chrome_w, 3, 4),
                                      preexec_fn=child_fds, stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(tmp, "chromium.log"), "a"))
         os.close(to_chrome_r)

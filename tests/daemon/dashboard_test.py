@@ -176,7 +176,7 @@ def layout(browser, base, width, height):
     rows = {}
     for c in t["cells"]:
         rows.setdefault(c["key"], {})[c["column"]] = c["text"]
-    units = {c["key"]: c["unit"] for c in t["cells"]}
+    units = {c["key"]: c.get("unit") for c in t["cells"]}
 
     def value(key):
         if key not in rows:
