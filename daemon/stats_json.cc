@@ -84,9 +84,10 @@ void AppendSeries(std::string* out, const TickResult& tick, const MetricSnapshot
       else
         out->append("null");
       Labels(out, m);
-      if (has && h.count) {
-        known = {Quantile(h, 0.5), Quantile(h, 0.9), Quantile(h, 0.99), tick.unix_ms};
-      }
+      // Quantiles once per tick: of the interval when it had observations, which
+      // are then the last known ones too.
+      const bool fresh = has && h.count;
+      if (fresh) known = {Quantile(h, 0.5), Quantile(h, 0.9), Quantile(h, 0.99), tick.unix_ms};
       Key(out, "last_p50");
       NumberOrNull(out, known.unix_ms, known.p50);
       Key(out, "last_p90");
@@ -99,14 +100,14 @@ void AppendSeries(std::string* out, const TickResult& tick, const MetricSnapshot
       else
         out->append("null");
       Key(out, "mean");
-      NumberOrNull(out, has && h.count, h.count ? h.sum / static_cast<double>(h.count) : 0);
+      NumberOrNull(out, fresh, h.count ? h.sum / static_cast<double>(h.count) : 0);
       Name(out, m);
-      Key(out, "p50");
-      NumberOrNull(out, has, Quantile(h, 0.5));
+      Key(out, "p50");  // null when the interval is empty, as Quantile's NaN would be
+      NumberOrNull(out, fresh, known.p50);
       Key(out, "p90");
-      NumberOrNull(out, has, Quantile(h, 0.9));
+      NumberOrNull(out, fresh, known.p90);
       Key(out, "p99");
-      NumberOrNull(out, has, Quantile(h, 0.99));
+      NumberOrNull(out, fresh, known.p99);
       Key(out, "sum");
       NumberOrNull(out, has, h.sum);
       Key(out, "total_count");
