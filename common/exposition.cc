@@ -2,9 +2,10 @@
 // Prometheus 0.0.4 and OpenMetrics 1.0 text of a snapshot.
 //
 // Families are sorted by name, their series in descriptor order (stable while
-// the segment exists). A family whose sample names would collide with an earlier family's (a
-// counter `x_count` beside a histogram `x`; counters `x` and `x_total` in OpenMetrics) is left out
-// rather than exposed as duplicate series.
+// the segment exists). Counters are named by SeriesName in both formats. A family whose sample
+// names would collide with an earlier family's (a counter `x_count` beside a histogram `x`;
+// counters `x` and `x_total`, both exposed as `x_total`) is left out rather than exposed as
+// duplicate series.
 
 #include "exposition.h"
 
@@ -115,7 +116,7 @@ SampleNames NamesOf(const Family& f, TextFormat format) {
     n.count = f.name + "_count";
     n.sum = f.name + "_sum";
   } else if (format == TextFormat::kOpenMetrics && f.type == MetricType::kCounter) {
-    n.value = f.name + "_total";
+    n.value = f.name == "_total" ? f.name : f.name + "_total";
   } else {
     n.value = f.name;
   }
@@ -164,11 +165,18 @@ void VisitSeries(const Family& f, const SampleNames& n, const MetricSnapshot& m,
 
 }  // namespace
 
+std::string SeriesName(std::string_view name, MetricType type) {
+  std::string out(name);
+  if (type == MetricType::kCounter && !name.ends_with("_total")) out.append("_total");
+  return out;
+}
+
 std::string FamilyName(const MetricSnapshot& m, TextFormat format) {
-  if (format == TextFormat::kOpenMetrics && m.type == MetricType::kCounter &&
-      m.name.ends_with("_total"))
-    return m.name.substr(0, m.name.size() - 6);
-  return m.name;
+  std::string name = SeriesName(m);
+  // "_total" alone stays whole: a family needs a name.
+  if (format == TextFormat::kOpenMetrics && m.type == MetricType::kCounter && name.size() > 6)
+    name.resize(name.size() - 6);
+  return name;
 }
 
 void AppendEscaped(std::string* out, std::string_view s, bool quotes) {
@@ -301,7 +309,7 @@ nlohmann::json LabelsJson(const Labels& labels) {
 }
 
 nlohmann::json ToJson(const MetricSnapshot& m, bool with_buckets) {
-  nlohmann::json j = {{"name", m.name},
+  nlohmann::json j = {{"name", SeriesName(m)},
                       {"labels", LabelsJson(m.labels)},
                       {"type", TypeName(m.type)},
                       {"help", m.help},

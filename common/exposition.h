@@ -53,8 +53,16 @@ void ForEachFamily(const Snapshot& snap, TextFormat format,
 void ForEachSampleOf(const FamilyView& f, const MetricSnapshot& m, TextFormat format,
                      const SampleVisitor& visit);
 
-// The name on a family's HELP/TYPE lines: the metric's name, but a counter's
-// without "_total" in OpenMetrics (its sample is then <family>_total).
+// The one name a series carries in every output (Prometheus text, OpenMetrics,
+// remote-write, JSON, statsctl, history export), as prometheus_client names it: a
+// counter's registered name with "_total" appended unless it already ends in it
+// (statsd counter `a` is `a_total`), other types' names unchanged. Selectors match
+// a series by this name as well as by its registered one.
+std::string SeriesName(std::string_view name, MetricType type);
+inline std::string SeriesName(const MetricSnapshot& m) { return SeriesName(m.name, m.type); }
+
+// The name on a family's HELP/TYPE lines: SeriesName(m), but a counter's without
+// "_total" in OpenMetrics (its sample is then <family>_total).
 std::string FamilyName(const MetricSnapshot& m, TextFormat format);
 
 // The Content-Type for a TextFormat, e.g. "text/plain; version=0.0.4; charset=utf-8".

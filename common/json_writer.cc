@@ -113,7 +113,7 @@ void AppendJson(std::string* out, const MetricSnapshot& m, bool with_buckets) {
   out->append(",\"labels\":");
   AppendJsonLabels(out, m.labels);
   out->append(",\"name\":");
-  AppendJsonString(out, m.name);
+  AppendJsonString(out, SeriesName(m));
   out->append(",\"type\":");
   AppendJsonString(out, TypeName(m.type));
   out->append(",\"unit\":");

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 
+#include "exposition.h"
 #include "shmstats/error.h"
 
 namespace shmstats::common {
@@ -221,7 +222,10 @@ Selector Selector::Parse(std::string_view text) {
 }
 
 bool Selector::Matches(const MetricSnapshot& m) const {
-  if (!name_glob_.empty() && !GlobMatch(name_glob_, m.name)) return false;
+  // By the registered name or the one outputs show (counter `a` is shown as `a_total`).
+  if (!name_glob_.empty() && !GlobMatch(name_glob_, m.name) &&
+      !(m.type == MetricType::kCounter && GlobMatch(name_glob_, SeriesName(m))))
+    return false;
   return std::all_of(matchers_.begin(), matchers_.end(), [&](const LabelMatcher& lm) {
     return MatcherMatches(lm, LabelValue(m, lm.name));
   });

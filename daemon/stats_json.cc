@@ -2,6 +2,7 @@
 #include "daemon/stats_json.h"
 
 #include <algorithm>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -38,11 +39,16 @@ void Labels(std::string* out, const MetricSnapshot& m, bool first = false) {
 
 void Name(std::string* out, const MetricSnapshot& m) {
   Key(out, "name");
-  AppendJsonString(out, m.name);
+  AppendJsonString(out, common::SeriesName(m));
+}
+
+void Unit(std::string* out, const MetricSnapshot& m) {
+  Key(out, "unit");
+  AppendJsonString(out, m.unit);
 }
 
 void AppendSeries(std::string* out, const TickResult& tick, const MetricSnapshot& m,
-                  const SeriesStat& st) {
+                  const SeriesStat& st, StatsJsonOrder::Known& known) {
   out->push_back('{');
   switch (m.type) {
     case MetricType::kCounter:
@@ -55,6 +61,7 @@ void AppendSeries(std::string* out, const TickResult& tick, const MetricSnapshot
       Name(out, m);
       Key(out, "rate");
       NumberOrNull(out, st.has_delta, st.rate);
+      Unit(out, m);
       Key(out, "value");
       if (m.fractional)
         AppendJsonNumber(out, m.counter_double);
@@ -64,6 +71,7 @@ void AppendSeries(std::string* out, const TickResult& tick, const MetricSnapshot
     case MetricType::kGauge:
       Labels(out, m, /*first=*/true);
       Name(out, m);
+      Unit(out, m);
       Key(out, "value");
       AppendJsonNumber(out, m.gauge);
       break;
@@ -76,21 +84,37 @@ void AppendSeries(std::string* out, const TickResult& tick, const MetricSnapshot
       else
         out->append("null");
       Labels(out, m);
+      // Quantiles once per tick: of the interval when it had observations, which
+      // are then the last known ones too.
+      const bool fresh = has && h.count;
+      if (fresh) known = {Quantile(h, 0.5), Quantile(h, 0.9), Quantile(h, 0.99), tick.unix_ms};
+      Key(out, "last_p50");
+      NumberOrNull(out, known.unix_ms, known.p50);
+      Key(out, "last_p90");
+      NumberOrNull(out, known.unix_ms, known.p90);
+      Key(out, "last_p99");
+      NumberOrNull(out, known.unix_ms, known.p99);
+      Key(out, "last_timestamp");
+      if (known.unix_ms)
+        AppendJsonString(out, history::FormatRfc3339(known.unix_ms));
+      else
+        out->append("null");
       Key(out, "mean");
-      NumberOrNull(out, has && h.count, h.count ? h.sum / static_cast<double>(h.count) : 0);
+      NumberOrNull(out, fresh, h.count ? h.sum / static_cast<double>(h.count) : 0);
       Name(out, m);
-      Key(out, "p50");
-      NumberOrNull(out, has, Quantile(h, 0.5));
+      Key(out, "p50");  // null when the interval is empty, as Quantile's NaN would be
+      NumberOrNull(out, fresh, known.p50);
       Key(out, "p90");
-      NumberOrNull(out, has, Quantile(h, 0.9));
+      NumberOrNull(out, fresh, known.p90);
       Key(out, "p99");
-      NumberOrNull(out, has, Quantile(h, 0.99));
+      NumberOrNull(out, fresh, known.p99);
       Key(out, "sum");
       NumberOrNull(out, has, h.sum);
       Key(out, "total_count");
       AppendJsonUint(out, m.histogram.count);
       Key(out, "total_sum");
       AppendJsonNumber(out, m.histogram.sum);
+      Unit(out, m);
       break;
     }
   }
@@ -102,18 +126,25 @@ void AppendSeries(std::string* out, const TickResult& tick, const MetricSnapshot
 namespace {
 
 std::string& SeriesText(std::string* out, const MetricSnapshot& m) {
-  out->assign(m.name);
+  out->assign(common::SeriesName(m));
   common::AppendLabels(out, m.labels);
   return *out;
 }
 
 void Sort(const TickResult& tick, StatsJsonOrder& o) {
   const size_t n = tick.stats.size();
+  // What was known of the series that stay, found again by identity.
+  std::unordered_map<uint64_t, StatsJsonOrder::Known> before;
+  for (size_t i = 0; i < o.known.size() && i < o.identities.size(); ++i) {
+    if (o.known[i].unix_ms) before.emplace(o.identities[i], o.known[i]);
+  }
+  o.known.assign(n, {});
   o.identities.resize(n);
   std::vector<std::pair<std::string, uint32_t>> keyed(n);
   for (size_t i = 0; i < n; ++i) {
     const MetricSnapshot& m = tick.snapshot.metrics[tick.stats[i].index];
     o.identities[i] = tick.stats[i].identity;
+    if (auto it = before.find(o.identities[i]); it != before.end()) o.known[i] = it->second;
     SeriesText(&keyed[i].first, m);
     keyed[i].second = static_cast<uint32_t>(i);
   }
@@ -162,7 +193,7 @@ void WriteStatsJson(const TickResult& tick, const std::string& segment, StatsJso
       const MetricSnapshot& m = tick.snapshot.metrics[st.index];
       AppendJsonString(&out, SeriesText(&text, m));
       out.push_back(':');
-      AppendSeries(&out, tick, m, st);
+      AppendSeries(&out, tick, m, st, o.known[o.order[i]]);
       flush(kStatsJsonPiece);
     }
     out.push_back('}');

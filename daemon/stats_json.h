@@ -8,13 +8,17 @@
 // One line of JSON:
 // {"version":1,"timestamp":"2026-11-21T19:00:00Z","interval_seconds":60,
 //  "segment":"shmstats",
-//  "counters":{"tool_calls_total{tool=\"x\"}":{"name","labels","value","delta","rate"}},
-//  "gauges":{"queue_depth":{"name","labels","value"}},
-//  "histograms":{"lat":{"name","labels","count","sum","mean","p50","p90","p99",
+//  "counters":{"tool_calls_total{tool=\"x\"}":{"name","labels","unit","value","delta","rate"}},
+//  "gauges":{"queue_depth":{"name","labels","unit","value"}},
+//  "histograms":{"lat":{"name","labels","unit","count","sum","mean","p50","p90","p99",
+//                       "last_p50","last_p90","last_p99","last_timestamp",
 //                       "total_count","total_sum"}}}
 //
-// Counters are exact up to 2^64; delta, rate and the interval's histogram fields are
-// null on the first tick (no previous snapshot). Quantiles are null when empty.
+// Names are common::SeriesName (a counter's ends in _total); unit is "" when the
+// series has none. Counters are exact up to 2^64; delta, rate and the interval's
+// histogram fields are null on the first tick (no previous snapshot). Quantiles are
+// null when the interval had no observation; last_p* are then those of the latest
+// tick that had one (at last_timestamp), null until one has (since the daemon started).
 
 #include <array>
 #include <cstdint>
@@ -35,6 +39,13 @@ struct StatsJsonOrder {
   std::vector<uint32_t> order;       // indices into TickResult::stats
   std::array<size_t, 3> ends{};      // where counters, gauges and histograms end in `order`
   size_t last_size = 0;              // bytes of the last document, to reserve the next
+  // Per series (parallel to `identities`): a histogram's quantiles at the latest tick
+  // that had observations; unix_ms 0 when none had.
+  struct Known {
+    double p50 = 0, p90 = 0, p99 = 0;
+    int64_t unix_ms = 0;
+  };
+  std::vector<Known> known;
 };
 
 // The document, handed to `write` in pieces of about kStatsJsonPiece bytes (the

@@ -53,7 +53,7 @@ void ExportFlat(HistoryReader& reader, const common::Selector& selector, int64_t
         if (json) {
           nlohmann::json j = {{"t", FormatRfc3339(ts_ms)},
                               {"timestamp", static_cast<double>(ts_ms) / 1000.0},
-                              {"name", s.metric.name},
+                              {"name", common::SeriesName(s.metric)},
                               {"labels", common::LabelsJson(s.metric.labels)}};
           if (!s.instance.empty()) j["instance"] = s.instance;
           j["type"] = std::string(TypeName(s.metric.type));
@@ -75,13 +75,13 @@ void ExportFlat(HistoryReader& reader, const common::Selector& selector, int64_t
               CsvField(common::LabelsText(s.metric.labels)) + "," + CsvField(s.instance);
           if (s.metric.type == MetricType::kHistogram) {
             out << fmt::format("{},{},{},histogram,,,{},{},{},{},{}\n", FormatRfc3339(ts_ms),
-                               s.metric.name, labels, h.count, CsvCell(h.sum),
+                               common::SeriesName(s.metric), labels, h.count, CsvCell(h.sum),
                                CsvCell(Quantile(h, 0.5)), CsvCell(Quantile(h, 0.9)),
                                CsvCell(Quantile(h, 0.99)));
           } else {
             bool counter = s.metric.type == MetricType::kCounter;
-            out << fmt::format("{},{},{},{},{},{},,,,,\n", FormatRfc3339(ts_ms), s.metric.name,
-                               labels, TypeName(s.metric.type),
+            out << fmt::format("{},{},{},{},{},{},,,,,\n", FormatRfc3339(ts_ms),
+                               common::SeriesName(s.metric), labels, TypeName(s.metric.type),
                                counter ? std::to_string(a.increase) : CsvValue(value),
                                counter ? CsvCell(PointRate(a)) : "");
           }

@@ -147,7 +147,7 @@ HistogramValue PointHistogram(const SeriesInfo& s, const Accum& a) {
 
 nlohmann::json SeriesJson(const SeriesInfo& s) {
   const auto& m = s.metric;
-  nlohmann::json j = {{"name", m.name}, {"labels", common::LabelsJson(m.labels)}};
+  nlohmann::json j = {{"name", common::SeriesName(m)}, {"labels", common::LabelsJson(m.labels)}};
   if (!s.instance.empty()) j["instance"] = s.instance;
   j["type"] = std::string(TypeName(m.type));
   j["help"] = m.help;
@@ -231,8 +231,8 @@ std::string HistoryToCsv(const std::vector<SeriesHistory>& result, const QueryRa
   std::string out = "time,name,labels,type,increase,rate,min,avg,max,last,count,sum,p50,p90,p99\n";
   for (const auto& sh : result) {
     const auto& m = sh.series.metric;
-    std::string prefix =
-        fmt::format(",{},{},{},", m.name, CsvField(common::LabelsText(m.labels)), TypeName(m.type));
+    std::string prefix = fmt::format(",{},{},{},", common::SeriesName(m),
+                                     CsvField(common::LabelsText(m.labels)), TypeName(m.type));
     for (const auto& p : sh.points) {
       out += FormatRfc3339(p.start_ms) + prefix;
       AppendCsvValues(&out, sh.series, p.acc, PointRate(p.acc), /*with_mean=*/false);

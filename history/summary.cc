@@ -107,8 +107,9 @@ std::string SummaryToCsv(const std::vector<SummaryRow>& rows) {
   for (const SummaryRow& row : rows) {
     const auto& m = row.series.metric;
     const Accum& a = row.acc;
-    out += fmt::format("{},{},{},{},{},{},", m.name, CsvField(common::LabelsText(m.labels)),
-                       CsvField(row.series.instance), TypeName(m.type), row.members, a.samples);
+    out += fmt::format("{},{},{},{},{},{},", common::SeriesName(m),
+                       CsvField(common::LabelsText(m.labels)), CsvField(row.series.instance),
+                       TypeName(m.type), row.members, a.samples);
     AppendCsvValues(&out, row.series, a, row.rate, /*with_mean=*/true);
   }
   return out;

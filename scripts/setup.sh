@@ -39,6 +39,7 @@ PACKAGES=(
   libssl-dev  # remote-write over https:// (Boost.Beast's SSL stream over OpenSSL)
   victoria-metrics  # a second real remote-write receiver in the daemon's tests
   apache2-utils  # htpasswd makes the bcrypt hash of the test receiver's basic-auth password
+  zlib1g-dev  # gzip on shmstatsd's HTTP responses (Accept-Encoding: gzip)
   nodejs  # the Node.js package bindings/node (its addon, tests and bench/node)
 )
 

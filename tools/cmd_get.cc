@@ -51,7 +51,8 @@ void PrintHistogram(const MetricSnapshot& m, const NumberStyle& style, std::stri
 }
 
 void PrintText(const MetricSnapshot& m, const NumberStyle& style) {
-  std::string out = fmt::format("{}{}  {}", m.name, LabelsText(m.labels), TypeName(m.type));
+  std::string out =
+      fmt::format("{}{}  {}", common::SeriesName(m), LabelsText(m.labels), TypeName(m.type));
   if (!m.unit.empty()) out += fmt::format("  unit={}", m.unit);
   if (!m.help.empty()) out += fmt::format("  # {}", m.help);
   out += '\n';

@@ -75,7 +75,7 @@ void PrintTable(const std::vector<history::SeriesHistory>& result, const NumberS
   for (const auto& sh : result) {
     const MetricSnapshot& m = sh.series.metric;
     auto Cell = [&](double v) { return std::isfinite(v) ? HumanNumber(v, m.unit, style) : "-"; };
-    std::printf("%s%s (%s)\n", m.name.c_str(), LabelsText(m.labels).c_str(),
+    std::printf("%s%s (%s)\n", common::SeriesName(m).c_str(), LabelsText(m.labels).c_str(),
                 std::string(TypeName(m.type)).c_str());
     Table table(m.type == MetricType::kCounter
                     ? std::vector<std::string>{"TIME", "INCREASE", "RATE/S"}
@@ -145,7 +145,7 @@ Exit RunExportHistory(const GlobalOptions& global, const ExportHistoryOptions& o
 
 std::string RowName(const history::SummaryRow& row) {
   const auto& m = row.series.metric;
-  std::string name = m.name + LabelsText(m.labels);
+  std::string name = common::SeriesName(m) + LabelsText(m.labels);
   if (!row.series.instance.empty()) name += " instance=" + row.series.instance;
   return name;
 }

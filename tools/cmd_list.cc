@@ -34,7 +34,7 @@ Exit RunList(const GlobalOptions& global, const ListOptions& opts) {
     if (json)
       json->Add(*m);
     else
-      table.Add({m->name, LabelsText(m->labels), std::string(TypeName(m->type)),
+      table.Add({common::SeriesName(*m), LabelsText(m->labels), std::string(TypeName(m->type)),
                  ValueText(*m, global.style)});
   }
   if (json) {

@@ -198,7 +198,7 @@ class Watcher {
     std::vector<Row> rows;
     for (const MetricSnapshot* m : Sorted(snap.metrics)) {
       if (!AnyMatches(selectors_, *m)) continue;
-      std::string key = m->name + LabelsText(m->labels);
+      std::string key = common::SeriesName(*m) + LabelsText(m->labels);
       std::optional<double> rate;
       if (auto v = Monotonic(*m)) {
         current[key] = *v;

@@ -5,8 +5,6 @@
 #include <malloc.h>
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
@@ -23,10 +21,17 @@
 namespace shmstats::daemon {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
+// True if `params` ("a=1; b=2") holds `param` as one of its items, blanks aside.
+bool HasParam(std::string_view params, std::string_view param) {
+  while (!params.empty()) {
+    size_t semi = params.find(';');
+    std::string_view item = params.substr(0, semi);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item == param) return true;
+    params = semi == std::string_view::npos ? "" : params.substr(semi + 1);
+  }
+  return false;
 }
 
 // Content negotiation of /metrics (RFC 9110): the protobuf exposition format when
@@ -42,34 +47,17 @@ std::string_view Trim(std::string_view s) {
 enum MetricsFormat { kText, kOpenMetrics, kProtobuf };
 MetricsFormat NegotiateMetrics(std::string_view accept) {
   double om = 0, text = 0, pb = 0;
-  while (!accept.empty()) {
-    size_t comma = accept.find(',');
-    std::string_view range = accept.substr(0, comma);
-    accept = comma == std::string_view::npos ? "" : accept.substr(comma + 1);
-    size_t semi = range.find(';');
-    std::string_view type = Trim(range.substr(0, semi));
-    double q = 1;
-    bool family = false, delimited = false;
-    while (semi != std::string_view::npos) {
-      range.remove_prefix(semi + 1);
-      semi = range.find(';');
-      std::string_view param = Trim(range.substr(0, semi));
-      if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
-        const char* end = param.data() + param.size();
-        auto [stop, ec] = std::from_chars(param.data() + 2, end, q);  // no locale
-        if (ec != std::errc() || stop != end || !(q >= 0 && q <= 1)) q = 0;
-      }
-      family |= param == "proto=io.prometheus.client.MetricFamily";
-      delimited |= param == "encoding=delimited";
-    }
+  ForEachWeighted(accept, [&](std::string_view type, double q, std::string_view params) {
     if (SameIgnoringCase(type, "application/openmetrics-text")) om = std::max(om, q);
     if (SameIgnoringCase(type, "text/plain") || SameIgnoringCase(type, "text/*") || type == "*/*") {
       text = std::max(text, q);
     }
-    if (SameIgnoringCase(type, "application/vnd.google.protobuf") && family && delimited) {
+    if (SameIgnoringCase(type, "application/vnd.google.protobuf") &&
+        HasParam(params, "proto=io.prometheus.client.MetricFamily") &&
+        HasParam(params, "encoding=delimited")) {
       pb = std::max(pb, q);
     }
-  }
+  });
   if (pb > 0 && pb >= om && pb >= text) return kProtobuf;
   return om > 0 && om >= text ? kOpenMetrics : kText;
 }
@@ -223,6 +211,19 @@ std::vector<HttpRoute> HttpServer::Routes() {
          }
          res.Set(segment && history ? 200 : 503, j.dump() + "\n", "application/json");
        }},
+
+      // Readiness and liveness as Prometheus and Kubernetes probes expect them.
+      {"GET", "/-/ready", Lane::kInline,
+       [this](Req, Res res) {
+         if (!collector_.Attached() || collector_.LastTickMs() == 0) {
+           return res.Set(503,
+                          "not ready: the segment is not attached or the first tick "
+                          "has not run\n");
+         }
+         res.Set(200, "shmstatsd is ready\n");
+       }},
+      {"GET", "/-/healthy", Lane::kInline,
+       [](Req, Res res) { res.Set(200, "shmstatsd is healthy\n"); }},
 
       {"POST", "/reset", Lane::kInline,
        [this](Req req, Res res) {

@@ -20,8 +20,14 @@
 //                        one row per series or group over the range, bounded as history
 //                        (http/history.h)
 //   GET  /healthz        {"status":"ok"|"degraded", ...}; 503 when history writes fail
+//   GET  /-/ready        200 once the segment is attached and the first tick taken, 503 before
+//                        (and while the segment is missing)
+//   GET  /-/healthy      200 while the process serves
 //   POST /reset          ?metric=SELECTOR, only with --enable-reset and the header
 //                        "Authorization: Bearer <token>"; 401/403 otherwise
+//
+// Every GET route answers HEAD too (headers only), and a body of 1 KiB or more is
+// gzip-compressed when the request's Accept-Encoding accepts gzip (http/transport.h).
 //
 // Thread-safety: handlers run on the server's threads; they only use the
 // Collector's thread-safe members and open their own history connections.

@@ -24,6 +24,11 @@
 // promptly under any load: queued requests are dropped and running handlers see
 // stopping() and give up.
 //
+// A GET route also answers HEAD: the same status and headers (Content-Length that
+// GET would send), no body. A response body of 1 KiB or more carries
+// "Vary: Accept-Encoding" and is gzip-compressed (Content-Encoding: gzip) on the
+// handler's lane when the request's Accept-Encoding accepts gzip (http/gzip.h).
+//
 // Thread-safety: Bind, Serve and Stop may be called from different threads; Stop
 // may be called before or while Serve runs. Handlers run concurrently with each
 // other (several threads per lane): they must be thread-safe.

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 namespace shmstats::daemon {
 namespace {
@@ -32,6 +33,12 @@ std::string Decode(std::string_view s) {
   return out;
 }
 
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
 }  // namespace
 
 bool SameIgnoringCase(std::string_view a, std::string_view b) {
@@ -39,6 +46,31 @@ bool SameIgnoringCase(std::string_view a, std::string_view b) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
+}
+
+void ForEachWeighted(
+    std::string_view header,
+    const std::function<void(std::string_view token, double q, std::string_view params)>& visit) {
+  while (!header.empty()) {
+    size_t comma = header.find(',');
+    std::string_view item = header.substr(0, comma);
+    header = comma == std::string_view::npos ? "" : header.substr(comma + 1);
+    size_t semi = item.find(';');
+    std::string_view token = Trim(item.substr(0, semi));
+    std::string_view params = semi == std::string_view::npos ? "" : item.substr(semi + 1);
+    double q = 1;
+    while (semi != std::string_view::npos) {
+      item.remove_prefix(semi + 1);
+      semi = item.find(';');
+      std::string_view param = Trim(item.substr(0, semi));
+      if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
+        const char* end = param.data() + param.size();
+        auto [stop, ec] = std::from_chars(param.data() + 2, end, q);
+        if (ec != std::errc() || stop != end || !(q >= 0 && q <= 1)) q = 0;
+      }
+    }
+    if (!token.empty()) visit(token, q, params);
+  }
 }
 
 HttpFields ParseQuery(std::string_view query) {

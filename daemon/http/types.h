@@ -8,6 +8,7 @@
 // Thread-safety: plain values; a handler owns the pair it is given.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -53,5 +54,14 @@ struct HttpResponse {
 // Splits "a=1&b=x%20y" into decoded pairs ('+' is a space, as in forms).
 HttpFields ParseQuery(std::string_view query);
 bool SameIgnoringCase(std::string_view a, std::string_view b);
+
+// Calls visit(token, q, params) for each item of a list weighted by ";q=" (Accept,
+// Accept-Encoding: RFC 9110 12.4.2): the token trimmed of blanks, q 1 when absent
+// and 0 when it is not a number in [0, 1] (read without the locale).
+// `params` are the item's other parameters as written ("a=1;b=2"), for media types
+// whose parameters select a variant.
+void ForEachWeighted(
+    std::string_view header,
+    const std::function<void(std::string_view token, double q, std::string_view params)>& visit);
 
 }  // namespace shmstats::daemon

@@ -181,6 +181,47 @@ TEST(ExpositionTest, CollidingFamiliesAreLeftOut) {
   EXPECT_EQ(text, "# HELP y (no help text)\n# TYPE y counter\ny_total 1\n# EOF\n");
 }
 
+// prometheus_client's rule in every format: a counter's series is <name>_total.
+TEST(ExpositionTest, CounterIsNamedTotalInEveryFormat) {
+  Snapshot s;
+  s.metrics.push_back(Counter("jobs", {{"q", "a"}}, 2));  // a statsd counter `jobs`
+  s.metrics.push_back(Counter("hits_total", {}, 3));
+  EXPECT_EQ(SeriesName(s.metrics[0]), "jobs_total");
+  EXPECT_EQ(SeriesName(s.metrics[1]), "hits_total");
+  EXPECT_EQ(SeriesName("temp", MetricType::kGauge), "temp");
+  EXPECT_EQ(ToText(s, TextFormat::kPrometheus),
+            "# HELP hits_total (no help text)\n# TYPE hits_total counter\nhits_total 3\n"
+            "# HELP jobs_total (no help text)\n# TYPE jobs_total counter\n"
+            "jobs_total{q=\"a\"} 2\n");
+  EXPECT_EQ(ToText(s, TextFormat::kOpenMetrics),
+            "# HELP hits (no help text)\n# TYPE hits counter\nhits_total 3\n"
+            "# HELP jobs (no help text)\n# TYPE jobs counter\njobs_total{q=\"a\"} 2\n# EOF\n");
+  for (auto format : {TextFormat::kPrometheus, TextFormat::kOpenMetrics}) {
+    std::vector<std::string> names;
+    ForEachSample(s, format, [&](std::string_view name, const Labels&, const std::string*, double) {
+      names.emplace_back(name);
+    });
+    EXPECT_EQ(names, (std::vector<std::string>{"hits_total", "jobs_total"}));
+  }
+  EXPECT_EQ(ToJson(s.metrics[0], false)["name"], "jobs_total");
+  std::string json;
+  AppendJson(&json, s.metrics[0], false);
+  EXPECT_EQ(json, ToJson(s.metrics[0], false).dump());
+  // Selectors find it by either name; a gauge only by its own.
+  for (const char* sel : {"jobs", "jobs_total", "jobs_*", "jobs_total{q=\"a\"}"})
+    EXPECT_TRUE(Selector::Parse(sel).Matches(s.metrics[0])) << sel;
+  EXPECT_FALSE(Selector::Parse("jobs_total{q=\"b\"}").Matches(s.metrics[0]));
+  MetricSnapshot g;
+  g.name = "temp";
+  g.type = MetricType::kGauge;
+  EXPECT_TRUE(Selector::Parse("temp").Matches(g));
+  EXPECT_FALSE(Selector::Parse("temp_total").Matches(g));
+  // Counters `y` and `y_total` would be one series: the second is left out.
+  s.metrics = {Counter("y", {}, 1), Counter("y_total", {}, 2)};
+  EXPECT_EQ(ToText(s, TextFormat::kPrometheus),
+            "# HELP y_total (no help text)\n# TYPE y_total counter\ny_total 1\n");
+}
+
 TEST(ToJsonTest, ExactCountersAndNullForNaN) {
   auto c = ToJson(Counter("c_total", {{"a", "b"}}, UINT64_MAX), false);
   EXPECT_EQ(c.dump(), R"({"help":"","labels":{"a":"b"},"name":"c_total","type":"counter",)"

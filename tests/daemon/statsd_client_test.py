@@ -117,10 +117,13 @@ def main():
             check(len(tagged) == 1 and tagged[0]["value"] == 5, f"tags as labels: {tagged}")
             check(get("via_unix")[0]["value"] == 5, "unix datagram socket")
 
-            check(sample(text, "app_jobs_done") == 15, "counter on /metrics")
+            # Counters are exported as <name>_total, and statsctl shows that name too.
+            check(sample(text, "app_jobs_done_total") == 15, "counter on /metrics")
+            check(get("app_jobs_done")[0]["name"] == "app_jobs_done_total", "counter's name")
             check(sample(text, "app_queue_depth") == 6, "gauge on /metrics")
             check(sample(text, "app_db_query_count") == 2, "timer count on /metrics")
-            check(sample(text, 'api_calls{env="prod",route="/users"}') == 5, "tags on /metrics")
+            check(sample(text, 'api_calls_total{env="prod",route="/users"}') == 5,
+                  "tags on /metrics")
             check(sample(text, 'resp_size_sum{env="prod"}') == 512, "histogram on /metrics")
             names = {re.match(r"[^{\s]+", line).group(0)
                      for line in text.splitlines() if line and not line.startswith("#")}

@@ -21,8 +21,9 @@ sc observe 'latency_seconds{op="read"}' 0.3 --unit seconds --min 0.001 --max 10 
 sc observe 'latency_seconds{op="write"}' 12 --min 0.001 --max 10 --schema 2
 sc observe 'offset_meters' -2 --buckets=-1,0,1 --unit meters
 sc observe empty_seconds 1 --buckets 1,2 && sc reset empty_seconds >/dev/null
-# A family whose samples would collide with a histogram's: left out, not duplicated.
-sc inc latency_seconds_count 1
+# A family whose samples would collide with a histogram's: left out, not duplicated. (A
+# gauge: a counter of that name would be exposed as latency_seconds_count_total.)
+sc set latency_seconds_count 1
 
 sc export > "$D/prom.txt" || fail "export prometheus"
 sc export --format openmetrics > "$D/om.txt" || fail "export openmetrics"
@@ -52,6 +53,11 @@ S2=$(seg nototal)
 "$PY" "$(dirname "$0")/check_exposition.py" openmetrics "$D/om2.txt" || fail "counter without _total"
 grep -qx '# TYPE bytes_out counter' "$D/om2.txt" || fail "openmetrics counter family"
 grep -qx 'bytes_out_total 7' "$D/om2.txt" || fail "openmetrics counter sample without _total"
+# The same name in Prometheus text (prometheus_client's rule), which promtool then passes.
+"$STATSCTL" --segment "$S2" export > "$D/prom2.txt"
+grep -qx '# TYPE bytes_out_total counter' "$D/prom2.txt" || fail "text counter without _total"
+grep -qx 'bytes_out_total 7' "$D/prom2.txt" || fail "text counter sample without _total"
+"$PROMTOOL" check metrics < "$D/prom2.txt" || fail "promtool check metrics (counter without _total)"
 grep -qx '# UNIT bytes_sent_bytes bytes' "$D/om.txt" || fail "UNIT where the name ends in it"
 grep -q '# UNIT bytes_out ' "$D/om.txt" && fail "UNIT where the name does not end in it"
 grep -q '^offset_meters_sum' "$D/om.txt" && fail "OpenMetrics _sum with negative buckets"
