@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 'use strict';
-// The JavaScript bucket index equals the C library's (shmstats_histogram_bucket_index)
+// The package's bucket index (JavaScript for explicit bounds, WebAssembly for
+// exponential buckets) equals the C library's (shmstats_histogram_bucket_index)
 // value for value: 100,000 values per bucket layout, explicit and exponential, drawn
 // to hit bounds exactly, their neighbouring doubles, zeros, negatives, subnormals,
 // infinities and every magnitude.
@@ -100,7 +101,7 @@ const exponentialLayouts = [
 ];
 
 exponentialLayouts.forEach((layout, k) => {
-  test(`exponential layout ${JSON.stringify(layout)}: JS index == C index`, () => {
+  test(`exponential layout ${JSON.stringify(layout)}: WebAssembly index == C index`, () => {
     const name = `exponential_${k}`;
     const series = native.segment(segment).register(
         'histogram', name, [], 'x', null, 'shared', { kind: 'exponential', ...layout });
@@ -122,7 +123,7 @@ exponentialLayouts.forEach((layout, k) => {
     const c = probe.bucketIndices(segment, name, null, layout.min, layout.max, layout.schema,
                                   layout.zeroThreshold, vs);
     for (let i = 0; i < N; ++i) {
-      const js = series.index(vs[i]);
+      const js = series.exp.i(vs[i]);
       if (js !== c[i]) assert.fail(`value ${vs[i]}: JS bucket ${js}, C bucket ${c[i]}`);
     }
   });

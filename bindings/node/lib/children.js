@@ -3,7 +3,6 @@
 // One series each: what labels() returns and what an unlabelled metric records
 // into. The methods here are the recording hot path: they never throw, allocate
 // nothing for the common calls, and make no call into the addon.
-const { exponentialIndexer } = require('./bucket-index');
 
 function now() {
   return performance.now();
@@ -141,16 +140,17 @@ class ExplicitHistogramChild extends HistogramChild {
   }
 }
 
-// Native exponential buckets (Prometheus' schema), indexed from the bits of v.
+// Native exponential buckets (Prometheus' schema): the index from the bits of v and
+// the observation itself in one call into WebAssembly (wasm.js instantiateExponential).
 class ExponentialHistogramChild extends HistogramChild {
   constructor(series) {
     super(series);
-    this._index = series.index; // bucket-index.js exponentialIndexer of the series
+    this._exp = series.exp;
   }
 
   observe(v) {
     if (typeof v !== 'number' || v !== v) return;
-    this._wasm.o(this._at, this._at + 8 + 8 * this._index(v), v);
+    this._exp.o(this._at, v);
   }
 }
 
