@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 'use strict';
-// The package's bucket index (JavaScript for explicit bounds, WebAssembly for
-// exponential buckets) equals the C library's (shmstats_histogram_bucket_index)
+// The package's bucket index (WebAssembly, lib/wasm.js instantiateLayout) equals the
+// C library's (shmstats_histogram_bucket_index)
 // value for value: 100,000 values per bucket layout, explicit and exponential, drawn
 // to hit bounds exactly, their neighbouring doubles, zeros, negatives, subnormals,
 // infinities and every magnitude.
@@ -12,7 +12,6 @@ const { PACKAGE, freshSegment } = require('./helpers');
 
 const segment = freshSegment('buckets');
 const native = require(path.join(PACKAGE, 'lib', 'native'));
-const { explicitIndexer } = require(path.join(PACKAGE, 'lib', 'bucket-index'));
 const probe = require(process.env.SHMSTATS_NODE_PROBE);
 
 const N = 100000;
@@ -76,14 +75,15 @@ const explicitLayouts = [
 ];
 
 explicitLayouts.forEach((bounds, k) => {
-  test(`explicit layout ${k} (${bounds.length} bounds): JS index == C index`, () => {
+  test(`explicit layout ${k} (${bounds.length} bounds): WebAssembly index == C index`, () => {
     const b = Float64Array.from(bounds);
     const vs = values(1000 + k, bounds);
     const c = probe.bucketIndices(segment, `explicit_${k}`, b, 0, 0, 0, 0, vs);
-    const explicitIndex = explicitIndexer(b);
+    const series = native.segment(segment).register(
+        'histogram', `explicit_${k}`, [], 'x', null, 'shared', { kind: 'explicit', bounds: b });
     for (let i = 0; i < N; ++i) {
-      const js = explicitIndex(vs[i]);
-      if (js !== c[i]) assert.fail(`value ${vs[i]}: JS bucket ${js}, C bucket ${c[i]}`);
+      const wasm = series.layout.i(vs[i]);
+      if (wasm !== c[i]) assert.fail(`value ${vs[i]}: WebAssembly bucket ${wasm}, C bucket ${c[i]}`);
     }
   });
 });
@@ -123,8 +123,8 @@ exponentialLayouts.forEach((layout, k) => {
     const c = probe.bucketIndices(segment, name, null, layout.min, layout.max, layout.schema,
                                   layout.zeroThreshold, vs);
     for (let i = 0; i < N; ++i) {
-      const js = series.exp.i(vs[i]);
-      if (js !== c[i]) assert.fail(`value ${vs[i]}: JS bucket ${js}, C bucket ${c[i]}`);
+      const wasm = series.layout.i(vs[i]);
+      if (wasm !== c[i]) assert.fail(`value ${vs[i]}: WebAssembly bucket ${wasm}, C bucket ${c[i]}`);
     }
   });
 });

@@ -22,14 +22,14 @@ class Segment {
   constructor(name) {
     this.name = name;
     this.handle = addon.open(name);
-    // key -> { slots, offset, kind, wasm, users, and an exponential histogram's
-    // exp: its layout's functions (wasm.js instantiateExponential) }
+    // key -> { slots, offset, kind, wasm, users, and a histogram's layout: its
+    // bucket layout's functions (wasm.js instantiateLayout) }
     this.series = new Map();
     this.memory = null; // a WebAssembly.Memory over which the segment is mapped again
     this.wasm = null; // wasm.js's functions on that memory
     this.tail = 0; // byte offset of the memory's last page: this process's own, not the segment
     this.cellsAt = new Map(); // precision -> byte offset of its cells in the tail
-    this.exponential = new Map(); // layout -> wasm.js instantiateExponential's functions
+    this.layouts = new Map(); // layout -> wasm.js instantiateLayout's functions
   }
 
   // wasm.js's functions on this segment, mapping it into a WebAssembly.Memory first.
@@ -48,9 +48,20 @@ class Segment {
     return this.wasm;
   }
 
-  // An exponential series' functions (index and observe), given the addon's fields:
-  // the cells of precision `shift` (2^(shift+1) u64s, at most 9 tables of 8 KiB in
-  // all) go once into the tail.
+  // The bucket index and observe of a histogram layout (wasm.js instantiateLayout),
+  // once per layout.
+  _layout(layout) {
+    const key = JSON.stringify(layout);
+    let f = this.layouts.get(key);
+    if (f === undefined) {
+      f = wasm.instantiateLayout(this.memory, layout);
+      this.layouts.set(key, f);
+    }
+    return f;
+  }
+
+  // An exponential layout from the addon's fields: the cells of precision `shift`
+  // (2^(shift+1) u64s, at most 9 tables of 8 KiB in all) go once into the tail.
   _exponential(shift, coarseShift, minKey, last, zero, cells) {
     let cellsAt = this.cellsAt.get(shift);
     if (cellsAt === undefined) {
@@ -58,14 +69,7 @@ class Segment {
       new Uint8Array(this.memory.buffer, cellsAt, cells.byteLength).set(new Uint8Array(cells));
       this.cellsAt.set(shift, cellsAt);
     }
-    const layout = { shift, coarseShift, minKey, last, zero, cellsAt };
-    const key = JSON.stringify(layout);
-    let f = this.exponential.get(key);
-    if (f === undefined) {
-      f = wasm.instantiateExponential(this.memory, layout);
-      this.exponential.set(key, f);
-    }
-    return f;
+    return this._layout({ kind: 'exponential', shift, coarseShift, minKey, last, zero, cellsAt });
   }
 
   // Registers (find-or-create) a series; throws a clear Error on bad input.
@@ -81,9 +85,10 @@ class Segment {
           buckets === null ? 0 : BUCKETS[buckets.kind], exp || buckets === null ? null : buckets.bounds,
           exp ? buckets.min : 0, exp ? buckets.max : 0, exp ? buckets.schema : 0,
           exp ? buckets.zeroThreshold : 0);
-      s = { slots: r[0], kind: r[1], offset: r[5], wasm: this._wasm(r[0]), exp: null,
+      s = { slots: r[0], kind: r[1], offset: r[5], wasm: this._wasm(r[0]), layout: null,
             users: new Set() };
-      if (r[8] !== null) s.exp = this._exponential(r[2], r[6], r[3], r[4], r[7], r[8]);
+      if (r[8] !== null) s.layout = this._exponential(r[2], r[6], r[3], r[4], r[7], r[8]);
+      else if (buckets !== null) s.layout = this._layout({ kind: 'explicit', bounds: Array.from(buckets.bounds) });
       this.series.set(key, s);
     }
     return s;

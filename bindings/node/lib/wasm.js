@@ -105,7 +105,8 @@ const OP = {
   drop: 0x1a, loop: 0x03, end: 0x0b, brIf: 0x0d, i32wrap: 0xa7, i32shl: 0x74, i32add: 0x6a,
   i64load: 0x29, i64and: 0x83, i64shl: 0x86, i64shrU: 0x88, i64add: 0x7c, i64sub: 0x7d,
   i64ne: 0x52, i64ltS: 0x53, i64gtS: 0x55, i64gtU: 0x56, i64extendI32U: 0xad,
-  i64fromF64: 0xbd, f64fromI64: 0xbf, f64add: 0xa0, f64abs: 0x99, f64gt: 0x64, atomic: 0xfe,
+  i64fromF64: 0xbd, f64fromI64: 0xbf, f64add: 0xa0, f64abs: 0x99, f64gt: 0x64, f64lt: 0x63,
+  if: 0x04, else: 0x05, atomic: 0xfe,
 };
 
 // The native-schema bucket index of v (local `v`, f64) as an i32 left on the stack:
@@ -140,6 +141,26 @@ function indexCode(layout, v, L) {
   ];
 }
 
+// The explicit bucket index of v (local `v`, f64) as an i32 left on the stack: the
+// first bound >= v, or bounds.length (+Inf), as shmstats_histogram_bucket_index; the
+// number of bounds below v, counted without a branch (all comparisons independent)
+// in runs of at most 8 bounds, which a binary search over constants chooses between.
+function explicitCode(bounds, v) {
+  const run = (base, n) => {
+    if (n <= 8) {
+      const out = [OP.i32c, ...sleb(base)];
+      for (let k = base; k < base + n; ++k) {
+        out.push(OP.get, v, OP.f64c, ...f64Bytes(bounds[k]), OP.f64gt, OP.i32add);
+      }
+      return out;
+    }
+    const half = n >>> 1;
+    return [OP.f64c, ...f64Bytes(bounds[base + half - 1]), OP.get, v, OP.f64lt,
+            OP.if, 0x7f, ...run(base + half, n - half), OP.else, ...run(base, half), OP.end];
+  };
+  return run(0, bounds.length);
+}
+
 // A section: its id, then its bytes, length first.
 function section(id, bytes) {
   return [id, ...uleb(bytes.length), ...bytes];
@@ -150,16 +171,19 @@ function body(locals, code) {
   return [...uleb(b.length), ...b];
 }
 
-// An exponential layout's functions over `memory`, compiled once per layout: i(v)
-// is v's bucket index; o(sum, v) observes v in the series whose slots start at byte
+// A histogram layout's functions over `memory`, compiled once per layout: i(v) is
+// v's bucket index; o(sum, v) observes v in the series whose slots start at byte
 // `sum` (the sum, then the buckets): the sum's compare-and-swap first (it needs only
-// v, so the index is computed while it runs), then the bucket's add.
-const exponentialModules = new Map();
-function instantiateExponential(memory, layout) {
+// v, so the index is computed while it runs), then the bucket's add. layout: { kind:
+// 'explicit', bounds } or { kind: 'exponential', shift, coarseShift, minKey, last,
+// zero, cellsAt } (the handle's fields, and where its cells are in the memory).
+const layoutModules = new Map();
+function instantiateLayout(memory, layout) {
   const key = JSON.stringify(layout);
-  let module = exponentialModules.get(key);
+  let module = layoutModules.get(key);
   if (module === undefined) {
-    const index = indexCode(layout, 0, { bits: 1, mag: 2, mantissa: 3, cell: 4, d: 5 });
+    const index = (v, L) => (layout.kind === 'explicit'
+      ? explicitCode(layout.bounds, v) : indexCode(layout, v, L));
     const observe = [
       OP.loop, 0x40,
       OP.get, 0, OP.atomic, 0x11, 3, 0, OP.set, 2, // old = i64.atomic.load(sum)
@@ -167,7 +191,7 @@ function instantiateExponential(memory, layout) {
       OP.atomic, 0x49, 3, 0, // i64.atomic.rmw.cmpxchg(sum, old, bits(double(old) + v))
       OP.get, 2, OP.i64ne, OP.brIf, 0, // retry while the value seen != old
       OP.end,
-      OP.get, 0, ...indexCode(layout, 1, { bits: 3, mag: 4, mantissa: 5, cell: 6, d: 7 }),
+      OP.get, 0, ...index(1, { bits: 3, mag: 4, mantissa: 5, cell: 6, d: 7 }),
       OP.i32c, 3, OP.i32shl, OP.i32add,
       OP.i64c, 1, OP.atomic, 0x1f, 3, 8, OP.drop, // i64.atomic.rmw.add(sum + 8 + 8 * index, 1)
     ];
@@ -177,12 +201,14 @@ function instantiateExponential(memory, layout) {
       ...section(2, [1, 1, 0x65, 1, 0x6d, 2, 0, 0]), // import memory "e" "m", minimum 0
       ...section(3, [2, 0, 1]),
       ...section(7, [2, 1, 0x69, 0, 0, 1, 0x6f, 0, 1]), // export "i", "o"
-      ...section(10, [2, ...body(5, index), ...body(6, observe)]),
+      ...section(10, [2, ...body(5, index(0, { bits: 1, mag: 2, mantissa: 3, cell: 4, d: 5 })),
+                      ...body(6, observe)]),
     ]));
-    exponentialModules.set(key, module);
+    layoutModules.set(key, module);
   }
   return new WebAssembly.Instance(module, { e: { m: memory } }).exports;
 }
+
 // The module's functions over `memory`: f(at, d) adds d to the double at byte `at`;
 // o(sum, bucket, v) is a histogram's observe of v at those byte offsets; a(at, n)
 // adds the integer n to the counter at byte `at`.
@@ -191,4 +217,4 @@ function instantiate(memory) {
   return new WebAssembly.Instance(compiled, { e: { m: memory } }).exports;
 }
 
-module.exports = { instantiate, instantiateExponential };
+module.exports = { instantiate, instantiateLayout };
