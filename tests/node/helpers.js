@@ -31,6 +31,11 @@ function statsctlGet(segment, name) {
   return out.metrics;
 }
 
+// The child process's { code, signal } once it has exited.
+function exited(child) {
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
 // Waits, up to `ms`, until check() returns a value other than undefined, polling (each
 // poll asks whether the thing is ready: nothing waits a fixed time for it); throws
 // what(), saying what never came, after that.
@@ -56,10 +61,10 @@ async function startDaemon(segment) {
                         '--port-file', portFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   daemon.stdout.on('data', (d) => { log += d; });
   daemon.stderr.on('data', (d) => { log += d; });
-  const exited = new Promise((resolve) => daemon.once('exit', resolve));
+  const gone = exited(daemon);
   const stop = async () => {
     if (daemon.exitCode === null && daemon.signalCode === null) daemon.kill('SIGTERM');
-    await exited;
+    await gone;
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -99,4 +104,4 @@ async function scrape(port) {
   return samples;
 }
 
-module.exports = { PACKAGE, freshSegment, statsctl, statsctlGet, startDaemon, scrape };
+module.exports = { PACKAGE, freshSegment, statsctl, statsctlGet, exited, startDaemon, scrape };

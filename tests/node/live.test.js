@@ -7,16 +7,12 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { fork } = require('child_process');
 const path = require('path');
-const { PACKAGE, freshSegment, statsctlGet, startDaemon, scrape } = require('./helpers');
+const { PACKAGE, freshSegment, statsctlGet, exited, startDaemon, scrape } = require('./helpers');
 
 const segment = freshSegment('live');
 process.env.SHMSTATS_SEGMENT = segment;
 const shmstats = require(PACKAGE);
 const WORKER = path.join(__dirname, 'worker.js');
-
-function exited(child) {
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-}
 
 test('4 processes × 100,000 records: exact totals in /metrics and statsctl get', async (t) => {
   // The segment exists (this process creates it) before the daemon attaches to it;
