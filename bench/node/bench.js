@@ -37,8 +37,11 @@ const pcPlain = new prom.Counter({ name: 'bench_plain_total', help: 'x' });
 const ph = new prom.Histogram({ name: 'bench_seconds', help: 'x', labelNames: ['k'] }).labels('a');
 const labels = { k: 'a' };
 // shmstats' own instructions (lib/wasm.js) on a plain WebAssembly.Memory: the floor of
-// its method, without the segment, the child object or the bucket index.
-const plain = wasm.instantiate(new WebAssembly.Memory({ initial: 1, maximum: 1 }));
+// its method, without the segment and the child object; for observe, a layout
+// without bounds (its bucket index is the constant 0).
+const plainMemory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+const plain = wasm.instantiate(plainMemory);
+const plainObserve = wasm.instantiateLayout(plainMemory, { kind: 'explicit', bounds: [] });
 
 const cases = {
   'floor: Atomics.add(Int32Array on SAB)': () => { for (let i = 0; i < CALLS; ++i) Atomics.add(i32, 0, 1); },
@@ -56,7 +59,7 @@ const cases = {
   },
   'floor: wasm i64 add on a plain memory': () => { for (let i = 0; i < CALLS; ++i) plain.a(64, 1); },
   'floor: wasm observe on a plain memory': () => {
-    for (let i = 0; i < CALLS; ++i) plain.o(0, 8 + 8 * (i & 7), values[i & 1023]);
+    for (let i = 0; i < CALLS; ++i) plainObserve.o(0, values[i & 1023]);
   },
   'shmstats child.inc()': () => { for (let i = 0; i < CALLS; ++i) sc.inc(); },
   'prom-client child.inc()': () => { for (let i = 0; i < CALLS; ++i) pc.inc(); },

@@ -21,26 +21,8 @@ func explicitIndex(bounds []float64, v float64) int {
 	return lo
 }
 
-// exponentialIndex is shmstats_detail_exponential_index: bucket (lo, hi] from the
-// bits of v, whose top bits (exponent and precision bits of mantissa) are the
-// bucket's key; negatives and zero clamp to bucket 0, past the last bound to +Inf.
-func exponentialIndex(minKey, last int64, shift uint, v float64) int {
-	bits := int64(math.Float64bits(v))
-	if bits < 0 {
-		bits = 0
-	}
-	i := ((bits - 1) >> (shift & 63)) - minKey // shift < 64; "& 63" spares Go its >= 64 case
-	if i < 0 {
-		return 0
-	}
-	if i > last {
-		return int(last)
-	}
-	return int(i)
-}
-
-// nativeSchema is what the native layout (C ABI 0.4) needs beyond minKey, last and
-// shift: the schema's table of 2^(shift+1) cells (library memory), the coarse
+// nativeSchema is what exponential buckets (Prometheus' native schema) need beyond
+// minKey, last and shift: the schema's table of 2^(shift+1) cells (library memory), the coarse
 // shift of negative schemas, and the zero threshold's bits.
 type nativeSchema struct {
 	cells       []uint64
@@ -48,7 +30,7 @@ type nativeSchema struct {
 	zeroBits    uint64
 }
 
-// nativeIndex is shmstats_detail_exponential_index of C ABI 0.4 (the algorithm of
+// nativeIndex is shmstats_detail_exponential_index (the algorithm of
 // docs/segment-format.md): the octave from the exponent, the sub-bucket from one
 // table cell and one comparison, clamped to the range, mirrored about the zero
 // bucket by sign. Buckets: last+1 negative, zero, last+1 positive.

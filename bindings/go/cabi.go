@@ -49,29 +49,17 @@ static shmstats_status go_register_slot(shmstats_segment* s, const shmstats_metr
   return go_failed(st, err, n);
 }
 
-// C ABI 0.4 replaces the exponential layout by Prometheus' native schema (the
-// handle gains the schema's table, coarse_shift and zero_bits; precision_bits
-// becomes schema, the same 2^n buckets an octave): this file builds against either
-// header, and Go indexes by whichever layout the library registered.
-#if SHMSTATS_C_ABI_MINOR >= 4
-#define GO_NATIVE_SCHEMA 1
-#else
-#define GO_NATIVE_SCHEMA 0
+// Exponential histograms on Prometheus' native schema (the handle's table,
+// coarse_shift and zero_bits) came with C ABI 0.4; nativeIndex needs them.
+#if SHMSTATS_C_ABI_MAJOR == 0 && SHMSTATS_C_ABI_MINOR < 4
+#error "bindings/go needs libshmstats' C ABI 0.4 or later (shmstats/shmstats_c.h)"
 #endif
-
-static void go_set_resolution(shmstats_metric_options* o, int32_t buckets_log2_per_octave) {
-#if GO_NATIVE_SCHEMA
-  o->schema = buckets_log2_per_octave;
-#else
-  o->precision_bits = buckets_log2_per_octave;
-#endif
-}
 
 // A histogram handle as Go reads it; `raw` keeps the C handle itself for
 // go_bucket_index.
 typedef struct go_histogram {
   void* slots;
-  const void* native; // native schema: the schema's table of 2^(shift+1) cells; else NULL
+  const void* native; // exponential: the schema's table of 2^(shift+1) cells; else NULL
   int64_t min_key;
   int64_t last;
   int32_t shift;
@@ -93,13 +81,11 @@ static shmstats_status go_register_histogram(shmstats_segment* s,
     out->last = h.last;
     out->shift = h.shift;
     out->kind = h.kind;
-#if GO_NATIVE_SCHEMA
     if (h.kind == SHMSTATS_HISTOGRAM_EXPONENTIAL) {
       out->native = h.native;
       out->coarse_shift = h.coarse_shift;
       out->zero_bits = h.zero_bits;
     }
-#endif
     memcpy(out->raw, &h, sizeof h);
   }
   return go_failed(st, err, n);
@@ -257,7 +243,7 @@ func newCOptions(s *series) *cOptions {
 			c.o.n_bounds = C.size_t(len(b.Explicit))
 		} else {
 			if b.PrecisionBits != 0 {
-				C.go_set_resolution(&c.o, C.int32_t(b.PrecisionBits))
+				c.o.schema = C.int32_t(b.PrecisionBits)
 			}
 			if b.Min != 0 {
 				c.o.min = C.double(b.Min)
@@ -285,7 +271,7 @@ func registerSlot(seg *C.shmstats_segment, s *series, t C.int) (*uint64, error) 
 // histogramHandle is what registration tells Go about a histogram's slots.
 type histogramHandle struct {
 	slots       unsafe.Pointer // [sum][bucket 0 ... +Inf] of stripe 0
-	native      unsafe.Pointer // the native schema's table (library memory); nil: older layout
+	native      unsafe.Pointer // exponential: the schema's table (library memory); else nil
 	minKey      int64
 	last        int64
 	shift       int32

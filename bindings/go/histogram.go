@@ -13,10 +13,10 @@ type Histogram struct {
 	sum    *uint64
 	counts []uint64         // per bucket, +Inf last: slots in the segment
 	bounds []float64        // explicit bounds; nil for exponential buckets
-	minKey int64            // exponential: key of the first (positive) bucket
-	last   int64            // exponential: index of the +Inf bucket; native: positive buckets
-	shift  uint             // exponential: 52 - precision bits; native: max(schema, 0)
-	native *nativeSchema    // native schema (C ABI 0.4): the rest of the layout
+	minKey int64            // exponential: native key of the first positive bucket
+	last   int64            // exponential: the number of positive buckets
+	shift  uint             // exponential: max(schema, 0)
+	native *nativeSchema    // exponential: the rest of the layout; nil for explicit bounds
 	handle *histogramHandle // as registered: the tests ask the library for its index through it
 }
 
@@ -28,8 +28,6 @@ func (h *Histogram) Observe(v float64) {
 	var i int
 	if h.native != nil {
 		i = nativeIndex(h.native, h.minKey, h.last, h.shift, v)
-	} else if h.bounds == nil {
-		i = exponentialIndex(h.minKey, h.last, h.shift, v)
 	} else {
 		i = explicitIndex(h.bounds, v)
 	}
@@ -56,13 +54,10 @@ func (s *Segment) histogram(sr series) (*Histogram, error) {
 	n := len(sr.buckets.Explicit) + 1
 	if hh.kind == kindExponential {
 		h.minKey, h.last, h.shift = hh.minKey, hh.last, uint(hh.shift)
-		n = int(hh.last) + 1
-		if hh.native != nil { // negatives, zero, positives
-			h.native = &nativeSchema{
-				cells:       unsafe.Slice((*uint64)(hh.native), 2<<hh.shift),
-				coarseShift: uint(hh.coarseShift), zeroBits: hh.zeroBits}
-			n = 2*int(hh.last) + 3
-		}
+		h.native = &nativeSchema{
+			cells:       unsafe.Slice((*uint64)(hh.native), 2<<hh.shift),
+			coarseShift: uint(hh.coarseShift), zeroBits: hh.zeroBits}
+		n = 2*int(hh.last) + 3 // negatives, zero, positives
 	} else {
 		h.bounds = sr.buckets.Explicit
 	}

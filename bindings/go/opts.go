@@ -41,10 +41,9 @@ type (
 
 // HistogramOpts adds the bucket layout to Opts. Buckets set: Prometheus-style
 // explicit upper bounds (strictly increasing, finite; +Inf is implied). Buckets
-// nil: exponential buckets of bounded relative error from Min to Max,
-// 2^PrecisionBits of them an octave (zeros take the library's defaults: 1e-6, 1e4,
-// 3); with a library of C ABI 0.4, PrecisionBits is the native schema (-4..8; 0
-// there still means the default).
+// nil: exponential buckets on Prometheus' native schema from Min to Max, PrecisionBits
+// the schema (-4..8: 2^PrecisionBits buckets an octave; zeros take the library's
+// defaults: 1e-6, 1e4, schema 3).
 type HistogramOpts struct {
 	Namespace   string
 	Subsystem   string

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 'use strict';
-// The JavaScript bucket index equals the C library's (shmstats_histogram_bucket_index)
+// The package's bucket index (WebAssembly, lib/wasm.js instantiateLayout) equals the
+// C library's (shmstats_histogram_bucket_index)
 // value for value: 100,000 values per bucket layout, explicit and exponential, drawn
 // to hit bounds exactly, their neighbouring doubles, zeros, negatives, subnormals,
 // infinities and every magnitude.
@@ -11,7 +12,6 @@ const { PACKAGE, freshSegment } = require('./helpers');
 
 const segment = freshSegment('buckets');
 const native = require(path.join(PACKAGE, 'lib', 'native'));
-const { explicitIndexer } = require(path.join(PACKAGE, 'lib', 'bucket-index'));
 const probe = require(process.env.SHMSTATS_NODE_PROBE);
 
 const N = 100000;
@@ -75,14 +75,15 @@ const explicitLayouts = [
 ];
 
 explicitLayouts.forEach((bounds, k) => {
-  test(`explicit layout ${k} (${bounds.length} bounds): JS index == C index`, () => {
+  test(`explicit layout ${k} (${bounds.length} bounds): WebAssembly index == C index`, () => {
     const b = Float64Array.from(bounds);
     const vs = values(1000 + k, bounds);
     const c = probe.bucketIndices(segment, `explicit_${k}`, b, 0, 0, 0, 0, vs);
-    const explicitIndex = explicitIndexer(b);
+    const series = native.segment(segment).register(
+        'histogram', `explicit_${k}`, [], 'x', null, 'shared', { kind: 'explicit', bounds: b });
     for (let i = 0; i < N; ++i) {
-      const js = explicitIndex(vs[i]);
-      if (js !== c[i]) assert.fail(`value ${vs[i]}: JS bucket ${js}, C bucket ${c[i]}`);
+      const wasm = series.layout.i(vs[i]);
+      if (wasm !== c[i]) assert.fail(`value ${vs[i]}: WebAssembly bucket ${wasm}, C bucket ${c[i]}`);
     }
   });
 });
@@ -100,7 +101,7 @@ const exponentialLayouts = [
 ];
 
 exponentialLayouts.forEach((layout, k) => {
-  test(`exponential layout ${JSON.stringify(layout)}: JS index == C index`, () => {
+  test(`exponential layout ${JSON.stringify(layout)}: WebAssembly index == C index`, () => {
     const name = `exponential_${k}`;
     const series = native.segment(segment).register(
         'histogram', name, [], 'x', null, 'shared', { kind: 'exponential', ...layout });
@@ -122,8 +123,8 @@ exponentialLayouts.forEach((layout, k) => {
     const c = probe.bucketIndices(segment, name, null, layout.min, layout.max, layout.schema,
                                   layout.zeroThreshold, vs);
     for (let i = 0; i < N; ++i) {
-      const js = series.index(vs[i]);
-      if (js !== c[i]) assert.fail(`value ${vs[i]}: JS bucket ${js}, C bucket ${c[i]}`);
+      const wasm = series.layout.i(vs[i]);
+      if (wasm !== c[i]) assert.fail(`value ${vs[i]}: WebAssembly bucket ${wasm}, C bucket ${c[i]}`);
     }
   });
 });

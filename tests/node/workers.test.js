@@ -8,16 +8,12 @@ const assert = require('node:assert/strict');
 const { fork } = require('child_process');
 const cluster = require('cluster');
 const path = require('path');
-const { PACKAGE, freshSegment, statsctlGet } = require('./helpers');
+const { PACKAGE, freshSegment, statsctlGet, exited } = require('./helpers');
 
 const segment = freshSegment('workers');
 process.env.SHMSTATS_SEGMENT = segment;
 const shmstats = require(PACKAGE);
 const WORKER = path.join(__dirname, 'worker.js');
-
-function exited(child) {
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-}
 
 function one(name) {
   const all = statsctlGet(segment, name);

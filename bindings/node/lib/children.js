@@ -3,7 +3,6 @@
 // One series each: what labels() returns and what an unlabelled metric records
 // into. The methods here are the recording hot path: they never throw, allocate
 // nothing for the common calls, and make no call into the addon.
-const { exponentialIndexer } = require('./bucket-index');
 
 function now() {
   return performance.now();
@@ -103,7 +102,14 @@ class GaugeChild extends Child {
   }
 }
 
+// A histogram: its layout's functions (wasm.js instantiateLayout) compute the bucket
+// index and record, in one call into WebAssembly.
 class HistogramChild extends Child {
+  constructor(series) {
+    super(series);
+    this._layout = series.layout;
+  }
+
   _bind(buffer) {
     super._bind(buffer);
     this._u64 = new BigUint64Array(buffer); // [sum bits][bucket 0 ... +Inf]
@@ -127,30 +133,23 @@ class HistogramChild extends Child {
   }
 }
 
-// Explicit (Prometheus-style) upper bounds.
+// Explicit bounds and exponential buckets each have their own observe(): a call site
+// that sees one WebAssembly function is inlined by V8, which then passes v unboxed
+// (one method for both kinds made the call polymorphic: a heap number per call, and
+// the garbage collector's system calls).
 class ExplicitHistogramChild extends HistogramChild {
-  constructor(series, index) {
-    super(series);
-    this._index = index; // bucket-index.js explicitIndexer of the bounds
-  }
-
   // Counts v in its bucket and adds it to the sum; NaN and non-numbers are ignored.
   observe(v) {
     if (typeof v !== 'number' || v !== v) return;
-    this._wasm.o(this._at, this._at + 8 + 8 * this._index(v), v);
+    this._layout.o(this._at, v);
   }
 }
 
-// Native exponential buckets (Prometheus' schema), indexed from the bits of v.
 class ExponentialHistogramChild extends HistogramChild {
-  constructor(series) {
-    super(series);
-    this._index = series.index; // bucket-index.js exponentialIndexer of the series
-  }
-
+  // As ExplicitHistogramChild's.
   observe(v) {
     if (typeof v !== 'number' || v !== v) return;
-    this._wasm.o(this._at, this._at + 8 + 8 * this._index(v), v);
+    this._layout.o(this._at, v);
   }
 }
 

@@ -5,7 +5,6 @@
 // labels()) throws on bad input; recording never throws.
 const native = require('./native');
 const children = require('./children');
-const { explicitIndexer } = require('./bucket-index');
 
 const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -27,7 +26,7 @@ function explicit(bounds) {
       throw new RangeError(`shmstats: bucket bounds must be finite and strictly increasing: ${b}`);
     }
   }
-  return { kind: 'explicit', bounds: Float64Array.from(b), index: explicitIndexer(b) };
+  return { kind: 'explicit', bounds: Float64Array.from(b) };
 }
 
 function isLabels(a) {
@@ -234,7 +233,7 @@ class Histogram extends Metric {
 
   _makeChild(series) {
     return this._spec.kind === 'explicit'
-      ? new children.ExplicitHistogramChild(series, this._spec.index)
+      ? new children.ExplicitHistogramChild(series)
       : new children.ExponentialHistogramChild(series);
   }
 }

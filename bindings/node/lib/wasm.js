@@ -20,31 +20,21 @@
 //           (i64.atomic.rmw.cmpxchg (local.get $at) (local.get $old)
 //             (i64.reinterpret_f64 (f64.add (f64.reinterpret_i64 (local.get $old)) (local.get $d))))
 //           (local.get $old)))))
-//     ;; observe: counts 1 in the bucket at byte offset $bucket, adds v to the sum at
-//     ;; $sum (f's loop written out: V8 does not inline the call).
-//     (func (export "o") (param $sum i32) (param $bucket i32) (param $v f64) (local $old i64)
-//       (drop (i64.atomic.rmw.add (local.get $bucket) (i64.const 1)))
-//       (loop $retry
-//         (local.set $old (i64.atomic.load (local.get $sum)))
-//         (br_if $retry (i64.ne
-//           (i64.atomic.rmw.cmpxchg (local.get $sum) (local.get $old)
-//             (i64.reinterpret_f64 (f64.add (f64.reinterpret_i64 (local.get $old)) (local.get $v))))
-//           (local.get $old)))))
 //     ;; Adds n (an integer in [0, 2^64), as a double) to the counter at byte offset `at`.
 //     (func (export "a") (param $at i32) (param $n f64)
 //       (drop (i64.atomic.rmw.add (local.get $at) (i64.trunc_f64_u (local.get $n))))))
 const BYTES = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
-  // type section: (i32 f64) -> (), (i32 i32 f64) -> ()
-  0x01, 0x0c, 0x02, 0x60, 0x02, 0x7f, 0x7c, 0x00, 0x60, 0x03, 0x7f, 0x7f, 0x7c, 0x00,
+  // type section: (i32 f64) -> ()
+  0x01, 0x06, 0x01, 0x60, 0x02, 0x7f, 0x7c, 0x00,
   // import section: memory "e" "m", no maximum, minimum 0
   0x02, 0x08, 0x01, 0x01, 0x65, 0x01, 0x6d, 0x02, 0x00, 0x00,
-  // function section: f has type 0, o type 1, a type 0
-  0x03, 0x04, 0x03, 0x00, 0x01, 0x00,
-  // export section: "f" = function 0, "o" = function 1, "a" = function 2
-  0x07, 0x0d, 0x03, 0x01, 0x66, 0x00, 0x00, 0x01, 0x6f, 0x00, 0x01, 0x01, 0x61, 0x00, 0x02,
-  // code section, three bodies
-  0x0a, 0x5f, 0x03,
+  // function section: f and a have type 0
+  0x03, 0x03, 0x02, 0x00, 0x00,
+  // export section: "f" = function 0, "a" = function 1
+  0x07, 0x09, 0x02, 0x01, 0x66, 0x00, 0x00, 0x01, 0x61, 0x00, 0x01,
+  // code section, two bodies
+  0x0a, 0x32, 0x02,
   // f: one i64 local
   0x23, 0x01, 0x01, 0x7e,
   0x03, 0x40, //   loop
@@ -52,15 +42,6 @@ const BYTES = new Uint8Array([
   0x20, 0x00, 0x20, 0x02, 0x20, 0x02, 0xbf, 0x20, 0x01, 0xa0, 0xbd, // at, old, bits(double(old) + d)
   0xfe, 0x49, 0x03, 0x00, // i64.atomic.rmw.cmpxchg align=8
   0x20, 0x02, 0x52, 0x0d, 0x00, // retry while the value seen != old
-  0x0b, 0x0b, //   end loop, end
-  // o: one i64 local; f's loop written out in it (a call costs more than the loop)
-  0x2c, 0x01, 0x01, 0x7e,
-  0x20, 0x01, 0x42, 0x01, 0xfe, 0x1f, 0x03, 0x00, 0x1a, // drop(i64.atomic.rmw.add(bucket, 1))
-  0x03, 0x40, //   loop
-  0x20, 0x00, 0xfe, 0x11, 0x03, 0x00, 0x21, 0x03, // old = i64.atomic.load align=8 (sum)
-  0x20, 0x00, 0x20, 0x03, 0x20, 0x03, 0xbf, 0x20, 0x02, 0xa0, 0xbd, // sum, old, bits(double(old) + v)
-  0xfe, 0x49, 0x03, 0x00, // i64.atomic.rmw.cmpxchg align=8
-  0x20, 0x03, 0x52, 0x0d, 0x00, // retry while the value seen != old
   0x0b, 0x0b, //   end loop, end
   // a: no locals
   0x0c, 0x00,
@@ -70,12 +51,150 @@ const BYTES = new Uint8Array([
 
 let compiled = null;
 
+// LEB128 encodings (the module's integers): unsigned, and signed (BigInt in).
+function uleb(n) {
+  const out = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+function sleb(n) {
+  n = BigInt(n);
+  const out = [];
+  for (;;) {
+    const byte = Number(n & 0x7fn);
+    n >>= 7n;
+    if ((n === 0n && (byte & 0x40) === 0) || (n === -1n && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+function f64Bytes(x) {
+  return [...new Uint8Array(Float64Array.of(x).buffer)];
+}
+
+// Opcodes used below (WebAssembly 1.0 and the threads proposal's atomics).
+const OP = {
+  get: 0x20, set: 0x21, tee: 0x22, i32c: 0x41, i64c: 0x42, f64c: 0x44, select: 0x1b,
+  drop: 0x1a, loop: 0x03, end: 0x0b, brIf: 0x0d, i32wrap: 0xa7, i32shl: 0x74, i32add: 0x6a,
+  i64load: 0x29, i64and: 0x83, i64shl: 0x86, i64shrU: 0x88, i64add: 0x7c, i64sub: 0x7d,
+  i64ne: 0x52, i64ltS: 0x53, i64gtS: 0x55, i64gtU: 0x56, i64extendI32U: 0xad,
+  i64fromF64: 0xbd, f64fromI64: 0xbf, f64add: 0xa0, f64abs: 0x99, f64gt: 0x64, f64lt: 0x63,
+  if: 0x04, else: 0x05, atomic: 0xfe,
+};
+
+// The native-schema bucket index of v (local `v`, f64) as an i32 left on the stack:
+// shmstats_detail_exponential_index (the algorithm of docs/segment-format.md) with the
+// layout's fields as constants: the octave from the exponent, the sub-bucket from one
+// of the library's cells (copied to byte `cellsAt` of the memory) and one comparison,
+// clamped to the range, mirrored about the zero bucket by sign. L names five i64
+// locals: bits, mag (|v|'s bits), mantissa, cell, d.
+function indexCode(layout, v, L) {
+  const { shift, coarseShift, minKey, last, zero, cellsAt } = layout;
+  const c = (x) => [OP.i64c, ...sleb(x)];
+  return [
+    OP.get, v, OP.i64fromF64, OP.tee, L.bits,
+    ...c(0x7fffffffffffffffn), OP.i64and, OP.tee, L.mag,
+    ...c((1n << 52n) - 1n), OP.i64and, OP.tee, L.mantissa,
+    ...c(51 - shift), OP.i64shrU, OP.i32wrap, OP.i32c, 3, OP.i32shl,
+    OP.i64load, 3, ...uleb(cellsAt), OP.set, L.cell,
+    // d = (((((mag >> 52) + 1) << shift) + sub + 2^coarse - 1) >> coarse) - minKey + 1,
+    // sub = (cell & 0x7ff) + (mantissa << 11 > cell)
+    OP.get, L.mag, ...c(52), OP.i64shrU, ...c(1), OP.i64add, ...c(shift), OP.i64shl,
+    OP.get, L.cell, ...c(0x7ff), OP.i64and, OP.i64add,
+    OP.get, L.mantissa, ...c(11), OP.i64shl, OP.get, L.cell, OP.i64gtU, OP.i64extendI32U, OP.i64add,
+    ...c(2 ** coarseShift - 1), OP.i64add, ...c(coarseShift), OP.i64shrU,
+    ...c(1 - minKey), OP.i64add, OP.set, L.d,
+    // d = min(max(d, 1), last + 1), or 0 (the zero bucket) when |v| <= zero
+    ...c(1), OP.get, L.d, OP.get, L.d, ...c(1), OP.i64ltS, OP.select, OP.set, L.d,
+    ...c(last + 1), OP.get, L.d, OP.get, L.d, ...c(last + 1), OP.i64gtS, OP.select,
+    ...c(0), OP.get, v, OP.f64abs, OP.f64c, ...f64Bytes(zero), OP.f64gt, OP.select, OP.set, L.d,
+    // last + 1 + (v < 0 ? -d : d)
+    ...c(last + 1), ...c(0), OP.get, L.d, OP.i64sub, OP.get, L.d,
+    OP.get, L.bits, ...c(0), OP.i64ltS, OP.select, OP.i64add, OP.i32wrap,
+  ];
+}
+
+// The explicit bucket index of v (local `v`, f64) as an i32 left on the stack: the
+// first bound >= v, or bounds.length (+Inf), as shmstats_histogram_bucket_index; the
+// number of bounds below v, counted without a branch (all comparisons independent)
+// in runs of at most 8 bounds, which a binary search over constants chooses between.
+function explicitCode(bounds, v) {
+  const run = (base, n) => {
+    if (n <= 8) {
+      const out = [OP.i32c, ...sleb(base)];
+      for (let k = base; k < base + n; ++k) {
+        out.push(OP.get, v, OP.f64c, ...f64Bytes(bounds[k]), OP.f64gt, OP.i32add);
+      }
+      return out;
+    }
+    const half = n >>> 1;
+    return [OP.f64c, ...f64Bytes(bounds[base + half - 1]), OP.get, v, OP.f64lt,
+            OP.if, 0x7f, ...run(base + half, n - half), OP.else, ...run(base, half), OP.end];
+  };
+  return run(0, bounds.length);
+}
+
+// A section: its id, then its bytes, length first.
+function section(id, bytes) {
+  return [id, ...uleb(bytes.length), ...bytes];
+}
+// A function body with `locals` i64 locals.
+function body(locals, code) {
+  const b = [1, locals, 0x7e, ...code, OP.end];
+  return [...uleb(b.length), ...b];
+}
+
+// A histogram layout's functions over `memory`, compiled once per layout: i(v) is
+// v's bucket index; o(sum, v) observes v in the series whose slots start at byte
+// `sum` (the sum, then the buckets): the sum's compare-and-swap first (it needs only
+// v, so the index is computed while it runs), then the bucket's add. layout: { kind:
+// 'explicit', bounds } or { kind: 'exponential', shift, coarseShift, minKey, last,
+// zero, cellsAt } (the handle's fields, and where its cells are in the memory).
+const layoutModules = new Map();
+function instantiateLayout(memory, layout) {
+  const key = JSON.stringify(layout);
+  let module = layoutModules.get(key);
+  if (module === undefined) {
+    const index = (v, L) => (layout.kind === 'explicit'
+      ? explicitCode(layout.bounds, v) : indexCode(layout, v, L));
+    const observe = [
+      OP.loop, 0x40,
+      OP.get, 0, OP.atomic, 0x11, 3, 0, OP.set, 2, // old = i64.atomic.load(sum)
+      OP.get, 0, OP.get, 2, OP.get, 2, OP.f64fromI64, OP.get, 1, OP.f64add, OP.i64fromF64,
+      OP.atomic, 0x49, 3, 0, // i64.atomic.rmw.cmpxchg(sum, old, bits(double(old) + v))
+      OP.get, 2, OP.i64ne, OP.brIf, 0, // retry while the value seen != old
+      OP.end,
+      OP.get, 0, ...index(1, { bits: 3, mag: 4, mantissa: 5, cell: 6, d: 7 }),
+      OP.i32c, 3, OP.i32shl, OP.i32add,
+      OP.i64c, 1, OP.atomic, 0x1f, 3, 8, OP.drop, // i64.atomic.rmw.add(sum + 8 + 8 * index, 1)
+    ];
+    module = new WebAssembly.Module(Uint8Array.from([
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+      ...section(1, [2, 0x60, 1, 0x7c, 1, 0x7f, 0x60, 2, 0x7f, 0x7c, 0]), // (f64)->i32, (i32 f64)->()
+      ...section(2, [1, 1, 0x65, 1, 0x6d, 2, 0, 0]), // import memory "e" "m", minimum 0
+      ...section(3, [2, 0, 1]),
+      ...section(7, [2, 1, 0x69, 0, 0, 1, 0x6f, 0, 1]), // export "i", "o"
+      ...section(10, [2, ...body(5, index(0, { bits: 1, mag: 2, mantissa: 3, cell: 4, d: 5 })),
+                      ...body(6, observe)]),
+    ]));
+    layoutModules.set(key, module);
+  }
+  return new WebAssembly.Instance(module, { e: { m: memory } }).exports;
+}
+
 // The module's functions over `memory`: f(at, d) adds d to the double at byte `at`;
-// o(sum, bucket, v) is a histogram's observe of v at those byte offsets; a(at, n)
-// adds the integer n to the counter at byte `at`.
+// a(at, n) adds the integer n to the counter at byte `at`. (Histograms record with
+// instantiateLayout's functions.)
 function instantiate(memory) {
   if (compiled === null) compiled = new WebAssembly.Module(BYTES);
   return new WebAssembly.Instance(compiled, { e: { m: memory } }).exports;
 }
 
-module.exports = { instantiate };
+module.exports = { instantiate, instantiateLayout };
