@@ -49,4 +49,15 @@ for name, label in [("true", "/bin/true"), ("map_floor", "map_floor"),
     print(f"{label:<22}{r['mean']*1e3:9.3f}{r['stddev']*1e3:8.3f}{r['median']*1e3:8.3f}"
           f"{r['mean']/t:8.2f}{r['mean']/f:9.2f}{(r['user'] + r['system'])*1e3:8.3f}"
           f"{(r['user'] + r['system'])/tc:8.2f}")
+# The target: under 3 ms, and at most 2x /bin/true plus the time to map the segment
+# (map_floor - true), i.e. at most true + map_floor; judged on the median wall time
+# (the mean carries the waits of a loaded machine) and on the CPU time.
+cpu = lambda n: res[n]["user"] + res[n]["system"]
+for name, label in [("version", "statsctl --version"), ("inc", "statsctl inc")]:
+    wall = res[name]["median"] / (res["true"]["median"] + res["map_floor"]["median"])
+    cpus = cpu(name) / (cpu("true") + cpu("map_floor"))
+    ok = res[name]["median"] < 3e-3 and wall <= 1 and cpus <= 1
+    print(f"target {label}: median {res[name]['median']*1e3:.3f} ms (< 3 ms), "
+          f"{wall:.2f}x and CPU {cpus:.2f}x of true + map_floor (<= 1): "
+          f"{'met' if ok else 'MISSED'}")
 PY

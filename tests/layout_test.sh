@@ -28,4 +28,7 @@ hits=$(grep -rn '#include "daemon/' tools)
 for bin in "$statsctl" "$shmstatsd"; do
   ldd "$bin" | grep -q libpq && fail "$bin links libpq"
 done
+# statsctl's start-up: no C++ shared library to load and relocate (tools/CMakeLists.txt).
+ldd "$statsctl" | grep -Eq 'libstdc\+\+|libfmt|libsqlite3|libre2' &&
+  fail "statsctl loads a shared library it should link in: $(ldd "$statsctl")"
 echo PASS

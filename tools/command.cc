@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tools/command.h"
 
+#include <cstring>
+
 namespace shmstats::statsctl {
 
 Exit ExitFor(Errc code) {
@@ -40,6 +42,25 @@ void AddGlobalOptions(CLI::App& app, std::string* segment, bool* json, NumberSty
     }
     AddGlobalOptions(*sub, segment, json, style);
   }
+}
+
+std::span<const Subcommand> SubcommandsFor(int argc, char** argv) {
+  bool help = false;
+  for (int i = 1; i < argc; ++i) {
+    const char* arg = argv[i];
+    if (std::strcmp(arg, "--segment") == 0) {
+      ++i;  // its value
+      continue;
+    }
+    if (arg[0] == '-') {
+      help = help || std::strcmp(arg, "--help") == 0 || std::strcmp(arg, "-h") == 0;
+      continue;
+    }
+    for (const Subcommand& sub : kSubcommands)
+      if (std::strcmp(sub.name, arg) == 0) return {&sub, 1};
+    return kSubcommands;
+  }
+  return help ? std::span<const Subcommand>(kSubcommands) : std::span<const Subcommand>();
 }
 
 }  // namespace shmstats::statsctl

@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -78,7 +79,7 @@ void OnParsed(CLI::App* sub, std::shared_ptr<Options> options,
   });
 }
 
-// One per subcommand file; main.cc calls each.
+// One per subcommand file; main.cc calls those in kSubcommands.
 void SetupList(CLI::App& app, Runner* out);
 void SetupGet(CLI::App& app, Runner* out);
 void SetupReset(CLI::App& app, Runner* out);
@@ -94,6 +95,23 @@ void SetupExport(CLI::App& app, Runner* out);
 void SetupWatch(CLI::App& app, Runner* out);
 void SetupHistory(CLI::App& app, Runner* out);  // tools/cmd_history.cc (daemon history)
 void SetupTime(CLI::App& app, Runner* out);     // tools/cmd_time.cc
+struct Subcommand {
+  const char* name;
+  void (*setup)(CLI::App& app, Runner* out);
+};
+// Every subcommand, in the order --help lists them.
+inline constexpr Subcommand kSubcommands[] = {
+    {"list", SetupList},       {"get", SetupGet},         {"reset", SetupReset},
+    {"inc", SetupInc},         {"set", SetupSet},         {"add", SetupAdd},
+    {"observe", SetupObserve}, {"info", SetupInfo},       {"create", SetupCreate},
+    {"remove", SetupRemove},   {"check", SetupCheck},     {"export", SetupExport},
+    {"watch", SetupWatch},     {"history", SetupHistory}, {"time", SetupTime},
+};
+// The subcommands main() must set up to parse argv: the one its first word (neither
+// an option nor the value of the global --segment) names; every one if that word
+// names none (CLI11 then says what is wrong) or if there is no word but a --help;
+// none for --version or no command at all.
+std::span<const Subcommand> SubcommandsFor(int argc, char** argv);
 // The command `statsctl time` runs: what followed its "--" (see CliArgs).
 std::vector<std::string>& TimedCommand();
 

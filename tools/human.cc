@@ -85,10 +85,21 @@ std::string HumanCount(uint64_t v, std::string_view unit, const NumberStyle& sty
   return HumanNumber(static_cast<double>(v), unit, style);
 }
 
+namespace {
+void UseUtf8Ctype() {
+  if (std::setlocale(LC_CTYPE, "") != nullptr && std::strcmp(nl_langinfo(CODESET), "UTF-8") == 0)
+    return;
+  if (std::setlocale(LC_CTYPE, "C.UTF-8") == nullptr) std::setlocale(LC_CTYPE, "C");
+}
+}  // namespace
+
 size_t DisplayWidth(std::string_view text) {
   bool ascii = true;
   for (char c : text) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
   if (ascii) return text.size();
+  // Not at start-up: reading the locale costs a short command a tenth of its run.
+  static const bool utf8_ctype = (UseUtf8Ctype(), true);
+  (void)utf8_ctype;
   std::mbstate_t state{};
   size_t cells = 0;
   const char* p = text.data();
@@ -103,12 +114,6 @@ size_t DisplayWidth(std::string_view text) {
     p += n;
   }
   return cells;
-}
-
-void UseUtf8Ctype() {
-  if (std::setlocale(LC_CTYPE, "") != nullptr && std::strcmp(nl_langinfo(CODESET), "UTF-8") == 0)
-    return;
-  if (std::setlocale(LC_CTYPE, "C.UTF-8") == nullptr) std::setlocale(LC_CTYPE, "C");
 }
 
 std::string ClipToWidth(const std::string& text, size_t width) {

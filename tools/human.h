@@ -28,14 +28,13 @@ std::string HumanRate(double per_second, std::string_view unit, const NumberStyl
 std::string HumanCount(uint64_t v, std::string_view unit, const NumberStyle& style);
 
 // Terminal cells that `text` (UTF-8) takes; bytes when it is not valid UTF-8.
-// Uses LC_CTYPE; call UseUtf8Ctype() once first.
+// The first non-ASCII text sets LC_CTYPE from the environment, or to C.UTF-8 when
+// that is not UTF-8 (a C locale would count every byte of "Zürich" as a cell); no
+// other category changes (numbers are formatted with fmt, which ignores the locale).
+// Not thread-safe on its first call.
 size_t DisplayWidth(std::string_view text);
 // `text` cut to `width` cells, ending in "…" when cut.
 std::string ClipToWidth(const std::string& text, size_t width);
-// Sets LC_CTYPE from the environment, or to C.UTF-8 when that is not UTF-8 (a C
-// locale would count every byte of "Zürich" as a cell). Nothing else changes:
-// numbers are formatted with fmt, which ignores the locale.
-void UseUtf8Ctype();
 
 // A horizontal bar of `fraction` (0..1) of `width` cells in Unicode eighth blocks.
 std::string Bar(double fraction, int width);

@@ -46,27 +46,14 @@ int main(int argc, char** argv) {
       "print one JSON document (docs/statsctl.schema.json; history: docs/history.schema.json)");
 
   sc::Runner run;
-  sc::SetupList(app, &run);
-  sc::SetupGet(app, &run);
-  sc::SetupReset(app, &run);
-  sc::SetupInc(app, &run);
-  sc::SetupSet(app, &run);
-  sc::SetupAdd(app, &run);
-  sc::SetupObserve(app, &run);
-  sc::SetupInfo(app, &run);
-  sc::SetupCreate(app, &run);
-  sc::SetupRemove(app, &run);
-  sc::SetupCheck(app, &run);
-  sc::SetupExport(app, &run);
-  sc::SetupWatch(app, &run);
-  sc::SetupHistory(app, &run);
-  sc::SetupTime(app, &run);
+  // Building a subcommand's options costs more than the rest of a start: set up
+  // only those the command line needs (one, as a rule).
+  for (const sc::Subcommand& sub : sc::SubcommandsFor(argc, argv)) sub.setup(app, &run);
   // The global options work after any subcommand too (fallthrough), so every
   // subcommand's --help lists them. Their own storage: the top-level --segment's
   // environment default must not overwrite one given after the subcommand.
   std::string segment_after;
   sc::AddGlobalOptions(app, &segment_after, &global.json, &global.style);
-  sc::UseUtf8Ctype();  // table widths in terminal cells
 
   try {
     app.parse(sc::CliArgs(argc, argv, &sc::TimedCommand()));

@@ -2,6 +2,7 @@
 #include "names.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "layout.h"
 #include "shmstats/error.h"
@@ -11,6 +12,8 @@ namespace {
 
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+using Label = Labels::value_type;
 
 [[noreturn]] void Invalid(const std::string& what) { throw Error(Errc::kInvalidArgument, what); }
 
@@ -93,13 +96,21 @@ std::string CheckSpecAndEncodeLabels(const MetricSpec& spec, bool histogram) {
     Invalid("invalid unit '" + spec.unit + "' for '" + spec.name +
             "': use letters, digits and '_', at most " + std::to_string(kMaxUnitBytes) + " bytes");
 
-  Labels sorted = spec.labels;
-  std::sort(sorted.begin(), sorted.end());
+  // Sorted by name through pointers: registration must not copy every label.
+  std::vector<const Label*> sorted(spec.labels.size());
+  size_t bytes = 0;
+  for (size_t i = 0; i < spec.labels.size(); ++i) {
+    sorted[i] = &spec.labels[i];
+    bytes += spec.labels[i].first.size() + spec.labels[i].second.size() + 2;
+  }
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Label* a, const Label* b) { return a->first < b->first; });
   std::string encoded;
+  encoded.reserve(bytes);
   for (size_t i = 0; i < sorted.size(); ++i) {
-    const auto& [key, value] = sorted[i];
+    const auto& [key, value] = *sorted[i];
     ValidateLabelName(key);
-    if (i > 0 && sorted[i - 1].first == key)
+    if (i > 0 && sorted[i - 1]->first == key)
       Invalid("label '" + key + "' is given twice for '" + spec.name + "'");
     if (histogram && key == "le")
       Invalid("label 'le' is reserved for histogram buckets ('" + spec.name + "')");
@@ -137,14 +148,25 @@ bool DecodeLabels(std::string_view encoded, Labels* out, std::string* why) {
   return true;
 }
 
+namespace {
+uint64_t Fnv1a(uint64_t h, std::string_view bytes) noexcept {
+  for (char c : bytes) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  return h;
+}
+// FNV's low bits are weak; fold the high ones in.
+uint64_t Fold(uint64_t h) noexcept { return (h ^ (h >> 29)) & layout::kHashMask; }
+}  // namespace
+
+// FNV-1a over name \0 labels.
 uint64_t KeyHash(std::string_view name, std::string_view encoded_labels) noexcept {
-  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a over name \0 labels
-  auto mix = [&h](unsigned char c) { h = (h ^ c) * 0x100000001b3ull; };
-  for (char c : name) mix(static_cast<unsigned char>(c));
-  mix(0);
-  for (char c : encoded_labels) mix(static_cast<unsigned char>(c));
-  h ^= h >> 29;  // FNV's low bits are weak; fold the high ones in
-  return h & layout::kHashMask;
+  return Fold(Fnv1a(Fnv1a(0xcbf29ce484222325ull, name) * 0x100000001b3ull, encoded_labels));
+}
+
+uint64_t KeyHashes(std::string_view name, std::string_view encoded_labels,
+                   uint64_t* family) noexcept {
+  uint64_t named = Fnv1a(0xcbf29ce484222325ull, name) * 0x100000001b3ull;
+  *family = Fold(named);
+  return Fold(Fnv1a(named, encoded_labels));
 }
 
 }  // namespace names

@@ -24,5 +24,9 @@ bool IsValidUtf8(std::string_view s) noexcept;
 
 // The 62-bit key hash stored in a descriptor's state word.
 uint64_t KeyHash(std::string_view name, std::string_view encoded_labels) noexcept;
+// KeyHash(name, encoded_labels), and KeyHash(name, "") (the family's) in *family, in
+// one pass over the name.
+uint64_t KeyHashes(std::string_view name, std::string_view encoded_labels,
+                   uint64_t* family) noexcept;
 
 }  // namespace shmstats::names

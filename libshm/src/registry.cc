@@ -453,7 +453,7 @@ Request MakeRequest(MetricType type, const MetricSpec& spec, const Buckets* b,
             names::CheckSpecAndEncodeLabels(spec, histogram),
             {},
             0,
-            names::KeyHash(spec.name, ""),
+            0,
             type == MetricType::kGauge ? layout::kGaugeSlots : layout::kCounterSlots,
             0};
   if (striping == Striping::kPerCpu) r.stripes = StripeCount();
@@ -461,7 +461,7 @@ Request MakeRequest(MetricType type, const MetricSpec& spec, const Buckets* b,
   if (type != MetricType::kGauge)
     r.slots = layout::MetricSlots(
         histogram ? static_cast<uint32_t>(r.buckets.bounds.size() + 1) : 0, r.stripes);
-  r.hash = names::KeyHash(spec.name, r.labels);
+  r.hash = names::KeyHashes(spec.name, r.labels, &r.family);
   return r;
 }
 
