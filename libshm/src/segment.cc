@@ -175,18 +175,15 @@ void ValidateHeader(detail::SegmentImpl& s, uint64_t file_size) {
                     "range",
                     h.max_metrics, h.max_slots, h.string_bytes));
   Geometry g = GeometryFor(h.max_metrics, h.max_slots, h.string_bytes, h.family_table_offset != 0);
-  if (h.family_table_offset != g.family_table_offset)
-    throw corrupt(fmt::format("family table at {} (expected {})", h.family_table_offset,
-                              g.family_table_offset));
   if (h.index_entries != g.index_entries || h.series_index_offset != layout::kHeaderSize ||
       h.family_index_offset != g.family_index_offset || h.directory_offset != g.directory_offset ||
       h.strings_offset != g.strings_offset || h.data_offset != g.data_offset ||
-      h.total_size != g.total_size)
-    throw corrupt(
-        fmt::format("index size {}, offsets {}/{}/{}/{}/{} and size {} do not match its "
-                    "capacity",
-                    h.index_entries, h.series_index_offset, h.family_index_offset,
-                    h.directory_offset, h.strings_offset, h.data_offset, h.total_size));
+      h.family_table_offset != g.family_table_offset || h.total_size != g.total_size)
+    throw corrupt(fmt::format(
+        "index size {}, offsets {}/{}/{}/{}/{}/{} and size {} do not match its "
+        "capacity",
+        h.index_entries, h.series_index_offset, h.family_index_offset, h.directory_offset,
+        h.strings_offset, h.data_offset, h.family_table_offset, h.total_size));
   if (h.total_size != file_size)
     throw corrupt(fmt::format("header says {} bytes but the file has {}", h.total_size, file_size));
   StoreGeometry(s, h.max_metrics, h.max_slots, g);
