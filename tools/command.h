@@ -82,6 +82,7 @@ void OnParsed(CLI::App* sub, std::shared_ptr<Options> options,
 void SetupList(CLI::App& app, Runner* out);
 void SetupGet(CLI::App& app, Runner* out);
 void SetupReset(CLI::App& app, Runner* out);
+void SetupDelete(CLI::App& app, Runner* out);
 void SetupInc(CLI::App& app, Runner* out);
 void SetupSet(CLI::App& app, Runner* out);
 void SetupAdd(CLI::App& app, Runner* out);

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   sc::SetupList(app, &run);
   sc::SetupGet(app, &run);
   sc::SetupReset(app, &run);
+  sc::SetupDelete(app, &run);
   sc::SetupInc(app, &run);
   sc::SetupSet(app, &run);
   sc::SetupAdd(app, &run);
