@@ -217,7 +217,8 @@ class _Wrapper:
     _pid_label = False
 
     def __init__(self, name, documentation, labelnames=(), namespace="", subsystem="", unit="",
-                 registry=None, _labelvalues=None, segment=None, scope="shared"):
+                 registry=None, _labelvalues=None, segment=None, scope="shared",
+                 ttl_seconds=0, family_limit=0):
         self._name = _full_name(self._type, name, namespace, subsystem, unit)
         if isinstance(labelnames, str):
             labelnames = (labelnames,)
@@ -234,7 +235,12 @@ class _Wrapper:
             raise ValueError(f"scope must be 'shared' or 'process', not {scope!r}")
         self._scope = _PROCESS if scope == "process" else _SHARED
         self._segment_name = segment
-        self._kwargs = {"segment": segment, "scope": scope}
+        # Series lifecycle (shmstats.MetricSpec): deleted by shmstatsd after
+        # ttl_seconds without a change; at most family_limit label sets, the rest
+        # recording into the series labelled otel_metric_overflow="true".
+        self._ttl_seconds, self._family_limit = int(ttl_seconds), int(family_limit)
+        self._kwargs = {"segment": segment, "scope": scope, "ttl_seconds": ttl_seconds,
+                        "family_limit": family_limit}
         self._set_kind(self._type)
         if self._is_parent():
             self._children_lock = threading.Lock()
@@ -274,7 +280,8 @@ class _Wrapper:
         """Registers (again) into seg; pid: the process the series belongs to."""
         self._segment = seg
         self._bind(seg, self._kind, self._series_name(), self._series_labels(pid or os.getpid()),
-                   self._documentation or "", self._unit or "", self._scope, *self._layout())
+                   self._documentation or "", self._unit or "", self._scope, *self._layout(),
+                   ttl_seconds=self._ttl_seconds, family_limit=self._family_limit)
         _bound.add(self)
 
     def _layout(self):
@@ -313,8 +320,11 @@ class _Wrapper:
         return child
 
     def remove(self, *labelvalues):
-        """Forgets the child of these label values in this process (KeyError if there
-        is none). Its series stays in the segment, as every process shares it."""
+        """Deletes the series of these label values from the segment, for every process
+        (Segment::Delete: readers stop showing it at once), and forgets its child here.
+        KeyError if neither this process nor the segment has it. A later labels() call
+        brings it back from zero; other processes' children of it record into it again
+        once it is registered again."""
         if not self._labelnames:
             raise ValueError("No label names were set when constructing %s" % self)
         if len(labelvalues) != len(self._labelnames):
@@ -322,12 +332,22 @@ class _Wrapper:
                              % (len(self._labelnames), labelvalues))
         labelvalues = tuple(str(v) for v in labelvalues)
         with self._children_lock:
-            del self._metrics[labelvalues]
+            child = self._metrics.pop(labelvalues, None)
+            deleted = segment(self._segment_name).delete(
+                self._series_name(),
+                list(zip(self._labelnames, labelvalues)) + self._pid_labels())
+            if child is None and deleted == 0:
+                raise KeyError(labelvalues)
 
     def clear(self):
-        """Forgets every child in this process (their series stay in the segment)."""
+        """Deletes every series of this metric from the segment (for every process)
+        and forgets its children here."""
         with self._children_lock:
             self._metrics = {}
+            segment(self._segment_name).delete(self._series_name())
+
+    def _pid_labels(self):
+        return [("pid", str(os.getpid()))] if self._pid_label else []
 
     def _record_kw(self, method, *args, **kwargs):
         """The keyword form of a recording call (the C method's slow path)."""
