@@ -333,10 +333,7 @@ class _Wrapper:
         labelvalues = tuple(str(v) for v in labelvalues)
         with self._children_lock:
             child = self._metrics.pop(labelvalues, None)
-            deleted = segment(self._segment_name).delete(
-                self._series_name(),
-                list(zip(self._labelnames, labelvalues)) + self._pid_labels())
-            if child is None and deleted == 0:
+            if self._delete(labelvalues) == 0 and child is None:
                 raise KeyError(labelvalues)
 
     def clear(self):
@@ -344,10 +341,17 @@ class _Wrapper:
         and forgets its children here."""
         with self._children_lock:
             self._metrics = {}
-            segment(self._segment_name).delete(self._series_name())
+            self._delete(None)
 
-    def _pid_labels(self):
-        return [("pid", str(os.getpid()))] if self._pid_label else []
+    def _delete(self, labelvalues):
+        """Deletes the series of these label values (every one when None) from the
+        segment; returns how many. A gauge labelled by pid: this process's."""
+        labels = None
+        if labelvalues is not None:
+            labels = list(zip(self._labelnames, labelvalues))
+            if self._pid_label:
+                labels.append(("pid", str(os.getpid())))
+        return segment(self._segment_name).delete(self._series_name(), labels)
 
     def _record_kw(self, method, *args, **kwargs):
         """The keyword form of a recording call (the C method's slow path)."""
@@ -408,7 +412,7 @@ class Gauge(_Wrapper, _shmstats.GaugeCore):
 
     def __init__(self, name, documentation, labelnames=(), namespace="", subsystem="", unit="",
                  registry=None, _labelvalues=None, multiprocess_mode="all", segment=None,
-                 scope=None):
+                 scope=None, ttl_seconds=0, family_limit=0):
         if multiprocess_mode not in _GAUGE_MODES:
             raise ValueError("Invalid multiprocess mode: " + multiprocess_mode)
         self._multiprocess_mode = multiprocess_mode
@@ -417,7 +421,7 @@ class Gauge(_Wrapper, _shmstats.GaugeCore):
             scope = "process" if mode_scope == _PROCESS else "shared"
         self._function = None
         super().__init__(name, documentation, labelnames, namespace, subsystem, unit, registry,
-                         _labelvalues, segment, scope)
+                         _labelvalues, segment, scope, ttl_seconds, family_limit)
         self._kwargs["multiprocess_mode"] = multiprocess_mode
         self._set_kind(self._type, self._set_mode)
 
@@ -456,7 +460,7 @@ class Histogram(_Wrapper, _shmstats.HistogramCore):
 
     def __init__(self, name, documentation, labelnames=(), namespace="", subsystem="", unit="",
                  registry=None, _labelvalues=None, buckets=DEFAULT_BUCKETS, segment=None,
-                 scope="shared"):
+                 scope="shared", ttl_seconds=0, family_limit=0):
         if isinstance(buckets, Exponential):
             self._upper_bounds = None
             self._exponential = buckets
@@ -471,7 +475,7 @@ class Histogram(_Wrapper, _shmstats.HistogramCore):
             self._upper_bounds = bounds
             self._exponential = None
         super().__init__(name, documentation, labelnames, namespace, subsystem, unit, registry,
-                         _labelvalues, segment, scope)
+                         _labelvalues, segment, scope, ttl_seconds, family_limit)
         self._kwargs["buckets"] = buckets
 
     def _layout(self):
@@ -515,6 +519,11 @@ class Summary(_Wrapper):
 
     def _set_kind(self, *args):
         pass
+
+    def _delete(self, labelvalues):
+        labels = None if labelvalues is None else list(zip(self._labelnames, labelvalues))
+        seg = segment(self._segment_name)
+        return sum(seg.delete(self._name + suffix, labels) for suffix in ("_count", "_sum"))
 
     def observe(self, amount):
         """Adds one to the count and amount to the sum."""
@@ -563,18 +572,26 @@ class Enum(_Wrapper):
     _type = "stateset"
 
     def __init__(self, name, documentation, labelnames=(), namespace="", subsystem="", unit="",
-                 registry=None, _labelvalues=None, states=None, segment=None, scope="shared"):
+                 registry=None, _labelvalues=None, states=None, segment=None, scope="shared",
+                 ttl_seconds=0, family_limit=0):
         self._states = states
         if name in labelnames:
             raise ValueError(f"Overlapping labels for Enum metric: {name}")
         if not states:
             raise ValueError(f"No states provided for Enum metric: {name}")
         super().__init__(name, documentation, labelnames, namespace, subsystem, unit, registry,
-                         _labelvalues, segment, scope)
+                         _labelvalues, segment, scope, ttl_seconds, family_limit)
         self._kwargs["states"] = states
 
     def _set_kind(self, *args):
         pass
+
+    def _delete(self, labelvalues):
+        seg = segment(self._segment_name)
+        if labelvalues is None:
+            return seg.delete(self._name)
+        labels = list(zip(self._labelnames, labelvalues))
+        return sum(seg.delete(self._name, labels + [(self._name, s)]) for s in self._states)
 
     def _metric_init(self):
         names = self._labelnames + (self._name,)
