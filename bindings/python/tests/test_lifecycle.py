@@ -69,3 +69,15 @@ def test_ttl_and_family_limit_kwargs():
     assert len(got) == 4 and {"otel_metric_overflow": "true"} in got
     assert series("runaway_total", {"otel_metric_overflow": "true"})["value"] == 7
     assert sum(m["value"] for m in shmstats.read() if m["name"] == "runaway_total") == 10
+
+
+def test_summary_and_enum_remove_their_own_series():
+    s = shmstats.Summary("req_seconds", "requests", ["p"])
+    s.labels("a").observe(1.5)
+    s.labels("b").observe(1)
+    s.remove("a")
+    assert names("req_seconds_count") == [{"p": "b"}] and names("req_seconds_sum") == [{"p": "b"}]
+    e = shmstats.Enum("phase", "phase", ["job"], states=["idle", "busy"])
+    e.labels("x").state("busy")
+    e.remove("x")
+    assert names("phase") == []
