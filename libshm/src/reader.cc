@@ -497,7 +497,9 @@ std::vector<MetricSnapshot> Segment::Delete(
   const auto self = static_cast<uint32_t>(getpid());
   std::vector<MetricSnapshot> deleted;
   ForEachPublished(s, nullptr, [&](MetricSnapshot& m, const Located& where) {
-    if (where.life != 0 || !select(m)) return;  // process series go with their aggregate
+    if (where.life != 0) return;               // process series go with their aggregate
+    ReadValues(s, where, &m, /*take=*/false);  // select may look at the values too
+    if (!select(m)) return;
     Descriptor& d = s.descriptor(m.index);
     uint64_t gone = where.gone;
     if (!d.gone.compare_exchange_strong(
