@@ -144,9 +144,9 @@ class Segment {
 
   SegmentInfo Info() const;
 
-  // Deletes each shared series for which `select` returns true: readers stop
-  // showing it at once (its process-scoped series with it), and returns those
-  // series with the values they had. Its descriptor, strings and slots stay its
+  // Deletes each shared series for which `select` (given its values) returns
+  // true: readers stop showing it at once (its process-scoped series with it), and
+  // returns those series with the values they had. Its descriptor, strings and slots stay its
   // key's: registering the same name and labels again (with the same type and
   // buckets) brings it back from zero, and handles taken before the delete record
   // into it again. Until then what they record is never shown (and is zeroed by the
