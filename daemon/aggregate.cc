@@ -32,6 +32,9 @@ uint64_t SeriesIdentity(const MetricSnapshot& m) {
   const auto type = static_cast<unsigned char>(m.type);
   f.Bytes(&type, 1);
   for (double b : m.histogram.bounds) f.Bytes(&b, sizeof b);
+  // A series deleted and registered again restarts from zero: not the one seen before
+  // (the history still finds it by its key, and keeps its past).
+  if (m.generation != 0) f.Bytes(&m.generation, sizeof m.generation);
   return f.h != 0 ? f.h : 1;  // never 0: 0 means "no identity" (TickRecord)
 }
 

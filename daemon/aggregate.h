@@ -39,8 +39,8 @@ struct SeriesStat {
   bool has_delta = false;  // false for counters/histograms first seen as a baseline
 };
 
-// A 64-bit hash of what makes a series itself: name, labels, type, bucket bounds;
-// never 0.
+// A 64-bit hash of what makes a series itself: name, labels, type, bucket bounds,
+// and how many times it was deleted and registered again; never 0.
 uint64_t SeriesIdentity(const MetricSnapshot& m);
 
 struct TickResult {

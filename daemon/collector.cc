@@ -146,6 +146,7 @@ void Collector::Tick() {
     return;
   }
   for (const auto& p : snap.problems) LogLimited("segment problem", "warning", "segment: " + p);
+  expiry_.Observe(snap, static_cast<int64_t>(snap.taken_unix_ns / 1'000'000));
   TickResult tick = aggregator_.Next(std::move(snap), config_.interval_ms);
   WriteFiles(tick);
   // The record takes the snapshot's metrics (copies them when remote-write sends it).
@@ -160,6 +161,7 @@ void Collector::Tick() {
     AddScrapeUp(tick.snapshot);
     remote_->Push(std::move(tick.snapshot), tick.unix_ms);
   }
+  expiry_.Run(config_.segment);  // gone from the next tick's read
   self_.TickDone(Since(start), tick.unix_ms);
   last_tick_ms_ = tick.unix_ms;
   // A tick's snapshot, records and documents are freed by now: hand the pages back,

@@ -25,6 +25,7 @@
 
 #include "daemon/aggregate.h"
 #include "daemon/config.h"
+#include "daemon/expiry.h"
 #include "daemon/feed/history_feed.h"
 #include "daemon/push/remote_write.h"
 #include "daemon/retirement.h"
@@ -117,6 +118,7 @@ class Collector {
   int64_t last_attach_try_ms_ = 0;
   bool logged_missing_ = false;
   Retirement retirement_;  // process-scoped series of exited processes
+  Expiry expiry_;          // series idle past their TTL
 
   std::unique_ptr<HistoryFeed> history_;
 

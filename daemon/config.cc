@@ -97,6 +97,8 @@ int ParseConfig(int argc, char** argv, Config& c) {
   std::string history_timeout = "10s", history_stuck = "5s";
   uint32_t max_metrics = SegmentOptions{}.max_metrics, max_slots = SegmentOptions{}.max_slots;
   std::string segment_mode = "0640", segment_group;
+  std::string statsd_ttl = "0";
+  uint32_t segment_family_limit = 0;
 
   CLI::App app{
       "shmstatsd: snapshots a shmstats segment every interval into a SQLite history, "
@@ -162,6 +164,16 @@ int ParseConfig(int argc, char** argv, Config& c) {
                  "starts over")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1} << 16, size_t{1} << 34));
+  app.add_option("--statsd-ttl", statsd_ttl,
+                 "delete a series the statsd door created once its value has not changed for "
+                 "this long, e.g. 5m (0: never)")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& v) { return v == "0" ? std::string() : CheckDuration(v); }, "DURATION"));
+  app.add_option("--statsd-family-limit", c.statsd_family_limit,
+                 "series a statsd metric name may have; past it new tag sets record into its "
+                 "series tagged otel_metric_overflow=\"true\" (0: no limit)")
+      ->capture_default_str();
   app.add_flag("--create-segment", c.create_segment,
                "create the segment when it is missing (else wait for a producer to)");
   app.add_option("--segment-max-metrics", max_metrics, "capacity of a created segment: series")
@@ -169,6 +181,10 @@ int ParseConfig(int argc, char** argv, Config& c) {
   app.add_option("--segment-max-slots", max_slots, "capacity of a created segment: value slots")
       ->capture_default_str();
   app.add_option("--segment-mode", segment_mode, "octal mode of a created segment")
+      ->capture_default_str();
+  app.add_option("--segment-family-limit", segment_family_limit,
+                 "series per family of a created segment before new label sets go to the "
+                 "family's overflow series (0: no limit)")
       ->capture_default_str();
   app.add_option("--segment-group", segment_group,
                  "group (name or id) of a created segment (default: the daemon's)");
@@ -208,6 +224,13 @@ int ParseConfig(int argc, char** argv, Config& c) {
     app.parse(argc, argv);
     c.segment_options =
         common::ParseSegmentOptions(max_metrics, max_slots, segment_mode, segment_group);
+    c.segment_options.family_limit = segment_family_limit;
+    if (statsd_ttl != "0") {
+      const int64_t ttl_ms = ParseDuration(statsd_ttl);
+      if (ttl_ms < 1000 || ttl_ms / 1000 > UINT32_MAX)
+        throw Error(Errc::kInvalidArgument, "--statsd-ttl must be 0 or at least 1s");
+      c.statsd_ttl_seconds = static_cast<uint32_t>(ttl_ms / 1000);
+    }
     Segment::ValidateName(c.segment);
     c.interval_ms = ParseDuration(interval);
     if (c.interval_ms < 100) throw Error(Errc::kInvalidArgument, "--interval must be >= 100ms");

@@ -41,6 +41,11 @@ struct Config {
   std::string statsd;                    // statsd/DogStatsD UDP HOST:PORT; empty: off
   std::string statsd_socket;             // statsd/DogStatsD Unix datagram socket path; empty: off
   size_t statsd_cache_bytes = 16 << 20;  // --statsd-cache-bytes: the series caches' budget
+  // --statsd-ttl: statsd series idle this long are deleted (0: never, as
+  // statsd_exporter's default); --statsd-family-limit: series per statsd family
+  // before new tag sets go to its overflow series (OpenTelemetry's default, 2000).
+  uint32_t statsd_ttl_seconds = 0;
+  uint32_t statsd_family_limit = 2000;
   // --create-segment: a missing segment is created with these (--segment-max-metrics,
   // --segment-max-slots, --segment-mode, --segment-group) instead of waited for.
   bool create_segment = false;

@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
     if (!config.statsd.empty() || !config.statsd_socket.empty()) {
       statsd = std::make_unique<StatsdListener>(config.segment, config.statsd, config.statsd_socket,
                                                 config.statsd_cache_bytes);
+      statsd->SetSeriesOptions(config.statsd_ttl_seconds, config.statsd_family_limit);
       collector.self_metrics().AddSource([&](auto& out) { statsd->Collect(out); });
     }
     HttpServer http(config, collector);

@@ -15,11 +15,15 @@ struct CreateOptions {
   uint32_t max_slots = SegmentOptions{}.max_slots;
   std::string mode = "0640";
   std::string group;
+  uint32_t family_limit = 0;
 };
 
 SegmentOptions ToSegmentOptions(const CreateOptions& o) {
   try {
-    return common::ParseSegmentOptions(o.max_metrics, o.max_slots, o.mode, o.group);
+    SegmentOptions options =
+        common::ParseSegmentOptions(o.max_metrics, o.max_slots, o.mode, o.group);
+    options.family_limit = o.family_limit;
+    return options;
   } catch (const Error& e) {
     throw CommandError(Exit::kUsage, e.what());
   }
@@ -54,6 +58,9 @@ void SetupCreate(CLI::App& app, Runner* out) {
                   "histogram 3 per bucket plus 1 rounded up to 8");
   sub->add_option("--mode", opts->mode, "octal permissions (default 0640; umask does not apply)");
   sub->add_option("--group", opts->group, "group name or id to give the segment");
+  sub->add_option("--family-limit", opts->family_limit,
+                  "series a family may have before new label sets go to its overflow series "
+                  "(counted; see info --families); a family's own limit wins (default 0: none)");
   sub->footer(R"(Prints what `statsctl info` shows for the new segment. Exits 5 if the
 segment already exists.
 

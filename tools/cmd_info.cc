@@ -13,7 +13,9 @@
 namespace shmstats::statsctl {
 namespace {
 
-struct InfoOptions {};
+struct InfoOptions {
+  bool families = false;
+};
 
 std::string UserName(uid_t uid) {
   const passwd* p = getpwuid(uid);
@@ -53,6 +55,11 @@ Exit PrintInfo(const GlobalOptions& global, const Segment& segment) {
       {"string_bytes", i.string_bytes},
       {"strings_used", i.strings_used},
       {"registrations_refused", i.registrations_refused},
+      {"series_deleted", i.series_deleted},
+      {"deleted_total", i.deleted_total},
+      {"revived_total", i.revived_total},
+      {"overflowed_total", i.overflowed_total},
+      {"family_limit", i.family_limit},
       {"created_unix_ns", i.created_unix_ns},
       {"created", history::FormatRfc3339(static_cast<int64_t>(i.created_unix_ns / 1'000'000))},
       {"instance_id", fmt::format("{:016x}", i.instance_id)},
@@ -99,6 +106,14 @@ Exit PrintInfo(const GlobalOptions& global, const Segment& segment) {
                                                "(statsctl create --max-metrics N "
                                                "--max-slots N)"
                                              : "")});
+  t.Add({"deleted", fmt::format("{} series now; {} deleted and {} registered again since creation",
+                                i.series_deleted, i.deleted_total, i.revived_total)});
+  t.Add({"family limit",
+         fmt::format("{}; {} registrations sent to an overflow series (statsctl info --families)",
+                     i.family_limit   ? std::to_string(i.family_limit) + " series by default"
+                     : i.family_table ? "none by default"
+                                      : "none (segment made before family limits)",
+                     i.overflowed_total)});
   t.Add({"created", history::FormatRfc3339(static_cast<int64_t>(i.created_unix_ns / 1'000'000))});
   t.Add({"instance", j["instance_id"].get<std::string>()});
   t.Add({"access", fmt::format("mode {:04o}, owner {}, group {}", i.mode, UserName(i.uid),
@@ -109,8 +124,31 @@ Exit PrintInfo(const GlobalOptions& global, const Segment& segment) {
 
 namespace {
 
-Exit RunInfo(const GlobalOptions& global, const InfoOptions&) {
-  return PrintInfo(global, OpenSegment(global, Access::kReadOnly));
+Exit PrintFamilies(const GlobalOptions& global, const Segment& segment) {
+  std::vector<FamilyInfo> families = segment.Families();
+  nlohmann::json doc = JsonDocument(global);
+  nlohmann::json& list = doc["families"] = nlohmann::json::array();
+  Table t({"FAMILY", "TYPE", "SERIES", "LIMIT", "OVERFLOWED"});
+  for (const FamilyInfo& f : families) {
+    list.push_back({{"name", f.name},
+                    {"type", TypeName(f.type)},
+                    {"series", f.series},
+                    {"overflow_series", f.overflow_series != 0},
+                    {"limit", f.limit},
+                    {"overflowed", f.overflowed}});
+    t.Add({f.name, std::string(TypeName(f.type)), std::to_string(f.series),
+           f.limit ? std::to_string(f.limit) : "-", std::to_string(f.overflowed)});
+  }
+  if (global.json)
+    PrintJson(doc);
+  else
+    t.Print(stdout);
+  return Exit::kOk;
+}
+
+Exit RunInfo(const GlobalOptions& global, const InfoOptions& opts) {
+  Segment segment = OpenSegment(global, Access::kReadOnly);
+  return opts.families ? PrintFamilies(global, segment) : PrintInfo(global, segment);
 }
 
 }  // namespace
@@ -118,13 +156,17 @@ Exit RunInfo(const GlobalOptions& global, const InfoOptions&) {
 void SetupInfo(CLI::App& app, Runner* out) {
   auto opts = std::make_shared<InfoOptions>();
   CLI::App* sub = app.add_subcommand("info", "Show the segment's path, format, capacity and use");
+  sub->add_flag("--families", opts->families,
+                "list the families instead, most series first, with their limit and the "
+                "registrations sent to their overflow series");
   sub->footer(R"(When registrations are refused the segment is full: existing metrics keep
 working; re-create it with a larger --max-metrics or --max-slots. Process-scoped
 series of exited processes are retired by shmstatsd every tick and their room reused.
 
 Examples:
   statsctl info
-  statsctl --segment myapp info --json | jq '.info.metrics_free')");
+  statsctl --segment myapp info --json | jq '.info.metrics_free'
+  statsctl info --families)");
   OnParsed(sub, opts, &RunInfo, out);
 }
 

@@ -83,6 +83,7 @@ void OnParsed(CLI::App* sub, std::shared_ptr<Options> options,
 void SetupList(CLI::App& app, Runner* out);
 void SetupGet(CLI::App& app, Runner* out);
 void SetupReset(CLI::App& app, Runner* out);
+void SetupDelete(CLI::App& app, Runner* out);
 void SetupInc(CLI::App& app, Runner* out);
 void SetupSet(CLI::App& app, Runner* out);
 void SetupAdd(CLI::App& app, Runner* out);
@@ -101,11 +102,12 @@ struct Subcommand {
 };
 // Every subcommand, in the order --help lists them.
 inline constexpr Subcommand kSubcommands[] = {
-    {"list", SetupList},       {"get", SetupGet},         {"reset", SetupReset},
-    {"inc", SetupInc},         {"set", SetupSet},         {"add", SetupAdd},
-    {"observe", SetupObserve}, {"info", SetupInfo},       {"create", SetupCreate},
-    {"remove", SetupRemove},   {"check", SetupCheck},     {"export", SetupExport},
-    {"watch", SetupWatch},     {"history", SetupHistory}, {"time", SetupTime},
+    {"list", SetupList},     {"get", SetupGet},         {"reset", SetupReset},
+    {"delete", SetupDelete}, {"inc", SetupInc},         {"set", SetupSet},
+    {"add", SetupAdd},       {"observe", SetupObserve}, {"info", SetupInfo},
+    {"create", SetupCreate}, {"remove", SetupRemove},   {"check", SetupCheck},
+    {"export", SetupExport}, {"watch", SetupWatch},     {"history", SetupHistory},
+    {"time", SetupTime},
 };
 // The subcommands main() must set up to parse argv: the one its first word (neither
 // an option nor the value of the global --segment) names; every one if that word

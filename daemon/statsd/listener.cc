@@ -142,6 +142,7 @@ class StatsdListener::Receiver {
   int64_t last_attach_ms_ = INT64_MIN / 2;
   std::string key_;  // reused: no allocation once it has grown
   std::unordered_map<std::string, Series, Hash, std::equal_to<>> series_;
+  uint64_t deletions_ = 0;     // the segment's deletions when the cache was last valid
   const size_t cache_budget_;  // bytes the cache may hold (its keys and entries)
   size_t cache_bytes_ = 0;
   uint64_t refused_series_[statsd::kResultCount] = {};  // for logging
@@ -256,6 +257,13 @@ void StatsdListener::Receive(size_t socket) {
 void StatsdListener::Ingest(std::string_view datagram) { receivers_[0]->Ingest(datagram); }
 
 void StatsdListener::Receiver::Ingest(std::string_view datagram) {
+  // Series were deleted (idle expiry, statsctl delete): handles of the cache may be
+  // theirs. Registering again brings back those that are still sent.
+  if (segment_ && segment_->Deletions() != deletions_) {
+    deletions_ = segment_->Deletions();
+    series_.clear();
+    cache_bytes_ = 0;
+  }
   statsd::ForEachLine(datagram, [&](std::string_view text) {
     statsd::Line line;
     Result r = statsd::ParseLine(text, line);
@@ -325,6 +333,8 @@ StatsdListener::Receiver::Series StatsdListener::Receiver::Register(const statsd
   Series s;
   MetricSpec spec;
   spec.name = statsd::EscapeName(line.name);
+  spec.ttl_seconds = owner_.ttl_seconds_;
+  spec.family_limit = owner_.family_limit_;
   statsd::ForEachTag(line.tags, [&](std::string_view k, std::string_view v) {
     spec.labels.emplace_back(statsd::EscapeName(k), std::string(v));
   });

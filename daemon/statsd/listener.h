@@ -53,6 +53,13 @@ class StatsdListener {
   static constexpr size_t kDefaultCacheBytes = 16 << 20;
   ~StatsdListener();
 
+  // What the series this listener registers carry (MetricSpec::ttl_seconds and
+  // family_limit). Call before Run().
+  void SetSeriesOptions(uint32_t ttl_seconds, uint32_t family_limit) {
+    ttl_seconds_ = ttl_seconds;
+    family_limit_ = family_limit;
+  }
+
   // Reads until Stop(); returns when every socket's thread has stopped.
   void Run();
   // Wakes the receiving threads (shutdown of the sockets' read side); may come
@@ -85,6 +92,8 @@ class StatsdListener {
   std::vector<std::unique_ptr<Receiver>> receivers_;  // one per socket, at least one
   std::string unix_path_;                             // removed again by the destructor
   int udp_port_ = 0;
+  uint32_t ttl_seconds_ = 0;
+  uint32_t family_limit_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> counts_[statsd::kResultCount] = {};
   std::atomic<uint64_t> datagrams_{0};

@@ -2,6 +2,7 @@
 // The C ABI (shmstats/shmstats_c.h) over the C++ library: exceptions become status
 // codes and a per-thread message; handles are the C++ handles' bytes.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <functional>
@@ -36,9 +37,14 @@ static_assert(offsetof(shmstats_metric_options, scope) ==
                   offsetof(shmstats_metric_options, striping) + 8 &&
               offsetof(shmstats_metric_options, zero_threshold) ==
                   offsetof(shmstats_metric_options, scope) + 8 &&
-              offsetof(shmstats_metric_options, reserved) ==
+              offsetof(shmstats_metric_options, ttl_seconds) ==
                   offsetof(shmstats_metric_options, zero_threshold) + 8 &&
-              sizeof(shmstats_metric_options) == offsetof(shmstats_metric_options, reserved) + 40);
+              offsetof(shmstats_metric_options, reserved) ==
+                  offsetof(shmstats_metric_options, ttl_seconds) + 8 &&
+              sizeof(shmstats_metric_options) == offsetof(shmstats_metric_options, reserved) + 32);
+// 0.5 took family_limit from the segment options' reserved words: same size.
+static_assert(sizeof(shmstats_segment_options) == 56 &&
+              offsetof(shmstats_segment_options, family_limit) == 24);
 static_assert(static_cast<int>(Scope::kProcess) == SHMSTATS_SCOPE_PROCESS &&
               static_cast<int>(Scope::kShared) == SHMSTATS_SCOPE_SHARED);
 
@@ -162,6 +168,8 @@ SegmentOptions ToOptions(const shmstats_segment_options* o) {
   if (!o) return out;
   RequireKnown(o, o->size, sizeof(*o), "shmstats_segment_options.size is wrong: call _init");
   for (uint64_t r : o->reserved) Require(r == 0, "shmstats_segment_options.reserved must be zero");
+  Require(o->reserved0 == 0, "shmstats_segment_options.reserved0 must be zero");
+  out.family_limit = o->family_limit;
   out.max_metrics = o->max_metrics;
   out.max_slots = o->max_slots;
   out.mode = static_cast<mode_t>(o->mode);
@@ -193,6 +201,8 @@ MetricSpec ToSpec(const shmstats_metric_options* o) {
   if (o->help) spec.help = o->help;
   if (o->unit) spec.unit = o->unit;
   spec.scope = o->scope == SHMSTATS_SCOPE_PROCESS ? Scope::kProcess : Scope::kShared;
+  spec.ttl_seconds = o->ttl_seconds;
+  spec.family_limit = o->family_limit;
   return spec;
 }
 
@@ -436,6 +446,29 @@ shmstats_status shmstats_segment_retire_exited(shmstats_segment* segment, uint32
   return Guard([&] {
     uint32_t n = segment->segment.RetireExited();
     if (retired) *retired = n;
+  });
+}
+
+shmstats_status shmstats_segment_delete(shmstats_segment* segment, const char* name,
+                                        const shmstats_label* labels, size_t n_labels,
+                                        int all_labels, uint32_t* deleted) {
+  if (!segment) return Fail(SHMSTATS_INVALID_ARGUMENT, "segment is NULL");
+  return Guard([&] {
+    Require(name != nullptr, "the metric name is NULL");
+    Require(n_labels == 0 || labels != nullptr, "labels is NULL but n_labels is not 0");
+    Labels want;
+    for (size_t i = 0; i < n_labels; ++i) {
+      Require(labels[i].name && labels[i].value, "a label name or value is NULL");
+      want.emplace_back(labels[i].name, labels[i].value);
+    }
+    std::sort(want.begin(), want.end());
+    const std::string_view family = name;
+    auto n = segment->segment
+                 .Delete([&](const MetricSnapshot& m) {
+                   return m.name == family && (all_labels || m.labels == want);
+                 })
+                 .size();
+    if (deleted) *deleted = static_cast<uint32_t>(n);
   });
 }
 

@@ -70,6 +70,13 @@ struct Header {
   std::atomic<uint64_t> reused;        // 152: retired descriptors taken again
   std::atomic<uint64_t> reusable;      // 160: hint: retired descriptors not yet reused
   std::atomic<uint64_t> reuse_cursor;  // 168: hint: where the next reuse scan starts
+  // Series lifecycle (docs/segment-format.md, "Deleted series" and "Family limits").
+  uint64_t family_table_offset;      // 176: the family table after the data area; 0: absent
+  uint32_t family_limit;             // 184: default series per family; 0: no limit
+  uint32_t reserved_life0;           // 188
+  std::atomic<uint64_t> deleted;     // 192: series deleted so far (only grows)
+  std::atomic<uint64_t> revived;     // 200: deleted series registered again (only grows)
+  std::atomic<uint64_t> overflowed;  // 208: registrations sent to an overflow series
 };
 
 // Descriptor state word: top two bits are the state, the low 62 bits the key hash.
@@ -150,8 +157,38 @@ struct Descriptor {
   uint64_t process_start;           //  64: process scope: owner's start time (clock ticks)
   std::atomic<uint64_t> life;       //  72: process scope: Life(); 0 for shared series
   uint32_t string_capacity;         //  80: process scope: string bytes it owns (reuse)
-  uint8_t reserved2[44];            //  84
+  uint32_t ttl_seconds;             //  84: shared: idle time after which shmstatsd deletes it
+  std::atomic<uint64_t> gone;       //  88: shared: the deletion word, Gone(); 0 for most
+  uint32_t family_slot;             //  96: family index entry + 1 (its family table entry)
+  uint8_t reserved2[28];            // 100
 };
+
+// A shared descriptor's deletion word (Descriptor::gone): bits 0..1 the phase, bits
+// 2..31 the pid of the process that last moved it, bits 32..63 the generation (how
+// many times the series was registered again after a delete). 0: never deleted.
+enum GonePhase : uint64_t {
+  kPresent = 0,   // shown by readers
+  kDeleted = 1,   // hidden; its room waits for its key to be registered again
+  kReviving = 2,  // the actor is zeroing its values for the key's new registration
+};
+inline constexpr uint64_t kGonePhaseMask = 3;
+inline constexpr uint64_t Gone(uint64_t generation, uint32_t actor, uint64_t phase) {
+  return (generation << 32) | (uint64_t{actor & 0x3fffffffu} << 2) | phase;
+}
+inline constexpr uint64_t GonePhaseOf(uint64_t gone) { return gone & kGonePhaseMask; }
+inline constexpr uint32_t GoneActor(uint64_t gone) {
+  return static_cast<uint32_t>(gone >> 2) & 0x3fffffffu;
+}
+inline constexpr uint64_t GoneGeneration(uint64_t gone) { return gone >> 32; }
+
+// The family table (at Header::family_table_offset when not 0): one entry per
+// family-index entry, at the same position, for the family that entry holds.
+struct FamilyRecord {
+  std::atomic<uint32_t> series;      // 0: series of the family counted against its limit
+  std::atomic<uint32_t> limit;       // 4: its own limit (first registration asking one); 0: none
+  std::atomic<uint64_t> overflowed;  // 8: registrations sent to its overflow series
+};
+inline constexpr uint32_t kFamilyEntrySize = 16;
 
 // Slots of a metric, from slot_offset (n = bucket_count):
 //   counter:   [value u64][reset total u64]
@@ -208,7 +245,10 @@ static_assert(BoundsOffset(8, 2) == 32 && HistogramResetBase(8, 2) == 39 &&
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
 static_assert(std::is_standard_layout_v<Header> && std::is_standard_layout_v<Descriptor>);
-static_assert(sizeof(Header) == 176 && sizeof(Header) <= kHeaderSize);
+static_assert(sizeof(Header) == 216 && sizeof(Header) <= kHeaderSize);
+static_assert(offsetof(Header, family_table_offset) == 176 && offsetof(Header, deleted) == 192 &&
+              offsetof(Header, overflowed) == 208);
+static_assert(sizeof(FamilyRecord) == kFamilyEntrySize);
 static_assert(offsetof(Header, retired) == 144 && offsetof(Header, reuse_cursor) == 168);
 static_assert(offsetof(Header, series_used) == 104 && offsetof(Header, abandoned) == 136);
 static_assert(sizeof(Descriptor) == kDescriptorSize && kPage % kDescriptorSize == 0);
@@ -217,6 +257,8 @@ static_assert(offsetof(Descriptor, name_len) == 32 && offsetof(Descriptor, strin
 static_assert(offsetof(Descriptor, min_key) == 48 && offsetof(Descriptor, process_start) == 64);
 static_assert(offsetof(Descriptor, fold_target) == 60 && offsetof(Descriptor, life) == 72 &&
               offsetof(Descriptor, string_capacity) == 80);
+static_assert(offsetof(Descriptor, ttl_seconds) == 84 && offsetof(Descriptor, gone) == 88 &&
+              offsetof(Descriptor, family_slot) == 96);
 static_assert(sizeof(Slot) == 8 && alignof(Slot) == 8);
 
 }  // namespace shmstats::layout

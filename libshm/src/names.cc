@@ -84,6 +84,11 @@ bool IsValidUtf8(std::string_view s) noexcept {
   return true;
 }
 
+const std::string& OverflowLabels() {
+  static const std::string encoded = std::string(kOverflowLabel) + '\0' + "true" + '\0';
+  return encoded;
+}
+
 std::string CheckSpecAndEncodeLabels(const MetricSpec& spec, bool histogram) {
   ValidateMetricName(spec.name);
   if (spec.help.size() > kMaxHelpBytes)

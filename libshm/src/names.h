@@ -22,6 +22,9 @@ bool DecodeLabels(std::string_view encoded, Labels* out, std::string* why);
 bool IsValidMetricName(std::string_view name) noexcept;
 bool IsValidUtf8(std::string_view s) noexcept;
 
+// The encoded labels of a family's overflow series: {otel_metric_overflow="true"}.
+const std::string& OverflowLabels();
+
 // The 62-bit key hash stored in a descriptor's state word.
 uint64_t KeyHash(std::string_view name, std::string_view encoded_labels) noexcept;
 // KeyHash(name, encoded_labels), and KeyHash(name, "") (the family's) in *family, in

@@ -67,11 +67,12 @@ void CheckOwnership(int fd, const std::string& path, const std::string& name) {
       !IsShmstatsSystemUser(st.st_uid)) {
     throw Error(
         Errc::kPermission,
-        fmt::format("segment {} is owned by {} (uid {}), not by you ({}), root, the shmstats "
-                    "system user or $SHMSTATS_SEGMENT_OWNER: refused, as another user may have created "
-                    "it to take over the name; remove it (statsctl remove {}) and create "
-                    "it again, or if you trust that user set SHMSTATS_SEGMENT_OWNER={}",
-                    path, UserName(st.st_uid), st.st_uid, UserName(me), name, UserName(st.st_uid)));
+        fmt::format(
+            "segment {} is owned by {} (uid {}), not by you ({}), root, the shmstats "
+            "system user or $SHMSTATS_SEGMENT_OWNER: refused, as another user may have created "
+            "it to take over the name; remove it (statsctl remove {}) and create "
+            "it again, or if you trust that user set SHMSTATS_SEGMENT_OWNER={}",
+            path, UserName(st.st_uid), st.st_uid, UserName(me), name, UserName(st.st_uid)));
   }
   if (st.st_mode & S_IWOTH) {
     throw Error(Errc::kPermission,

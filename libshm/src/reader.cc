@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <bit>
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "buckets.h"
+#include "families.h"
 #include "names.h"
 #include "ownership.h"
 #include "process_identity.h"
@@ -42,6 +44,10 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
   // is loaded before and after the copy (a seqlock), and a copy it does not bracket
   // unchanged, or that is not live, is left out.
   const uint64_t life = shared.life.load(std::memory_order_acquire);
+  // A deleted shared series is hidden; its word is loaded again after its values
+  // are (RecheckPresent), so that a revival's zeroing is never shown either.
+  const uint64_t gone = shared.gone.load(std::memory_order_acquire);
+  if (layout::GonePhaseOf(gone) != layout::kPresent) return false;
   uint64_t state = shared.state.load(std::memory_order_acquire);
   if ((state & layout::kStateMask) != layout::kPublished) return false;
   if (life != 0 && layout::LifePhaseOf(life) != layout::kLiveOwned) return false;
@@ -115,6 +121,10 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
   where->life = life;
   where->process_pid = d.process_pid;
   where->process_start = d.process_start;
+  where->fold_target = d.fold_target;
+  where->gone = gone;
+  m->generation = static_cast<uint32_t>(layout::GoneGeneration(gone));
+  m->ttl_seconds = d.scope == layout::kScopeShared ? d.ttl_seconds : 0;
   if (m->type != MetricType::kHistogram) return true;
 
   HistogramValue& h = m->histogram;
@@ -213,6 +223,18 @@ void ReadValues(const detail::SegmentImpl& s, const Located& where, MetricSnapsh
       break;
     }
   }
+}
+
+// True if the series read under `where` is still shown: not deleted (nor revived)
+// since, and for a process-scoped series, its aggregate neither.
+bool StillPresent(const detail::SegmentImpl& s, const MetricSnapshot& m, const Located& where) {
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (where.life == 0)
+    return s.descriptor(m.index).gone.load(std::memory_order_relaxed) == where.gone;
+  if (where.fold_target == 0 || where.fold_target > s.series_used()) return true;  // reported later
+  return layout::GonePhaseOf(
+             s.descriptor(where.fold_target - 1).gone.load(std::memory_order_acquire)) ==
+         layout::kPresent;
 }
 
 template <class Visit>
@@ -386,9 +408,11 @@ Snapshot ReadPass(const detail::SegmentImpl& s, const std::vector<uint64_t>& bef
           (m.type == MetricType::kGauge && !live.Alive(where.process_pid, where.process_start)))
         return;
       ReadValues(s, where, &m, /*take=*/false);
-      process_series.emplace_back(where.hash, std::move(m));
+      if (StillPresent(s, m, where)) process_series.emplace_back(where.hash, std::move(m));
       return;
     }
+    ReadValues(s, where, &m, /*take=*/false);
+    if (!StillPresent(s, m, where)) return;
     const size_t at = snap.metrics.size();
     auto [same_key, new_series] = series.Emplace(where.hash, at);
     const MetricSnapshot* other = new_series ? nullptr : &snap.metrics[same_key];
@@ -404,7 +428,6 @@ Snapshot ReadPass(const detail::SegmentImpl& s, const std::vector<uint64_t>& bef
                                           m.name, TypeName(other->type), TypeName(m.type)));
       return;
     }
-    ReadValues(s, where, &m, /*take=*/false);
     snap.metrics.push_back(std::move(m));
   });
   Aggregate(snap.metrics, series, process_series, &snap.problems);
@@ -464,6 +487,36 @@ std::vector<MetricSnapshot> Segment::Reset(
   std::vector<std::string> unmatched;  // a process series whose aggregate was not selected
   Aggregate(taken, series, process_series, &unmatched);
   return taken;
+}
+
+std::vector<MetricSnapshot> Segment::Delete(
+    const std::function<bool(const MetricSnapshot&)>& select) {
+  impl_->RequireWritable("delete metrics");
+  detail::CheckMappedSize(*impl_);
+  const detail::SegmentImpl& s = *impl_;
+  const auto self = static_cast<uint32_t>(getpid());
+  std::vector<MetricSnapshot> deleted;
+  ForEachPublished(s, nullptr, [&](MetricSnapshot& m, const Located& where) {
+    if (where.life != 0) return;               // process series go with their aggregate
+    ReadValues(s, where, &m, /*take=*/false);  // select may look at the values too
+    if (!select(m)) return;
+    Descriptor& d = s.descriptor(m.index);
+    uint64_t gone = where.gone;
+    if (!d.gone.compare_exchange_strong(
+            gone, layout::Gone(layout::GoneGeneration(gone), self, layout::kDeleted),
+            std::memory_order_acq_rel, std::memory_order_relaxed))
+      return;  // deleted or revived meanwhile
+    ReadValues(s, where, &m, /*take=*/false);
+    s.header().deleted.fetch_add(1, std::memory_order_relaxed);
+    const bool overflow = m.labels.size() == 1 && m.labels[0].first == kOverflowLabel;
+    families::GiveBack(s, overflow, d.family_slot - 1);
+    deleted.push_back(std::move(m));
+  });
+  return deleted;
+}
+
+uint64_t Segment::Deletions() const noexcept {
+  return impl_->header().deleted.load(std::memory_order_acquire);
 }
 
 }  // namespace shmstats

@@ -28,6 +28,7 @@
 #include <cstring>
 
 #include "buckets.h"
+#include "families.h"
 #include "names.h"
 #include "ownership.h"
 #include "process_series.h"
@@ -45,12 +46,16 @@ struct Request {
   const MetricSpec& spec;
   std::string labels;  // encoded
   buckets::Layout buckets;
-  uint64_t hash;      // key hash: name and labels
-  uint64_t family;    // hash of the name alone
-  uint32_t slots;     // slots this metric needs
-  uint8_t stripes;    // 0: not striped
-  uint8_t flags = 0;  // layout::kFlag*
+  uint64_t hash;          // key hash: name and labels
+  uint64_t family;        // hash of the name alone
+  uint32_t slots;         // slots this metric needs
+  uint8_t stripes;        // 0: not striped
+  uint8_t flags = 0;      // layout::kFlag*
+  bool overflow = false;  // the family's overflow series: never counted against its limit
 };
+
+// Thrown (inside this file only) when r's family is at its series limit.
+struct FamilyFull {};
 
 std::string SeriesName(const Request& r) {
   std::string out = r.spec.name;
@@ -147,18 +152,25 @@ void CheckRoom(const detail::SegmentImpl& s, const Request& r) {
   if (std::string why = NoRoom(s, r); !why.empty()) Refuse(s, why);
 }
 
-// Step 2: the family's type, decided once by a CAS from 0.
-void ReserveFamily(const detail::SegmentImpl& s, const Request& r) {
+// Step 2: the family's type, decided once by a CAS from 0. Returns the family's
+// index position (its family table entry's too).
+uint32_t ReserveFamily(const detail::SegmentImpl& s, const Request& r) {
   const uint64_t want = layout::FamilyEntry(r.family, static_cast<uint8_t>(r.type));
   const uint32_t mask = s.index_entries - 1;
   for (uint32_t k = 0, i = r.family & mask; k < s.index_entries; ++k, i = (i + 1) & mask) {
     auto& entry = s.family_entry(i);
     uint64_t e = entry.load(std::memory_order_acquire);
+    // The family's table entry is reserved before the family exists: whoever sees the
+    // family-index entry may touch it.
+    if (e == 0 && s.family_table_offset != 0 &&
+        !s.Reserve(s.family_table_offset + uint64_t{i} * layout::kFamilyEntrySize,
+                   layout::kFamilyEntrySize))
+      NoMemory(s, r);
     if (e == 0 && entry.compare_exchange_strong(e, want, std::memory_order_acq_rel,
                                                 std::memory_order_acquire))
-      return;
+      return i;
     if ((e & layout::kHashMask) != (want & layout::kHashMask)) continue;
-    if (e == want) return;
+    if (e == want) return i;
     throw Error(
         Errc::kTypeMismatch,
         fmt::format("metric family {} already has {} series; {} cannot be a {}", r.spec.name,
@@ -228,14 +240,17 @@ void Fill(const detail::SegmentImpl& s, Descriptor& d, const Request& r, uint64_
   d.unit_len = r.spec.unit.size();
   d.strings = at;
   d.slot_offset = static_cast<uint32_t>(offset);
+  d.ttl_seconds = r.spec.scope == Scope::kShared ? r.spec.ttl_seconds : 0;
   layout::Slot* slots = s.slots() + offset;
   for (size_t i = 0; i < r.buckets.bounds.size(); ++i)
     slots[layout::BoundsOffset(d.bucket_count, r.stripes) + i].store(
         std::bit_cast<uint64_t>(r.buckets.bounds[i]), std::memory_order_relaxed);
 }
 
-// Step 3 up to the link: a descriptor claimed for r, fully written. Throws kFull.
-uint32_t Claim(const detail::SegmentImpl& s, const Request& r, uint32_t self) {
+// Step 3 up to the link: a descriptor claimed for r, fully written, in the family at
+// index position `family` (kNone: a process-scoped series). Throws kFull.
+uint32_t Claim(const detail::SegmentImpl& s, const Request& r, uint32_t self,
+               uint32_t family = kNone) {
   layout::Header& h = s.header();
   uint64_t index = 0;
   auto directory = [&s](uint64_t i, uint64_t n) {
@@ -266,6 +281,7 @@ uint32_t Claim(const detail::SegmentImpl& s, const Request& r, uint32_t self) {
     if (!Bump(s, h.slots_used, r.slots, layout::kCacheLineSlots, s.max_slots, r, data, &offset))
       no_room();
     Fill(s, d, r, at, offset);
+    d.family_slot = family == kNone ? 0 : family + 1;
     d.slot_count = r.slots;
     d.string_capacity = static_cast<uint32_t>(bytes);
   } catch (...) {
@@ -299,19 +315,66 @@ Descriptor* Linked(const detail::SegmentImpl& s, uint64_t entry, const Request& 
              : nullptr;
 }
 
+// Registers the deleted series d (r's key) again: its values zeroed, then shown
+// (docs/segment-format.md, "Deleted series"). A revival left midway by a dead actor
+// is redone; one under way in a live process is left to it (its zeroing may take
+// what the caller records before it ends). Throws FamilyFull.
+void Revive(const detail::SegmentImpl& s, Descriptor& d, const Request& r, uint32_t self) {
+  uint64_t gone = d.gone.load(std::memory_order_acquire);
+  for (;;) {
+    const uint64_t phase = layout::GonePhaseOf(gone);
+    if (phase == layout::kPresent) return;
+    if (phase == layout::kReviving && !detail::OwnerDead(layout::GoneActor(gone))) return;
+    const bool fresh = phase == layout::kDeleted;
+    if (fresh && !families::Take(s, d.family_slot - 1, r.spec.family_limit, r.overflow))
+      throw FamilyFull{};
+    const uint64_t generation = layout::GoneGeneration(gone) + (fresh ? 1 : 0);
+    if (d.gone.compare_exchange_strong(gone, layout::Gone(generation, self, layout::kReviving),
+                                       std::memory_order_acq_rel, std::memory_order_acquire)) {
+      // Readers skip it (not present) and check the word again after copying values.
+      std::atomic_thread_fence(std::memory_order_release);
+      layout::Slot* slots = detail::CheckedSlots(s, d);
+      const uint32_t bounds = d.type == static_cast<uint8_t>(MetricType::kHistogram)
+                                  ? layout::BoundsOffset(d.bucket_count, d.stripes)
+                                  : d.slot_count;
+      const uint32_t after_bounds = d.type == static_cast<uint8_t>(MetricType::kHistogram)
+                                        ? bounds + d.bucket_count - 1
+                                        : d.slot_count;
+      for (uint32_t i = 0; i < d.slot_count; ++i)
+        if (i < bounds || i >= after_bounds) slots[i].store(0, std::memory_order_relaxed);
+      d.gone.store(layout::Gone(generation, self, layout::kPresent), std::memory_order_release);
+      if (fresh) s.header().revived.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (fresh) families::GiveBack(s, r.overflow, d.family_slot - 1);
+  }
+}
+
 // Find-or-create; returns the published descriptor for r, compatible with it.
+// Throws FamilyFull when r is a new series of a family at its limit.
 const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
   const auto self = static_cast<uint32_t>(getpid());
   const uint32_t mask = s.index_entries - 1;
-  uint32_t own = kNone;  // our claimed, not yet linked descriptor
+  uint32_t own = kNone;     // our claimed, not yet linked descriptor
+  uint32_t family = kNone;  // its family's index position
+  auto give_up = [&] {
+    Abandon(s, s.descriptor(own), r);
+    families::GiveBack(s, r.overflow, family);
+  };
   for (uint32_t k = 0, i = r.hash & mask; k < s.index_entries; ++k, i = (i + 1) & mask) {
     auto& entry = s.series_entry(i);
     uint64_t e = entry.load(std::memory_order_acquire);
     if (e == 0) {
       if (own == kNone) {
         CheckRoom(s, r);
-        ReserveFamily(s, r);
-        own = Claim(s, r, self);
+        family = ReserveFamily(s, r);
+        if (!families::Take(s, family, r.spec.family_limit, r.overflow)) throw FamilyFull{};
+        try {
+          own = Claim(s, r, self, family);
+        } catch (...) {
+          families::GiveBack(s, r.overflow, family);
+          throw;
+        }
       }
       // Release: the descriptor, its strings and bounds are complete for whoever
       // acquires this entry.
@@ -324,12 +387,13 @@ const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
       // Someone linked this entry first: look at what they linked.
     }
     if (Descriptor* d = Linked(s, e, r)) {
-      if (own != kNone) Abandon(s, s.descriptor(own), r);
+      if (own != kNone) give_up();
       CheckCompatible(s, *d, r);
+      if (d->scope == layout::kScopeShared) Revive(s, *d, r, self);
       return *d;
     }
   }
-  if (own != kNone) Abandon(s, s.descriptor(own), r);
+  if (own != kNone) give_up();
   Refuse(s, fmt::format("all {} series index entries are used", s.index_entries));
 }
 
@@ -434,9 +498,27 @@ const Descriptor& FindOrCreateInProcess(detail::SegmentImpl& s, const Request& r
   return d;
 }
 
-// The series r names for this process: shared or process-scoped.
+// The series r names for this process: shared or process-scoped; past its family's
+// limit, the family's overflow series (counted).
 const Descriptor& Register(detail::SegmentImpl& s, const Request& r) {
-  return r.spec.scope == Scope::kProcess ? FindOrCreateInProcess(s, r) : FindOrCreate(s, r);
+  auto find = [&s](const Request& q) -> const Descriptor& {
+    return q.spec.scope == Scope::kProcess ? FindOrCreateInProcess(s, q) : FindOrCreate(s, q);
+  };
+  try {
+    return find(r);
+  } catch (const FamilyFull&) {
+  }
+  Request overflow = r;
+  overflow.labels = names::OverflowLabels();
+  overflow.hash = names::KeyHash(r.spec.name, overflow.labels);
+  overflow.overflow = true;
+  const Descriptor& d = find(overflow);
+  // The family's record: the overflow series' (shared, or its process series' aggregate).
+  const Descriptor& shared = d.scope == layout::kScopeShared ? d : s.descriptor(d.fold_target - 1);
+  if (layout::FamilyRecord* f = families::Record(s, shared.family_slot - 1))
+    f->overflowed.fetch_add(1, std::memory_order_relaxed);
+  s.header().overflowed.fetch_add(1, std::memory_order_relaxed);
+  return d;
 }
 
 // Stripes of a striped metric: this machine's CPUs, rounded up to a power of two.
@@ -462,6 +544,7 @@ Request MakeRequest(MetricType type, const MetricSpec& spec, const Buckets* b,
     r.slots = layout::MetricSlots(
         histogram ? static_cast<uint32_t>(r.buckets.bounds.size() + 1) : 0, r.stripes);
   r.hash = names::KeyHashes(spec.name, r.labels, &r.family);
+  r.overflow = r.labels == names::OverflowLabels();
   return r;
 }
 

@@ -79,13 +79,16 @@ struct Geometry {
   uint64_t strings_offset;
   uint64_t string_bytes;
   uint64_t data_offset;
+  uint64_t family_table_offset;  // the first region after the data area
   uint64_t total_size;
 };
 
 uint64_t PageUp(uint64_t n) { return (n + layout::kPage - 1) / layout::kPage * layout::kPage; }
 
-// REQUIRES: capacities within their limits (so nothing here overflows).
-Geometry GeometryFor(uint32_t max_metrics, uint32_t max_slots, uint64_t string_bytes) {
+// REQUIRES: capacities within their limits (so nothing here overflows). Without
+// family_table (a segment made before it), the file ends after the data area.
+Geometry GeometryFor(uint32_t max_metrics, uint32_t max_slots, uint64_t string_bytes,
+                     bool family_table = true) {
   Geometry g{};
   g.index_entries = layout::kMinIndexEntries;
   while (g.index_entries < 2 * uint64_t{max_metrics}) g.index_entries *= 2;
@@ -95,6 +98,10 @@ Geometry GeometryFor(uint32_t max_metrics, uint32_t max_slots, uint64_t string_b
   g.string_bytes = string_bytes;
   g.data_offset = g.strings_offset + string_bytes;
   g.total_size = PageUp(g.data_offset + uint64_t{max_slots} * sizeof(layout::Slot));
+  if (family_table) {
+    g.family_table_offset = g.total_size;
+    g.total_size += PageUp(uint64_t{g.index_entries} * layout::kFamilyEntrySize);
+  }
   return g;
 }
 
@@ -137,6 +144,7 @@ void StoreGeometry(To& to, uint32_t max_metrics, uint32_t max_slots, const Geome
   to.strings_offset = g.strings_offset;
   to.string_bytes = g.string_bytes;
   to.data_offset = g.data_offset;
+  to.family_table_offset = g.family_table_offset;
 }
 
 // Checks the header geometry against the file: everything later trusts these numbers.
@@ -166,16 +174,16 @@ void ValidateHeader(detail::SegmentImpl& s, uint64_t file_size) {
         fmt::format("capacity of {} metrics, {} slots and {} string bytes is out of "
                     "range",
                     h.max_metrics, h.max_slots, h.string_bytes));
-  Geometry g = GeometryFor(h.max_metrics, h.max_slots, h.string_bytes);
+  Geometry g = GeometryFor(h.max_metrics, h.max_slots, h.string_bytes, h.family_table_offset != 0);
   if (h.index_entries != g.index_entries || h.series_index_offset != layout::kHeaderSize ||
       h.family_index_offset != g.family_index_offset || h.directory_offset != g.directory_offset ||
       h.strings_offset != g.strings_offset || h.data_offset != g.data_offset ||
-      h.total_size != g.total_size)
-    throw corrupt(
-        fmt::format("index size {}, offsets {}/{}/{}/{}/{} and size {} do not match its "
-                    "capacity",
-                    h.index_entries, h.series_index_offset, h.family_index_offset,
-                    h.directory_offset, h.strings_offset, h.data_offset, h.total_size));
+      h.family_table_offset != g.family_table_offset || h.total_size != g.total_size)
+    throw corrupt(fmt::format(
+        "index size {}, offsets {}/{}/{}/{}/{}/{} and size {} do not match its "
+        "capacity",
+        h.index_entries, h.series_index_offset, h.family_index_offset, h.directory_offset,
+        h.strings_offset, h.data_offset, h.family_table_offset, h.total_size));
   if (h.total_size != file_size)
     throw corrupt(fmt::format("header says {} bytes but the file has {}", h.total_size, file_size));
   StoreGeometry(s, h.max_metrics, h.max_slots, g);
@@ -272,6 +280,7 @@ Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
     h.descriptor_size = layout::kDescriptorSize;
     StoreGeometry(h, options.max_metrics, options.max_slots, g);
     h.total_size = g.total_size;
+    h.family_limit = options.family_limit;
     h.created_unix_ns = NowUnixNs();
     h.instance_id = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^ NowUnixNs();
     // Release: every field above is visible to whoever sees the magic.
@@ -384,14 +393,23 @@ SegmentInfo Segment::Info() const {
   info.strings_used =
       std::min<uint64_t>(h.strings_used.load(std::memory_order_relaxed), s.string_bytes);
   info.registrations_refused = h.refused.load(std::memory_order_relaxed);
+  info.deleted_total = h.deleted.load(std::memory_order_relaxed);
+  info.revived_total = h.revived.load(std::memory_order_relaxed);
+  info.overflowed_total = h.overflowed.load(std::memory_order_relaxed);
+  info.family_table = s.family_table_offset != 0;
+  info.family_limit = info.family_table ? h.family_limit : 0;
   info.created_unix_ns = h.created_unix_ns;
   info.instance_id = h.instance_id;
   info.descriptors_used = s.series_used();
   for (uint32_t i = 0, n = info.descriptors_used; i < n; ++i) {
     uint64_t state = s.descriptor(i).state.load(std::memory_order_relaxed) & layout::kStateMask;
     const uint64_t life = s.descriptor(i).life.load(std::memory_order_relaxed);
-    info.metrics_used += state == layout::kPublished &&
+    const bool deleted =
+        layout::GonePhaseOf(s.descriptor(i).gone.load(std::memory_order_relaxed)) !=
+        layout::kPresent;
+    info.metrics_used += state == layout::kPublished && !deleted &&
                          (life == 0 || layout::LifePhaseOf(life) == layout::kLiveOwned);
+    info.series_deleted += state == layout::kPublished && deleted;
     info.metrics_abandoned += state == layout::kAbandoned;
     info.claims_dead +=
         state == layout::kClaimed &&

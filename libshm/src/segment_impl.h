@@ -37,6 +37,7 @@ struct detail::SegmentImpl {
   uint64_t strings_offset = 0;
   uint64_t string_bytes = 0;
   uint64_t data_offset = 0;
+  uint64_t family_table_offset = 0;  // 0: a segment made without a family table
   // Explicit histograms' bucket lookup tables, in process memory (registry.cc).
   buckets::Tables bucket_tables;
   // This process's process-scoped series: key hash -> descriptor index, valid for
@@ -70,6 +71,10 @@ struct detail::SegmentImpl {
     return reinterpret_cast<std::atomic<uint64_t>*>(base() + family_index_offset)[i];
   }
   char* strings() const { return base() + strings_offset; }
+  // REQUIRES: family_table_offset != 0 and i < index_entries.
+  layout::FamilyRecord& family_record(uint32_t i) const {
+    return reinterpret_cast<layout::FamilyRecord*>(base() + family_table_offset)[i];
+  }
   layout::Slot* slots() const { return reinterpret_cast<layout::Slot*>(base() + data_offset); }
 
   // Descriptors below the series cursor, at most max_metrics: the only ones a reader

@@ -176,5 +176,25 @@ TEST(TakeRecordTest, IntervalValuesAndNamesMovedOrCopied) {
   EXPECT_TRUE(rec.samples[0].histogram.counts.empty());
 }
 
+// A deleted series simply stops (nothing recorded for it); registered again it is a
+// new life from zero, even when it comes back before the next tick at the same index.
+TEST(AggregatorTest, ADeletedAndRevivedSeriesCountsItsNewLifeFromZero) {
+  auto revived = [](uint64_t value, uint32_t generation) {
+    MetricSnapshot m = CounterAt(0, "a_total", value);
+    m.generation = generation;
+    return m;
+  };
+  Aggregator agg;
+  agg.Next(At(100, {revived(50, 0), CounterAt(1, "b_total", 1)}), 1000);
+  TickResult r = agg.Next(At(101, {CounterAt(1, "b_total", 2)}), 1000);  // a_total deleted
+  ASSERT_EQ(r.stats.size(), 1u);
+  EXPECT_EQ(TakeRecord(r).samples.size(), 1u);
+  r = agg.Next(At(102, {revived(3, 1), CounterAt(1, "b_total", 3)}), 1000);
+  EXPECT_EQ(r.stats[0].delta, 3u);
+  r = agg.Next(At(103, {revived(2, 2), CounterAt(1, "b_total", 4)}), 1000);  // within a tick
+  EXPECT_EQ(r.stats[0].delta, 2u);  // not 2 - 3 (a wrap)
+  EXPECT_NE(SeriesIdentity(revived(0, 1)), SeriesIdentity(revived(0, 2)));
+}
+
 }  // namespace
 }  // namespace shmstats::daemon

@@ -23,6 +23,8 @@ sc export --format json > "$D/export.json" || fail "export"
 sc export --json > "$D/export2.json" || fail "export --json"
 sc watch --json --interval 0.05 --count 2 > "$D/watch.json" || fail "watch"
 sc reset 'errors_total{kind="refused"}' --json > "$D/reset.json" || fail "reset"
+sc info --families --json > "$D/families.json" || fail "info --families"
+sc delete 'ratio' --json > "$D/delete.json" || fail "delete"
 sc remove --json > "$D/remove.json" || fail "remove"
 "$STATSCTL" --segment "$S" remove --force --json > "$D/remove-force.json" || fail "remove -f"
 

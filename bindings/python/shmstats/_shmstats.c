@@ -202,7 +202,15 @@ static PyObject* segment_retire_exited(SegmentObject* self, PyObject* unused) {
   return PyLong_FromUnsignedLong(n);
 }
 
+/* Segment.delete(name, labels=None): deletes the series `name` with exactly these
+ * (name, value) labels, or every series called name when labels is None; returns
+ * how many. */
+static PyObject* segment_delete(PyObject* self, PyObject* args);
+
 static PyMethodDef segment_methods[] = {
+    {"delete", (PyCFunction)segment_delete, METH_VARARGS,
+     "delete(name, labels=None): deletes the series called name with exactly these (name, "
+     "value) labels, or all of them when labels is None; returns how many."},
     {"read", (PyCFunction)segment_read, METH_NOARGS, "Every metric as a list of dicts."},
     {"reset", (PyCFunction)segment_reset, METH_VARARGS,
      "reset(name=None): atomically zeroes every series called name (all when None); "
@@ -313,21 +321,53 @@ static PyObject* record_kw(CoreObject* self, const char* method, PyObject* const
 }
 
 /* Registers the series and binds this core to it:
- * _bind(segment, kind, name, labels, help, unit, scope=0, bounds=None, exponential=None)
+ * _bind(segment, kind, name, labels, help, unit, scope=0, bounds=None, exponential=None,
+ *       ttl_seconds=0, family_limit=0)
  * kind: 1 float counter, 2 gauge, 3 histogram; labels: a sequence of (name, value)
  * pairs of str; bounds: explicit finite bounds; exponential: (min, max, schema). */
+/* labels, a sequence of (name, value) tuples, as an array (*out, *n; PyMem_Free it)
+ * whose strings live in the returned sequence (Py_DECREF it after). NULL on error. */
+static PyObject* label_array(PyObject* labels, shmstats_label** out, Py_ssize_t* n) {
+  Py_ssize_t i;
+  PyObject* seq = PySequence_Fast(labels, "labels must be a sequence of (name, value) pairs");
+  *out = NULL;
+  if (!seq) return NULL;
+  *n = PySequence_Fast_GET_SIZE(seq);
+  if (*n && !(*out = PyMem_New(shmstats_label, (size_t)*n))) {
+    PyErr_NoMemory();
+    goto fail;
+  }
+  for (i = 0; i < *n; ++i) {
+    PyObject* pair = PySequence_Fast_GET_ITEM(seq, i);
+    if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+      PyErr_SetString(PyExc_TypeError, "labels must be (name, value) tuples");
+      goto fail;
+    }
+    if (!((*out)[i].name = utf8_no_nul(PyTuple_GET_ITEM(pair, 0), "a label name"))) goto fail;
+    if (!((*out)[i].value = utf8_no_nul(PyTuple_GET_ITEM(pair, 1), "a label value"))) goto fail;
+  }
+  return seq;
+fail:
+  PyMem_Free(*out);
+  *out = NULL;
+  Py_DECREF(seq);
+  return NULL;
+}
+
 static PyObject* core_bind(CoreObject* self, PyObject* args, PyObject* kw) {
   static char* names[] = {"segment", "kind",  "name",   "labels",      "help",
-                          "unit",    "scope", "bounds", "exponential", NULL};
+                          "unit",    "scope", "bounds", "exponential", "ttl_seconds",
+                          "family_limit", NULL};
   PyObject *segment, *name, *labels, *help, *unit, *bounds = Py_None, *exponential = Py_None;
   PyObject* seq = NULL;
   int kind;
   unsigned long long scope = 0;
+  unsigned int ttl_seconds = 0, family_limit = 0;
   shmstats_metric_options o;
   shmstats_label* lab = NULL;
   double* b = NULL;
   shmstats_status st = SHMSTATS_OK;
-  Py_ssize_t i, n = 0;
+  Py_ssize_t n = 0;
   PyObject* result = NULL;
   union {
     shmstats_float_counter counter;
@@ -335,30 +375,18 @@ static PyObject* core_bind(CoreObject* self, PyObject* args, PyObject* kw) {
     shmstats_histogram histogram;
   } handle;
 
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "O!iUOUU|KOO", names, &SegmentType, &segment, &kind,
-                                   &name, &labels, &help, &unit, &scope, &bounds, &exponential))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O!iUOUU|KOOII", names, &SegmentType, &segment,
+                                   &kind, &name, &labels, &help, &unit, &scope, &bounds,
+                                   &exponential, &ttl_seconds, &family_limit))
     return NULL;
   shmstats_metric_options_init(&o);
   o.scope = scope;
+  o.ttl_seconds = ttl_seconds;
+  o.family_limit = family_limit;
   if (!(o.name = utf8_no_nul(name, "the metric name"))) return NULL;
   if (!(o.help = utf8_no_nul(help, "the documentation"))) return NULL;
   if (!(o.unit = utf8_no_nul(unit, "the unit"))) return NULL;
-  if (!(seq = PySequence_Fast(labels, "labels must be a sequence of (name, value) pairs")))
-    return NULL;
-  n = PySequence_Fast_GET_SIZE(seq);
-  if (n && !(lab = PyMem_New(shmstats_label, (size_t)n))) {
-    PyErr_NoMemory();
-    goto done;
-  }
-  for (i = 0; i < n; ++i) {
-    PyObject* pair = PySequence_Fast_GET_ITEM(seq, i);
-    if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
-      PyErr_SetString(PyExc_TypeError, "labels must be (name, value) tuples");
-      goto done;
-    }
-    if (!(lab[i].name = utf8_no_nul(PyTuple_GET_ITEM(pair, 0), "a label name"))) goto done;
-    if (!(lab[i].value = utf8_no_nul(PyTuple_GET_ITEM(pair, 1), "a label value"))) goto done;
-  }
+  if (!(seq = label_array(labels, &lab, &n))) goto done;
   o.labels = lab;
   o.n_labels = (size_t)n;
   if (kind == SHMSTATS_HISTOGRAM) {
@@ -632,4 +660,22 @@ PyMODINIT_FUNC PyInit__shmstats(void) {
     return NULL;
   }
   return m;
+}
+
+static PyObject* segment_delete(PyObject* self, PyObject* args) {
+  PyObject *name, *labels = Py_None, *seq = NULL, *result = NULL;
+  shmstats_label* lab = NULL;
+  Py_ssize_t n = 0;
+  uint32_t deleted = 0;
+  shmstats_status st;
+  const char* nm;
+  if (!PyArg_ParseTuple(args, "U|O", &name, &labels)) return NULL;
+  if (!(nm = utf8_no_nul(name, "the metric name"))) return NULL;
+  if (labels != Py_None && !(seq = label_array(labels, &lab, &n))) return NULL;
+  st = shmstats_segment_delete(((SegmentObject*)self)->seg, nm, lab, (size_t)n, labels == Py_None,
+                               &deleted);
+  result = st == SHMSTATS_OK ? PyLong_FromUnsignedLong(deleted) : raise_status(st);
+  Py_XDECREF(seq);
+  PyMem_Free(lab);
+  return result;
 }

@@ -217,7 +217,8 @@ class _Wrapper:
     _pid_label = False
 
     def __init__(self, name, documentation, labelnames=(), namespace="", subsystem="", unit="",
-                 registry=None, _labelvalues=None, segment=None, scope="shared"):
+                 registry=None, _labelvalues=None, segment=None, scope="shared",
+                 ttl_seconds=0, family_limit=0):
         self._name = _full_name(self._type, name, namespace, subsystem, unit)
         if isinstance(labelnames, str):
             labelnames = (labelnames,)
@@ -234,7 +235,12 @@ class _Wrapper:
             raise ValueError(f"scope must be 'shared' or 'process', not {scope!r}")
         self._scope = _PROCESS if scope == "process" else _SHARED
         self._segment_name = segment
-        self._kwargs = {"segment": segment, "scope": scope}
+        # Series lifecycle (shmstats.MetricSpec): deleted by shmstatsd after
+        # ttl_seconds without a change; at most family_limit label sets, the rest
+        # recording into the series labelled otel_metric_overflow="true".
+        self._ttl_seconds, self._family_limit = int(ttl_seconds), int(family_limit)
+        self._kwargs = {"segment": segment, "scope": scope, "ttl_seconds": ttl_seconds,
+                        "family_limit": family_limit}
         self._set_kind(self._type)
         if self._is_parent():
             self._children_lock = threading.Lock()
@@ -274,7 +280,8 @@ class _Wrapper:
         """Registers (again) into seg; pid: the process the series belongs to."""
         self._segment = seg
         self._bind(seg, self._kind, self._series_name(), self._series_labels(pid or os.getpid()),
-                   self._documentation or "", self._unit or "", self._scope, *self._layout())
+                   self._documentation or "", self._unit or "", self._scope, *self._layout(),
+                   ttl_seconds=self._ttl_seconds, family_limit=self._family_limit)
         _bound.add(self)
 
     def _layout(self):
@@ -313,8 +320,11 @@ class _Wrapper:
         return child
 
     def remove(self, *labelvalues):
-        """Forgets the child of these label values in this process (KeyError if there
-        is none). Its series stays in the segment, as every process shares it."""
+        """Deletes the series of these label values from the segment, for every process
+        (Segment::Delete: readers stop showing it at once), and forgets its child here.
+        KeyError if neither this process nor the segment has it. A later labels() call
+        brings it back from zero; other processes' children of it record into it again
+        once it is registered again."""
         if not self._labelnames:
             raise ValueError("No label names were set when constructing %s" % self)
         if len(labelvalues) != len(self._labelnames):
@@ -322,12 +332,26 @@ class _Wrapper:
                              % (len(self._labelnames), labelvalues))
         labelvalues = tuple(str(v) for v in labelvalues)
         with self._children_lock:
-            del self._metrics[labelvalues]
+            child = self._metrics.pop(labelvalues, None)
+            if self._delete(labelvalues) == 0 and child is None:
+                raise KeyError(labelvalues)
 
     def clear(self):
-        """Forgets every child in this process (their series stay in the segment)."""
+        """Deletes every series of this metric from the segment (for every process)
+        and forgets its children here."""
         with self._children_lock:
             self._metrics = {}
+            self._delete(None)
+
+    def _delete(self, labelvalues):
+        """Deletes the series of these label values (every one when None) from the
+        segment; returns how many. A gauge labelled by pid: this process's."""
+        labels = None
+        if labelvalues is not None:
+            labels = list(zip(self._labelnames, labelvalues))
+            if self._pid_label:
+                labels.append(("pid", str(os.getpid())))
+        return segment(self._segment_name).delete(self._series_name(), labels)
 
     def _record_kw(self, method, *args, **kwargs):
         """The keyword form of a recording call (the C method's slow path)."""
@@ -388,7 +412,7 @@ class Gauge(_Wrapper, _shmstats.GaugeCore):
 
     def __init__(self, name, documentation, labelnames=(), namespace="", subsystem="", unit="",
                  registry=None, _labelvalues=None, multiprocess_mode="all", segment=None,
-                 scope=None):
+                 scope=None, ttl_seconds=0, family_limit=0):
         if multiprocess_mode not in _GAUGE_MODES:
             raise ValueError("Invalid multiprocess mode: " + multiprocess_mode)
         self._multiprocess_mode = multiprocess_mode
@@ -397,7 +421,7 @@ class Gauge(_Wrapper, _shmstats.GaugeCore):
             scope = "process" if mode_scope == _PROCESS else "shared"
         self._function = None
         super().__init__(name, documentation, labelnames, namespace, subsystem, unit, registry,
-                         _labelvalues, segment, scope)
+                         _labelvalues, segment, scope, ttl_seconds, family_limit)
         self._kwargs["multiprocess_mode"] = multiprocess_mode
         self._set_kind(self._type, self._set_mode)
 
@@ -436,7 +460,7 @@ class Histogram(_Wrapper, _shmstats.HistogramCore):
 
     def __init__(self, name, documentation, labelnames=(), namespace="", subsystem="", unit="",
                  registry=None, _labelvalues=None, buckets=DEFAULT_BUCKETS, segment=None,
-                 scope="shared"):
+                 scope="shared", ttl_seconds=0, family_limit=0):
         if isinstance(buckets, Exponential):
             self._upper_bounds = None
             self._exponential = buckets
@@ -451,7 +475,7 @@ class Histogram(_Wrapper, _shmstats.HistogramCore):
             self._upper_bounds = bounds
             self._exponential = None
         super().__init__(name, documentation, labelnames, namespace, subsystem, unit, registry,
-                         _labelvalues, segment, scope)
+                         _labelvalues, segment, scope, ttl_seconds, family_limit)
         self._kwargs["buckets"] = buckets
 
     def _layout(self):
@@ -495,6 +519,11 @@ class Summary(_Wrapper):
 
     def _set_kind(self, *args):
         pass
+
+    def _delete(self, labelvalues):
+        labels = None if labelvalues is None else list(zip(self._labelnames, labelvalues))
+        seg = segment(self._segment_name)
+        return sum(seg.delete(self._name + suffix, labels) for suffix in ("_count", "_sum"))
 
     def observe(self, amount):
         """Adds one to the count and amount to the sum."""
@@ -543,18 +572,26 @@ class Enum(_Wrapper):
     _type = "stateset"
 
     def __init__(self, name, documentation, labelnames=(), namespace="", subsystem="", unit="",
-                 registry=None, _labelvalues=None, states=None, segment=None, scope="shared"):
+                 registry=None, _labelvalues=None, states=None, segment=None, scope="shared",
+                 ttl_seconds=0, family_limit=0):
         self._states = states
         if name in labelnames:
             raise ValueError(f"Overlapping labels for Enum metric: {name}")
         if not states:
             raise ValueError(f"No states provided for Enum metric: {name}")
         super().__init__(name, documentation, labelnames, namespace, subsystem, unit, registry,
-                         _labelvalues, segment, scope)
+                         _labelvalues, segment, scope, ttl_seconds, family_limit)
         self._kwargs["states"] = states
 
     def _set_kind(self, *args):
         pass
+
+    def _delete(self, labelvalues):
+        seg = segment(self._segment_name)
+        if labelvalues is None:
+            return seg.delete(self._name)
+        labels = list(zip(self._labelnames, labelvalues))
+        return sum(seg.delete(self._name, labels + [(self._name, s)]) for s in self._states)
 
     def _metric_init(self):
         names = self._labelnames + (self._name,)

@@ -39,7 +39,20 @@ struct MetricSpec {
   std::string help;  // free text, at most kMaxHelpBytes
   std::string unit;  // [a-zA-Z0-9_]*, e.g. "seconds", at most kMaxUnitBytes
   Scope scope = Scope::kShared;
+  // Idle expiry: shmstatsd deletes the series (Segment::Delete) once its values have
+  // not changed for this many seconds, as it sees them tick to tick; 0: never. Stored
+  // in the series by its first registration (shared series only).
+  uint32_t ttl_seconds = 0;
+  // Cardinality guard: at most this many series of this family (metric name); past
+  // it, a new label set gets the family's overflow series (labels
+  // {otel_metric_overflow="true"}, as OpenTelemetry) and is counted. 0: the segment's
+  // default (SegmentOptions::family_limit). The first registration of the family that
+  // sets one decides it.
+  uint32_t family_limit = 0;
 };
+
+// The label of a family's overflow series (see MetricSpec::family_limit).
+inline constexpr std::string_view kOverflowLabel = "otel_metric_overflow";
 
 inline constexpr size_t kMaxNameBytes = 255;
 inline constexpr size_t kMaxLabelBytes = 4096;  // all pairs, encoded as name\0value\0...

@@ -28,11 +28,24 @@ struct SegmentOptions {
   uint32_t max_metrics = 1 << 17;  // series (128-byte descriptors), 1 to 2^22
   uint32_t max_slots = 1 << 24;    // 8-byte value slots; a metric takes a multiple of 8
   uint64_t string_bytes = 0;       // names, labels, help and units; 0: 512 per metric
-  mode_t mode = 0640;              // group-readable by default; umask does not apply
-  std::optional<gid_t> group;      // chgrp the segment at creation
+  // Series a family (metric name) may have before new label sets go to its overflow
+  // series (MetricSpec::family_limit); 0: no limit. A family's own limit wins.
+  uint32_t family_limit = 0;
+  mode_t mode = 0640;          // group-readable by default; umask does not apply
+  std::optional<gid_t> group;  // chgrp the segment at creation
 };
 
 enum class Access { kReadOnly, kReadWrite };
+
+// One metric family as `statsctl info --families` lists it.
+struct FamilyInfo {
+  std::string name;
+  MetricType type = MetricType::kCounter;
+  uint32_t series = 0;           // shown now, its overflow series included
+  uint32_t overflow_series = 0;  // 1 if its overflow series exists
+  uint32_t limit = 0;            // its limit (own, or the segment's default); 0: none
+  uint64_t overflowed = 0;       // registrations sent to its overflow series
+};
 
 // What `statsctl info` shows: where a segment lives and how full it is.
 struct SegmentInfo {
@@ -59,7 +72,14 @@ struct SegmentInfo {
   uint64_t string_bytes = 0;  // room for names, labels, help and units
   uint64_t strings_used = 0;
   uint64_t registrations_refused = 0;  // refused because the segment was full
-  uint64_t resident_bytes = 0;         // tmpfs pages allocated to the file (memory it costs)
+  // Deleted series (Segment::Delete): hidden now, their room kept for their key.
+  uint32_t series_deleted = 0;
+  uint64_t deleted_total = 0;     // deletions since creation
+  uint64_t revived_total = 0;     // deleted series registered again since creation
+  uint64_t overflowed_total = 0;  // registrations sent to an overflow series
+  uint32_t family_limit = 0;      // the segment's default series per family; 0: none
+  bool family_table = false;      // false: made before family limits (none applies)
+  uint64_t resident_bytes = 0;    // tmpfs pages allocated to the file (memory it costs)
   uint64_t created_unix_ns = 0;
   uint64_t instance_id = 0;
   mode_t mode = 0;
@@ -123,6 +143,23 @@ class Segment {
   std::vector<MetricSnapshot> Reset(const std::function<bool(const MetricSnapshot&)>& select);
 
   SegmentInfo Info() const;
+
+  // Deletes each shared series for which `select` (given its values) returns
+  // true: readers stop showing it at once (its process-scoped series with it), and
+  // returns those series with the values they had. Its descriptor, strings and slots stay its
+  // key's: registering the same name and labels again (with the same type and
+  // buckets) brings it back from zero, and handles taken before the delete record
+  // into it again. Until then what they record is never shown (and is zeroed by the
+  // next registration). A handle never writes into another series. The family's
+  // series count drops by one. REQUIRES: opened with Access::kReadWrite.
+  std::vector<MetricSnapshot> Delete(const std::function<bool(const MetricSnapshot&)>& select);
+
+  // Deletions since the segment was created: a cache of handles (statsd's) whose
+  // count changed registers its series again so that deleted ones come back.
+  uint64_t Deletions() const noexcept;
+
+  // Every family with a series shown, most series first (see FamilyInfo).
+  std::vector<FamilyInfo> Families() const;
 
   // Retires the process-scoped series whose owner has exited: folds a counter's or
   // histogram's values into its shared series, drops a gauge, and makes the

@@ -75,7 +75,7 @@ typedef _Atomic uint64_t shmstats_slot;
 
 /* The version of this header; shmstats_abi_version() is the library's. */
 #define SHMSTATS_C_ABI_MAJOR 0
-#define SHMSTATS_C_ABI_MINOR 4
+#define SHMSTATS_C_ABI_MINOR 5
 /* 0.2 (issue 10): the handles follow the C++ handles' new layout (striped
  * counters, histogram lookup tables): rebuild callers of 0.1 (major 0 is not yet
  * binary-stable across minor versions for the handles); options keep their layout,
@@ -90,7 +90,11 @@ typedef _Atomic uint64_t shmstats_slot;
  * histogram handle's `coarse_shift` and `zero_bits`, `exponential`, `first_index` and
  * `zero_threshold` at the end of shmstats_metric_value) and
  * shmstats_ffi_histogram_bucket_index. Rebuild callers of 0.3 that use histogram
- * handles (their layout changed); other callers of 0.3 keep working. */
+ * handles (their layout changed); other callers of 0.3 keep working.
+ * 0.5, an addition: series lifecycle. shmstats_segment_delete; in what was
+ * reserved[0] of shmstats_metric_options, `ttl_seconds` and `family_limit`; in what
+ * was reserved[0] of shmstats_segment_options, `family_limit`. Zero keeps 0.4's
+ * behaviour: callers built against 0.4 keep working unchanged. */
 
 typedef enum shmstats_status {
   SHMSTATS_OK = 0,
@@ -134,7 +138,11 @@ typedef struct shmstats_segment_options {
   uint32_t max_slots;   /* 8-byte value slots */
   uint32_t mode;        /* permission bits, e.g. 0640; umask does not apply */
   int64_t group;        /* chgrp at creation; -1 keeps the creator's group */
-  uint64_t reserved[4]; /* zero */
+  /* Since 0.5: series a family may have before new label sets go to its overflow
+   * series (see shmstats_metric_options.family_limit); 0: no limit. */
+  uint32_t family_limit;
+  uint32_t reserved0;   /* zero */
+  uint64_t reserved[3]; /* zero */
 } shmstats_segment_options;
 
 /* The defaults (4096 metrics, 2^18 slots, mode 0640, no group). */
@@ -194,9 +202,15 @@ typedef struct shmstats_metric_options {
    * bucket; 0 means the default, the smallest normal double (2.2250738585072014e-308).
    * See shmstats::ExponentialBuckets (shmstats/metric_spec.h). */
   double zero_threshold;
+  /* Since 0.5, as shmstats::MetricSpec: shmstatsd deletes the series once its values
+   * have not changed for ttl_seconds (0: never); at most family_limit series of this
+   * name (0: the segment's default), past which a new label set gets the family's
+   * overflow series, labelled otel_metric_overflow="true", and is counted. */
+  uint32_t ttl_seconds;
+  uint32_t family_limit;
   /* Room for options of later minor versions: zero means "the default", so callers
    * that never set them keep working. */
-  uint64_t reserved[5];
+  uint64_t reserved[4];
 } shmstats_metric_options;
 
 void shmstats_metric_options_init(shmstats_metric_options* options);
@@ -217,6 +231,18 @@ void shmstats_metric_options_init(shmstats_metric_options* options);
  * descriptors reusable); shmstatsd does it every tick. *retired (may be NULL)
  * receives how many. Requires a segment opened for writing. Since 0.3. */
 shmstats_status shmstats_segment_retire_exited(shmstats_segment* segment, uint32_t* retired);
+
+/* Deletes the shared series `name` with exactly these labels (any order), or with
+ * all_labels != 0 every series named `name` (labels ignored), as
+ * shmstats::Segment::Delete: readers stop showing them at once; registering the same
+ * name and labels again brings a series back from zero, in its own room, and handles
+ * taken before record into it again (until then what they record is not shown; a
+ * handle never writes into another series). *deleted (may be NULL) receives how
+ * many; deleting nothing is not an error. Requires a segment opened for writing.
+ * Since 0.5. */
+shmstats_status shmstats_segment_delete(shmstats_segment* segment, const char* name,
+                                        const shmstats_label* labels, size_t n_labels,
+                                        int all_labels, uint32_t* deleted);
 
 /* The handles mirror the C++ handles of shmstats/metrics.h field for field (the
  * library refuses to compile if they diverge: see c_api.cc). Treat the fields as

@@ -57,6 +57,10 @@ struct MetricSnapshot {
   // Process-scoped series (Scope::kProcess) added into this one: counters and
   // histograms of live or exited-but-not-yet-folded processes, gauges of live ones.
   uint32_t process_series = 0;
+  // Times the series was deleted and registered again (it restarted from zero each
+  // time), and its idle TTL (MetricSpec::ttl_seconds; 0: none).
+  uint32_t generation = 0;
+  uint32_t ttl_seconds = 0;
 };
 
 // The whole part of a float counter's value (floor, clamped to [0, 2^64-1]).

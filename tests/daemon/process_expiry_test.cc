@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+// Idle expiry by the real shmstatsd: statsd series idle past a 2 s --statsd-ttl
+// disappear while active ones stay, a C++ series registered with a 2 s TTL
+// disappears while one without stays, and a statsd name sent again comes back from
+// zero. Every wait polls a condition with a deadline.
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+
+#include "daemon_harness.h"
+#include "shmstats/shmstats.h"
+
+namespace shmstats::testing {
+namespace {
+
+void SendUdp(int port, const std::string& line) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  sendto(fd, line.data(), line.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  close(fd);
+}
+
+// The counter value of name{labels} in the segment, or -1 when it is not shown.
+double Value(const Segment& s, const std::string& name) {
+  for (const MetricSnapshot& m : s.Read().metrics)
+    if (m.name == name) return static_cast<double>(m.counter);
+  return -1;
+}
+
+TEST(ExpiryTest, IdleSeriesDisappearAndActiveOnesStay) {
+  ScopedSegmentName seg(UniqueName("expiry"));
+  Segment segment = Segment::Create(seg.str(), Small());
+  MetricSpec with_ttl{"cpp_idle_total", {}, "", ""};
+  with_ttl.ttl_seconds = 2;
+  segment.RegisterCounter(with_ttl).Inc(3);
+  segment.RegisterCounter(MetricSpec{"cpp_kept_total", {}, "", ""}).Inc(1);
+  TempDir dir;
+  Daemon d(seg.str(), dir, {"--statsd", "127.0.0.1:0", "--statsd-ttl", "2s"});
+  ASSERT_TRUE(d.ready()) << d.child().Log();
+  const int statsd = d.statsd_port();
+  ASSERT_NE(statsd, 0);
+  SendUdp(statsd, "idle_total:1|c");
+  SendUdp(statsd, "active_total:1|c");
+  ASSERT_TRUE(WaitFor([&] { return Value(segment, "idle_total") == 1; }, 20));
+
+  // The active one is sent every 100 ms until the idle ones are gone (at most 30 s).
+  uint64_t sent = 1;
+  const bool expired = WaitFor(
+      [&] {
+        SendUdp(statsd, "active_total:1|c");
+        ++sent;
+        return Value(segment, "idle_total") < 0 && Value(segment, "cpp_idle_total") < 0;
+      },
+      30);
+  ASSERT_TRUE(expired) << d.child().Log();
+  EXPECT_GE(Value(segment, "active_total"), 1);
+  EXPECT_EQ(Value(segment, "cpp_kept_total"), 1);
+  EXPECT_GT(segment.Info().deleted_total, 1u);
+
+  // Sent again, the idle name comes back from zero.
+  SendUdp(statsd, "idle_total:5|c");
+  EXPECT_TRUE(WaitFor([&] { return Value(segment, "idle_total") == 5; }, 20))
+      << Value(segment, "idle_total");
+  // Every active line was recorded (none went into a deleted series).
+  EXPECT_TRUE(
+      WaitFor([&] { return Value(segment, "active_total") == static_cast<double>(sent); }, 20))
+      << Value(segment, "active_total") << " of " << sent;
+}
+
+}  // namespace
+}  // namespace shmstats::testing
