@@ -79,13 +79,22 @@ struct Geometry {
   uint64_t strings_offset;
   uint64_t string_bytes;
   uint64_t data_offset;
+  uint64_t exemplar_offset;  // 0: no exemplar region
+  uint32_t exemplar_records;
   uint64_t total_size;
 };
 
 uint64_t PageUp(uint64_t n) { return (n + layout::kPage - 1) / layout::kPage * layout::kPage; }
 
+// Where the exemplar region starts: the first page after the data area. The one
+// place that says so (regions added after the data area go in order before it).
+uint64_t ExemplarRegionOffset(uint64_t data_offset, uint32_t max_slots) {
+  return PageUp(data_offset + uint64_t{max_slots} * sizeof(layout::Slot));
+}
+
 // REQUIRES: capacities within their limits (so nothing here overflows).
-Geometry GeometryFor(uint32_t max_metrics, uint32_t max_slots, uint64_t string_bytes) {
+Geometry GeometryFor(uint32_t max_metrics, uint32_t max_slots, uint64_t string_bytes,
+                     uint32_t exemplar_records) {
   Geometry g{};
   g.index_entries = layout::kMinIndexEntries;
   while (g.index_entries < 2 * uint64_t{max_metrics}) g.index_entries *= 2;
@@ -95,11 +104,23 @@ Geometry GeometryFor(uint32_t max_metrics, uint32_t max_slots, uint64_t string_b
   g.string_bytes = string_bytes;
   g.data_offset = g.strings_offset + string_bytes;
   g.total_size = PageUp(g.data_offset + uint64_t{max_slots} * sizeof(layout::Slot));
+  if (exemplar_records != 0) {
+    g.exemplar_records = exemplar_records;
+    g.exemplar_offset = ExemplarRegionOffset(g.data_offset, max_slots);
+    g.total_size =
+        PageUp(g.exemplar_offset + uint64_t{exemplar_records} * layout::kExemplarRecordSize);
+  }
   return g;
 }
 
 uint64_t DefaultStringBytes(uint32_t max_metrics) {
   return std::max<uint64_t>(64 * 1024, PageUp(uint64_t{max_metrics} * 512));
+}
+
+// SegmentOptions::exemplar_records, kAutomatic resolved.
+uint32_t ExemplarRecords(const SegmentOptions& o) {
+  if (o.exemplar_records != SegmentOptions::kAutomatic) return o.exemplar_records;
+  return std::clamp<uint32_t>(o.max_metrics / 4, 16, 4096);
 }
 
 void CheckOptions(const SegmentOptions& o) {
@@ -115,6 +136,11 @@ void CheckOptions(const SegmentOptions& o) {
     throw Error(Errc::kInvalidArgument,
                 fmt::format("string_bytes is {}; use 0 (automatic) or a multiple of {} up to {}",
                             o.string_bytes, layout::kPage, layout::kMaxStringBytesLimit));
+  if (o.exemplar_records != SegmentOptions::kAutomatic &&
+      o.exemplar_records > layout::kMaxExemplarRecordsLimit)
+    throw Error(Errc::kInvalidArgument,
+                fmt::format("exemplar_records is {}; use 0 (none) to {}", o.exemplar_records,
+                            layout::kMaxExemplarRecordsLimit));
   if (o.mode & ~07777u)
     throw Error(Errc::kInvalidArgument, fmt::format("mode {:o} is not a permission mode", o.mode));
   if (o.mode & S_IWOTH)
@@ -137,6 +163,8 @@ void StoreGeometry(To& to, uint32_t max_metrics, uint32_t max_slots, const Geome
   to.strings_offset = g.strings_offset;
   to.string_bytes = g.string_bytes;
   to.data_offset = g.data_offset;
+  to.exemplar_offset = g.exemplar_offset;
+  to.exemplar_records = g.exemplar_records;
 }
 
 // Checks the header geometry against the file: everything later trusts these numbers.
@@ -166,7 +194,10 @@ void ValidateHeader(detail::SegmentImpl& s, uint64_t file_size) {
         fmt::format("capacity of {} metrics, {} slots and {} string bytes is out of "
                     "range",
                     h.max_metrics, h.max_slots, h.string_bytes));
-  Geometry g = GeometryFor(h.max_metrics, h.max_slots, h.string_bytes);
+  // A segment made before exemplars has no region (offset 0).
+  const uint32_t exemplar_records =
+      h.exemplar_offset != 0 ? std::min(h.exemplar_records, layout::kMaxExemplarRecordsLimit) : 0;
+  Geometry g = GeometryFor(h.max_metrics, h.max_slots, h.string_bytes, exemplar_records);
   if (h.index_entries != g.index_entries || h.series_index_offset != layout::kHeaderSize ||
       h.family_index_offset != g.family_index_offset || h.directory_offset != g.directory_offset ||
       h.strings_offset != g.strings_offset || h.data_offset != g.data_offset ||
@@ -176,6 +207,13 @@ void ValidateHeader(detail::SegmentImpl& s, uint64_t file_size) {
                     "capacity",
                     h.index_entries, h.series_index_offset, h.family_index_offset,
                     h.directory_offset, h.strings_offset, h.data_offset, h.total_size));
+  // The exemplar region is where ExemplarRegionOffset says, of records of this
+  // build's size.
+  if (h.exemplar_offset != 0 && (h.exemplar_records < 1 || h.exemplar_records != exemplar_records ||
+                                 h.exemplar_record_size != layout::kExemplarRecordSize ||
+                                 h.exemplar_offset != g.exemplar_offset))
+    throw corrupt(fmt::format("exemplar region at {} of {} records of {} bytes does not fit",
+                              h.exemplar_offset, h.exemplar_records, h.exemplar_record_size));
   if (h.total_size != file_size)
     throw corrupt(fmt::format("header says {} bytes but the file has {}", h.total_size, file_size));
   StoreGeometry(s, h.max_metrics, h.max_slots, g);
@@ -245,7 +283,8 @@ Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
   s->access = Access::kReadWrite;
   uint64_t string_bytes =
       options.string_bytes ? options.string_bytes : DefaultStringBytes(options.max_metrics);
-  Geometry g = GeometryFor(options.max_metrics, options.max_slots, string_bytes);
+  Geometry g =
+      GeometryFor(options.max_metrics, options.max_slots, string_bytes, ExemplarRecords(options));
   try {
     s->shm = bip::shared_memory_object(bip::create_only, s->name.c_str(), bip::read_write,
                                        bip::permissions(options.mode));
@@ -271,6 +310,7 @@ Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
     h.header_size = layout::kHeaderSize;
     h.descriptor_size = layout::kDescriptorSize;
     StoreGeometry(h, options.max_metrics, options.max_slots, g);
+    h.exemplar_record_size = g.exemplar_records ? layout::kExemplarRecordSize : 0;
     h.total_size = g.total_size;
     h.created_unix_ns = NowUnixNs();
     h.instance_id = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^ NowUnixNs();

@@ -22,6 +22,8 @@ struct Located {
   uint64_t life = 0;     // process scope: the life word the copy was taken under; 0: shared
   uint32_t process_pid = 0;
   uint64_t process_start = 0;
+  uint64_t exemplars = 0;     // shared series: the descriptor's exemplars word
+  uint8_t gauge_combine = 0;  // gauges: Descriptor::gauge_combine, checked
 };
 
 // Where a descriptor's values are (its layout checked by the caller). The hash and

@@ -75,7 +75,7 @@ typedef _Atomic uint64_t shmstats_slot;
 
 /* The version of this header; shmstats_abi_version() is the library's. */
 #define SHMSTATS_C_ABI_MAJOR 0
-#define SHMSTATS_C_ABI_MINOR 4
+#define SHMSTATS_C_ABI_MINOR 5
 /* 0.2 (issue 10): the handles follow the C++ handles' new layout (striped
  * counters, histogram lookup tables): rebuild callers of 0.1 (major 0 is not yet
  * binary-stable across minor versions for the handles); options keep their layout,
@@ -90,7 +90,11 @@ typedef _Atomic uint64_t shmstats_slot;
  * histogram handle's `coarse_shift` and `zero_bits`, `exponential`, `first_index` and
  * `zero_threshold` at the end of shmstats_metric_value) and
  * shmstats_ffi_histogram_bucket_index. Rebuild callers of 0.3 that use histogram
- * handles (their layout changed); other callers of 0.3 keep working. */
+ * handles (their layout changed); other callers of 0.3 keep working.
+ * 0.5, an addition: exemplars (shmstats_*_exemplar), stored with their series and
+ * shown in OpenMetrics exposition; `gauge_combine` (in what was reserved[0] of
+ * shmstats_metric_options) and shmstats_gauge_stamp. Callers of 0.4 keep working
+ * unchanged. */
 
 typedef enum shmstats_status {
   SHMSTATS_OK = 0,
@@ -194,10 +198,25 @@ typedef struct shmstats_metric_options {
    * bucket; 0 means the default, the smallest normal double (2.2250738585072014e-308).
    * See shmstats::ExponentialBuckets (shmstats/metric_spec.h). */
   double zero_threshold;
+  /* Since 0.5, gauges: how readers combine the process-scoped gauges of a key into
+   * its shared series (shmstats::GaugeCombine): SHMSTATS_GAUGE_SUM (0, the default),
+   * _MAX, _MIN or _MOST_RECENT (then each write also stores its time with
+   * shmstats_gauge_stamp), or'ed with SHMSTATS_GAUGE_LIVE_ONLY to show the shared
+   * series only while a live process's gauge adds into it. The first registration of
+   * the shared series decides; a process gauge registered otherwise is
+   * SHMSTATS_TYPE_MISMATCH. */
+  uint64_t gauge_combine;
   /* Room for options of later minor versions: zero means "the default", so callers
    * that never set them keep working. */
-  uint64_t reserved[5];
+  uint64_t reserved[4];
 } shmstats_metric_options;
+
+/* shmstats_metric_options.gauge_combine (since 0.5). */
+#define SHMSTATS_GAUGE_SUM 0
+#define SHMSTATS_GAUGE_MAX 1
+#define SHMSTATS_GAUGE_MIN 2
+#define SHMSTATS_GAUGE_MOST_RECENT 3
+#define SHMSTATS_GAUGE_LIVE_ONLY 0x80
 
 void shmstats_metric_options_init(shmstats_metric_options* options);
 
@@ -337,6 +356,11 @@ SHMSTATS_C_HOT void shmstats_gauge_add(shmstats_gauge g, double d) {
 SHMSTATS_C_HOT void shmstats_gauge_sub(shmstats_gauge g, double d) {
   shmstats_detail_add_double(g.slot, -d);
 }
+/* Since 0.5: a SHMSTATS_GAUGE_MOST_RECENT process gauge's write time (Unix ns),
+ * stored after each set or add so that readers pick the latest value. */
+SHMSTATS_C_HOT void shmstats_gauge_stamp(shmstats_gauge g, uint64_t unix_ns) {
+  SHMSTATS_STORE(g.slot + 1, unix_ns);
+}
 
 /* Native exponential buckets, as shmstats::Histogram::ExponentialIndex (the algorithm
  * of docs/segment-format.md): octave from the exponent, sub-bucket from one table cell
@@ -404,6 +428,30 @@ SHMSTATS_C_HOT void shmstats_histogram_observe(const shmstats_histogram* h, doub
   shmstats_detail_add_double(&slots[0], v); /* first, as in C++: see Histogram::Observe */
   SHMSTATS_FETCH_ADD(&slots[1 + shmstats_histogram_bucket_index(h, v)], 1);
 }
+
+/* ---- exemplars (since 0.5) ---- */
+
+/* Stores an exemplar (OpenMetrics) with the series of a counter, or with the bucket
+ * of a histogram's series that observing `value` counts in, replacing the one there:
+ * `labels` (at most 128 UTF-8 characters of names and values together), `value`
+ * (the increment, or the observation) and the current time, as
+ * shmstats::Segment::StoreExemplar. It does not record: call the inline inc or
+ * observe as well. Safe against concurrent writers and readers in any process; not
+ * the recording hot path (it validates, looks the series up once per handle, reads
+ * the clock). SHMSTATS_OK when stored, or when another exemplar of the same record
+ * was being stored at that instant (that one is kept); SHMSTATS_FULL when the
+ * segment's exemplar region is full (the exemplar is dropped and counted);
+ * SHMSTATS_INVALID_ARGUMENT for labels that break the rules, a NaN observation, or
+ * a handle that is not a shared series of this segment. */
+shmstats_status shmstats_counter_exemplar(shmstats_segment* segment, const shmstats_counter* c,
+                                          double value, const shmstats_label* labels,
+                                          size_t n_labels);
+shmstats_status shmstats_float_counter_exemplar(shmstats_segment* segment,
+                                                const shmstats_float_counter* c, double value,
+                                                const shmstats_label* labels, size_t n_labels);
+shmstats_status shmstats_histogram_exemplar(shmstats_segment* segment, const shmstats_histogram* h,
+                                            double value, const shmstats_label* labels,
+                                            size_t n_labels);
 
 /* ---- timers: the clock of the C++ ScopedTimer and TimeCall ---- */
 
