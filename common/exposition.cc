@@ -97,11 +97,13 @@ std::string PythonRepr(double v) {
 }
 
 // An OpenMetrics exemplar after its sample, as prometheus_client writes it:
-// ` # {trace_id="abc"} 0.5 1712345678.123`.
+// ` # {span_id="7",trace_id="abc"} 0.5 1712345678.123`, labels sorted by name.
 void AppendExemplar(std::string* out, const Exemplar& e) {
   out->append(" # ");
   if (e.labels.empty()) out->append("{}");
-  AppendLabels(out, e.labels, nullptr);
+  Labels sorted = e.labels;
+  std::sort(sorted.begin(), sorted.end());
+  AppendLabels(out, sorted, nullptr);
   out->push_back(' ');
   out->append(FormatBound(e.value)).push_back(' ');
   out->append(PythonRepr(e.timestamp));
