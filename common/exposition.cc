@@ -93,12 +93,35 @@ void AppendHeader(std::string* out, const Family& f, TextFormat format) {
     out->append("# UNIT ").append(f.name).append(" ").append(first.unit).push_back('\n');
 }
 
+// Python's repr of a float (what prometheus_client prints an exemplar's timestamp
+// with): the shortest round trip, ".0" on whole numbers.
+std::string PythonRepr(double v) {
+  std::string s = FormatDouble(v);
+  if (std::isfinite(v) && s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
+}
+
+// An OpenMetrics exemplar after its sample, as prometheus_client writes it:
+// ` # {span_id="7",trace_id="abc"} 0.5 1712345678.123`, labels sorted by name.
+void AppendExemplar(std::string* out, const Exemplar& e) {
+  out->append(" # ");
+  if (e.labels.empty()) out->append("{}");
+  Labels sorted = e.labels;
+  std::sort(sorted.begin(), sorted.end());
+  AppendLabels(out, sorted, nullptr);
+  out->push_back(' ');
+  out->append(FormatBound(e.value)).push_back(' ');
+  out->append(PythonRepr(e.timestamp));
+}
+
 void AppendSample(std::string* out, std::string_view name, const Labels& labels,
-                  const std::string* le, std::string_view value) {
+                  const std::string* le, std::string_view value, const Exemplar* exemplar) {
   out->append(name);
   AppendLabels(out, labels, le);
   out->push_back(' ');
-  out->append(value).push_back('\n');
+  out->append(value);
+  if (exemplar) AppendExemplar(out, *exemplar);
+  out->push_back('\n');
 }
 
 std::string_view Digits(const fmt::format_int& n) { return {n.data(), n.size()}; }
@@ -124,20 +147,25 @@ SampleNames NamesOf(const Family& f, TextFormat format) {
 }
 
 // The one place that says which samples a series exposes and under which names:
-// calls emit(name, labels, le or nullptr, value) for each, value a uint64_t
-// (counters, bucket counts, _count: exact) or a double (gauges, _sum).
+// calls emit(name, labels, le or nullptr, value, exemplar or nullptr) for each, value
+// a uint64_t (counters, bucket counts, _count: exact) or a double (gauges, _sum);
+// exemplars only in OpenMetrics (on a counter's sample and on buckets).
 template <class Emit>
 void VisitSeries(const Family& f, const SampleNames& n, const MetricSnapshot& m, TextFormat format,
                  Emit&& emit) {
+  const bool om = format == TextFormat::kOpenMetrics;
+  auto exemplar = [&](size_t i) -> const Exemplar* {
+    return om && i < m.exemplars.size() && m.exemplars[i] ? &*m.exemplars[i] : nullptr;
+  };
   switch (f.type) {
     case MetricType::kCounter:
       if (m.fractional)
-        emit(n.value, m.labels, nullptr, m.counter_double);
+        emit(n.value, m.labels, nullptr, m.counter_double, exemplar(0));
       else
-        emit(n.value, m.labels, nullptr, m.counter);
+        emit(n.value, m.labels, nullptr, m.counter, exemplar(0));
       return;
     case MetricType::kGauge:
-      emit(n.value, m.labels, nullptr, m.gauge);
+      emit(n.value, m.labels, nullptr, m.gauge, nullptr);
       return;
     case MetricType::kHistogram:
       break;
@@ -148,19 +176,19 @@ void VisitSeries(const Family& f, const SampleNames& n, const MetricSnapshot& m,
   for (size_t i = 0; i < h.counts.size(); ++i) {
     cumulative += h.counts[i];
     le = i < h.bounds.size() ? FormatBound(h.bounds[i]) : "+Inf";
-    emit(n.bucket, m.labels, &le, cumulative);
+    emit(n.bucket, m.labels, &le, cumulative, exemplar(i));
   }
   if (h.counts.empty()) {
     le = "+Inf";
-    emit(n.bucket, m.labels, &le, uint64_t{0});
+    emit(n.bucket, m.labels, &le, uint64_t{0}, nullptr);
   }
   // OpenMetrics wants _count and _sum together, and _sum only when no observation
   // can be negative; Prometheus text always has both. The +Inf bucket above is the
   // cumulative total, so _count repeats it exactly.
   bool negative = (!h.bounds.empty() && h.bounds.front() < 0) || !(h.sum >= 0);
   if (format == TextFormat::kOpenMetrics && negative) return;
-  emit(n.count, m.labels, nullptr, cumulative);
-  emit(n.sum, m.labels, nullptr, h.sum);
+  emit(n.count, m.labels, nullptr, cumulative, nullptr);
+  emit(n.sum, m.labels, nullptr, h.sum, nullptr);
 }
 
 }  // namespace
@@ -260,11 +288,11 @@ std::string ToText(const Snapshot& snap, TextFormat format) {
   for (const auto& m : snap.metrics) lines += m.histogram.counts.size() + 1;
   out.reserve(lines * 64);
   auto append = [&out](std::string_view name, const Labels& labels, const std::string* le,
-                       auto value) {
+                       auto value, const Exemplar* exemplar) {
     if constexpr (std::is_same_v<decltype(value), double>) {
-      AppendSample(&out, name, labels, le, FormatDouble(value));
+      AppendSample(&out, name, labels, le, FormatDouble(value), exemplar);
     } else {
-      AppendSample(&out, name, labels, le, Digits(fmt::format_int(value)));
+      AppendSample(&out, name, labels, le, Digits(fmt::format_int(value)), exemplar);
     }
   };
   for (const Family& f : Group(snap, format)) {
@@ -291,7 +319,8 @@ void ForEachFamily(const Snapshot& snap, TextFormat format,
 void ForEachSampleOf(const FamilyView& f, const MetricSnapshot& m, TextFormat format,
                      const SampleVisitor& visit) {
   auto call = [&visit](std::string_view name, const Labels& labels, const std::string* le,
-                       auto value) { visit(name, labels, le, static_cast<double>(value)); };
+                       auto value,
+                       const Exemplar*) { visit(name, labels, le, static_cast<double>(value)); };
   const Family family{f.name, f.type, {}};
   VisitSeries(family, NamesOf(family, format), m, format, call);
 }

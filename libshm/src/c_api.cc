@@ -31,20 +31,26 @@ namespace shmstats {
 namespace {
 
 static_assert(sizeof(shmstats_slot) == sizeof(detail::Slot));
-// 0.3 took `scope` from the reserved words, 0.4 `zero_threshold`: the options keep 0.2's
-// size and layout.
+// 0.3 took `scope` from the reserved words, 0.4 `zero_threshold`, 0.5 `ttl_seconds`,
+// `family_limit` and `gauge_combine`: the
+// options keep 0.2's size and layout.
 static_assert(offsetof(shmstats_metric_options, scope) ==
                   offsetof(shmstats_metric_options, striping) + 8 &&
               offsetof(shmstats_metric_options, zero_threshold) ==
                   offsetof(shmstats_metric_options, scope) + 8 &&
               offsetof(shmstats_metric_options, ttl_seconds) ==
                   offsetof(shmstats_metric_options, zero_threshold) + 8 &&
-              offsetof(shmstats_metric_options, reserved) ==
+              offsetof(shmstats_metric_options, gauge_combine) ==
                   offsetof(shmstats_metric_options, ttl_seconds) + 8 &&
-              sizeof(shmstats_metric_options) == offsetof(shmstats_metric_options, reserved) + 32);
+              offsetof(shmstats_metric_options, reserved) ==
+                  offsetof(shmstats_metric_options, gauge_combine) + 8 &&
+              sizeof(shmstats_metric_options) == offsetof(shmstats_metric_options, reserved) + 24);
 // 0.5 took family_limit from the segment options' reserved words: same size.
 static_assert(sizeof(shmstats_segment_options) == 56 &&
               offsetof(shmstats_segment_options, family_limit) == 24);
+static_assert(static_cast<int>(GaugeCombine::kMax) == SHMSTATS_GAUGE_MAX &&
+              static_cast<int>(GaugeCombine::kMin) == SHMSTATS_GAUGE_MIN &&
+              static_cast<int>(GaugeCombine::kMostRecent) == SHMSTATS_GAUGE_MOST_RECENT);
 static_assert(static_cast<int>(Scope::kProcess) == SHMSTATS_SCOPE_PROCESS &&
               static_cast<int>(Scope::kShared) == SHMSTATS_SCOPE_SHARED);
 
@@ -203,6 +209,11 @@ MetricSpec ToSpec(const shmstats_metric_options* o) {
   spec.scope = o->scope == SHMSTATS_SCOPE_PROCESS ? Scope::kProcess : Scope::kShared;
   spec.ttl_seconds = o->ttl_seconds;
   spec.family_limit = o->family_limit;
+  Require((o->gauge_combine & ~uint64_t{SHMSTATS_GAUGE_LIVE_ONLY | 3}) == 0,
+          "shmstats_metric_options.gauge_combine must be SHMSTATS_GAUGE_SUM, _MAX, _MIN or "
+          "_MOST_RECENT, optionally | SHMSTATS_GAUGE_LIVE_ONLY");
+  spec.combine = static_cast<GaugeCombine>(o->gauge_combine & 3);
+  spec.live_only = (o->gauge_combine & SHMSTATS_GAUGE_LIVE_ONLY) != 0;
   return spec;
 }
 
@@ -233,6 +244,32 @@ void CopyHandle(const From& from, To* to) {
   std::memcpy(static_cast<void*>(to), &from, sizeof(To));
 }
 
+}  // namespace
+}  // namespace shmstats
+
+namespace shmstats {
+namespace {
+// An exemplar through the C ABI: the C handle's bytes are the C++ handle's.
+template <class Handle, class CHandle>
+shmstats_status StoreExemplarOf(shmstats_segment* segment, const CHandle* c, double value,
+                                const shmstats_label* labels, size_t n_labels) {
+  if (!segment || !c || (n_labels && !labels))
+    return Fail(SHMSTATS_INVALID_ARGUMENT, "segment, handle or labels is NULL");
+  ExemplarResult result = ExemplarResult::kStored;
+  shmstats_status status = Guard([&] {
+    Labels l;
+    for (size_t i = 0; i < n_labels; ++i) {
+      Require(labels[i].name && labels[i].value, "an exemplar label's name or value is NULL");
+      l.emplace_back(labels[i].name, labels[i].value);
+    }
+    Handle h;
+    std::memcpy(static_cast<void*>(&h), c, sizeof h);
+    result = segment->segment.StoreExemplar(h, value, l);
+  });
+  if (status == SHMSTATS_OK && result == ExemplarResult::kNoRoom)
+    return Fail(SHMSTATS_FULL, "the segment's exemplar region is full: the exemplar was dropped");
+  return status;
+}
 }  // namespace
 }  // namespace shmstats
 
@@ -369,6 +406,24 @@ void shmstats_ffi_histogram_observe(const shmstats_histogram* h, double v) {
 }
 int64_t shmstats_ffi_histogram_bucket_index(const shmstats_histogram* h, double v) {
   return v != v ? -1 : static_cast<int64_t>(shmstats_histogram_bucket_index(h, v));
+}
+
+shmstats_status shmstats_counter_exemplar(shmstats_segment* segment, const shmstats_counter* c,
+                                          double value, const shmstats_label* labels,
+                                          size_t n_labels) {
+  return StoreExemplarOf<Counter>(segment, c, value, labels, n_labels);
+}
+
+shmstats_status shmstats_float_counter_exemplar(shmstats_segment* segment,
+                                                const shmstats_float_counter* c, double value,
+                                                const shmstats_label* labels, size_t n_labels) {
+  return StoreExemplarOf<FloatCounter>(segment, c, value, labels, n_labels);
+}
+
+shmstats_status shmstats_histogram_exemplar(shmstats_segment* segment, const shmstats_histogram* h,
+                                            double value, const shmstats_label* labels,
+                                            size_t n_labels) {
+  return StoreExemplarOf<Histogram>(segment, h, value, labels, n_labels);
 }
 
 int shmstats_timer_calibrate(void) { return static_cast<int>(CalibrateTimerClock()); }

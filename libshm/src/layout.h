@@ -7,6 +7,7 @@
 //
 // Regions, in file order (every offset page aligned):
 //   header | series index | family index | directory | strings | data (slots)
+//   [| exemplars] (absent when Header::exemplar_offset is 0)
 //
 // Invariants:
 //  - The header's magic is stored last (release) when the segment is initialised.
@@ -77,6 +78,14 @@ struct Header {
   std::atomic<uint64_t> deleted;     // 192: series deleted so far (only grows)
   std::atomic<uint64_t> revived;     // 200: deleted series registered again (only grows)
   std::atomic<uint64_t> overflowed;  // 208: registrations sent to an overflow series
+  uint8_t reserved_216[120];         // 216: room for other fields of format 3
+  // The exemplar region (ExemplarRecord), after the data area; 0: absent.
+  uint64_t exemplar_offset;                 // 336: ExemplarRegionOffset(), or 0
+  uint32_t exemplar_records;                // 344: records in the region
+  uint32_t exemplar_record_size;            // 348: kExemplarRecordSize
+  std::atomic<uint64_t> exemplars_used;     // 352: record cursor (only grows)
+  std::atomic<uint64_t> exemplars_refused;  // 360: exemplars not stored for lack of records
+  uint8_t reserved_368[16];                 // 368
 };
 
 // Descriptor state word: top two bits are the state, the low 62 bits the key hash.
@@ -126,6 +135,16 @@ inline constexpr uint32_t LifeActor(uint64_t life) {
 }
 inline constexpr uint64_t LifeGeneration(uint64_t life) { return life >> 32; }
 
+// Descriptor::gauge_combine: how readers combine the process-scoped gauges of a
+// shared gauge's key into it (shmstats::GaugeCombine in the low bits: 0 sum, with
+// the shared series' own value; 1 max, 2 min, 3 most recent: the value of the live
+// process series whose slot 1 holds the latest Unix ns), and kGaugeLiveOnly: the
+// shared series is shown only while a live process series adds into it. A
+// process-scoped gauge carries its aggregate's byte; most recent ones have 2 slots.
+inline constexpr uint8_t kGaugeCombineMask = 3;
+inline constexpr uint8_t kGaugeLiveOnly = 0x80;
+inline constexpr uint8_t kGaugeMostRecent = 3;
+
 // Descriptor::flags. kFlagFloatCounter: a counter whose value and reset total
 // slots hold doubles (FloatCounter), not integers; never striped nor process-scoped.
 inline constexpr uint8_t kFlagFloatCounter = 1;
@@ -160,7 +179,13 @@ struct Descriptor {
   uint32_t ttl_seconds;             //  84: shared: idle time after which shmstatsd deletes it
   std::atomic<uint64_t> gone;       //  88: shared: the deletion word, Gone(); 0 for most
   uint32_t family_slot;             //  96: family index entry + 1 (its family table entry)
-  uint8_t reserved2[28];            // 100
+  uint8_t reserved2[12];            // 100
+  // Shared counters and histograms: first exemplar record + 1, or 0 before the first
+  // exemplar (a counter has one record, a histogram one per bucket). Set once, by a
+  // CAS from 0; whoever reuses the descriptor for another series stores 0 first.
+  std::atomic<uint32_t> exemplars;  // 112
+  uint8_t gauge_combine;            // 116: gauges: GaugeCombine | kGaugeLiveOnly; else 0
+  uint8_t reserved3[11];            // 117
 };
 
 // A shared descriptor's deletion word (Descriptor::gone): bits 0..1 the phase, bits
@@ -242,12 +267,38 @@ static_assert(StripeStride(7) == 8 && StripeStride(8) == 16);
 static_assert(BoundsOffset(8, 2) == 32 && HistogramResetBase(8, 2) == 39 &&
               HistogramSlots(8, 2) == 48);
 
+// One exemplar (OpenMetrics): a label set of at most kMaxExemplarRunes UTF-8
+// characters, a value and a timestamp. A seqlock: `seq` is odd while a writer
+// writes, and readers copy the record between two equal even loads of it (0: never
+// written). Writers take `writer` (their pid, by a CAS from 0) first; a writer that
+// finds it held by a dead process takes it over, one that finds a live holder drops
+// its exemplar (another one is being stored at that instant). Every field is an
+// 8-byte atomic, so that a reader racing a writer copies bytes without a data race.
+// labels: label_bytes bytes of name NUL value NUL pairs, in the order given.
+inline constexpr uint32_t kExemplarRecordSize = 576;
+inline constexpr uint32_t kMaxExemplarRunes = 128;
+inline constexpr uint32_t kExemplarLabelWords = (kExemplarRecordSize - 40) / 8;
+inline constexpr uint32_t kMaxExemplarRecordsLimit = 1u << 22;
+struct ExemplarRecord {
+  std::atomic<uint64_t> seq;          //  0: even: stable (0: empty); odd: being written
+  std::atomic<uint64_t> writer;       //  8: pid of the writer holding it, or 0
+  std::atomic<uint64_t> value;        // 16: double bits
+  std::atomic<uint64_t> timestamp;    // 24: Unix seconds as double bits
+  std::atomic<uint64_t> label_bytes;  // 32: bytes used in labels
+  std::atomic<uint64_t> labels[kExemplarLabelWords];  // 40
+};
+static_assert(sizeof(ExemplarRecord) == kExemplarRecordSize);
+
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
 static_assert(std::is_standard_layout_v<Header> && std::is_standard_layout_v<Descriptor>);
-static_assert(sizeof(Header) == 216 && sizeof(Header) <= kHeaderSize);
+static_assert(sizeof(Header) == 384 && sizeof(Header) <= kHeaderSize);
 static_assert(offsetof(Header, family_table_offset) == 176 && offsetof(Header, deleted) == 192 &&
               offsetof(Header, overflowed) == 208);
+static_assert(offsetof(Header, exemplar_offset) == 336 && offsetof(Header, exemplars_used) == 352);
+static_assert(offsetof(Descriptor, ttl_seconds) == 84 && offsetof(Descriptor, gone) == 88 &&
+              offsetof(Descriptor, family_slot) == 96);
+static_assert(offsetof(Descriptor, exemplars) == 112 && offsetof(Descriptor, gauge_combine) == 116);
 static_assert(sizeof(FamilyRecord) == kFamilyEntrySize);
 static_assert(offsetof(Header, retired) == 144 && offsetof(Header, reuse_cursor) == 168);
 static_assert(offsetof(Header, series_used) == 104 && offsetof(Header, abandoned) == 136);

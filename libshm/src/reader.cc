@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <chrono>
 #include <cmath>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "buckets.h"
+#include "exemplars.h"
 #include "families.h"
 #include "names.h"
 #include "ownership.h"
@@ -110,8 +112,14 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
       (layout::Striped(d.stripes) && m->type == MetricType::kGauge))
     return bad(fmt::format("{}: {} stripes is not a power of two up to {} (or a striped gauge)",
                            m->name, d.stripes, layout::kMaxStripes));
-  const uint32_t needed =
-      m->type == MetricType::kGauge ? layout::kGaugeSlots : layout::MetricSlots(buckets, d.stripes);
+  if (d.gauge_combine != 0 &&
+      (m->type != MetricType::kGauge ||
+       (d.gauge_combine & ~(layout::kGaugeCombineMask | layout::kGaugeLiveOnly)) != 0))
+    return bad(fmt::format("{}: gauge combine byte {:#x} does not fit a {}", m->name,
+                           d.gauge_combine, TypeName(m->type)));
+  const bool stamped = (d.gauge_combine & layout::kGaugeCombineMask) == layout::kGaugeMostRecent;
+  const uint32_t needed = m->type == MetricType::kGauge ? layout::kGaugeSlots + (stamped ? 1 : 0)
+                                                        : layout::MetricSlots(buckets, d.stripes);
   if (d.slot_offset % layout::kCacheLineSlots != 0 || d.slot_count < needed ||
       uint64_t{d.slot_offset} + d.slot_count > s.max_slots)
     return bad(fmt::format("{}: slots {}+{} are outside the {} slots (or too few)", m->name,
@@ -125,6 +133,8 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
   where->gone = gone;
   m->generation = static_cast<uint32_t>(layout::GoneGeneration(gone));
   m->ttl_seconds = d.scope == layout::kScopeShared ? d.ttl_seconds : 0;
+  if (life == 0) where->exemplars = shared.exemplars.load(std::memory_order_acquire);
+  where->gauge_combine = d.gauge_combine;
   if (m->type != MetricType::kHistogram) return true;
 
   HistogramValue& h = m->histogram;
@@ -308,9 +318,48 @@ class HashToIndex {
   size_t size_ = 0;
 };
 
+// A process-scoped series as read, with what combining it needs.
+struct ProcessValue {
+  uint64_t hash = 0;  // its key hash
+  MetricSnapshot m;
+  uint64_t stamp = 0;  // most-recent gauges: Unix ns of the last write
+};
+
+// How each shared series of a read combines its process series (gauges):
+// Descriptor::gauge_combine, and the stamp of the value it holds so far.
+struct Combining {
+  uint8_t combine = 0;
+  uint64_t stamp = 0;
+};
+
+// Combines a live process gauge into its aggregate as the aggregate's combine byte
+// says: summed with the aggregate's own value, or the maximum, minimum or latest of
+// the process values (the aggregate's own value is not one of them).
+void CombineGauge(MetricSnapshot& into, Combining& how, const ProcessValue& p) {
+  const bool first = into.process_series == 0;
+  const double v = p.m.gauge;
+  switch (how.combine & layout::kGaugeCombineMask) {
+    case static_cast<uint8_t>(GaugeCombine::kMax):
+      into.gauge = first ? v : std::max(into.gauge, v);
+      break;
+    case static_cast<uint8_t>(GaugeCombine::kMin):
+      into.gauge = first ? v : std::min(into.gauge, v);
+      break;
+    case layout::kGaugeMostRecent:
+      if (first || p.stamp >= how.stamp) {
+        into.gauge = v;
+        how.stamp = p.stamp;
+      }
+      break;
+    default:
+      into.gauge += v;
+  }
+}
+
 // Adds a process-scoped series' values into its aggregate (same name and labels):
 // false if their layouts differ.
-bool AddInto(MetricSnapshot& into, const MetricSnapshot& p) {
+bool AddInto(MetricSnapshot& into, Combining& how, const ProcessValue& pv) {
+  const MetricSnapshot& p = pv.m;
   if (into.type != p.type) return false;
   switch (p.type) {
     case MetricType::kCounter:
@@ -319,7 +368,7 @@ bool AddInto(MetricSnapshot& into, const MetricSnapshot& p) {
       into.counter_reset_total += p.counter_reset_total;
       break;
     case MetricType::kGauge:
-      into.gauge += p.gauge;
+      CombineGauge(into, how, pv);
       break;
     case MetricType::kHistogram: {
       HistogramValue& h = into.histogram;
@@ -340,17 +389,30 @@ bool AddInto(MetricSnapshot& into, const MetricSnapshot& p) {
 
 // Adds each process-scoped series into the shared series of its key in `metrics`
 // (found through `series`, key hash -> index), or reports it.
+// `combining` (parallel to metrics) says how; empty: every gauge is summed. Then
+// drops the live-only gauges no live process series added into.
 void Aggregate(std::vector<MetricSnapshot>& metrics, const HashToIndex& series,
-               std::vector<std::pair<uint64_t, MetricSnapshot>>& process_series,
+               std::vector<ProcessValue>& process_series, std::vector<Combining>& combining,
                std::vector<std::string>* problems) {
-  for (auto& [hash, p] : process_series) {
-    const size_t* at = series.Find(hash);
+  Combining sum;
+  for (const ProcessValue& pv : process_series) {
+    const MetricSnapshot& p = pv.m;
+    const size_t* at = series.Find(pv.hash);
     MetricSnapshot* into = at ? &metrics[*at] : nullptr;
-    if (!into || into->name != p.name || into->labels != p.labels || !AddInto(*into, p))
+    Combining& how = at && *at < combining.size() ? combining[*at] : sum;
+    if (!into || into->name != p.name || into->labels != p.labels || !AddInto(*into, how, pv))
       problems->push_back(fmt::format(
           "descriptor {}: process-scoped {} has no shared series of its type to add into", p.index,
           p.name));
   }
+  if (combining.empty()) return;
+  size_t kept = 0;
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    if ((combining[i].combine & layout::kGaugeLiveOnly) && metrics[i].process_series == 0) continue;
+    if (kept != i) metrics[kept] = std::move(metrics[i]);
+    ++kept;
+  }
+  metrics.resize(kept);
 }
 
 // The life words of every descriptor below the cursor (0 for shared series).
@@ -395,7 +457,8 @@ Snapshot ReadPass(const detail::SegmentImpl& s, const std::vector<uint64_t>& bef
   // hash of name -> index in snap.metrics: sized for a few families and grown as
   // needed (a segment's series are mostly a few families of many series each).
   HashToIndex families(64);
-  std::vector<std::pair<uint64_t, MetricSnapshot>> process_series;  // key hash, values
+  std::vector<ProcessValue> process_series;
+  std::vector<Combining> combining;  // parallel to snap.metrics
   // Room for every descriptor up front, and for what the caller appends (snapshot.h):
   // growing moved every metric read so far (memory reserved but never written costs
   // no page).
@@ -408,7 +471,10 @@ Snapshot ReadPass(const detail::SegmentImpl& s, const std::vector<uint64_t>& bef
           (m.type == MetricType::kGauge && !live.Alive(where.process_pid, where.process_start)))
         return;
       ReadValues(s, where, &m, /*take=*/false);
-      if (StillPresent(s, m, where)) process_series.emplace_back(where.hash, std::move(m));
+      uint64_t stamp = 0;
+      if ((where.gauge_combine & layout::kGaugeCombineMask) == layout::kGaugeMostRecent)
+        stamp = s.slots()[where.slot_offset + 1].load(std::memory_order_relaxed);
+      if (StillPresent(s, m, where)) process_series.push_back({where.hash, std::move(m), stamp});
       return;
     }
     ReadValues(s, where, &m, /*take=*/false);
@@ -428,9 +494,11 @@ Snapshot ReadPass(const detail::SegmentImpl& s, const std::vector<uint64_t>& bef
                                           m.name, TypeName(other->type), TypeName(m.type)));
       return;
     }
+    exemplars::Read(s, where.exemplars, &m);
     snap.metrics.push_back(std::move(m));
+    combining.push_back({where.gauge_combine, 0});
   });
-  Aggregate(snap.metrics, series, process_series, &snap.problems);
+  Aggregate(snap.metrics, series, process_series, combining, &snap.problems);
   return snap;
 }
 
@@ -473,19 +541,20 @@ std::vector<MetricSnapshot> Segment::Reset(
   detail::CheckMappedSize(*impl_);
   std::vector<MetricSnapshot> taken;
   HashToIndex series(impl_->series_used());  // key hash -> index in taken (shared series)
-  std::vector<std::pair<uint64_t, MetricSnapshot>> process_series;
+  std::vector<ProcessValue> process_series;
   ForEachPublished(*impl_, nullptr, [&](MetricSnapshot& m, const Located& where) {
     if (!select(m)) return;
     ReadValues(*impl_, where, &m, /*take=*/true);
     if (where.life != 0) {
-      process_series.emplace_back(where.hash, std::move(m));
+      process_series.push_back({where.hash, std::move(m), 0});
       return;
     }
     series.Emplace(where.hash, taken.size());
     taken.push_back(std::move(m));
   });
   std::vector<std::string> unmatched;  // a process series whose aggregate was not selected
-  Aggregate(taken, series, process_series, &unmatched);
+  std::vector<Combining> sum_all;      // what was taken, summed
+  Aggregate(taken, series, process_series, sum_all, &unmatched);
   return taken;
 }
 

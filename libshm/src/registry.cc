@@ -216,6 +216,13 @@ void Abandon(const detail::SegmentImpl& s, Descriptor& d, const Request& r) {
     s.header().abandoned.fetch_add(1, std::memory_order_relaxed);
 }
 
+// Descriptor::gauge_combine of r's series.
+uint8_t CombineByte(const Request& r) {
+  if (r.type != MetricType::kGauge) return 0;
+  return static_cast<uint8_t>(static_cast<uint8_t>(r.spec.combine) |
+                              (r.spec.live_only ? layout::kGaugeLiveOnly : 0));
+}
+
 // Writes r's strings at `at` (string offset) and every field of d but its state,
 // life, slot_count and capacities, with r's slots at `offset` (their bounds written).
 void Fill(const detail::SegmentImpl& s, Descriptor& d, const Request& r, uint64_t at,
@@ -234,6 +241,7 @@ void Fill(const detail::SegmentImpl& s, Descriptor& d, const Request& r, uint64_
   d.flags = r.flags;
   d.min_key = r.buckets.first;
   d.bucket_count = r.type == MetricType::kHistogram ? r.buckets.bounds.size() + 1 : 0;
+  d.gauge_combine = CombineByte(r);
   d.name_len = r.spec.name.size();
   d.labels_len = r.labels.size();
   d.help_len = r.spec.help.size();
@@ -477,6 +485,16 @@ void HoldOwnerLock(detail::SegmentImpl& s, const process::Identity& self,
 // aggregate a retirement folds into) is registered first, then this process's own.
 const Descriptor& FindOrCreateInProcess(detail::SegmentImpl& s, const Request& r) {
   const Descriptor& target = FindOrCreate(s, r);
+  // A process gauge is combined as its aggregate says: registering it otherwise is a
+  // mistake the caller must hear of (its mode would silently not apply).
+  if (r.type == MetricType::kGauge) {
+    const uint8_t mine = CombineByte(r);
+    if (mine != target.gauge_combine)
+      throw Error(Errc::kTypeMismatch,
+                  fmt::format("{} is already registered with another way of combining its "
+                              "processes' gauges (combine byte {:#x}, not {:#x})",
+                              SeriesName(r), target.gauge_combine, mine));
+  }
   const auto target_index = static_cast<uint32_t>(&target - &s.descriptor(0));
   const process::Identity self = process::Self();
   std::lock_guard lock(s.process_mutex);
@@ -538,6 +556,8 @@ Request MakeRequest(MetricType type, const MetricSpec& spec, const Buckets* b,
             0,
             type == MetricType::kGauge ? layout::kGaugeSlots : layout::kCounterSlots,
             0};
+  if (type == MetricType::kGauge && spec.combine == GaugeCombine::kMostRecent)
+    r.slots = 2;  // [value][Unix ns of the last write]
   if (striping == Striping::kPerCpu) r.stripes = StripeCount();
   if (histogram) r.buckets = buckets::Make(*b);
   if (type != MetricType::kGauge)

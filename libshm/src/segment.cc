@@ -80,15 +80,18 @@ struct Geometry {
   uint64_t string_bytes;
   uint64_t data_offset;
   uint64_t family_table_offset;  // the first region after the data area
+  uint64_t exemplar_offset;      // 0: no exemplar region
+  uint32_t exemplar_records;
   uint64_t total_size;
 };
 
 uint64_t PageUp(uint64_t n) { return (n + layout::kPage - 1) / layout::kPage * layout::kPage; }
 
-// REQUIRES: capacities within their limits (so nothing here overflows). Without
-// family_table (a segment made before it), the file ends after the data area.
+// REQUIRES: capacities within their limits (so nothing here overflows). Regions
+// after the data area, in order, each from a page boundary: the family table (absent
+// in a segment made before it), then the exemplar region (absent with no records).
 Geometry GeometryFor(uint32_t max_metrics, uint32_t max_slots, uint64_t string_bytes,
-                     bool family_table = true) {
+                     bool family_table, uint32_t exemplar_records) {
   Geometry g{};
   g.index_entries = layout::kMinIndexEntries;
   while (g.index_entries < 2 * uint64_t{max_metrics}) g.index_entries *= 2;
@@ -102,11 +105,23 @@ Geometry GeometryFor(uint32_t max_metrics, uint32_t max_slots, uint64_t string_b
     g.family_table_offset = g.total_size;
     g.total_size += PageUp(uint64_t{g.index_entries} * layout::kFamilyEntrySize);
   }
+  if (exemplar_records != 0) {
+    g.exemplar_records = exemplar_records;
+    g.exemplar_offset = g.total_size;
+    g.total_size =
+        PageUp(g.exemplar_offset + uint64_t{exemplar_records} * layout::kExemplarRecordSize);
+  }
   return g;
 }
 
 uint64_t DefaultStringBytes(uint32_t max_metrics) {
   return std::max<uint64_t>(64 * 1024, PageUp(uint64_t{max_metrics} * 512));
+}
+
+// SegmentOptions::exemplar_records, kAutomatic resolved.
+uint32_t ExemplarRecords(const SegmentOptions& o) {
+  if (o.exemplar_records != SegmentOptions::kAutomatic) return o.exemplar_records;
+  return std::clamp<uint32_t>(o.max_metrics / 4, 16, 4096);
 }
 
 void CheckOptions(const SegmentOptions& o) {
@@ -122,6 +137,11 @@ void CheckOptions(const SegmentOptions& o) {
     throw Error(Errc::kInvalidArgument,
                 fmt::format("string_bytes is {}; use 0 (automatic) or a multiple of {} up to {}",
                             o.string_bytes, layout::kPage, layout::kMaxStringBytesLimit));
+  if (o.exemplar_records != SegmentOptions::kAutomatic &&
+      o.exemplar_records > layout::kMaxExemplarRecordsLimit)
+    throw Error(Errc::kInvalidArgument,
+                fmt::format("exemplar_records is {}; use 0 (none) to {}", o.exemplar_records,
+                            layout::kMaxExemplarRecordsLimit));
   if (o.mode & ~07777u)
     throw Error(Errc::kInvalidArgument, fmt::format("mode {:o} is not a permission mode", o.mode));
   if (o.mode & S_IWOTH)
@@ -145,6 +165,8 @@ void StoreGeometry(To& to, uint32_t max_metrics, uint32_t max_slots, const Geome
   to.string_bytes = g.string_bytes;
   to.data_offset = g.data_offset;
   to.family_table_offset = g.family_table_offset;
+  to.exemplar_offset = g.exemplar_offset;
+  to.exemplar_records = g.exemplar_records;
 }
 
 // Checks the header geometry against the file: everything later trusts these numbers.
@@ -174,7 +196,11 @@ void ValidateHeader(detail::SegmentImpl& s, uint64_t file_size) {
         fmt::format("capacity of {} metrics, {} slots and {} string bytes is out of "
                     "range",
                     h.max_metrics, h.max_slots, h.string_bytes));
-  Geometry g = GeometryFor(h.max_metrics, h.max_slots, h.string_bytes, h.family_table_offset != 0);
+  // A segment made before exemplars has no region (offset 0).
+  const uint32_t exemplar_records =
+      h.exemplar_offset != 0 ? std::min(h.exemplar_records, layout::kMaxExemplarRecordsLimit) : 0;
+  Geometry g = GeometryFor(h.max_metrics, h.max_slots, h.string_bytes, h.family_table_offset != 0,
+                           exemplar_records);
   if (h.index_entries != g.index_entries || h.series_index_offset != layout::kHeaderSize ||
       h.family_index_offset != g.family_index_offset || h.directory_offset != g.directory_offset ||
       h.strings_offset != g.strings_offset || h.data_offset != g.data_offset ||
@@ -184,6 +210,12 @@ void ValidateHeader(detail::SegmentImpl& s, uint64_t file_size) {
         "capacity",
         h.index_entries, h.series_index_offset, h.family_index_offset, h.directory_offset,
         h.strings_offset, h.data_offset, h.family_table_offset, h.total_size));
+  // The exemplar region is where GeometryFor puts it, of records of this build's size.
+  if (h.exemplar_offset != 0 && (h.exemplar_records < 1 || h.exemplar_records != exemplar_records ||
+                                 h.exemplar_record_size != layout::kExemplarRecordSize ||
+                                 h.exemplar_offset != g.exemplar_offset))
+    throw corrupt(fmt::format("exemplar region at {} of {} records of {} bytes does not fit",
+                              h.exemplar_offset, h.exemplar_records, h.exemplar_record_size));
   if (h.total_size != file_size)
     throw corrupt(fmt::format("header says {} bytes but the file has {}", h.total_size, file_size));
   StoreGeometry(s, h.max_metrics, h.max_slots, g);
@@ -253,7 +285,8 @@ Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
   s->access = Access::kReadWrite;
   uint64_t string_bytes =
       options.string_bytes ? options.string_bytes : DefaultStringBytes(options.max_metrics);
-  Geometry g = GeometryFor(options.max_metrics, options.max_slots, string_bytes);
+  Geometry g = GeometryFor(options.max_metrics, options.max_slots, string_bytes, true,
+                           ExemplarRecords(options));
   try {
     s->shm = bip::shared_memory_object(bip::create_only, s->name.c_str(), bip::read_write,
                                        bip::permissions(options.mode));
@@ -279,6 +312,7 @@ Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
     h.header_size = layout::kHeaderSize;
     h.descriptor_size = layout::kDescriptorSize;
     StoreGeometry(h, options.max_metrics, options.max_slots, g);
+    h.exemplar_record_size = g.exemplar_records ? layout::kExemplarRecordSize : 0;
     h.total_size = g.total_size;
     h.family_limit = options.family_limit;
     h.created_unix_ns = NowUnixNs();

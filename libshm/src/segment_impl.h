@@ -38,6 +38,8 @@ struct detail::SegmentImpl {
   uint64_t string_bytes = 0;
   uint64_t data_offset = 0;
   uint64_t family_table_offset = 0;  // 0: a segment made without a family table
+  uint64_t exemplar_offset = 0;      // 0: no exemplar region
+  uint32_t exemplar_records = 0;
   // Explicit histograms' bucket lookup tables, in process memory (registry.cc).
   buckets::Tables bucket_tables;
   // This process's process-scoped series: key hash -> descriptor index, valid for
@@ -45,6 +47,10 @@ struct detail::SegmentImpl {
   std::mutex process_mutex;
   uint32_t process_cache_pid = 0;
   std::unordered_map<uint64_t, uint32_t> process_cache;
+  // Which shared descriptor a handle's first slot belongs to (slot offset ->
+  // descriptor index), found on an exemplar's first store. Guarded by exemplar_mutex.
+  std::mutex exemplar_mutex;
+  std::unordered_map<uint32_t, uint32_t> exemplar_series;
   // This process's owner lock (process_identity.h): a descriptor of the segment file
   // of its own, opened for process_cache_pid, -1 before the first process-scoped
   // registration. Guarded by process_mutex.
@@ -76,6 +82,10 @@ struct detail::SegmentImpl {
     return reinterpret_cast<layout::FamilyRecord*>(base() + family_table_offset)[i];
   }
   layout::Slot* slots() const { return reinterpret_cast<layout::Slot*>(base() + data_offset); }
+  // REQUIRES: i < exemplar_records.
+  layout::ExemplarRecord& exemplar(uint64_t i) const {
+    return reinterpret_cast<layout::ExemplarRecord*>(base() + exemplar_offset)[i];
+  }
 
   // Descriptors below the series cursor, at most max_metrics: the only ones a reader
   // looks at (the pages above it may be holes).

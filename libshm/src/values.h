@@ -22,8 +22,10 @@ struct Located {
   uint64_t life = 0;     // process scope: the life word the copy was taken under; 0: shared
   uint32_t process_pid = 0;
   uint64_t process_start = 0;
-  uint32_t fold_target = 0;  // process scope: the aggregate's descriptor index + 1
-  uint64_t gone = 0;         // shared: the deletion word the copy was taken under
+  uint32_t fold_target = 0;   // process scope: the aggregate's descriptor index + 1
+  uint64_t gone = 0;          // shared: the deletion word the copy was taken under
+  uint64_t exemplars = 0;     // shared series: the descriptor's exemplars word
+  uint8_t gauge_combine = 0;  // gauges: Descriptor::gauge_combine, checked
 };
 
 // Where a descriptor's values are (its layout checked by the caller). The hash and

@@ -24,6 +24,7 @@
 #include "layout.h"
 #include "process_harness.h"
 #include "shmstats/shmstats.h"
+#include "shmstats/shmstats_c.h"
 
 namespace shmstats {
 namespace {
@@ -120,6 +121,66 @@ TEST_F(ProcessScopeTest, DeadWorkersGaugeDisappearsAndItsCounterIsFolded) {
   EXPECT_EQ(info.descriptors_used, used);
   EXPECT_EQ(info.process_series_reused_total, 2u);
   EXPECT_EQ(Get("jobs_total").counter, 106u);
+}
+
+// Gauges combined as the shared series' GaugeCombine says, from live processes only;
+// a live-only series disappears once none is left.
+TEST_F(ProcessScopeTest, GaugesCombineAsTheirModeSaysOverLiveProcessesOnly) {
+  auto spec = [](const char* name, GaugeCombine combine) {
+    MetricSpec m = ProcessSpec(name);
+    m.combine = combine;
+    m.live_only = true;
+    return m;
+  };
+  for (int i = 0; i < 6; ++i) flags_[i] = 0;
+  std::vector<pid_t> workers;
+  const double values[] = {1, 5, -2};  // set in this order; 5 and -2 exit first
+  for (int w = 0; w < 3; ++w) {
+    workers.push_back(children_.Fork([this, w, values, spec] {
+      Segment s = Segment::Open(guard_.name());
+      s.RegisterGauge(spec("g_max", GaugeCombine::kMax)).Set(values[w]);
+      s.RegisterGauge(spec("g_min", GaugeCombine::kMin)).Set(values[w]);
+      // Most recent through the C ABI, whose stamp orders the writes.
+      shmstats_segment* seg = nullptr;
+      shmstats_metric_options o;
+      shmstats_metric_options_init(&o);
+      o.name = "g_recent";
+      o.scope = SHMSTATS_SCOPE_PROCESS;
+      o.gauge_combine = SHMSTATS_GAUGE_MOST_RECENT | SHMSTATS_GAUGE_LIVE_ONLY;
+      shmstats_gauge g;
+      if (shmstats_segment_open(guard_.name().c_str(), 0, &seg) != SHMSTATS_OK ||
+          shmstats_register_gauge(seg, &o, &g) != SHMSTATS_OK)
+        return 1;
+      shmstats_gauge_set(g, values[w]);
+      shmstats_gauge_stamp(g, static_cast<uint64_t>(w + 1));
+      flags_[w] = 1;
+      while (flags_[3 + w] == 0) usleep(1000);
+      shmstats_segment_close(seg);
+      return 0;
+    }));
+    ASSERT_TRUE(test::WaitUntil([&] { return flags_[w] == 1; }, milliseconds(10000)));
+  }
+  EXPECT_EQ(Get("g_max").gauge, 5);
+  EXPECT_EQ(Get("g_min").gauge, -2);
+  EXPECT_EQ(Get("g_recent").gauge, -2);
+  // Workers 1 and 2 (5 and -2) exit; worker 0 (1) lives on.
+  for (int w : {1, 2}) {
+    flags_[3 + w] = 1;
+    auto status = children_.Wait(workers[w], milliseconds(10000));
+    ASSERT_TRUE(status && test::ExitedCleanly(*status));
+  }
+  EXPECT_EQ(Get("g_max").gauge, 1);
+  EXPECT_EQ(Get("g_min").gauge, 1);
+  EXPECT_EQ(Get("g_recent").gauge, 1);
+  EXPECT_EQ(Get("g_max").process_series, 1u);
+  flags_[3] = 1;  // the last one exits: the live-only series disappear
+  auto status = children_.Wait(workers[0], milliseconds(10000));
+  ASSERT_TRUE(status && test::ExitedCleanly(*status));
+  Snapshot snap = segment_->Read();
+  EXPECT_EQ(FindIn(snap, "g_max"), nullptr);
+  EXPECT_EQ(FindIn(snap, "g_recent"), nullptr);
+  // A process gauge registered with another combination is refused.
+  EXPECT_THROW(segment_->RegisterGauge(ProcessSpec("g_max")), Error);
 }
 
 TEST_F(ProcessScopeTest, ResetOfAnAggregateResetsItsProcessSeries) {

@@ -8,9 +8,9 @@
  *
  * Types:
  *   Segment(name)     an open (or created) segment; read(), reset(name), replaced()
- *   CounterCore       a float counter: inc(amount=1)
+ *   CounterCore       a float counter: inc(amount=1), _exemplar(value, labels)
  *   GaugeCore         a gauge: inc(amount=1), dec(amount=1), set(value)
- *   HistogramCore     a histogram: observe(amount)
+ *   HistogramCore     a histogram: observe(amount), _exemplar(value, labels)
  * A core is unbound until _bind() registers its series; recording on an unbound core
  * raises ValueError("<type> metric is missing label values"), as prometheus_client
  * does on a labelled parent. A call with keywords (exemplar=...) goes to the Python
@@ -18,11 +18,12 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <string.h>
+#include <time.h>
 
 #include "shmstats/shmstats_c.h"
 
-#if SHMSTATS_C_ABI_MINOR < 4
-#error "the Python extension needs the float counters of C ABI 0.4"
+#if SHMSTATS_C_ABI_MINOR < 5
+#error "the Python extension needs the exemplars of C ABI 0.5"
 #endif
 
 /* ---- errors ---- */
@@ -237,8 +238,9 @@ static PyTypeObject SegmentType = {
 /* How a gauge core writes its slot (prometheus_client's multiprocess modes in one
  * shared slot, see metrics.py): STORE sets it (inc/dec add); SUM adds the change of
  * this process's value, so the slot sums every process's last value; MAX and MIN
- * raise (lower) it to this process's value when that is larger (smaller). */
-enum { GAUGE_STORE = 0, GAUGE_SUM = 1, GAUGE_MAX = 2, GAUGE_MIN = 3 };
+ * raise (lower) it to this process's value when that is larger (smaller); STAMPED
+ * writes as STORE, then the time (a SHMSTATS_GAUGE_MOST_RECENT process gauge). */
+enum { GAUGE_STORE = 0, GAUGE_SUM = 1, GAUGE_MAX = 2, GAUGE_MIN = 3, GAUGE_STAMPED = 4 };
 
 typedef struct {
   PyObject_HEAD PyObject* segment; /* the SegmentObject whose mapping the handle points into */
@@ -322,9 +324,10 @@ static PyObject* record_kw(CoreObject* self, const char* method, PyObject* const
 
 /* Registers the series and binds this core to it:
  * _bind(segment, kind, name, labels, help, unit, scope=0, bounds=None, exponential=None,
- *       ttl_seconds=0, family_limit=0)
+ *       ttl_seconds=0, family_limit=0, gauge_combine=0)
  * kind: 1 float counter, 2 gauge, 3 histogram; labels: a sequence of (name, value)
- * pairs of str; bounds: explicit finite bounds; exponential: (min, max, schema). */
+ * pairs of str; bounds: explicit finite bounds; exponential: (min, max, schema);
+ * gauge_combine: shmstats_metric_options.gauge_combine. */
 /* labels, a sequence of (name, value) tuples, as an array (*out, *n; PyMem_Free it)
  * whose strings live in the returned sequence (Py_DECREF it after). NULL on error. */
 static PyObject* label_array(PyObject* labels, shmstats_label** out, Py_ssize_t* n) {
@@ -357,11 +360,11 @@ fail:
 static PyObject* core_bind(CoreObject* self, PyObject* args, PyObject* kw) {
   static char* names[] = {"segment", "kind",  "name",   "labels",      "help",
                           "unit",    "scope", "bounds", "exponential", "ttl_seconds",
-                          "family_limit", NULL};
+                          "family_limit", "gauge_combine", NULL};
   PyObject *segment, *name, *labels, *help, *unit, *bounds = Py_None, *exponential = Py_None;
   PyObject* seq = NULL;
   int kind;
-  unsigned long long scope = 0;
+  unsigned long long scope = 0, gauge_combine = 0;
   unsigned int ttl_seconds = 0, family_limit = 0;
   shmstats_metric_options o;
   shmstats_label* lab = NULL;
@@ -375,14 +378,15 @@ static PyObject* core_bind(CoreObject* self, PyObject* args, PyObject* kw) {
     shmstats_histogram histogram;
   } handle;
 
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "O!iUOUU|KOOII", names, &SegmentType, &segment,
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O!iUOUU|KOOIIK", names, &SegmentType, &segment,
                                    &kind, &name, &labels, &help, &unit, &scope, &bounds,
-                                   &exponential, &ttl_seconds, &family_limit))
+                                   &exponential, &ttl_seconds, &family_limit, &gauge_combine))
     return NULL;
   shmstats_metric_options_init(&o);
   o.scope = scope;
   o.ttl_seconds = ttl_seconds;
   o.family_limit = family_limit;
+  o.gauge_combine = gauge_combine;
   if (!(o.name = utf8_no_nul(name, "the metric name"))) return NULL;
   if (!(o.help = utf8_no_nul(help, "the documentation"))) return NULL;
   if (!(o.unit = utf8_no_nul(unit, "the unit"))) return NULL;
@@ -519,6 +523,12 @@ static inline PyObject* gauge_write(CoreObject* self, double v, double d, int is
         shmstats_gauge_set(self->u.gauge, v);
       else
         shmstats_gauge_add(self->u.gauge, d);
+      if (self->mode == GAUGE_STAMPED) {
+        struct timespec ts; /* the vDSO: no system call */
+        clock_gettime(CLOCK_REALTIME, &ts);
+        shmstats_gauge_stamp(self->u.gauge,
+                             (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+      }
   }
   self->local = v;
   Py_RETURN_NONE;
@@ -574,10 +584,40 @@ static PyObject* histogram_observe(CoreObject* self, PyObject* const* args, size
   Py_RETURN_NONE;
 }
 
+static PyTypeObject HistogramCoreType; /* defined below */
+
+/* _exemplar(value, labels): stores an exemplar with this core's series (a counter's,
+ * or the bucket a histogram counts value in): labels a sequence of (name, value)
+ * pairs of str. True when stored (or superseded by one stored at the same instant),
+ * False when the segment's exemplar region is full (it is dropped: recording never
+ * fails because of an exemplar); ValueError for labels that break the rules. */
+static PyObject* core_exemplar(CoreObject* self, PyObject* args) {
+  PyObject *labels, *seq;
+  double value;
+  shmstats_label* lab = NULL;
+  Py_ssize_t n = 0;
+  shmstats_status st;
+  shmstats_segment* seg;
+  if (!PyArg_ParseTuple(args, "dO", &value, &labels)) return NULL;
+  if (!self->bound) return raise_unbound(self);
+  if (!(seq = label_array(labels, &lab, &n))) return NULL;
+  seg = ((SegmentObject*)self->segment)->seg;
+  if (PyObject_TypeCheck(self, &HistogramCoreType))
+    st = shmstats_histogram_exemplar(seg, &self->u.histogram, value, lab, (size_t)n);
+  else
+    st = shmstats_float_counter_exemplar(seg, &self->u.counter, value, lab, (size_t)n);
+  PyMem_Free(lab);
+  Py_DECREF(seq);
+  if (st == SHMSTATS_FULL) Py_RETURN_FALSE;
+  if (st != SHMSTATS_OK) return raise_status(st);
+  Py_RETURN_TRUE;
+}
+
 #define FASTCALL(f) (PyCFunction)(void (*)(void))(f), METH_FASTCALL | METH_KEYWORDS
 
 static PyMethodDef counter_methods[] = {
     {"inc", FASTCALL(counter_inc), "inc(amount=1, exemplar=None): adds amount (>= 0)."},
+    {"_exemplar", (PyCFunction)core_exemplar, METH_VARARGS, "_exemplar(value, labels)."},
     CORE_COMMON_METHODS,
     {NULL, NULL, 0, NULL}};
 static PyMethodDef gauge_methods[] = {
@@ -588,6 +628,7 @@ static PyMethodDef gauge_methods[] = {
     {NULL, NULL, 0, NULL}};
 static PyMethodDef histogram_methods[] = {
     {"observe", FASTCALL(histogram_observe), "observe(amount, exemplar=None)."},
+    {"_exemplar", (PyCFunction)core_exemplar, METH_VARARGS, "_exemplar(value, labels)."},
     CORE_COMMON_METHODS,
     {NULL, NULL, 0, NULL}};
 
@@ -655,7 +696,13 @@ PyMODINIT_FUNC PyInit__shmstats(void) {
       PyModule_AddIntConstant(m, "GAUGE_STORE", GAUGE_STORE) < 0 ||
       PyModule_AddIntConstant(m, "GAUGE_SUM", GAUGE_SUM) < 0 ||
       PyModule_AddIntConstant(m, "GAUGE_MAX", GAUGE_MAX) < 0 ||
-      PyModule_AddIntConstant(m, "GAUGE_MIN", GAUGE_MIN) < 0) {
+      PyModule_AddIntConstant(m, "GAUGE_MIN", GAUGE_MIN) < 0 ||
+      PyModule_AddIntConstant(m, "GAUGE_STAMPED", GAUGE_STAMPED) < 0 ||
+      PyModule_AddIntConstant(m, "COMBINE_SUM", SHMSTATS_GAUGE_SUM) < 0 ||
+      PyModule_AddIntConstant(m, "COMBINE_MAX", SHMSTATS_GAUGE_MAX) < 0 ||
+      PyModule_AddIntConstant(m, "COMBINE_MIN", SHMSTATS_GAUGE_MIN) < 0 ||
+      PyModule_AddIntConstant(m, "COMBINE_MOST_RECENT", SHMSTATS_GAUGE_MOST_RECENT) < 0 ||
+      PyModule_AddIntConstant(m, "COMBINE_LIVE_ONLY", SHMSTATS_GAUGE_LIVE_ONLY) < 0) {
     Py_DECREF(m);
     return NULL;
   }

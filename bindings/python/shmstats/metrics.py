@@ -357,15 +357,22 @@ class _Wrapper:
         """The keyword form of a recording call (the C method's slow path)."""
         return getattr(self, "_" + method + "_kw")(*args, **kwargs)
 
-    def _exemplar(self, exemplar):
+    def _exemplar(self, value, exemplar):
+        """Stores the exemplar with the series (a histogram's: with the bucket of value),
+        as prometheus_client keeps it: after the record, which an invalid exemplar does
+        not undo. Dropped when the segment's exemplar region is full."""
         if exemplar:
             _validate_exemplar(exemplar)
+            self._raise_if_not_observable()
+            type(self)._core._exemplar(self, float(value),
+                                       [(str(k), str(v)) for k, v in exemplar.items()])
 
 
 class Counter(_Wrapper, _shmstats.CounterCore):
     """A counter of doubles: inc(amount) for any amount >= 0, fractions kept as
     prometheus_client keeps them. Its series is the name with "_total"."""
     _type = "counter"
+    _core = _shmstats.CounterCore
     _kind = _COUNTER
 
     def _series_name(self):
@@ -373,7 +380,7 @@ class Counter(_Wrapper, _shmstats.CounterCore):
 
     def _inc_kw(self, amount=1, exemplar=None):
         _shmstats.CounterCore.inc(self, amount)
-        self._exemplar(exemplar)
+        self._exemplar(amount, exemplar)
 
     def count_exceptions(self, exception=Exception):
         """Counts the exceptions of that type (or tuple of types) raised out of a block
@@ -388,18 +395,21 @@ class Counter(_Wrapper, _shmstats.CounterCore):
         self._segment.reset(self._series_name())
 
 
+_LIVE = _shmstats.COMBINE_LIVE_ONLY
 _GAUGE_MODES = {
-    # mode: (scope, pid label, how set() writes the one shared slot)
-    "all": (_SHARED, True, _shmstats.GAUGE_STORE),
-    "liveall": (_PROCESS, True, _shmstats.GAUGE_STORE),
-    "sum": (_SHARED, False, _shmstats.GAUGE_SUM),
-    "livesum": (_PROCESS, False, _shmstats.GAUGE_STORE),
-    "max": (_SHARED, False, _shmstats.GAUGE_MAX),
-    "min": (_SHARED, False, _shmstats.GAUGE_MIN),
-    "livemax": (_SHARED, False, _shmstats.GAUGE_MAX),
-    "livemin": (_SHARED, False, _shmstats.GAUGE_MIN),
-    "mostrecent": (_SHARED, False, _shmstats.GAUGE_STORE),
-    "livemostrecent": (_SHARED, False, _shmstats.GAUGE_STORE),
+    # mode: (scope, pid label, how set() writes the slot, how readers combine the
+    # live processes' gauges into the shared series)
+    "all": (_SHARED, True, _shmstats.GAUGE_STORE, 0),
+    "liveall": (_PROCESS, True, _shmstats.GAUGE_STORE, _shmstats.COMBINE_SUM | _LIVE),
+    "sum": (_SHARED, False, _shmstats.GAUGE_SUM, 0),
+    "livesum": (_PROCESS, False, _shmstats.GAUGE_STORE, _shmstats.COMBINE_SUM),
+    "max": (_SHARED, False, _shmstats.GAUGE_MAX, 0),
+    "min": (_SHARED, False, _shmstats.GAUGE_MIN, 0),
+    "livemax": (_PROCESS, False, _shmstats.GAUGE_STORE, _shmstats.COMBINE_MAX | _LIVE),
+    "livemin": (_PROCESS, False, _shmstats.GAUGE_STORE, _shmstats.COMBINE_MIN | _LIVE),
+    "mostrecent": (_SHARED, False, _shmstats.GAUGE_STORE, 0),
+    "livemostrecent": (_PROCESS, False, _shmstats.GAUGE_STAMPED,
+                       _shmstats.COMBINE_MOST_RECENT | _LIVE),
 }
 
 
@@ -416,7 +426,8 @@ class Gauge(_Wrapper, _shmstats.GaugeCore):
         if multiprocess_mode not in _GAUGE_MODES:
             raise ValueError("Invalid multiprocess mode: " + multiprocess_mode)
         self._multiprocess_mode = multiprocess_mode
-        mode_scope, self._pid_label, self._set_mode = _GAUGE_MODES[multiprocess_mode]
+        mode_scope, self._pid_label, self._set_mode, self._combine = \
+            _GAUGE_MODES[multiprocess_mode]
         if scope is None:
             scope = "process" if mode_scope == _PROCESS else "shared"
         self._function = None
@@ -427,6 +438,9 @@ class Gauge(_Wrapper, _shmstats.GaugeCore):
 
     def _per_process(self):
         return super()._per_process() or self._set_mode != _shmstats.GAUGE_STORE
+
+    def _bind(self, *args):
+        _shmstats.GaugeCore._bind(self, *args, gauge_combine=self._combine)
 
     def set_to_current_time(self):
         self.set(time.time())
@@ -456,6 +470,7 @@ class Histogram(_Wrapper, _shmstats.HistogramCore):
     Exponential(min, max, schema)."""
     _type = "histogram"
     _kind = _HISTOGRAM
+    _core = _shmstats.HistogramCore
     _reserved_labelnames = ("le",)
 
     def __init__(self, name, documentation, labelnames=(), namespace="", subsystem="", unit="",
@@ -486,7 +501,7 @@ class Histogram(_Wrapper, _shmstats.HistogramCore):
 
     def _observe_kw(self, amount, exemplar=None):
         _shmstats.HistogramCore.observe(self, amount)
-        self._exemplar(exemplar)
+        self._exemplar(amount, exemplar)
 
     def time(self):
         """Observes the seconds a block or decorated call took."""

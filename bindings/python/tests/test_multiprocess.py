@@ -46,49 +46,60 @@ def _gauges(name):
     return {m["labels"].get("pid"): m["value"] for m in shmstats.read() if m["name"] == name}
 
 
-# mode: (while workers 1 and 5 live, after worker 5 has exited). "pid" maps each
-# worker's pid to its value; None is a series without a pid label.
-@pytest.mark.parametrize("mode,live,after", [
-    ("all", "pid", "pid"),                        # one series per process, kept
-    ("liveall", "pid", "pid-live"),               # one per process; the dead one reads 0
-    ("sum", {None: 6}, {None: 6}),                # every process's last value, dead included
-    ("livesum", {None: 6}, {None: 1}),            # live processes only
-    ("max", {None: 5}, {None: 5}),
-    ("min", {None: 1}, {None: 1}),
-    ("livemax", {None: 5}, {None: 5}),            # as max: see README.md
-    ("livemin", {None: 1}, {None: 1}),            # as min: see README.md
-    ("mostrecent", "last", "last"),
-    ("livemostrecent", "last", "last"),           # as mostrecent: see README.md
+# Three workers set 1, 5 and -2, in that order; then the workers of 5 and -2 exit, then
+# the last one. mode: (all three live, only the worker of 1 live, none live); "pids"
+# maps each worker's pid to its value (the live ones' for "live pids"); a dict keyed
+# None is one series without a pid label.
+@pytest.mark.parametrize("mode,live,one_left,none_left", [
+    ("all", "pids", "pids", "pids"),                     # one series per process, kept
+    ("liveall", "pids", "live pids", {}),                # an exited process's series leaves
+    ("sum", {None: 4}, {None: 4}, {None: 4}),            # last values, exited ones included
+    ("livesum", {None: 4}, {None: 1}, {None: 0}),        # live processes only
+    ("max", {None: 5}, {None: 5}, {None: 5}),
+    ("min", {None: -2}, {None: -2}, {None: -2}),
+    ("livemax", {None: 5}, {None: 1}, {}),               # of the live processes
+    ("livemin", {None: -2}, {None: 1}, {}),
+    ("mostrecent", {None: -2}, {None: -2}, {None: -2}),  # set last, by anyone
+    ("livemostrecent", {None: -2}, {None: 1}, {}),       # set last by a live process
 ])
-def test_gauge_modes_with_live_and_dead_workers(mode, live, after):
-    ctx = multiprocessing.get_context("fork")
-    ready, stop1, stop5 = ctx.Queue(), ctx.Event(), ctx.Event()
-    w1 = ctx.Process(target=_set_gauge, args=(mode, 1, ready, stop1))
-    w1.start()
-    pid1 = ready.get(timeout=60)
-    w5 = ctx.Process(target=_set_gauge, args=(mode, 5, ready, stop5))
-    w5.start()
-    pid5 = ready.get(timeout=60)
-
-    def expected(spec, dead5):
-        if spec == "pid":
-            return {str(pid1): 1, str(pid5): 5}
-        if spec == "pid-live":
-            return {str(pid1): 1, str(pid5): 0 if dead5 else 5}
-        if spec == "last":
-            return {None: 5}
-        return spec
-
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_gauge_modes_with_live_and_dead_workers(start, mode, live, one_left, none_left):
+    ctx = multiprocessing.get_context(start)
+    ready = ctx.Queue()
+    workers, pids = [], {}
     try:
-        assert _gauges("mode_" + mode) == expected(live, False)
-        stop5.set()
-        w5.join(60)
-        assert w5.exitcode == 0
-        assert _gauges("mode_" + mode) == expected(after, True)
+        for value in (1, 5, -2):
+            stop = ctx.Event()
+            w = ctx.Process(target=_set_gauge, args=(mode, value, ready, stop))
+            w.start()
+            pid = ready.get(timeout=120)
+            workers.append((w, stop))
+            pids[str(pid)] = value
+
+        def expected(spec, alive):
+            if spec == "pids":
+                return pids
+            if spec == "live pids":
+                return {p: v for p, v in pids.items() if v in alive}
+            return spec
+
+        def stop(index):
+            w, event = workers[index]
+            event.set()
+            w.join(60)
+            assert w.exitcode == 0
+
+        assert _gauges("mode_" + mode) == expected(live, (1, 5, -2))
+        stop(1)
+        stop(2)
+        assert _gauges("mode_" + mode) == expected(one_left, (1,))
         shmstats.segment().retire_exited()  # what shmstatsd does every tick
-        assert _gauges("mode_" + mode) == expected(after, True)
+        assert _gauges("mode_" + mode) == expected(one_left, (1,))
+        stop(0)
+        assert _gauges("mode_" + mode) == expected(none_left, ())
+        shmstats.segment().retire_exited()
+        assert _gauges("mode_" + mode) == expected(none_left, ())
     finally:
-        stop1.set()
-        stop5.set()
-        w1.join(60)
-        w5.join(60)
+        for w, event in workers:
+            event.set()
+            w.join(60)

@@ -7,6 +7,9 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+from live_daemon import LiveDaemon
 from test_compat import export, samples
 
 APP = os.path.join(os.path.dirname(__file__), "apps", "worker_pool.py")
@@ -37,3 +40,31 @@ def test_the_same_application_exposes_the_same_series(segment, tmp_path):
     ours = samples(export(segment))
     assert {s[0] for s in ours} == {s[0] for s in theirs}
     assert ours == theirs
+
+    # The same series scraped from the daemon's live /metrics (its own shmstatsd_*
+    # series aside).
+    with LiveDaemon(segment, str(tmp_path)) as daemon:
+        scraped = [s for s in samples(daemon.get("/metrics")) if s[0].startswith("app_")]
+    assert scraped == theirs
+
+
+def test_fractional_increments_read_exactly_in_live_metrics(segment, tmp_path):
+    import shmstats
+    c = shmstats.Counter("frac_tenths", "Tenths.")
+    for _ in range(10):
+        c.inc(0.1)
+    import prometheus_client as pc
+    registry = pc.CollectorRegistry()
+    theirs = pc.Counter("frac_tenths", "Tenths.", registry=registry)
+    for _ in range(10):
+        theirs.inc(0.1)
+    expected = samples(pc.generate_latest(registry).decode())
+    with LiveDaemon(segment, str(tmp_path)) as daemon:
+        text = daemon.get("/metrics")
+        om = daemon.get("/metrics", accept="application/openmetrics-text; version=1.0.0")
+    assert [s for s in samples(text) if s[0].startswith("frac_")] == expected
+    assert expected[0][2] == pytest.approx(1.0)  # prometheus_client's double sum of tenths
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+    om_values = [s.value for f in text_string_to_metric_families(om) for s in f.samples
+                 if s.name == "frac_tenths_total"]
+    assert om_values == [expected[0][2]]

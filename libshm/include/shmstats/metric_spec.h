@@ -31,6 +31,14 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 // registering process: a child after fork() must register again (it gets its own).
 enum class Scope : uint8_t { kShared, kProcess };
 
+// How readers combine the process-scoped gauges of one key (the live processes'
+// values: an exited process's gauge leaves at once) into the shared series: their
+// sum plus the shared series' own value (kSum, prometheus_client's "livesum"), their
+// maximum, minimum, or the value written last (kMostRecent: each write also stores
+// the Unix time in ns in the slot after the value; see shmstats_gauge_stamp). The
+// first registration of the shared series decides, for every process.
+enum class GaugeCombine : uint8_t { kSum = 0, kMax = 1, kMin = 2, kMostRecent = 3 };
+
 // What a metric is called and how it is described. Registering the same name and
 // labels again returns the same metric; help and unit of the first registration win.
 struct MetricSpec {
@@ -49,6 +57,12 @@ struct MetricSpec {
   // default (SegmentOptions::family_limit). The first registration of the family that
   // sets one decides it.
   uint32_t family_limit = 0;
+  // Gauges (process-scoped ones, and the shared series of their key): see
+  // GaugeCombine. live_only: readers show the shared series only while a live process
+  // series adds into it (prometheus_client's live modes: no sample once every process
+  // has exited).
+  GaugeCombine combine = GaugeCombine::kSum;
+  bool live_only = false;
 };
 
 // The label of a family's overflow series (see MetricSpec::family_limit).

@@ -33,6 +33,11 @@ struct SegmentOptions {
   uint32_t family_limit = 0;
   mode_t mode = 0640;          // group-readable by default; umask does not apply
   std::optional<gid_t> group;  // chgrp the segment at creation
+  // Exemplar records (576 bytes each, allocated as used), 0 to 2^22: a counter with
+  // exemplars takes one, a histogram one per bucket. 0: none (exemplars are then
+  // dropped). kAutomatic: max_metrics / 4, from 16 to 4096.
+  static constexpr uint32_t kAutomatic = ~0u;
+  uint32_t exemplar_records = kAutomatic;
 };
 
 enum class Access { kReadOnly, kReadWrite };
@@ -45,6 +50,13 @@ struct FamilyInfo {
   uint32_t overflow_series = 0;  // 1 if its overflow series exists
   uint32_t limit = 0;            // its limit (own, or the segment's default); 0: none
   uint64_t overflowed = 0;       // registrations sent to its overflow series
+};
+
+// What Segment::StoreExemplar did.
+enum class ExemplarResult {
+  kStored,      // it is the series' (or bucket's) exemplar now
+  kSuperseded,  // another exemplar of the same record was being stored at that instant
+  kNoRoom,      // the exemplar region is full (or absent): counted, and dropped
 };
 
 // What `statsctl info` shows: where a segment lives and how full it is.
@@ -130,6 +142,20 @@ class Segment {
   Gauge RegisterGauge(const MetricSpec& spec);
   Histogram RegisterHistogram(const MetricSpec& spec, const Buckets& buckets,
                               Striping striping = Striping::kShared);
+
+  // Stores an exemplar (OpenMetrics) with the series of a counter, or with the bucket
+  // of a histogram's series that Observe(value) counts in, replacing the one there:
+  // `labels` (at most 128 UTF-8 characters of names and values, as OpenMetrics
+  // limits them), `value` (the increment, or the observation) and the current time.
+  // It does not record: call Inc or Observe as well. Safe against concurrent writers
+  // and readers in any process (a seqlock per record); a writer killed midway leaves
+  // the record to the next one. Not the hot path: it validates the labels, finds the
+  // series (once per handle and process, then cached) and reads the clock.
+  // Throws kInvalidArgument for labels that break the rules, a NaN observation, or a
+  // handle of another segment or of a process-scoped series (shared series only).
+  ExemplarResult StoreExemplar(const Counter& c, double value, const Labels& labels);
+  ExemplarResult StoreExemplar(const FloatCounter& c, double value, const Labels& labels);
+  ExemplarResult StoreExemplar(const Histogram& h, double value, const Labels& labels);
 
   // Copies every published metric. Never throws for a bad descriptor: it is skipped
   // and described in Snapshot::problems.

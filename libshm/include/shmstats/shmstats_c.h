@@ -94,7 +94,10 @@ typedef _Atomic uint64_t shmstats_slot;
  * 0.5, an addition: series lifecycle. shmstats_segment_delete; in what was
  * reserved[0] of shmstats_metric_options, `ttl_seconds` and `family_limit`; in what
  * was reserved[0] of shmstats_segment_options, `family_limit`. Zero keeps 0.4's
- * behaviour: callers built against 0.4 keep working unchanged. */
+ * behaviour. Exemplars (shmstats_*_exemplar), stored with their series and shown in
+ * OpenMetrics exposition; `gauge_combine` (in what was reserved[1] of
+ * shmstats_metric_options) and shmstats_gauge_stamp. Callers built against 0.4 keep
+ * working unchanged. */
 
 typedef enum shmstats_status {
   SHMSTATS_OK = 0,
@@ -208,10 +211,25 @@ typedef struct shmstats_metric_options {
    * overflow series, labelled otel_metric_overflow="true", and is counted. */
   uint32_t ttl_seconds;
   uint32_t family_limit;
+  /* Since 0.5, gauges: how readers combine the process-scoped gauges of a key into
+   * its shared series (shmstats::GaugeCombine): SHMSTATS_GAUGE_SUM (0, the default),
+   * _MAX, _MIN or _MOST_RECENT (then each write also stores its time with
+   * shmstats_gauge_stamp), or'ed with SHMSTATS_GAUGE_LIVE_ONLY to show the shared
+   * series only while a live process's gauge adds into it. The first registration of
+   * the shared series decides; a process gauge registered otherwise is
+   * SHMSTATS_TYPE_MISMATCH. */
+  uint64_t gauge_combine;
   /* Room for options of later minor versions: zero means "the default", so callers
    * that never set them keep working. */
-  uint64_t reserved[4];
+  uint64_t reserved[3];
 } shmstats_metric_options;
+
+/* shmstats_metric_options.gauge_combine (since 0.5). */
+#define SHMSTATS_GAUGE_SUM 0
+#define SHMSTATS_GAUGE_MAX 1
+#define SHMSTATS_GAUGE_MIN 2
+#define SHMSTATS_GAUGE_MOST_RECENT 3
+#define SHMSTATS_GAUGE_LIVE_ONLY 0x80
 
 void shmstats_metric_options_init(shmstats_metric_options* options);
 
@@ -363,6 +381,11 @@ SHMSTATS_C_HOT void shmstats_gauge_add(shmstats_gauge g, double d) {
 SHMSTATS_C_HOT void shmstats_gauge_sub(shmstats_gauge g, double d) {
   shmstats_detail_add_double(g.slot, -d);
 }
+/* Since 0.5: a SHMSTATS_GAUGE_MOST_RECENT process gauge's write time (Unix ns),
+ * stored after each set or add so that readers pick the latest value. */
+SHMSTATS_C_HOT void shmstats_gauge_stamp(shmstats_gauge g, uint64_t unix_ns) {
+  SHMSTATS_STORE(g.slot + 1, unix_ns);
+}
 
 /* Native exponential buckets, as shmstats::Histogram::ExponentialIndex (the algorithm
  * of docs/segment-format.md): octave from the exponent, sub-bucket from one table cell
@@ -430,6 +453,30 @@ SHMSTATS_C_HOT void shmstats_histogram_observe(const shmstats_histogram* h, doub
   shmstats_detail_add_double(&slots[0], v); /* first, as in C++: see Histogram::Observe */
   SHMSTATS_FETCH_ADD(&slots[1 + shmstats_histogram_bucket_index(h, v)], 1);
 }
+
+/* ---- exemplars (since 0.5) ---- */
+
+/* Stores an exemplar (OpenMetrics) with the series of a counter, or with the bucket
+ * of a histogram's series that observing `value` counts in, replacing the one there:
+ * `labels` (at most 128 UTF-8 characters of names and values together), `value`
+ * (the increment, or the observation) and the current time, as
+ * shmstats::Segment::StoreExemplar. It does not record: call the inline inc or
+ * observe as well. Safe against concurrent writers and readers in any process; not
+ * the recording hot path (it validates, looks the series up once per handle, reads
+ * the clock). SHMSTATS_OK when stored, or when another exemplar of the same record
+ * was being stored at that instant (that one is kept); SHMSTATS_FULL when the
+ * segment's exemplar region is full (the exemplar is dropped and counted);
+ * SHMSTATS_INVALID_ARGUMENT for labels that break the rules, a NaN observation, or
+ * a handle that is not a shared series of this segment. */
+shmstats_status shmstats_counter_exemplar(shmstats_segment* segment, const shmstats_counter* c,
+                                          double value, const shmstats_label* labels,
+                                          size_t n_labels);
+shmstats_status shmstats_float_counter_exemplar(shmstats_segment* segment,
+                                                const shmstats_float_counter* c, double value,
+                                                const shmstats_label* labels, size_t n_labels);
+shmstats_status shmstats_histogram_exemplar(shmstats_segment* segment, const shmstats_histogram* h,
+                                            double value, const shmstats_label* labels,
+                                            size_t n_labels);
 
 /* ---- timers: the clock of the C++ ScopedTimer and TimeCall ---- */
 

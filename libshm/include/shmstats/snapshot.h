@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,14 @@ struct HistogramValue {
   double zero_threshold = 0;
 };
 
+// An exemplar (OpenMetrics): the labels of one observation (a trace id, say), its
+// value and when it was stored.
+struct Exemplar {
+  Labels labels;         // in the order they were given
+  double value = 0;      // the increment, or the observed value
+  double timestamp = 0;  // Unix seconds
+};
+
 // A copy of one published metric. Plain data, owned by the caller.
 struct MetricSnapshot {
   std::string name;
@@ -61,6 +70,10 @@ struct MetricSnapshot {
   // time), and its idle TTL (MetricSpec::ttl_seconds; 0: none).
   uint32_t generation = 0;
   uint32_t ttl_seconds = 0;
+  // Shared counters and histograms that were given exemplars: a counter's (one), or
+  // one per histogram bucket, in counts' order; nullopt where none was stored.
+  // Empty when the series never had one.
+  std::vector<std::optional<Exemplar>> exemplars;
 };
 
 // The whole part of a float counter's value (floor, clamped to [0, 2^64-1]).
