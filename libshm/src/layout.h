@@ -70,6 +70,15 @@ struct Header {
   std::atomic<uint64_t> reused;        // 152: retired descriptors taken again
   std::atomic<uint64_t> reusable;      // 160: hint: retired descriptors not yet reused
   std::atomic<uint64_t> reuse_cursor;  // 168: hint: where the next reuse scan starts
+  uint8_t reserved176[96];             // 176: zero
+  // The producer table (region after the data area; 0: a segment made without one).
+  uint64_t producer_table_offset;           // 272: ProducerTableOffset(), or 0: absent
+  uint32_t producer_capacity;               // 280: records in the table
+  uint32_t producer_record_size;            // 284: kProducerRecordSize
+  std::atomic<uint64_t> producers_used;     // 288: record cursor (only grows, clamp to capacity)
+  std::atomic<uint64_t> producers_refused;  // 296: producers left without a record (table full)
+  std::atomic<uint64_t> producers_reused;   // 304: records of exited producers taken again
+  uint8_t reserved312[24];                  // 312: zero
 };
 
 // Descriptor state word: top two bits are the state, the low 62 bits the key hash.
@@ -150,8 +159,50 @@ struct Descriptor {
   uint64_t process_start;           //  64: process scope: owner's start time (clock ticks)
   std::atomic<uint64_t> life;       //  72: process scope: Life(); 0 for shared series
   uint32_t string_capacity;         //  80: process scope: string bytes it owns (reuse)
-  uint8_t reserved2[44];            //  84
+  uint8_t reserved2[20];            //  84
+  uint64_t producer;                // 104: ProducerRef of the creating process; 0: unknown
+  uint8_t reserved3[16];            // 112
 };
+
+// The producer table: one record per process that registered a series (see
+// docs/segment-format.md, "Producer table"). A record's state word: bits 0..1 the
+// phase, bits 2..31 the pid of the process that last changed it, bits 32..63 its
+// generation (how many times it was taken). A series names its creator by a
+// ProducerRef: record index + 1 in bits 0..31, the record's generation above.
+inline constexpr uint32_t kProducerRecordSize = 128;
+inline constexpr uint32_t kDefaultProducers = 256;
+inline constexpr uint32_t kMaxProducersLimit = 1u << 16;
+inline constexpr size_t kCommBytes = 16;
+inline constexpr size_t kJobBytes = 64;
+enum ProducerPhase : uint64_t { kProducerFree = 0, kProducerClaiming = 1, kProducerAttached = 2 };
+inline constexpr uint64_t ProducerState(uint64_t generation, uint32_t actor, uint64_t phase) {
+  return (generation << 32) | (uint64_t{actor & 0x3fffffffu} << 2) | phase;
+}
+inline constexpr uint64_t ProducerPhaseOf(uint64_t state) { return state & 3; }
+inline constexpr uint32_t ProducerActor(uint64_t state) {
+  return static_cast<uint32_t>(state >> 2) & 0x3fffffffu;
+}
+inline constexpr uint64_t ProducerRef(uint32_t record, uint64_t generation) {
+  return (generation << 32) | (uint64_t{record} + 1);
+}
+// Producer flags.
+inline constexpr uint32_t kProducerProcessMetrics = 1;  // shmstatsd may export its /proc figures
+
+struct ProducerRecord {
+  std::atomic<uint64_t> state;             //   0: ProducerState()
+  uint32_t pid;                            //   8
+  uint32_t uid;                            //  12: real uid
+  uint64_t start;                          //  16: start time (clock ticks after boot)
+  uint64_t attached_unix_ns;               //  24: its first registration
+  std::atomic<uint64_t> last_activity_ns;  //  32: written by shmstatsd: the last tick in
+                                           //      which one of its series changed
+  std::atomic<uint32_t> seq;               //  40: odd while flags and job are rewritten
+  std::atomic<uint32_t> flags;             //  44: kProducer* bits
+  char comm[kCommBytes];                   //  48: command name, NUL-padded
+  char job[kJobBytes];                     //  64: job name (UTF-8), NUL-padded
+};
+static_assert(sizeof(ProducerRecord) == kProducerRecordSize);
+static_assert(offsetof(ProducerRecord, comm) == 48 && offsetof(ProducerRecord, job) == 64);
 
 // Slots of a metric, from slot_offset (n = bucket_count):
 //   counter:   [value u64][reset total u64]
@@ -208,7 +259,9 @@ static_assert(BoundsOffset(8, 2) == 32 && HistogramResetBase(8, 2) == 39 &&
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
 static_assert(std::is_standard_layout_v<Header> && std::is_standard_layout_v<Descriptor>);
-static_assert(sizeof(Header) == 176 && sizeof(Header) <= kHeaderSize);
+static_assert(sizeof(Header) == 336 && sizeof(Header) <= kHeaderSize);
+static_assert(offsetof(Header, producer_table_offset) == 272 &&
+              offsetof(Header, producers_reused) == 304);
 static_assert(offsetof(Header, retired) == 144 && offsetof(Header, reuse_cursor) == 168);
 static_assert(offsetof(Header, series_used) == 104 && offsetof(Header, abandoned) == 136);
 static_assert(sizeof(Descriptor) == kDescriptorSize && kPage % kDescriptorSize == 0);
@@ -217,6 +270,7 @@ static_assert(offsetof(Descriptor, name_len) == 32 && offsetof(Descriptor, strin
 static_assert(offsetof(Descriptor, min_key) == 48 && offsetof(Descriptor, process_start) == 64);
 static_assert(offsetof(Descriptor, fold_target) == 60 && offsetof(Descriptor, life) == 72 &&
               offsetof(Descriptor, string_capacity) == 80);
+static_assert(offsetof(Descriptor, producer) == 104);
 static_assert(sizeof(Slot) == 8 && alignof(Slot) == 8);
 
 }  // namespace shmstats::layout

@@ -31,6 +31,7 @@
 #include "names.h"
 #include "ownership.h"
 #include "process_series.h"
+#include "producers.h"
 #include "segment_impl.h"
 #include "shmstats/error.h"
 
@@ -45,11 +46,12 @@ struct Request {
   const MetricSpec& spec;
   std::string labels;  // encoded
   buckets::Layout buckets;
-  uint64_t hash;      // key hash: name and labels
-  uint64_t family;    // hash of the name alone
-  uint32_t slots;     // slots this metric needs
-  uint8_t stripes;    // 0: not striped
-  uint8_t flags = 0;  // layout::kFlag*
+  uint64_t hash;          // key hash: name and labels
+  uint64_t family;        // hash of the name alone
+  uint32_t slots;         // slots this metric needs
+  uint8_t stripes;        // 0: not striped
+  uint8_t flags = 0;      // layout::kFlag*
+  uint64_t producer = 0;  // the registering process's producer record (layout::ProducerRef)
 };
 
 std::string SeriesName(const Request& r) {
@@ -220,6 +222,7 @@ void Fill(const detail::SegmentImpl& s, Descriptor& d, const Request& r, uint64_
   d.schema = r.buckets.schema;
   d.stripes = r.stripes;
   d.flags = r.flags;
+  d.producer = r.producer;
   d.min_key = r.buckets.first;
   d.bucket_count = r.type == MetricType::kHistogram ? r.buckets.bounds.size() + 1 : 0;
   d.name_len = r.spec.name.size();
@@ -434,8 +437,31 @@ const Descriptor& FindOrCreateInProcess(detail::SegmentImpl& s, const Request& r
   return d;
 }
 
+// This process's producer record (producers.h), made at its first registration,
+// with its owner lock taken (as for a process-scoped series) so that readers can tell
+// whether it lives. Neither a full table nor a refused lock fails the registration.
+uint64_t AttachProducer(detail::SegmentImpl& s) {
+  const process::Identity self = process::Self();
+  std::lock_guard lock(s.process_mutex);
+  if (s.producer_pid == self.pid) return s.producer_ref;
+  if (s.process_cache_pid != self.pid) {  // first use, or a child after fork()
+    try {
+      HoldOwnerLock(s, self, "the producer record");
+      s.process_cache.clear();
+      s.process_cache_pid = self.pid;
+    } catch (const Error&) {
+      // Readers then judge this producer by its /proc entry; a process-scoped
+      // registration tries the lock again and reports the failure.
+    }
+  }
+  s.producer_ref = producers::Attach(s, self);
+  s.producer_pid = self.pid;
+  return s.producer_ref;
+}
+
 // The series r names for this process: shared or process-scoped.
-const Descriptor& Register(detail::SegmentImpl& s, const Request& r) {
+const Descriptor& Register(detail::SegmentImpl& s, Request& r) {
+  r.producer = AttachProducer(s);
   return r.spec.scope == Scope::kProcess ? FindOrCreateInProcess(s, r) : FindOrCreate(s, r);
 }
 

@@ -19,6 +19,7 @@
 
 #include "ownership.h"
 #include "process_series.h"
+#include "producers.h"
 #include "segment_impl.h"
 #include "shmstats/error.h"
 
@@ -79,13 +80,23 @@ struct Geometry {
   uint64_t strings_offset;
   uint64_t string_bytes;
   uint64_t data_offset;
+  uint64_t producer_table_offset;  // 0: no producer table
+  uint32_t producer_capacity;
   uint64_t total_size;
 };
 
 uint64_t PageUp(uint64_t n) { return (n + layout::kPage - 1) / layout::kPage * layout::kPage; }
 
-// REQUIRES: capacities within their limits (so nothing here overflows).
-Geometry GeometryFor(uint32_t max_metrics, uint32_t max_slots, uint64_t string_bytes) {
+// Where the producer table starts: the end of the region before it (the data area).
+// Regions added after the data area go in their documented order; only this changes.
+uint64_t ProducerTableOffset(const Geometry& g, uint32_t max_slots) {
+  return PageUp(g.data_offset + uint64_t{max_slots} * sizeof(layout::Slot));
+}
+
+// REQUIRES: capacities within their limits (so nothing here overflows). `producers`
+// 0: a segment without a producer table (made before it existed).
+Geometry GeometryFor(uint32_t max_metrics, uint32_t max_slots, uint64_t string_bytes,
+                     uint32_t producers) {
   Geometry g{};
   g.index_entries = layout::kMinIndexEntries;
   while (g.index_entries < 2 * uint64_t{max_metrics}) g.index_entries *= 2;
@@ -95,6 +106,12 @@ Geometry GeometryFor(uint32_t max_metrics, uint32_t max_slots, uint64_t string_b
   g.string_bytes = string_bytes;
   g.data_offset = g.strings_offset + string_bytes;
   g.total_size = PageUp(g.data_offset + uint64_t{max_slots} * sizeof(layout::Slot));
+  if (producers != 0) {
+    g.producer_table_offset = ProducerTableOffset(g, max_slots);
+    g.producer_capacity = producers;
+    g.total_size =
+        PageUp(g.producer_table_offset + uint64_t{producers} * layout::kProducerRecordSize);
+  }
   return g;
 }
 
@@ -115,6 +132,9 @@ void CheckOptions(const SegmentOptions& o) {
     throw Error(Errc::kInvalidArgument,
                 fmt::format("string_bytes is {}; use 0 (automatic) or a multiple of {} up to {}",
                             o.string_bytes, layout::kPage, layout::kMaxStringBytesLimit));
+  if (o.max_producers < 1 || o.max_producers > layout::kMaxProducersLimit)
+    throw Error(Errc::kInvalidArgument, fmt::format("max_producers is {}; use 1 to {}",
+                                                    o.max_producers, layout::kMaxProducersLimit));
   if (o.mode & ~07777u)
     throw Error(Errc::kInvalidArgument, fmt::format("mode {:o} is not a permission mode", o.mode));
   if (o.mode & S_IWOTH)
@@ -137,6 +157,8 @@ void StoreGeometry(To& to, uint32_t max_metrics, uint32_t max_slots, const Geome
   to.strings_offset = g.strings_offset;
   to.string_bytes = g.string_bytes;
   to.data_offset = g.data_offset;
+  to.producer_table_offset = g.producer_table_offset;
+  to.producer_capacity = g.producer_capacity;
 }
 
 // Checks the header geometry against the file: everything later trusts these numbers.
@@ -161,21 +183,28 @@ void ValidateHeader(detail::SegmentImpl& s, uint64_t file_size) {
                               layout::kDescriptorSize));
   if (h.max_metrics < 1 || h.max_metrics > layout::kMaxMetricsLimit ||
       h.max_slots < layout::kCacheLineSlots || h.max_slots > layout::kMaxSlotsLimit ||
-      h.string_bytes % layout::kPage != 0 || h.string_bytes > layout::kMaxStringBytesLimit)
+      h.string_bytes % layout::kPage != 0 || h.string_bytes > layout::kMaxStringBytesLimit ||
+      h.producer_capacity > layout::kMaxProducersLimit)
     throw corrupt(
-        fmt::format("capacity of {} metrics, {} slots and {} string bytes is out of "
+        fmt::format("capacity of {} metrics, {} slots, {} string bytes and {} producers is out of "
                     "range",
-                    h.max_metrics, h.max_slots, h.string_bytes));
-  Geometry g = GeometryFor(h.max_metrics, h.max_slots, h.string_bytes);
+                    h.max_metrics, h.max_slots, h.string_bytes, h.producer_capacity));
+  // A producer table offset of 0: a segment made before the table existed.
+  const uint32_t producers = h.producer_table_offset == 0 ? 0 : h.producer_capacity;
+  if (h.producer_table_offset != 0 &&
+      (producers == 0 || h.producer_record_size != layout::kProducerRecordSize))
+    throw corrupt(fmt::format("producer table of {} records of {} bytes", h.producer_capacity,
+                              h.producer_record_size));
+  Geometry g = GeometryFor(h.max_metrics, h.max_slots, h.string_bytes, producers);
   if (h.index_entries != g.index_entries || h.series_index_offset != layout::kHeaderSize ||
       h.family_index_offset != g.family_index_offset || h.directory_offset != g.directory_offset ||
       h.strings_offset != g.strings_offset || h.data_offset != g.data_offset ||
-      h.total_size != g.total_size)
-    throw corrupt(
-        fmt::format("index size {}, offsets {}/{}/{}/{}/{} and size {} do not match its "
-                    "capacity",
-                    h.index_entries, h.series_index_offset, h.family_index_offset,
-                    h.directory_offset, h.strings_offset, h.data_offset, h.total_size));
+      h.producer_table_offset != g.producer_table_offset || h.total_size != g.total_size)
+    throw corrupt(fmt::format(
+        "index size {}, offsets {}/{}/{}/{}/{}/{} and size {} do not match its "
+        "capacity",
+        h.index_entries, h.series_index_offset, h.family_index_offset, h.directory_offset,
+        h.strings_offset, h.data_offset, h.producer_table_offset, h.total_size));
   if (h.total_size != file_size)
     throw corrupt(fmt::format("header says {} bytes but the file has {}", h.total_size, file_size));
   StoreGeometry(s, h.max_metrics, h.max_slots, g);
@@ -245,7 +274,8 @@ Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
   s->access = Access::kReadWrite;
   uint64_t string_bytes =
       options.string_bytes ? options.string_bytes : DefaultStringBytes(options.max_metrics);
-  Geometry g = GeometryFor(options.max_metrics, options.max_slots, string_bytes);
+  Geometry g =
+      GeometryFor(options.max_metrics, options.max_slots, string_bytes, options.max_producers);
   try {
     s->shm = bip::shared_memory_object(bip::create_only, s->name.c_str(), bip::read_write,
                                        bip::permissions(options.mode));
@@ -265,12 +295,18 @@ Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
     // cursors grow. A page fault on a full tmpfs would be a SIGBUS in a producer.
     if (int err = posix_fallocate(fd, 0, static_cast<off_t>(g.directory_offset)); err != 0)
       throw SystemError(fmt::format("reserving {} bytes for {}", g.directory_offset, s->path), err);
+    // The producer table too: any registrant may take any record.
+    if (int err = posix_fallocate(fd, static_cast<off_t>(g.producer_table_offset),
+                                  static_cast<off_t>(g.total_size - g.producer_table_offset));
+        err != 0)
+      throw SystemError(fmt::format("reserving the producer table of {}", s->path), err);
     s->region = bip::mapped_region(s->shm, bip::read_write);
     layout::Header& h = s->header();
     h.format_version = layout::kFormatVersion;
     h.header_size = layout::kHeaderSize;
     h.descriptor_size = layout::kDescriptorSize;
     StoreGeometry(h, options.max_metrics, options.max_slots, g);
+    h.producer_record_size = layout::kProducerRecordSize;
     h.total_size = g.total_size;
     h.created_unix_ns = NowUnixNs();
     h.instance_id = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^ NowUnixNs();
@@ -398,6 +434,7 @@ SegmentInfo Segment::Info() const {
         detail::OwnerDead(s.descriptor(i).owner_pid.load(std::memory_order_relaxed));
   }
   process::Count(s, &info);
+  producers::Count(s, &info);
   struct stat st {};
   if (fstat(s.shm.get_mapping_handle().handle, &st) == 0) {
     info.resident_bytes = static_cast<uint64_t>(st.st_blocks) * 512;

@@ -9,6 +9,7 @@
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -37,6 +38,8 @@ struct detail::SegmentImpl {
   uint64_t strings_offset = 0;
   uint64_t string_bytes = 0;
   uint64_t data_offset = 0;
+  uint64_t producer_table_offset = 0;  // 0: the segment has no producer table
+  uint32_t producer_capacity = 0;
   // Explicit histograms' bucket lookup tables, in process memory (registry.cc).
   buckets::Tables bucket_tables;
   // This process's process-scoped series: key hash -> descriptor index, valid for
@@ -48,6 +51,13 @@ struct detail::SegmentImpl {
   // of its own, opened for process_cache_pid, -1 before the first process-scoped
   // registration. Guarded by process_mutex.
   int owner_lock_fd = -1;
+  // This process's producer record (producers.h), made for producer_pid at its first
+  // registration; its job and flags as set by SetJob/SetProcessMetrics (nullopt: from
+  // the environment at attach). Guarded by process_mutex.
+  uint32_t producer_pid = 0;
+  uint64_t producer_ref = 0;
+  std::optional<std::string> producer_job;
+  std::optional<bool> producer_process_metrics;
 
   SegmentImpl() = default;
   SegmentImpl(const SegmentImpl&) = delete;
@@ -71,6 +81,10 @@ struct detail::SegmentImpl {
   }
   char* strings() const { return base() + strings_offset; }
   layout::Slot* slots() const { return reinterpret_cast<layout::Slot*>(base() + data_offset); }
+  // REQUIRES: i < producer_capacity.
+  layout::ProducerRecord& producer(uint32_t i) const {
+    return reinterpret_cast<layout::ProducerRecord*>(base() + producer_table_offset)[i];
+  }
 
   // Descriptors below the series cursor, at most max_metrics: the only ones a reader
   // looks at (the pages above it may be holes).

@@ -75,7 +75,7 @@ typedef _Atomic uint64_t shmstats_slot;
 
 /* The version of this header; shmstats_abi_version() is the library's. */
 #define SHMSTATS_C_ABI_MAJOR 0
-#define SHMSTATS_C_ABI_MINOR 4
+#define SHMSTATS_C_ABI_MINOR 5
 /* 0.2 (issue 10): the handles follow the C++ handles' new layout (striped
  * counters, histogram lookup tables): rebuild callers of 0.1 (major 0 is not yet
  * binary-stable across minor versions for the handles); options keep their layout,
@@ -90,7 +90,9 @@ typedef _Atomic uint64_t shmstats_slot;
  * histogram handle's `coarse_shift` and `zero_bits`, `exponential`, `first_index` and
  * `zero_threshold` at the end of shmstats_metric_value) and
  * shmstats_ffi_histogram_bucket_index. Rebuild callers of 0.3 that use histogram
- * handles (their layout changed); other callers of 0.3 keep working. */
+ * handles (their layout changed); other callers of 0.3 keep working.
+ * 0.5, an addition: producer records (shmstats_segment_set_job,
+ * shmstats_segment_set_process_metrics). Callers of 0.4 keep working unchanged. */
 
 typedef enum shmstats_status {
   SHMSTATS_OK = 0,
@@ -217,6 +219,16 @@ void shmstats_metric_options_init(shmstats_metric_options* options);
  * descriptors reusable); shmstatsd does it every tick. *retired (may be NULL)
  * receives how many. Requires a segment opened for writing. Since 0.3. */
 shmstats_status shmstats_segment_retire_exited(shmstats_segment* segment, uint32_t* retired);
+
+/* Producer records (statsctl ps): a process's first registration leaves a record
+ * (pid, start time, user, command, job, attach time). Its job name (at most 64 bytes
+ * of UTF-8, no control characters; "" for none; default $SHMSTATS_JOB) and whether
+ * shmstatsd may export its process metrics (CPU, memory, fds, threads; default yes
+ * unless $SHMSTATS_PROCESS_METRICS is 0, no, false or off). Either may be called
+ * before or after the first registration. Requires a segment opened for writing.
+ * Since 0.5. */
+shmstats_status shmstats_segment_set_job(shmstats_segment* segment, const char* job);
+shmstats_status shmstats_segment_set_process_metrics(shmstats_segment* segment, int allow);
 
 /* The handles mirror the C++ handles of shmstats/metrics.h field for field (the
  * library refuses to compile if they diverge: see c_api.cc). Treat the fields as

@@ -57,6 +57,8 @@ struct MetricSnapshot {
   // Process-scoped series (Scope::kProcess) added into this one: counters and
   // histograms of live or exited-but-not-yet-folded processes, gauges of live ones.
   uint32_t process_series = 0;
+  // The producer that created the series (ProducerInfo::ref); 0 if unknown.
+  uint64_t producer = 0;
 };
 
 // The whole part of a float counter's value (floor, clamped to [0, 2^64-1]).
