@@ -140,6 +140,7 @@ void Collector::Tick() {
     return;
   }
   for (const auto& p : snap.problems) LogLimited("segment problem", "warning", "segment: " + p);
+  activity_.Note(config_.segment, snap);
   TickResult tick = aggregator_.Next(std::move(snap), config_.interval_ms);
   WriteFiles(tick);
   // The record takes the snapshot's metrics (copies them when remote-write sends it).

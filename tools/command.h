@@ -94,6 +94,7 @@ void SetupExport(CLI::App& app, Runner* out);
 void SetupWatch(CLI::App& app, Runner* out);
 void SetupHistory(CLI::App& app, Runner* out);  // tools/cmd_history.cc (daemon history)
 void SetupTime(CLI::App& app, Runner* out);     // tools/cmd_time.cc
+void SetupPs(CLI::App& app, Runner* out);       // tools/cmd_ps.cc
 // The command `statsctl time` runs: what followed its "--" (see CliArgs).
 std::vector<std::string>& TimedCommand();
 

@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   sc::SetupWatch(app, &run);
   sc::SetupHistory(app, &run);
   sc::SetupTime(app, &run);
+  sc::SetupPs(app, &run);
   // The global options work after any subcommand too (fallthrough), so every
   // subcommand's --help lists them. Their own storage: the top-level --segment's
   // environment default must not overwrite one given after the subcommand.

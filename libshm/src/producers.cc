@@ -141,6 +141,16 @@ void ValidateJob(std::string_view job) {
 
 uint64_t Attach(detail::SegmentImpl& s, const process::Identity& self) {
   if (s.producer_capacity == 0) return 0;
+  // A process that maps the segment twice (two Segment objects) keeps one record.
+  const auto used = static_cast<uint32_t>(std::min<uint64_t>(
+      s.header().producers_used.load(std::memory_order_acquire), s.producer_capacity));
+  for (uint32_t i = 0; i < used; ++i) {
+    const ProducerRecord& r = s.producer(i);
+    const uint64_t state = r.state.load(std::memory_order_acquire);
+    if (layout::ProducerPhaseOf(state) == layout::kProducerAttached &&
+        layout::ProducerActor(state) == self.pid && r.pid == self.pid && r.start == self.start)
+      return layout::ProducerRef(i, state >> 32);
+  }
   uint64_t generation = 0;
   const int64_t index = Take(s, self.pid, &generation);
   if (index < 0) {
@@ -173,7 +183,7 @@ void Update(detail::SegmentImpl& s, uint64_t ref) {
   WriteMutable(r, JobOf(s), FlagsOf(s));
 }
 
-std::vector<ProducerInfo> Read(const detail::SegmentImpl& s) {
+std::vector<ProducerInfo> Read(const detail::SegmentImpl& s, bool with_series) {
   std::vector<ProducerInfo> out;
   if (s.producer_capacity == 0) return out;
   const auto used = static_cast<uint32_t>(std::min<uint64_t>(
@@ -216,7 +226,7 @@ std::vector<ProducerInfo> Read(const detail::SegmentImpl& s) {
   }
   // The series each created: published descriptors that name it (process-scoped ones
   // only while live).
-  for (uint32_t i = 0, n = s.series_used(); i < n; ++i) {
+  for (uint32_t i = 0, n = with_series ? s.series_used() : 0; i < n; ++i) {
     const layout::Descriptor& d = s.descriptor(i);
     if ((d.state.load(std::memory_order_acquire) & layout::kStateMask) != layout::kPublished)
       continue;
@@ -267,9 +277,9 @@ void Segment::SetProcessMetrics(bool allow) {
   if (impl_->producer_pid == process::Self().pid) producers::Update(*impl_, impl_->producer_ref);
 }
 
-std::vector<ProducerInfo> Segment::Producers() const {
+std::vector<ProducerInfo> Segment::Producers(bool with_series) const {
   detail::CheckMappedSize(*impl_);
-  return producers::Read(*impl_);
+  return producers::Read(*impl_, with_series);
 }
 
 void Segment::NoteProducerActivity(const std::vector<uint64_t>& refs, uint64_t unix_ns) {

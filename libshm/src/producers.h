@@ -30,8 +30,8 @@ uint64_t Attach(detail::SegmentImpl& s, const process::Identity& self);
 // REQUIRES: s.process_mutex held.
 void Update(detail::SegmentImpl& s, uint64_t ref);
 
-// The records in use, with liveness and the series each created.
-std::vector<ProducerInfo> Read(const detail::SegmentImpl& s);
+// The records in use, with liveness and (with_series) the series each created.
+std::vector<ProducerInfo> Read(const detail::SegmentImpl& s, bool with_series);
 
 // Stores the last activity of the records `refs` name (stale refs are skipped).
 void NoteActivity(const detail::SegmentImpl& s, const std::vector<uint64_t>& refs,

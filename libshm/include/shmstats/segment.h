@@ -160,8 +160,9 @@ class Segment {
   void SetJob(std::string_view job);
   void SetProcessMetrics(bool allow);
   // The records in use, in table order, with liveness decided without /proc (the
-  // owner lock). Never throws for a bad record: it is skipped.
-  std::vector<ProducerInfo> Producers() const;
+  // owner lock). Never throws for a bad record: it is skipped. `with_series` false
+  // leaves ProducerInfo::series 0 and spares a pass over every descriptor.
+  std::vector<ProducerInfo> Producers(bool with_series = true) const;
   // shmstatsd: stores `unix_ns` as the last activity of the producers `refs` name
   // (ProducerInfo::ref; a ref whose record was taken since is ignored).
   // REQUIRES: opened with Access::kReadWrite.
