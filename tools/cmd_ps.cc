@@ -83,7 +83,7 @@ void SetupPs(CLI::App& app, Runner* out) {
   CLI::App* sub =
       app.add_subcommand("ps", "List the processes that record into the segment, live or exited");
   sub->add_flag("--live", opts->live, "only the processes that still run");
-  sub->footer(R"(Every process leaves a record at its first registration: pid, user, command,
+  sub->footer(R"FOOTER(Every process leaves a record at its first registration: pid, user, command,
 job (SHMSTATS_JOB, or the API), when it attached, the series it created and the
 last shmstatsd tick in which one of them changed. Records of exited processes stay
 until a new producer needs their room. Whether a process lives is decided by a
@@ -91,7 +91,7 @@ lock it holds on the segment, so ps is right even where /proc hides it.
 
 Examples:
   statsctl ps
-  statsctl ps --live --json | jq -r '.producers[] | "\(.pid) \(.job)"')");
+  statsctl ps --live --json | jq -r '.producers[] | "\(.pid) \(.job)"')FOOTER");
   OnParsed(sub, opts, &RunPs, out);
 }
 
