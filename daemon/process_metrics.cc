@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "daemon/self_metrics.h"
+#include "shmstats/error.h"
 
 namespace shmstats::daemon {
 namespace {

@@ -116,6 +116,13 @@ std::vector<MetricSnapshot> SelfMetrics::Collect() const {
                       "Value slots the segment can hold"));
   out.push_back(Counter("shmstatsd_segment_registrations_refused_total", info.registrations_refused,
                         "Registrations the segment refused because it was full"));
+  out.push_back(Gauge("shmstatsd_segment_producers_used", info.producers_used,
+                      "Producer records in use (statsctl ps)"));
+  out.push_back(Gauge("shmstatsd_segment_producers_max", info.producers_max,
+                      "Producer records the segment can hold"));
+  out.push_back(Counter("shmstatsd_segment_producers_refused_total", info.producers_refused,
+                        "Producers that found the producer table full (they record without a "
+                        "record)"));
   out.push_back(Gauge("shmstatsd_resident_memory_bytes", static_cast<double>(ResidentBytes()),
                       "Resident memory of shmstatsd", "bytes"));
   out.push_back(Gauge("shmstatsd_last_tick_timestamp_seconds",

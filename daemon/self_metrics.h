@@ -14,6 +14,8 @@
 //   shmstatsd_segment_up                           gauge (1 when attached)
 //   shmstatsd_segment_metrics_used / _max, shmstatsd_segment_slots_used / _max   gauges
 //   shmstatsd_segment_registrations_refused_total  counter (the segment's own count)
+//   shmstatsd_segment_producers_used / _max        gauges (producer records)
+//   shmstatsd_segment_producers_refused_total      counter (producers without a record)
 //   shmstatsd_resident_memory_bytes                gauge (read at scrape time)
 //   shmstatsd_last_tick_timestamp_seconds          gauge
 //   shmstats_build_info{version,revision}           gauge, always 1
