@@ -5,6 +5,7 @@
 #include <pwd.h>
 
 #include <algorithm>
+#include <map>
 
 #include "history/time.h"
 #include "tools/json_output.h"
@@ -18,9 +19,15 @@ struct PsOptions {
   bool live = false;
 };
 
+// Looked up once per uid: the table may hold hundreds of records of a few users.
 std::string UserName(uint32_t uid) {
-  const passwd* p = getpwuid(uid);
-  return p ? p->pw_name : std::to_string(uid);
+  static std::map<uint32_t, std::string> names;
+  auto [it, fresh] = names.try_emplace(uid);
+  if (fresh) {
+    const passwd* p = getpwuid(uid);
+    it->second = p ? p->pw_name : std::to_string(uid);
+  }
+  return it->second;
 }
 
 std::string Time(uint64_t unix_ns) {
