@@ -147,6 +147,7 @@ void Collector::Tick() {
   }
   for (const auto& p : snap.problems) LogLimited("segment problem", "warning", "segment: " + p);
   expiry_.Observe(snap, static_cast<int64_t>(snap.taken_unix_ns / 1'000'000));
+  activity_.Note(config_.segment, snap);
   TickResult tick = aggregator_.Next(std::move(snap), config_.interval_ms);
   WriteFiles(tick);
   // The record takes the snapshot's metrics (copies them when remote-write sends it).

@@ -27,6 +27,7 @@
 #include "daemon/config.h"
 #include "daemon/expiry.h"
 #include "daemon/feed/history_feed.h"
+#include "daemon/producer_activity.h"
 #include "daemon/push/remote_write.h"
 #include "daemon/retirement.h"
 #include "daemon/self_metrics.h"
@@ -117,8 +118,9 @@ class Collector {
   std::shared_ptr<const Segment> segment_;
   int64_t last_attach_try_ms_ = 0;
   bool logged_missing_ = false;
-  Retirement retirement_;  // process-scoped series of exited processes
-  Expiry expiry_;          // series idle past their TTL
+  Retirement retirement_;      // process-scoped series of exited processes
+  Expiry expiry_;              // series idle past their TTL
+  ProducerActivity activity_;  // producers' last activity (statsctl ps)
 
   std::unique_ptr<HistoryFeed> history_;
 

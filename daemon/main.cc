@@ -16,6 +16,7 @@
 #include "daemon/dbus/api.h"
 #include "daemon/http/server.h"
 #include "daemon/log.h"
+#include "daemon/process_metrics.h"
 #include "daemon/state_files.h"
 #include "daemon/statsd/listener.h"
 #include "daemon/status_line.h"
@@ -67,6 +68,10 @@ int main(int argc, char** argv) {
       statsd->SetSeriesOptions(config.statsd_ttl_seconds, config.statsd_family_limit);
       collector.self_metrics().AddSource([&](auto& out) { statsd->Collect(out); });
     }
+    collector.self_metrics().AddSource([&](auto& out) {
+      auto segment = collector.Attached();
+      CollectProcessMetrics(segment.get(), out);
+    });
     HttpServer http(config, collector);
     int http_port = http.Bind();
     std::string ports = fmt::format("http {}\n", http_port);

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <string_view>
+#include <unordered_set>
 
 namespace shmstats::daemon {
 namespace {
@@ -23,7 +25,22 @@ void Observe(HistogramValue& h, double v) {
   h.sum += v;
 }
 
-MetricSnapshot Make(std::string name, MetricType type, std::string help, std::string unit = "") {
+MetricSnapshot Gauge(std::string name, double v, std::string help, std::string unit = "") {
+  MetricSnapshot m =
+      OwnMetric(std::move(name), MetricType::kGauge, std::move(help), std::move(unit));
+  m.gauge = v;
+  return m;
+}
+
+MetricSnapshot Counter(std::string name, uint64_t v, std::string help) {
+  MetricSnapshot m = OwnMetric(std::move(name), MetricType::kCounter, std::move(help));
+  m.counter = v;
+  return m;
+}
+
+}  // namespace
+
+MetricSnapshot OwnMetric(std::string name, MetricType type, std::string help, std::string unit) {
   MetricSnapshot m;
   m.name = std::move(name);
   m.type = type;
@@ -31,20 +48,6 @@ MetricSnapshot Make(std::string name, MetricType type, std::string help, std::st
   m.unit = std::move(unit);
   return m;
 }
-
-MetricSnapshot Gauge(std::string name, double v, std::string help, std::string unit = "") {
-  MetricSnapshot m = Make(std::move(name), MetricType::kGauge, std::move(help), std::move(unit));
-  m.gauge = v;
-  return m;
-}
-
-MetricSnapshot Counter(std::string name, uint64_t v, std::string help) {
-  MetricSnapshot m = Make(std::move(name), MetricType::kCounter, std::move(help));
-  m.counter = v;
-  return m;
-}
-
-}  // namespace
 
 SelfMetrics::SelfMetrics() : tick_seconds_(DurationBuckets()), write_seconds_(DurationBuckets()) {}
 
@@ -77,21 +80,23 @@ void SelfMetrics::SetSegment(const std::optional<SegmentInfo>& info) {
 }
 
 std::vector<MetricSnapshot> SelfMetrics::Collect() const {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   std::vector<MetricSnapshot> out;
   out.push_back(Counter("shmstatsd_ticks_total", ticks_, "Collection ticks completed"));
-  MetricSnapshot tick = Make("shmstatsd_tick_duration_seconds", MetricType::kHistogram,
-                             "Time to snapshot, aggregate and store one tick", "seconds");
+  MetricSnapshot tick = OwnMetric("shmstatsd_tick_duration_seconds", MetricType::kHistogram,
+                                  "Time to snapshot, aggregate and store one tick", "seconds");
   tick.histogram = tick_seconds_;
   out.push_back(std::move(tick));
-  MetricSnapshot write = Make("shmstatsd_history_write_duration_seconds", MetricType::kHistogram,
-                              "Time to write one tick to the history database", "seconds");
+  MetricSnapshot write =
+      OwnMetric("shmstatsd_history_write_duration_seconds", MetricType::kHistogram,
+                "Time to write one tick to the history database", "seconds");
   write.histogram = write_seconds_;
   out.push_back(std::move(write));
   out.push_back(Counter("shmstatsd_history_rows_written_total", rows_,
                         "Sample and rollup rows written to the history database"));
-  out.push_back(Gauge("shmstatsd_history_pending_ticks", static_cast<double>(pending_),
-                      "Ticks waiting (spooled on disk, or in memory) until the history store takes them"));
+  out.push_back(
+      Gauge("shmstatsd_history_pending_ticks", static_cast<double>(pending_),
+            "Ticks waiting (spooled on disk, or in memory) until the history store takes them"));
   static const char* kKinds[] = {"segment", "history", "stats_json", "textfile", "baseline"};
   for (int i = 0; i < 5; ++i) {
     MetricSnapshot e = Counter("shmstatsd_errors_total", errors_[i], "Errors by kind");
@@ -111,19 +116,37 @@ std::vector<MetricSnapshot> SelfMetrics::Collect() const {
                       "Value slots the segment can hold"));
   out.push_back(Counter("shmstatsd_segment_registrations_refused_total", info.registrations_refused,
                         "Registrations the segment refused because it was full"));
+  out.push_back(Gauge("shmstatsd_segment_producers_used", info.producers_used,
+                      "Producer records in use (statsctl ps)"));
+  out.push_back(Gauge("shmstatsd_segment_producers_max", info.producers_max,
+                      "Producer records the segment can hold"));
+  out.push_back(Counter("shmstatsd_segment_producers_refused_total", info.producers_refused,
+                        "Producers that found the producer table full (they record without a "
+                        "record)"));
   out.push_back(Gauge("shmstatsd_resident_memory_bytes", static_cast<double>(ResidentBytes()),
                       "Resident memory of shmstatsd", "bytes"));
   out.push_back(Gauge("shmstatsd_last_tick_timestamp_seconds",
                       static_cast<double>(last_tick_ms_) / 1000.0,
                       "Unix time of the last completed tick", "seconds"));
-  for (const auto& source : sources_) source(out);
+  MetricSnapshot build =
+      Gauge("shmstats_build_info", 1, "The shmstats version shmstatsd was built from; always 1");
+  build.labels = {{"revision", SHMSTATS_REVISION}, {"version", SHMSTATS_VERSION}};
+  out.push_back(std::move(build));
+  // The sources run unlocked: one may reach the collector, which counts its errors here.
+  const auto sources = sources_;
+  lock.unlock();
+  for (const auto& source : sources) source(out);
   return out;
 }
 
 void SelfMetrics::AddTo(Snapshot& snap) const {
-  std::erase_if(snap.metrics,
-                [](const MetricSnapshot& m) { return m.name.starts_with("shmstatsd_"); });
-  for (auto& m : Collect()) snap.metrics.push_back(std::move(m));
+  std::vector<MetricSnapshot> own = Collect();
+  std::unordered_set<std::string_view> names;
+  for (const auto& m : own) names.insert(m.name);
+  std::erase_if(snap.metrics, [&](const MetricSnapshot& m) {
+    return m.name.starts_with("shmstatsd_") || names.contains(m.name);
+  });
+  for (auto& m : own) snap.metrics.push_back(std::move(m));
 }
 
 void SelfMetrics::AddSource(std::function<void(std::vector<MetricSnapshot>&)> source) {

@@ -14,8 +14,15 @@
 //   shmstatsd_segment_up                           gauge (1 when attached)
 //   shmstatsd_segment_metrics_used / _max, shmstatsd_segment_slots_used / _max   gauges
 //   shmstatsd_segment_registrations_refused_total  counter (the segment's own count)
+//   shmstatsd_segment_producers_used / _max        gauges (producer records)
+//   shmstatsd_segment_producers_refused_total      counter (producers without a record)
 //   shmstatsd_resident_memory_bytes                gauge (read at scrape time)
 //   shmstatsd_last_tick_timestamp_seconds          gauge
+//   shmstats_build_info{version,revision}           gauge, always 1
+//   process_* of shmstatsd and its producers, shmstatsd_process_metrics_hidden
+//                                                  (added by process_metrics.h, main.cc)
+//
+// The daemon's own families win over a producer's series of the same name.
 //
 // Thread-safety: every method may be called from any thread (one mutex).
 
@@ -43,13 +50,15 @@ class SelfMetrics {
   void SetSegment(const std::optional<SegmentInfo>& info);
 
   // Adds metrics of another part of the daemon (e.g. the statsd listener) to
-  // Collect(). `source` is called under the lock; it must outlive this object.
+  // Collect(). `source` is called without the lock (it may call this object), from
+  // the thread calling Collect(); it must outlive this object.
   void AddSource(std::function<void(std::vector<MetricSnapshot>&)> source);
 
   // The metrics as snapshots, ready to be rendered with the segment's.
   std::vector<MetricSnapshot> Collect() const;
   // Adds Collect() to a segment's snapshot; the daemon's own families win over a
-  // producer's metric of the same name (shmstatsd_*), which is removed.
+  // producer's metric of the same name (shmstatsd_*, or any name Collect() has),
+  // which is removed.
   void AddTo(Snapshot& snap) const;
 
  private:
@@ -64,6 +73,11 @@ class SelfMetrics {
   int64_t last_tick_ms_ = 0;
   std::vector<std::function<void(std::vector<MetricSnapshot>&)>> sources_;
 };
+
+// A metric of the daemon's own, for Collect() and its sources; the caller sets the
+// value.
+MetricSnapshot OwnMetric(std::string name, MetricType type, std::string help,
+                         std::string unit = "");
 
 // The resident set size of this process, from /proc/self/statm; 0 if unknown.
 uint64_t ResidentBytes();

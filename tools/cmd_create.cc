@@ -13,6 +13,7 @@ namespace {
 struct CreateOptions {
   uint32_t max_metrics = SegmentOptions{}.max_metrics;
   uint32_t max_slots = SegmentOptions{}.max_slots;
+  uint32_t max_producers = SegmentOptions{}.max_producers;
   std::string mode = "0640";
   std::string group;
   uint32_t family_limit = 0;
@@ -23,6 +24,7 @@ SegmentOptions ToSegmentOptions(const CreateOptions& o) {
     SegmentOptions options =
         common::ParseSegmentOptions(o.max_metrics, o.max_slots, o.mode, o.group);
     options.family_limit = o.family_limit;
+    options.max_producers = o.max_producers;
     return options;
   } catch (const Error& e) {
     throw CommandError(Exit::kUsage, e.what());
@@ -56,6 +58,9 @@ void SetupCreate(CLI::App& app, Runner* out) {
   sub->add_option("--max-slots", opts->max_slots,
                   "8-byte value slots (default 16777216); a counter or gauge takes 8, a "
                   "histogram 3 per bucket plus 1 rounded up to 8");
+  sub->add_option("--max-producers", opts->max_producers,
+                  "processes it keeps a record of (statsctl ps), 128 bytes each (default 256); "
+                  "records of exited processes are reused");
   sub->add_option("--mode", opts->mode, "octal permissions (default 0640; umask does not apply)");
   sub->add_option("--group", opts->group, "group name or id to give the segment");
   sub->add_option("--family-limit", opts->family_limit,

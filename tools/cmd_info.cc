@@ -60,6 +60,9 @@ Exit PrintInfo(const GlobalOptions& global, const Segment& segment) {
       {"revived_total", i.revived_total},
       {"overflowed_total", i.overflowed_total},
       {"family_limit", i.family_limit},
+      {"producers_max", i.producers_max},
+      {"producers_used", i.producers_used},
+      {"producers_refused", i.producers_refused},
       {"created_unix_ns", i.created_unix_ns},
       {"created", history::FormatRfc3339(static_cast<int64_t>(i.created_unix_ns / 1'000'000))},
       {"instance_id", fmt::format("{:016x}", i.instance_id)},
@@ -114,6 +117,8 @@ Exit PrintInfo(const GlobalOptions& global, const Segment& segment) {
                      : i.family_table ? "none by default"
                                       : "none (segment made before family limits)",
                      i.overflowed_total)});
+  t.Add({"producers", fmt::format("{} records used of {} (statsctl ps); {} producers found it full",
+                                  i.producers_used, i.producers_max, i.producers_refused)});
   t.Add({"created", history::FormatRfc3339(static_cast<int64_t>(i.created_unix_ns / 1'000'000))});
   t.Add({"instance", j["instance_id"].get<std::string>()});
   t.Add({"access", fmt::format("mode {:04o}, owner {}, group {}", i.mode, UserName(i.uid),

@@ -96,6 +96,7 @@ void SetupExport(CLI::App& app, Runner* out);
 void SetupWatch(CLI::App& app, Runner* out);
 void SetupHistory(CLI::App& app, Runner* out);  // tools/cmd_history.cc (daemon history)
 void SetupTime(CLI::App& app, Runner* out);     // tools/cmd_time.cc
+void SetupPs(CLI::App& app, Runner* out);       // tools/cmd_ps.cc
 struct Subcommand {
   const char* name;
   void (*setup)(CLI::App& app, Runner* out);
@@ -107,7 +108,7 @@ inline constexpr Subcommand kSubcommands[] = {
     {"add", SetupAdd},       {"observe", SetupObserve}, {"info", SetupInfo},
     {"create", SetupCreate}, {"remove", SetupRemove},   {"check", SetupCheck},
     {"export", SetupExport}, {"watch", SetupWatch},     {"history", SetupHistory},
-    {"time", SetupTime},
+    {"time", SetupTime},     {"ps", SetupPs},
 };
 // The subcommands main() must set up to parse argv: the one its first word (neither
 // an option nor the value of the global --segment) names; every one if that word

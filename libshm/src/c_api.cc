@@ -527,4 +527,15 @@ shmstats_status shmstats_segment_delete(shmstats_segment* segment, const char* n
   });
 }
 
+shmstats_status shmstats_segment_set_job(shmstats_segment* segment, const char* job) {
+  if (!segment) return Fail(SHMSTATS_INVALID_ARGUMENT, "segment is NULL");
+  if (!job) return Fail(SHMSTATS_INVALID_ARGUMENT, "job is NULL");
+  return Guard([&] { segment->segment.SetJob(job); });
+}
+
+shmstats_status shmstats_segment_set_process_metrics(shmstats_segment* segment, int allow) {
+  if (!segment) return Fail(SHMSTATS_INVALID_ARGUMENT, "segment is NULL");
+  return Guard([&] { segment->segment.SetProcessMetrics(allow != 0); });
+}
+
 }  // extern "C"

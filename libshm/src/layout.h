@@ -78,9 +78,17 @@ struct Header {
   std::atomic<uint64_t> deleted;     // 192: series deleted so far (only grows)
   std::atomic<uint64_t> revived;     // 200: deleted series registered again (only grows)
   std::atomic<uint64_t> overflowed;  // 208: registrations sent to an overflow series
-  uint8_t reserved_216[120];         // 216: room for other fields of format 3
+  uint8_t reserved_216[56];          // 216: zero
+  // The producer table (region after the data area; 0: a segment made without one).
+  uint64_t producer_table_offset;           // 272: where GeometryFor puts it, or 0: absent
+  uint32_t producer_capacity;               // 280: records in the table
+  uint32_t producer_record_size;            // 284: kProducerRecordSize
+  std::atomic<uint64_t> producers_used;     // 288: record cursor (only grows, clamp to capacity)
+  std::atomic<uint64_t> producers_refused;  // 296: producers left without a record (table full)
+  std::atomic<uint64_t> producers_reused;   // 304: records of exited producers taken again
+  uint8_t reserved312[24];                  // 312: zero
   // The exemplar region (ExemplarRecord), after the data area; 0: absent.
-  uint64_t exemplar_offset;                 // 336: ExemplarRegionOffset(), or 0
+  uint64_t exemplar_offset;                 // 336: where GeometryFor puts it, or 0
   uint32_t exemplar_records;                // 344: records in the region
   uint32_t exemplar_record_size;            // 348: kExemplarRecordSize
   std::atomic<uint64_t> exemplars_used;     // 352: record cursor (only grows)
@@ -179,7 +187,8 @@ struct Descriptor {
   uint32_t ttl_seconds;             //  84: shared: idle time after which shmstatsd deletes it
   std::atomic<uint64_t> gone;       //  88: shared: the deletion word, Gone(); 0 for most
   uint32_t family_slot;             //  96: family index entry + 1 (its family table entry)
-  uint8_t reserved2[12];            // 100
+  uint8_t reserved2[4];             // 100
+  uint64_t producer;                // 104: ProducerRef of the creating process; 0: unknown
   // Shared counters and histograms: first exemplar record + 1, or 0 before the first
   // exemplar (a counter has one record, a histogram one per bucket). Set once, by a
   // CAS from 0; whoever reuses the descriptor for another series stores 0 first.
@@ -214,6 +223,46 @@ struct FamilyRecord {
   std::atomic<uint64_t> overflowed;  // 8: registrations sent to its overflow series
 };
 inline constexpr uint32_t kFamilyEntrySize = 16;
+
+// The producer table: one record per process that registered a series (see
+// docs/segment-format.md, "Producer table"). A record's state word: bits 0..1 the
+// phase, bits 2..31 the pid of the process that last changed it, bits 32..63 its
+// generation (how many times it was taken). A series names its creator by a
+// ProducerRef: record index + 1 in bits 0..31, the record's generation above.
+inline constexpr uint32_t kProducerRecordSize = 128;
+inline constexpr uint32_t kDefaultProducers = 256;
+inline constexpr uint32_t kMaxProducersLimit = 1u << 16;
+inline constexpr size_t kCommBytes = 16;
+inline constexpr size_t kJobBytes = 64;
+enum ProducerPhase : uint64_t { kProducerFree = 0, kProducerClaiming = 1, kProducerAttached = 2 };
+inline constexpr uint64_t ProducerState(uint64_t generation, uint32_t actor, uint64_t phase) {
+  return (generation << 32) | (uint64_t{actor & 0x3fffffffu} << 2) | phase;
+}
+inline constexpr uint64_t ProducerPhaseOf(uint64_t state) { return state & 3; }
+inline constexpr uint32_t ProducerActor(uint64_t state) {
+  return static_cast<uint32_t>(state >> 2) & 0x3fffffffu;
+}
+inline constexpr uint64_t ProducerRef(uint32_t record, uint64_t generation) {
+  return (generation << 32) | (uint64_t{record} + 1);
+}
+// Producer flags.
+inline constexpr uint32_t kProducerProcessMetrics = 1;  // shmstatsd may export its /proc figures
+
+struct ProducerRecord {
+  std::atomic<uint64_t> state;             //   0: ProducerState()
+  uint32_t pid;                            //   8
+  uint32_t uid;                            //  12: real uid
+  uint64_t start;                          //  16: start time (clock ticks after boot)
+  uint64_t attached_unix_ns;               //  24: its first registration
+  std::atomic<uint64_t> last_activity_ns;  //  32: written by shmstatsd: the last tick in
+                                           //      which one of its series changed
+  std::atomic<uint32_t> seq;               //  40: odd while flags and job are rewritten
+  std::atomic<uint32_t> flags;             //  44: kProducer* bits
+  char comm[kCommBytes];                   //  48: command name, NUL-padded
+  char job[kJobBytes];                     //  64: job name (UTF-8), NUL-padded
+};
+static_assert(sizeof(ProducerRecord) == kProducerRecordSize);
+static_assert(offsetof(ProducerRecord, comm) == 48 && offsetof(ProducerRecord, job) == 64);
 
 // Slots of a metric, from slot_offset (n = bucket_count):
 //   counter:   [value u64][reset total u64]
@@ -300,6 +349,8 @@ static_assert(offsetof(Descriptor, ttl_seconds) == 84 && offsetof(Descriptor, go
               offsetof(Descriptor, family_slot) == 96);
 static_assert(offsetof(Descriptor, exemplars) == 112 && offsetof(Descriptor, gauge_combine) == 116);
 static_assert(sizeof(FamilyRecord) == kFamilyEntrySize);
+static_assert(offsetof(Header, producer_table_offset) == 272 &&
+              offsetof(Header, producers_reused) == 304);
 static_assert(offsetof(Header, retired) == 144 && offsetof(Header, reuse_cursor) == 168);
 static_assert(offsetof(Header, series_used) == 104 && offsetof(Header, abandoned) == 136);
 static_assert(sizeof(Descriptor) == kDescriptorSize && kPage % kDescriptorSize == 0);
@@ -310,6 +361,7 @@ static_assert(offsetof(Descriptor, fold_target) == 60 && offsetof(Descriptor, li
               offsetof(Descriptor, string_capacity) == 80);
 static_assert(offsetof(Descriptor, ttl_seconds) == 84 && offsetof(Descriptor, gone) == 88 &&
               offsetof(Descriptor, family_slot) == 96);
+static_assert(offsetof(Descriptor, producer) == 104);
 static_assert(sizeof(Slot) == 8 && alignof(Slot) == 8);
 
 }  // namespace shmstats::layout

@@ -96,6 +96,7 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
     return bad(m->name + ": help or unit is not UTF-8");
   m->type = static_cast<MetricType>(d.type);
   m->index = index;
+  m->producer = d.producer;
   if (d.flags != 0 && (d.flags != layout::kFlagFloatCounter || m->type != MetricType::kCounter ||
                        layout::Striped(d.stripes) || d.scope != layout::kScopeShared))
     return bad(fmt::format("{}: flags {:#x} do not fit a {} of this layout", m->name, d.flags,

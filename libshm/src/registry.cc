@@ -32,6 +32,7 @@
 #include "names.h"
 #include "ownership.h"
 #include "process_series.h"
+#include "producers.h"
 #include "segment_impl.h"
 #include "shmstats/error.h"
 
@@ -52,6 +53,7 @@ struct Request {
   uint8_t stripes;        // 0: not striped
   uint8_t flags = 0;      // layout::kFlag*
   bool overflow = false;  // the family's overflow series: never counted against its limit
+  uint64_t producer = 0;  // the registering process's producer record (layout::ProducerRef)
 };
 
 // Thrown (inside this file only) when r's family is at its series limit.
@@ -239,6 +241,7 @@ void Fill(const detail::SegmentImpl& s, Descriptor& d, const Request& r, uint64_
   d.schema = r.buckets.schema;
   d.stripes = r.stripes;
   d.flags = r.flags;
+  d.producer = r.producer;
   d.min_key = r.buckets.first;
   d.bucket_count = r.type == MetricType::kHistogram ? r.buckets.bounds.size() + 1 : 0;
   d.gauge_combine = CombineByte(r);
@@ -516,9 +519,32 @@ const Descriptor& FindOrCreateInProcess(detail::SegmentImpl& s, const Request& r
   return d;
 }
 
+// This process's producer record (producers.h), made at its first registration,
+// with its owner lock taken (as for a process-scoped series) so that readers can tell
+// whether it lives. Neither a full table nor a refused lock fails the registration.
+uint64_t AttachProducer(detail::SegmentImpl& s) {
+  const process::Identity self = process::Self();
+  std::lock_guard lock(s.process_mutex);
+  if (s.producer_pid == self.pid) return s.producer_ref;
+  if (s.process_cache_pid != self.pid) {  // first use, or a child after fork()
+    try {
+      HoldOwnerLock(s, self, "the producer record");
+      s.process_cache.clear();
+      s.process_cache_pid = self.pid;
+    } catch (const Error&) {
+      // Readers then judge this producer by its /proc entry; a process-scoped
+      // registration tries the lock again and reports the failure.
+    }
+  }
+  s.producer_ref = producers::Attach(s, self);
+  s.producer_pid = self.pid;
+  return s.producer_ref;
+}
+
 // The series r names for this process: shared or process-scoped; past its family's
 // limit, the family's overflow series (counted).
-const Descriptor& Register(detail::SegmentImpl& s, const Request& r) {
+const Descriptor& Register(detail::SegmentImpl& s, Request& r) {
+  r.producer = AttachProducer(s);
   auto find = [&s](const Request& q) -> const Descriptor& {
     return q.spec.scope == Scope::kProcess ? FindOrCreateInProcess(s, q) : FindOrCreate(s, q);
   };

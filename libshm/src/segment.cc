@@ -19,6 +19,7 @@
 
 #include "ownership.h"
 #include "process_series.h"
+#include "producers.h"
 #include "segment_impl.h"
 #include "shmstats/error.h"
 
@@ -82,6 +83,8 @@ struct Geometry {
   uint64_t family_table_offset;  // the first region after the data area
   uint64_t exemplar_offset;      // 0: no exemplar region
   uint32_t exemplar_records;
+  uint64_t producer_table_offset;  // 0: no producer table
+  uint32_t producer_capacity;
   uint64_t total_size;
 };
 
@@ -89,9 +92,10 @@ uint64_t PageUp(uint64_t n) { return (n + layout::kPage - 1) / layout::kPage * l
 
 // REQUIRES: capacities within their limits (so nothing here overflows). Regions
 // after the data area, in order, each from a page boundary: the family table (absent
-// in a segment made before it), then the exemplar region (absent with no records).
+// in a segment made before it), the producer table (`producers` 0: absent), then the
+// exemplar region (absent with no records).
 Geometry GeometryFor(uint32_t max_metrics, uint32_t max_slots, uint64_t string_bytes,
-                     bool family_table, uint32_t exemplar_records) {
+                     bool family_table, uint32_t producers, uint32_t exemplar_records) {
   Geometry g{};
   g.index_entries = layout::kMinIndexEntries;
   while (g.index_entries < 2 * uint64_t{max_metrics}) g.index_entries *= 2;
@@ -104,6 +108,12 @@ Geometry GeometryFor(uint32_t max_metrics, uint32_t max_slots, uint64_t string_b
   if (family_table) {
     g.family_table_offset = g.total_size;
     g.total_size += PageUp(uint64_t{g.index_entries} * layout::kFamilyEntrySize);
+  }
+  if (producers != 0) {
+    g.producer_table_offset = g.total_size;
+    g.producer_capacity = producers;
+    g.total_size =
+        PageUp(g.producer_table_offset + uint64_t{producers} * layout::kProducerRecordSize);
   }
   if (exemplar_records != 0) {
     g.exemplar_records = exemplar_records;
@@ -142,6 +152,9 @@ void CheckOptions(const SegmentOptions& o) {
     throw Error(Errc::kInvalidArgument,
                 fmt::format("exemplar_records is {}; use 0 (none) to {}", o.exemplar_records,
                             layout::kMaxExemplarRecordsLimit));
+  if (o.max_producers < 1 || o.max_producers > layout::kMaxProducersLimit)
+    throw Error(Errc::kInvalidArgument, fmt::format("max_producers is {}; use 1 to {}",
+                                                    o.max_producers, layout::kMaxProducersLimit));
   if (o.mode & ~07777u)
     throw Error(Errc::kInvalidArgument, fmt::format("mode {:o} is not a permission mode", o.mode));
   if (o.mode & S_IWOTH)
@@ -167,6 +180,8 @@ void StoreGeometry(To& to, uint32_t max_metrics, uint32_t max_slots, const Geome
   to.family_table_offset = g.family_table_offset;
   to.exemplar_offset = g.exemplar_offset;
   to.exemplar_records = g.exemplar_records;
+  to.producer_table_offset = g.producer_table_offset;
+  to.producer_capacity = g.producer_capacity;
 }
 
 // Checks the header geometry against the file: everything later trusts these numbers.
@@ -191,20 +206,28 @@ void ValidateHeader(detail::SegmentImpl& s, uint64_t file_size) {
                               layout::kDescriptorSize));
   if (h.max_metrics < 1 || h.max_metrics > layout::kMaxMetricsLimit ||
       h.max_slots < layout::kCacheLineSlots || h.max_slots > layout::kMaxSlotsLimit ||
-      h.string_bytes % layout::kPage != 0 || h.string_bytes > layout::kMaxStringBytesLimit)
+      h.string_bytes % layout::kPage != 0 || h.string_bytes > layout::kMaxStringBytesLimit ||
+      h.producer_capacity > layout::kMaxProducersLimit)
     throw corrupt(
-        fmt::format("capacity of {} metrics, {} slots and {} string bytes is out of "
+        fmt::format("capacity of {} metrics, {} slots, {} string bytes and {} producers is out of "
                     "range",
-                    h.max_metrics, h.max_slots, h.string_bytes));
+                    h.max_metrics, h.max_slots, h.string_bytes, h.producer_capacity));
   // A segment made before exemplars has no region (offset 0).
   const uint32_t exemplar_records =
       h.exemplar_offset != 0 ? std::min(h.exemplar_records, layout::kMaxExemplarRecordsLimit) : 0;
+  // A producer table offset of 0: a segment made before the table existed.
+  const uint32_t producers = h.producer_table_offset == 0 ? 0 : h.producer_capacity;
+  if (h.producer_table_offset != 0 &&
+      (producers == 0 || h.producer_record_size != layout::kProducerRecordSize))
+    throw corrupt(fmt::format("producer table of {} records of {} bytes", h.producer_capacity,
+                              h.producer_record_size));
   Geometry g = GeometryFor(h.max_metrics, h.max_slots, h.string_bytes, h.family_table_offset != 0,
-                           exemplar_records);
+                           producers, exemplar_records);
   if (h.index_entries != g.index_entries || h.series_index_offset != layout::kHeaderSize ||
       h.family_index_offset != g.family_index_offset || h.directory_offset != g.directory_offset ||
       h.strings_offset != g.strings_offset || h.data_offset != g.data_offset ||
-      h.family_table_offset != g.family_table_offset || h.total_size != g.total_size)
+      h.family_table_offset != g.family_table_offset ||
+      h.producer_table_offset != g.producer_table_offset || h.total_size != g.total_size)
     throw corrupt(fmt::format(
         "index size {}, offsets {}/{}/{}/{}/{}/{} and size {} do not match its "
         "capacity",
@@ -286,7 +309,7 @@ Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
   uint64_t string_bytes =
       options.string_bytes ? options.string_bytes : DefaultStringBytes(options.max_metrics);
   Geometry g = GeometryFor(options.max_metrics, options.max_slots, string_bytes, true,
-                           ExemplarRecords(options));
+                           options.max_producers, ExemplarRecords(options));
   try {
     s->shm = bip::shared_memory_object(bip::create_only, s->name.c_str(), bip::read_write,
                                        bip::permissions(options.mode));
@@ -306,6 +329,11 @@ Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
     // cursors grow. A page fault on a full tmpfs would be a SIGBUS in a producer.
     if (int err = posix_fallocate(fd, 0, static_cast<off_t>(g.directory_offset)); err != 0)
       throw SystemError(fmt::format("reserving {} bytes for {}", g.directory_offset, s->path), err);
+    // The producer table too: any registrant may take any record.
+    if (int err = posix_fallocate(fd, static_cast<off_t>(g.producer_table_offset),
+                                  static_cast<off_t>(g.total_size - g.producer_table_offset));
+        err != 0)
+      throw SystemError(fmt::format("reserving the producer table of {}", s->path), err);
     s->region = bip::mapped_region(s->shm, bip::read_write);
     layout::Header& h = s->header();
     h.format_version = layout::kFormatVersion;
@@ -313,6 +341,7 @@ Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
     h.descriptor_size = layout::kDescriptorSize;
     StoreGeometry(h, options.max_metrics, options.max_slots, g);
     h.exemplar_record_size = g.exemplar_records ? layout::kExemplarRecordSize : 0;
+    h.producer_record_size = layout::kProducerRecordSize;
     h.total_size = g.total_size;
     h.family_limit = options.family_limit;
     h.created_unix_ns = NowUnixNs();
@@ -450,6 +479,7 @@ SegmentInfo Segment::Info() const {
         detail::OwnerDead(s.descriptor(i).owner_pid.load(std::memory_order_relaxed));
   }
   process::Count(s, &info);
+  producers::Count(s, &info);
   struct stat st {};
   if (fstat(s.shm.get_mapping_handle().handle, &st) == 0) {
     info.resident_bytes = static_cast<uint64_t>(st.st_blocks) * 512;

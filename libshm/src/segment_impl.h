@@ -9,6 +9,7 @@
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -40,6 +41,8 @@ struct detail::SegmentImpl {
   uint64_t family_table_offset = 0;  // 0: a segment made without a family table
   uint64_t exemplar_offset = 0;      // 0: no exemplar region
   uint32_t exemplar_records = 0;
+  uint64_t producer_table_offset = 0;  // 0: the segment has no producer table
+  uint32_t producer_capacity = 0;
   // Explicit histograms' bucket lookup tables, in process memory (registry.cc).
   buckets::Tables bucket_tables;
   // This process's process-scoped series: key hash -> descriptor index, valid for
@@ -55,6 +58,13 @@ struct detail::SegmentImpl {
   // of its own, opened for process_cache_pid, -1 before the first process-scoped
   // registration. Guarded by process_mutex.
   int owner_lock_fd = -1;
+  // This process's producer record (producers.h), made for producer_pid at its first
+  // registration; its job and flags as set by SetJob/SetProcessMetrics (nullopt: from
+  // the environment at attach). Guarded by process_mutex.
+  uint32_t producer_pid = 0;
+  uint64_t producer_ref = 0;
+  std::optional<std::string> producer_job;
+  std::optional<bool> producer_process_metrics;
 
   SegmentImpl() = default;
   SegmentImpl(const SegmentImpl&) = delete;
@@ -85,6 +95,10 @@ struct detail::SegmentImpl {
   // REQUIRES: i < exemplar_records.
   layout::ExemplarRecord& exemplar(uint64_t i) const {
     return reinterpret_cast<layout::ExemplarRecord*>(base() + exemplar_offset)[i];
+  }
+  // REQUIRES: i < producer_capacity.
+  layout::ProducerRecord& producer(uint32_t i) const {
+    return reinterpret_cast<layout::ProducerRecord*>(base() + producer_table_offset)[i];
   }
 
   // Descriptors below the series cursor, at most max_metrics: the only ones a reader

@@ -126,6 +126,10 @@ int main(int argc, char** argv) {
   CHECK(shmstats_register_counter(seg, &mo, &own) == SHMSTATS_OK);
   shmstats_counter_inc(own, 5);
   CHECK(shmstats_segment_retire_exited(seg, &retired) == SHMSTATS_OK && retired == 0);
+  /* Its producer record (0.5): job name and process-metrics opt-out; a bad job is refused. */
+  CHECK(shmstats_segment_set_job(seg, "c-consumer") == SHMSTATS_OK);
+  CHECK(shmstats_segment_set_process_metrics(seg, 0) == SHMSTATS_OK);
+  CHECK(shmstats_segment_set_job(seg, "bad\njob") == SHMSTATS_INVALID_ARGUMENT);
 
   CHECK(shmstats_snapshot_read(seg, &snap) == SHMSTATS_OK);
   CHECK(shmstats_snapshot_count(snap) == 8);

@@ -4,7 +4,8 @@
 // its own with /proc mounted hidepid=invisible,subset=pid, ticking every 100 ms,
 // and a producer of another user with a process-scoped counter. The producer's
 // series stays live while it runs (totals exact after 20 ticks) and is folded once
-// it is killed.
+// it is killed. Its process metrics are hidden from the daemon, and counted; its
+// producer record says live, then exited.
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -87,6 +88,20 @@ TEST(HiddenProcTest, DaemonAsNobodyKeepsAnotherUsersLiveSeriesAndFoldsItWhenDead
   EXPECT_EQ(info.process_series_retired_total, 0u) << "the daemon folded a live producer";
   auto metrics = Get(port, "/metrics");
   EXPECT_EQ(Scalar(metrics.body, "sandboxed_total"), static_cast<double>(kIncrements));
+  // Its process metrics are hidden from the daemon (counted, never guessed), yet its
+  // producer record says live (the lock) and carries the activity the daemon saw.
+  EXPECT_EQ(Scalar(metrics.body, "shmstatsd_process_metrics_hidden"), 1) << metrics.body;
+  EXPECT_EQ(metrics.body.find(fmt::format("pid=\"{}\"", producer)), std::string::npos);
+  EXPECT_GT(Scalar(metrics.body, "process_cpu_seconds_total"), -1);  // the daemon's own
+  auto record = [&] {
+    for (const auto& p : reader.Producers())
+      if (p.pid == static_cast<uint32_t>(producer)) return std::optional(p);
+    return std::optional<ProducerInfo>();
+  };
+  ASSERT_TRUE(record());
+  EXPECT_TRUE(record()->alive);
+  EXPECT_EQ(record()->uid, kProducerUid);
+  EXPECT_GT(record()->last_activity_unix_ns, 0u);
 
   // Dead: the daemon folds it into the shared series, and the total stays exact.
   kill(producer, SIGKILL);
@@ -96,6 +111,8 @@ TEST(HiddenProcTest, DaemonAsNobodyKeepsAnotherUsersLiveSeriesAndFoldsItWhenDead
       << d.Log();
   info = reader.Info();
   EXPECT_EQ(info.process_series_live + info.process_series_dead, 0u);
+  EXPECT_FALSE(record()->alive);
+  EXPECT_EQ(Scalar(Get(port, "/metrics").body, "shmstatsd_process_metrics_hidden"), 0);
   const double after = ticks();
   ASSERT_TRUE(WaitFor([&] { return ticks() >= after + 2; }, 30));
   EXPECT_EQ(Scalar(Get(port, "/metrics").body, "sandboxed_total"),

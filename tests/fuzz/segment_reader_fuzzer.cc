@@ -80,6 +80,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     unlink(path.c_str());  // the mapping stays
     shmstats::SegmentInfo info = segment.Info();
     CheckSnapshot(segment.Read(), info);
+    for (const auto& p : segment.Producers())  // the producer table is untrusted too
+      if (p.command.size() > 16 || p.job.size() > 64) abort();
     (void)segment.Replaced();
   } catch (const shmstats::Error& e) {
     if (opened || e.what()[0] == '\0') abort();

@@ -7,7 +7,7 @@ MAN="$(dirname "$0")/../../man/statsctl.1"
 [ -f "$MAN" ] || fail "no man page"
 man_text=$(sed 's/\\-/-/g; s/\\f[BIRP]//g' "$MAN")
 "$STATSCTL" --help | grep -q 'Exit status' || fail "statsctl --help lacks exit statuses"
-for cmd in list get reset inc set add observe time info create remove check export watch history \
+for cmd in list get reset inc set add observe time info create ps remove check export watch history \
   'history export' 'history summary' 'history info'; do
   # shellcheck disable=SC2086 # 'history export' is two words
   help=$("$STATSCTL" $cmd --help) || fail "$cmd --help exited non-zero"

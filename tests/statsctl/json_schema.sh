@@ -18,6 +18,7 @@ sc observe empty_seconds 1 --buckets 1,2 && sc reset empty_seconds >/dev/null
 sc list --json > "$D/list.json" || fail "list"
 sc get lat_seconds --json > "$D/get.json" || fail "get"
 sc info --json > "$D/info.json" || fail "info"
+sc ps --json > "$D/ps.json" || fail "ps"
 sc check --json > "$D/check.json" || fail "check"
 sc export --format json > "$D/export.json" || fail "export"
 sc export --json > "$D/export2.json" || fail "export --json"

@@ -9,7 +9,12 @@
 //       opens SEGMENT and, ITERATIONS times, increments conc_total and
 //       conc_by_proc_total{proc="ID"} and observes into conc_latency_seconds;
 //       it pauses briefly every 64 iterations so that readers overlap with it.
+//   statsctl_test_producer hold SEGMENT JOB [burn]
+//       opens SEGMENT, sets its job name to JOB, registers held_total, prints "ready"
+//       and stays until stdin closes (or 120 s pass); with `burn` it spins on the CPU
+//       meanwhile, counting into held_total (for the process-metrics tests).
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -72,6 +77,31 @@ int Record(const std::string& name, const std::string& id, long iterations) {
   return 0;
 }
 
+int Hold(const std::string& name, const std::string& job, bool burn) {
+  auto segment = shmstats::Segment::Open(name);
+  segment.SetJob(job);
+  auto held = segment.RegisterCounter({"held_total", {}, "Spins of a held producer", ""});
+  std::atomic<bool> done{false};
+  std::thread spinner([&] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (!done.load(std::memory_order_relaxed) && std::chrono::steady_clock::now() < deadline) {
+      if (burn) {
+        for (int i = 0; i < 100000; ++i) held.Inc();
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+  });
+  std::printf("ready\n");
+  std::fflush(stdout);
+  char buf[64];
+  while (std::fread(buf, 1, sizeof buf, stdin) > 0) {
+  }
+  done = true;
+  spinner.join();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -79,11 +109,14 @@ int main(int argc, char** argv) {
     std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "fill" && argc == 4) return Fill(argv[2], std::atoi(argv[3]));
     if (mode == "record" && argc == 5) return Record(argv[2], argv[3], std::atol(argv[4]));
+    if (mode == "hold" && (argc == 4 || argc == 5))
+      return Hold(argv[2], argv[3], argc == 5 && std::string(argv[4]) == "burn");
   } catch (const shmstats::Error& e) {
     std::fprintf(stderr, "statsctl_test_producer: %s\n", e.what());
     return 1;
   }
   std::fprintf(stderr,
-               "usage: statsctl_test_producer fill SEGMENT N | record SEGMENT ID ITERATIONS\n");
+               "usage: statsctl_test_producer fill SEGMENT N | record SEGMENT ID ITERATIONS | "
+               "hold SEGMENT JOB [burn]\n");
   return 2;
 }

@@ -31,6 +31,8 @@ struct SegmentOptions {
   // Series a family (metric name) may have before new label sets go to its overflow
   // series (MetricSpec::family_limit); 0: no limit. A family's own limit wins.
   uint32_t family_limit = 0;
+  uint32_t max_producers = 256;  // producer records (128 bytes each, reserved at creation),
+                                 // 1 to 2^16; see Segment::Producers
   mode_t mode = 0640;          // group-readable by default; umask does not apply
   std::optional<gid_t> group;  // chgrp the segment at creation
   // Exemplar records (576 bytes each, allocated as used), 0 to 2^22: a counter with
@@ -57,6 +59,22 @@ enum class ExemplarResult {
   kStored,      // it is the series' (or bucket's) exemplar now
   kSuperseded,  // another exemplar of the same record was being stored at that instant
   kNoRoom,      // the exemplar region is full (or absent): counted, and dropped
+};
+
+// One process that registered series in the segment (its producer record).
+struct ProducerInfo {
+  uint64_t ref = 0;  // names the record (and its reuse generation); series carry it
+  uint32_t pid = 0;
+  uint64_t start_ticks = 0;  // start time, clock ticks after boot (the pid-reuse guard)
+  uint32_t uid = 0;
+  std::string command;                 // its command name (comm, at most 15 bytes)
+  std::string job;                     // "" when it set none
+  uint64_t attached_unix_ns = 0;       // its first registration
+  uint64_t last_activity_unix_ns = 0;  // the last shmstatsd tick in which one of its series
+                                       // changed; 0: none seen yet
+  bool process_metrics = true;         // shmstatsd may export its CPU, memory, fds and threads
+  bool alive = false;   // it still runs (its owner lock, as for process-scoped series)
+  uint32_t series = 0;  // published series it created that still exist
 };
 
 // What `statsctl info` shows: where a segment lives and how full it is.
@@ -94,6 +112,11 @@ struct SegmentInfo {
   uint64_t resident_bytes = 0;    // tmpfs pages allocated to the file (memory it costs)
   uint64_t created_unix_ns = 0;
   uint64_t instance_id = 0;
+  // The producer table (0 capacity: a segment made before it existed).
+  uint32_t producers_max = 0;
+  uint32_t producers_used = 0;     // records handed out (attached or exited)
+  uint64_t producers_refused = 0;  // producers left without a record: the table was full
+  uint64_t producers_reused = 0;   // records of exited producers taken by new ones
   mode_t mode = 0;
   uid_t uid = 0;
   gid_t gid = 0;
@@ -186,6 +209,27 @@ class Segment {
 
   // Every family with a series shown, most series first (see FamilyInfo).
   std::vector<FamilyInfo> Families() const;
+
+  // Producer records: every process that registers a series leaves one (pid, start
+  // time, uid, command, job, when it attached), made at its first registration and
+  // kept after it exits until a new producer needs the room. A full table never
+  // refuses a registration: the producer goes without a record, counted in
+  // SegmentInfo::producers_refused.
+  // The job name of this process's record, and whether shmstatsd may export its
+  // process metrics; by default $SHMSTATS_JOB and $SHMSTATS_PROCESS_METRICS (0, no,
+  // false or off opt out), read at the first registration. Either may be called
+  // before or after it. Throws kInvalidArgument for a job of more than 64 bytes, not
+  // UTF-8, or with control characters. REQUIRES: opened with Access::kReadWrite.
+  void SetJob(std::string_view job);
+  void SetProcessMetrics(bool allow);
+  // The records in use, in table order, with liveness decided without /proc (the
+  // owner lock). Never throws for a bad record: it is skipped. `with_series` false
+  // leaves ProducerInfo::series 0 and spares a pass over every descriptor.
+  std::vector<ProducerInfo> Producers(bool with_series = true) const;
+  // shmstatsd: stores `unix_ns` as the last activity of the producers `refs` name
+  // (ProducerInfo::ref; a ref whose record was taken since is ignored).
+  // REQUIRES: opened with Access::kReadWrite.
+  void NoteProducerActivity(const std::vector<uint64_t>& refs, uint64_t unix_ns);
 
   // Retires the process-scoped series whose owner has exited: folds a counter's or
   // histogram's values into its shared series, drops a gauge, and makes the

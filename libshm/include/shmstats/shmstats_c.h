@@ -97,7 +97,8 @@ typedef _Atomic uint64_t shmstats_slot;
  * behaviour. Exemplars (shmstats_*_exemplar), stored with their series and shown in
  * OpenMetrics exposition; `gauge_combine` (in what was reserved[1] of
  * shmstats_metric_options) and shmstats_gauge_stamp. Callers built against 0.4 keep
- * working unchanged. */
+ * working unchanged. Producer records (shmstats_segment_set_job,
+ * shmstats_segment_set_process_metrics). */
 
 typedef enum shmstats_status {
   SHMSTATS_OK = 0,
@@ -261,6 +262,16 @@ shmstats_status shmstats_segment_retire_exited(shmstats_segment* segment, uint32
 shmstats_status shmstats_segment_delete(shmstats_segment* segment, const char* name,
                                         const shmstats_label* labels, size_t n_labels,
                                         int all_labels, uint32_t* deleted);
+
+/* Producer records (statsctl ps): a process's first registration leaves a record
+ * (pid, start time, user, command, job, attach time). Its job name (at most 64 bytes
+ * of UTF-8, no control characters; "" for none; default $SHMSTATS_JOB) and whether
+ * shmstatsd may export its process metrics (CPU, memory, fds, threads; default yes
+ * unless $SHMSTATS_PROCESS_METRICS is 0, no, false or off). Either may be called
+ * before or after the first registration. Requires a segment opened for writing.
+ * Since 0.5. */
+shmstats_status shmstats_segment_set_job(shmstats_segment* segment, const char* job);
+shmstats_status shmstats_segment_set_process_metrics(shmstats_segment* segment, int allow);
 
 /* The handles mirror the C++ handles of shmstats/metrics.h field for field (the
  * library refuses to compile if they diverge: see c_api.cc). Treat the fields as

@@ -74,6 +74,8 @@ struct MetricSnapshot {
   // one per histogram bucket, in counts' order; nullopt where none was stored.
   // Empty when the series never had one.
   std::vector<std::optional<Exemplar>> exemplars;
+  // The producer that created the series (ProducerInfo::ref); 0 if unknown.
+  uint64_t producer = 0;
 };
 
 // The whole part of a float counter's value (floor, clamped to [0, 2^64-1]).
