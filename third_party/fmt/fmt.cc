@@ -5,7 +5,10 @@
 #include <fmt/format-inl.h>
 
 namespace fmt::detail {
-// The locale-dependent helpers format.h declares extern for the shared library.
+// The locale-dependent members and helpers the headers declare but leave to the
+// compiled library.
+template locale_ref::locale_ref(const std::locale& loc);
+template auto locale_ref::get<std::locale>() const -> std::locale;
 template auto thousands_sep_impl<char>(locale_ref) -> thousands_sep_result<char>;
 template auto decimal_point_impl<char>(locale_ref) -> char;
 }  // namespace fmt::detail
