@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # shmstatsd_bench with every benchmark at every size in a fresh process
-# (--benchmark_filter='^NAME/N$'), RUNS times, interleaved round by round.
+# (--benchmark_filter='^NAME/N(/|$)'), RUNS times, interleaved round by round.
 # One process for all of them measures the order, not the operation: in a fresh
 # process glibc's malloc gives a render's buffers back to the kernel after each
 # iteration (large blocks are unmapped, the heap's top is trimmed), so every
@@ -11,7 +11,7 @@
 # CPU. The daemon trims after every render, so the fresh process is its case.
 # Prints per benchmark the median and range of CPU and real time over the runs,
 # its median CPU over BM_ReadFloor's at the same size (the floor: Segment::Read),
-# and the 100k/10k growth of the median CPU time.
+# its minor page faults per iteration, and the 100k/10k growth of the median CPU.
 # usage: bench/shmstatsd_each.sh [BUILD_DIR [RUNS [SIZES...]]]  (build 3 10000 100000)
 set -euo pipefail
 build=${1:-build}
@@ -28,7 +28,7 @@ trap 'rm -rf "$out"' EXIT
 for ((run = 1; run <= runs; run++)); do
   for name in BM_ReadFloor BM_Tick BM_StatsJson BM_ScrapeRender; do
     for n in "${sizes[@]}"; do
-      "$bin" --benchmark_filter="^$name/$n\$" --benchmark_out="$out/$name-$n-$run.json" \
+      "$bin" --benchmark_filter="^$name/$n(/|\$)" --benchmark_out="$out/$name-$n-$run.json" \
         --benchmark_out_format=json >/dev/null
     done
   done
@@ -38,17 +38,19 @@ python3 - "$out" "$runs" "${sizes[@]}" <<'EOF'
 import glob, json, statistics, sys
 out, runs, sizes = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 cpu, real = {}, {}
+faults = {}
 for path in sorted(glob.glob(out + "/*.json")):
     for b in json.load(open(path))["benchmarks"]:
         if b.get("run_type", "iteration") != "iteration":
             continue
-        k = b["run_name"] if "run_name" in b else b["name"]
+        k = "/".join(b["name"].split("/")[:2])  # BM_Tick/10000/min_time:3.000 -> BM_Tick/10000
         scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
         cpu.setdefault(k, []).append(b["cpu_time"] * scale)
         real.setdefault(k, []).append(b["real_time"] * scale)
+        faults.setdefault(k, []).append(b.get("faults", float("nan")))
 med = {k: statistics.median(v) for k, v in cpu.items()}
-print("%-24s %5s %22s %22s %9s" % ("benchmark", "runs", "CPU ms median [range]",
-                                   "real ms median [range]", "x floor"))
+print("%-24s %5s %22s %22s %9s %8s" % ("benchmark", "runs", "CPU ms median [range]",
+                                       "real ms median [range]", "x floor", "faults"))
 for name in ["BM_ReadFloor", "BM_Tick", "BM_StatsJson", "BM_ScrapeRender"]:
     for n in sizes:
         k = "%s/%s" % (name, n)
@@ -57,9 +59,9 @@ for name in ["BM_ReadFloor", "BM_Tick", "BM_StatsJson", "BM_ScrapeRender"]:
             continue
         c, r = cpu[k], real[k]
         floor = med.get("BM_ReadFloor/%s" % n)
-        print("%-24s %5d %8.2f [%.2f-%.2f] %8.2f [%.2f-%.2f] %8.2fx" % (
+        print("%-24s %5d %8.2f [%.2f-%.2f] %8.2f [%.2f-%.2f] %8.2fx %8.0f" % (
             k, len(c), med[k], min(c), max(c), statistics.median(r), min(r), max(r),
-            med[k] / floor if floor else float("nan")))
+            med[k] / floor if floor else float("nan"), statistics.median(faults[k])))
 if len(sizes) >= 2:
     small, big = sizes[0], sizes[-1]
     for name in ["BM_ReadFloor", "BM_Tick", "BM_StatsJson", "BM_ScrapeRender"]:
