@@ -38,9 +38,13 @@ python3 - "$out" "$runs" "${sizes[@]}" <<'EOF'
 import glob, json, statistics, sys
 out, runs, sizes = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 cpu, real = {}, {}
-faults = {}
+faults, per_run, bps = {}, {}, []
 for path in sorted(glob.glob(out + "/*.json")):
-    for b in json.load(open(path))["benchmarks"]:
+    run = path.rsplit("-", 1)[1].split(".")[0]
+    text = open(path).read()
+    if not text.strip():  # no benchmark of that name and size
+        continue
+    for b in json.loads(text)["benchmarks"]:
         if b.get("run_type", "iteration") != "iteration":
             continue
         k = "/".join(b["name"].split("/")[:2])  # BM_Tick/10000/min_time:3.000 -> BM_Tick/10000
@@ -48,6 +52,9 @@ for path in sorted(glob.glob(out + "/*.json")):
         cpu.setdefault(k, []).append(b["cpu_time"] * scale)
         real.setdefault(k, []).append(b["real_time"] * scale)
         faults.setdefault(k, []).append(b.get("faults", float("nan")))
+        per_run[(k, run)] = b["cpu_time"] * scale
+        if "bytes_per_sample" in b and k.endswith("/" + sizes[0]):
+            bps.append(b["bytes_per_sample"])
 med = {k: statistics.median(v) for k, v in cpu.items()}
 print("%-24s %5s %22s %22s %9s %8s" % ("benchmark", "runs", "CPU ms median [range]",
                                        "real ms median [range]", "x floor", "faults"))
@@ -66,6 +73,12 @@ if len(sizes) >= 2:
     small, big = sizes[0], sizes[-1]
     for name in ["BM_ReadFloor", "BM_Tick", "BM_StatsJson", "BM_ScrapeRender"]:
         a, b = med.get("%s/%s" % (name, big)), med.get("%s/%s" % (name, small))
-        if a and b:
-            print("%s/%s / %s/%s (median CPU): %.2fx" % (name, big, name, small, a / b))
+        r = [per_run[(name + "/" + big, i)] / per_run[(name + "/" + small, i)]
+             for i in map(str, range(1, runs + 1))
+             if (name + "/" + big, i) in per_run and (name + "/" + small, i) in per_run]
+        if a and b and r:
+            print("%s/%s / %s/%s (CPU): %.2fx of the medians, %.2f-%.2fx run by run" % (
+                name, big, name, small, a / b, min(r), max(r)))
+if bps:
+    print("BM_Tick/%s bytes per Prometheus-equivalent sample: %.2f-%.2f" % (sizes[0], min(bps), max(bps)))
 EOF
