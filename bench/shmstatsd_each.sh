@@ -7,11 +7,12 @@
 # iteration (large blocks are unmapped, the heap's top is trimmed), so every
 # iteration faults them in again (~1,570 minor faults per 10k render, the
 # counter "faults"); after a 100k benchmark its raised dynamic mmap and trim
-# thresholds keep them in the heap (0 faults) and the same render costs half the
-# CPU. The daemon trims after every render, so the fresh process is its case.
+# thresholds keep them in the heap (0 faults) and the same render costs about half
+# the CPU. The daemon trims after every render, so the fresh process is its case.
 # Prints per benchmark the median and range of CPU and real time over the runs,
 # its median CPU over BM_ReadFloor's at the same size (the floor: Segment::Read),
-# its minor page faults per iteration, and the 100k/10k growth of the median CPU.
+# its minor page faults per iteration, the growth from the first size to the last
+# (of the medians, and run by run), and BM_Tick's bytes per sample.
 # usage: bench/shmstatsd_each.sh [BUILD_DIR [RUNS [SIZES...]]]  (build 3 10000 100000)
 set -euo pipefail
 build=${1:-build}
