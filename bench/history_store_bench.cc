@@ -7,7 +7,10 @@
 //   BM_StoreTick/<store>/10000  one tick of 10,000 series (70% counters, 20% gauges,
 //                               10% histograms of 12 buckets) written by the store's
 //                               StoreWriter (one transaction); counters: bytes on disk
-//                               per stored sample (a row: one series at one tick)
+//                               per stored sample (a row: one series at one tick),
+//                               and the PostgreSQL server's CPU per tick (its
+//                               processes' utime + stime: the work the client's CPU
+//                               time does not show)
 //   BM_Query7d/<store>          a 7-day, 1-minute query of one series in a store of
 //                               100 series x 10,080 one-minute ticks
 // <store> is 0 for SQLite, 1 for PostgreSQL.
@@ -19,9 +22,11 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <random>
+#include <sstream>
 
 #include "common/selector.h"
 #include "history/query.h"
@@ -44,6 +49,36 @@ testing::PgServer& Pg() {
     std::exit(1);
   }
   return pg;
+}
+
+// CPU time (utime + stime, ns) of the PostgreSQL server: the postmaster and its
+// children (backends, writers). 10 ms resolution; a backend that exits in between
+// is not counted (the writer's connection lives through the timed loop).
+double ServerCpuNs() {
+  std::string url = Pg().url();
+  auto host = url.find("host=") + 5;
+  std::ifstream pidfile(url.substr(host, url.find('&', host) - host) + "/data/postmaster.pid");
+  long postmaster = 0;
+  pidfile >> postmaster;
+  const double ns_per_tick = 1e9 / static_cast<double>(sysconf(_SC_CLK_TCK));
+  double ticks = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream in(entry.path() / "stat");
+    std::string stat;
+    if (!std::getline(in, stat) || stat.rfind(')') == std::string::npos) continue;
+    // Fields after "(comm)": state ppid ... utime (14th field) stime (15th).
+    std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    long ppid = 0, utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 4) ppid = std::atol(field.c_str());
+      if (i == 14) utime = std::atol(field.c_str());
+      if (i == 15) stime = std::atol(field.c_str());
+    }
+    long pid = std::atol(entry.path().filename().c_str());
+    if (pid == postmaster || ppid == postmaster) ticks += static_cast<double>(utime + stime);
+  }
+  return ticks * ns_per_tick;
 }
 
 // A fresh store: a SQLite file in a new directory, or a new database on the server
@@ -125,12 +160,17 @@ void BM_StoreTick(benchmark::State& state) {
     auto writer = history::OpenWriter(location, "bench");
     writer->Write(tick, {});  // the series catalogue, outside the timing
     int64_t t = tick.unix_ms;
+    const double server0 = store == 1 ? ServerCpuNs() : 0;
     for (auto _ : state) {
       state.PauseTiming();
       tick = Tick(series, rng);
       tick.unix_ms = (t += kMinute);
       state.ResumeTiming();
       writer->Write(tick, {});
+    }
+    if (store == 1) {
+      state.counters["server_cpu_ms"] =
+          benchmark::Counter((ServerCpuNs() - server0) / 1e6, benchmark::Counter::kAvgIterations);
     }
   }
   auto [bytes, rows] = Footprint(store, location);
@@ -170,6 +210,13 @@ void PrintComparison(const RatioReporter& r, std::ostream& out) {
                      r.CounterValue("BM_StoreTick/1/10000", "bytes_per_sample") /
                          r.CounterValue("BM_StoreTick/0/10000", "bytes_per_sample"));
   out << fmt::format("  7-day one-series query: {:.2f}x\n", ratio("BM_Query7d/1", "BM_Query7d/0"));
+  // CPU: SQLite works in the writing process; PostgreSQL in its client and its server.
+  const double lite = r.MedianCpuNs("BM_StoreTick/0/10000") / 1e6;
+  const double client = r.MedianCpuNs("BM_StoreTick/1/10000") / 1e6;
+  const double server = r.CounterValue("BM_StoreTick/1/10000", "server_cpu_ms");
+  out << fmt::format(
+      "  tick write CPU: SQLite {:.1f} ms; PostgreSQL client {:.1f} + server {:.1f} ms ({:.2f}x)\n",
+      lite, client, server, (client + server) / lite);
 }
 
 }  // namespace

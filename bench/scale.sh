@@ -5,7 +5,8 @@
 # --max-metrics N --max-slots 8N+64: the smallest segment that holds them, so the
 # memory ratio below is the strictest) filled with N two-label counters
 # (bench/populate), then
-#   statsctl list --json and statsctl export     hyperfine, whole process
+#   statsctl list --json and statsctl export     hyperfine, whole process (wall, and
+#                                                user + system CPU)
 #   shmstatsd tick                               mean of shmstatsd_tick_duration_seconds
 #                                                over the ticks after the first two (1 s
 #                                                interval), and the daemon's CPU time over
@@ -50,6 +51,8 @@ await_port() {  # PORT_FILE: at most 30 s
   exit 1
 }
 mean_ms() { python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["results"][0]["mean"]*1e3))' "$1"; }
+# The process's CPU (user + system, hyperfine's means): what load does not inflate.
+cpu_ms() { python3 -c 'import json,sys; r = json.load(open(sys.argv[1]))["results"][0]; print("%.1f" % ((r["user"] + r["system"]) * 1e3))' "$1"; }
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
 declare -A r
@@ -63,6 +66,8 @@ for n in "$small" "$big"; do
     "$statsctl --segment $seg export" >/dev/null
   r[list,$n]=$(mean_ms "$work/list.json")
   r[export,$n]=$(mean_ms "$work/export.json")
+  r[listcpu,$n]=$(cpu_ms "$work/list.json")
+  r[exportcpu,$n]=$(cpu_ms "$work/export.json")
 
   mkdir -p "$work/state-$n"
   "$build/daemon/shmstatsd" --segment "$seg" --interval 1s --state-dir "$work/state-$n" \
@@ -119,7 +124,9 @@ row() {  # what unit key
 }
 printf '%-34s %12s %12s %8s\n' "series" "$small" "$big" "ratio"
 row "statsctl list --json" ms list
+row "statsctl list --json (CPU)" ms listcpu
 row "statsctl export" ms export
+row "statsctl export (CPU)" ms exportcpu
 row "shmstatsd tick (mean, wall)" ms tick
 row "shmstatsd CPU per tick" ms tickcpu
 row "GET /metrics (curl)" ms metrics

@@ -17,11 +17,13 @@
 // growth is 10x).
 
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <random>
 
 #include "common/exposition.h"
@@ -86,6 +88,27 @@ struct Fixture {
   }
 };
 
+// Minor page faults per iteration, as the counter "faults": a render or read that
+// gets its buffers from fresh mappings faults in every page of them each time, one
+// that reuses the heap does not (what ran before in the process decides which).
+class FaultCounter {
+ public:
+  explicit FaultCounter(benchmark::State& state) : state_(state), start_(MinorFaults()) {}
+  ~FaultCounter() {
+    state_.counters["faults"] = benchmark::Counter(static_cast<double>(MinorFaults() - start_),
+                                                   benchmark::Counter::kAvgIterations);
+  }
+
+ private:
+  static long MinorFaults() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_minflt;
+  }
+  benchmark::State& state_;
+  long start_;
+};
+
 std::string TempDb(const char* tag) {
   auto dir = std::filesystem::temp_directory_path() /
              ("shmstatsd-bench-" + std::string(tag) + "-" + std::to_string(getpid()));
@@ -108,6 +131,7 @@ void BM_Tick(benchmark::State& state) {
   TickResult first = agg.Next(f.segment.Read(), 60'000);
   writer.Write(TakeRecord(first), {});
   int64_t ticks = 0;
+  std::optional<FaultCounter> faults(state);
   for (auto _ : state) {
     state.PauseTiming();
     f.Record();
@@ -116,6 +140,7 @@ void BM_Tick(benchmark::State& state) {
     writer.Write(TakeRecord(tick), {});
     ++ticks;
   }
+  faults.reset();
   {
     auto [bytes, rows] = bench::SqliteFootprint(db);
     // A histogram row stands for 12 buckets + _sum + _count = 14 Prometheus samples.
@@ -136,6 +161,7 @@ void BM_StatsJson(benchmark::State& state) {
   f.Record();
   TickResult tick = agg.Next(f.segment.Read(), 60'000);
   StatsJsonOrder order;  // as the collector keeps it: sorted on the first tick only
+  FaultCounter faults(state);
   for (auto _ : state) benchmark::DoNotOptimize(StatsJson(tick, f.name, order));
 }
 BENCHMARK(BM_StatsJson)->Arg(1000)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);
@@ -144,6 +170,7 @@ void BM_ScrapeRender(benchmark::State& state) {
   Fixture f(static_cast<int>(state.range(0)));
   f.Record();
   size_t bytes = 0;
+  FaultCounter faults(state);
   for (auto _ : state) {
     std::string text = common::ToText(f.segment.Read(), common::TextFormat::kPrometheus);
     bytes = text.size();
@@ -155,6 +182,7 @@ BENCHMARK(BM_ScrapeRender)->Arg(1000)->Arg(10000)->Arg(100000)->Unit(benchmark::
 
 void BM_ReadFloor(benchmark::State& state) {
   Fixture f(static_cast<int>(state.range(0)));
+  FaultCounter faults(state);
   for (auto _ : state) benchmark::DoNotOptimize(f.segment.Read());
 }
 BENCHMARK(BM_ReadFloor)->Arg(1000)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);
