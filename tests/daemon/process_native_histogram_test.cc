@@ -122,7 +122,9 @@ TEST(NativeHistogramTest, PrometheusScrapesAndReceivesNativeAndClassicHistograms
 
   // Two receivers: one with native histograms, one without (which gets the
   // classic remote-write of a second daemon). Each also scrapes the first daemon.
-  PromServer native_prom(PromOptions{.flags = {"--enable-feature=native-histograms"}});
+  PromOptions native_options;
+  native_options.flags = {"--enable-feature=native-histograms"};
+  PromServer native_prom(native_options);
   PromServer classic_prom;
   TempDir dir, dir2;
   Daemon d(seg.str(), dir, {"--remote-write", native_prom.write_url(), "--instance", "nh-native"});

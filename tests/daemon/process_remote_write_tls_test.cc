@@ -308,7 +308,8 @@ TEST(RemoteWriteTlsTest, AClientCertificateAndTheSystemCaStore) {
                    kPassword,
                    {},
                    pki / "client.crt",
-                   pki / "client.key"});
+                   pki / "client.key",
+                   {}});
   ASSERT_TRUE(prom.Start()) << prom.Log();
   setenv("SSL_CERT_FILE", (pki / "ca.crt").c_str(), 1);  // inherited by the daemons
   ScopedSegmentName seg_none(UniqueName("rwn")), seg_cert(UniqueName("rwk"));
