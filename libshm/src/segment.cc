@@ -331,7 +331,8 @@ Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
       throw SystemError(fmt::format("reserving {} bytes for {}", g.directory_offset, s->path), err);
     // The producer table too: any registrant may take any record.
     if (int err = posix_fallocate(fd, static_cast<off_t>(g.producer_table_offset),
-                                  static_cast<off_t>(g.total_size - g.producer_table_offset));
+                                  static_cast<off_t>(PageUp(uint64_t{g.producer_capacity} *
+                                                            layout::kProducerRecordSize)));
         err != 0)
       throw SystemError(fmt::format("reserving the producer table of {}", s->path), err);
     s->region = bip::mapped_region(s->shm, bip::read_write);

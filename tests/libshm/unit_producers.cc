@@ -18,7 +18,11 @@ TEST_F(ProducerTableTest, SegmentWithoutTableKeepsWorking) {
   ASSERT_GT(table, 0u);
   Poke<uint64_t>(bytes, offsetof(layout::Header, producer_table_offset), 0);
   Poke<uint32_t>(bytes, offsetof(layout::Header, producer_capacity), 0);
-  Poke<uint64_t>(bytes, offsetof(layout::Header, total_size), table);  // the data area's end
+  // Made before the table, it has no exemplar region either (that comes after it).
+  Poke<uint64_t>(bytes, offsetof(layout::Header, exemplar_offset), 0);
+  Poke<uint32_t>(bytes, offsetof(layout::Header, exemplar_records), 0);
+  Poke<uint32_t>(bytes, offsetof(layout::Header, exemplar_record_size), 0);
+  Poke<uint64_t>(bytes, offsetof(layout::Header, total_size), table);  // the regions before its end
   bytes.resize(table);
   Segment::Remove(name());
   WriteBytes(path(), bytes);

@@ -439,8 +439,8 @@ class Gauge(_Wrapper, _shmstats.GaugeCore):
     def _per_process(self):
         return super()._per_process() or self._set_mode != _shmstats.GAUGE_STORE
 
-    def _bind(self, *args):
-        _shmstats.GaugeCore._bind(self, *args, gauge_combine=self._combine)
+    def _bind(self, *args, **kw):
+        _shmstats.GaugeCore._bind(self, *args, gauge_combine=self._combine, **kw)
 
     def set_to_current_time(self):
         self.set(time.time())
