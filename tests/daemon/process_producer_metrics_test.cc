@@ -36,14 +36,13 @@ pid_t Producer(const std::string& segment, const std::string& job, bool burn, bo
     s.SetJob(job);
     s.SetProcessMetrics(allow);
     auto c = s.RegisterCounter({"work_total", {{"job", job}}, "Work", ""});
+    // Burns CPU (bounded to 120 s), or idles until the test kills it.
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (std::chrono::steady_clock::now() < end) {
-      if (burn) {
-        for (int i = 0; i < 1'000'000; ++i) c.Inc();
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
+    if (!burn) alarm(120);
+    while (burn && std::chrono::steady_clock::now() < end) {
+      for (int i = 0; i < 1'000'000; ++i) c.Inc();
     }
+    while (!burn) pause();
   } catch (...) {
     _exit(1);
   }
