@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ctime>
 #include <fstream>
 #include <functional>
 
@@ -190,7 +191,7 @@ TEST(RemoteWriteTlsTest, EveryTickArrivesOverTlsWithAuthAndTheShippedRulesEvalua
       [&] { return prom.Value("instance:shmstatsd_tick_duration_seconds:p99_5m" + on) > 0; }, 30))
       << prom.Log();
   // ...and every rule of the file, alerts included, evaluates without error.
-  std::string body;
+  std::string body, push_stopped;
   size_t evaluated = 0, healthy = 0;
   EXPECT_TRUE(WaitFor(
       [&] {
@@ -203,13 +204,27 @@ TEST(RemoteWriteTlsTest, EveryTickArrivesOverTlsWithAuthAndTheShippedRulesEvalua
           for (const auto& rule : group["rules"]) {
             ++evaluated;
             healthy += rule["health"] == "ok";
+            if (rule.value("name", "") == "ShmstatsdPushStopped") push_stopped = rule["query"];
           }
         }
         return evaluated >= 10 && healthy == evaluated;
       },
       30))
       << body;
+
+  // A pushing daemon that dies leaves no up == 0 behind: the shipped ShmstatsdPushStopped
+  // is silent while it pushes and fires for its instance once nothing came for 5
+  // minutes (evaluated at a time 6 minutes ahead rather than waited for).
+  ASSERT_FALSE(push_stopped.empty()) << body;
+  auto silent = prom.Query(push_stopped);
+  ASSERT_TRUE(silent.is_array()) << push_stopped;
+  EXPECT_TRUE(silent.empty()) << silent.dump();
   EXPECT_EQ(d.child->Stop(), 0) << d.Log();
+  auto fired = prom.Query(push_stopped, static_cast<double>(::time(nullptr) + 6 * 60));
+  ASSERT_TRUE(fired.is_array()) << push_stopped;
+  ASSERT_EQ(fired.size(), 1u) << fired.dump();
+  EXPECT_EQ(fired[0]["metric"].value("instance", ""), "rw-tls") << fired.dump();
+  EXPECT_EQ(fired[0]["metric"].value("job", ""), "shmstatsd") << fired.dump();
 }
 
 TEST(RemoteWriteTlsTest, WrongPasswordUnknownCaAndExpiredCertificateAreLoggedCountedAndKept) {
