@@ -78,11 +78,12 @@ TEST(HardeningTest, SegmentCorruptedEveryTickLogsABoundedNumberOfLines) {
   }
   Daemon d(seg.str(), dir);
   ASSERT_TRUE(d.ready()) << d.child().Log();
-  // Every 100 ms for 6 s (6 ticks), flip the first letter of every copy of the name:
-  // 50 bad descriptors a tick, whatever the segment's layout.
+  // Before each of 6 ticks, flip the first letter of every copy of the name: 50 bad
+  // descriptors a tick, whatever the segment's layout; each round waits for the tick
+  // that reads it.
   std::string path = "/dev/shm/" + seg.str();
   const std::string name = "corrupt_me_total";
-  for (int round = 0; round < 60; ++round) {
+  for (int round = 0; round < 6; ++round) {
     std::string bytes = ReadFile(path);
     int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
     ASSERT_GE(fd, 0);
@@ -94,11 +95,11 @@ TEST(HardeningTest, SegmentCorruptedEveryTickLogsABoundedNumberOfLines) {
       }
     }
     close(fd);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_TRUE(d.AwaitTicks(1)) << d.child().Log();
   }
   std::string log = d.child().Log();
   size_t lines = CountLines(log, "\n");
-  std::printf("shmstatsd log lines over 6 s of corruption: %zu\n", lines);
+  std::printf("shmstatsd log lines over 6 ticks of corruption: %zu\n", lines);
   EXPECT_GE(CountLines(log, "segment: descriptor"), 1u) << log;
   EXPECT_LE(CountLines(log, "segment: descriptor"), 1u) << log;
   EXPECT_LE(lines, 10u) << log;

@@ -83,7 +83,7 @@ TEST(DaemonLoadTest, HealthAndMetricsAnsweredUnderSlowClientsHistoryAndScrapes) 
 
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
-  std::atomic<int> slow_cut{0};
+  std::atomic<int> slow_cut{0}, trickled{0};
   threads.emplace_back([&] {  // the slow connections, one byte each every 2 s
     const std::string request = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
     std::vector<int> fds(kSlow, -1);
@@ -105,6 +105,7 @@ TEST(DaemonLoadTest, HealthAndMetricsAnsweredUnderSlowClientsHistoryAndScrapes) 
             ++slow_cut;
           } else {
             ++sent[i];
+            ++trickled;
           }
         }
       }
@@ -143,7 +144,13 @@ TEST(DaemonLoadTest, HealthAndMetricsAnsweredUnderSlowClientsHistoryAndScrapes) 
   }
   // The probe: fresh connections, as a monitoring system's would be.
   auto load_end = Clock::now() + kLoad;
-  std::this_thread::sleep_for(std::chrono::seconds(2));  // let the load build up
+  // Probe once every kind of load is running: history and /metrics answered at least
+  // once and a slow connection has trickled a byte.
+  auto answered = [](Tally& t) {
+    std::lock_guard lock(t.mu);
+    return !t.latencies_ms.empty();
+  };
+  EXPECT_TRUE(WaitFor([&] { return answered(history) && answered(scrapes) && trickled > 0; }, 30));
   while (Clock::now() < load_end) {
     for (auto* probe : {&health_probe, &metrics_probe}) {
       auto start = Clock::now();
