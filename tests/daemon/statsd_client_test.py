@@ -8,58 +8,24 @@ counted per reason in shmstatsd_statsd_lines_total.
 
 usage: statsd_client_test.py SHMSTATSD STATSCTL
 """
-import json
 import os
 import re
 import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 
 import statsd  # python3-statsd: a missing client is a failure, not a skip
 
+from daemon_client import check, metrics, sample, statsctl_get, wait_for
 from port_file import await_ports, listen_any_port
 
 SHMSTATSD, STATSCTL = sys.argv[1], sys.argv[2]
 SEGMENT = f"statsd-e2e-{os.getpid()}"
 
 
-def wait_for(check, seconds=15):
-    end = time.monotonic() + seconds
-    while True:
-        try:
-            if check():
-                return True
-        except (OSError, ValueError, KeyError, IndexError, subprocess.CalledProcessError):
-            pass
-        if time.monotonic() >= end:
-            return False
-        time.sleep(0.05)
-
-
-def metrics(http):
-    with urllib.request.urlopen(f"http://127.0.0.1:{http}/metrics", timeout=5) as r:
-        return r.read().decode()
-
-
-def sample(text, series):
-    for line in text.splitlines():
-        if line.startswith(series + " "):
-            return float(line.split()[-1])
-    return None
-
-
 def get(selector):
-    out = subprocess.run([STATSCTL, "--segment", SEGMENT, "get", selector, "--json"],
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out)["metrics"]
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
+    return statsctl_get(STATSCTL, SEGMENT, selector)
 
 
 def main():

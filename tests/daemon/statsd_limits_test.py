@@ -11,7 +11,6 @@ allocator slack. No Debian DogStatsD client speaks protocol 1.3 (datadog-go is
 
 usage: statsd_limits_test.py SHMSTATSD STATSCTL
 """
-import json
 import os
 import socket
 import subprocess
@@ -22,6 +21,7 @@ import urllib.request
 
 import statsd  # python3-statsd: a missing client is a failure, not a skip
 
+from daemon_client import check, metrics, sample, statsctl_get, wait_for
 from port_file import await_ports, listen_any_port
 
 SHMSTATSD, STATSCTL = sys.argv[1], sys.argv[2]
@@ -31,33 +31,12 @@ SLACK_MB = 16
 NAMES, NAME_BYTES = 10_000, 60_000
 
 
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
-
-def wait_for(cond, seconds=30):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.05)  # polls the condition
-    return cond()
-
-
 def lines(http, result):
-    with urllib.request.urlopen(f"http://127.0.0.1:{http}/metrics", timeout=10) as r:
-        series = f'shmstatsd_statsd_lines_total{{result="{result}"}} '
-        for line in r.read().decode().splitlines():
-            if line.startswith(series):
-                return float(line.split()[-1])
-    return None
+    return sample(metrics(http), f'shmstatsd_statsd_lines_total{{result="{result}"}}')
 
 
 def get(selector):
-    r = subprocess.run([STATSCTL, "--segment", SEGMENT, "get", selector, "--json"],
-                       capture_output=True, text=True)
-    return json.loads(r.stdout)["metrics"] if r.returncode == 0 else []
+    return statsctl_get(STATSCTL, SEGMENT, selector)
 
 
 def memory_kb(pid, field):

@@ -18,22 +18,10 @@ if [[ ${SHMSTATS_DEB_TEST_INSIDE:-} != 1 ]]; then
     "$0" "$(realpath "$packages")" || fail "unshare --mount failed"
 fi
 
-scratch=$(mktemp -d /var/tmp/shmstats-python-deb.XXXXXX)
-root=$scratch/root
-cleanup() {
-  umount -R "$root" 2>/dev/null || umount -lR "$root" 2>/dev/null || true
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
-mkdir -p "$scratch"/{upper,work,root}
-mount -t overlay overlay -o "lowerdir=/,upperdir=$scratch/upper,workdir=$scratch/work" "$root" ||
-  fail "cannot mount an overlay of / on $root"
-mount -t proc proc "$root/proc"
-mount --rbind /dev "$root/dev"
-mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
-mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
+# shellcheck source=../service/throwaway_root.sh
+source "$(dirname "$0")/../service/throwaway_root.sh"
+throwaway_root shmstats-python-deb
 mkdir -p "$root/pkgs" && cp "$packages"/libshmstats0_*.deb "$packages"/python3-shmstats_*.deb "$root/pkgs/"
-in_root() { chroot "$root" "$@"; }
 out=$(in_root sh -c 'dpkg -i /pkgs/libshmstats0_*.deb /pkgs/python3-shmstats_*.deb' 2>&1) ||
   { echo "$out"; fail "dpkg -i failed"; }
 [[ $(in_root dpkg-query -W -f '${db:Status-Abbrev}' python3-shmstats) == "ii " ]] ||

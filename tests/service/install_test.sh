@@ -30,26 +30,14 @@ if [[ ${SHMSTATS_INSTALL_TEST_INSIDE:-} != 1 ]]; then
 fi
 
 # --- Inside the namespaces: nothing below is seen by the host.
-scratch=$(mktemp -d /var/tmp/shmstats-install.XXXXXX)
-root=$scratch/root
 daemon=""
-cleanup() {
-  [[ -z $daemon ]] || kill "$daemon" 2>/dev/null || true
-  umount -R "$root" 2>/dev/null || umount -lR "$root" 2>/dev/null || true
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
-mkdir -p "$scratch"/{upper,work,root}
-mount -t overlay overlay -o "lowerdir=/,upperdir=$scratch/upper,workdir=$scratch/work" "$root" ||
-  fail "cannot mount an overlay of / on $root"
-mount -t proc proc "$root/proc"
-mount --rbind /dev "$root/dev"
-mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"  # the host's segments stay out of sight
-mount -t tmpfs -o mode=0755 tmpfs "$root/run"      # no systemd, no D-Bus running here
-mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
+throwaway_cleanup_hook() { [[ -z $daemon ]] || kill "$daemon" 2>/dev/null; }
+# shellcheck source=throwaway_root.sh
+source "$(dirname "$0")/throwaway_root.sh"
+throwaway_root shmstats-install
+mount -t tmpfs -o mode=0755 tmpfs "$root/run"  # no systemd, no D-Bus running here
 mkdir -p "$root/pkgs" && cp "$1"/*.deb "$root/pkgs/"
 ip link set lo up
-in_root() { chroot "$root" "$@"; }
 # A host where the package was installed before would not be a fresh install.
 in_root dpkg-query -W shmstats >/dev/null 2>&1 && in_root dpkg --purge shmstats libshmstats-dev libshmstats0 >/dev/null
 in_root getent passwd shmstats >/dev/null && fail "this system already has a shmstats user"
