@@ -155,6 +155,79 @@ void CheckConsistent(const std::string& name) {
   }
 }
 
+// What a producer still holding a handle sees, on a full segment: the deleted
+// series' room is not given to another key (which is refused), what the stale handle
+// records while its series is deleted is never shown nor lands in another series,
+// and once its key registers again it records into that revived series.
+TEST_F(DeleteTest, AFullSegmentNeverGivesADeletedSeriesRoomToAnotherKey) {
+  int filled = 0;
+  try {
+    for (; filled < 4096; ++filled) segment_->RegisterCounter(Spec("fill_total", filled));
+  } catch (const Error& e) {
+    ASSERT_EQ(e.code(), Errc::kFull) << e.what();
+  }
+  ASSERT_GT(filled, 1);
+  ASSERT_LT(filled, 4096);
+  const uint32_t index = [&] {
+    for (const MetricSnapshot& m : segment_->Read().metrics)
+      if (m.labels[0].second == "0") return m.index;
+    return ~0u;
+  }();
+  const std::string name = guard_.name();
+  const pid_t pid = children_.Fork([&] {
+    Segment s = Segment::Open(name);
+    Counter held = s.RegisterCounter(Spec("fill_total", 0));
+    held.Inc(1);
+    flags_[0].store(1);
+    if (!test::WaitUntil([&] { return flags_[1].load() == 1; }, seconds(60))) return 2;
+    held.Inc(10);  // its series is deleted now
+    flags_[0].store(2);
+    if (!test::WaitUntil([&] { return flags_[1].load() == 2; }, seconds(60))) return 3;
+    held.Inc(100);  // its key was registered again
+    return 0;
+  });
+  ASSERT_TRUE(test::WaitUntil([&] { return flags_[0].load() == 1; }, seconds(60)));
+  ASSERT_EQ(segment_
+                ->Delete([](const MetricSnapshot& m) {
+                  return m.name == "fill_total" && m.labels[0].second == "0";
+                })
+                .size(),
+            1u);
+  const uint64_t refused = segment_->Info().registrations_refused;
+  try {
+    segment_->RegisterCounter(Spec("other_total", 0));
+    ADD_FAILURE() << "a new key was given room while the segment is full";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::kFull) << e.what();
+  }
+  EXPECT_EQ(segment_->Info().registrations_refused, refused + 1);
+  flags_[1].store(1);
+  ASSERT_TRUE(test::WaitUntil([&] { return flags_[0].load() == 2; }, seconds(60)));
+  Snapshot snap = segment_->Read();
+  ASSERT_EQ(snap.metrics.size(), static_cast<size_t>(filled - 1));
+  for (const MetricSnapshot& m : snap.metrics) {
+    EXPECT_EQ(m.name, "fill_total");
+    EXPECT_EQ(m.counter, 0u) << m.labels[0].second;  // the stale handle wrote nowhere shown
+  }
+
+  Counter again = segment_->RegisterCounter(Spec("fill_total", 0));
+  flags_[1].store(2);
+  auto status = children_.Wait(pid, seconds(60));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 0) << test::DescribeStatus(*status);
+  again.Inc(1000);
+  snap = segment_->Read();
+  ASSERT_EQ(snap.metrics.size(), static_cast<size_t>(filled));
+  for (const MetricSnapshot& m : snap.metrics) {
+    const bool revived = m.labels[0].second == "0";
+    EXPECT_EQ(m.counter, revived ? 1100u : 0u) << m.labels[0].second;
+    if (revived) {
+      EXPECT_EQ(m.index, index);  // its own room
+      EXPECT_EQ(m.generation, 1u);
+    }
+  }
+}
+
 TEST_F(DeleteTest, SigkillDuringDeleteAndReuseLeavesItConsistent) {
   constexpr int kRounds = 200;
   std::mt19937 rng(20261207);
