@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <array>
+#include <atomic>
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <mutex>
@@ -65,6 +67,14 @@ struct detail::SegmentImpl {
   uint64_t producer_ref = 0;
   std::optional<std::string> producer_job;
   std::optional<bool> producer_process_metrics;
+  // Registrations made through this mapping. From kWarmRegistrations on, Reserve also
+  // maps what it reserves (a process that registers a few series maps nothing ahead).
+  static constexpr uint32_t kWarmRegistrations = 64;
+  mutable std::atomic<uint32_t> registrations{0};
+  // Pages of the file this mapping reserved lately (first page << 32 | end page), so
+  // that Reserve makes its system calls once per chunk, not once per page.
+  mutable std::array<std::atomic<uint64_t>, 4> reserved_chunks{};
+  mutable std::atomic<uint32_t> next_reserved_chunk{0};
 
   SegmentImpl() = default;
   SegmentImpl(const SegmentImpl&) = delete;
@@ -108,7 +118,10 @@ struct detail::SegmentImpl {
   // Throws Error(kInvalidArgument) unless the segment was opened read-write.
   void RequireWritable(const char* what) const;
   // Reserves tmpfs pages for [offset, offset + len) of the file, so that touching
-  // them cannot SIGBUS. Returns false (errno set) when tmpfs is full.
+  // them cannot SIGBUS. Returns false (errno set) when tmpfs is full. May reserve up
+  // to kReserveChunk ahead (a cursor region's next units), and, once this mapping is
+  // warm (registrations), map those pages too. Thread-safe.
+  static constexpr uint64_t kReserveChunk = 64 * 1024;
   bool Reserve(uint64_t offset, uint64_t len) const;
 };
 
