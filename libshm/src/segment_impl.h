@@ -63,7 +63,8 @@ struct detail::SegmentImpl {
   // This process's producer record (producers.h), made for producer_pid at its first
   // registration; its job and flags as set by SetJob/SetProcessMetrics (nullopt: from
   // the environment at attach). Guarded by process_mutex.
-  uint32_t producer_pid = 0;
+  // Atomic, written after producer_ref: a registration reads both without the lock.
+  std::atomic<uint32_t> producer_pid{0};
   uint64_t producer_ref = 0;
   std::optional<std::string> producer_job;
   std::optional<bool> producer_process_metrics;
