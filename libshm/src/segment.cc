@@ -320,6 +320,15 @@ bool detail::SegmentImpl::Reserve(uint64_t offset, uint64_t len) const {
   return true;
 }
 
+void detail::SegmentImpl::CountRegistration() const {
+  if (registrations.fetch_add(1, std::memory_order_relaxed) + 1 != kWarmRegistrations) return;
+  for (const auto& chunk : reserved_chunks) {
+    uint64_t c = chunk.load(std::memory_order_relaxed);
+    uint64_t start = (c >> 32) * layout::kPage, end = (c & 0xffffffffu) * layout::kPage;
+    if (start < end && end <= region.get_size()) PopulateForWrite(base() + start, end - start);
+  }
+}
+
 detail::SegmentImpl::~SegmentImpl() {
   if (owner_lock_fd >= 0) ::close(owner_lock_fd);
 }

@@ -72,6 +72,9 @@ struct detail::SegmentImpl {
   // maps what it reserves (a process that registers a few series maps nothing ahead).
   static constexpr uint32_t kWarmRegistrations = 64;
   mutable std::atomic<uint32_t> registrations{0};
+  // Counts a registration; the one that makes the mapping warm maps the chunks
+  // reserved so far. Thread-safe.
+  void CountRegistration() const;
   // Pages of the file this mapping reserved lately (first page << 32 | end page), so
   // that Reserve makes its system calls once per chunk, not once per page.
   mutable std::array<std::atomic<uint64_t>, 4> reserved_chunks{};
