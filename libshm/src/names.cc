@@ -12,27 +12,28 @@
 namespace shmstats {
 namespace {
 
-// Character classes of the naming rules, by table: names are checked on every
-// registration.
-constexpr uint8_t kAlphaClass = 1;  // letters and '_'
-constexpr uint8_t kDigitClass = 2;
-constexpr uint8_t kColonClass = 4;
-constexpr auto kCharClasses = [] {
+// The naming rules by table, one bit per rule a character may appear in (names are
+// checked on every registration): a whole name is checked by AND-ing its
+// characters' entries.
+constexpr uint8_t kInMetricName = 1;  // letters, digits, '_' and ':'
+constexpr uint8_t kInLabelName = 2;   // letters, digits and '_' (also a unit's rule)
+constexpr uint8_t kStartsName = 4;    // letters and '_': the first of either name
+constexpr auto kRules = [] {
   std::array<uint8_t, 256> t{};
-  for (int c = 'a'; c <= 'z'; ++c) t[c] = kAlphaClass;
-  for (int c = 'A'; c <= 'Z'; ++c) t[c] = kAlphaClass;
-  t['_'] = kAlphaClass;
-  for (int c = '0'; c <= '9'; ++c) t[c] = kDigitClass;
-  t[':'] = kColonClass;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = kInMetricName | kInLabelName | kStartsName;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = kInMetricName | kInLabelName | kStartsName;
+  t['_'] = kInMetricName | kInLabelName | kStartsName;
+  for (int c = '0'; c <= '9'; ++c) t[c] = kInMetricName | kInLabelName;
+  t[':'] = kInMetricName;
   return t;
 }();
-uint8_t ClassOf(char c) { return kCharClasses[static_cast<unsigned char>(c)]; }
-bool IsAlpha(char c) { return ClassOf(c) == kAlphaClass; }
-// True if every character of s is in one of `classes` (no early exit: names are short).
-bool AllOf(std::string_view s, uint8_t classes) {
-  bool ok = true;
-  for (char c : s) ok &= (ClassOf(c) & classes) != 0;
-  return ok;
+uint8_t RulesOf(char c) { return kRules[static_cast<unsigned char>(c)]; }
+bool IsAlpha(char c) { return (RulesOf(c) & kStartsName) != 0; }
+// True if every character of s may appear under `rule`.
+bool AllOf(std::string_view s, uint8_t rule) {
+  uint8_t all = rule;
+  for (char c : s) all &= RulesOf(c);
+  return all == rule;
 }
 
 using Label = Labels::value_type;
@@ -41,7 +42,7 @@ using Label = Labels::value_type;
 
 bool IsValidLabelName(std::string_view s) {
   if (s.empty() || !IsAlpha(s[0])) return false;
-  return AllOf(s, kAlphaClass | kDigitClass);
+  return AllOf(s, kInLabelName);
 }
 
 // True if s is UTF-8 without NUL bytes (a label value); plain ASCII is checked first.
@@ -85,7 +86,7 @@ namespace names {
 bool IsValidMetricName(std::string_view s) noexcept {
   if (s.empty() || s.size() > kMaxNameBytes) return false;
   if (!IsAlpha(s[0]) && s[0] != ':') return false;
-  return AllOf(s, kAlphaClass | kDigitClass | kColonClass);
+  return AllOf(s, kInMetricName);
 }
 
 bool IsValidUtf8(std::string_view s) noexcept {
@@ -124,7 +125,7 @@ std::string CheckSpecAndEncodeLabels(const MetricSpec& spec, bool histogram) {
     Invalid("help text of '" + spec.name + "' is " + std::to_string(spec.help.size()) +
             " bytes; the limit is " + std::to_string(kMaxHelpBytes));
   if (!IsValidUtf8(spec.help)) Invalid("help text of '" + spec.name + "' is not valid UTF-8");
-  if (spec.unit.size() > kMaxUnitBytes || !AllOf(spec.unit, kAlphaClass | kDigitClass))
+  if (spec.unit.size() > kMaxUnitBytes || !AllOf(spec.unit, kInLabelName))
     Invalid("invalid unit '" + spec.unit + "' for '" + spec.name +
             "': use letters, digits and '_', at most " + std::to_string(kMaxUnitBytes) + " bytes");
 
