@@ -295,13 +295,16 @@ bool detail::SegmentImpl::Reserve(uint64_t offset, uint64_t len) const {
     uint64_t c = chunk.load(std::memory_order_relaxed);
     if (c >> 32 <= start / layout::kPage && end / layout::kPage <= (c & 0xffffffffu)) return true;
   }
-  // A cursor region is taken page by page: reserving a chunk ahead saves the next
-  // pages' system calls. On a full tmpfs, what was asked for alone may still fit.
+  // A cursor region is taken page by page: a warm mapping reserves a chunk ahead,
+  // saving the next pages' system calls (a cold one reserves only what it takes). On
+  // a full tmpfs, what was asked for alone may still fit.
   const int fd = shm.get_mapping_handle().handle;
+  const bool warm = registrations.load(std::memory_order_relaxed) >= kWarmRegistrations;
   uint64_t chunk_end =
-      std::min<uint64_t>((end + kReserveChunk - 1) / kReserveChunk * kReserveChunk, size);
+      warm ? std::min<uint64_t>((end + kReserveChunk - 1) / kReserveChunk * kReserveChunk, size)
+           : end;
   int err = posix_fallocate(fd, static_cast<off_t>(start), static_cast<off_t>(chunk_end - start));
-  if (err != 0) {
+  if (err != 0 && chunk_end != end) {
     chunk_end = end;
     err = posix_fallocate(fd, static_cast<off_t>(start), static_cast<off_t>(end - start));
   }
@@ -315,18 +318,8 @@ bool detail::SegmentImpl::Reserve(uint64_t offset, uint64_t len) const {
   // A warm mapping will touch these pages soon: map them in one call rather than one
   // page fault each (that also makes them up to date, so other processes' faults on
   // them map their neighbours too).
-  if (registrations.load(std::memory_order_relaxed) >= kWarmRegistrations)
-    PopulateForWrite(base() + start, chunk_end - start);
+  if (warm) PopulateForWrite(base() + start, chunk_end - start);
   return true;
-}
-
-void detail::SegmentImpl::CountRegistration() const {
-  if (registrations.fetch_add(1, std::memory_order_relaxed) + 1 != kWarmRegistrations) return;
-  for (const auto& chunk : reserved_chunks) {
-    uint64_t c = chunk.load(std::memory_order_relaxed);
-    uint64_t start = (c >> 32) * layout::kPage, end = (c & 0xffffffffu) * layout::kPage;
-    if (start < end && end <= region.get_size()) PopulateForWrite(base() + start, end - start);
-  }
 }
 
 detail::SegmentImpl::~SegmentImpl() {

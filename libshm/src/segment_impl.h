@@ -72,9 +72,7 @@ struct detail::SegmentImpl {
   // maps what it reserves (a process that registers a few series maps nothing ahead).
   static constexpr uint32_t kWarmRegistrations = 64;
   mutable std::atomic<uint32_t> registrations{0};
-  // Counts a registration; the one that makes the mapping warm maps the chunks
-  // reserved so far. Thread-safe.
-  void CountRegistration() const;
+  void CountRegistration() const { registrations.fetch_add(1, std::memory_order_relaxed); }
   // Pages of the file this mapping reserved lately (first page << 32 | end page), so
   // that Reserve makes its system calls once per chunk, not once per page.
   mutable std::array<std::atomic<uint64_t>, 4> reserved_chunks{};
@@ -122,9 +120,9 @@ struct detail::SegmentImpl {
   // Throws Error(kInvalidArgument) unless the segment was opened read-write.
   void RequireWritable(const char* what) const;
   // Reserves tmpfs pages for [offset, offset + len) of the file, so that touching
-  // them cannot SIGBUS. Returns false (errno set) when tmpfs is full. May reserve up
-  // to kReserveChunk ahead (a cursor region's next units), and, once this mapping is
-  // warm (registrations), map those pages too. Thread-safe.
+  // them cannot SIGBUS. Returns false (errno set) when tmpfs is full. Once this
+  // mapping is warm (registrations), reserves up to the next kReserveChunk boundary
+  // (a cursor region's next units) and maps those pages too. Thread-safe.
   static constexpr uint64_t kReserveChunk = 64 * 1024;
   bool Reserve(uint64_t offset, uint64_t len) const;
 };
