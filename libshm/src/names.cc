@@ -2,6 +2,8 @@
 #include "names.h"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <vector>
 
 #include "layout.h"
@@ -10,8 +12,29 @@
 namespace shmstats {
 namespace {
 
-bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+// The naming rules by table, one bit per rule a character may appear in (names are
+// checked on every registration): a whole name is checked by AND-ing its
+// characters' entries.
+constexpr uint8_t kInMetricName = 1;  // letters, digits, '_' and ':'
+constexpr uint8_t kInLabelName = 2;   // letters, digits and '_' (also a unit's rule)
+constexpr uint8_t kStartsName = 4;    // letters and '_': the first of either name
+constexpr auto kRules = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = kInMetricName | kInLabelName | kStartsName;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = kInMetricName | kInLabelName | kStartsName;
+  t['_'] = kInMetricName | kInLabelName | kStartsName;
+  for (int c = '0'; c <= '9'; ++c) t[c] = kInMetricName | kInLabelName;
+  t[':'] = kInMetricName;
+  return t;
+}();
+uint8_t RulesOf(char c) { return kRules[static_cast<unsigned char>(c)]; }
+bool IsAlpha(char c) { return (RulesOf(c) & kStartsName) != 0; }
+// True if every character of s may appear under `rule`.
+bool AllOf(std::string_view s, uint8_t rule) {
+  uint8_t all = rule;
+  for (char c : s) all &= RulesOf(c);
+  return all == rule;
+}
 
 using Label = Labels::value_type;
 
@@ -19,7 +42,14 @@ using Label = Labels::value_type;
 
 bool IsValidLabelName(std::string_view s) {
   if (s.empty() || !IsAlpha(s[0])) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return IsAlpha(c) || IsDigit(c); });
+  return AllOf(s, kInLabelName);
+}
+
+// True if s is UTF-8 without NUL bytes (a label value); plain ASCII is checked first.
+bool IsValidLabelValue(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size() && static_cast<unsigned char>(s[i] - 1) < 0x7f) ++i;
+  return i == s.size() || (s.find('\0', i) == std::string_view::npos && names::IsValidUtf8(s));
 }
 
 }  // namespace
@@ -56,12 +86,12 @@ namespace names {
 bool IsValidMetricName(std::string_view s) noexcept {
   if (s.empty() || s.size() > kMaxNameBytes) return false;
   if (!IsAlpha(s[0]) && s[0] != ':') return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return IsAlpha(c) || IsDigit(c) || c == ':'; });
+  return AllOf(s, kInMetricName);
 }
 
 bool IsValidUtf8(std::string_view s) noexcept {
   size_t i = 0;
+  while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80) ++i;
   while (i < s.size()) {
     auto c = static_cast<unsigned char>(s[i]);
     size_t len = c < 0x80           ? 1
@@ -95,34 +125,46 @@ std::string CheckSpecAndEncodeLabels(const MetricSpec& spec, bool histogram) {
     Invalid("help text of '" + spec.name + "' is " + std::to_string(spec.help.size()) +
             " bytes; the limit is " + std::to_string(kMaxHelpBytes));
   if (!IsValidUtf8(spec.help)) Invalid("help text of '" + spec.name + "' is not valid UTF-8");
-  if (spec.unit.size() > kMaxUnitBytes ||
-      !std::all_of(spec.unit.begin(), spec.unit.end(),
-                   [](char c) { return IsAlpha(c) || IsDigit(c); }))
+  if (spec.unit.size() > kMaxUnitBytes || !AllOf(spec.unit, kInLabelName))
     Invalid("invalid unit '" + spec.unit + "' for '" + spec.name +
             "': use letters, digits and '_', at most " + std::to_string(kMaxUnitBytes) + " bytes");
 
-  // Sorted by name through pointers: registration must not copy every label.
-  std::vector<const Label*> sorted(spec.labels.size());
+  // Sorted by name through pointers (on the stack for the usual few labels):
+  // registration must not copy every label.
+  constexpr size_t kOnStack = 16;
+  const size_t n = spec.labels.size();
+  std::array<const Label*, kOnStack> on_stack;
+  std::vector<const Label*> on_heap(n > kOnStack ? n : 0);
+  const Label** sorted = n > kOnStack ? on_heap.data() : on_stack.data();
   size_t bytes = 0;
-  for (size_t i = 0; i < spec.labels.size(); ++i) {
+  for (size_t i = 0; i < n; ++i) {
     sorted[i] = &spec.labels[i];
     bytes += spec.labels[i].first.size() + spec.labels[i].second.size() + 2;
   }
-  std::sort(sorted.begin(), sorted.end(),
-            [](const Label* a, const Label* b) { return a->first < b->first; });
-  std::string encoded;
-  encoded.reserve(bytes);
-  for (size_t i = 0; i < sorted.size(); ++i) {
+  auto by_name = [](const Label* a, const Label* b) { return a->first < b->first; };
+  if (n > kOnStack) {
+    std::sort(sorted, sorted + n, by_name);
+  } else {  // insertion sort: std::sort's set-up outweighs a few labels
+    for (size_t i = 1; i < n; ++i)
+      for (size_t j = i; j > 0 && by_name(sorted[j], sorted[j - 1]); --j)
+        std::swap(sorted[j], sorted[j - 1]);
+  }
+  // Sized once, NULs in place: only names and values are copied in.
+  std::string encoded(bytes, '\0');
+  char* out = encoded.data();
+  for (size_t i = 0; i < n; ++i) {
     const auto& [key, value] = *sorted[i];
     ValidateLabelName(key);
     if (i > 0 && sorted[i - 1]->first == key)
       Invalid("label '" + key + "' is given twice for '" + spec.name + "'");
     if (histogram && key == "le")
       Invalid("label 'le' is reserved for histogram buckets ('" + spec.name + "')");
-    if (value.find('\0') != std::string::npos || !IsValidUtf8(value))
+    if (!IsValidLabelValue(value))
       Invalid("value of label '" + key + "' must be UTF-8 without NUL bytes");
-    encoded.append(key).push_back('\0');
-    encoded.append(value).push_back('\0');
+    std::memcpy(out, key.data(), key.size());
+    out += key.size() + 1;
+    std::memcpy(out, value.data(), value.size());
+    out += value.size() + 1;
   }
   if (encoded.size() > kMaxLabelBytes)
     Invalid("labels of '" + spec.name + "' take " + std::to_string(encoded.size()) +

@@ -4,10 +4,12 @@
 #include "process_identity.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -65,6 +67,18 @@ uint64_t StartTime(uint32_t pid) {
   char* end = nullptr;
   unsigned long long start = std::strtoull(p, &end, 10);
   return end != p ? start : 0;
+}
+
+uint32_t SelfPid() {
+  static std::atomic<uint32_t> cached{0};
+  [[maybe_unused]] static const int forget_in_child =
+      pthread_atfork(nullptr, nullptr, [] { cached.store(0, std::memory_order_relaxed); });
+  uint32_t pid = cached.load(std::memory_order_relaxed);
+  if (pid == 0) {
+    pid = static_cast<uint32_t>(::getpid());
+    cached.store(pid, std::memory_order_relaxed);
+  }
+  return pid;
 }
 
 Identity Self() {

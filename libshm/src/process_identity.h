@@ -30,6 +30,11 @@ struct Identity {
 // The calling process (recomputed after a fork). Thread-safe.
 Identity Self();
 
+// The calling process's pid without a system call: cached, and forgotten in the child
+// of a fork() (pthread_atfork). A child made by a raw clone() that then uses libshm
+// without exec would see its parent's pid. Thread-safe, lock-free.
+uint32_t SelfPid();
+
 // The start time of pid, or 0 if it does not exist, is a zombie (it has exited: it
 // records nothing more) or its /proc entry cannot be read. Reads /proc/<pid>/stat.
 uint64_t StartTime(uint32_t pid);

@@ -364,7 +364,7 @@ void Revive(const detail::SegmentImpl& s, Descriptor& d, const Request& r, uint3
 // Find-or-create; returns the published descriptor for r, compatible with it.
 // Throws FamilyFull when r is a new series of a family at its limit.
 const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
-  const auto self = static_cast<uint32_t>(getpid());
+  const uint32_t self = process::SelfPid();
   const uint32_t mask = s.index_entries - 1;
   uint32_t own = kNone;     // our claimed, not yet linked descriptor
   uint32_t family = kNone;  // its family's index position
@@ -523,6 +523,8 @@ const Descriptor& FindOrCreateInProcess(detail::SegmentImpl& s, const Request& r
 // with its owner lock taken (as for a process-scoped series) so that readers can tell
 // whether it lives. Neither a full table nor a refused lock fails the registration.
 uint64_t AttachProducer(detail::SegmentImpl& s) {
+  // Attached already (every registration but the first): no lock, no system call.
+  if (s.producer_pid.load(std::memory_order_acquire) == process::SelfPid()) return s.producer_ref;
   const process::Identity self = process::Self();
   std::lock_guard lock(s.process_mutex);
   if (s.producer_pid == self.pid) return s.producer_ref;
@@ -537,13 +539,14 @@ uint64_t AttachProducer(detail::SegmentImpl& s) {
     }
   }
   s.producer_ref = producers::Attach(s, self);
-  s.producer_pid = self.pid;
+  s.producer_pid.store(self.pid, std::memory_order_release);
   return s.producer_ref;
 }
 
 // The series r names for this process: shared or process-scoped; past its family's
 // limit, the family's overflow series (counted).
 const Descriptor& Register(detail::SegmentImpl& s, Request& r) {
+  s.CountRegistration();
   r.producer = AttachProducer(s);
   auto find = [&s](const Request& q) -> const Descriptor& {
     return q.spec.scope == Scope::kProcess ? FindOrCreateInProcess(s, q) : FindOrCreate(s, q);

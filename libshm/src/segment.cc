@@ -90,6 +90,18 @@ struct Geometry {
 
 uint64_t PageUp(uint64_t n) { return (n + layout::kPage - 1) / layout::kPage * layout::kPage; }
 
+// Maps [p, p + len) (page-aligned, reserved) writable now, so that the first touches
+// of those pages take no page fault. A kernel without MADV_POPULATE_WRITE (before
+// 5.14) leaves them to fault as before.
+void PopulateForWrite(char* p, uint64_t len) {
+#ifdef MADV_POPULATE_WRITE
+  (void)madvise(p, len, MADV_POPULATE_WRITE);
+#else
+  (void)p;
+  (void)len;
+#endif
+}
+
 // REQUIRES: capacities within their limits (so nothing here overflows). Regions
 // after the data area, in order, each from a page boundary: the family table (absent
 // in a segment made before it), the producer table (`producers` 0: absent), then the
@@ -272,13 +284,42 @@ uint32_t detail::SegmentImpl::series_used() const {
 }
 
 bool detail::SegmentImpl::Reserve(uint64_t offset, uint64_t len) const {
+  const uint64_t size = region.get_size();
   uint64_t start = offset / layout::kPage * layout::kPage;
-  uint64_t end = std::min<uint64_t>(PageUp(offset + len), region.get_size());
+  uint64_t end = std::min<uint64_t>(PageUp(offset + len), size);
   if (end <= start) return true;
-  int err = posix_fallocate(shm.get_mapping_handle().handle, static_cast<off_t>(start),
-                            static_cast<off_t>(end - start));
-  if (err != 0) errno = err;
-  return err == 0;
+  auto pages = [](uint64_t from, uint64_t to) {
+    return from / layout::kPage << 32 | to / layout::kPage;
+  };
+  for (const auto& chunk : reserved_chunks) {
+    uint64_t c = chunk.load(std::memory_order_relaxed);
+    if (c >> 32 <= start / layout::kPage && end / layout::kPage <= (c & 0xffffffffu)) return true;
+  }
+  // A cursor region is taken page by page: a warm mapping reserves a chunk ahead,
+  // saving the next pages' system calls (a cold one reserves only what it takes). On
+  // a full tmpfs, what was asked for alone may still fit.
+  const int fd = shm.get_mapping_handle().handle;
+  const bool warm = registrations.load(std::memory_order_relaxed) >= kWarmRegistrations;
+  uint64_t chunk_end =
+      warm ? std::min<uint64_t>((end + kReserveChunk - 1) / kReserveChunk * kReserveChunk, size)
+           : end;
+  int err = posix_fallocate(fd, static_cast<off_t>(start), static_cast<off_t>(chunk_end - start));
+  if (err != 0 && chunk_end != end) {
+    chunk_end = end;
+    err = posix_fallocate(fd, static_cast<off_t>(start), static_cast<off_t>(end - start));
+  }
+  if (err != 0) {
+    errno = err;
+    return false;
+  }
+  reserved_chunks[next_reserved_chunk.fetch_add(1, std::memory_order_relaxed) %
+                  reserved_chunks.size()]
+      .store(pages(start, chunk_end), std::memory_order_relaxed);
+  // A warm mapping will touch these pages soon: map them in one call rather than one
+  // page fault each (that also makes them up to date, so other processes' faults on
+  // them map their neighbours too).
+  if (warm) PopulateForWrite(base() + start, chunk_end - start);
+  return true;
 }
 
 detail::SegmentImpl::~SegmentImpl() {
@@ -336,6 +377,10 @@ Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
         err != 0)
       throw SystemError(fmt::format("reserving the producer table of {}", s->path), err);
     s->region = bip::mapped_region(s->shm, bip::read_write);
+    // Every registration probes the series index at a hashed place: mapping it now
+    // spares the creator a page fault per new page, and leaves its pages up to date,
+    // which lets another process's fault on one map its neighbours as well.
+    PopulateForWrite(s->base() + layout::kHeaderSize, uint64_t{g.index_entries} * 8);
     layout::Header& h = s->header();
     h.format_version = layout::kFormatVersion;
     h.header_size = layout::kHeaderSize;

@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <array>
+#include <atomic>
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <mutex>
@@ -61,10 +63,20 @@ struct detail::SegmentImpl {
   // This process's producer record (producers.h), made for producer_pid at its first
   // registration; its job and flags as set by SetJob/SetProcessMetrics (nullopt: from
   // the environment at attach). Guarded by process_mutex.
-  uint32_t producer_pid = 0;
+  // Atomic, written after producer_ref: a registration reads both without the lock.
+  std::atomic<uint32_t> producer_pid{0};
   uint64_t producer_ref = 0;
   std::optional<std::string> producer_job;
   std::optional<bool> producer_process_metrics;
+  // Registrations made through this mapping. From kWarmRegistrations on, Reserve also
+  // maps what it reserves (a process that registers a few series maps nothing ahead).
+  static constexpr uint32_t kWarmRegistrations = 64;
+  mutable std::atomic<uint32_t> registrations{0};
+  void CountRegistration() const { registrations.fetch_add(1, std::memory_order_relaxed); }
+  // Pages of the file this mapping reserved lately (first page << 32 | end page), so
+  // that Reserve makes its system calls once per chunk, not once per page.
+  mutable std::array<std::atomic<uint64_t>, 4> reserved_chunks{};
+  mutable std::atomic<uint32_t> next_reserved_chunk{0};
 
   SegmentImpl() = default;
   SegmentImpl(const SegmentImpl&) = delete;
@@ -108,7 +120,10 @@ struct detail::SegmentImpl {
   // Throws Error(kInvalidArgument) unless the segment was opened read-write.
   void RequireWritable(const char* what) const;
   // Reserves tmpfs pages for [offset, offset + len) of the file, so that touching
-  // them cannot SIGBUS. Returns false (errno set) when tmpfs is full.
+  // them cannot SIGBUS. Returns false (errno set) when tmpfs is full. Once this
+  // mapping is warm (registrations), reserves up to the next kReserveChunk boundary
+  // (a cursor region's next units) and maps those pages too. Thread-safe.
+  static constexpr uint64_t kReserveChunk = 64 * 1024;
   bool Reserve(uint64_t offset, uint64_t len) const;
 };
 
