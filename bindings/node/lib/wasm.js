@@ -75,6 +75,9 @@ function sleb(n) {
     out.push(byte | 0x80);
   }
 }
+function zeroBits(x) {
+  return new BigInt64Array(Float64Array.of(x).buffer)[0];
+}
 function f64Bytes(x) {
   return [...new Uint8Array(Float64Array.of(x).buffer)];
 }
@@ -86,7 +89,7 @@ const OP = {
   i64load: 0x29, i64and: 0x83, i64shl: 0x86, i64shrU: 0x88, i64add: 0x7c, i64sub: 0x7d,
   i64ne: 0x52, i64ltS: 0x53, i64gtS: 0x55, i64gtU: 0x56, i64extendI32U: 0xad,
   i64fromF64: 0xbd, f64fromI64: 0xbf, f64add: 0xa0, f64abs: 0x99, f64gt: 0x64, f64lt: 0x63,
-  if: 0x04, else: 0x05, atomic: 0xfe, globalGet: 0x23, i32sub: 0x6b,
+  if: 0x04, else: 0x05, atomic: 0xfe, i64shrS: 0x87, i64xor: 0x85, globalGet: 0x23, i32sub: 0x6b,
 };
 
 // The native-schema bucket index of v (local `v`, f64) as an i32 left on the stack:
@@ -111,13 +114,14 @@ function indexCode(layout, v, L) {
     OP.get, L.mantissa, ...c(11), OP.i64shl, OP.get, L.cell, OP.i64gtU, OP.i64extendI32U, OP.i64add,
     ...c(2 ** coarseShift - 1), OP.i64add, ...c(coarseShift), OP.i64shrU,
     ...c(1 - minKey), OP.i64add, OP.set, L.d,
-    // d = min(max(d, 1), last + 1), or 0 (the zero bucket) when |v| <= zero
+    // d = min(max(d, 1), last + 1), or 0 (the zero bucket) when |v| <= zero (compared
+    // as bits: non-negative doubles order as their bits do)
     ...c(1), OP.get, L.d, OP.get, L.d, ...c(1), OP.i64ltS, OP.select, OP.set, L.d,
     ...c(last + 1), OP.get, L.d, OP.get, L.d, ...c(last + 1), OP.i64gtS, OP.select,
-    ...c(0), OP.get, v, OP.f64abs, OP.f64c, ...f64Bytes(zero), OP.f64gt, OP.select, OP.set, L.d,
-    // last + 1 + (v < 0 ? -d : d)
-    ...c(last + 1), ...c(0), OP.get, L.d, OP.i64sub, OP.get, L.d,
-    OP.get, L.bits, ...c(0), OP.i64ltS, OP.select, OP.i64add, OP.i32wrap,
+    ...c(0), OP.get, L.mag, ...c(zeroBits(zero)), OP.i64gtU, OP.select, OP.set, L.d,
+    // last + 1 + (d ^ neg) - neg, neg = v < 0 ? -1 : 0
+    ...c(last + 1), OP.get, L.d, OP.get, L.bits, ...c(63), OP.i64shrS, OP.tee, L.bits, OP.i64xor,
+    OP.i64add, OP.get, L.bits, OP.i64sub, OP.i32wrap,
   ];
 }
 
