@@ -170,22 +170,25 @@ function explicitGlobals(bounds) {
 function section(id, bytes) {
   return [id, ...uleb(bytes.length), ...bytes];
 }
-// A function body with `locals` i64 locals, then one v128 and one i32 local.
+// A function body with `locals` i64 locals, then one v128 local.
 function body(locals, code) {
-  const b = [3, locals, 0x7e, 1, 0x7b, 1, 0x7f, ...code, OP.end];
+  const b = [2, locals, 0x7e, 1, 0x7b, ...code, OP.end];
   return [...uleb(b.length), ...b];
 }
 
 // A histogram layout's functions over `memory`, compiled once per layout: i(v) is
 // v's bucket index; o(sum, v) observes v in the series whose slots start at byte
-// `sum` (the sum, then the buckets): the bucket's address first, then the sum's
-// compare-and-swap, then the bucket's add. The index comes first because it reads
-// memory (the exponential cells, the explicit bounds): issued after a locked
-// instruction those loads wait for it, issued before they overlap the sum's load
-// and addition (measured: exponential observe 0.3-0.9 ns faster, explicit the same).
-// layout: { kind: 'explicit', bounds } or { kind: 'exponential', shift, coarseShift,
-// minKey, last, zero, cellsAt } (the handle's fields, and where its cells are in the
-// memory).
+// `sum` (the sum, then the buckets): the bucket's index, its add, then the sum's
+// compare-and-swap. The index comes first because it reads memory (the exponential
+// cells, the explicit bounds as globals), and loads issued after a locked instruction
+// wait for it; the add comes before the compare-and-swap, whose load-add-swap chain
+// then starts as soon as the add is done (measured on a 2-vCPU AMD EPYC against the C
+// library's order, the sum's compare-and-swap before the index: each of the two moves
+// saved 0.1-0.9 ns per observe, out of 12).
+// Readers see the bucket's count a moment before the sum either way: the two are never
+// one atomic update. layout: { kind: 'explicit', bounds } or { kind: 'exponential',
+// shift, coarseShift, minKey, last, zero, cellsAt } (the handle's fields, and where its
+// cells are in the memory).
 const layoutModules = new Map();
 function instantiateLayout(memory, layout) {
   const key = JSON.stringify(layout);
@@ -194,16 +197,15 @@ function instantiateLayout(memory, layout) {
     const index = (v, L) => (layout.kind === 'explicit'
       ? explicitCode(layout.bounds, v, L.splat) : indexCode(layout, v, L));
     const observe = [
-      // bucket = sum + 8 * index (local 9)
       OP.get, 0, ...index(1, { bits: 3, mag: 4, mantissa: 5, cell: 6, d: 7, splat: 8 }),
-      OP.i32c, 3, OP.i32shl, OP.i32add, OP.set, 9,
+      OP.i32c, 3, OP.i32shl, OP.i32add,
+      OP.i64c, 1, OP.atomic, 0x1f, 3, 8, OP.drop, // i64.atomic.rmw.add(sum + 8 + 8 * index, 1)
       OP.loop, 0x40,
       OP.get, 0, OP.atomic, 0x11, 3, 0, OP.set, 2, // old = i64.atomic.load(sum)
       OP.get, 0, OP.get, 2, OP.get, 2, OP.f64fromI64, OP.get, 1, OP.f64add, OP.i64fromF64,
       OP.atomic, 0x49, 3, 0, // i64.atomic.rmw.cmpxchg(sum, old, bits(double(old) + v))
       OP.get, 2, OP.i64ne, OP.brIf, 0, // retry while the value seen != old
       OP.end,
-      OP.get, 9, OP.i64c, 1, OP.atomic, 0x1f, 3, 8, OP.drop, // i64.atomic.rmw.add(bucket + 8, 1)
     ];
     module = new WebAssembly.Module(Uint8Array.from([
       0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
