@@ -113,5 +113,8 @@ for (const kind of ['explicit', 'exponential']) {
               ratio(k, floor), ' vs observe floor', ratio(k, floorObserve),
               ' vs wasm floor', ratio(k, 'floor: wasm observe on a plain memory'));
 }
+console.log('observe (2 layouts, 1 call site): vs prom-client',
+            ratio('shmstats observe(), 2 layouts, 1 call site', 'prom-client child.observe()'),
+            ' vs floor', ratio('shmstats observe(), 2 layouts, 1 call site', floor));
 console.log('prom-client unlabelled inc() (a plain add on this process\'s object):',
             `${best['prom-client unlabelled inc()'].toFixed(1)} ns`);
