@@ -129,23 +129,36 @@ class HistogramChild extends Child {
   }
 }
 
-// A subclass per layout, and its observe compiled from source per layout, so that
-// V8 sees one WebAssembly function per observe (it inlines a call into WebAssembly
-// only where the call has seen one function) and one class per layout where a call
-// site observes into several (it inlines up to four classes' methods there). One
-// observe shared by all layouts calls every layout's function once a program has
-// two layouts: measured 1.4x the cost of each observe (bench/node).
+// observe(v) for the layout whose WebAssembly function is o (wasm.js
+// instantiateLayout): counts v in its bucket and adds it to the sum; NaN and
+// non-numbers are ignored.
+function makeObserve(o) {
+  return function observe(v) {
+    if (typeof v !== 'number' || v !== v) return;
+    o(this._at, v);
+  };
+}
+
+// A subclass per layout, with an observe made by a copy of makeObserve compiled from
+// its source for that layout, so that V8 sees one WebAssembly function per observe (it
+// inlines a call into WebAssembly only where the call has seen one function) and one
+// class per layout where a call site observes into several (it inlines up to four
+// classes' methods there). One observe shared by all layouts calls every layout's
+// function once a program has two layouts: measured 1.4x the cost of each observe
+// (bench/node). Where code generation from strings is disallowed
+// (--disallow-code-generation-from-strings), makeObserve itself: the same, slower there.
 const histogramClasses = new WeakMap(); // layout (native.js) -> subclass
 function histogramChild(series) {
   let Class = histogramClasses.get(series.layout);
   if (Class === undefined) {
+    let make = makeObserve;
+    try {
+      make = new Function(`'use strict'; return ${makeObserve};`)();
+    } catch (e) {
+      if (!(e instanceof EvalError)) throw e;
+    }
     Class = class extends HistogramChild {};
-    // Counts v in its bucket and adds it to the sum; NaN and non-numbers are ignored.
-    Class.prototype.observe = new Function('o', `'use strict';
-      return function observe(v) {
-        if (typeof v !== 'number' || v !== v) return;
-        o(this._at, v);
-      };`)(series.layout.o);
+    Class.prototype.observe = make(series.layout.o);
     histogramClasses.set(series.layout, Class);
   }
   return new Class(series);
