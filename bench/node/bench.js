@@ -31,6 +31,11 @@ const sc = new shmstats.Counter({ name: 'bench_total', help: 'x', labelNames: ['
 const sh = new shmstats.Histogram({ name: 'bench_seconds', help: 'x', labelNames: ['k'], segment }).labels('a');
 const she = new shmstats.Histogram({ name: 'bench_exp_seconds', help: 'x', labelNames: ['k'], segment,
                                      buckets: shmstats.exponential() }).labels('a');
+// A second explicit layout (its own WebAssembly module), for one call site that
+// observes into two layouts: polymorphic there, so V8 no longer inlines the call.
+const sh2 = new shmstats.Histogram({ name: 'bench2_seconds', help: 'x', labelNames: ['k'], segment,
+                                     buckets: [0.5, 1, 2, 4] }).labels('a');
+const pair = [sh, sh2];
 const pcFamily = new prom.Counter({ name: 'bench_total', help: 'x', labelNames: ['k'] });
 const pc = pcFamily.labels('a');
 const pcPlain = new prom.Counter({ name: 'bench_plain_total', help: 'x' });
@@ -67,6 +72,9 @@ const cases = {
   'prom-client unlabelled inc()': () => { for (let i = 0; i < CALLS; ++i) pcPlain.inc(); },
   'shmstats child.observe() explicit': () => { for (let i = 0; i < CALLS; ++i) sh.observe(values[i & 1023]); },
   'shmstats child.observe() exponential': () => { for (let i = 0; i < CALLS; ++i) she.observe(values[i & 1023]); },
+  'shmstats observe(), 2 layouts, 1 call site': () => {
+    for (let i = 0; i < CALLS; ++i) pair[i & 1].observe(values[i & 1023]);
+  },
   'prom-client child.observe()': () => { for (let i = 0; i < CALLS; ++i) ph.observe(values[i & 1023]); },
 };
 
@@ -105,5 +113,8 @@ for (const kind of ['explicit', 'exponential']) {
               ratio(k, floor), ' vs observe floor', ratio(k, floorObserve),
               ' vs wasm floor', ratio(k, 'floor: wasm observe on a plain memory'));
 }
+console.log('observe (2 layouts, 1 call site): vs prom-client',
+            ratio('shmstats observe(), 2 layouts, 1 call site', 'prom-client child.observe()'),
+            ' vs floor', ratio('shmstats observe(), 2 layouts, 1 call site', floor));
 console.log('prom-client unlabelled inc() (a plain add on this process\'s object):',
             `${best['prom-client unlabelled inc()'].toFixed(1)} ns`);

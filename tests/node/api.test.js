@@ -5,6 +5,7 @@
 // set-up errors, and what statsctl reads back.
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const { execFileSync } = require('child_process');
 const { PACKAGE, freshSegment, statsctlGet } = require('./helpers');
 
 const segment = freshSegment('api');
@@ -198,4 +199,22 @@ test('after closeSegment, recording goes nowhere and does not crash', () => {
   c.inc();
   h.observe(1);
   assert.equal(statsctlGet(name, 'api_closed_total')[0].value, 1);
+});
+
+test('histograms record where code generation from strings is disallowed', () => {
+  // Each layout's observe is compiled from source where Node.js allows it
+  // (lib/children.js); under this flag the package falls back to one shared observe.
+  const script = `
+    const { Histogram, exponential } = require(${JSON.stringify(PACKAGE)});
+    const a = new Histogram({ name: 'api_nocodegen_seconds', help: 'x', buckets: [1, 2] });
+    const b = new Histogram({ name: 'api_nocodegen_bytes', help: 'x', buckets: exponential() });
+    for (const v of [0.5, 1, 1.5, 3, NaN]) { a.observe(v); b.observe(v); }`;
+  execFileSync(process.execPath, ['--disallow-code-generation-from-strings', '-e', script],
+               { stdio: 'inherit' });
+  const a = one('api_nocodegen_seconds').histogram;
+  assert.deepEqual(a.buckets, [{ le: 1, count: 2 }, { le: 2, count: 3 }, { le: '+Inf', count: 4 }]);
+  assert.equal(a.sum, 6);
+  const b = one('api_nocodegen_bytes').histogram;
+  assert.equal(b.count, 4);
+  assert.equal(b.sum, 6);
 });

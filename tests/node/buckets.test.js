@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 'use strict';
 // The package's bucket index (WebAssembly, lib/wasm.js instantiateLayout) equals the
-// C library's (shmstats_histogram_bucket_index)
-// value for value: 100,000 values per bucket layout, explicit and exponential, drawn
-// to hit bounds exactly, their neighbouring doubles, zeros, negatives, subnormals,
-// infinities and every magnitude.
+// C library's (shmstats_histogram_bucket_index) value for value: 100,000 values per
+// bucket layout, explicit and exponential, drawn to hit bounds exactly, their
+// neighbouring doubles, zeros, negatives, subnormals, infinities and every magnitude.
+// (NaN has no index: observe ignores it, api.test.js.)
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('path');
@@ -72,6 +72,9 @@ const explicitLayouts = [
   [-10, -1, 0, 1, 10],
   Array.from({ length: 200 }, (_, i) => (i - 50) * 0.37),
   Array.from({ length: 40 }, (_, i) => 1e-9 * 3 ** i), // many magnitudes
+  // Counts on either side of the index's runs of 16 bounds compared two at a time.
+  ...[15, 16, 17, 32, 33].map((n) => Array.from({ length: n }, (_, i) => i * 0.25 - 1)),
+  [-Number.MIN_VALUE, 0, Number.MIN_VALUE, 2.2250738585072014e-308, 1e308], // subnormals, 0
 ];
 
 explicitLayouts.forEach((bounds, k) => {

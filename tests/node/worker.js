@@ -4,7 +4,7 @@
 // into $SHMSTATS_SEGMENT. argv[2]: "hammer" (100,000 of each record, then exit) or
 // "scoped" (process-scoped series, then wait for "stop").
 const { PACKAGE } = require('./helpers');
-const { Counter, Gauge, Histogram } = require(PACKAGE);
+const { Counter, Gauge, Histogram, exponential } = require(PACKAGE);
 
 const mode = process.argv[2];
 if (mode === 'hammer') {
@@ -13,10 +13,12 @@ if (mode === 'hammer') {
   const g = new Gauge({ name: 'workers_level', help: 'Level' });
   const h = new Histogram({ name: 'workers_seconds', help: 'Durations', labelNames: ['kind'],
                             buckets: [0.5, 1, 2] }).labels('obs');
+  const hx = new Histogram({ name: 'workers_exp_seconds', help: 'Durations', buckets: exponential() });
   for (let i = 0; i < n; ++i) {
     c.inc();
     g.inc(0.5);
     h.observe((i % 4) * 0.5);
+    hx.observe((i % 4) * 0.5);
   }
   process.send('done', () => process.exit(0));
 } else if (mode === 'scoped') {

@@ -31,6 +31,12 @@ test('8 processes × 100,000 records: exact totals in statsctl get', async () =>
   const h = one('workers_seconds').histogram;
   assert.equal(h.count, procs * n);
   assert.equal(h.sum, procs * (n / 4) * (0 + 0.5 + 1 + 1.5));
+  // Values 0, 0.5, 1, 1.5 in turn, two of them on a bound: cumulative counts.
+  assert.deepEqual(h.buckets, [{ le: 0.5, count: procs * n / 2 }, { le: 1, count: procs * n * 3 / 4 },
+                               { le: 2, count: procs * n }, { le: '+Inf', count: procs * n }]);
+  const x = one('workers_exp_seconds').histogram;
+  assert.equal(x.count, procs * n);
+  assert.equal(x.sum, procs * (n / 4) * (0 + 0.5 + 1 + 1.5));
 });
 
 test('cluster workers: process-scoped series summed while alive, folded after', async () => {

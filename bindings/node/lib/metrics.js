@@ -232,9 +232,7 @@ class Histogram extends Metric {
   }
 
   _makeChild(series) {
-    return this._spec.kind === 'explicit'
-      ? new children.ExplicitHistogramChild(series)
-      : new children.ExponentialHistogramChild(series);
+    return children.histogramChild(series);
   }
 }
 
