@@ -356,6 +356,10 @@ std::shared_ptr<Session> HttpTransport::Impl::TakeOldestIdle() {
 
 uint64_t HttpTransport::idle_closed() const { return impl_->idle_closed.load(); }
 uint64_t HttpTransport::refused() const { return impl_->refused.load(); }
+size_t HttpTransport::idle() const {
+  std::lock_guard lock(impl_->idle_mu);
+  return impl_->idle.size();
+}
 
 HttpTransport::HttpTransport(std::vector<HttpRoute> routes, HttpLimits limits)
     : impl_(std::make_unique<Impl>(std::move(routes), limits, stopping_)) {}

@@ -102,6 +102,8 @@ class HttpTransport {
   // refused (503) with none idle to close, since the start.
   uint64_t idle_closed() const;
   uint64_t refused() const;
+  // Kept-alive connections awaiting their next request now.
+  size_t idle() const;
   // True once Stop() was called: long handlers poll it and give up.
   bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
 

@@ -237,10 +237,13 @@ TEST(HttpTransportTest, AtTheCapTheOldestIdleConnectionGivesWayToANewOne) {
   limits.max_connections = 4;
   Server server({Healthz()}, limits);
   std::vector<int> held;
-  for (int i = 0; i < 4; ++i) {  // each answered, then idle: oldest first
+  // Each answered, then idle: oldest first. A client reads its answer before the
+  // server has put the connection in its idle list, so each waits to be there.
+  for (size_t i = 0; i < 4; ++i) {
     held.push_back(ConnectLoopback(server.port()));
     ASSERT_EQ(SendAll(held.back(), GetRequest("/healthz")), 0);
     ASSERT_EQ(ReadReply(held.back()).status, 200);
+    ASSERT_TRUE(WaitFor([&] { return server.transport().idle() == i + 1; }, 10));
   }
   for (int round = 0; round < 2; ++round) {
     int fresh = ConnectLoopback(server.port());
@@ -249,6 +252,7 @@ TEST(HttpTransportTest, AtTheCapTheOldestIdleConnectionGivesWayToANewOne) {
     EXPECT_TRUE(ClosedWithin(held[round], 10s)) << "the oldest idle connection was kept";
     held.push_back(fresh);  // kept: the next round is at the cap again
     ASSERT_TRUE(WaitFor([&] { return server.transport().idle_closed() == round + 1u; }, 10));
+    ASSERT_TRUE(WaitFor([&] { return server.transport().idle() == 4; }, 10));
   }
   for (int i = 2; i < 4; ++i) {  // the younger ones were left alone
     ASSERT_EQ(SendAll(held[i], GetRequest("/healthz")), 0);
