@@ -287,6 +287,14 @@ void Segment::SetJob(std::string_view job) {
   if (impl_->producer_pid == process::Self().pid) producers::Update(*impl_, impl_->producer_ref);
 }
 
+void Segment::ForgoProducerRecord() {
+  impl_->RequireWritable("forgo the producer record");
+  std::lock_guard lock(impl_->process_mutex);
+  // As if attached already, with no record (ref 0): registrations then skip the table.
+  impl_->producer_pid = static_cast<uint32_t>(::getpid());
+  impl_->producer_ref = 0;
+}
+
 void Segment::SetProcessMetrics(bool allow) {
   impl_->RequireWritable("set whether process metrics are exported");
   std::lock_guard lock(impl_->process_mutex);

@@ -523,9 +523,10 @@ const Descriptor& FindOrCreateInProcess(detail::SegmentImpl& s, const Request& r
 // with its owner lock taken (as for a process-scoped series) so that readers can tell
 // whether it lives. Neither a full table nor a refused lock fails the registration.
 uint64_t AttachProducer(detail::SegmentImpl& s) {
-  const process::Identity self = process::Self();
   std::lock_guard lock(s.process_mutex);
-  if (s.producer_pid == self.pid) return s.producer_ref;
+  // getpid() first: a process that has its record (or forwent it) reads no /proc.
+  if (s.producer_pid == static_cast<uint32_t>(::getpid())) return s.producer_ref;
+  const process::Identity self = process::Self();
   if (s.process_cache_pid != self.pid) {  // first use, or a child after fork()
     try {
       HoldOwnerLock(s, self, "the producer record");
