@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // statsctl: wires the subcommands together; each lives in its own cmd_*.cc.
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <exception>
+#include <iostream>
 
 #include "tools/args.h"
 #include "tools/command.h"
@@ -22,6 +25,15 @@ Examples:
   statsctl list 'http_*' --json      as JSON, for jq
   statsctl inc jobs_done_total       count one, registering the counter on first use
   statsctl watch --interval 2        live values and rates)";
+
+// Ends the process once the command's output is out. Tearing down the CLI11 options,
+// the static objects and the mappings would cost more than the rest of a short
+// command, and the kernel releases all of it (a recording is in shared memory already).
+[[noreturn]] void Leave(int status) {
+  std::cout.flush();
+  std::fflush(nullptr);
+  ::_exit(status);
+}
 
 }  // namespace
 
@@ -60,22 +72,22 @@ int main(int argc, char** argv) {
     if (!segment_after.empty()) global.segment = segment_after;
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
-    return code == 0 ? 0 : static_cast<int>(Exit::kUsage);
+    Leave(code == 0 ? 0 : static_cast<int>(Exit::kUsage));
   }
   if (!run) {
     std::fprintf(stderr, "statsctl: no command given: see statsctl --help\n");
-    return static_cast<int>(Exit::kUsage);
+    Leave(static_cast<int>(Exit::kUsage));
   }
   try {
-    return static_cast<int>(run(global));
+    Leave(static_cast<int>(run(global)));
   } catch (const sc::CommandError& e) {
     std::fprintf(stderr, "statsctl: %s\n", e.what());
-    return static_cast<int>(e.status());
+    Leave(static_cast<int>(e.status()));
   } catch (const shmstats::Error& e) {
     std::fprintf(stderr, "statsctl: %s\n", e.what());
-    return static_cast<int>(sc::ExitFor(e.code()));
+    Leave(static_cast<int>(sc::ExitFor(e.code())));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "statsctl: %s\n", e.what());
-    return static_cast<int>(Exit::kSystem);
+    Leave(static_cast<int>(Exit::kSystem));
   }
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tools/record.h"
 
+#include <cstdlib>
+
 #include "tools/segment_access.h"
 
 namespace shmstats::statsctl {
@@ -16,7 +18,19 @@ void AddRecordOptions(CLI::App* sub, RecordOptions* opts, const char* value_name
   sub->add_option("--unit", opts->unit, "unit such as seconds or bytes, used when it is created");
 }
 
-Segment OpenForRecording(const GlobalOptions& global) {
+namespace {
+
+// statsctl records once and exits: its producer record would only say that some
+// statsctl ran, and a shell loop of them would fill the table and push out the
+// records of real producers. It leaves one when $SHMSTATS_JOB names the job it
+// records for, which the record then shows (statsctl ps).
+Segment WithProducerPolicy(Segment segment) {
+  const char* job = std::getenv("SHMSTATS_JOB");
+  if (job == nullptr || *job == '\0') segment.ForgoProducerRecord();
+  return segment;
+}
+
+Segment OpenOrCreate(const GlobalOptions& global) {
   try {
     return OpenSegment(global, Access::kReadWrite);
   } catch (const Error& e) {
@@ -34,6 +48,12 @@ Segment OpenForRecording(const GlobalOptions& global) {
     if (e.code() != Errc::kAlreadyExists) throw;  // another process won the race
   }
   return OpenSegment(global, Access::kReadWrite);
+}
+
+}  // namespace
+
+Segment OpenForRecording(const GlobalOptions& global) {
+  return WithProducerPolicy(OpenOrCreate(global));
 }
 
 MetricSpec SpecFor(const RecordOptions& opts) {

@@ -31,7 +31,8 @@ void AddRecordOptions(CLI::App* sub, RecordOptions* opts, const char* value_name
 
 // Opens the segment read-write, creating it with the library's defaults when it
 // does not exist (as Segment::OpenOrCreate): the process that created it says so
-// once on stderr, with the sizes and how to choose others.
+// once on stderr, with the sizes and how to choose others. Registrations through it
+// leave no producer record unless $SHMSTATS_JOB is set (record.cc says why).
 Segment OpenForRecording(const GlobalOptions& global);
 
 // The spec to register, from the series argument and the options.

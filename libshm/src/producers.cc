@@ -93,26 +93,43 @@ int64_t Take(const detail::SegmentImpl& s, uint32_t self, uint64_t* generation) 
       return static_cast<int64_t>(used);
     }
   }
-  process::Liveness live(s.fd());
   // The record whose producer exited longest ago (least recent activity) goes first.
-  int64_t best = -1;
-  uint64_t best_state = 0, best_age = ~uint64_t{0};
+  // Ages are read first and liveness (a system call or two each) asked oldest first,
+  // up to the first producer gone: a table full of records of short-lived processes
+  // (statsctl in a shell loop) then costs one liveness test, not one per record.
+  struct Candidate {
+    uint64_t age;
+    uint64_t state;
+    uint32_t index;
+  };
+  std::vector<Candidate> candidates;
+  candidates.reserve(s.producer_capacity);
   for (uint32_t i = 0; i < s.producer_capacity; ++i) {
     ProducerRecord& r = s.producer(i);
     const uint64_t state = r.state.load(std::memory_order_acquire);
     const uint64_t phase = layout::ProducerPhaseOf(state);
-    bool gone = false;
-    uint64_t age = 0;
-    if (phase == layout::kProducerAttached) {
-      gone = !live.Alive(r.pid, r.start);
-      age = std::max(r.attached_unix_ns, r.last_activity_ns.load(std::memory_order_relaxed));
-    } else if (phase == layout::kProducerClaiming) {
-      gone = detail::OwnerDead(layout::ProducerActor(state));
-    }  // free below the cursor: a taker is about to write it (if it died, the room is lost)
-    if (gone && age < best_age) {
-      best = i;
-      best_state = state;
-      best_age = age;
+    if (phase == layout::kProducerAttached)
+      candidates.push_back(
+          {std::max(r.attached_unix_ns, r.last_activity_ns.load(std::memory_order_relaxed)), state,
+           i});
+    else if (phase == layout::kProducerClaiming)
+      candidates.push_back({0, state, i});
+    // free below the cursor: a taker is about to write it (if it died, the room is lost)
+  }
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.age < b.age; });
+  process::Liveness live(s.fd());
+  int64_t best = -1;
+  uint64_t best_state = 0;
+  for (const Candidate& c : candidates) {
+    const ProducerRecord& r = s.producer(c.index);
+    const bool gone = layout::ProducerPhaseOf(c.state) == layout::kProducerAttached
+                          ? !live.Alive(r.pid, r.start)
+                          : detail::OwnerDead(layout::ProducerActor(c.state));
+    if (gone) {
+      best = c.index;
+      best_state = c.state;
+      break;
     }
   }
   if (best < 0) return -1;
@@ -268,6 +285,14 @@ void Segment::SetJob(std::string_view job) {
   std::lock_guard lock(impl_->process_mutex);
   impl_->producer_job = std::string(job);
   if (impl_->producer_pid == process::Self().pid) producers::Update(*impl_, impl_->producer_ref);
+}
+
+void Segment::ForgoProducerRecord() {
+  impl_->RequireWritable("forgo the producer record");
+  std::lock_guard lock(impl_->process_mutex);
+  // As if attached already, with no record (ref 0): registrations then skip the table.
+  impl_->producer_ref = 0;
+  impl_->producer_pid.store(process::SelfPid(), std::memory_order_release);
 }
 
 void Segment::SetProcessMetrics(bool allow) {

@@ -523,11 +523,12 @@ const Descriptor& FindOrCreateInProcess(detail::SegmentImpl& s, const Request& r
 // with its owner lock taken (as for a process-scoped series) so that readers can tell
 // whether it lives. Neither a full table nor a refused lock fails the registration.
 uint64_t AttachProducer(detail::SegmentImpl& s) {
-  // Attached already (every registration but the first): no lock, no system call.
+  // Attached already (every registration but the first), or the record forgone: no
+  // lock, no system call.
   if (s.producer_pid.load(std::memory_order_acquire) == process::SelfPid()) return s.producer_ref;
-  const process::Identity self = process::Self();
   std::lock_guard lock(s.process_mutex);
-  if (s.producer_pid == self.pid) return s.producer_ref;
+  if (s.producer_pid.load(std::memory_order_relaxed) == process::SelfPid()) return s.producer_ref;
+  const process::Identity self = process::Self();
   if (s.process_cache_pid != self.pid) {  // first use, or a child after fork()
     try {
       HoldOwnerLock(s, self, "the producer record");

@@ -149,4 +149,39 @@ TEST_F(ProducersTest, FullTableNeverRefusesARegistrationAndReusesExitedRecords) 
 }
 
 }  // namespace
+TEST_F(ProducersTest, FullTableGivesTheRecordOfTheProducerThatExitedLongestAgo) {
+  SegmentGuard small(UniqueSegmentName("oldest"));  // room for two records
+  SegmentOptions o;
+  o.max_metrics = 64;
+  o.max_slots = 4096;
+  o.max_producers = 2;
+  segment_.emplace(Segment::Create(small.name(), o));
+  // One after the other, each exiting at once: a attached (and exited) first.
+  pid_t a = Producer(small.name(), "a", nullptr, 1, 1, 0);
+  ASSERT_TRUE(children_.Wait(a, 30s));
+  pid_t b = Producer(small.name(), "b", nullptr, 1, 2, 0);
+  ASSERT_TRUE(children_.Wait(b, 30s));
+  segment_->RegisterCounter(Spec("late_total"));
+  EXPECT_EQ(segment_->Info().producers_reused, 1u);
+  EXPECT_FALSE(Find(*segment_, static_cast<uint32_t>(a)));
+  ASSERT_TRUE(Find(*segment_, static_cast<uint32_t>(b)));
+  EXPECT_TRUE(Find(*segment_, static_cast<uint32_t>(getpid())));
+}
+
+TEST_F(ProducersTest, ForgoneRecordLeavesTheTableUntouched) {
+  const std::string name = segment_->name();
+  pid_t child = children_.Fork([name] {
+    Segment s = Segment::Open(name);
+    s.ForgoProducerRecord();
+    s.RegisterCounter(Spec("one_shot_total")).Inc();
+    return 0;
+  });
+  auto status = children_.Wait(child, 30s);
+  ASSERT_TRUE(status && ExitedCleanly(*status)) << DescribeStatus(status.value_or(-1));
+  EXPECT_TRUE(segment_->Producers().empty());
+  EXPECT_EQ(segment_->Info().producers_used, 0u);
+  // The series exists all the same, with no producer to claim it.
+  EXPECT_EQ(segment_->Read().metrics.size(), 1u);
+}
+
 }  // namespace shmstats::test

@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # statsctl ps: a live C++ producer, a live Python producer and an exited producer
-# (statsctl inc, opted out of process metrics), each with its job, user, command and
-# series; a SIGKILLed producer turns to exited; the JSON validates against the schema.
+# (statsctl inc with a job, opted out of process metrics), each with its job, user,
+# command and series; statsctl inc without a job leaves no record; a SIGKILLed
+# producer turns to exited; the JSON validates against the schema.
 . "$(dirname "$0")/lib.sh"
 [ -n "$PY" ] || fail "no python3 with jsonschema (apt-get install python3-jsonschema)"
 [ -n "${PYTHONPATH:-}" ] || fail "PYTHONPATH must name the built Python extension"
@@ -23,6 +24,9 @@ wait_for() {
 
 sc create --max-metrics 64 --max-slots 4096 >/dev/null || fail "create"
 [ "$(sc ps --json | jq '.producers | length')" = 0 ] || fail "a new segment has producers"
+# statsctl records once and exits: without a job it leaves no producer record.
+env -u SHMSTATS_JOB "$STATSCTL" --segment "$S" inc adhoc_total || fail "inc without a job"
+[ "$(sc ps --json | jq '.producer_table.used')" = 0 ] || fail "statsctl inc without a job left a record"
 
 # A live C++ producer (job set through the API), kept alive by an open fifo.
 mkfifo "$D/cpp.in" "$D/py.in"
@@ -39,7 +43,7 @@ print("ready", flush=True)
 sys.stdin.read()' < "$D/py.in" > "$D/py.out" &
 PYPID=$!; PIDS="$PIDS $PYPID"
 exec 4> "$D/py.in"
-# An exited producer that opted out of process metrics.
+# An exited producer (statsctl inc with a job) that opted out of process metrics.
 SHMSTATS_JOB=nightly SHMSTATS_PROCESS_METRICS=0 sc inc cron_runs_total || fail "inc"
 wait_for "$D/cpp.out" ready
 wait_for "$D/py.out" ready

@@ -33,8 +33,8 @@ struct SegmentOptions {
   uint32_t family_limit = 0;
   uint32_t max_producers = 256;  // producer records (128 bytes each, reserved at creation),
                                  // 1 to 2^16; see Segment::Producers
-  mode_t mode = 0640;          // group-readable by default; umask does not apply
-  std::optional<gid_t> group;  // chgrp the segment at creation
+  mode_t mode = 0640;            // group-readable by default; umask does not apply
+  std::optional<gid_t> group;    // chgrp the segment at creation
   // Exemplar records (576 bytes each, allocated as used), 0 to 2^22: a counter with
   // exemplars takes one, a histogram one per bucket. 0: none (exemplars are then
   // dropped). kAutomatic: max_metrics / 4, from 16 to 4096.
@@ -222,6 +222,12 @@ class Segment {
   // UTF-8, or with control characters. REQUIRES: opened with Access::kReadWrite.
   void SetJob(std::string_view job);
   void SetProcessMetrics(bool allow);
+  // This process registers without a producer record (and without taking its owner
+  // lock for one): for a process that records once and exits at once, whose record
+  // would say little and take the room of another's. Call before the first
+  // registration; a child forked later makes its own record. REQUIRES: opened with
+  // Access::kReadWrite.
+  void ForgoProducerRecord();
   // The records in use, in table order, with liveness decided without /proc (the
   // owner lock). Never throws for a bad record: it is skipped. `with_series` false
   // leaves ProducerInfo::series 0 and spares a pass over every descriptor.
