@@ -171,7 +171,7 @@ class Histogram {
     // The sum first: its CAS needs only v, so the bucket's index is computed while
     // it runs, instead of delaying the locked add that the CAS would then wait for.
     detail::AddDouble(slots[0], v);
-    slots[1 + BucketIndex(v)].fetch_add(1, std::memory_order_relaxed);
+    (slots + 1)[BucketIndex(v)].fetch_add(1, std::memory_order_relaxed);
   }
 
   // The bucket Observe(v) counts v in: explicit bounds: the first whose bound is >= v,
@@ -227,10 +227,20 @@ class Histogram {
   // to the registered range, then mirrored about the zero bucket by the sign.
   SHMSTATS_HOT size_t ExponentialIndex(double v) const noexcept {
     const uint64_t bits = std::bit_cast<uint64_t>(v);
-    const uint64_t mag = bits & ~(uint64_t{1} << 63);
-    int64_t d = detail::NativeKey(native_, shift_, coarse_shift_, mag) - min_key_;
-    d = std::clamp<int64_t>(d, 0, last_) + 1;
-    d &= -static_cast<int64_t>(mag > zero_bits_);
+    const uint64_t mag2 = bits << 1;  // the magnitude, shifted left: no 64-bit mask to load
+    // d: 1 + the bucket's offset from the first positive bucket, before the clamp. A
+    // schema >= 0 needs no rounding shift (the branch goes the same way on every call).
+    int64_t d;
+    if (coarse_shift_ == 0) [[likely]] {
+      const uint64_t m11 = (bits << 12) >> 1;  // the mantissa << 11, as the cells hold it
+      const uint64_t cell = native_[m11 >> (62 - shift_)];
+      d = static_cast<int64_t>(((mag2 >> 53) << shift_) + (cell & 0x7ff) + (m11 > cell)) -
+          (min_key_ - (int64_t{1} << shift_) - 1);
+    } else {
+      d = detail::NativeKey(native_, 0, coarse_shift_, mag2 >> 1) - (min_key_ - 1);
+    }
+    d = std::clamp<int64_t>(d, 1, last_ + 1);
+    d &= -static_cast<int64_t>(mag2 > (zero_bits_ << 1));
     const int64_t neg = static_cast<int64_t>(bits) >> 63;
     return static_cast<size_t>(last_ + 1 + ((d ^ neg) - neg));
   }
