@@ -3,8 +3,6 @@
 
 #include <fmt/format.h>
 
-#include "common/exposition.h"
-#include "tools/json_output.h"
 #include "tools/parse.h"
 #include "tools/segment_access.h"
 #include "tools/table.h"
@@ -26,20 +24,7 @@ Exit RunDelete(const GlobalOptions& global, const DeleteOptions& opts) {
                        fmt::format("no series matches {}: nothing was deleted; see every series "
                                    "with statsctl list",
                                    fmt::join(opts.selectors, " or ")));
-  nlohmann::json doc = JsonDocument(global);
-  nlohmann::json& metrics = doc["metrics"] = nlohmann::json::array();
-  Table table({"NAME", "LABELS", "TYPE", "VALUE WHEN DELETED"});
-  for (const MetricSnapshot* m : Sorted(deleted)) {
-    if (global.json)
-      metrics.push_back(common::ToJson(*m, /*with_buckets=*/false));
-    else
-      table.Add({m->name, LabelsText(m->labels), std::string(TypeName(m->type)),
-                 ValueText(*m, global.style)});
-  }
-  if (global.json)
-    PrintJson(doc);
-  else
-    table.Print(stdout);
+  PrintTaken(global, deleted, "VALUE WHEN DELETED");
   return Exit::kOk;
 }
 

@@ -3,8 +3,6 @@
 
 #include <fmt/format.h>
 
-#include "common/exposition.h"
-#include "tools/json_output.h"
 #include "tools/parse.h"
 #include "tools/segment_access.h"
 #include "tools/table.h"
@@ -25,24 +23,12 @@ Exit RunReset(const GlobalOptions& global, const ResetOptions& opts) {
   Segment segment = OpenSegment(global, Access::kReadWrite);
   std::vector<MetricSnapshot> taken =
       segment.Reset([&](const MetricSnapshot& m) { return AnyMatches(selectors, m); });
-  nlohmann::json doc = JsonDocument(global);
-  nlohmann::json& metrics = doc["metrics"] = nlohmann::json::array();
-  Table table({"NAME", "LABELS", "TYPE", "VALUE BEFORE RESET"});
-  for (const MetricSnapshot* m : Sorted(taken)) {
-    if (global.json)
-      metrics.push_back(common::ToJson(*m, /*with_buckets=*/false));
-    else
-      table.Add({m->name, LabelsText(m->labels), std::string(TypeName(m->type)), ValueText(*m, global.style)});
-  }
   if (taken.empty() && !opts.all)
     throw CommandError(Exit::kNotFound,
                        fmt::format("no metric matches {}: nothing was reset; see every metric "
                                    "with statsctl list",
                                    fmt::join(opts.selectors, " or ")));
-  if (global.json)
-    PrintJson(doc);
-  else
-    table.Print(stdout);
+  PrintTaken(global, taken, "VALUE BEFORE RESET");
   return Exit::kOk;
 }
 

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <utility>
 
+#include "tools/json_output.h"
+
 namespace shmstats::statsctl {
 
 std::string ValueText(const MetricSnapshot& m, const NumberStyle& style) {
@@ -69,6 +71,24 @@ void Table::Print(std::FILE* out) const {
     text += '\n';
   }
   std::fwrite(text.data(), 1, text.size(), out);
+}
+
+void PrintTaken(const GlobalOptions& global, const std::vector<MetricSnapshot>& taken,
+                const std::string& value_heading) {
+  nlohmann::json doc = JsonDocument(global);
+  nlohmann::json& metrics = doc["metrics"] = nlohmann::json::array();
+  Table table({"NAME", "LABELS", "TYPE", value_heading});
+  for (const MetricSnapshot* m : Sorted(taken)) {
+    if (global.json)
+      metrics.push_back(common::ToJson(*m, /*with_buckets=*/false));
+    else
+      table.Add({m->name, LabelsText(m->labels), std::string(TypeName(m->type)),
+                 ValueText(*m, global.style)});
+  }
+  if (global.json)
+    PrintJson(doc);
+  else
+    table.Print(stdout);
 }
 
 }  // namespace shmstats::statsctl

@@ -10,6 +10,7 @@
 
 #include "common/exposition.h"
 #include "shmstats/shmstats.h"
+#include "tools/command.h"
 #include "tools/human.h"
 
 namespace shmstats::statsctl {
@@ -22,6 +23,12 @@ std::string ValueText(const MetricSnapshot& m, const NumberStyle& style);
 
 // Metrics sorted by name, then labels: the order of every listing.
 std::vector<const MetricSnapshot*> Sorted(const std::vector<MetricSnapshot>& metrics);
+
+// What reset or delete took, sorted: with --json the document {"version", "segment",
+// "metrics"} (each metric as common::ToJson has it, without buckets), else a table of
+// NAME, LABELS, TYPE and `value_heading`.
+void PrintTaken(const GlobalOptions& global, const std::vector<MetricSnapshot>& taken,
+                const std::string& value_heading);
 
 // Columns padded to their widest cell in terminal cells (DisplayWidth); the last
 // column is not padded.
