@@ -50,9 +50,10 @@ void PrintTargets(const shmstats::bench::RatioReporter& r, std::ostream& out) {
   }
 }
 
-// Issue 10's targets: ratios in the same run.
-void PrintIssue10Targets(const shmstats::bench::RatioReporter& r,
-                         const std::vector<shmstats::bench::CoRunRow>& co, std::ostream& out) {
+// The recording targets: each operation against its floor and its peer, as ratios
+// measured in the same run.
+void PrintRecordingTargets(const shmstats::bench::RatioReporter& r,
+                           const std::vector<shmstats::bench::CoRunRow>& co, std::ostream& out) {
   auto co_ns = [&](const std::string& name) -> double {
     for (const auto& row : co)
       if (row.name == name && row.result.co_batches > 0) return row.result.ns_per_op;
@@ -152,7 +153,7 @@ int main(int argc, char** argv) {
   std::vector<CoRunRow> co = CoRunRecording(corun_seconds);
   PrintCoRunning(std::cout, co, "floor: fetch_add, per-CPU slot");
   PrintTargets(reporter, std::cout);
-  PrintIssue10Targets(reporter, co, std::cout);
+  PrintRecordingTargets(reporter, co, std::cout);
   std::cout << "\n";
   bool ok = env->CheckTotals(std::cout);
   SetEnv(nullptr);

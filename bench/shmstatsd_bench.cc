@@ -216,7 +216,7 @@ void PrintTargets(const bench::RatioReporter& r, std::ostream& out) {
   r.PrintTarget(out, "bytes per stored sample (10,000 series)",
                 r.CounterValue("BM_Tick/10000", "bytes_per_sample"), kBytesPerSampleTarget,
                 "%.1f B");
-  // Issue 9: from 10,000 to 100,000 series each cost grows at most linearly.
+  // Scaling: from 10,000 to 100,000 series each cost grows at most linearly.
   for (const char* op : {"BM_Tick", "BM_StatsJson", "BM_ScrapeRender", "BM_ReadFloor"}) {
     const std::string big = std::string(op) + "/100000", small = std::string(op) + "/10000";
     r.PrintTarget(out, big + " / " + small, r.MedianRealNs(big) / r.MedianRealNs(small),

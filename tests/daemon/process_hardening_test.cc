@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Issue 14's hardening, against the real shmstatsd and statsctl: a segment
+// Hardening against a hostile local user, with the real shmstatsd and statsctl: a segment
 // truncated under them, a segment corrupted on every tick (bounded log), a segment
 // planted by another user, symlinks planted in the state directory, and a state
 // directory that other users may write.

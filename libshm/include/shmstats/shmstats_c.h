@@ -76,11 +76,11 @@ typedef _Atomic uint64_t shmstats_slot;
 /* The version of this header; shmstats_abi_version() is the library's. */
 #define SHMSTATS_C_ABI_MAJOR 0
 #define SHMSTATS_C_ABI_MINOR 5
-/* 0.2 (issue 10): the handles follow the C++ handles' new layout (striped
+/* 0.2: the handles follow the C++ handles' new layout (striped
  * counters, histogram lookup tables): rebuild callers of 0.1 (major 0 is not yet
  * binary-stable across minor versions for the handles); options keep their layout,
  * with `striping` in what was reserved[0]; timers (shmstats_timer_*).
- * 0.3 (issue 9), an addition: process-scoped series (`scope` in what was
+ * 0.3, an addition: process-scoped series (`scope` in what was
  * reserved[1] of shmstats_metric_options; zero keeps 0.2's behaviour) and
  * shmstats_segment_retire_exited. Callers built against 0.2 keep working unchanged.
  * 0.4, an addition: float counters (shmstats_float_counter, counters of doubles as
