@@ -78,7 +78,8 @@ struct Header {
   std::atomic<uint64_t> deleted;     // 192: series deleted so far (only grows)
   std::atomic<uint64_t> revived;     // 200: deleted series registered again (only grows)
   std::atomic<uint64_t> overflowed;  // 208: registrations sent to an overflow series
-  uint8_t reserved_216[56];          // 216: zero
+  std::atomic<uint64_t> refilled;    // 216: deleted descriptors given to another key
+  uint8_t reserved_224[48];          // 224: zero
   // The producer table (region after the data area; 0: a segment made without one).
   uint64_t producer_table_offset;           // 272: where GeometryFor puts it, or 0: absent
   uint32_t producer_capacity;               // 280: records in the table
@@ -194,16 +195,21 @@ struct Descriptor {
   // CAS from 0; whoever reuses the descriptor for another series stores 0 first.
   std::atomic<uint32_t> exemplars;  // 112
   uint8_t gauge_combine;            // 116: gauges: GaugeCombine | kGaugeLiveOnly; else 0
-  uint8_t reserved3[11];            // 117
+  uint8_t reserved3[3];             // 117
+  // Shared: when the series was last deleted, in clock ticks of CLOCK_BOOTTIME (the
+  // clock of a producer record's `start`); 0 while present or not stamped yet.
+  std::atomic<uint64_t> deleted_tick;  // 120
 };
+static_assert(offsetof(Descriptor, deleted_tick) == 120);
 
 // A shared descriptor's deletion word (Descriptor::gone): bits 0..1 the phase, bits
 // 2..31 the pid of the process that last moved it, bits 32..63 the generation (how
 // many times the series was registered again after a delete). 0: never deleted.
 enum GonePhase : uint64_t {
-  kPresent = 0,   // shown by readers
-  kDeleted = 1,   // hidden; its room waits for its key to be registered again
-  kReviving = 2,  // the actor is zeroing its values for the key's new registration
+  kPresent = 0,        // shown by readers
+  kDeleted = 1,        // hidden; its room waits for its key to be registered again
+  kReviving = 2,       // the actor is zeroing its values for the key's new registration
+  kGoneRefilling = 3,  // the actor is giving the descriptor to another key (reuse.h)
 };
 inline constexpr uint64_t kGonePhaseMask = 3;
 inline constexpr uint64_t Gone(uint64_t generation, uint32_t actor, uint64_t phase) {
@@ -233,7 +239,7 @@ inline constexpr uint32_t kProducerRecordSize = 128;
 inline constexpr uint32_t kDefaultProducers = 256;
 inline constexpr uint32_t kMaxProducersLimit = 1u << 16;
 inline constexpr size_t kCommBytes = 16;
-inline constexpr size_t kJobBytes = 64;
+inline constexpr size_t kJobBytes = 56;
 enum ProducerPhase : uint64_t { kProducerFree = 0, kProducerClaiming = 1, kProducerAttached = 2 };
 inline constexpr uint64_t ProducerState(uint64_t generation, uint32_t actor, uint64_t phase) {
   return (generation << 32) | (uint64_t{actor & 0x3fffffffu} << 2) | phase;
@@ -260,9 +266,13 @@ struct ProducerRecord {
   std::atomic<uint32_t> flags;             //  44: kProducer* bits
   char comm[kCommBytes];                   //  48: command name, NUL-padded
   char job[kJobBytes];                     //  64: job name (UTF-8), NUL-padded
+  // The process holds no handle to a series whose deleted_tick is below this (clock
+  // ticks of CLOCK_BOOTTIME); 0: no such promise. Only grows (reuse.h).
+  std::atomic<uint64_t> dropped_before;  // 120
 };
 static_assert(sizeof(ProducerRecord) == kProducerRecordSize);
-static_assert(offsetof(ProducerRecord, comm) == 48 && offsetof(ProducerRecord, job) == 64);
+static_assert(offsetof(ProducerRecord, comm) == 48 && offsetof(ProducerRecord, job) == 64 &&
+              offsetof(ProducerRecord, dropped_before) == 120);
 
 // Slots of a metric, from slot_offset (n = bucket_count):
 //   counter:   [value u64][reset total u64]

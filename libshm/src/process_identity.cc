@@ -111,6 +111,15 @@ bool LockOwner(int fd, const Identity& owner) {
   return ::fcntl(fd, F_OFD_SETLK, &lock) == 0;
 }
 
+bool Holding(int fd, uint32_t pid, uint64_t start) {
+  if (pid == 0 || start == 0) return false;
+  const std::optional<bool> held = LockHeld(fd, {pid, start});
+  if (!held.has_value()) return true;  // cannot tell: keep it
+  if (*held) return true;
+  const bool exists = ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  return exists && StartTime(pid) == start;
+}
+
 bool Liveness::Alive(uint32_t pid, uint64_t start) {
   if (pid == 0 || start == 0) return false;
   auto [it, fresh] = seen_.emplace(pid, std::pair<uint64_t, bool>{start, false});

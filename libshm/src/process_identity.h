@@ -54,6 +54,13 @@ bool LockOwner(int fd, const Identity& owner);
 // an owner without the lock (a library that predates it, or a process that closed
 // every descriptor) counts as alive if /proc shows its pid with its start time.
 // Not thread-safe.
+// True while (pid, start) may still use what it mapped: its lock byte is held by any
+// open file description (its own, or a child's that inherited it across fork(), even
+// after the owner itself exited), or, with no lock held (the kernel refused it), its
+// pid exists with that start time. `fd` is a descriptor of the segment file. For
+// decisions that must not miss a holder (reuse of records and of deleted series).
+bool Holding(int fd, uint32_t pid, uint64_t start);
+
 class Liveness {
  public:
   explicit Liveness(int fd) : fd_(fd) {}

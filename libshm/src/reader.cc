@@ -21,6 +21,7 @@
 #include "ownership.h"
 #include "process_identity.h"
 #include "process_series.h"
+#include "reuse.h"
 #include "segment_impl.h"
 #include "shmstats/error.h"
 #include "values.h"
@@ -540,6 +541,9 @@ std::vector<MetricSnapshot> Segment::Reset(
     const std::function<bool(const MetricSnapshot&)>& select) {
   impl_->RequireWritable("reset metrics");
   detail::CheckMappedSize(*impl_);
+  // A reset exchanges slots located from its copy: no deleted series' room may go to
+  // another key until it is done (reuse.h).
+  const reuse::ResetAnnouncement announced(*impl_);
   std::vector<MetricSnapshot> taken;
   HashToIndex series(impl_->series_used());  // key hash -> index in taken (shared series)
   std::vector<ProcessValue> process_series;
@@ -574,10 +578,14 @@ std::vector<MetricSnapshot> Segment::Delete(
     uint64_t gone = where.gone;
     if (!d.gone.compare_exchange_strong(
             gone, layout::Gone(layout::GoneGeneration(gone), self, layout::kDeleted),
-            std::memory_order_acq_rel, std::memory_order_relaxed))
+            std::memory_order_seq_cst, std::memory_order_relaxed))
       return;  // deleted or revived meanwhile
+    // Counted, which tells handle caches to drop theirs (the statsd door), then
+    // stamped with its time, for reuse of its room by another key (reuse.h): in this
+    // order, so that a stamped deletion is one such caches can see.
+    s.header().deleted.fetch_add(1, std::memory_order_seq_cst);
+    reuse::StampDeleted(d, layout::GoneGeneration(gone));
     ReadValues(s, where, &m, /*take=*/false);
-    s.header().deleted.fetch_add(1, std::memory_order_relaxed);
     const bool overflow = m.labels.size() == 1 && m.labels[0].first == kOverflowLabel;
     families::GiveBack(s, overflow, d.family_slot - 1);
     deleted.push_back(std::move(m));

@@ -20,6 +20,7 @@
 #include "ownership.h"
 #include "process_series.h"
 #include "producers.h"
+#include "reuse.h"
 #include "segment_impl.h"
 #include "shmstats/error.h"
 
@@ -323,7 +324,10 @@ bool detail::SegmentImpl::Reserve(uint64_t offset, uint64_t len) const {
 }
 
 detail::SegmentImpl::~SegmentImpl() {
+  reuse::Delist(*this);
   if (owner_lock_fd >= 0) ::close(owner_lock_fd);
+  for (int fd : inherited_lock_fds) ::close(fd);
+  if (recordless_fd >= 0) ::close(recordless_fd);
 }
 
 void detail::SegmentImpl::RequireWritable(const char* what) const {

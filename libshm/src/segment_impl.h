@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "bucket_table.h"
 #include "layout.h"
@@ -77,6 +78,23 @@ struct detail::SegmentImpl {
   // that Reserve makes its system calls once per chunk, not once per page.
   mutable std::array<std::atomic<uint64_t>, 4> reserved_chunks{};
   mutable std::atomic<uint32_t> next_reserved_chunk{0};
+
+  // Owner lock descriptors inherited across fork(): kept open, so that the parent's
+  // lock stays held while this child may still use handles it inherited (reuse.h).
+  // Guarded by process_mutex.
+  std::vector<int> inherited_lock_fds;
+  // Announcements to reusers of deleted series (reuse.h): this process's recordless
+  // lock's descriptor (-1: none) and resets under way. Guarded by announce_mutex.
+  std::mutex announce_mutex;
+  int recordless_fd = -1;
+  std::atomic<int> resets_running{0};
+  // The last search for a deleted descriptor that found none (steady ns; the
+  // header's `deleted` then), so that a flood of new keys does not repeat it.
+  mutable std::atomic<uint64_t> reuse_miss_ns{0};
+  mutable std::atomic<uint64_t> reuse_miss_deletions{0};
+  // This mapping's handles include none to a series deleted before this tick
+  // (Segment::DroppedDeletedBefore; 0: no such promise). Guarded by reuse.cc's lock.
+  uint64_t dropped_mark = 0;
 
   SegmentImpl() = default;
   SegmentImpl(const SegmentImpl&) = delete;

@@ -207,6 +207,21 @@ class Segment {
   // count changed registers its series again so that deleted ones come back.
   uint64_t Deletions() const noexcept;
 
+  // For a long-lived producer that drops its handles to deleted series (a cache that
+  // starts over when Deletions() changes): a deleted series' room goes to another key
+  // only once no process can still hold a handle to it, and a process whose producer
+  // record predates the deletion counts as holding one unless it declares otherwise.
+  // DeletionMark() is the clock deletions are stamped with (ticks of CLOCK_BOOTTIME).
+  // DroppedDeletedBefore(mark) declares that no handle taken through this Segment
+  // object, kept or in use by any thread, is to a series deleted before `mark`: call
+  // it with a mark read BEFORE checking Deletions() and dropping every handle if it
+  // changed, from the only thread that uses those handles (or after every such thread
+  // has passed that point). The process's record takes the least mark of its Segment
+  // objects on this file that registered series: one that never declares keeps it at
+  // 0. Thread-safe.
+  static uint64_t DeletionMark() noexcept;
+  void DroppedDeletedBefore(uint64_t mark);
+
   // Every family with a series shown, most series first (see FamilyInfo).
   std::vector<FamilyInfo> Families() const;
 
@@ -218,7 +233,7 @@ class Segment {
   // The job name of this process's record, and whether shmstatsd may export its
   // process metrics; by default $SHMSTATS_JOB and $SHMSTATS_PROCESS_METRICS (0, no,
   // false or off opt out), read at the first registration. Either may be called
-  // before or after it. Throws kInvalidArgument for a job of more than 64 bytes, not
+  // before or after it. Throws kInvalidArgument for a job of more than 56 bytes, not
   // UTF-8, or with control characters. REQUIRES: opened with Access::kReadWrite.
   void SetJob(std::string_view job);
   void SetProcessMetrics(bool allow);
