@@ -5,6 +5,7 @@
 // zero. Every wait polls a condition with a deadline.
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -74,6 +75,49 @@ TEST(ExpiryTest, IdleSeriesDisappearAndActiveOnesStay) {
   EXPECT_TRUE(
       WaitFor([&] { return Value(segment, "active_total") == static_cast<double>(sent); }, 20))
       << Value(segment, "active_total") << " of " << sent;
+}
+
+// A small segment and unique statsd names sent in waves, each after the previous
+// one expired: the expired series' room goes to the next wave's names (the door
+// declares its dropped handles), so no wave is refused once earlier ones expired.
+TEST(ExpiryTest, ExpiredStatsdSeriesLeaveTheirRoomToLaterWaves) {
+  constexpr int kWaves = 3;
+  constexpr int kNames = 12;  // more than the room left fresh after the first wave
+  ScopedSegmentName seg(UniqueName("waves"));
+  SegmentOptions options = Small();
+  options.max_metrics = 16;
+  Segment segment = Segment::Create(seg.str(), options);
+  TempDir dir;
+  Daemon d(seg.str(), dir, {"--statsd", "127.0.0.1:0", "--statsd-ttl", "1s"});
+  ASSERT_TRUE(d.ready()) << d.child().Log();
+  const int statsd = d.statsd_port();
+  ASSERT_NE(statsd, 0);
+  auto name = [](int wave, int i) { return fmt::format("wave{}_s{:02}_total", wave, i); };
+  for (int wave = 0; wave < kWaves; ++wave) {
+    std::string datagram;
+    for (int i = 0; i < kNames; ++i) datagram += fmt::format("{}:1|c\n", name(wave, i));
+    auto all = [&](bool shown) {
+      for (int i = 0; i < kNames; ++i)
+        if ((Value(segment, name(wave, i)) >= 1) != shown) return false;
+      return true;
+    };
+    // Sent again until shown (UDP may drop a datagram); a refused name never is.
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          SendUdp(statsd, datagram);
+          return all(true);
+        },
+        20))
+        << "wave " << wave << ": " << segment.Info().registrations_refused << " refused\n"
+        << d.child().Log();
+    ASSERT_TRUE(WaitFor([&] { return all(false); }, 30)) << "wave " << wave << " never expired";
+    // The next wave comes when a process started now is later than the deletions.
+    const uint64_t expired = Segment::DeletionMark();
+    ASSERT_TRUE(WaitFor([&] { return Segment::DeletionMark() > expired + 2; }, 5));
+  }
+  EXPECT_EQ(segment.Info().descriptors_used, 16u);  // the later waves took deleted room
+  EXPECT_EQ(segment.Info().registrations_refused, 0u);
+  EXPECT_TRUE(segment.Read().problems.empty());
 }
 
 }  // namespace
