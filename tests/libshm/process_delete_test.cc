@@ -138,7 +138,7 @@ void CheckConsistent(const std::string& name) {
     const auto& d = *reinterpret_cast<const layout::Descriptor*>(bytes.data() + h.directory_offset +
                                                                  i * layout::kDescriptorSize);
     const uint64_t gone = d.gone.load();
-    ASSERT_LE(layout::GonePhaseOf(gone), layout::kReviving) << "descriptor " << i;
+    ASSERT_LE(layout::GonePhaseOf(gone), layout::kGoneRefilling) << "descriptor " << i;
     if (d.scope == layout::kScopeProcess) {
       ASSERT_EQ(gone, 0u);
     }

@@ -6,13 +6,18 @@
 // series and the survivors' totals stay exact.
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -221,6 +226,280 @@ TEST_F(ReuseTest, ARecordlessRegistrantOrAResetUnderWayBlocksReuse) {
   ASSERT_TRUE(status && test::ExitedCleanly(*status));
   EXPECT_EQ(RegisterOther(1, 1), static_cast<int>(second) + 1);
   EXPECT_TRUE(segment_->Read().problems.empty());
+}
+
+// What the raw segment must hold after any crash: known gone phases (a refill under
+// a dead actor is finished or taken over by the next registrant or reuser); every
+// index entry free, a tombstone, or linking a descriptor that names the entry's key
+// (tag), and no descriptor linked twice; a reader shows each key once, with no
+// problem; family counts never below the series they count.
+void CheckConsistent(const std::string& name) {
+  Segment s = Segment::Open(name, Access::kReadOnly);
+  Snapshot snap = s.Read();
+  ASSERT_TRUE(snap.problems.empty()) << snap.problems[0];
+  std::set<std::string> shown;
+  for (const MetricSnapshot& m : snap.metrics) {
+    std::string key = m.name;
+    for (const auto& [k, v] : m.labels) key += "," + k + "=" + v;
+    ASSERT_TRUE(shown.insert(key).second) << key << " shown twice";
+  }
+  const Raw raw(name);
+  const layout::Header& h = raw.header();
+  const uint64_t used = std::min<uint64_t>(h.series_used.load(), h.max_metrics);
+  std::map<uint32_t, uint32_t> present;  // family slot -> present series
+  for (uint32_t i = 0; i < used; ++i) {
+    const layout::Descriptor& d = raw.descriptor(i);
+    const uint64_t gone = d.gone.load();
+    ASSERT_LE(layout::GonePhaseOf(gone), layout::kGoneRefilling) << "descriptor " << i;
+    if ((d.state.load() & layout::kStateMask) == layout::kPublished &&
+        layout::GonePhaseOf(gone) == layout::kPresent && d.family_slot != 0)
+      ++present[d.family_slot - 1];
+  }
+  std::set<uint32_t> linked;
+  for (uint32_t i = 0; i < h.index_entries; ++i) {
+    const uint64_t e =
+        *reinterpret_cast<const uint64_t*>(raw.bytes.data() + h.series_index_offset + i * 8ull);
+    if (e == 0 || e == 0xffffffff00000000ull) continue;
+    const auto link = static_cast<uint32_t>(e);
+    ASSERT_TRUE(link >= 1 && link <= used) << "entry " << i;
+    ASSERT_TRUE(linked.insert(link - 1).second) << "descriptor " << link - 1 << " linked twice";
+    const uint64_t state = raw.descriptor(link - 1).state.load();
+    ASSERT_EQ(e >> 32, layout::IndexTag(state & layout::kHashMask)) << "entry " << i;
+  }
+  for (auto [slot, n] : present) {
+    const auto& f = *reinterpret_cast<const layout::FamilyRecord*>(
+        raw.bytes.data() + h.family_table_offset + uint64_t{slot} * layout::kFamilyEntrySize);
+    EXPECT_GE(f.series.load(), n) << "family at " << slot;
+  }
+}
+
+// Keys of one name with labels of one length: any deleted room fits any of them.
+MetricSpec Padded(const std::string& name, int i) {
+  return {name, {{"k", fmt::format("{:02}", i)}}, "reuse test", ""};
+}
+
+constexpr int kKeys = 12;  // per family: churn_total and other_total, 2 x kKeys > kMetrics
+
+// 200 rounds of a producer SIGKILLed at a random moment while it deletes series,
+// registers them again and registers other keys into their room: the segment stays
+// consistent, and the next registrations finish or take over any refill left midway.
+TEST_F(ReuseTest, SigkillDuringDeleteAndRefillLeavesItConsistent) {
+  constexpr int kRounds = 200;
+  constexpr uint64_t kMaxRefills = 300;  // each leaves a tombstone: the index has 512 entries
+  std::mt19937 rng(20261207);
+  const std::string name = guard_.name();
+  for (int round = 0; round < kRounds; ++round) {
+    flags_[0].store(0);
+    const uint32_t seed = rng();
+    pid_t pid = children_.Fork([&, seed] {
+      Segment s = Segment::Open(name);
+      int fd = ::open(("/dev/shm/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+      void* map = fd < 0 ? MAP_FAILED : ::mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0);
+      if (map == MAP_FAILED) return 2;
+      const auto& header = *static_cast<const layout::Header*>(map);
+      std::mt19937 r(seed);
+      // The earlier rounds' deletions old enough for this child's declarations to
+      // cover them (its own, within its few ms, are not).
+      const uint64_t started = Segment::DeletionMark();
+      if (!test::WaitUntil([&] { return Segment::DeletionMark() > started + 2; }, seconds(5)))
+        return 4;
+      flags_[0].store(1);
+      for (uint64_t n = 0; n < 10'000'000; ++n) {  // until killed
+        // No handle outlives an iteration: none is to a series deleted before now.
+        s.DroppedDeletedBefore(Segment::DeletionMark());
+        const int i = static_cast<int>(r() % kKeys);
+        const char* family = r() % 2 ? "churn_total" : "other_total";
+        if (r() % 2) {
+          s.Delete([i, family](const MetricSnapshot& m) {
+            return m.name == family && m.labels[0].second == fmt::format("{:02}", i);
+          });
+        } else if (header.refilled.load() < kMaxRefills) {
+          try {
+            s.RegisterCounter(Padded(family, i)).Inc();
+          } catch (const Error& e) {
+            if (e.code() != Errc::kFull) return 3;
+          }
+        }
+      }
+      return 0;
+    });
+    ASSERT_TRUE(test::WaitUntil([&] { return flags_[0].load() == 1; }, seconds(60)));
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 5000));  // the kill's moment
+    children_.KillAndReap(pid);
+    Snapshot snap = segment_->Read();
+    ASSERT_TRUE(snap.problems.empty()) << "round " << round << ": " << snap.problems[0];
+  }
+  CheckConsistent(name);
+  const uint64_t refilled = Raw(name).header().refilled.load();
+  EXPECT_GT(refilled, 0u) << "no round gave a deleted room to another key";
+  RecordProperty("refilled", static_cast<int>(refilled));
+  // The next registrations finish what the kills left: every key registers (a
+  // revival or a refill left midway is redone or rolled forward; a key with no room
+  // left is refused), then every series is deleted, and then every churn key
+  // registers again (its own room, or another's), is shown once and records exactly.
+  pid_t pid = children_.Fork([&] {
+    Segment s = Segment::Open(name);
+    for (const char* family : {"churn_total", "other_total"})
+      for (int i = 0; i < kKeys; ++i) try {
+          s.RegisterCounter(Padded(family, i));
+        } catch (const Error& e) {
+          if (e.code() != Errc::kFull) throw;
+        }
+    s.Delete([](const MetricSnapshot&) { return true; });
+    // A deletion whose deleter was killed before stamping it is stamped by the first
+    // reuser that finds it, and then waits for that stamp to age: such a key may be
+    // refused at first and register a few ticks later.
+    for (int i = 0; i < kKeys; ++i) {
+      std::string why;
+      const bool registered = test::WaitUntil(
+          [&] {
+            const uint64_t mark = Segment::DeletionMark();
+            test::WaitUntil([&] { return Segment::DeletionMark() > mark + 2; }, seconds(5));
+            // It holds no handle to a deleted series (those above are not used again).
+            s.DroppedDeletedBefore(Segment::DeletionMark());
+            try {
+              s.RegisterCounter(Padded("churn_total", i)).Inc();
+              return true;
+            } catch (const Error& e) {
+              why = e.what();
+              if (e.code() != Errc::kFull) throw;
+            }
+            return false;
+          },
+          seconds(10));
+      if (!registered) {
+        std::fprintf(stderr, "churn_total{k=%d}: %s\n", i, why.c_str());
+        return 5;
+      }
+    }
+    return 0;
+  });
+  auto status = children_.Wait(pid, seconds(60));
+  ASSERT_TRUE(status && test::ExitedCleanly(*status)) << test::DescribeStatus(*status);
+  Snapshot snap = segment_->Read();
+  ASSERT_EQ(snap.metrics.size(), static_cast<size_t>(kKeys));
+  for (const MetricSnapshot& m : snap.metrics) {
+    EXPECT_EQ(m.name, "churn_total");
+    EXPECT_EQ(m.counter, 1u);
+  }
+  CheckConsistent(name);
+}
+
+// Four producers record into survivors and into series that are deleted and whose
+// room goes to other keys (of another type, too) round after round; they drop their
+// handles when deletions change and say so. A reader never sees a half-written or
+// inconsistent series, and the survivors' totals are exact.
+TEST_F(ReuseTest, UnderLoadReadersSeeOnlyWholeSeriesAndSurvivorsStayExact) {
+  constexpr int kProducers = 4;
+  constexpr int kSurvivors = 4;
+  constexpr int kChurn = 4;          // keys per round
+  constexpr uint64_t kRounds = 100;  // each reuse leaves a tombstone (512 index entries)
+  constexpr uint64_t kMaxIterations = 2'000'000;
+  constexpr size_t kRound = 200, kStop = 201;
+  const std::string name = guard_.name();
+  auto churn = [](uint64_t round, int j) {
+    const bool counter = (round + j) % 2 == 0;
+    return std::pair{counter,
+                     MetricSpec{counter ? "churn_total" : "churn_gauge",
+                                {{"j", std::to_string(j)}, {"r", fmt::format("{:06}", round)}},
+                                "reuse test",
+                                ""}};
+  };
+  std::vector<pid_t> pids;
+  for (int p = 0; p < kProducers; ++p) {
+    pids.push_back(children_.Fork([&, p] {
+      Segment s = Segment::Open(name);
+      std::vector<Counter> kept;
+      for (int i = 0; i < kSurvivors; ++i) kept.push_back(s.RegisterCounter(Spec("kept_total", i)));
+      uint64_t deletions = s.Deletions(), round = ~0ull;
+      std::vector<Counter> counters;
+      std::vector<Gauge> gauges;
+      uint64_t n = 0;
+      for (; n < kMaxIterations && flags_[kStop].load() == 0; ++n) {
+        const uint64_t mark = Segment::DeletionMark();
+        if (s.Deletions() != deletions) {
+          deletions = s.Deletions();
+          counters.clear();
+          gauges.clear();
+          round = ~0ull;
+        }
+        s.DroppedDeletedBefore(mark);
+        if (const uint64_t now = flags_[kRound].load(); now != round) {
+          round = now;
+          counters.clear();
+          gauges.clear();
+          for (int j = 0; j < kChurn; ++j) try {
+              auto [counter, spec] = churn(round, j);
+              if (counter)
+                counters.push_back(s.RegisterCounter(spec));
+              else
+                gauges.push_back(s.RegisterGauge(spec));
+            } catch (const Error& e) {
+              if (e.code() != Errc::kFull) return 3;
+            }
+        }
+        for (Counter& c : kept) c.Inc();
+        for (Counter& c : counters) c.Inc();
+        for (Gauge& g : gauges) g.Set(7);
+      }
+      flags_[p].store(n);
+      return 0;
+    }));
+  }
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> reads{0};
+  std::string bad;
+  std::thread reader([&] {
+    while (!done.load() && bad.empty()) {
+      Snapshot snap = segment_->Read();
+      if (!snap.problems.empty()) bad = snap.problems[0];
+      for (const MetricSnapshot& m : snap.metrics) {
+        const bool ok =
+            m.name == "kept_total"    ? m.type == MetricType::kCounter && m.labels.size() == 1
+            : m.name == "churn_total" ? m.type == MetricType::kCounter && m.labels.size() == 2 &&
+                                            m.counter <= kProducers * kMaxIterations
+            : m.name == "churn_gauge" ? m.type == MetricType::kGauge && m.labels.size() == 2 &&
+                                            (m.gauge == 0 || m.gauge == 7)
+                                      : false;
+        if (!ok && bad.empty()) bad = "inconsistent series " + m.name;
+      }
+      reads.fetch_add(1);
+    }
+  });
+  const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+  for (uint64_t round = 1; round <= kRounds && std::chrono::steady_clock::now() < deadline;
+       ++round) {
+    flags_[kRound].store(round);
+    segment_->Delete([round](const MetricSnapshot& m) {
+      return m.name != "kept_total" && m.labels.size() == 2 &&
+             m.labels[1].second < fmt::format("{:06}", round);
+    });
+    // The next round's keys may take this round's room once its deletions are old
+    // enough for a producer's declaration to cover them.
+    const uint64_t mark = Segment::DeletionMark();
+    test::WaitUntil([&] { return Segment::DeletionMark() > mark + 2; }, seconds(5));
+  }
+  flags_[kStop].store(1);
+  for (pid_t pid : pids) {
+    auto status = children_.Wait(pid, seconds(120));
+    ASSERT_TRUE(status && test::ExitedCleanly(*status)) << test::DescribeStatus(*status);
+  }
+  done.store(true);
+  reader.join();
+  EXPECT_EQ(bad, "");
+  EXPECT_GT(reads.load(), 0u);
+  uint64_t total = 0;
+  for (int p = 0; p < kProducers; ++p) total += flags_[p].load();
+  Snapshot snap = segment_->Read();
+  int kept = 0;
+  for (const MetricSnapshot& m : snap.metrics)
+    if (m.name == "kept_total") {
+      EXPECT_EQ(m.counter, total) << m.labels[0].second;
+      ++kept;
+    }
+  EXPECT_EQ(kept, kSurvivors);
+  EXPECT_GT(Raw(name).header().refilled.load(), 0u);
+  CheckConsistent(name);
 }
 
 }  // namespace
