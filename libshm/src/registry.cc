@@ -424,6 +424,7 @@ const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
       Abandon(s, s.descriptor(own), r);
     families::GiveBack(s, r.overflow, family);
     own = kNone;
+    refill = 0;
   };
   for (uint32_t k = 0, i = r.hash & mask; k < s.index_entries; ++k, i = (i + 1) & mask) {
     auto& entry = s.series_entry(i);
@@ -433,7 +434,6 @@ const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
         // Fresh room gone: a deleted series' room, if no process can hold a handle
         // to it (reuse.h); else the refusal says why.
         const bool fresh = FreshRoom(s, r);
-        if (fresh) CheckRoom(s, r);
         family = ReserveFamily(s, r);
         if (!families::Take(s, family, r.spec.family_limit, r.overflow)) throw FamilyFull{};
         try {
