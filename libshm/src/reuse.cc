@@ -291,16 +291,19 @@ uint32_t Take(const detail::SegmentImpl& s, uint32_t slots, uint64_t bytes, uint
 }
 
 void Publish(const detail::SegmentImpl& s, Descriptor& d, uint64_t gone) {
-  uint64_t state = d.state.load(std::memory_order_acquire);
-  if ((state & layout::kStateMask) == layout::kClaimed)
-    d.state.compare_exchange_strong(state, layout::kPublished | (state & layout::kHashMask),
-                                    std::memory_order_acq_rel, std::memory_order_acquire);
-  // Release: readers that see kPresent see every field, string and slot of the new key.
+  // The gone word first: a lookup that sees `refilling` then always sees the state
+  // still `claimed` (or the old key's), and one that sees `present` with the state
+  // `claimed` publishes it for us, as for any linked claim (registry.cc, Linked).
   if (d.gone.compare_exchange_strong(
           gone,
           layout::Gone(layout::GoneGeneration(gone), layout::GoneActor(gone), layout::kPresent),
           std::memory_order_seq_cst))
     s.header().refilled.fetch_add(1, std::memory_order_relaxed);
+  uint64_t state = d.state.load(std::memory_order_acquire);
+  // Release: readers that see it published see every field, string and slot.
+  if ((state & layout::kStateMask) == layout::kClaimed)
+    d.state.compare_exchange_strong(state, layout::kPublished | (state & layout::kHashMask),
+                                    std::memory_order_acq_rel, std::memory_order_acquire);
 }
 
 void GiveBack(Descriptor& d, uint64_t gone) {

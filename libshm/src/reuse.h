@@ -61,8 +61,8 @@ class ResetAnnouncement {
 uint32_t Take(const detail::SegmentImpl& s, uint32_t slots, uint64_t bytes, uint32_t self,
               uint64_t* gone);
 
-// After the link: the state published, deleted_tick cleared, the gone word `gone`
-// (kGoneRefilling) moved to kPresent, counted in the header's `refilled`.
+// After the link: the gone word `gone` (kGoneRefilling) moved to kPresent, counted in
+// the header's `refilled`, then the state published.
 void Publish(const detail::SegmentImpl& s, layout::Descriptor& d, uint64_t gone);
 
 // Not linked (another registrant linked the key first): back to kDeleted, its tick
