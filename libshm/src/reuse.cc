@@ -353,11 +353,11 @@ void DroppedBefore(detail::SegmentImpl& s, uint64_t mark) {
   uint64_t least = s.dropped_mark;
   for (const detail::SegmentImpl* other : Enlisted())
     if (other->dev == s.dev && other->ino == s.ino) least = std::min(least, other->dropped_mark);
+  // producer_pid is stored (release) after producer_ref: load it first.
+  if (least == 0 || s.producer_pid.load(std::memory_order_acquire) != process::SelfPid()) return;
   const uint64_t ref = s.producer_ref;
   const auto index = static_cast<uint32_t>(ref) - 1;
-  if (least == 0 || ref == 0 || index >= s.producer_capacity ||
-      s.producer_pid.load(std::memory_order_acquire) != process::SelfPid())
-    return;
+  if (ref == 0 || index >= s.producer_capacity) return;
   layout::ProducerRecord& r = s.producer(index);
   const uint64_t state = r.state.load(std::memory_order_acquire);
   if ((state >> 32) != (ref >> 32) || layout::ProducerPhaseOf(state) != layout::kProducerAttached ||
@@ -367,6 +367,11 @@ void DroppedBefore(detail::SegmentImpl& s, uint64_t mark) {
   while (old < least &&
          !r.dropped_before.compare_exchange_weak(old, least, std::memory_order_seq_cst)) {
   }
+  // What this process's last search could not take, it may take now.
+  if (old < least)
+    for (detail::SegmentImpl* other : Enlisted())
+      if (other->dev == s.dev && other->ino == s.ino)
+        other->reuse_miss_ns.store(0, std::memory_order_relaxed);
 }
 
 }  // namespace shmstats::reuse

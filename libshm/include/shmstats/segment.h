@@ -199,7 +199,10 @@ class Segment {
   // key's: registering the same name and labels again (with the same type and
   // buckets) brings it back from zero, and handles taken before the delete record
   // into it again. Until then what they record is never shown (and is zeroed by the
-  // next registration). A handle never writes into another series. The family's
+  // next registration). Once fresh room has run out, its room may go to another key,
+  // but only when no process can hold a handle to it any more (every process that
+  // registered before the delete has exited or declared, DroppedDeletedBefore, that
+  // it dropped them): a handle never writes into another series. The family's
   // series count drops by one. REQUIRES: opened with Access::kReadWrite.
   std::vector<MetricSnapshot> Delete(const std::function<bool(const MetricSnapshot&)>& select);
 
