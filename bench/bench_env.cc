@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <random>
+#include <stdexcept>
 #include <string_view>
 #include <utility>
 
@@ -72,6 +73,12 @@ BenchEnv::BenchEnv(const std::string& prefix)
   striped_histogram = segment.RegisterHistogram(
       Spec("bench_striped_seconds", "exponential buckets, striped per CPU", "seconds"),
       kExponential, Striping::kPerCpu);
+  for (double v : exponential_values) {
+    const size_t bucket = exponential_histogram.BucketIndex(v);
+    if (bucket >= kHistogramFloorBuckets)
+      throw std::runtime_error("the observation floor has fewer buckets than the histogram");
+    exponential_buckets.push_back(static_cast<uint32_t>(bucket));
+  }
   std::vector<double> exponential_bounds;
   for (const MetricSnapshot& m : segment.Read().metrics)
     if (m.name == "bench_exponential_seconds") exponential_bounds = m.histogram.bounds;

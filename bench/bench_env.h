@@ -53,7 +53,11 @@ struct BenchEnv {
   // each on its own cache line.
   static constexpr size_t kPerCpuSlot = 64;
   static constexpr size_t kPerCpuSlots = 256;
-  static constexpr size_t kFloorBytes = (kPerCpuSlot + 8 * kPerCpuSlots) * 8;
+  // The observation's floor: [sum][bucket 0 ... kHistogramFloorBuckets - 1] from a
+  // cache line's start, laid out as a histogram's slots in the segment.
+  static constexpr size_t kHistogramFloorSlot = kPerCpuSlot + 8 * kPerCpuSlots;
+  static constexpr size_t kHistogramFloorBuckets = 1024;
+  static constexpr size_t kFloorBytes = (kHistogramFloorSlot + 1 + kHistogramFloorBuckets) * 8;
 
   // `prefix` names both objects: <prefix> for the segment, <prefix>-floor for the
   // raw mapping. A stale pair with those names (a killed run) is replaced.
@@ -70,15 +74,16 @@ struct BenchEnv {
   Segment segment;
   Counter counter;
   Gauge gauge;
-  Histogram explicit_histogram;            // 16 Prometheus-style bounds, 0.001 .. 100
-  Histogram exponential_histogram;         // 1e-6 .. 1e3, precision 3 (12.5%)
-  Histogram timer_histogram;               // the same buckets, fed by ScopedTimer
-  Counter striped_counter;                 // Striping::kPerCpu
-  FloatCounter float_counter;              // a counter of doubles (CAS loop)
-  Histogram striped_histogram;             // exponential buckets, Striping::kPerCpu
-  std::vector<double> explicit_values;     // log-uniform over 5e-4 .. 200
-  std::vector<double> exponential_values;  // log-uniform over 1e-6 .. 1e3
-  std::unique_ptr<PromPeer> prom;          // the same metrics in prometheus-cpp
+  Histogram explicit_histogram;               // 16 Prometheus-style bounds, 0.001 .. 100
+  Histogram exponential_histogram;            // 1e-6 .. 1e3, precision 3 (12.5%)
+  Histogram timer_histogram;                  // the same buckets, fed by ScopedTimer
+  Counter striped_counter;                    // Striping::kPerCpu
+  FloatCounter float_counter;                 // a counter of doubles (CAS loop)
+  Histogram striped_histogram;                // exponential buckets, Striping::kPerCpu
+  std::vector<double> explicit_values;        // log-uniform over 5e-4 .. 200
+  std::vector<double> exponential_values;     // log-uniform over 1e-6 .. 1e3
+  std::vector<uint32_t> exponential_buckets;  // the bucket of each exponential value
+  std::unique_ptr<PromPeer> prom;             // the same metrics in prometheus-cpp
   Performed performed;
 };
 

@@ -127,11 +127,35 @@ CoRunResult CoRun(const std::function<void(int, uint64_t)>& batch, double second
       ++result.co_batches;
       ticks += i.end - i.start;
       ops += n;
+      result.co_ops += n;
     }
   }
   result.overlap = result.batches ? static_cast<double>(result.co_batches) / result.batches : 0;
   result.ns_per_op = ops ? static_cast<double>(ticks) * tick * 1e9 / static_cast<double>(ops) : 0;
   return result;
+}
+
+void Pool(CoRunResult& into, const CoRunResult& more) {
+  const uint64_t co_ops = into.co_ops + more.co_ops;
+  const uint64_t batches = into.batches + more.batches;
+  if (co_ops > 0)
+    into.ns_per_op = (into.ns_per_op * static_cast<double>(into.co_ops) +
+                      more.ns_per_op * static_cast<double>(more.co_ops)) /
+                     static_cast<double>(co_ops);
+  into.co_ops = co_ops;
+  into.co_batches += more.co_batches;
+  into.batches = batches;
+  into.ops += more.ops;
+  into.overlap = batches ? static_cast<double>(into.co_batches) / static_cast<double>(batches) : 0;
+}
+
+std::vector<std::vector<CoRunResult>> CoRunInTurn(
+    const std::vector<std::function<void(int, uint64_t)>>& batches, double seconds, int rounds) {
+  std::vector<std::vector<CoRunResult>> per_round(batches.size());
+  for (int r = 0; r < rounds; ++r)
+    for (size_t op = 0; op < batches.size(); ++op)
+      per_round[op].push_back(CoRun(batches[op], seconds / rounds));
+  return per_round;
 }
 
 void PrintCoRunning(std::ostream& out, const std::vector<CoRunRow>& rows,

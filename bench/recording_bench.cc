@@ -27,6 +27,15 @@ size_t FirstValue(const benchmark::State& state) {
   return static_cast<size_t>(state.thread_index()) * (kLearnableValueCount / 2);
 }
 
+// A double added by a CAS loop, as the sum of an observation must be (x86 has no
+// atomic add for doubles), written here rather than taken from libshm.
+void AddDoubleFloor(std::atomic<uint64_t>& slot, double v) {
+  uint64_t old = slot.load(std::memory_order_relaxed);
+  while (!slot.compare_exchange_weak(old, std::bit_cast<uint64_t>(std::bit_cast<double>(old) + v),
+                                     std::memory_order_relaxed)) {
+  }
+}
+
 void Count(std::atomic<uint64_t>& performed, const benchmark::State& state) {
   performed.fetch_add(state.iterations(), std::memory_order_relaxed);
 }
@@ -57,10 +66,22 @@ void BM_Ref_FetchAddAndCasDouble(benchmark::State& state) {
   for (auto _ : state) {
     double v = values[i++ & kValueMask];
     count.fetch_add(1, std::memory_order_relaxed);
-    uint64_t old = sum.load(std::memory_order_relaxed);
-    while (!sum.compare_exchange_weak(old, std::bit_cast<uint64_t>(std::bit_cast<double>(old) + v),
-                                      std::memory_order_relaxed)) {
-    }
+    AddDoubleFloor(sum, v);
+  }
+}
+
+// What an exponential observation must write, where it writes it: the sum's CAS,
+// then the add of the value's bucket (its index precomputed), in slots laid out as
+// the histogram's. Only the bucket's index is not computed.
+void BM_Ref_SumCasAndItsBucketAdd(benchmark::State& state) {
+  std::atomic<uint64_t>* slots = &Env().floor.slot(BenchEnv::kHistogramFloorSlot);
+  const double* values = Env().exponential_values.data();
+  const uint32_t* buckets = Env().exponential_buckets.data();
+  size_t i = FirstValue(state);
+  for (auto _ : state) {
+    const size_t at = i++ & kValueMask;
+    AddDoubleFloor(slots[0], values[at]);
+    slots[1 + buckets[at]].fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -222,6 +243,7 @@ BENCHMARK(BM_HistogramObserveExponential)->Threads(1)->Threads(2);
 BENCHMARK(BM_HistogramObserveStriped)->Threads(1)->Threads(2);
 BENCHMARK(BM_ScopedTimer)->Threads(1)->Threads(2);
 BENCHMARK(BM_Ref_FetchAddAndCasDouble)->Threads(1)->Threads(2);
+BENCHMARK(BM_Ref_SumCasAndItsBucketAdd)->Threads(1)->Threads(2);
 BENCHMARK(BM_Ref_TwoFetchAdds)->Threads(1)->Threads(2);
 BENCHMARK(BM_Ref_SteadyClockNowTwice)->Threads(1)->Threads(2);
 BENCHMARK(BM_Ref_ObserveExplicitLearnedValues)->Threads(1)->Threads(2);
@@ -243,7 +265,7 @@ std::vector<CoRunRow> CoRunRecording(double seconds) {
                  const std::function<void(int, uint64_t)>& batch) {
     CoRunResult r = CoRun(batch, seconds);
     if (performed) performed->fetch_add(r.ops);
-    rows.push_back({name, r});
+    rows.push_back({name, r, {}});
   };
   run("floor: fetch_add, one shared word", &env.performed.floor, [&](int, uint64_t n) {
     std::atomic<uint64_t>& slot = env.floor.slot(BenchEnv::kFloorSlot);
@@ -280,12 +302,44 @@ std::vector<CoRunRow> CoRunRecording(double seconds) {
       for (uint64_t i = 0; i < n; ++i) h.Observe(values[at++ & kValueMask]);
     };
   };
-  run("Histogram::Observe, exponential", &env.performed.exponential_observations,
-      observe(env.exponential_histogram, env.exponential_values));
+  // The exponential observe and its two floors, in turn over many rounds: under
+  // contention their costs swing by +-10 % from one run of a second to the next.
+  {
+    auto one_line = [&](int t, uint64_t n) {
+      std::atomic<uint64_t>& count = env.floor.slot(BenchEnv::kPairCountSlot);
+      std::atomic<uint64_t>& sum = env.floor.slot(BenchEnv::kPairSumSlot);
+      size_t at = static_cast<size_t>(t) * kLearnableValueCount;
+      for (uint64_t i = 0; i < n; ++i) {
+        const double v = env.exponential_values[at++ & kValueMask];
+        count.fetch_add(1, std::memory_order_relaxed);
+        AddDoubleFloor(sum, v);
+      }
+    };
+    auto where_observe_writes = [&](int t, uint64_t n) {
+      std::atomic<uint64_t>* slots = &env.floor.slot(BenchEnv::kHistogramFloorSlot);
+      size_t at = static_cast<size_t>(t) * kLearnableValueCount;
+      for (uint64_t i = 0; i < n; ++i) {
+        const size_t k = at++ & kValueMask;
+        AddDoubleFloor(slots[0], env.exponential_values[k]);
+        slots[1 + env.exponential_buckets[k]].fetch_add(1, std::memory_order_relaxed);
+      }
+    };
+    const char* names[] = {kCoFloorOneLine, kCoFloorWhereObserveWrites, kCoPeerExponential,
+                           kCoObserveExponential};
+    auto per_round =
+        CoRunInTurn({one_line, where_observe_writes,
+                     prom_observe(*env.prom->exponential_histogram, env.exponential_values),
+                     observe(env.exponential_histogram, env.exponential_values)},
+                    3 * seconds, kCoRounds);
+    for (size_t op = 0; op < per_round.size(); ++op) {
+      CoRunRow row{names[op], {}, per_round[op]};
+      for (const CoRunResult& r : per_round[op]) Pool(row.result, r);
+      rows.push_back(row);
+    }
+    env.performed.exponential_observations.fetch_add(rows.back().result.ops);
+  }
   run("Histogram::Observe, exponential, striped", &env.performed.striped_observations,
       observe(env.striped_histogram, env.exponential_values));
-  run("prometheus-cpp Histogram::Observe, exp. bounds", nullptr,
-      prom_observe(*env.prom->exponential_histogram, env.exponential_values));
   run("Histogram::Observe, explicit", &env.performed.explicit_observations,
       observe(env.explicit_histogram, env.explicit_values));
   run("prometheus-cpp Histogram::Observe, explicit", nullptr,
