@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "bench_env.h"
 
+#include <bit>
 #include <cmath>
 #include <random>
 #include <stdexcept>
@@ -74,10 +75,17 @@ BenchEnv::BenchEnv(const std::string& prefix)
       Spec("bench_striped_seconds", "exponential buckets, striped per CPU", "seconds"),
       kExponential, Striping::kPerCpu);
   for (double v : exponential_values) {
-    const size_t bucket = exponential_histogram.BucketIndex(v);
-    if (bucket >= kHistogramFloorBuckets)
-      throw std::runtime_error("the observation floor has fewer buckets than the histogram");
-    exponential_buckets.push_back(static_cast<uint32_t>(bucket));
+    // The bucket of the double stored, which changing its low bits may change.
+    auto with_bucket = [](double x, size_t b) {
+      return std::bit_cast<double>((std::bit_cast<uint64_t>(x) & ~uint64_t{1023}) | b);
+    };
+    size_t bucket = exponential_histogram.BucketIndex(v);
+    double w = with_bucket(v, bucket);
+    for (int tries = 0; exponential_histogram.BucketIndex(w) != bucket && tries < 4; ++tries)
+      w = with_bucket(v, bucket = exponential_histogram.BucketIndex(w));
+    if (bucket >= kHistogramFloorBuckets || exponential_histogram.BucketIndex(w) != bucket)
+      throw std::runtime_error("a value's bucket does not fit the observation floor");
+    exponential_floor_values.push_back(w);
   }
   std::vector<double> exponential_bounds;
   for (const MetricSnapshot& m : segment.Read().metrics)

@@ -56,7 +56,7 @@ struct BenchEnv {
   // The observation's floor: [sum][bucket 0 ... kHistogramFloorBuckets - 1] from a
   // cache line's start, laid out as a histogram's slots in the segment.
   static constexpr size_t kHistogramFloorSlot = kPerCpuSlot + 8 * kPerCpuSlots;
-  static constexpr size_t kHistogramFloorBuckets = 1024;
+  static constexpr size_t kHistogramFloorBuckets = 1024;  // 10 bits
   static constexpr size_t kFloorBytes = (kHistogramFloorSlot + 1 + kHistogramFloorBuckets) * 8;
 
   // `prefix` names both objects: <prefix> for the segment, <prefix>-floor for the
@@ -74,16 +74,19 @@ struct BenchEnv {
   Segment segment;
   Counter counter;
   Gauge gauge;
-  Histogram explicit_histogram;               // 16 Prometheus-style bounds, 0.001 .. 100
-  Histogram exponential_histogram;            // 1e-6 .. 1e3, precision 3 (12.5%)
-  Histogram timer_histogram;                  // the same buckets, fed by ScopedTimer
-  Counter striped_counter;                    // Striping::kPerCpu
-  FloatCounter float_counter;                 // a counter of doubles (CAS loop)
-  Histogram striped_histogram;                // exponential buckets, Striping::kPerCpu
-  std::vector<double> explicit_values;        // log-uniform over 5e-4 .. 200
-  std::vector<double> exponential_values;     // log-uniform over 1e-6 .. 1e3
-  std::vector<uint32_t> exponential_buckets;  // the bucket of each exponential value
-  std::unique_ptr<PromPeer> prom;             // the same metrics in prometheus-cpp
+  Histogram explicit_histogram;            // 16 Prometheus-style bounds, 0.001 .. 100
+  Histogram exponential_histogram;         // 1e-6 .. 1e3, precision 3 (12.5%)
+  Histogram timer_histogram;               // the same buckets, fed by ScopedTimer
+  Counter striped_counter;                 // Striping::kPerCpu
+  FloatCounter float_counter;              // a counter of doubles (CAS loop)
+  Histogram striped_histogram;             // exponential buckets, Striping::kPerCpu
+  std::vector<double> explicit_values;     // log-uniform over 5e-4 .. 200
+  std::vector<double> exponential_values;  // log-uniform over 1e-6 .. 1e3
+  // The exponential values, each with the index of its bucket in its 10 low mantissa
+  // bits (a relative change below 1e-12): the observation floor reads the bucket where
+  // Observe computes it, from one array of the same size.
+  std::vector<double> exponential_floor_values;
+  std::unique_ptr<PromPeer> prom;  // the same metrics in prometheus-cpp
   Performed performed;
 };
 

@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -155,6 +156,24 @@ std::vector<std::vector<CoRunResult>> CoRunInTurn(
   for (int r = 0; r < rounds; ++r)
     for (size_t op = 0; op < batches.size(); ++op)
       per_round[op].push_back(CoRun(batches[op], seconds / rounds));
+  return per_round;
+}
+
+std::vector<std::vector<double>> AloneInTurn(
+    const std::vector<std::function<void(int, uint64_t)>>& batches, uint64_t n, int rounds) {
+  auto cpu_ns = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
+  };
+  std::vector<std::vector<double>> per_round(batches.size());
+  for (int r = 0; r < rounds; ++r) {
+    for (size_t op = 0; op < batches.size(); ++op) {
+      const double t0 = cpu_ns();
+      batches[op](0, n);
+      per_round[op].push_back((cpu_ns() - t0) / static_cast<double>(n));
+    }
+  }
   return per_round;
 }
 

@@ -34,26 +34,41 @@ CoRunResult CoRun(const std::function<void(int, uint64_t)>& batch, double second
 
 struct CoRunRow {
   std::string name;
-  CoRunResult result;               // pooled over `rounds` when there are any
-  std::vector<CoRunResult> rounds;  // CoRunInTurn's rounds; empty for one CoRun
+  CoRunResult result;  // pooled over the rounds of CoRunInTurn
+};
+
+// One operation measured in turn with others (CoRunInTurn, AloneInTurn): its ns per
+// operation in each round (NAN: a round without co-running batches).
+struct InTurnRow {
+  std::string name;
+  std::vector<double> ns;
 };
 
 // Operations whose ratio matters, co-running in turn: `rounds` rounds, each running
 // every operation for seconds / rounds, so that a drift of the machine (another
 // process, the two threads' phase in their contention) falls on all of them alike.
-// Returns, for each operation, every round's result (per_round[op][round]).
+// Returns, for each operation, every round's result (per_round[op][round]). The
+// ratio of two is then measured on the same stretches of time.
 std::vector<std::vector<CoRunResult>> CoRunInTurn(
     const std::vector<std::function<void(int, uint64_t)>>& batches, double seconds, int rounds);
 
-// Names of CoRunRecording's rows that the targets use, and its rounds for them.
-inline constexpr const char* kCoFloorOneLine = "floor: fetch_add + CAS double, one line";
-inline constexpr const char* kCoFloorWhereObserveWrites = "floor: sum CAS + its bucket's add";
-inline constexpr const char* kCoObserveExponential = "Histogram::Observe, exponential";
-inline constexpr const char* kCoPeerExponential = "prometheus-cpp Histogram::Observe, exp. bounds";
-inline constexpr int kCoRounds = 30;
+// The same for one thread: each round runs every operation `n` times on this thread,
+// timed by the thread's CPU clock. Returns ns per operation, per_round[op][round].
+std::vector<std::vector<double>> AloneInTurn(
+    const std::vector<std::function<void(int, uint64_t)>>& batches, uint64_t n, int rounds);
 
-// The recording operations co-running, each for about `seconds` (recording_bench.cc).
-std::vector<CoRunRow> CoRunRecording(double seconds);
+// Names of the operations measured in turn (InTurnRow::name is one of these, then
+// ", 1 thread" or ", 2 threads co-running"), and the rounds.
+inline constexpr const char* kFloorOneLine = "floor: fetch_add + CAS double, one line";
+inline constexpr const char* kFloorWhereObserveWrites = "floor: sum CAS + its bucket's add";
+inline constexpr const char* kObserveExponential = "Histogram::Observe, exponential";
+inline constexpr const char* kPeerExponential = "prometheus-cpp Histogram::Observe, exp. bounds";
+inline constexpr int kInTurnRounds = 30;
+
+// The recording operations co-running, each for about `seconds`, and the exponential
+// observe, its floors and its peer in turn with 1 and 2 threads into *in_turn
+// (recording_bench.cc).
+std::vector<CoRunRow> CoRunRecording(double seconds, std::vector<InTurnRow>* in_turn);
 
 // Prints the rows with each one's ratio to `floor` (a row name).
 void PrintCoRunning(std::ostream& out, const std::vector<CoRunRow>& rows, const std::string& floor);

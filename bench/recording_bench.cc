@@ -12,6 +12,7 @@
 #include <atomic>
 #include <bit>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -34,6 +35,13 @@ void AddDoubleFloor(std::atomic<uint64_t>& slot, double v) {
   while (!slot.compare_exchange_weak(old, std::bit_cast<uint64_t>(std::bit_cast<double>(old) + v),
                                      std::memory_order_relaxed)) {
   }
+}
+
+// The observation floor's step: v (one of exponential_floor_values) added to the
+// sum, then a count added to the bucket its low bits name.
+void AddToSumAndItsBucket(std::atomic<uint64_t>* slots, double v) {
+  AddDoubleFloor(slots[0], v);
+  slots[1 + (std::bit_cast<uint64_t>(v) & 1023)].fetch_add(1, std::memory_order_relaxed);
 }
 
 void Count(std::atomic<uint64_t>& performed, const benchmark::State& state) {
@@ -75,14 +83,9 @@ void BM_Ref_FetchAddAndCasDouble(benchmark::State& state) {
 // the histogram's. Only the bucket's index is not computed.
 void BM_Ref_SumCasAndItsBucketAdd(benchmark::State& state) {
   std::atomic<uint64_t>* slots = &Env().floor.slot(BenchEnv::kHistogramFloorSlot);
-  const double* values = Env().exponential_values.data();
-  const uint32_t* buckets = Env().exponential_buckets.data();
+  const double* values = Env().exponential_floor_values.data();
   size_t i = FirstValue(state);
-  for (auto _ : state) {
-    const size_t at = i++ & kValueMask;
-    AddDoubleFloor(slots[0], values[at]);
-    slots[1 + buckets[at]].fetch_add(1, std::memory_order_relaxed);
-  }
+  for (auto _ : state) AddToSumAndItsBucket(slots, values[i++ & kValueMask]);
 }
 
 // Two fetch_adds in one cache line: what an observation would cost if the sum
@@ -258,14 +261,14 @@ BENCHMARK(BM_Peer_PromTimer)->Threads(1)->Threads(2);
 
 }  // namespace
 
-std::vector<CoRunRow> CoRunRecording(double seconds) {
+std::vector<CoRunRow> CoRunRecording(double seconds, std::vector<InTurnRow>* in_turn) {
   BenchEnv& env = Env();
   std::vector<CoRunRow> rows;
   auto run = [&](const char* name, std::atomic<uint64_t>* performed,
                  const std::function<void(int, uint64_t)>& batch) {
     CoRunResult r = CoRun(batch, seconds);
     if (performed) performed->fetch_add(r.ops);
-    rows.push_back({name, r, {}});
+    rows.push_back({name, r});
   };
   run("floor: fetch_add, one shared word", &env.performed.floor, [&](int, uint64_t n) {
     std::atomic<uint64_t>& slot = env.floor.slot(BenchEnv::kFloorSlot);
@@ -302,8 +305,10 @@ std::vector<CoRunRow> CoRunRecording(double seconds) {
       for (uint64_t i = 0; i < n; ++i) h.Observe(values[at++ & kValueMask]);
     };
   };
-  // The exponential observe and its two floors, in turn over many rounds: under
-  // contention their costs swing by +-10 % from one run of a second to the next.
+  // The exponential observe, its two floors and its peer, in turn over many rounds:
+  // their costs drift by more than the 10 % a target tells apart, with 2 threads
+  // from one second to the next (the phase of their contention), with 1 as the
+  // machine's load changes.
   {
     auto one_line = [&](int t, uint64_t n) {
       std::atomic<uint64_t>& count = env.floor.slot(BenchEnv::kPairCountSlot);
@@ -318,25 +323,33 @@ std::vector<CoRunRow> CoRunRecording(double seconds) {
     auto where_observe_writes = [&](int t, uint64_t n) {
       std::atomic<uint64_t>* slots = &env.floor.slot(BenchEnv::kHistogramFloorSlot);
       size_t at = static_cast<size_t>(t) * kLearnableValueCount;
-      for (uint64_t i = 0; i < n; ++i) {
-        const size_t k = at++ & kValueMask;
-        AddDoubleFloor(slots[0], env.exponential_values[k]);
-        slots[1 + env.exponential_buckets[k]].fetch_add(1, std::memory_order_relaxed);
-      }
+      for (uint64_t i = 0; i < n; ++i)
+        AddToSumAndItsBucket(slots, env.exponential_floor_values[at++ & kValueMask]);
     };
-    const char* names[] = {kCoFloorOneLine, kCoFloorWhereObserveWrites, kCoPeerExponential,
-                           kCoObserveExponential};
-    auto per_round =
-        CoRunInTurn({one_line, where_observe_writes,
-                     prom_observe(*env.prom->exponential_histogram, env.exponential_values),
-                     observe(env.exponential_histogram, env.exponential_values)},
-                    3 * seconds, kCoRounds);
-    for (size_t op = 0; op < per_round.size(); ++op) {
-      CoRunRow row{names[op], {}, per_round[op]};
-      for (const CoRunResult& r : per_round[op]) Pool(row.result, r);
+    const std::vector<std::function<void(int, uint64_t)>> ops = {
+        one_line, where_observe_writes,
+        prom_observe(*env.prom->exponential_histogram, env.exponential_values),
+        observe(env.exponential_histogram, env.exponential_values)};
+    const char* names[] = {kFloorOneLine, kFloorWhereObserveWrites, kPeerExponential,
+                           kObserveExponential};
+    auto co = CoRunInTurn(ops, 3 * seconds, kInTurnRounds);
+    for (size_t op = 0; op < co.size(); ++op) {
+      CoRunRow row{names[op], {}};
+      InTurnRow turns{std::string(names[op]) + ", 2 threads co-running", {}};
+      for (const CoRunResult& r : co[op]) {
+        Pool(row.result, r);
+        turns.ns.push_back(r.co_batches > 0 ? r.ns_per_op : NAN);
+      }
       rows.push_back(row);
+      in_turn->push_back(turns);
     }
     env.performed.exponential_observations.fetch_add(rows.back().result.ops);
+    // 1 thread: rounds of about the same CPU time as the 2-thread ones.
+    const auto n = static_cast<uint64_t>(3 * seconds / kInTurnRounds / 20e-9) + 1;
+    auto alone = AloneInTurn(ops, n, kInTurnRounds);
+    for (size_t op = 0; op < alone.size(); ++op)
+      in_turn->push_back({std::string(names[op]) + ", 1 thread", alone[op]});
+    env.performed.exponential_observations.fetch_add(n * kInTurnRounds);
   }
   run("Histogram::Observe, exponential, striped", &env.performed.striped_observations,
       observe(env.striped_histogram, env.exponential_values));
