@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "bench_env.h"
 
+#include <bit>
 #include <cmath>
 #include <random>
+#include <stdexcept>
 #include <string_view>
 #include <utility>
 
@@ -72,6 +74,19 @@ BenchEnv::BenchEnv(const std::string& prefix)
   striped_histogram = segment.RegisterHistogram(
       Spec("bench_striped_seconds", "exponential buckets, striped per CPU", "seconds"),
       kExponential, Striping::kPerCpu);
+  for (double v : exponential_values) {
+    // The bucket of the double stored, which changing its low bits may change.
+    auto with_bucket = [](double x, size_t b) {
+      return std::bit_cast<double>((std::bit_cast<uint64_t>(x) & ~uint64_t{1023}) | b);
+    };
+    size_t bucket = exponential_histogram.BucketIndex(v);
+    double w = with_bucket(v, bucket);
+    for (int tries = 0; exponential_histogram.BucketIndex(w) != bucket && tries < 4; ++tries)
+      w = with_bucket(v, bucket = exponential_histogram.BucketIndex(w));
+    if (bucket >= kHistogramFloorBuckets || exponential_histogram.BucketIndex(w) != bucket)
+      throw std::runtime_error("a value's bucket does not fit the observation floor");
+    exponential_floor_values.push_back(w);
+  }
   std::vector<double> exponential_bounds;
   for (const MetricSnapshot& m : segment.Read().metrics)
     if (m.name == "bench_exponential_seconds") exponential_bounds = m.histogram.bounds;

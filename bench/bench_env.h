@@ -53,7 +53,11 @@ struct BenchEnv {
   // each on its own cache line.
   static constexpr size_t kPerCpuSlot = 64;
   static constexpr size_t kPerCpuSlots = 256;
-  static constexpr size_t kFloorBytes = (kPerCpuSlot + 8 * kPerCpuSlots) * 8;
+  // The observation's floor: [sum][bucket 0 ... kHistogramFloorBuckets - 1] from a
+  // cache line's start, laid out as a histogram's slots in the segment.
+  static constexpr size_t kHistogramFloorSlot = kPerCpuSlot + 8 * kPerCpuSlots;
+  static constexpr size_t kHistogramFloorBuckets = 1024;  // 10 bits
+  static constexpr size_t kFloorBytes = (kHistogramFloorSlot + 1 + kHistogramFloorBuckets) * 8;
 
   // `prefix` names both objects: <prefix> for the segment, <prefix>-floor for the
   // raw mapping. A stale pair with those names (a killed run) is replaced.
@@ -78,7 +82,11 @@ struct BenchEnv {
   Histogram striped_histogram;             // exponential buckets, Striping::kPerCpu
   std::vector<double> explicit_values;     // log-uniform over 5e-4 .. 200
   std::vector<double> exponential_values;  // log-uniform over 1e-6 .. 1e3
-  std::unique_ptr<PromPeer> prom;          // the same metrics in prometheus-cpp
+  // The exponential values, each with the index of its bucket in its 10 low mantissa
+  // bits (a relative change below 1e-12): the observation floor reads the bucket where
+  // Observe computes it, from one array of the same size.
+  std::vector<double> exponential_floor_values;
+  std::unique_ptr<PromPeer> prom;  // the same metrics in prometheus-cpp
   Performed performed;
 };
 

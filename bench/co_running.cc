@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -127,11 +128,53 @@ CoRunResult CoRun(const std::function<void(int, uint64_t)>& batch, double second
       ++result.co_batches;
       ticks += i.end - i.start;
       ops += n;
+      result.co_ops += n;
     }
   }
   result.overlap = result.batches ? static_cast<double>(result.co_batches) / result.batches : 0;
   result.ns_per_op = ops ? static_cast<double>(ticks) * tick * 1e9 / static_cast<double>(ops) : 0;
   return result;
+}
+
+void Pool(CoRunResult& into, const CoRunResult& more) {
+  const uint64_t co_ops = into.co_ops + more.co_ops;
+  const uint64_t batches = into.batches + more.batches;
+  if (co_ops > 0)
+    into.ns_per_op = (into.ns_per_op * static_cast<double>(into.co_ops) +
+                      more.ns_per_op * static_cast<double>(more.co_ops)) /
+                     static_cast<double>(co_ops);
+  into.co_ops = co_ops;
+  into.co_batches += more.co_batches;
+  into.batches = batches;
+  into.ops += more.ops;
+  into.overlap = batches ? static_cast<double>(into.co_batches) / static_cast<double>(batches) : 0;
+}
+
+std::vector<std::vector<CoRunResult>> CoRunInTurn(
+    const std::vector<std::function<void(int, uint64_t)>>& batches, double seconds, int rounds) {
+  std::vector<std::vector<CoRunResult>> per_round(batches.size());
+  for (int r = 0; r < rounds; ++r)
+    for (size_t op = 0; op < batches.size(); ++op)
+      per_round[op].push_back(CoRun(batches[op], seconds / rounds));
+  return per_round;
+}
+
+std::vector<std::vector<double>> AloneInTurn(
+    const std::vector<std::function<void(int, uint64_t)>>& batches, uint64_t n, int rounds) {
+  auto cpu_ns = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
+  };
+  std::vector<std::vector<double>> per_round(batches.size());
+  for (int r = 0; r < rounds; ++r) {
+    for (size_t op = 0; op < batches.size(); ++op) {
+      const double t0 = cpu_ns();
+      batches[op](0, n);
+      per_round[op].push_back((cpu_ns() - t0) / static_cast<double>(n));
+    }
+  }
+  return per_round;
 }
 
 void PrintCoRunning(std::ostream& out, const std::vector<CoRunRow>& rows,

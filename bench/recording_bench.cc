@@ -12,6 +12,7 @@
 #include <atomic>
 #include <bit>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -25,6 +26,22 @@ namespace {
 // Each thread starts at its own place in a value array.
 size_t FirstValue(const benchmark::State& state) {
   return static_cast<size_t>(state.thread_index()) * (kLearnableValueCount / 2);
+}
+
+// A double added by a CAS loop, as the sum of an observation must be (x86 has no
+// atomic add for doubles), written here rather than taken from libshm.
+void AddDoubleFloor(std::atomic<uint64_t>& slot, double v) {
+  uint64_t old = slot.load(std::memory_order_relaxed);
+  while (!slot.compare_exchange_weak(old, std::bit_cast<uint64_t>(std::bit_cast<double>(old) + v),
+                                     std::memory_order_relaxed)) {
+  }
+}
+
+// The observation floor's step: v (one of exponential_floor_values) added to the
+// sum, then a count added to the bucket its low bits name.
+void AddToSumAndItsBucket(std::atomic<uint64_t>* slots, double v) {
+  AddDoubleFloor(slots[0], v);
+  slots[1 + (std::bit_cast<uint64_t>(v) & 1023)].fetch_add(1, std::memory_order_relaxed);
 }
 
 void Count(std::atomic<uint64_t>& performed, const benchmark::State& state) {
@@ -57,11 +74,18 @@ void BM_Ref_FetchAddAndCasDouble(benchmark::State& state) {
   for (auto _ : state) {
     double v = values[i++ & kValueMask];
     count.fetch_add(1, std::memory_order_relaxed);
-    uint64_t old = sum.load(std::memory_order_relaxed);
-    while (!sum.compare_exchange_weak(old, std::bit_cast<uint64_t>(std::bit_cast<double>(old) + v),
-                                      std::memory_order_relaxed)) {
-    }
+    AddDoubleFloor(sum, v);
   }
+}
+
+// What an exponential observation must write, where it writes it: the sum's CAS,
+// then the add of the value's bucket (its index precomputed), in slots laid out as
+// the histogram's. Only the bucket's index is not computed.
+void BM_Ref_SumCasAndItsBucketAdd(benchmark::State& state) {
+  std::atomic<uint64_t>* slots = &Env().floor.slot(BenchEnv::kHistogramFloorSlot);
+  const double* values = Env().exponential_floor_values.data();
+  size_t i = FirstValue(state);
+  for (auto _ : state) AddToSumAndItsBucket(slots, values[i++ & kValueMask]);
 }
 
 // Two fetch_adds in one cache line: what an observation would cost if the sum
@@ -222,6 +246,7 @@ BENCHMARK(BM_HistogramObserveExponential)->Threads(1)->Threads(2);
 BENCHMARK(BM_HistogramObserveStriped)->Threads(1)->Threads(2);
 BENCHMARK(BM_ScopedTimer)->Threads(1)->Threads(2);
 BENCHMARK(BM_Ref_FetchAddAndCasDouble)->Threads(1)->Threads(2);
+BENCHMARK(BM_Ref_SumCasAndItsBucketAdd)->Threads(1)->Threads(2);
 BENCHMARK(BM_Ref_TwoFetchAdds)->Threads(1)->Threads(2);
 BENCHMARK(BM_Ref_SteadyClockNowTwice)->Threads(1)->Threads(2);
 BENCHMARK(BM_Ref_ObserveExplicitLearnedValues)->Threads(1)->Threads(2);
@@ -236,7 +261,7 @@ BENCHMARK(BM_Peer_PromTimer)->Threads(1)->Threads(2);
 
 }  // namespace
 
-std::vector<CoRunRow> CoRunRecording(double seconds) {
+std::vector<CoRunRow> CoRunRecording(double seconds, std::vector<InTurnRow>* in_turn) {
   BenchEnv& env = Env();
   std::vector<CoRunRow> rows;
   auto run = [&](const char* name, std::atomic<uint64_t>* performed,
@@ -280,12 +305,54 @@ std::vector<CoRunRow> CoRunRecording(double seconds) {
       for (uint64_t i = 0; i < n; ++i) h.Observe(values[at++ & kValueMask]);
     };
   };
-  run("Histogram::Observe, exponential", &env.performed.exponential_observations,
-      observe(env.exponential_histogram, env.exponential_values));
+  // The exponential observe, its two floors and its peer, in turn over many rounds:
+  // their costs drift by more than the 10 % a target tells apart, with 2 threads
+  // from one second to the next (the phase of their contention), with 1 as the
+  // machine's load changes.
+  {
+    auto one_line = [&](int t, uint64_t n) {
+      std::atomic<uint64_t>& count = env.floor.slot(BenchEnv::kPairCountSlot);
+      std::atomic<uint64_t>& sum = env.floor.slot(BenchEnv::kPairSumSlot);
+      size_t at = static_cast<size_t>(t) * kLearnableValueCount;
+      for (uint64_t i = 0; i < n; ++i) {
+        const double v = env.exponential_values[at++ & kValueMask];
+        count.fetch_add(1, std::memory_order_relaxed);
+        AddDoubleFloor(sum, v);
+      }
+    };
+    auto where_observe_writes = [&](int t, uint64_t n) {
+      std::atomic<uint64_t>* slots = &env.floor.slot(BenchEnv::kHistogramFloorSlot);
+      size_t at = static_cast<size_t>(t) * kLearnableValueCount;
+      for (uint64_t i = 0; i < n; ++i)
+        AddToSumAndItsBucket(slots, env.exponential_floor_values[at++ & kValueMask]);
+    };
+    const std::vector<std::function<void(int, uint64_t)>> ops = {
+        one_line, where_observe_writes,
+        prom_observe(*env.prom->exponential_histogram, env.exponential_values),
+        observe(env.exponential_histogram, env.exponential_values)};
+    const char* names[] = {kFloorOneLine, kFloorWhereObserveWrites, kPeerExponential,
+                           kObserveExponential};
+    auto co = CoRunInTurn(ops, 3 * seconds, kInTurnRounds);
+    for (size_t op = 0; op < co.size(); ++op) {
+      CoRunRow row{names[op], {}};
+      InTurnRow turns{std::string(names[op]) + ", 2 threads co-running", {}};
+      for (const CoRunResult& r : co[op]) {
+        Pool(row.result, r);
+        turns.ns.push_back(r.co_batches > 0 ? r.ns_per_op : NAN);
+      }
+      rows.push_back(row);
+      in_turn->push_back(turns);
+    }
+    env.performed.exponential_observations.fetch_add(rows.back().result.ops);
+    // 1 thread: rounds of about the same CPU time as the 2-thread ones.
+    const auto n = static_cast<uint64_t>(3 * seconds / kInTurnRounds / 20e-9) + 1;
+    auto alone = AloneInTurn(ops, n, kInTurnRounds);
+    for (size_t op = 0; op < alone.size(); ++op)
+      in_turn->push_back({std::string(names[op]) + ", 1 thread", alone[op]});
+    env.performed.exponential_observations.fetch_add(n * kInTurnRounds);
+  }
   run("Histogram::Observe, exponential, striped", &env.performed.striped_observations,
       observe(env.striped_histogram, env.exponential_values));
-  run("prometheus-cpp Histogram::Observe, exp. bounds", nullptr,
-      prom_observe(*env.prom->exponential_histogram, env.exponential_values));
   run("Histogram::Observe, explicit", &env.performed.explicit_observations,
       observe(env.explicit_histogram, env.explicit_values));
   run("prometheus-cpp Histogram::Observe, explicit", nullptr,

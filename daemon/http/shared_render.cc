@@ -12,7 +12,9 @@ std::shared_ptr<const std::string> SharedRender::Get(Clock::time_point received,
       if (auto latest = latest_.lock()) return latest;
     }
     if (rendering_) {  // wait for it: it may have started after `received`
+      ++waiting_;
       cv_.wait(lock);
+      --waiting_;
       continue;
     }
     rendering_ = true;
@@ -34,6 +36,11 @@ std::shared_ptr<const std::string> SharedRender::Get(Clock::time_point received,
     mine = std::move(body);  // alive until returned: the waiters find it
     cv_.notify_all();
   }
+}
+
+int SharedRender::waiting() {
+  std::lock_guard lock(mu_);
+  return waiting_;
 }
 
 }  // namespace shmstats::daemon

@@ -28,10 +28,14 @@ class SharedRender {
   std::shared_ptr<const std::string> Get(Clock::time_point received,
                                          const std::function<std::string()>& render);
 
+  // How many calls of Get are waiting for another thread's render now.
+  int waiting();
+
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   bool rendering_ = false;
+  int waiting_ = 0;
   std::weak_ptr<const std::string> latest_;
   Clock::time_point latest_start_;
 };

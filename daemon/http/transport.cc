@@ -360,6 +360,7 @@ size_t HttpTransport::idle() const {
   std::lock_guard lock(impl_->idle_mu);
   return impl_->idle.size();
 }
+size_t HttpTransport::connections() const { return impl_->connections.load(); }
 
 HttpTransport::HttpTransport(std::vector<HttpRoute> routes, HttpLimits limits)
     : impl_(std::make_unique<Impl>(std::move(routes), limits, stopping_)) {}

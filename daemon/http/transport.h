@@ -104,6 +104,9 @@ class HttpTransport {
   uint64_t refused() const;
   // Kept-alive connections awaiting their next request now.
   size_t idle() const;
+  // Connections counted against max_connections now: a closed connection is counted
+  // until its session is destroyed, shortly after its client saw the close.
+  size_t connections() const;
   // True once Stop() was called: long handlers poll it and give up.
   bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
 

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include "ownership.h"
 #include "process_series.h"
@@ -88,6 +89,9 @@ struct Geometry {
   uint32_t producer_capacity;
   uint64_t total_size;
 };
+
+// How much of each cursor's region Create reserves ahead of any registration.
+constexpr uint64_t kReservedAtCreation = 256 * 1024;
 
 uint64_t PageUp(uint64_t n) { return (n + layout::kPage - 1) / layout::kPage * layout::kPage; }
 
@@ -385,6 +389,16 @@ Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
     // spares the creator a page fault per new page, and leaves its pages up to date,
     // which lets another process's fault on one map its neighbours as well.
     PopulateForWrite(s->base() + layout::kHeaderSize, uint64_t{g.index_entries} * 8);
+    // The first pages of the descriptors, strings and slots as well: the producers
+    // that open the segment after its creator (a daemon's) then take their first
+    // ~2,000 series without tmpfs allocating and zeroing a page for them. Not
+    // needed for correctness (the cursors reserve as they grow): a failure is left
+    // to the registration that needs the pages.
+    for (auto [at, len] : {std::pair{g.directory_offset, g.strings_offset - g.directory_offset},
+                           std::pair{g.strings_offset, g.string_bytes},
+                           std::pair{g.data_offset, uint64_t{options.max_slots} * 8}})
+      (void)posix_fallocate(fd, static_cast<off_t>(at),
+                            static_cast<off_t>(std::min(PageUp(len), kReservedAtCreation)));
     layout::Header& h = s->header();
     h.format_version = layout::kFormatVersion;
     h.header_size = layout::kHeaderSize;

@@ -150,7 +150,7 @@ TEST(SharedRenderTest, ScrapesWaitingTogetherShareOneRender) {
   std::vector<std::shared_ptr<const std::string>> got(4);
   std::vector<std::thread> waiters;
   for (auto& g : got) waiters.emplace_back([&] { g = shared.Get(received, render); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  while (shared.waiting() < 4) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   release = true;
   renderer.join();
   for (auto& t : waiters) t.join();

@@ -219,6 +219,8 @@ TEST(HttpTransportTest, ARefusedClientStillSendingItsRequestReadsTheAnswer) {
   // Over the request size limit: 413, and the connection closes, but only after the
   // client's bytes were read, so that the answer is not lost to a reset.
   ExpectRefusalRead(server.port(), 413, "request larger than 65536 bytes");
+  // Their clients saw the close; the server counts each until its session is gone.
+  ASSERT_TRUE(WaitFor([&] { return server.transport().connections() == 0; }, 10));
 
   // Over max_connections with none idle (the one allowed is accepted, its request
   // not yet sent): 503 at once, read whole by a client that was sending.

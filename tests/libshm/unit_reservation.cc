@@ -29,8 +29,9 @@ TEST(ReservationTest, AFewSeriesReserveOnlyTheirPagesAndAWarmMappingAtMostAChunk
   Segment creator = Segment::Create(name.name());
   const uint64_t empty = creator.Info().resident_bytes;
 
-  // Another mapping, as a producer process: ten series take a page of descriptors,
-  // strings and slots each, and their family's table entry.
+  // Another mapping, as a producer process: ten series take at most a page of
+  // descriptors, strings and slots each (none while they fit in what the creator
+  // reserved), and their family's table entry.
   Segment producer = Segment::Open(name.name(), Access::kReadWrite);
   for (uint32_t k = 0; k < 10; ++k) producer.RegisterCounter(Series(k)).Inc(k);
   EXPECT_LE(producer.Info().resident_bytes - empty, 4 * kPage);
