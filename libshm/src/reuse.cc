@@ -62,8 +62,8 @@ int64_t NowNs() {
 constexpr int64_t kMissPeriodNs = 20'000'000;
 
 // A producer record that may hold handles: its process started at `start` (0:
-// unknown, a record being claimed) and dropped every handle to series deleted
-// before `dropped`.
+// unknown: a record being claimed, or a start that is no tick) and dropped every handle to series
+// deleted before `dropped`.
 struct Holder {
   uint64_t start;
   uint64_t dropped;
@@ -82,6 +82,7 @@ bool Holders(const detail::SegmentImpl& s, uint64_t max_tick, std::vector<Holder
     return false;
   const auto used = static_cast<uint32_t>(
       std::min<uint64_t>(h.producers_used.load(std::memory_order_seq_cst), s.producer_capacity));
+  const uint64_t now = NowTick();
   for (uint32_t i = 0; i < used; ++i) {
     const layout::ProducerRecord& r = s.producer(i);
     // Seq_cst, as the attach that published it: a registrant's record is visible to
@@ -93,7 +94,11 @@ bool Holders(const detail::SegmentImpl& s, uint64_t max_tick, std::vector<Holder
       continue;
     }
     if (phase != layout::kProducerAttached) continue;
-    const Holder holder{r.start, r.dropped_before.load(std::memory_order_acquire)};
+    // A start later than now is no clock tick: a boot-clock token (the producer could
+    // not read its /proc entry, process_identity.h) or another clock. Unknown: it
+    // counts as started before every deletion.
+    const uint64_t start = r.start > now + 1 ? 0 : r.start;
+    const Holder holder{start, r.dropped_before.load(std::memory_order_acquire)};
     if (!holder.Blocks(max_tick)) continue;  // started, or dropped, after every deletion
     if (process::Holding(s.fd(), r.pid, r.start)) out->push_back(holder);
   }

@@ -228,6 +228,47 @@ TEST_F(ReuseTest, ARecordlessRegistrantOrAResetUnderWayBlocksReuse) {
   EXPECT_TRUE(segment_->Read().problems.empty());
 }
 
+// A producer that could not read its /proc entry records a boot-clock token as its
+// start (far above any clock tick): its start is unknown, so it holds every deleted
+// series while its owner lock is held (here by the test, as a child that inherited
+// the lock would), and none once the lock is gone.
+TEST_F(ReuseTest, AProducerWhoseStartIsABootClockTokenHoldsEveryDeletedSeries) {
+  Fill();
+  const std::string name = guard_.name();
+  const uint32_t index = DeleteOne(0);
+  const int fd = ::open(("/dev/shm/" + name).c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  const size_t size = static_cast<size_t>(::lseek(fd, 0, SEEK_END));
+  void* map = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  auto& header = *static_cast<layout::Header*>(map);
+  ASSERT_NE(header.producer_table_offset, 0u);
+  layout::ProducerRecord* filler = nullptr;
+  for (uint64_t i = 0; i < header.producers_used.load(); ++i) {
+    auto* r = reinterpret_cast<layout::ProducerRecord*>(
+        static_cast<char*>(map) + header.producer_table_offset + i * layout::kProducerRecordSize);
+    if (layout::ProducerPhaseOf(r->state.load()) == layout::kProducerAttached) filler = r;
+  }
+  ASSERT_NE(filler, nullptr);
+  timespec ts{};
+  ::clock_gettime(CLOCK_BOOTTIME, &ts);
+  const uint64_t token =
+      (static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec)) | 1u;
+  filler->start = token;
+  struct flock lock {};
+  lock.l_type = F_RDLCK;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = process::OwnerLockOffset({filler->pid, token});
+  lock.l_len = 1;
+  ASSERT_EQ(::fcntl(fd, F_OFD_SETLK, &lock), 0);
+  EXPECT_EQ(RegisterOther(0, 1), 0) << "a new key took the room a token-start producer holds";
+  lock.l_type = F_UNLCK;
+  ASSERT_EQ(::fcntl(fd, F_OFD_SETLK, &lock), 0);
+  EXPECT_EQ(RegisterOther(0, 1), static_cast<int>(index) + 1);
+  ::munmap(map, size);
+  ::close(fd);
+}
+
 // What the raw segment must hold after any crash: known gone phases (a refill under
 // a dead actor is finished or taken over by the next registrant or reuser); every
 // index entry free, a tombstone, or linking a descriptor that names the entry's key
