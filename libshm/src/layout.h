@@ -72,14 +72,15 @@ struct Header {
   std::atomic<uint64_t> reusable;      // 160: hint: retired descriptors not yet reused
   std::atomic<uint64_t> reuse_cursor;  // 168: hint: where the next reuse scan starts
   // Series lifecycle (docs/segment-format.md, "Deleted series" and "Family limits").
-  uint64_t family_table_offset;      // 176: the family table after the data area; 0: absent
-  uint32_t family_limit;             // 184: default series per family; 0: no limit
-  uint32_t reserved_life0;           // 188
-  std::atomic<uint64_t> deleted;     // 192: series deleted so far (only grows)
-  std::atomic<uint64_t> revived;     // 200: deleted series registered again (only grows)
-  std::atomic<uint64_t> overflowed;  // 208: registrations sent to an overflow series
-  std::atomic<uint64_t> refilled;    // 216: deleted descriptors given to another key
-  uint8_t reserved_224[48];          // 224: zero
+  uint64_t family_table_offset;       // 176: the family table after the data area; 0: absent
+  uint32_t family_limit;              // 184: default series per family; 0: no limit
+  uint32_t reserved_life0;            // 188
+  std::atomic<uint64_t> deleted;      // 192: series deleted so far (only grows)
+  std::atomic<uint64_t> revived;      // 200: deleted series registered again (only grows)
+  std::atomic<uint64_t> overflowed;   // 208: registrations sent to an overflow series
+  std::atomic<uint64_t> refilled;     // 216: deleted descriptors given to another key
+  std::atomic<uint64_t> reuse_flags;  // 224: kReuse* bits (reuse.h)
+  uint8_t reserved_232[40];           // 232: zero
   // The producer table (region after the data area; 0: a segment made without one).
   uint64_t producer_table_offset;           // 272: where GeometryFor puts it, or 0: absent
   uint32_t producer_capacity;               // 280: records in the table
@@ -201,6 +202,13 @@ struct Descriptor {
   std::atomic<uint64_t> deleted_tick;  // 120
 };
 static_assert(offsetof(Descriptor, deleted_tick) == 120);
+
+// Header::reuse_flags. Deleted rooms go to other keys only in a segment made with
+// kReuseRecords (its producer records have the dropped_before word: a segment made by
+// an older build never takes part) and without kReuseOff (set, never cleared, when a
+// producer attached without its owner lock: its forked children could not be seen).
+inline constexpr uint64_t kReuseRecords = 1;
+inline constexpr uint64_t kReuseOff = 2;
 
 // A shared descriptor's deletion word (Descriptor::gone): bits 0..1 the phase, bits
 // 2..31 the pid of the process that last moved it, bits 32..63 the generation (how

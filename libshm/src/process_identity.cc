@@ -43,30 +43,46 @@ std::optional<bool> LockHeld(int fd, const Identity& owner) {
 
 }  // namespace
 
-uint64_t StartTime(uint32_t pid) {
-  if (pid == 0) return 0;
+namespace {
+
+enum class Proc { kRuns, kExited, kUnknown };
+
+// pid's start time in *start if it runs; kExited if it is a zombie (it records
+// nothing more) or its entry is gone; kUnknown if its entry cannot be read or parsed
+// (no /proc, or another process's entry hidden: ProtectProc=invisible reads as absent).
+Proc ReadStart(uint32_t pid, uint64_t* start) {
   const std::string path = "/proc/" + std::to_string(pid) + "/stat";
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
+  if (fd < 0) return Proc::kUnknown;
   char buf[1024];
   ssize_t n = ::read(fd, buf, sizeof buf - 1);
   ::close(fd);
-  if (n <= 0) return 0;
+  if (n < 0) return errno == ESRCH ? Proc::kExited : Proc::kUnknown;
+  if (n == 0) return Proc::kUnknown;
   buf[n] = '\0';
   // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ')'
   // ends it. Then field 3 is the state and field 22 the start time.
   const char* p = std::strrchr(buf, ')');
-  if (!p || p[1] != ' ') return 0;
+  if (!p || p[1] != ' ') return Proc::kUnknown;
   p += 2;
-  if (*p == 'Z' || *p == 'X') return 0;  // exited: only its parent's wait remains
+  if (*p == 'Z' || *p == 'X') return Proc::kExited;  // only its parent's wait remains
   for (int field = 3; field < 22; ++field) {
     p = std::strchr(p, ' ');
-    if (!p) return 0;
+    if (!p) return Proc::kUnknown;
     ++p;
   }
   char* end = nullptr;
-  unsigned long long start = std::strtoull(p, &end, 10);
-  return end != p ? start : 0;
+  unsigned long long value = std::strtoull(p, &end, 10);
+  if (end == p || value == 0) return Proc::kUnknown;
+  *start = value;
+  return Proc::kRuns;
+}
+
+}  // namespace
+
+uint64_t StartTime(uint32_t pid) {
+  uint64_t start = 0;
+  return pid != 0 && ReadStart(pid, &start) == Proc::kRuns ? start : 0;
 }
 
 uint32_t SelfPid() {
@@ -116,8 +132,19 @@ bool Holding(int fd, uint32_t pid, uint64_t start) {
   const std::optional<bool> held = LockHeld(fd, {pid, start});
   if (!held.has_value()) return true;  // cannot tell: keep it
   if (*held) return true;
-  const bool exists = ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-  return exists && StartTime(pid) == start;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;  // no such pid
+  // Its pid runs: another process unless /proc shows another start time or an exit.
+  // When /proc cannot tell (hidden, absent), it holds.
+  uint64_t now_start = 0;
+  switch (ReadStart(pid, &now_start)) {
+    case Proc::kRuns:
+      return now_start == start;
+    case Proc::kExited:
+      return false;
+    case Proc::kUnknown:
+      break;
+  }
+  return true;
 }
 
 bool Liveness::Alive(uint32_t pid, uint64_t start) {

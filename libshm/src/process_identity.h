@@ -48,19 +48,20 @@ off_t OwnerLockOffset(const Identity& owner);
 // no other process shares). Returns false (errno set) if the kernel refused.
 bool LockOwner(int fd, const Identity& owner);
 
+// True while (pid, start) may still use what it mapped: its lock byte is held by any
+// open file description (its own, or a child's that inherited it across fork(), even
+// after the owner itself exited), or, with no lock held, its pid exists and /proc
+// shows that start time or cannot tell (entry hidden or absent). `fd` is a descriptor
+// of the segment file. For decisions that must not miss a holder (reuse of records
+// and of deleted series).
+bool Holding(int fd, uint32_t pid, uint64_t start);
+
 // Answers "is the owner (pid, start) alive?", caching each owner for the life of the
 // object (one read pass). `fd` is a descriptor of the segment file. An owner is
 // alive if its pid exists (kill(pid, 0)) and it holds its lock on the segment file;
 // an owner without the lock (a library that predates it, or a process that closed
 // every descriptor) counts as alive if /proc shows its pid with its start time.
 // Not thread-safe.
-// True while (pid, start) may still use what it mapped: its lock byte is held by any
-// open file description (its own, or a child's that inherited it across fork(), even
-// after the owner itself exited), or, with no lock held (the kernel refused it), its
-// pid exists with that start time. `fd` is a descriptor of the segment file. For
-// decisions that must not miss a holder (reuse of records and of deleted series).
-bool Holding(int fd, uint32_t pid, uint64_t start);
-
 class Liveness {
  public:
   explicit Liveness(int fd) : fd_(fd) {}

@@ -595,7 +595,10 @@ uint64_t AttachProducer(detail::SegmentImpl& s) {
       s.process_cache_pid = self.pid;
     } catch (const Error&) {
       // Readers then judge this producer by its /proc entry; a process-scoped
-      // registration tries the lock again and reports the failure.
+      // registration tries the lock again and reports the failure. A child it forks
+      // could hold its handles unseen: no deleted room goes to another key any more
+      // (before the record is published, which a reuser sees, reuse.h).
+      s.header().reuse_flags.fetch_or(layout::kReuseOff, std::memory_order_seq_cst);
     }
   }
   s.producer_ref = producers::Attach(s, self);

@@ -146,6 +146,13 @@ uint64_t DeletionTick(const detail::SegmentImpl& s, Descriptor& d, uint64_t gone
   return stamp & kTickMask;
 }
 
+// True in a segment whose records all say what reuse needs (layout.h, reuse_flags).
+// Seq_cst, as the producer that sets kReuseOff before publishing its record.
+bool ReuseOn(const layout::Header& h) {
+  return (h.reuse_flags.load(std::memory_order_seq_cst) &
+          (layout::kReuseRecords | layout::kReuseOff)) == layout::kReuseRecords;
+}
+
 struct Candidate {
   uint32_t index;
   uint64_t gone;
@@ -201,6 +208,7 @@ ResetAnnouncement::~ResetAnnouncement() {
 uint32_t Take(const detail::SegmentImpl& s, uint32_t slots, uint64_t bytes, uint32_t self,
               uint64_t* gone_out) {
   layout::Header& h = s.header();
+  if (!ReuseOn(h)) return kNone;
   const uint64_t deletions = h.deleted.load(std::memory_order_relaxed);
   const uint64_t miss = s.reuse_miss_ns.load(std::memory_order_relaxed);
   if (miss != 0 && NowNs() - static_cast<int64_t>(miss) < kMissPeriodNs &&
@@ -246,8 +254,9 @@ uint32_t Take(const detail::SegmentImpl& s, uint32_t slots, uint64_t bytes, uint
 
   // Who may still hold handles, and writers working from a copy.
   std::vector<Holder> holders;
-  if (!Holders(s, max_tick, &holders) || s.resets_running.load(std::memory_order_seq_cst) != 0 ||
-      LockedByOthers(s.fd(), kResetByte) || LockedByOthers(s.fd(), kRecordlessByte))
+  if (!Holders(s, max_tick, &holders) || !ReuseOn(h) ||
+      s.resets_running.load(std::memory_order_seq_cst) != 0 || LockedByOthers(s.fd(), kResetByte) ||
+      LockedByOthers(s.fd(), kRecordlessByte))
     return missed();
 
   // Descriptors a process series may still fold into (not retired yet).

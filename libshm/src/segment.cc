@@ -408,6 +408,7 @@ Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
     h.producer_record_size = layout::kProducerRecordSize;
     h.total_size = g.total_size;
     h.family_limit = options.family_limit;
+    h.reuse_flags.store(layout::kReuseRecords, std::memory_order_relaxed);
     h.created_unix_ns = NowUnixNs();
     h.instance_id = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^ NowUnixNs();
     // Release: every field above is visible to whoever sees the magic.

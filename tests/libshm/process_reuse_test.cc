@@ -269,6 +269,49 @@ TEST_F(ReuseTest, AProducerWhoseStartIsABootClockTokenHoldsEveryDeletedSeries) {
   ::close(fd);
 }
 
+// A producer whose owner lock was refused (here: its segment's path was moved away
+// when it registered) could fork children that hold its handles unseen: from then on
+// no deleted room goes to another key in that segment, even after it exited.
+TEST_F(ReuseTest, AProducerWithoutItsOwnerLockTurnsReuseOff) {
+  Fill();
+  const std::string name = guard_.name();
+  const std::string path = "/dev/shm/" + name;
+  const pid_t unlocked = children_.Fork([&] {
+    Segment s = Segment::Open(name);
+    flags_[1].store(1);
+    if (!test::WaitUntil([&] { return flags_[2].load() == 1; }, seconds(60))) return 2;
+    s.RegisterCounter(Spec("fill_total", 1)).Inc();
+    return 0;
+  });
+  ASSERT_TRUE(test::WaitUntil([&] { return flags_[1].load() == 1; }, seconds(60)));
+  ASSERT_EQ(::rename(path.c_str(), (path + ".moved").c_str()), 0);
+  flags_[2].store(1);
+  auto status = children_.Wait(unlocked, seconds(60));
+  ASSERT_EQ(::rename((path + ".moved").c_str(), path.c_str()), 0);
+  ASSERT_TRUE(status && test::ExitedCleanly(*status));
+  EXPECT_EQ(Raw(name).header().reuse_flags.load(), layout::kReuseRecords | layout::kReuseOff);
+  DeleteOne(0);
+  EXPECT_EQ(RegisterOther(0, 1), 0) << "a new key took a room in a segment with reuse off";
+}
+
+// A segment made by an older build has no kReuseRecords (its producer records may
+// hold job bytes where dropped_before is): its deleted rooms never go to another key.
+TEST_F(ReuseTest, ASegmentMadeWithoutTheRecordsFlagNeverReuses) {
+  Fill();
+  const std::string name = guard_.name();
+  DeleteOne(0);
+  const int fd = ::open(("/dev/shm/" + name).c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  void* map = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  auto& header = *static_cast<layout::Header*>(map);
+  ASSERT_EQ(header.reuse_flags.load(), layout::kReuseRecords);
+  header.reuse_flags.store(0);
+  EXPECT_EQ(RegisterOther(0, 1), 0) << "a segment of an older build reused a room";
+  ::munmap(map, 4096);
+  ::close(fd);
+}
+
 // What the raw segment must hold after any crash: known gone phases (a refill under
 // a dead actor is finished or taken over by the next registrant or reuser); every
 // index entry free, a tombstone, or linking a descriptor that names the entry's key
