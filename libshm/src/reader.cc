@@ -575,19 +575,23 @@ std::vector<MetricSnapshot> Segment::Delete(
     ReadValues(s, where, &m, /*take=*/false);  // select may look at the values too
     if (!select(m)) return;
     Descriptor& d = s.descriptor(m.index);
+    // Its family read before the CAS: once stamped, its room may go to another key
+    // (reuse.h), which rewrites the descriptor. The CAS succeeding says that it was
+    // not given away since `where` was read, so the family is this key's.
+    const uint32_t family_slot = d.family_slot;
     uint64_t gone = where.gone;
     if (!d.gone.compare_exchange_strong(
             gone, layout::Gone(layout::GoneGeneration(gone), self, layout::kDeleted),
             std::memory_order_seq_cst, std::memory_order_relaxed))
       return;  // deleted or revived meanwhile
+    const bool overflow = m.labels.size() == 1 && m.labels[0].first == kOverflowLabel;
+    families::GiveBack(s, overflow, family_slot - 1);
     // Counted, which tells handle caches to drop theirs (the statsd door), then
-    // stamped with its time, for reuse of its room by another key (reuse.h): in this
-    // order, so that a stamped deletion is one such caches can see.
+    // stamped with its time, last, for reuse of its room by another key (reuse.h):
+    // in this order, so that a stamped deletion is one such caches can see. The
+    // values returned are those read before the CAS.
     s.header().deleted.fetch_add(1, std::memory_order_seq_cst);
     reuse::StampDeleted(d, layout::GoneGeneration(gone));
-    ReadValues(s, where, &m, /*take=*/false);
-    const bool overflow = m.labels.size() == 1 && m.labels[0].first == kOverflowLabel;
-    families::GiveBack(s, overflow, d.family_slot - 1);
     deleted.push_back(std::move(m));
   });
   return deleted;

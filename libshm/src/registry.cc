@@ -362,12 +362,16 @@ bool Revive(const detail::SegmentImpl& s, Descriptor& d, const Request& r, uint3
   if (phase == layout::kPresent || phase == layout::kGoneRefilling) return true;
   if (phase == layout::kReviving && !detail::OwnerDead(layout::GoneActor(gone))) return true;
   const bool fresh = phase == layout::kDeleted;
-  if (fresh && !families::Take(s, d.family_slot - 1, r.spec.family_limit, r.overflow))
-    throw FamilyFull{};
+  // The family read once, and found to be the key's: a refill rewrites it only after
+  // moving the gone word on (reuse.h), so an unchanged word after the read says that
+  // it is r's key's.
+  const uint32_t family = d.family_slot - 1;
+  if (d.gone.load(std::memory_order_seq_cst) != gone) return false;
+  if (fresh && !families::Take(s, family, r.spec.family_limit, r.overflow)) throw FamilyFull{};
   const uint64_t generation = layout::GoneGeneration(gone) + (fresh ? 1 : 0);
   if (!d.gone.compare_exchange_strong(gone, layout::Gone(generation, self, layout::kReviving),
                                       std::memory_order_seq_cst)) {
-    if (fresh) families::GiveBack(s, r.overflow, d.family_slot - 1);
+    if (fresh) families::GiveBack(s, r.overflow, family);
     return false;
   }
   // Readers skip it (not present) and check the word again after copying values.
