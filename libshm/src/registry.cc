@@ -529,15 +529,9 @@ Descriptor& ClaimProcessSeries(const detail::SegmentImpl& s, const Request& r,
 void HoldOwnerLock(detail::SegmentImpl& s, const process::Identity& self,
                    const std::string& series) {
   if (s.owner_lock_fd >= 0) s.inherited_lock_fds.push_back(s.owner_lock_fd);
-  s.owner_lock_fd = -1;
-  s.owner_lock_fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   std::string problem;
-  struct stat st {};
-  if (s.owner_lock_fd < 0 || ::fstat(s.owner_lock_fd, &st) != 0)
-    problem = std::strerror(errno);
-  else if (st.st_dev != s.dev || st.st_ino != s.ino)
-    problem = "the segment was removed or re-created";
-  else if (!process::LockOwner(s.owner_lock_fd, self))
+  s.owner_lock_fd = detail::ReopenOwn(s, &problem);
+  if (s.owner_lock_fd >= 0 && !process::LockOwner(s.owner_lock_fd, self))
     problem = std::strerror(errno);
   if (problem.empty()) return;
   if (s.owner_lock_fd >= 0) ::close(s.owner_lock_fd);

@@ -5,6 +5,7 @@
 #include "reuse.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,13 +13,16 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <mutex>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
 #include "ownership.h"
 #include "process_identity.h"
 #include "process_series.h"
+#include "shmstats/error.h"
 
 namespace shmstats::reuse {
 namespace {
@@ -184,7 +188,8 @@ bool AnnounceRecordless(detail::SegmentImpl& s) {
   if (s.recordless_fd >= 0) return true;
   // A descriptor of its own, so that this process's reuses see it too (a lock of the
   // tester's own open file description is invisible to F_OFD_GETLK).
-  s.recordless_fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  std::string problem;
+  s.recordless_fd = detail::ReopenOwn(s, &problem);
   if (s.recordless_fd < 0) return false;
   if (Lock(s.recordless_fd, kRecordlessByte, F_RDLCK)) return true;
   ::close(s.recordless_fd);
@@ -192,18 +197,22 @@ bool AnnounceRecordless(detail::SegmentImpl& s) {
   return false;
 }
 
-ResetAnnouncement::ResetAnnouncement(detail::SegmentImpl& s) : s_(s) {
-  std::lock_guard lock(s_.announce_mutex);
-  // Counted in-process too: this process's own reuses cannot see a lock of s.fd().
-  if (s_.resets_running.fetch_add(1, std::memory_order_seq_cst) == 0)
-    Lock(s_.fd(), kResetByte, F_RDLCK);
+ResetAnnouncement::ResetAnnouncement(const detail::SegmentImpl& s) {
+  std::string problem;
+  fd_ = detail::ReopenOwn(s, &problem);
+  if (fd_ >= 0 && !Lock(fd_, kResetByte, F_RDLCK)) {
+    problem = std::strerror(errno);
+    ::close(fd_);
+    fd_ = -1;
+  }
+  if (fd_ < 0)
+    throw Error(Errc::kSystem,
+                fmt::format("cannot reset metrics: announcing the reset on {} (so that no "
+                            "deleted series' room goes to another key meanwhile): {}",
+                            s.path, problem));
 }
 
-ResetAnnouncement::~ResetAnnouncement() {
-  std::lock_guard lock(s_.announce_mutex);
-  if (s_.resets_running.fetch_sub(1, std::memory_order_seq_cst) == 1)
-    Lock(s_.fd(), kResetByte, F_UNLCK);
-}
+ResetAnnouncement::~ResetAnnouncement() { ::close(fd_); }  // the lock goes with it
 
 uint32_t Take(const detail::SegmentImpl& s, uint32_t slots, uint64_t bytes, uint32_t self,
               uint64_t* gone_out) {
@@ -254,8 +263,7 @@ uint32_t Take(const detail::SegmentImpl& s, uint32_t slots, uint64_t bytes, uint
 
   // Who may still hold handles, and writers working from a copy.
   std::vector<Holder> holders;
-  if (!Holders(s, max_tick, &holders) || !ReuseOn(h) ||
-      s.resets_running.load(std::memory_order_seq_cst) != 0 || LockedByOthers(s.fd(), kResetByte) ||
+  if (!Holders(s, max_tick, &holders) || !ReuseOn(h) || LockedByOthers(s.fd(), kResetByte) ||
       LockedByOthers(s.fd(), kRecordlessByte))
     return missed();
 

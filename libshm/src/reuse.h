@@ -38,17 +38,20 @@ void StampDeleted(layout::Descriptor& d, uint64_t generation);
 // this one's exit no longer: the caller must not forgo its record).
 bool AnnounceRecordless(detail::SegmentImpl& s);
 
-// Announces a reset under way through s (a shared lock on another fixed byte, held
-// from the reset's first copy to its last exchange). Thread-safe; nests.
+// Announces a reset under way through s: a shared lock on another fixed byte, held
+// from the reset's first copy to its last exchange, on an open file description of
+// its own (seen by this process's and a forked relative's reuses alike; released by
+// nobody else). Throws Error(kSystem) if the file cannot be opened again or the
+// kernel refuses the lock: a reset never runs unannounced. Thread-safe.
 class ResetAnnouncement {
  public:
-  explicit ResetAnnouncement(detail::SegmentImpl& s);
+  explicit ResetAnnouncement(const detail::SegmentImpl& s);
   ~ResetAnnouncement();
   ResetAnnouncement(const ResetAnnouncement&) = delete;
   ResetAnnouncement& operator=(const ResetAnnouncement&) = delete;
 
  private:
-  detail::SegmentImpl& s_;
+  int fd_;
 };
 
 // A deleted descriptor taken for a key of `slots` slots and `bytes` string bytes

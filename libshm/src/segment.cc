@@ -327,6 +327,19 @@ bool detail::SegmentImpl::Reserve(uint64_t offset, uint64_t len) const {
   return true;
 }
 
+int detail::ReopenOwn(const SegmentImpl& s, std::string* problem) {
+  const int fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0)
+    *problem = std::strerror(errno);
+  else if (st.st_dev != s.dev || st.st_ino != s.ino)
+    *problem = "the segment was removed or re-created";
+  else
+    return fd;
+  if (fd >= 0) ::close(fd);
+  return -1;
+}
+
 detail::SegmentImpl::~SegmentImpl() {
   reuse::Delist(*this);
   if (owner_lock_fd >= 0) ::close(owner_lock_fd);

@@ -83,11 +83,10 @@ struct detail::SegmentImpl {
   // lock stays held while this child may still use handles it inherited (reuse.h).
   // Guarded by process_mutex.
   std::vector<int> inherited_lock_fds;
-  // Announcements to reusers of deleted series (reuse.h): this process's recordless
-  // lock's descriptor (-1: none) and resets under way. Guarded by announce_mutex.
+  // Announcement to reusers of deleted series (reuse.h): this process's recordless
+  // lock's descriptor (-1: none). Guarded by announce_mutex.
   std::mutex announce_mutex;
   int recordless_fd = -1;
-  std::atomic<int> resets_running{0};
   // The last search for a deleted descriptor that found none (steady ns; the
   // header's `deleted` then), so that a flood of new keys does not repeat it.
   mutable std::atomic<uint64_t> reuse_miss_ns{0};
@@ -149,6 +148,12 @@ namespace detail {
 // The slots of a descriptor, checked against the segment's geometry and its own
 // layout (striping included). Throws Error(kCorrupt). registry.cc.
 layout::Slot* CheckedSlots(const SegmentImpl& s, const layout::Descriptor& d);
+
+// The segment file opened again by its path (read-only, close-on-exec): an open file
+// description of the caller's own, for locks no other process or fork() shares.
+// Returns -1 and a problem (errno's text, or "removed or re-created" if the path
+// names another file now). segment.cc.
+int ReopenOwn(const SegmentImpl& s, std::string* problem);
 }  // namespace detail
 
 }  // namespace shmstats

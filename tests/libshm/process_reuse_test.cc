@@ -312,6 +312,58 @@ TEST_F(ReuseTest, ASegmentMadeWithoutTheRecordsFlagNeverReuses) {
   ::close(fd);
 }
 
+// A reset under way in a forked child that shares its parent's Segment (one open
+// file description for both) blocks the parent's reuse, and the parent's reuse runs
+// once the child's reset is over.
+TEST_F(ReuseTest, AResetInAForkedChildSharingTheSegmentBlocksTheParentsReuse) {
+  Fill();
+  const std::string name = guard_.name();
+  const uint32_t index = DeleteOne(0);
+  const pid_t parent = children_.Fork([&] {  // started after the deletion: holds nothing
+    Segment s = Segment::Open(name);
+    const pid_t resetter = ::fork();
+    if (resetter < 0) return 2;
+    if (resetter == 0) {
+      s.Reset([&](const MetricSnapshot&) {
+        flags_[1].store(1);  // under way: wait in its selection
+        test::WaitUntil([&] { return flags_[2].load() == 1; }, seconds(60));
+        return false;
+      });
+      _exit(0);
+    }
+    if (!test::WaitUntil([&] { return flags_[1].load() == 1; }, seconds(60))) return 3;
+    int during = 0;
+    try {
+      s.RegisterCounter(Spec("next_total", 0));
+      during = 4;  // took the room while the child's reset ran
+    } catch (const Error& e) {
+      if (e.code() != Errc::kFull) return 5;
+    }
+    flags_[2].store(1);
+    int wstatus = 0;
+    if (::waitpid(resetter, &wstatus, 0) != resetter || !test::ExitedCleanly(wstatus)) return 6;
+    if (during != 0) return during;
+    // Again once the miss of the refused search has expired (reuse.cc).
+    const bool taken = test::WaitUntil(
+        [&] {
+          try {
+            s.RegisterCounter(Spec("next_total", 0)).Inc();
+            return true;
+          } catch (const Error&) {
+            return false;
+          }
+        },
+        seconds(60));
+    if (!taken) return 7;
+    for (const MetricSnapshot& m : s.Read().metrics)
+      if (m.name == "next_total") flags_[3].store(m.index + 1);
+    return 0;
+  });
+  auto status = children_.Wait(parent, seconds(60));
+  ASSERT_TRUE(status && test::ExitedCleanly(*status)) << test::DescribeStatus(*status);
+  EXPECT_EQ(flags_[3].load(), uint64_t{index} + 1);
+}
+
 // What the raw segment must hold after any crash: known gone phases (a refill under
 // a dead actor is finished or taken over by the next registrant or reuser); every
 // index entry free, a tombstone, or linking a descriptor that names the entry's key

@@ -188,7 +188,9 @@ class Segment {
   // with the values they had. A counter's or histogram's value moves into its reset
   // total (so value + reset total never drops, see MetricSnapshot); a gauge becomes
   // zero. An increment racing the reset lands either in the returned value or in
-  // the new one, never lost. REQUIRES: opened with Access::kReadWrite.
+  // the new one, never lost. REQUIRES: opened with Access::kReadWrite. Throws
+  // Error(kSystem), resetting nothing, if the reset cannot be announced to reusers of
+  // deleted series (a lock on the segment file, opened again by its path).
   std::vector<MetricSnapshot> Reset(const std::function<bool(const MetricSnapshot&)>& select);
 
   SegmentInfo Info() const;
