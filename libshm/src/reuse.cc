@@ -61,8 +61,9 @@ int64_t NowNs() {
       .count();
 }
 
-// A failed search is not repeated for this long unless a series was deleted since:
-// a flood of new keys into a full segment costs one scan per period, not one each.
+// A failed search is not repeated for this long, for a key at least as large, unless a
+// series was deleted since: a flood of new keys into a full segment costs one scan per
+// period, not one each.
 constexpr int64_t kMissPeriodNs = 20'000'000;
 
 // A producer record that may hold handles: its process started at `start` (0:
@@ -219,12 +220,19 @@ uint32_t Take(const detail::SegmentImpl& s, uint32_t slots, uint64_t bytes, uint
   layout::Header& h = s.header();
   if (!ReuseOn(h)) return kNone;
   const uint64_t deletions = h.deleted.load(std::memory_order_relaxed);
+  // A miss for a key no larger in both slots and string bytes covers this one: every
+  // room that fits this key fits that one.
+  const uint64_t size =
+      (std::min<uint64_t>(slots, 0xffffffffu) << 32) | std::min<uint64_t>(bytes, 0xffffffffu);
   const uint64_t miss = s.reuse_miss_ns.load(std::memory_order_relaxed);
+  const uint64_t missed_size = s.reuse_miss_size.load(std::memory_order_relaxed);
   if (miss != 0 && NowNs() - static_cast<int64_t>(miss) < kMissPeriodNs &&
-      s.reuse_miss_deletions.load(std::memory_order_relaxed) == deletions)
+      s.reuse_miss_deletions.load(std::memory_order_relaxed) == deletions &&
+      (size >> 32) >= (missed_size >> 32) && (size & 0xffffffffu) >= (missed_size & 0xffffffffu))
     return kNone;
   auto missed = [&] {
     s.reuse_miss_deletions.store(deletions, std::memory_order_relaxed);
+    s.reuse_miss_size.store(size, std::memory_order_relaxed);
     s.reuse_miss_ns.store(static_cast<uint64_t>(NowNs()), std::memory_order_relaxed);
     return kNone;
   };
@@ -329,6 +337,11 @@ void Publish(const detail::SegmentImpl& s, Descriptor& d, uint64_t gone) {
 }
 
 void GiveBack(Descriptor& d, uint64_t gone) {
+  // Abandoned first: a lookup of the new key reaching d through a stale copy of the
+  // old key's entry (equal tag) then never finds it claimed or published, so never
+  // publishes and revives it as a second series of that key. Take ignores the state.
+  const uint64_t state = d.state.load(std::memory_order_acquire);
+  d.state.store(layout::kAbandoned | (state & layout::kHashMask), std::memory_order_seq_cst);
   // Its deletion's tick, kept under the generation it now has.
   const uint64_t stamp = d.deleted_tick.load(std::memory_order_seq_cst);
   if ((stamp & kTickMask) != 0)

@@ -68,8 +68,8 @@ uint32_t Take(const detail::SegmentImpl& s, uint32_t slots, uint64_t bytes, uint
 // the header's `refilled`, then the state published.
 void Publish(const detail::SegmentImpl& s, layout::Descriptor& d, uint64_t gone);
 
-// Not linked (another registrant linked the key first): back to kDeleted, its tick
-// kept, so that the next reuser can take it.
+// Not linked (another registrant linked the key first): its state abandoned, then
+// back to kDeleted, its tick kept, so that the next reuser can take it.
 void GiveBack(layout::Descriptor& d, uint64_t gone);
 
 // A registrant of d's new key found d through that key's index entry while its gone

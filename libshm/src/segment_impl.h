@@ -88,9 +88,11 @@ struct detail::SegmentImpl {
   std::mutex announce_mutex;
   int recordless_fd = -1;
   // The last search for a deleted descriptor that found none (steady ns; the
-  // header's `deleted` then), so that a flood of new keys does not repeat it.
+  // header's `deleted` then; the key's slots << 32 | string bytes), so that a flood
+  // of new keys does not repeat it.
   mutable std::atomic<uint64_t> reuse_miss_ns{0};
   mutable std::atomic<uint64_t> reuse_miss_deletions{0};
+  mutable std::atomic<uint64_t> reuse_miss_size{0};
   // This mapping's handles include none to a series deleted before this tick
   // (Segment::DroppedDeletedBefore; 0: no such promise). Guarded by reuse.cc's lock.
   uint64_t dropped_mark = 0;

@@ -364,6 +364,30 @@ TEST_F(ReuseTest, AResetInAForkedChildSharingTheSegmentBlocksTheParentsReuse) {
   EXPECT_EQ(flags_[3].load(), uint64_t{index} + 1);
 }
 
+// A refused search for a key too large for every deleted room does not stop a smaller
+// key that fits from taking one at once (the miss is kept per size).
+TEST_F(ReuseTest, AMissForALargeKeyLeavesASmallerKeyFree) {
+  Fill();
+  const std::string name = guard_.name();
+  const uint32_t index = DeleteOne(0);
+  const pid_t pid = children_.Fork([&] {
+    Segment s = Segment::Open(name);
+    try {
+      s.RegisterCounter({"next_total", {{"k", std::string(200, 'x')}}, "reuse test", ""});
+      return 2;  // no deleted room has 200 more string bytes
+    } catch (const Error& e) {
+      if (e.code() != Errc::kFull) return 3;
+    }
+    s.RegisterCounter(Spec("next_total", 0)).Inc();
+    for (const MetricSnapshot& m : s.Read().metrics)
+      if (m.name == "next_total") flags_[1].store(m.index + 1);
+    return 0;
+  });
+  auto status = children_.Wait(pid, seconds(60));
+  ASSERT_TRUE(status && test::ExitedCleanly(*status)) << test::DescribeStatus(*status);
+  EXPECT_EQ(flags_[1].load(), uint64_t{index} + 1);
+}
+
 // What the raw segment must hold after any crash: known gone phases (a refill under
 // a dead actor is finished or taken over by the next registrant or reuser); every
 // index entry free, a tombstone, or linking a descriptor that names the entry's key
