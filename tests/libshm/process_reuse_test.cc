@@ -101,7 +101,7 @@ class ReuseTest : public test::ProcessTest {
       for (const MetricSnapshot& m : s.Read().metrics)
         if (m.name == "next_total" && m.labels[0].second == std::to_string(i))
           flags_[100].store(m.index + 1);
-      return 0;
+      return flags_[100].load() != 0 ? 0 : 8;  // 8: registered, not shown
     });
     auto status = children_.Wait(pid, seconds(60));
     EXPECT_TRUE(status && test::ExitedCleanly(*status));
@@ -174,6 +174,15 @@ TEST_F(ReuseTest, ADeletedRoomGoesToAnotherKeyOnlyOnceEveryHolderExited) {
     }
   }
   EXPECT_EQ(Raw(name).header().refilled.load(), 1u);
+  {
+    const Raw raw(name);
+    const layout::Header& h = raw.header();
+    uint32_t tombstones = 0;
+    for (uint32_t i = 0; i < h.index_entries; ++i)
+      tombstones += *reinterpret_cast<const uint64_t*>(raw.bytes.data() + h.series_index_offset +
+                                                       i * 8ull) == 0xffffffff00000000ull;
+    EXPECT_EQ(tombstones, 1u) << "the old key's entry is not a tombstone";
+  }
   // The old key's entry is a tombstone: the old key is a new series now (refused in
   // a full segment), never linked to its former room.
   const pid_t again = children_.Fork([&] {
@@ -391,7 +400,7 @@ TEST_F(ReuseTest, AMissForALargeKeyLeavesASmallerKeyFree) {
 // What the raw segment must hold after any crash: known gone phases (a refill under
 // a dead actor is finished or taken over by the next registrant or reuser); every
 // index entry free, a tombstone, or linking a descriptor that names the entry's key
-// (tag), and no descriptor linked twice; a reader shows each key once, with no
+// (tag), no descriptor and no published key linked twice; a reader shows each key once, with no
 // problem; family counts never below the series they count.
 void CheckConsistent(const std::string& name) {
   Segment s = Segment::Open(name, Access::kReadOnly);
@@ -410,12 +419,16 @@ void CheckConsistent(const std::string& name) {
   for (uint32_t i = 0; i < used; ++i) {
     const layout::Descriptor& d = raw.descriptor(i);
     const uint64_t gone = d.gone.load();
-    ASSERT_LE(layout::GonePhaseOf(gone), layout::kGoneRefilling) << "descriptor " << i;
+    // A refill publishes the new key's state only after its gone word is present.
+    if (layout::GonePhaseOf(gone) == layout::kGoneRefilling) {
+      ASSERT_NE(d.state.load() & layout::kStateMask, layout::kPublished) << "descriptor " << i;
+    }
     if ((d.state.load() & layout::kStateMask) == layout::kPublished &&
         layout::GonePhaseOf(gone) == layout::kPresent && d.family_slot != 0)
       ++present[d.family_slot - 1];
   }
   std::set<uint32_t> linked;
+  std::set<uint64_t> linked_keys;  // key hashes of linked published series
   for (uint32_t i = 0; i < h.index_entries; ++i) {
     const uint64_t e =
         *reinterpret_cast<const uint64_t*>(raw.bytes.data() + h.series_index_offset + i * 8ull);
@@ -425,6 +438,10 @@ void CheckConsistent(const std::string& name) {
     ASSERT_TRUE(linked.insert(link - 1).second) << "descriptor " << link - 1 << " linked twice";
     const uint64_t state = raw.descriptor(link - 1).state.load();
     ASSERT_EQ(e >> 32, layout::IndexTag(state & layout::kHashMask)) << "entry " << i;
+    if ((state & layout::kStateMask) == layout::kPublished) {
+      ASSERT_TRUE(linked_keys.insert(state & layout::kHashMask).second)
+          << "key of descriptor " << link - 1 << " linked twice";
+    }
   }
   for (auto [slot, n] : present) {
     const auto& f = *reinterpret_cast<const layout::FamilyRecord*>(
