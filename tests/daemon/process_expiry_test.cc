@@ -14,6 +14,7 @@
 #include <chrono>
 #include <string>
 
+#include "daemon/expiry.h"
 #include "daemon_harness.h"
 #include "shmstats/shmstats.h"
 
@@ -75,6 +76,39 @@ TEST(ExpiryTest, IdleSeriesDisappearAndActiveOnesStay) {
   EXPECT_TRUE(
       WaitFor([&] { return Value(segment, "active_total") == static_cast<double>(sent); }, 20))
       << Value(segment, "active_total") << " of " << sent;
+}
+
+// A series found idle, then deleted by someone else and its room given to another
+// key (zero-valued like it) before the expiry runs: the expiry leaves the new key
+// alone (it matches the series' identity, not only its index and values).
+TEST(ExpiryTest, AnIdleSeriesWhoseRoomWentToAnotherKeyIsNotExpiredInItsPlace) {
+  ScopedSegmentName seg(UniqueName("expiry-refill"));
+  SegmentOptions o = Small();
+  o.max_metrics = 4;
+  Segment segment = Segment::Create(seg.str(), o);
+  MetricSpec idle{"old_total", {}, "", ""};
+  idle.ttl_seconds = 1;
+  segment.RegisterCounter(idle);
+  for (int i = 0; i < 3; ++i)
+    segment.RegisterCounter(MetricSpec{"fill_total", {{"k", std::to_string(i)}}, "", ""});
+  daemon::Expiry expiry;
+  expiry.Observe(segment.Read(), 0);
+  expiry.Observe(segment.Read(), 2000);  // old_total idle for its TTL: due
+  uint32_t index = ~0u;
+  for (const MetricSnapshot& m :
+       segment.Delete([](const MetricSnapshot& m) { return m.name == "old_total"; }))
+    index = m.index;
+  ASSERT_NE(index, ~0u);
+  const uint64_t deleted = Segment::DeletionMark();
+  ASSERT_TRUE(WaitFor([&] { return Segment::DeletionMark() > deleted + 2; }, 5));
+  segment.DroppedDeletedBefore(Segment::DeletionMark());  // this test holds no handle to it
+  segment.RegisterCounter(MetricSpec{"new_total", {}, "", ""});
+  bool refilled = false;
+  for (const MetricSnapshot& m : segment.Read().metrics)
+    refilled = refilled || (m.name == "new_total" && m.index == index);
+  ASSERT_TRUE(refilled) << "the deleted room did not go to new_total";
+  EXPECT_EQ(expiry.Run(seg.str()), 0u);
+  EXPECT_EQ(Value(segment, "new_total"), 0);
 }
 
 // A small segment and unique statsd names sent in waves, each after the previous
