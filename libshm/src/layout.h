@@ -198,7 +198,8 @@ struct Descriptor {
   uint8_t gauge_combine;            // 116: gauges: GaugeCombine | kGaugeLiveOnly; else 0
   uint8_t reserved3[3];             // 117
   // Shared: when the series was last deleted, in clock ticks of CLOCK_BOOTTIME (the
-  // clock of a producer record's `start`); 0 while present or not stamped yet.
+  // clock of a producer record's `start`), bits 40..63 the deletion's generation;
+  // 0 if never stamped. Survives a revival and a refill (read only while deleted).
   std::atomic<uint64_t> deleted_tick;  // 120
 };
 static_assert(offsetof(Descriptor, deleted_tick) == 120);

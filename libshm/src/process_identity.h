@@ -44,8 +44,10 @@ uint64_t StartTime(uint32_t pid);
 // and no segment (at most a few GiB) reaches it.
 off_t OwnerLockOffset(const Identity& owner);
 
-// Takes `owner`'s lock on the open file `fd` (a descriptor of the segment file that
-// no other process shares). Returns false (errno set) if the kernel refused.
+// Takes `owner`'s lock on the open file `fd` (a descriptor of the segment file the
+// caller opened for itself; a child forked later shares it, which keeps the lock held
+// while the child may use the handles it inherited). Returns false (errno set) if the kernel
+// refused.
 bool LockOwner(int fd, const Identity& owner);
 
 // True while (pid, start) may still use what it mapped: its lock byte is held by any

@@ -86,7 +86,9 @@ int64_t Take(const detail::SegmentImpl& s, uint32_t self, uint64_t* generation) 
   layout::Header& h = s.header();
   uint64_t used = h.producers_used.load(std::memory_order_relaxed);
   while (used < s.producer_capacity) {
-    if (h.producers_used.compare_exchange_weak(used, used + 1, std::memory_order_relaxed)) {
+    // Seq_cst: a reuser of deleted series reads producers_used so (reuse.cc, Holders).
+    if (h.producers_used.compare_exchange_weak(used, used + 1, std::memory_order_seq_cst,
+                                               std::memory_order_relaxed)) {
       *generation = 0;
       s.producer(static_cast<uint32_t>(used))
           .state.store(layout::ProducerState(0, self, layout::kProducerClaiming),
@@ -173,7 +175,8 @@ uint64_t Attach(detail::SegmentImpl& s, const process::Identity& self) {
   uint64_t generation = 0;
   const int64_t index = Take(s, self.pid, &generation);
   if (index < 0) {
-    s.header().producers_refused.fetch_add(1, std::memory_order_relaxed);
+    // Seq_cst: before this producer's first lookup, for reusers (reuse.cc, Holders).
+    s.header().producers_refused.fetch_add(1, std::memory_order_seq_cst);
     return 0;
   }
   ProducerRecord& r = s.producer(static_cast<uint32_t>(index));

@@ -223,7 +223,9 @@ class Segment {
   // changed, from the only thread that uses those handles (or after every such thread
   // has passed that point). The process's record takes the least mark of its Segment
   // objects on this file that registered series: one that never declares keeps it at
-  // 0. Thread-safe.
+  // 0. The record speaks for the process's forked children too (they share it until
+  // they register): do not declare while a child forked after this Segment's first
+  // registration may still use handles it inherited. Thread-safe.
   static uint64_t DeletionMark() noexcept;
   void DroppedDeletedBefore(uint64_t mark);
 
