@@ -29,18 +29,6 @@ uint64_t BootClockToken() {
          1u;
 }
 
-// True if some open file description holds a lock on `owner`'s byte of fd's file;
-// nullopt if the kernel cannot tell (errno set).
-std::optional<bool> LockHeld(int fd, const Identity& owner) {
-  struct flock probe {};
-  probe.l_type = F_WRLCK;  // conflicts with any lock
-  probe.l_whence = SEEK_SET;
-  probe.l_start = OwnerLockOffset(owner);
-  probe.l_len = 1;
-  if (::fcntl(fd, F_OFD_GETLK, &probe) != 0) return std::nullopt;
-  return probe.l_type != F_UNLCK;
-}
-
 }  // namespace
 
 namespace {
@@ -118,18 +106,32 @@ off_t OwnerLockOffset(const Identity& owner) {
                             (owner.start & ((uint64_t{1} << kStartBits) - 1)));
 }
 
-bool LockOwner(int fd, const Identity& owner) {
+std::optional<bool> ByteLocked(int fd, off_t byte) {
+  struct flock probe {};
+  probe.l_type = F_WRLCK;  // conflicts with any lock
+  probe.l_whence = SEEK_SET;
+  probe.l_start = byte;
+  probe.l_len = 1;
+  if (::fcntl(fd, F_OFD_GETLK, &probe) != 0) return std::nullopt;
+  return probe.l_type != F_UNLCK;
+}
+
+bool LockByte(int fd, off_t byte, short type) {
   struct flock lock {};
-  lock.l_type = F_RDLCK;  // needs only read access to the file
+  lock.l_type = type;
   lock.l_whence = SEEK_SET;
-  lock.l_start = OwnerLockOffset(owner);
+  lock.l_start = byte;
   lock.l_len = 1;
   return ::fcntl(fd, F_OFD_SETLK, &lock) == 0;
 }
 
+bool LockOwner(int fd, const Identity& owner) {
+  return LockByte(fd, OwnerLockOffset(owner), F_RDLCK);  // needs only read access
+}
+
 bool Holding(int fd, uint32_t pid, uint64_t start) {
   if (pid == 0 || start == 0) return false;
-  const std::optional<bool> held = LockHeld(fd, {pid, start});
+  const std::optional<bool> held = ByteLocked(fd, OwnerLockOffset({pid, start}));
   if (!held.has_value()) return true;  // cannot tell: keep it
   if (*held) return true;
   if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;  // no such pid
@@ -155,7 +157,7 @@ bool Liveness::Alive(uint32_t pid, uint64_t start) {
   // /proc, and EPERM (another user's process) still says that the pid exists.
   bool alive = ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
   if (alive) {
-    const std::optional<bool> held = LockHeld(fd_, {pid, start});
+    const std::optional<bool> held = ByteLocked(fd_, OwnerLockOffset({pid, start}));
     alive = held.value_or(false) || StartTime(pid) == start;
   }
   it->second = {start, alive};

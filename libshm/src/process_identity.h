@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <unordered_map>
 
 namespace shmstats::process {
@@ -43,6 +44,14 @@ uint64_t StartTime(uint32_t pid);
 // pid and the low 39 bits of the start time, so that no two live processes share one,
 // and no segment (at most a few GiB) reaches it.
 off_t OwnerLockOffset(const Identity& owner);
+
+// True if an open file description other than fd's holds a lock on `byte` of fd's
+// file; nullopt if the kernel cannot tell (errno set). F_OFD_GETLK.
+std::optional<bool> ByteLocked(int fd, off_t byte);
+
+// Takes a lock of `type` (F_RDLCK, or F_UNLCK to release) on `byte` of fd's file, for
+// fd's open file description. Returns false (errno set) if the kernel refused.
+bool LockByte(int fd, off_t byte, short type);
 
 // Takes `owner`'s lock on the open file `fd` (a descriptor of the segment file the
 // caller opened for itself; a child forked later shares it, which keeps the lock held

@@ -36,24 +36,7 @@ constexpr off_t kResetByte = (off_t{1} << 62) - 2;
 
 // True if an open file description other than fd's holds a lock on `byte`; true
 // too if the kernel cannot tell (the caller then does not reuse).
-bool LockedByOthers(int fd, off_t byte) {
-  struct flock probe {};
-  probe.l_type = F_WRLCK;  // conflicts with any lock
-  probe.l_whence = SEEK_SET;
-  probe.l_start = byte;
-  probe.l_len = 1;
-  if (::fcntl(fd, F_OFD_GETLK, &probe) != 0) return true;
-  return probe.l_type != F_UNLCK;
-}
-
-bool Lock(int fd, off_t byte, short type) {
-  struct flock lock {};
-  lock.l_type = type;
-  lock.l_whence = SEEK_SET;
-  lock.l_start = byte;
-  lock.l_len = 1;
-  return ::fcntl(fd, F_OFD_SETLK, &lock) == 0;
-}
+bool LockedByOthers(int fd, off_t byte) { return process::ByteLocked(fd, byte).value_or(true); }
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -192,7 +175,7 @@ bool AnnounceRecordless(detail::SegmentImpl& s) {
   std::string problem;
   s.recordless_fd = detail::ReopenOwn(s, &problem);
   if (s.recordless_fd < 0) return false;
-  if (Lock(s.recordless_fd, kRecordlessByte, F_RDLCK)) return true;
+  if (process::LockByte(s.recordless_fd, kRecordlessByte, F_RDLCK)) return true;
   ::close(s.recordless_fd);
   s.recordless_fd = -1;
   return false;
@@ -201,7 +184,7 @@ bool AnnounceRecordless(detail::SegmentImpl& s) {
 ResetAnnouncement::ResetAnnouncement(const detail::SegmentImpl& s) {
   std::string problem;
   fd_ = detail::ReopenOwn(s, &problem);
-  if (fd_ >= 0 && !Lock(fd_, kResetByte, F_RDLCK)) {
+  if (fd_ >= 0 && !process::LockByte(fd_, kResetByte, F_RDLCK)) {
     problem = std::strerror(errno);
     ::close(fd_);
     fd_ = -1;
