@@ -78,6 +78,10 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
                            s.string_bytes));
   // Copied out before any check: another writer could change shared bytes.
   std::string text(s.strings() + d.strings, bytes);
+  // A deleted room given to another key (reuse.h) gets its strings after its new
+  // state: a state unchanged after the copy says that they are this key's.
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (shared.state.load(std::memory_order_relaxed) != state) return false;
   std::string_view rest(text);
   auto take = [&rest](size_t n) {
     std::string_view part = rest.substr(0, n);

@@ -127,6 +127,11 @@ void CheckCompatible(const detail::SegmentImpl& s, const Descriptor& d, const Re
                                          SeriesName(r), s.path, std::strerror(errno)));
 }
 
+// The string bytes r's series takes (name, labels, help, unit).
+uint64_t StringBytes(const Request& r) {
+  return r.spec.name.size() + r.labels.size() + r.spec.help.size() + r.spec.unit.size();
+}
+
 // Why r's strings or slots cannot fit above the cursors now; empty if they can.
 std::string NoRoom(const detail::SegmentImpl& s, const Request& r) {
   const layout::Header& h = s.header();
@@ -134,7 +139,7 @@ std::string NoRoom(const detail::SegmentImpl& s, const Request& r) {
     uint64_t start = (std::min(used, limit) + align - 1) / align * align;
     return used <= limit && start <= limit && count <= limit - start;
   };
-  uint64_t bytes = r.spec.name.size() + r.labels.size() + r.spec.help.size() + r.spec.unit.size();
+  const uint64_t bytes = StringBytes(r);
   uint64_t slots_used = h.slots_used.load(std::memory_order_relaxed);
   uint64_t strings_used = h.strings_used.load(std::memory_order_relaxed);
   if (!fits(slots_used, r.slots, layout::kCacheLineSlots, s.max_slots))
@@ -278,8 +283,7 @@ uint32_t Claim(const detail::SegmentImpl& s, const Request& r, uint32_t self,
   d.state.store(layout::kClaimed | r.hash, std::memory_order_relaxed);
 
   try {
-    const uint64_t bytes =
-        r.spec.name.size() + r.labels.size() + r.spec.help.size() + r.spec.unit.size();
+    const uint64_t bytes = StringBytes(r);
     uint64_t at = 0;
     auto strings = [&s](uint64_t i, uint64_t n) { return std::pair{s.strings_offset + i, n}; };
     // Cursors only grow: what did not fit now fails CheckRoom too, with its message.
@@ -400,14 +404,16 @@ bool FreshRoom(const detail::SegmentImpl& s, const Request& r) {
 // writes a fresh one, its gone word in *gone; kNone if none may be taken now.
 uint32_t TakeDeleted(const detail::SegmentImpl& s, const Request& r, uint32_t self, uint32_t family,
                      uint64_t* gone) {
-  const uint64_t bytes =
-      r.spec.name.size() + r.labels.size() + r.spec.help.size() + r.spec.unit.size();
+  const uint64_t bytes = StringBytes(r);
   const uint32_t index = reuse::Take(s, r.slots, bytes, self, gone);
   if (index == reuse::kNone) return kNone;
   Descriptor& d = s.descriptor(index);
   // Release: a lookup of the old key that sees the new hash sees its entry's
   // tombstone (Linked).
   d.state.store(layout::kClaimed | r.hash, std::memory_order_release);
+  // Readers that copied the old key's fields or strings find the state changed after
+  // the copy (a seqlock: reader.cc, ReadMeta).
+  std::atomic_thread_fence(std::memory_order_release);
   Fill(s, d, r, d.strings, d.slot_offset);
   d.family_slot = family + 1;
   return index;
@@ -481,8 +487,7 @@ const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
 // retired first to make some.
 Descriptor& ClaimProcessSeries(const detail::SegmentImpl& s, const Request& r,
                                const process::Identity& self, uint32_t target) {
-  const uint64_t bytes =
-      r.spec.name.size() + r.labels.size() + r.spec.help.size() + r.spec.unit.size();
+  const uint64_t bytes = StringBytes(r);
   uint64_t life = 0;
   // A retired descriptor of the same size first, then fresh room, then (after
   // retiring the series of exited processes) any retired descriptor that fits.
