@@ -42,7 +42,7 @@ void Expiry::Observe(const Snapshot& snap, int64_t now_ms) {
       s.values = values;
       s.unchanged_ms = now_ms;
     } else if (now_ms - s.unchanged_ms >= int64_t{m.ttl_seconds} * 1000) {
-      due_.emplace(m.index, values);
+      due_.emplace(m.index, std::pair{identity, values});
     }
     s.tick = tick;
   }
@@ -59,7 +59,8 @@ uint32_t Expiry::Run(const std::string& name) {
       deleted = segment
                     ->Delete([this](const MetricSnapshot& m) {
                       auto it = due_.find(m.index);
-                      return it != due_.end() && it->second == ValuesHash(m);
+                      return it != due_.end() && it->second.first == SeriesIdentity(m) &&
+                             it->second.second == ValuesHash(m);
                     })
                     .size();
     });
@@ -68,7 +69,7 @@ uint32_t Expiry::Run(const std::string& name) {
       Log("warning", fmt::format("idle series are not deleted: {}", e.what()));
     warned_ = true;
   }
-  for (const auto& [index, values] : due_) seen_.erase(index);
+  for (const auto& [index, idle] : due_) seen_.erase(index);
   due_.clear();
   return static_cast<uint32_t>(deleted);
 }

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "shmstats/snapshot.h"
@@ -38,8 +39,10 @@ class Expiry {
     int64_t unchanged_ms = 0;  // since when they are these
     uint32_t tick = 0;
   };
-  std::unordered_map<uint32_t, Seen> seen_;     // by descriptor index
-  std::unordered_map<uint32_t, uint64_t> due_;  // descriptor index -> values hash when idle
+  std::unordered_map<uint32_t, Seen> seen_;  // by descriptor index
+  // Descriptor index -> identity (a series deleted and its room given to another key
+  // at that index meanwhile is not deleted) and values hash when idle.
+  std::unordered_map<uint32_t, std::pair<uint64_t, uint64_t>> due_;
   uint32_t ticks_ = 0;
   bool warned_ = false;
 };

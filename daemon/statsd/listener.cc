@@ -143,6 +143,7 @@ class StatsdListener::Receiver {
   std::string key_;  // reused: no allocation once it has grown
   std::unordered_map<std::string, Series, Hash, std::equal_to<>> series_;
   uint64_t deletions_ = 0;     // the segment's deletions when the cache was last valid
+  uint64_t dropped_mark_ = 0;  // the last Segment::DroppedDeletedBefore mark
   const size_t cache_budget_;  // bytes the cache may hold (its keys and entries)
   size_t cache_bytes_ = 0;
   uint64_t refused_series_[statsd::kResultCount] = {};  // for logging
@@ -257,12 +258,23 @@ void StatsdListener::Receive(size_t socket) {
 void StatsdListener::Ingest(std::string_view datagram) { receivers_[0]->Ingest(datagram); }
 
 void StatsdListener::Receiver::Ingest(std::string_view datagram) {
-  // Series were deleted (idle expiry, statsctl delete): handles of the cache may be
-  // theirs. Registering again brings back those that are still sent.
-  if (segment_ && segment_->Deletions() != deletions_) {
-    deletions_ = segment_->Deletions();
-    series_.clear();
-    cache_bytes_ = 0;
+  if (segment_) {
+    // Read before the deletions are: every series deleted before this mark was
+    // counted by then (libshm stamps a deletion after counting it).
+    const uint64_t mark = Segment::DeletionMark();
+    // Series were deleted (idle expiry, statsctl delete): handles of the cache may be
+    // theirs. Registering again brings back those that are still sent.
+    if (segment_->Deletions() != deletions_) {
+      deletions_ = segment_->Deletions();
+      series_.clear();
+      cache_bytes_ = 0;
+    }
+    // This thread alone uses the cache, and holds no handle between datagrams: none
+    // is to a series deleted before the mark, whose room may then go to new series.
+    if (mark != dropped_mark_) {
+      segment_->DroppedDeletedBefore(mark);
+      dropped_mark_ = mark;
+    }
   }
   statsd::ForEachLine(datagram, [&](std::string_view text) {
     statsd::Line line;

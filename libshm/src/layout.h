@@ -72,13 +72,15 @@ struct Header {
   std::atomic<uint64_t> reusable;      // 160: hint: retired descriptors not yet reused
   std::atomic<uint64_t> reuse_cursor;  // 168: hint: where the next reuse scan starts
   // Series lifecycle (docs/segment-format.md, "Deleted series" and "Family limits").
-  uint64_t family_table_offset;      // 176: the family table after the data area; 0: absent
-  uint32_t family_limit;             // 184: default series per family; 0: no limit
-  uint32_t reserved_life0;           // 188
-  std::atomic<uint64_t> deleted;     // 192: series deleted so far (only grows)
-  std::atomic<uint64_t> revived;     // 200: deleted series registered again (only grows)
-  std::atomic<uint64_t> overflowed;  // 208: registrations sent to an overflow series
-  uint8_t reserved_216[56];          // 216: zero
+  uint64_t family_table_offset;       // 176: the family table after the data area; 0: absent
+  uint32_t family_limit;              // 184: default series per family; 0: no limit
+  uint32_t reserved_life0;            // 188
+  std::atomic<uint64_t> deleted;      // 192: series deleted so far (only grows)
+  std::atomic<uint64_t> revived;      // 200: deleted series registered again (only grows)
+  std::atomic<uint64_t> overflowed;   // 208: registrations sent to an overflow series
+  std::atomic<uint64_t> refilled;     // 216: deleted descriptors given to another key
+  std::atomic<uint64_t> reuse_flags;  // 224: kReuse* bits (reuse.h)
+  uint8_t reserved_232[40];           // 232: zero
   // The producer table (region after the data area; 0: a segment made without one).
   uint64_t producer_table_offset;           // 272: where GeometryFor puts it, or 0: absent
   uint32_t producer_capacity;               // 280: records in the table
@@ -194,16 +196,29 @@ struct Descriptor {
   // CAS from 0; whoever reuses the descriptor for another series stores 0 first.
   std::atomic<uint32_t> exemplars;  // 112
   uint8_t gauge_combine;            // 116: gauges: GaugeCombine | kGaugeLiveOnly; else 0
-  uint8_t reserved3[11];            // 117
+  uint8_t reserved3[3];             // 117
+  // Shared: when the series was last deleted, in clock ticks of CLOCK_BOOTTIME (the
+  // clock of a producer record's `start`), bits 40..63 the deletion's generation;
+  // 0 if never stamped. Survives a revival and a refill (read only while deleted).
+  std::atomic<uint64_t> deleted_tick;  // 120
 };
+static_assert(offsetof(Descriptor, deleted_tick) == 120);
+
+// Header::reuse_flags. Deleted rooms go to other keys only in a segment made with
+// kReuseRecords (its producer records have the dropped_before word: a segment made by
+// an older build never takes part) and without kReuseOff (set, never cleared, when a
+// producer attached without its owner lock: its forked children could not be seen).
+inline constexpr uint64_t kReuseRecords = 1;
+inline constexpr uint64_t kReuseOff = 2;
 
 // A shared descriptor's deletion word (Descriptor::gone): bits 0..1 the phase, bits
 // 2..31 the pid of the process that last moved it, bits 32..63 the generation (how
 // many times the series was registered again after a delete). 0: never deleted.
 enum GonePhase : uint64_t {
-  kPresent = 0,   // shown by readers
-  kDeleted = 1,   // hidden; its room waits for its key to be registered again
-  kReviving = 2,  // the actor is zeroing its values for the key's new registration
+  kPresent = 0,        // shown by readers
+  kDeleted = 1,        // hidden; its room waits for its key to be registered again
+  kReviving = 2,       // the actor is zeroing its values for the key's new registration
+  kGoneRefilling = 3,  // the actor is giving the descriptor to another key (reuse.h)
 };
 inline constexpr uint64_t kGonePhaseMask = 3;
 inline constexpr uint64_t Gone(uint64_t generation, uint32_t actor, uint64_t phase) {
@@ -233,7 +248,7 @@ inline constexpr uint32_t kProducerRecordSize = 128;
 inline constexpr uint32_t kDefaultProducers = 256;
 inline constexpr uint32_t kMaxProducersLimit = 1u << 16;
 inline constexpr size_t kCommBytes = 16;
-inline constexpr size_t kJobBytes = 64;
+inline constexpr size_t kJobBytes = 56;
 enum ProducerPhase : uint64_t { kProducerFree = 0, kProducerClaiming = 1, kProducerAttached = 2 };
 inline constexpr uint64_t ProducerState(uint64_t generation, uint32_t actor, uint64_t phase) {
   return (generation << 32) | (uint64_t{actor & 0x3fffffffu} << 2) | phase;
@@ -260,9 +275,13 @@ struct ProducerRecord {
   std::atomic<uint32_t> flags;             //  44: kProducer* bits
   char comm[kCommBytes];                   //  48: command name, NUL-padded
   char job[kJobBytes];                     //  64: job name (UTF-8), NUL-padded
+  // The process holds no handle to a series whose deleted_tick is below this (clock
+  // ticks of CLOCK_BOOTTIME); 0: no such promise. Only grows (reuse.h).
+  std::atomic<uint64_t> dropped_before;  // 120
 };
 static_assert(sizeof(ProducerRecord) == kProducerRecordSize);
-static_assert(offsetof(ProducerRecord, comm) == 48 && offsetof(ProducerRecord, job) == 64);
+static_assert(offsetof(ProducerRecord, comm) == 48 && offsetof(ProducerRecord, job) == 64 &&
+              offsetof(ProducerRecord, dropped_before) == 120);
 
 // Slots of a metric, from slot_offset (n = bucket_count):
 //   counter:   [value u64][reset total u64]

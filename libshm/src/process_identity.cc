@@ -29,44 +29,48 @@ uint64_t BootClockToken() {
          1u;
 }
 
-// True if some open file description holds a lock on `owner`'s byte of fd's file;
-// nullopt if the kernel cannot tell (errno set).
-std::optional<bool> LockHeld(int fd, const Identity& owner) {
-  struct flock probe {};
-  probe.l_type = F_WRLCK;  // conflicts with any lock
-  probe.l_whence = SEEK_SET;
-  probe.l_start = OwnerLockOffset(owner);
-  probe.l_len = 1;
-  if (::fcntl(fd, F_OFD_GETLK, &probe) != 0) return std::nullopt;
-  return probe.l_type != F_UNLCK;
+}  // namespace
+
+namespace {
+
+enum class Proc { kRuns, kExited, kUnknown };
+
+// pid's start time in *start if it runs; kExited if it is a zombie (it records
+// nothing more) or its entry is gone; kUnknown if its entry cannot be read or parsed
+// (no /proc, or another process's entry hidden: ProtectProc=invisible reads as absent).
+Proc ReadStart(uint32_t pid, uint64_t* start) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Proc::kUnknown;
+  char buf[1024];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n < 0) return errno == ESRCH ? Proc::kExited : Proc::kUnknown;
+  if (n == 0) return Proc::kUnknown;
+  buf[n] = '\0';
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ')'
+  // ends it. Then field 3 is the state and field 22 the start time.
+  const char* p = std::strrchr(buf, ')');
+  if (!p || p[1] != ' ') return Proc::kUnknown;
+  p += 2;
+  if (*p == 'Z' || *p == 'X') return Proc::kExited;  // only its parent's wait remains
+  for (int field = 3; field < 22; ++field) {
+    p = std::strchr(p, ' ');
+    if (!p) return Proc::kUnknown;
+    ++p;
+  }
+  char* end = nullptr;
+  unsigned long long value = std::strtoull(p, &end, 10);
+  if (end == p || value == 0) return Proc::kUnknown;
+  *start = value;
+  return Proc::kRuns;
 }
 
 }  // namespace
 
 uint64_t StartTime(uint32_t pid) {
-  if (pid == 0) return 0;
-  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  char buf[1024];
-  ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) return 0;
-  buf[n] = '\0';
-  // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ')'
-  // ends it. Then field 3 is the state and field 22 the start time.
-  const char* p = std::strrchr(buf, ')');
-  if (!p || p[1] != ' ') return 0;
-  p += 2;
-  if (*p == 'Z' || *p == 'X') return 0;  // exited: only its parent's wait remains
-  for (int field = 3; field < 22; ++field) {
-    p = std::strchr(p, ' ');
-    if (!p) return 0;
-    ++p;
-  }
-  char* end = nullptr;
-  unsigned long long start = std::strtoull(p, &end, 10);
-  return end != p ? start : 0;
+  uint64_t start = 0;
+  return pid != 0 && ReadStart(pid, &start) == Proc::kRuns ? start : 0;
 }
 
 uint32_t SelfPid() {
@@ -102,13 +106,47 @@ off_t OwnerLockOffset(const Identity& owner) {
                             (owner.start & ((uint64_t{1} << kStartBits) - 1)));
 }
 
-bool LockOwner(int fd, const Identity& owner) {
+std::optional<bool> ByteLocked(int fd, off_t byte) {
+  struct flock probe {};
+  probe.l_type = F_WRLCK;  // conflicts with any lock
+  probe.l_whence = SEEK_SET;
+  probe.l_start = byte;
+  probe.l_len = 1;
+  if (::fcntl(fd, F_OFD_GETLK, &probe) != 0) return std::nullopt;
+  return probe.l_type != F_UNLCK;
+}
+
+bool LockByte(int fd, off_t byte, short type) {
   struct flock lock {};
-  lock.l_type = F_RDLCK;  // needs only read access to the file
+  lock.l_type = type;
   lock.l_whence = SEEK_SET;
-  lock.l_start = OwnerLockOffset(owner);
+  lock.l_start = byte;
   lock.l_len = 1;
   return ::fcntl(fd, F_OFD_SETLK, &lock) == 0;
+}
+
+bool LockOwner(int fd, const Identity& owner) {
+  return LockByte(fd, OwnerLockOffset(owner), F_RDLCK);  // needs only read access
+}
+
+bool Holding(int fd, uint32_t pid, uint64_t start) {
+  if (pid == 0 || start == 0) return false;
+  const std::optional<bool> held = ByteLocked(fd, OwnerLockOffset({pid, start}));
+  if (!held.has_value()) return true;  // cannot tell: keep it
+  if (*held) return true;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;  // no such pid
+  // Its pid runs: another process unless /proc shows another start time or an exit.
+  // When /proc cannot tell (hidden, absent), it holds.
+  uint64_t now_start = 0;
+  switch (ReadStart(pid, &now_start)) {
+    case Proc::kRuns:
+      return now_start == start;
+    case Proc::kExited:
+      return false;
+    case Proc::kUnknown:
+      break;
+  }
+  return true;
 }
 
 bool Liveness::Alive(uint32_t pid, uint64_t start) {
@@ -119,7 +157,7 @@ bool Liveness::Alive(uint32_t pid, uint64_t start) {
   // /proc, and EPERM (another user's process) still says that the pid exists.
   bool alive = ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
   if (alive) {
-    const std::optional<bool> held = LockHeld(fd_, {pid, start});
+    const std::optional<bool> held = ByteLocked(fd_, OwnerLockOffset({pid, start}));
     alive = held.value_or(false) || StartTime(pid) == start;
   }
   it->second = {start, alive};

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <unordered_map>
 
 namespace shmstats::process {
@@ -44,9 +45,27 @@ uint64_t StartTime(uint32_t pid);
 // and no segment (at most a few GiB) reaches it.
 off_t OwnerLockOffset(const Identity& owner);
 
-// Takes `owner`'s lock on the open file `fd` (a descriptor of the segment file that
-// no other process shares). Returns false (errno set) if the kernel refused.
+// True if an open file description other than fd's holds a lock on `byte` of fd's
+// file; nullopt if the kernel cannot tell (errno set). F_OFD_GETLK.
+std::optional<bool> ByteLocked(int fd, off_t byte);
+
+// Takes a lock of `type` (F_RDLCK, or F_UNLCK to release) on `byte` of fd's file, for
+// fd's open file description. Returns false (errno set) if the kernel refused.
+bool LockByte(int fd, off_t byte, short type);
+
+// Takes `owner`'s lock on the open file `fd` (a descriptor of the segment file the
+// caller opened for itself; a child forked later shares it, which keeps the lock held
+// while the child may use the handles it inherited). Returns false (errno set) if the kernel
+// refused.
 bool LockOwner(int fd, const Identity& owner);
+
+// True while (pid, start) may still use what it mapped: its lock byte is held by any
+// open file description (its own, or a child's that inherited it across fork(), even
+// after the owner itself exited), or, with no lock held, its pid exists and /proc
+// shows that start time or cannot tell (entry hidden or absent). `fd` is a descriptor
+// of the segment file. For decisions that must not miss a holder (reuse of records
+// and of deleted series).
+bool Holding(int fd, uint32_t pid, uint64_t start);
 
 // Answers "is the owner (pid, start) alive?", caching each owner for the life of the
 // object (one read pass). `fd` is a descriptor of the segment file. An owner is

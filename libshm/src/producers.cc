@@ -16,6 +16,7 @@
 
 #include "names.h"
 #include "ownership.h"
+#include "reuse.h"
 #include "shmstats/error.h"
 
 namespace shmstats::producers {
@@ -85,7 +86,9 @@ int64_t Take(const detail::SegmentImpl& s, uint32_t self, uint64_t* generation) 
   layout::Header& h = s.header();
   uint64_t used = h.producers_used.load(std::memory_order_relaxed);
   while (used < s.producer_capacity) {
-    if (h.producers_used.compare_exchange_weak(used, used + 1, std::memory_order_relaxed)) {
+    // Seq_cst: a reuser of deleted series reads producers_used so (reuse.cc, Holders).
+    if (h.producers_used.compare_exchange_weak(used, used + 1, std::memory_order_seq_cst,
+                                               std::memory_order_relaxed)) {
       *generation = 0;
       s.producer(static_cast<uint32_t>(used))
           .state.store(layout::ProducerState(0, self, layout::kProducerClaiming),
@@ -118,13 +121,14 @@ int64_t Take(const detail::SegmentImpl& s, uint32_t self, uint64_t* generation) 
   }
   std::stable_sort(candidates.begin(), candidates.end(),
                    [](const Candidate& a, const Candidate& b) { return a.age < b.age; });
-  process::Liveness live(s.fd());
   int64_t best = -1;
   uint64_t best_state = 0;
   for (const Candidate& c : candidates) {
     const ProducerRecord& r = s.producer(c.index);
     const bool gone = layout::ProducerPhaseOf(c.state) == layout::kProducerAttached
-                          ? !live.Alive(r.pid, r.start)
+                          // Held by anyone: a child forked after it registered may still
+                          // record through its handles (reuse.h needs its start time).
+                          ? !process::Holding(s.fd(), r.pid, r.start)
                           : detail::OwnerDead(layout::ProducerActor(c.state));
     if (gone) {
       best = c.index;
@@ -171,7 +175,8 @@ uint64_t Attach(detail::SegmentImpl& s, const process::Identity& self) {
   uint64_t generation = 0;
   const int64_t index = Take(s, self.pid, &generation);
   if (index < 0) {
-    s.header().producers_refused.fetch_add(1, std::memory_order_relaxed);
+    // Seq_cst: before this producer's first lookup, for reusers (reuse.cc, Holders).
+    s.header().producers_refused.fetch_add(1, std::memory_order_seq_cst);
     return 0;
   }
   ProducerRecord& r = s.producer(static_cast<uint32_t>(index));
@@ -180,13 +185,16 @@ uint64_t Attach(detail::SegmentImpl& s, const process::Identity& self) {
   r.start = self.start;
   r.attached_unix_ns = NowUnixNs();
   r.last_activity_ns.store(0, std::memory_order_relaxed);
+  r.dropped_before.store(0, std::memory_order_relaxed);
   const std::string comm = Comm();
   std::memset(r.comm, 0, sizeof r.comm);
   std::memcpy(r.comm, comm.data(), std::min(comm.size(), sizeof r.comm - 1));
   WriteMutable(r, JobOf(s), FlagsOf(s));
   // Release: every field is written before a reader acquires kProducerAttached.
+  // Seq_cst: a reuser that sees a deletion following this process's first lookup
+  // sees this record (reuse.h).
   r.state.store(layout::ProducerState(generation, self.pid, layout::kProducerAttached),
-                std::memory_order_release);
+                std::memory_order_seq_cst);
   return layout::ProducerRef(static_cast<uint32_t>(index), generation);
 }
 
@@ -289,6 +297,9 @@ void Segment::SetJob(std::string_view job) {
 
 void Segment::ForgoProducerRecord() {
   impl_->RequireWritable("forgo the producer record");
+  // Visible to reusers of deleted series all the same (reuse.h); if the kernel
+  // refuses the lock, the record is kept.
+  if (!reuse::AnnounceRecordless(*impl_)) return;
   std::lock_guard lock(impl_->process_mutex);
   // As if attached already, with no record (ref 0): registrations then skip the table.
   impl_->producer_ref = 0;

@@ -21,6 +21,7 @@
 #include "ownership.h"
 #include "process_identity.h"
 #include "process_series.h"
+#include "reuse.h"
 #include "segment_impl.h"
 #include "shmstats/error.h"
 #include "values.h"
@@ -77,6 +78,10 @@ bool ReadMeta(const detail::SegmentImpl& s, uint32_t index, MetricSnapshot* m, L
                            s.string_bytes));
   // Copied out before any check: another writer could change shared bytes.
   std::string text(s.strings() + d.strings, bytes);
+  // A deleted room given to another key (reuse.h) gets its strings after its new
+  // state: a state unchanged after the copy says that they are this key's.
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (shared.state.load(std::memory_order_relaxed) != state) return false;
   std::string_view rest(text);
   auto take = [&rest](size_t n) {
     std::string_view part = rest.substr(0, n);
@@ -540,6 +545,9 @@ std::vector<MetricSnapshot> Segment::Reset(
     const std::function<bool(const MetricSnapshot&)>& select) {
   impl_->RequireWritable("reset metrics");
   detail::CheckMappedSize(*impl_);
+  // A reset exchanges slots located from its copy: no deleted series' room may go to
+  // another key until it is done (reuse.h).
+  const reuse::ResetAnnouncement announced(*impl_);
   std::vector<MetricSnapshot> taken;
   HashToIndex series(impl_->series_used());  // key hash -> index in taken (shared series)
   std::vector<ProcessValue> process_series;
@@ -571,15 +579,23 @@ std::vector<MetricSnapshot> Segment::Delete(
     ReadValues(s, where, &m, /*take=*/false);  // select may look at the values too
     if (!select(m)) return;
     Descriptor& d = s.descriptor(m.index);
+    // Its family read before the CAS: once stamped, its room may go to another key
+    // (reuse.h), which rewrites the descriptor. The CAS succeeding says that it was
+    // not given away since `where` was read, so the family is this key's.
+    const uint32_t family_slot = d.family_slot;
     uint64_t gone = where.gone;
     if (!d.gone.compare_exchange_strong(
             gone, layout::Gone(layout::GoneGeneration(gone), self, layout::kDeleted),
-            std::memory_order_acq_rel, std::memory_order_relaxed))
+            std::memory_order_seq_cst, std::memory_order_relaxed))
       return;  // deleted or revived meanwhile
-    ReadValues(s, where, &m, /*take=*/false);
-    s.header().deleted.fetch_add(1, std::memory_order_relaxed);
     const bool overflow = m.labels.size() == 1 && m.labels[0].first == kOverflowLabel;
-    families::GiveBack(s, overflow, d.family_slot - 1);
+    families::GiveBack(s, overflow, family_slot - 1);
+    // Counted, which tells handle caches to drop theirs (the statsd door), then
+    // stamped with its time, last, for reuse of its room by another key (reuse.h):
+    // in this order, so that a stamped deletion is one such caches can see. The
+    // values returned are those read before the CAS.
+    s.header().deleted.fetch_add(1, std::memory_order_seq_cst);
+    reuse::StampDeleted(d, layout::GoneGeneration(gone));
     deleted.push_back(std::move(m));
   });
   return deleted;

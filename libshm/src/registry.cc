@@ -33,6 +33,7 @@
 #include "ownership.h"
 #include "process_series.h"
 #include "producers.h"
+#include "reuse.h"
 #include "segment_impl.h"
 #include "shmstats/error.h"
 
@@ -126,6 +127,11 @@ void CheckCompatible(const detail::SegmentImpl& s, const Descriptor& d, const Re
                                          SeriesName(r), s.path, std::strerror(errno)));
 }
 
+// The string bytes r's series takes (name, labels, help, unit).
+uint64_t StringBytes(const Request& r) {
+  return r.spec.name.size() + r.labels.size() + r.spec.help.size() + r.spec.unit.size();
+}
+
 // Why r's strings or slots cannot fit above the cursors now; empty if they can.
 std::string NoRoom(const detail::SegmentImpl& s, const Request& r) {
   const layout::Header& h = s.header();
@@ -133,7 +139,7 @@ std::string NoRoom(const detail::SegmentImpl& s, const Request& r) {
     uint64_t start = (std::min(used, limit) + align - 1) / align * align;
     return used <= limit && start <= limit && count <= limit - start;
   };
-  uint64_t bytes = r.spec.name.size() + r.labels.size() + r.spec.help.size() + r.spec.unit.size();
+  const uint64_t bytes = StringBytes(r);
   uint64_t slots_used = h.slots_used.load(std::memory_order_relaxed);
   uint64_t strings_used = h.strings_used.load(std::memory_order_relaxed);
   if (!fits(slots_used, r.slots, layout::kCacheLineSlots, s.max_slots))
@@ -277,8 +283,7 @@ uint32_t Claim(const detail::SegmentImpl& s, const Request& r, uint32_t self,
   d.state.store(layout::kClaimed | r.hash, std::memory_order_relaxed);
 
   try {
-    const uint64_t bytes =
-        r.spec.name.size() + r.labels.size() + r.spec.help.size() + r.spec.unit.size();
+    const uint64_t bytes = StringBytes(r);
     uint64_t at = 0;
     auto strings = [&s](uint64_t i, uint64_t n) { return std::pair{s.strings_offset + i, n}; };
     // Cursors only grow: what did not fit now fails CheckRoom too, with its message.
@@ -311,54 +316,107 @@ void Publish(Descriptor& d, uint64_t hash) {
                                   std::memory_order_acquire);
 }
 
-// The descriptor an index entry links, if it is r's series (published now, if its
-// claimer died before publishing it); nullptr otherwise.
-Descriptor* Linked(const detail::SegmentImpl& s, uint64_t entry, const Request& r) {
+// The descriptor the index entry `entry` (read from `slot`) links, if it is r's
+// series (published now, if its claimer died before publishing it); nullptr
+// otherwise. A descriptor's key changes when it is given to another key (reuse.h),
+// so its gone word is loaded before the key comparison and must be found again after
+// it; that word is stored in *gone.
+Descriptor* Linked(const detail::SegmentImpl& s, const std::atomic<uint64_t>& slot, uint64_t entry,
+                   const Request& r, uint64_t* gone) {
   auto link = static_cast<uint32_t>(entry);
   if ((entry >> 32) != layout::IndexTag(r.hash) || link == 0 || link > s.max_metrics)
     return nullptr;
   Descriptor& d = s.descriptor(link - 1);
-  uint64_t state = d.state.load(std::memory_order_acquire);
-  if ((state & layout::kHashMask) != r.hash || !SameKey(s, d, r)) return nullptr;
-  if ((state & layout::kStateMask) == layout::kClaimed) Publish(d, r.hash);
-  return (d.state.load(std::memory_order_acquire) & layout::kStateMask) == layout::kPublished
-             ? &d
-             : nullptr;
+  for (;;) {
+    // Seq_cst: a reuser that sees the deletion following this load sees this
+    // process's producer record (reuse.cc, Holders).
+    const uint64_t before = d.gone.load(std::memory_order_seq_cst);
+    const uint64_t state = d.state.load(std::memory_order_acquire);
+    if ((state & layout::kHashMask) != r.hash || !SameKey(s, d, r)) return nullptr;
+    if (layout::GonePhaseOf(before) == layout::kGoneRefilling) {
+      // Being given to r's key: only that key's own link (made after every write)
+      // leads here with its state and strings, since the old key's entry became a
+      // tombstone before the state was rewritten (release) for the new key.
+      if ((state & layout::kStateMask) != layout::kClaimed ||
+          slot.load(std::memory_order_seq_cst) != entry)
+        return nullptr;
+      *gone = reuse::RollForward(s, d, before);
+      if (layout::GonePhaseOf(*gone) == layout::kGoneRefilling) return &d;  // its actor publishes
+      continue;
+    }
+    if ((state & layout::kStateMask) == layout::kClaimed) Publish(d, r.hash);
+    if ((d.state.load(std::memory_order_acquire) & layout::kStateMask) != layout::kPublished)
+      return nullptr;
+    if (d.gone.load(std::memory_order_seq_cst) == before) {
+      *gone = before;
+      return &d;
+    }
+    // Deleted, revived or given away meanwhile: compare again.
+  }
 }
 
-// Registers the deleted series d (r's key) again: its values zeroed, then shown
-// (docs/segment-format.md, "Deleted series"). A revival left midway by a dead actor
-// is redone; one under way in a live process is left to it (its zeroing may take
-// what the caller records before it ends). Throws FamilyFull.
-void Revive(const detail::SegmentImpl& s, Descriptor& d, const Request& r, uint32_t self) {
-  uint64_t gone = d.gone.load(std::memory_order_acquire);
-  for (;;) {
-    const uint64_t phase = layout::GonePhaseOf(gone);
-    if (phase == layout::kPresent) return;
-    if (phase == layout::kReviving && !detail::OwnerDead(layout::GoneActor(gone))) return;
-    const bool fresh = phase == layout::kDeleted;
-    if (fresh && !families::Take(s, d.family_slot - 1, r.spec.family_limit, r.overflow))
-      throw FamilyFull{};
-    const uint64_t generation = layout::GoneGeneration(gone) + (fresh ? 1 : 0);
-    if (d.gone.compare_exchange_strong(gone, layout::Gone(generation, self, layout::kReviving),
-                                       std::memory_order_acq_rel, std::memory_order_acquire)) {
-      // Readers skip it (not present) and check the word again after copying values.
-      std::atomic_thread_fence(std::memory_order_release);
-      layout::Slot* slots = detail::CheckedSlots(s, d);
-      const uint32_t bounds = d.type == static_cast<uint8_t>(MetricType::kHistogram)
-                                  ? layout::BoundsOffset(d.bucket_count, d.stripes)
-                                  : d.slot_count;
-      const uint32_t after_bounds = d.type == static_cast<uint8_t>(MetricType::kHistogram)
-                                        ? bounds + d.bucket_count - 1
-                                        : d.slot_count;
-      for (uint32_t i = 0; i < d.slot_count; ++i)
-        if (i < bounds || i >= after_bounds) slots[i].store(0, std::memory_order_relaxed);
-      d.gone.store(layout::Gone(generation, self, layout::kPresent), std::memory_order_release);
-      if (fresh) s.header().revived.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    if (fresh) families::GiveBack(s, r.overflow, d.family_slot - 1);
+// Registers the deleted series d (r's key, its gone word `gone` as Linked found it)
+// again: its values zeroed, then shown (docs/segment-format.md, "Deleted series"). A
+// revival left midway by a dead actor is redone; one under way in a live process is
+// left to it (its zeroing may take what the caller records before it ends). Returns
+// false if the word changed first (the caller looks at d again). Throws FamilyFull.
+bool Revive(const detail::SegmentImpl& s, Descriptor& d, const Request& r, uint32_t self,
+            uint64_t gone) {
+  const uint64_t phase = layout::GonePhaseOf(gone);
+  if (phase == layout::kPresent || phase == layout::kGoneRefilling) return true;
+  if (phase == layout::kReviving && !detail::OwnerDead(layout::GoneActor(gone))) return true;
+  const bool fresh = phase == layout::kDeleted;
+  // The family read once, and found to be the key's: a refill rewrites it only after
+  // moving the gone word on (reuse.h), so an unchanged word after the read says that
+  // it is r's key's.
+  const uint32_t family = d.family_slot - 1;
+  if (d.gone.load(std::memory_order_seq_cst) != gone) return false;
+  if (fresh && !families::Take(s, family, r.spec.family_limit, r.overflow)) throw FamilyFull{};
+  const uint64_t generation = layout::GoneGeneration(gone) + (fresh ? 1 : 0);
+  if (!d.gone.compare_exchange_strong(gone, layout::Gone(generation, self, layout::kReviving),
+                                      std::memory_order_seq_cst)) {
+    if (fresh) families::GiveBack(s, r.overflow, family);
+    return false;
   }
+  // Readers skip it (not present) and check the word again after copying values.
+  std::atomic_thread_fence(std::memory_order_release);
+  layout::Slot* slots = detail::CheckedSlots(s, d);
+  const uint32_t bounds = d.type == static_cast<uint8_t>(MetricType::kHistogram)
+                              ? layout::BoundsOffset(d.bucket_count, d.stripes)
+                              : d.slot_count;
+  const uint32_t after_bounds = d.type == static_cast<uint8_t>(MetricType::kHistogram)
+                                    ? bounds + d.bucket_count - 1
+                                    : d.slot_count;
+  for (uint32_t i = 0; i < d.slot_count; ++i)
+    if (i < bounds || i >= after_bounds) slots[i].store(0, std::memory_order_relaxed);
+  d.gone.store(layout::Gone(generation, self, layout::kPresent), std::memory_order_release);
+  if (fresh) s.header().revived.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+// True if r's strings and slots fit above the cursors and a descriptor is left.
+bool FreshRoom(const detail::SegmentImpl& s, const Request& r) {
+  return NoRoom(s, r).empty() &&
+         s.header().series_used.load(std::memory_order_relaxed) < s.max_metrics;
+}
+
+// A deleted series' room taken for r (reuse.h), claimed and fully written as Claim
+// writes a fresh one, its gone word in *gone; kNone if none may be taken now.
+uint32_t TakeDeleted(const detail::SegmentImpl& s, const Request& r, uint32_t self, uint32_t family,
+                     uint64_t* gone) {
+  const uint64_t bytes = StringBytes(r);
+  const uint32_t index = reuse::Take(s, r.slots, bytes, self, gone);
+  if (index == reuse::kNone) return kNone;
+  Descriptor& d = s.descriptor(index);
+  // Release: a lookup of the old key that sees the new hash sees its entry's
+  // tombstone (Linked).
+  d.state.store(layout::kClaimed | r.hash, std::memory_order_release);
+  // Readers that copied the old key's fields or strings find the state changed after
+  // the copy (a seqlock: reader.cc, ReadMeta).
+  std::atomic_thread_fence(std::memory_order_release);
+  Fill(s, d, r, d.strings, d.slot_offset);
+  d.family_slot = family + 1;
+  return index;
 }
 
 // Find-or-create; returns the published descriptor for r, compatible with it.
@@ -368,20 +426,32 @@ const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
   const uint32_t mask = s.index_entries - 1;
   uint32_t own = kNone;     // our claimed, not yet linked descriptor
   uint32_t family = kNone;  // its family's index position
+  uint64_t refill = 0;      // own's gone word if own is a deleted series' room (reuse.h)
   auto give_up = [&] {
-    Abandon(s, s.descriptor(own), r);
+    if (refill != 0)
+      reuse::GiveBack(s.descriptor(own), refill);
+    else
+      Abandon(s, s.descriptor(own), r);
     families::GiveBack(s, r.overflow, family);
+    own = kNone;
+    refill = 0;
   };
   for (uint32_t k = 0, i = r.hash & mask; k < s.index_entries; ++k, i = (i + 1) & mask) {
     auto& entry = s.series_entry(i);
     uint64_t e = entry.load(std::memory_order_acquire);
     if (e == 0) {
       if (own == kNone) {
-        CheckRoom(s, r);
+        // Fresh room gone: a deleted series' room, if no process can hold a handle
+        // to it (reuse.h); else the refusal says why.
+        const bool fresh = FreshRoom(s, r);
         family = ReserveFamily(s, r);
         if (!families::Take(s, family, r.spec.family_limit, r.overflow)) throw FamilyFull{};
         try {
-          own = Claim(s, r, self, family);
+          own = fresh ? kNone : TakeDeleted(s, r, self, family, &refill);
+          if (own == kNone) {
+            if (!fresh) CheckRoom(s, r);
+            own = Claim(s, r, self, family);
+          }
         } catch (...) {
           families::GiveBack(s, r.overflow, family);
           throw;
@@ -392,26 +462,23 @@ const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
       if (entry.compare_exchange_strong(e, layout::IndexEntry(r.hash, own),
                                         std::memory_order_acq_rel, std::memory_order_acquire)) {
         Descriptor& d = s.descriptor(own);
-        Publish(d, r.hash);
+        if (refill != 0)
+          reuse::Publish(s, d, refill);
+        else
+          Publish(d, r.hash);
         return d;
       }
       // Someone linked this entry first: look at what they linked.
     }
-    if (Descriptor* d = Linked(s, e, r)) {
+    uint64_t gone = 0;
+    while (Descriptor* d = Linked(s, entry, e, r, &gone)) {
       if (own != kNone) give_up();
       CheckCompatible(s, *d, r);
-      if (d->scope == layout::kScopeShared) Revive(s, *d, r, self);
-      return *d;
+      if (d->scope != layout::kScopeShared || Revive(s, *d, r, self, gone)) return *d;
     }
   }
   if (own != kNone) give_up();
   Refuse(s, fmt::format("all {} series index entries are used", s.index_entries));
-}
-
-// True if r's strings and slots fit above the cursors and a descriptor is left.
-bool FreshRoom(const detail::SegmentImpl& s, const Request& r) {
-  return NoRoom(s, r).empty() &&
-         s.header().series_used.load(std::memory_order_relaxed) < s.max_metrics;
 }
 
 // A descriptor of this process for r (process scope), published, never linked from
@@ -420,8 +487,7 @@ bool FreshRoom(const detail::SegmentImpl& s, const Request& r) {
 // retired first to make some.
 Descriptor& ClaimProcessSeries(const detail::SegmentImpl& s, const Request& r,
                                const process::Identity& self, uint32_t target) {
-  const uint64_t bytes =
-      r.spec.name.size() + r.labels.size() + r.spec.help.size() + r.spec.unit.size();
+  const uint64_t bytes = StringBytes(r);
   uint64_t life = 0;
   // A retired descriptor of the same size first, then fresh room, then (after
   // retiring the series of exited processes) any retired descriptor that fits.
@@ -461,20 +527,16 @@ Descriptor& ClaimProcessSeries(const detail::SegmentImpl& s, const Request& r,
 }
 
 // Takes this process's owner lock on the segment file (process_identity.h), on a
-// descriptor of its own: one inherited across fork() is the parent's, and is closed
-// here (the parent's copy keeps the parent's lock). The file is opened again by its
-// path and checked to be the mapped one. REQUIRES: s.process_mutex held.
+// descriptor of its own: one inherited across fork() is the parent's, and is kept
+// open (the parent's lock then stays held while this child may use the handles it
+// inherited, which reuse.h must know). The file is opened again by its path and
+// checked to be the mapped one. REQUIRES: s.process_mutex held.
 void HoldOwnerLock(detail::SegmentImpl& s, const process::Identity& self,
                    const std::string& series) {
-  if (s.owner_lock_fd >= 0) ::close(s.owner_lock_fd);
-  s.owner_lock_fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (s.owner_lock_fd >= 0) s.inherited_lock_fds.push_back(s.owner_lock_fd);
   std::string problem;
-  struct stat st {};
-  if (s.owner_lock_fd < 0 || ::fstat(s.owner_lock_fd, &st) != 0)
-    problem = std::strerror(errno);
-  else if (st.st_dev != s.dev || st.st_ino != s.ino)
-    problem = "the segment was removed or re-created";
-  else if (!process::LockOwner(s.owner_lock_fd, self))
+  s.owner_lock_fd = detail::ReopenOwn(s, &problem);
+  if (s.owner_lock_fd >= 0 && !process::LockOwner(s.owner_lock_fd, self))
     problem = std::strerror(errno);
   if (problem.empty()) return;
   if (s.owner_lock_fd >= 0) ::close(s.owner_lock_fd);
@@ -536,10 +598,14 @@ uint64_t AttachProducer(detail::SegmentImpl& s) {
       s.process_cache_pid = self.pid;
     } catch (const Error&) {
       // Readers then judge this producer by its /proc entry; a process-scoped
-      // registration tries the lock again and reports the failure.
+      // registration tries the lock again and reports the failure. A child it forks
+      // could hold its handles unseen: no deleted room goes to another key any more
+      // (before the record is published, which a reuser sees, reuse.h).
+      s.header().reuse_flags.fetch_or(layout::kReuseOff, std::memory_order_seq_cst);
     }
   }
   s.producer_ref = producers::Attach(s, self);
+  reuse::Enlist(s);
   s.producer_pid.store(self.pid, std::memory_order_release);
   return s.producer_ref;
 }

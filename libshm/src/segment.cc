@@ -21,6 +21,7 @@
 #include "ownership.h"
 #include "process_series.h"
 #include "producers.h"
+#include "reuse.h"
 #include "segment_impl.h"
 #include "shmstats/error.h"
 
@@ -326,8 +327,24 @@ bool detail::SegmentImpl::Reserve(uint64_t offset, uint64_t len) const {
   return true;
 }
 
+int detail::ReopenOwn(const SegmentImpl& s, std::string* problem) {
+  const int fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0)
+    *problem = std::strerror(errno);
+  else if (st.st_dev != s.dev || st.st_ino != s.ino)
+    *problem = "the segment was removed or re-created";
+  else
+    return fd;
+  if (fd >= 0) ::close(fd);
+  return -1;
+}
+
 detail::SegmentImpl::~SegmentImpl() {
+  reuse::Delist(*this);
   if (owner_lock_fd >= 0) ::close(owner_lock_fd);
+  for (int fd : inherited_lock_fds) ::close(fd);
+  if (recordless_fd >= 0) ::close(recordless_fd);
 }
 
 void detail::SegmentImpl::RequireWritable(const char* what) const {
@@ -404,6 +421,7 @@ Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
     h.producer_record_size = layout::kProducerRecordSize;
     h.total_size = g.total_size;
     h.family_limit = options.family_limit;
+    h.reuse_flags.store(layout::kReuseRecords, std::memory_order_relaxed);
     h.created_unix_ns = NowUnixNs();
     h.instance_id = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^ NowUnixNs();
     // Release: every field above is visible to whoever sees the magic.

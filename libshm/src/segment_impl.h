@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "bucket_table.h"
 #include "layout.h"
@@ -78,6 +79,24 @@ struct detail::SegmentImpl {
   mutable std::array<std::atomic<uint64_t>, 4> reserved_chunks{};
   mutable std::atomic<uint32_t> next_reserved_chunk{0};
 
+  // Owner lock descriptors inherited across fork(): kept open, so that the parent's
+  // lock stays held while this child may still use handles it inherited (reuse.h).
+  // Guarded by process_mutex.
+  std::vector<int> inherited_lock_fds;
+  // Announcement to reusers of deleted series (reuse.h): this process's recordless
+  // lock's descriptor (-1: none). Guarded by announce_mutex.
+  std::mutex announce_mutex;
+  int recordless_fd = -1;
+  // The last search for a deleted descriptor that found none (steady ns; the
+  // header's `deleted` then; the key's slots << 32 | string bytes), so that a flood
+  // of new keys does not repeat it.
+  mutable std::atomic<uint64_t> reuse_miss_ns{0};
+  mutable std::atomic<uint64_t> reuse_miss_deletions{0};
+  mutable std::atomic<uint64_t> reuse_miss_size{0};
+  // This mapping's handles include none to a series deleted before this tick
+  // (Segment::DroppedDeletedBefore; 0: no such promise). Guarded by reuse.cc's lock.
+  uint64_t dropped_mark = 0;
+
   SegmentImpl() = default;
   SegmentImpl(const SegmentImpl&) = delete;
   SegmentImpl& operator=(const SegmentImpl&) = delete;
@@ -131,6 +150,12 @@ namespace detail {
 // The slots of a descriptor, checked against the segment's geometry and its own
 // layout (striping included). Throws Error(kCorrupt). registry.cc.
 layout::Slot* CheckedSlots(const SegmentImpl& s, const layout::Descriptor& d);
+
+// The segment file opened again by its path (read-only, close-on-exec): an open file
+// description of the caller's own, for locks no other process or fork() shares.
+// Returns -1 and a problem (errno's text, or "removed or re-created" if the path
+// names another file now). segment.cc.
+int ReopenOwn(const SegmentImpl& s, std::string* problem);
 }  // namespace detail
 
 }  // namespace shmstats

@@ -5,6 +5,7 @@
 // zero. Every wait polls a condition with a deadline.
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <string>
 
+#include "daemon/expiry.h"
 #include "daemon_harness.h"
 #include "shmstats/shmstats.h"
 
@@ -74,6 +76,82 @@ TEST(ExpiryTest, IdleSeriesDisappearAndActiveOnesStay) {
   EXPECT_TRUE(
       WaitFor([&] { return Value(segment, "active_total") == static_cast<double>(sent); }, 20))
       << Value(segment, "active_total") << " of " << sent;
+}
+
+// A series found idle, then deleted by someone else and its room given to another
+// key (zero-valued like it) before the expiry runs: the expiry leaves the new key
+// alone (it matches the series' identity, not only its index and values).
+TEST(ExpiryTest, AnIdleSeriesWhoseRoomWentToAnotherKeyIsNotExpiredInItsPlace) {
+  ScopedSegmentName seg(UniqueName("expiry-refill"));
+  SegmentOptions o = Small();
+  o.max_metrics = 4;
+  Segment segment = Segment::Create(seg.str(), o);
+  MetricSpec idle{"old_total", {}, "", ""};
+  idle.ttl_seconds = 1;
+  segment.RegisterCounter(idle);
+  for (int i = 0; i < 3; ++i)
+    segment.RegisterCounter(MetricSpec{"fill_total", {{"k", std::to_string(i)}}, "", ""});
+  daemon::Expiry expiry;
+  expiry.Observe(segment.Read(), 0);
+  expiry.Observe(segment.Read(), 2000);  // old_total idle for its TTL: due
+  uint32_t index = ~0u;
+  for (const MetricSnapshot& m :
+       segment.Delete([](const MetricSnapshot& m) { return m.name == "old_total"; }))
+    index = m.index;
+  ASSERT_NE(index, ~0u);
+  const uint64_t deleted = Segment::DeletionMark();
+  ASSERT_TRUE(WaitFor([&] { return Segment::DeletionMark() > deleted + 2; }, 5));
+  segment.DroppedDeletedBefore(Segment::DeletionMark());  // this test holds no handle to it
+  segment.RegisterCounter(MetricSpec{"new_total", {}, "", ""});
+  bool refilled = false;
+  for (const MetricSnapshot& m : segment.Read().metrics)
+    refilled = refilled || (m.name == "new_total" && m.index == index);
+  ASSERT_TRUE(refilled) << "the deleted room did not go to new_total";
+  EXPECT_EQ(expiry.Run(seg.str()), 0u);
+  EXPECT_EQ(Value(segment, "new_total"), 0);
+}
+
+// A small segment and unique statsd names sent in waves, each after the previous
+// one expired: the expired series' room goes to the next wave's names (the door
+// declares its dropped handles), so no wave is refused once earlier ones expired.
+TEST(ExpiryTest, ExpiredStatsdSeriesLeaveTheirRoomToLaterWaves) {
+  constexpr int kWaves = 3;
+  constexpr int kNames = 12;  // more than the room left fresh after the first wave
+  ScopedSegmentName seg(UniqueName("waves"));
+  SegmentOptions options = Small();
+  options.max_metrics = 16;
+  Segment segment = Segment::Create(seg.str(), options);
+  TempDir dir;
+  Daemon d(seg.str(), dir, {"--statsd", "127.0.0.1:0", "--statsd-ttl", "1s"});
+  ASSERT_TRUE(d.ready()) << d.child().Log();
+  const int statsd = d.statsd_port();
+  ASSERT_NE(statsd, 0);
+  auto name = [](int wave, int i) { return fmt::format("wave{}_s{:02}_total", wave, i); };
+  for (int wave = 0; wave < kWaves; ++wave) {
+    std::string datagram;
+    for (int i = 0; i < kNames; ++i) datagram += fmt::format("{}:1|c\n", name(wave, i));
+    auto all = [&](bool shown) {
+      for (int i = 0; i < kNames; ++i)
+        if ((Value(segment, name(wave, i)) >= 1) != shown) return false;
+      return true;
+    };
+    // Sent again until shown (UDP may drop a datagram); a refused name never is.
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          SendUdp(statsd, datagram);
+          return all(true);
+        },
+        20))
+        << "wave " << wave << ": " << segment.Info().registrations_refused << " refused\n"
+        << d.child().Log();
+    ASSERT_TRUE(WaitFor([&] { return all(false); }, 30)) << "wave " << wave << " never expired";
+    // The next wave comes when a process started now is later than the deletions.
+    const uint64_t expired = Segment::DeletionMark();
+    ASSERT_TRUE(WaitFor([&] { return Segment::DeletionMark() > expired + 2; }, 5));
+  }
+  EXPECT_EQ(segment.Info().descriptors_used, 16u);  // the later waves took deleted room
+  EXPECT_EQ(segment.Info().registrations_refused, 0u);
+  EXPECT_TRUE(segment.Read().problems.empty());
 }
 
 }  // namespace

@@ -83,9 +83,9 @@ TEST_F(ProducersTest, RecordMadeAtFirstRegistrationWithJobAndSeries) {
 }
 
 TEST_F(ProducersTest, BadJobIsRefused) {
-  EXPECT_THROW(segment_->SetJob(std::string(65, 'j')), Error);
+  EXPECT_THROW(segment_->SetJob(std::string(57, 'j')), Error);
   EXPECT_THROW(segment_->SetJob("a\nb"), Error);
-  segment_->SetJob(std::string(64, 'j'));
+  segment_->SetJob(std::string(56, 'j'));
 }
 
 TEST_F(ProducersTest, EnvironmentJobOptOutAndExitedProducer) {

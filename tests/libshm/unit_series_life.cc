@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 
 #include "unit_fixture.h"
 
@@ -108,6 +110,57 @@ TEST_F(SeriesLifeTest, DeletingAKeyHidesItsProcessSeries) {
   Snapshot snap = segment_.Read();
   EXPECT_TRUE(snap.metrics.empty());
   EXPECT_TRUE(snap.problems.empty()) << snap.problems[0];
+}
+
+// In one process: the process's own record holds every series deleted after it
+// started, until it declares its handles dropped; a reset under way in another thread
+// holds them all the same.
+TEST_F(SeriesLifeTest, OwnRoomGoesToAnotherKeyOnlyAfterItsHandlesAreDeclaredDropped) {
+  SegmentOptions small = testing_util::SmallOptions();
+  small.max_metrics = 4;
+  Recreate(small);
+  for (const char* q : {"a", "b", "c", "d"})
+    segment_.RegisterCounter(Spec("jobs_total", {{"q", q}}));
+  auto wait_ticks = [] {
+    const uint64_t mark = Segment::DeletionMark();
+    while (Segment::DeletionMark() <= mark + 2) std::this_thread::yield();  // the boot clock
+  };
+  ASSERT_EQ(DeleteNamed("jobs_total", {{"q", "a"}}).size(), 1u);
+  wait_ticks();
+  testing_util::ErrorOf(
+      [&] {
+        segment_.RegisterCounter(Spec("jobs_total", {{"q", "e"}}));
+      },
+      Errc::kFull);
+  segment_.DroppedDeletedBefore(Segment::DeletionMark());
+  segment_.RegisterCounter(Spec("jobs_total", {{"q", "e"}})).Inc(3);
+  EXPECT_EQ(Find("jobs_total", {{"q", "e"}}).counter, 3u);
+  EXPECT_FALSE(Shown("jobs_total", {{"q", "a"}}));
+
+  ASSERT_EQ(DeleteNamed("jobs_total", {{"q", "b"}}).size(), 1u);
+  wait_ticks();
+  std::atomic<int> step{0};
+  std::thread resetter([&] {
+    segment_.Reset([&](const MetricSnapshot&) {
+      int first = 0;  // the first series it looks at waits: the reset is under way
+      if (step.compare_exchange_strong(first, 1))
+        while (step.load() != 2) std::this_thread::yield();
+      return false;
+    });
+  });
+  while (step.load() != 1) std::this_thread::yield();
+  segment_.DroppedDeletedBefore(Segment::DeletionMark());
+  testing_util::ErrorOf(
+      [&] {
+        segment_.RegisterCounter(Spec("jobs_total", {{"q", "f"}}));
+      },
+      Errc::kFull);
+  step.store(2);
+  resetter.join();
+  wait_ticks();  // past the refusal's 20 ms before another search
+  segment_.RegisterCounter(Spec("jobs_total", {{"q", "f"}})).Inc(4);
+  EXPECT_EQ(Find("jobs_total", {{"q", "f"}}).counter, 4u);
+  EXPECT_TRUE(segment_.Read().problems.empty());
 }
 
 TEST_F(SeriesLifeTest, TtlIsKeptInTheSeries) {

@@ -188,7 +188,9 @@ class Segment {
   // with the values they had. A counter's or histogram's value moves into its reset
   // total (so value + reset total never drops, see MetricSnapshot); a gauge becomes
   // zero. An increment racing the reset lands either in the returned value or in
-  // the new one, never lost. REQUIRES: opened with Access::kReadWrite.
+  // the new one, never lost. REQUIRES: opened with Access::kReadWrite. Throws
+  // Error(kSystem), resetting nothing, if the reset cannot be announced to reusers of
+  // deleted series (a lock on the segment file, opened again by its path).
   std::vector<MetricSnapshot> Reset(const std::function<bool(const MetricSnapshot&)>& select);
 
   SegmentInfo Info() const;
@@ -199,13 +201,33 @@ class Segment {
   // key's: registering the same name and labels again (with the same type and
   // buckets) brings it back from zero, and handles taken before the delete record
   // into it again. Until then what they record is never shown (and is zeroed by the
-  // next registration). A handle never writes into another series. The family's
+  // next registration). Once fresh room has run out, its room may go to another key,
+  // but only when no process can hold a handle to it any more (every process that
+  // registered before the delete has exited or declared, DroppedDeletedBefore, that
+  // it dropped them): a handle never writes into another series. The family's
   // series count drops by one. REQUIRES: opened with Access::kReadWrite.
   std::vector<MetricSnapshot> Delete(const std::function<bool(const MetricSnapshot&)>& select);
 
   // Deletions since the segment was created: a cache of handles (statsd's) whose
   // count changed registers its series again so that deleted ones come back.
   uint64_t Deletions() const noexcept;
+
+  // For a long-lived producer that drops its handles to deleted series (a cache that
+  // starts over when Deletions() changes): a deleted series' room goes to another key
+  // only once no process can still hold a handle to it, and a process whose producer
+  // record predates the deletion counts as holding one unless it declares otherwise.
+  // DeletionMark() is the clock deletions are stamped with (ticks of CLOCK_BOOTTIME).
+  // DroppedDeletedBefore(mark) declares that no handle taken through this Segment
+  // object, kept or in use by any thread, is to a series deleted before `mark`: call
+  // it with a mark read BEFORE checking Deletions() and dropping every handle if it
+  // changed, from the only thread that uses those handles (or after every such thread
+  // has passed that point). The process's record takes the least mark of its Segment
+  // objects on this file that registered series: one that never declares keeps it at
+  // 0. The record speaks for the process's forked children too (they share it until
+  // they register): do not declare while a child forked after this Segment's first
+  // registration may still use handles it inherited. Thread-safe.
+  static uint64_t DeletionMark() noexcept;
+  void DroppedDeletedBefore(uint64_t mark);
 
   // Every family with a series shown, most series first (see FamilyInfo).
   std::vector<FamilyInfo> Families() const;
@@ -218,7 +240,7 @@ class Segment {
   // The job name of this process's record, and whether shmstatsd may export its
   // process metrics; by default $SHMSTATS_JOB and $SHMSTATS_PROCESS_METRICS (0, no,
   // false or off opt out), read at the first registration. Either may be called
-  // before or after it. Throws kInvalidArgument for a job of more than 64 bytes, not
+  // before or after it. Throws kInvalidArgument for a job of more than 56 bytes, not
   // UTF-8, or with control characters. REQUIRES: opened with Access::kReadWrite.
   void SetJob(std::string_view job);
   void SetProcessMetrics(bool allow);

@@ -264,7 +264,7 @@ shmstats_status shmstats_segment_delete(shmstats_segment* segment, const char* n
                                         int all_labels, uint32_t* deleted);
 
 /* Producer records (statsctl ps): a process's first registration leaves a record
- * (pid, start time, user, command, job, attach time). Its job name (at most 64 bytes
+ * (pid, start time, user, command, job, attach time). Its job name (at most 56 bytes
  * of UTF-8, no control characters; "" for none; default $SHMSTATS_JOB) and whether
  * shmstatsd may export its process metrics (CPU, memory, fds, threads; default yes
  * unless $SHMSTATS_PROCESS_METRICS is 0, no, false or off). Either may be called
