@@ -21,6 +21,7 @@
 #include "history/time.h"
 #include "history_samples.h"
 #include "non_finite.h"
+#include "promtool_import.h"
 
 namespace shmstats::history {
 namespace {
@@ -247,15 +248,6 @@ TEST(HistoryRetentionTest, RollsUpThenPrunesRawAndOldRollups) {
 MetricSnapshot WithUnit(MetricSnapshot m, const std::string& unit) {
   m.unit = unit;
   return m;
-}
-
-// Empty when `promtool tsdb create-blocks-from openmetrics` imports the text.
-std::string PromtoolImport(const std::string& text, const TempDir& dir) {
-  std::ofstream(dir / "x.om") << text;
-  std::string cmd = std::string(PROMTOOL_PATH) + " tsdb create-blocks-from openmetrics " +
-                    (dir / "x.om") + " " + (dir / "blocks") + " >" + (dir / "promtool.log") +
-                    " 2>&1";
-  return std::system(cmd.c_str()) == 0 ? "" : shmstats::testing::ReadFile(dir / "promtool.log");
 }
 
 TEST(HistoryExportTest, OpenMetricsImportsWithPromtool) {
