@@ -58,6 +58,7 @@ Exit PrintInfo(const GlobalOptions& global, const Segment& segment) {
       {"series_deleted", i.series_deleted},
       {"deleted_total", i.deleted_total},
       {"revived_total", i.revived_total},
+      {"refilled_total", i.refilled_total},
       {"overflowed_total", i.overflowed_total},
       {"family_limit", i.family_limit},
       {"producers_max", i.producers_max},
@@ -109,8 +110,10 @@ Exit PrintInfo(const GlobalOptions& global, const Segment& segment) {
                                                "(statsctl create --max-metrics N "
                                                "--max-slots N)"
                                              : "")});
-  t.Add({"deleted", fmt::format("{} series now; {} deleted and {} registered again since creation",
-                                i.series_deleted, i.deleted_total, i.revived_total)});
+  t.Add({"deleted",
+         fmt::format("{} series now; since creation {} deleted, {} registered again, "
+                     "{} of their rooms given to other series",
+                     i.series_deleted, i.deleted_total, i.revived_total, i.refilled_total)});
   t.Add({"family limit",
          fmt::format("{}; {} registrations sent to an overflow series (statsctl info --families)",
                      i.family_limit   ? std::to_string(i.family_limit) + " series by default"

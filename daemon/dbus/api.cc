@@ -191,7 +191,7 @@ int Increment(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     MetricSpec spec = ReadSpec(m);
     uint64_t amount = 0;
     Check(sd_bus_message_read(m, "t", &amount));
-    Api(userdata).Writable().RegisterCounter(spec).Inc(amount);
+    Api(userdata).Record([&](Segment& s) { s.RegisterCounter(spec).Inc(amount); });
     return sd_bus_reply_method_return(m, "");
   });
 }
@@ -202,7 +202,7 @@ int SetGauge(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     double value = 0;
     Check(sd_bus_message_read(m, "d", &value));
     if (std::isnan(value)) throw Error(Errc::kInvalidArgument, "the value is NaN: give a number");
-    Api(userdata).Writable().RegisterGauge(spec).Set(value);
+    Api(userdata).Record([&](Segment& s) { s.RegisterGauge(spec).Set(value); });
     return sd_bus_reply_method_return(m, "");
   });
 }
@@ -218,7 +218,7 @@ int Observe(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     if (std::isnan(value)) throw Error(Errc::kInvalidArgument, "the value is NaN: give a number");
     const auto* b = static_cast<const double*>(bounds);
     ExplicitBuckets buckets{std::vector<double>(b, b + size / sizeof(double))};
-    Api(userdata).Writable().RegisterHistogram(spec, buckets).Observe(value);
+    Api(userdata).Record([&](Segment& s) { s.RegisterHistogram(spec, buckets).Observe(value); });
     return sd_bus_reply_method_return(m, "");
   });
 }
@@ -455,6 +455,17 @@ Segment& DbusApi::Writable() {
     writable_.emplace(Segment::Open(config_.segment, Access::kReadWrite));
   }
   return *writable_;
+}
+
+void DbusApi::Record(const std::function<void(Segment&)>& record) {
+  Segment& s = Writable();
+  try {
+    record(s);
+  } catch (...) {  // refused: no handle is held either
+    s.DroppedDeletedBefore(Segment::DeletionMark());
+    throw;
+  }
+  s.DroppedDeletedBefore(Segment::DeletionMark());
 }
 
 void DbusApi::Start() {

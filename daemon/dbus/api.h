@@ -39,6 +39,7 @@
 #include <systemd/sd-bus.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -68,6 +69,10 @@ class DbusApi {
   const Config& config() const { return config_; }
   Collector& collector() { return collector_; }
   Segment& Writable();  // the segment opened read-write (re-opened when replaced)
+  // Runs `record` on Writable() from the bus thread. The door keeps no handle past a
+  // call and declares so after each (Segment::DroppedDeletedBefore): the room of a
+  // series deleted meanwhile may go to another key while the daemon runs.
+  void Record(const std::function<void(Segment&)>& record);
   // Queues GetHistory call `m` for a query thread and returns 1 (replied to later,
   // from the bus thread), or replies Error.Busy at once when the queue is full.
   int QueueHistory(sd_bus_message* m, HistoryParams params, sd_bus_error* error);

@@ -536,6 +536,7 @@ SegmentInfo Segment::Info() const {
   info.registrations_refused = h.refused.load(std::memory_order_relaxed);
   info.deleted_total = h.deleted.load(std::memory_order_relaxed);
   info.revived_total = h.revived.load(std::memory_order_relaxed);
+  info.refilled_total = h.refilled.load(std::memory_order_relaxed);
   info.overflowed_total = h.overflowed.load(std::memory_order_relaxed);
   info.family_table = s.family_table_offset != 0;
   info.family_limit = info.family_table ? h.family_limit : 0;

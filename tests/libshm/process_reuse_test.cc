@@ -174,6 +174,7 @@ TEST_F(ReuseTest, ADeletedRoomGoesToAnotherKeyOnlyOnceEveryHolderExited) {
     }
   }
   EXPECT_EQ(Raw(name).header().refilled.load(), 1u);
+  EXPECT_EQ(Segment::Open(name, Access::kReadOnly).Info().refilled_total, 1u);
   {
     const Raw raw(name);
     const layout::Header& h = raw.header();

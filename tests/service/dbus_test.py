@@ -7,7 +7,9 @@ default, packaging/org.shmstats.Stats1.conf included), runs shmstatsd --dbus sys
 on it, calls every method with busctl and checks the replies against statsctl;
 checks the properties, the Tick signal (gdbus monitor), D-Bus errors for bad
 arguments, and the policy: `nobody` may read but gets AccessDenied for recording
-and reset, and may record as a member of the shmstats group (setpriv --groups).
+and reset, and may record as a member of the shmstats group (setpriv --groups). A series
+recorded through the door and deleted gives its room to another key once the
+segment is full.
 
 Then GetHistory over a wide history (600 series, 8 hours at 1 m, seeded before the
 start) as `nobody`, who is no member of the shmstats group: over a bound it is
@@ -108,7 +110,8 @@ subprocess.run([seed, os.path.join(work, "history.db"), str(SEEDED_MINUTES), str
 log = open(os.path.join(work, "shmstatsd.log"), "w")
 daemon = subprocess.Popen(
     [shmstatsd, "--segment", segment, "--interval", "1s", "--state-dir", work,
-     *listen_any_port(os.path.join(work, "ports")), "--create-segment", "--dbus", "system",
+     *listen_any_port(os.path.join(work, "ports")), "--create-segment",
+     "--segment-max-metrics", "64", "--dbus", "system",
      "--enable-reset", "--reset-token-file", token],
     env=env, stdout=subprocess.DEVNULL, stderr=log)
 
@@ -273,6 +276,29 @@ try:
         fail(f"Reset replied {reset}")
     if statsctl_json("get", "dbus_jobs_total")["metrics"][0]["value"] != 0:
         fail("statsctl does not see the counter reset")
+    # The door keeps no handle past a call and says so: once the segment (64 series)
+    # is full, a series it recorded and statsctl deleted gives its room to another
+    # key while the daemon runs. A call declares for the deletions before it, so
+    # the new key is tried after each call until one follows the deletion.
+    call("Increment", "sa{ss}t", "dbus_gone_total", 0, 1)
+    subprocess.run([statsctl, "--segment", segment, "delete", "dbus_gone_total"], check=True,
+                   capture_output=True)
+    filled = 0
+    while subprocess.run([statsctl, "--segment", segment, "inc", f"dbus_fill{filled}_total"],
+                         capture_output=True).returncode == 0:
+        filled += 1
+        if filled > 200:
+            fail("a segment of 64 series never filled")
+    deadline = time.monotonic() + 30
+    while busctl("call", NAME, PATH, IFACE, "Increment", "sa{ss}t", "dbus_late_total", "0", "4",
+                 check=False).returncode != 0:
+        if time.monotonic() > deadline:
+            fail("the deleted series' room never went to another key through the door")
+    if statsctl_json("get", "dbus_late_total")["metrics"][0]["value"] != 4:
+        fail("statsctl does not see dbus_late_total = 4")
+    if statsctl_json("info")["info"]["refilled_total"] != 1:
+        fail(f"info refilled_total: {statsctl_json('info')['info']}")
+
     # GetHistory over the wide history as nobody (no shmstats member).
     http = await_ports(os.path.join(work, "ports"), daemon)["http"]
 

@@ -102,10 +102,12 @@ struct SegmentInfo {
   uint64_t string_bytes = 0;  // room for names, labels, help and units
   uint64_t strings_used = 0;
   uint64_t registrations_refused = 0;  // refused because the segment was full
-  // Deleted series (Segment::Delete): hidden now, their room kept for their key.
+  // Deleted series (Segment::Delete): hidden now; their room goes back to their key,
+  // or to another key once no process can still hold a handle to it.
   uint32_t series_deleted = 0;
   uint64_t deleted_total = 0;     // deletions since creation
   uint64_t revived_total = 0;     // deleted series registered again since creation
+  uint64_t refilled_total = 0;    // deleted series' room given to another key since creation
   uint64_t overflowed_total = 0;  // registrations sent to an overflow series
   uint32_t family_limit = 0;      // the segment's default series per family; 0: none
   bool family_table = false;      // false: made before family limits (none applies)
