@@ -613,6 +613,7 @@ uint64_t AttachProducer(detail::SegmentImpl& s) {
 // The series r names for this process: shared or process-scoped; past its family's
 // limit, the family's overflow series (counted).
 const Descriptor& Register(detail::SegmentImpl& s, Request& r) {
+  reuse::BeginRegistration();
   s.CountRegistration();
   r.producer = AttachProducer(s);
   auto find = [&s](const Request& q) -> const Descriptor& {

@@ -49,6 +49,8 @@ int64_t NowNs() {
 // period, not one each.
 constexpr int64_t kMissPeriodNs = 20'000'000;
 
+std::atomic<uint64_t> registrations_begun{0};  // in this process (BeginRegistration)
+
 // A producer record that may hold handles: its process started at `start` (0:
 // unknown: a record being claimed, or a start that is no tick) and dropped every handle to series
 // deleted before `dropped`.
@@ -167,6 +169,8 @@ void StampDeleted(Descriptor& d, uint64_t generation) {
   }
 }
 
+void BeginRegistration() noexcept { registrations_begun.fetch_add(1, std::memory_order_seq_cst); }
+
 bool AnnounceRecordless(detail::SegmentImpl& s) {
   std::lock_guard lock(s.announce_mutex);
   if (s.recordless_fd >= 0) return true;
@@ -252,10 +256,19 @@ uint32_t Take(const detail::SegmentImpl& s, uint32_t slots, uint64_t bytes, uint
   }
   if (candidates.empty()) return missed();
 
-  // Who may still hold handles, and writers working from a copy.
+  // Who may still hold handles, and writers working from a copy. A recordless
+  // process (statsctl's one-shot commands) sees its own announcement through s.fd()
+  // and is blocked by it, unless this is the first registration it began: then it
+  // holds no handle, and one another of its threads takes from now on is looked up
+  // after these deletions. Its announcement's own descriptor does not see it.
+  int recordless_probe = s.fd();
+  if (registrations_begun.load(std::memory_order_seq_cst) == 1) {
+    std::lock_guard lock(s.announce_mutex);
+    if (s.recordless_fd >= 0) recordless_probe = s.recordless_fd;
+  }
   std::vector<Holder> holders;
   if (!Holders(s, max_tick, &holders) || !ReuseOn(h) || LockedByOthers(s.fd(), kResetByte) ||
-      LockedByOthers(s.fd(), kRecordlessByte))
+      LockedByOthers(recordless_probe, kRecordlessByte))
     return missed();
 
   // Descriptors a process series may still fold into (not retired yet).

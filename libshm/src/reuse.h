@@ -10,8 +10,9 @@
 // deletion is gone or has declared it dropped: every producer record whose process
 // started at or before D's deletion tick (plus one tick) is dead by its owner lock
 // (held by anyone: a child forked after registering shares it), the table left no
-// producer out, no recordless registrant (Segment::ForgoProducerRecord) and no reset
-// is under way (fixed lock bytes of the segment file), and no process series still
+// producer out, no recordless registrant (Segment::ForgoProducerRecord; the reuser
+// itself only past its process's first registration) and no reset is under way
+// (fixed lock bytes of the segment file), and no process series still
 // folds into D. The refill is a fourth `gone` phase, kGoneRefilling, taken by a CAS
 // from kDeleted, so that the key's own registrants and every reader see it.
 
@@ -37,6 +38,12 @@ void StampDeleted(layout::Descriptor& d, uint64_t generation);
 // Returns false if the kernel refused it (then reuse in every process waits for
 // this one's exit no longer: the caller must not forgo its record).
 bool AnnounceRecordless(detail::SegmentImpl& s);
+
+// Counts a registration this process begins (through any mapping; a child forked
+// after it inherits the count), before it looks anything up. While the count is 1,
+// that registration's process holds no handle: its own recordless announcement
+// does not block the reuse that registration may make. Thread-safe.
+void BeginRegistration() noexcept;
 
 // Announces a reset under way through s: a shared lock on another fixed byte, held
 // from the reset's first copy to its last exchange, on an open file description of

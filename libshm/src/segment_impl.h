@@ -85,7 +85,7 @@ struct detail::SegmentImpl {
   std::vector<int> inherited_lock_fds;
   // Announcement to reusers of deleted series (reuse.h): this process's recordless
   // lock's descriptor (-1: none). Guarded by announce_mutex.
-  std::mutex announce_mutex;
+  mutable std::mutex announce_mutex;
   int recordless_fd = -1;
   // The last search for a deleted descriptor that found none (steady ns; the
   // header's `deleted` then; the key's slots << 32 | string bytes), so that a flood

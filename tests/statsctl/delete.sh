@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # statsctl delete and the family limit: a deleted series is gone from list at once
-# and comes back from zero when recorded again, in its own room; deleting nothing
-# exits 1; a family past its limit records into its overflow series, which
+# and comes back from zero when recorded again, in its own room, which goes to
+# another key once the segment is full; deleting nothing exits 1; a family past its limit records into its overflow series, which
 # info --families counts.
 . "$(dirname "$0")/lib.sh"
 S=$(seg del)
@@ -39,5 +39,21 @@ sc inc 'jobs_total{q="e"}' 1
 [ "$(sc info --json | jq '.info.metrics_free')" = "$free" ] ||
   fail "a revived series took a new descriptor"
 [ "$(sc info --json | jq '.info.revived_total')" = 1 ] || fail "revived_total"
+
+# Once fresh room has run out, a deleted series' room goes to another key: no
+# process can hold a handle to it (statsctl's commands have exited). Filling the
+# segment takes jobs_total{q="a"}'s room (deleted above); then another.
+i=0
+while sc inc "fill${i}_total" 1 2>/dev/null; do
+  i=$((i + 1))
+  [ $i -lt 200 ] || fail "a segment of 64 series never filled"
+done
+[ "$(sc info --json | jq '.info.refilled_total')" = 1 ] || fail "refilled_total after the fill"
+expect 4 'full' sc inc 'late_total' 3
+sc delete 'fill0_total' >/dev/null || fail "delete fill0_total"
+sc inc 'late_total' 3 || fail "the deleted room was not given to another key"
+[ "$(sc get late_total --json | jq '.metrics[0].value')" = 3 ] || fail "late_total"
+[ "$(sc info --json | jq '.info.refilled_total')" = 2 ] || fail "refilled_total"
+sc info | grep -q '2 of their rooms given to other series' || fail "info: $(sc info | grep deleted)"
 sc check >/dev/null || fail "check"
 echo PASS
