@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <pthread.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +51,9 @@ int64_t NowNs() {
 constexpr int64_t kMissPeriodNs = 20'000'000;
 
 std::atomic<uint64_t> registrations_begun{0};  // in this process (BeginRegistration)
+// This process forked after announcing itself recordless: its children share the
+// announcement's open file description (and may hold handles behind it).
+std::atomic<bool> forked_after_announcing{false};
 
 // A producer record that may hold handles: its process started at `start` (0:
 // unknown: a record being claimed, or a start that is no tick) and dropped every handle to series
@@ -177,8 +181,14 @@ bool AnnounceRecordless(detail::SegmentImpl& s) {
   // A descriptor of its own, so that this process's reuses see it too (a lock of the
   // tester's own open file description is invisible to F_OFD_GETLK).
   std::string problem;
+  static std::once_flag watch_forks;
+  std::call_once(watch_forks, [] {
+    (void)pthread_atfork(
+        nullptr, [] { forked_after_announcing.store(true); }, nullptr);
+  });
   s.recordless_fd = detail::ReopenOwn(s, &problem);
   if (s.recordless_fd < 0) return false;
+  s.recordless_pid = process::SelfPid();
   if (process::LockByte(s.recordless_fd, kRecordlessByte, F_RDLCK)) return true;
   ::close(s.recordless_fd);
   s.recordless_fd = -1;
@@ -258,13 +268,17 @@ uint32_t Take(const detail::SegmentImpl& s, uint32_t slots, uint64_t bytes, uint
 
   // Who may still hold handles, and writers working from a copy. A recordless
   // process (statsctl's one-shot commands) sees its own announcement through s.fd()
-  // and is blocked by it, unless this is the first registration it began: then it
-  // holds no handle, and one another of its threads takes from now on is looked up
-  // after these deletions. Its announcement's own descriptor does not see it.
+  // and is blocked by it, unless this is the first registration it began and it
+  // opened that announcement and never forked since (a child would share it): then
+  // no handle hides behind it, and one its other threads (or a child forked from
+  // now on) take is looked up after these deletions. The announcement's own open
+  // file description does not see its own lock.
   int recordless_probe = s.fd();
-  if (registrations_begun.load(std::memory_order_seq_cst) == 1) {
+  if (registrations_begun.load(std::memory_order_seq_cst) == 1 &&
+      !forked_after_announcing.load(std::memory_order_seq_cst)) {
     std::lock_guard lock(s.announce_mutex);
-    if (s.recordless_fd >= 0) recordless_probe = s.recordless_fd;
+    if (s.recordless_fd >= 0 && s.recordless_pid == process::SelfPid())
+      recordless_probe = s.recordless_fd;
   }
   std::vector<Holder> holders;
   if (!Holders(s, max_tick, &holders) || !ReuseOn(h) || LockedByOthers(s.fd(), kResetByte) ||

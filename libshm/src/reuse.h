@@ -10,8 +10,9 @@
 // deletion is gone or has declared it dropped: every producer record whose process
 // started at or before D's deletion tick (plus one tick) is dead by its owner lock
 // (held by anyone: a child forked after registering shares it), the table left no
-// producer out, no recordless registrant (Segment::ForgoProducerRecord; the reuser
-// itself only past its process's first registration) and no reset is under way
+// producer out, no recordless registrant (Segment::ForgoProducerRecord; the reuser's
+// own announcement only past its first registration or once it forked) and no reset
+// is under way
 // (fixed lock bytes of the segment file), and no process series still
 // folds into D. The refill is a fourth `gone` phase, kGoneRefilling, taken by a CAS
 // from kDeleted, so that the key's own registrants and every reader see it.
@@ -41,8 +42,9 @@ bool AnnounceRecordless(detail::SegmentImpl& s);
 
 // Counts a registration this process begins (through any mapping; a child forked
 // after it inherits the count), before it looks anything up. While the count is 1,
-// that registration's process holds no handle: its own recordless announcement
-// does not block the reuse that registration may make. Thread-safe.
+// the process holds no handle: its own recordless announcement, if it opened it and
+// has not forked since, does not block the reuse that registration may make.
+// Thread-safe.
 void BeginRegistration() noexcept;
 
 // Announces a reset under way through s: a shared lock on another fixed byte, held

@@ -238,6 +238,98 @@ TEST_F(ReuseTest, ARecordlessRegistrantOrAResetUnderWayBlocksReuse) {
   EXPECT_TRUE(segment_->Read().problems.empty());
 }
 
+// A recordless process (statsctl's one-shot commands) holds no handle at its first
+// registration: its own announcement does not stop that registration taking a deleted
+// room. A child forked after the announcement shares it: the parent's handle to a
+// series deleted since keeps the child's first registration out of that room, and
+// the child's keeps the parent's out.
+TEST_F(ReuseTest, ARecordlessFirstRegistrationTakesARoomUnlessItsAnnouncementIsShared) {
+  Fill();
+  const std::string name = guard_.name();
+  const uint32_t first = DeleteOne(0);
+  const pid_t one_shot = children_.Fork([&] {
+    Segment s = Segment::Open(name);
+    s.ForgoProducerRecord();
+    s.RegisterCounter(Spec("next_total", 0)).Inc();
+    for (const MetricSnapshot& m : s.Read().metrics)
+      if (m.name == "next_total") flags_[1].store(m.index + 1);
+    return 0;
+  });
+  auto status = children_.Wait(one_shot, seconds(60));
+  ASSERT_TRUE(status && test::ExitedCleanly(*status)) << test::DescribeStatus(*status);
+  EXPECT_EQ(flags_[1].load(), uint64_t{first} + 1);
+
+  const pid_t parent = children_.Fork([&] {
+    Segment s = Segment::Open(name);
+    s.ForgoProducerRecord();
+    const pid_t child = ::fork();  // shares s, and the announcement's description
+    if (child < 0) return 2;
+    if (child == 0) {
+      if (!test::WaitUntil([&] { return flags_[3].load() == 1; }, seconds(60))) _exit(3);
+      s.ForgoProducerRecord();  // no record of its own either: the shared announcement
+      try {
+        s.RegisterCounter(Spec("next_total", 1)).Inc(100);
+        _exit(4);  // took the room the parent's handle still writes into
+      } catch (const Error& e) {
+        _exit(e.code() == Errc::kFull ? 0 : 5);
+      }
+    }
+    Counter kept = s.RegisterCounter(Spec("fill_total", 1));
+    flags_[2].store(1);
+    int wstatus = 0;
+    if (::waitpid(child, &wstatus, 0) != child || !test::ExitedCleanly(wstatus))
+      return WIFEXITED(wstatus) ? 10 + WEXITSTATUS(wstatus) : 6;
+    kept.Inc(5);  // the stale handle, into its deleted room
+    return 0;
+  });
+  ASSERT_TRUE(test::WaitUntil([&] { return flags_[2].load() == 1; }, seconds(60)));
+  const uint32_t second = DeleteOne(1);
+  flags_[3].store(1);
+  status = children_.Wait(parent, seconds(60));
+  ASSERT_TRUE(status && test::ExitedCleanly(*status)) << test::DescribeStatus(*status);
+  // Both gone: the room goes to the next key, without the stale handle's records.
+  EXPECT_EQ(RegisterOther(1, 1), static_cast<int>(second) + 1);
+  for (const MetricSnapshot& m : segment_->Read().metrics)
+    if (m.name == "next_total" && m.labels[0].second == "1") {
+      EXPECT_EQ(m.counter, 1u);
+    }
+
+  // The other way round: the child keeps a handle, and the parent's first
+  // registration stays out of its deleted room.
+  const pid_t forker = children_.Fork([&] {
+    Segment s = Segment::Open(name);
+    s.ForgoProducerRecord();
+    const pid_t child = ::fork();
+    if (child < 0) return 2;
+    if (child == 0) {
+      s.ForgoProducerRecord();
+      Counter kept = s.RegisterCounter(Spec("fill_total", 2));
+      flags_[4].store(1);
+      if (!test::WaitUntil([&] { return flags_[6].load() == 1; }, seconds(60))) _exit(3);
+      kept.Inc(5);
+      _exit(0);
+    }
+    if (!test::WaitUntil([&] { return flags_[5].load() == 1; }, seconds(60))) return 3;
+    int took = 0;
+    try {
+      s.RegisterCounter(Spec("next_total", 2)).Inc(100);
+      took = 4;
+    } catch (const Error& e) {
+      if (e.code() != Errc::kFull) took = 5;
+    }
+    flags_[6].store(1);
+    int wstatus = 0;
+    if (::waitpid(child, &wstatus, 0) != child || !test::ExitedCleanly(wstatus)) return 6;
+    return took;
+  });
+  ASSERT_TRUE(test::WaitUntil([&] { return flags_[4].load() == 1; }, seconds(60)));
+  const uint32_t third = DeleteOne(2);
+  flags_[5].store(1);
+  status = children_.Wait(forker, seconds(60));
+  ASSERT_TRUE(status && test::ExitedCleanly(*status)) << test::DescribeStatus(*status);
+  EXPECT_EQ(RegisterOther(2, 1), static_cast<int>(third) + 1);
+}
+
 // A producer that could not read its /proc entry records a boot-clock token as its
 // start (far above any clock tick): its start is unknown, so it holds every deleted
 // series while its owner lock is held (here by the test, as a child that inherited

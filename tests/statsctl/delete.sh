@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # statsctl delete and the family limit: a deleted series is gone from list at once
 # and comes back from zero when recorded again, in its own room, which goes to
-# another key once the segment is full; deleting nothing exits 1; a family past its limit records into its overflow series, which
-# info --families counts.
+# another key once the segment is full; deleting nothing exits 1; a family past its
+# limit records into its overflow series, which info --families counts.
 . "$(dirname "$0")/lib.sh"
 S=$(seg del)
 sc() { "$STATSCTL" --segment "$S" "$@"; }
