@@ -178,14 +178,14 @@ void BeginRegistration() noexcept { registrations_begun.fetch_add(1, std::memory
 bool AnnounceRecordless(detail::SegmentImpl& s) {
   std::lock_guard lock(s.announce_mutex);
   if (s.recordless_fd >= 0) return true;
-  // A descriptor of its own, so that this process's reuses see it too (a lock of the
-  // tester's own open file description is invisible to F_OFD_GETLK).
-  std::string problem;
   static std::once_flag watch_forks;
   std::call_once(watch_forks, [] {
     (void)pthread_atfork(
         nullptr, [] { forked_after_announcing.store(true); }, nullptr);
   });
+  // A descriptor of its own, so that this process's reuses see it too (a lock of the
+  // tester's own open file description is invisible to F_OFD_GETLK).
+  std::string problem;
   s.recordless_fd = detail::ReopenOwn(s, &problem);
   if (s.recordless_fd < 0) return false;
   s.recordless_pid = process::SelfPid();
