@@ -29,9 +29,15 @@ uint64_t BootClockToken() {
          1u;
 }
 
-}  // namespace
+std::atomic<uint32_t> cached_pid{0};  // SelfPid()
+std::atomic<uint64_t> forks{0};       // Forks()
 
-namespace {
+// Forgets the pid in a child, counts the fork in the parent.
+void WatchForks() {
+  [[maybe_unused]] static const int watching = pthread_atfork(
+      nullptr, [] { forks.fetch_add(1, std::memory_order_seq_cst); },
+      [] { cached_pid.store(0, std::memory_order_relaxed); });
+}
 
 enum class Proc { kRuns, kExited, kUnknown };
 
@@ -74,15 +80,18 @@ uint64_t StartTime(uint32_t pid) {
 }
 
 uint32_t SelfPid() {
-  static std::atomic<uint32_t> cached{0};
-  [[maybe_unused]] static const int forget_in_child =
-      pthread_atfork(nullptr, nullptr, [] { cached.store(0, std::memory_order_relaxed); });
-  uint32_t pid = cached.load(std::memory_order_relaxed);
+  WatchForks();
+  uint32_t pid = cached_pid.load(std::memory_order_relaxed);
   if (pid == 0) {
     pid = static_cast<uint32_t>(::getpid());
-    cached.store(pid, std::memory_order_relaxed);
+    cached_pid.store(pid, std::memory_order_relaxed);
   }
   return pid;
+}
+
+uint64_t Forks() {
+  WatchForks();
+  return forks.load(std::memory_order_seq_cst);
 }
 
 Identity Self() {

@@ -36,6 +36,11 @@ Identity Self();
 // without exec would see its parent's pid. Thread-safe, lock-free.
 uint32_t SelfPid();
 
+// The fork() calls this process has returned from as a parent since it first called
+// SelfPid() or Forks() (the same pthread_atfork handlers; a child starts from its
+// parent's count). Thread-safe, lock-free.
+uint64_t Forks();
+
 // The start time of pid, or 0 if it does not exist, is a zombie (it has exited: it
 // records nothing more) or its /proc entry cannot be read. Reads /proc/<pid>/stat.
 uint64_t StartTime(uint32_t pid);

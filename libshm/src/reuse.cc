@@ -6,7 +6,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <pthread.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,9 +50,6 @@ int64_t NowNs() {
 constexpr int64_t kMissPeriodNs = 20'000'000;
 
 std::atomic<uint64_t> registrations_begun{0};  // in this process (BeginRegistration)
-// This process forked after announcing itself recordless: its children share the
-// announcement's open file description (and may hold handles behind it).
-std::atomic<bool> forked_after_announcing{false};
 
 // A producer record that may hold handles: its process started at `start` (0:
 // unknown: a record being claimed, or a start that is no tick) and dropped every handle to series
@@ -68,7 +64,7 @@ struct Holder {
   }
 };
 
-// The records that may hold a handle to a series deleted at or after min_tick, or
+// The records that may hold a handle to a series deleted at max_tick or before, or
 // false if some producer is not in the table (the table is absent or refused one).
 bool Holders(const detail::SegmentImpl& s, uint64_t max_tick, std::vector<Holder>* out) {
   const layout::Header& h = s.header();
@@ -178,17 +174,13 @@ void BeginRegistration() noexcept { registrations_begun.fetch_add(1, std::memory
 bool AnnounceRecordless(detail::SegmentImpl& s) {
   std::lock_guard lock(s.announce_mutex);
   if (s.recordless_fd >= 0) return true;
-  static std::once_flag watch_forks;
-  std::call_once(watch_forks, [] {
-    (void)pthread_atfork(
-        nullptr, [] { forked_after_announcing.store(true); }, nullptr);
-  });
   // A descriptor of its own, so that this process's reuses see it too (a lock of the
   // tester's own open file description is invisible to F_OFD_GETLK).
   std::string problem;
   s.recordless_fd = detail::ReopenOwn(s, &problem);
   if (s.recordless_fd < 0) return false;
   s.recordless_pid = process::SelfPid();
+  s.recordless_forks = process::Forks();
   if (process::LockByte(s.recordless_fd, kRecordlessByte, F_RDLCK)) return true;
   ::close(s.recordless_fd);
   s.recordless_fd = -1;
@@ -274,10 +266,10 @@ uint32_t Take(const detail::SegmentImpl& s, uint32_t slots, uint64_t bytes, uint
   // now on) take is looked up after these deletions. The announcement's own open
   // file description does not see its own lock.
   int recordless_probe = s.fd();
-  if (registrations_begun.load(std::memory_order_seq_cst) == 1 &&
-      !forked_after_announcing.load(std::memory_order_seq_cst)) {
+  if (registrations_begun.load(std::memory_order_seq_cst) == 1) {
     std::lock_guard lock(s.announce_mutex);
-    if (s.recordless_fd >= 0 && s.recordless_pid == process::SelfPid())
+    if (s.recordless_fd >= 0 && s.recordless_pid == process::SelfPid() &&
+        s.recordless_forks == process::Forks())
       recordless_probe = s.recordless_fd;
   }
   std::vector<Holder> holders;

@@ -84,11 +84,12 @@ struct detail::SegmentImpl {
   // Guarded by process_mutex.
   std::vector<int> inherited_lock_fds;
   // Announcement to reusers of deleted series (reuse.h): this process's recordless
-  // lock's descriptor (-1: none) and the pid that opened it (a forked child shares
-  // it). Guarded by announce_mutex.
+  // lock's descriptor (-1: none), the pid that opened it and that process's
+  // process::Forks() then (a forked child shares it). Guarded by announce_mutex.
   mutable std::mutex announce_mutex;
   int recordless_fd = -1;
   uint32_t recordless_pid = 0;
+  uint64_t recordless_forks = 0;
   // The last search for a deleted descriptor that found none (steady ns; the
   // header's `deleted` then; the key's slots << 32 | string bytes), so that a flood
   // of new keys does not repeat it.
