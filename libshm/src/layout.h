@@ -35,7 +35,7 @@ namespace shmstats::layout {
 using Slot = std::atomic<uint64_t>;
 
 inline constexpr uint64_t kMagic = 0x3153544154534d53ull;  // "SMSTATS1" little-endian
-inline constexpr uint32_t kFormatVersion = 3;              // 3: native exponential histograms
+inline constexpr uint32_t kFormatVersion = 4;              // 4: the series index's hot zone
 inline constexpr uint32_t kPage = 4096;
 inline constexpr uint32_t kHeaderSize = 4096;
 inline constexpr uint32_t kDescriptorSize = 128;
@@ -80,7 +80,8 @@ struct Header {
   std::atomic<uint64_t> overflowed;   // 208: registrations sent to an overflow series
   std::atomic<uint64_t> refilled;     // 216: deleted descriptors given to another key
   std::atomic<uint64_t> reuse_flags;  // 224: kReuse* bits (reuse.h)
-  uint8_t reserved_232[40];           // 232: zero
+  uint64_t prepared_bytes;            // 232: cursor regions' first bytes prepared (segment.cc)
+  uint8_t reserved_240[32];           // 240: zero
   // The producer table (region after the data area; 0: a segment made without one).
   uint64_t producer_table_offset;           // 272: where GeometryFor puts it, or 0: absent
   uint32_t producer_capacity;               // 280: records in the table
@@ -116,6 +117,29 @@ inline constexpr uint64_t IndexEntry(uint64_t key_hash, uint32_t descriptor) {
 inline constexpr uint32_t IndexTag(uint64_t key_hash) {
   return static_cast<uint32_t>(key_hash >> 30);
 }
+// The series index's probe sequence for a key hash (docs/segment-format.md, "Series
+// index"). An index of more than kHotEntries entries has a hot zone, its first
+// kHotEntries (64 KiB, which a process maps in a page fault or two and the cache
+// keeps): kHotProbes entries there from hash & (kHotEntries - 1), then every entry
+// after the hot zone, linearly (wrapping within them) from a start the hash's low 32
+// bits pick. A smaller index is probed linearly from hash & (entries - 1). Inserts and
+// lookups walk the same sequence, and no entry becomes free again: a free entry ends
+// it. `entries` is a power of two.
+inline constexpr uint32_t kHotEntries = 8192;
+inline constexpr uint32_t kHotProbes = 8;
+inline constexpr uint32_t ProbeLength(uint32_t entries) {
+  return entries <= kHotEntries ? entries : kHotProbes + (entries - kHotEntries);
+}
+// REQUIRES: k < ProbeLength(entries).
+inline constexpr uint32_t Probe(uint64_t key_hash, uint32_t k, uint32_t entries) {
+  if (entries <= kHotEntries) return static_cast<uint32_t>((key_hash + k) & (entries - 1));
+  if (k < kHotProbes) return static_cast<uint32_t>((key_hash + k) & (kHotEntries - 1));
+  const uint32_t rest = entries - kHotEntries;
+  const auto start = static_cast<uint32_t>(((key_hash & 0xffffffffu) * rest) >> 32);
+  const uint32_t j = start + (k - kHotProbes);  // < 2 * rest
+  return kHotEntries + (j >= rest ? j - rest : j);
+}
+
 // A family-index entry: 0 free; else the metric type (1..3) in the top two bits
 // above the 62-bit hash of the family name.
 inline constexpr uint64_t FamilyEntry(uint64_t family_hash, uint8_t type) {

@@ -3,9 +3,10 @@
 // series index, with the family's type decided once through the family index.
 //
 // Protocol (docs/segment-format.md, "Registration"):
-//  1. Look the key up in the series index (open addressing from hash & mask, ended
-//     by a free entry). A linked descriptor still kClaimed is complete (everything is
-//     written before the link): publish it for its claimer, which may have died.
+//  1. Look the key up in the series index (open addressing along layout::Probe's
+//     sequence, ended by a free entry). A linked descriptor still kClaimed is
+//     complete (everything is written before the link): publish it for its
+//     claimer, which may have died.
 //  2. Not found: CAS the family-index entry free -> type|family hash. Whoever does
 //     it first decides the family's type; a registrant of another type gets
 //     kTypeMismatch.
@@ -423,7 +424,6 @@ uint32_t TakeDeleted(const detail::SegmentImpl& s, const Request& r, uint32_t se
 // Throws FamilyFull when r is a new series of a family at its limit.
 const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
   const uint32_t self = process::SelfPid();
-  const uint32_t mask = s.index_entries - 1;
   uint32_t own = kNone;     // our claimed, not yet linked descriptor
   uint32_t family = kNone;  // its family's index position
   uint64_t refill = 0;      // own's gone word if own is a deleted series' room (reuse.h)
@@ -436,8 +436,8 @@ const Descriptor& FindOrCreate(const detail::SegmentImpl& s, const Request& r) {
     own = kNone;
     refill = 0;
   };
-  for (uint32_t k = 0, i = r.hash & mask; k < s.index_entries; ++k, i = (i + 1) & mask) {
-    auto& entry = s.series_entry(i);
+  for (uint32_t k = 0; k < layout::ProbeLength(s.index_entries); ++k) {
+    auto& entry = s.series_entry(layout::Probe(r.hash, k, s.index_entries));
     uint64_t e = entry.load(std::memory_order_acquire);
     if (e == 0) {
       if (own == kNone) {

@@ -102,10 +102,9 @@ constexpr uint64_t kTombstone = 0xffffffff00000000ull;
 // The index entry on hash's chain that links descriptor `index`, or nullptr.
 std::atomic<uint64_t>* LinkOf(const detail::SegmentImpl& s, uint64_t hash, uint32_t index,
                               uint64_t* entry) {
-  const uint32_t mask = s.index_entries - 1;
   const uint64_t want = layout::IndexEntry(hash, index);
-  for (uint32_t k = 0, i = hash & mask; k < s.index_entries; ++k, i = (i + 1) & mask) {
-    std::atomic<uint64_t>& e = s.series_entry(i);
+  for (uint32_t k = 0; k < layout::ProbeLength(s.index_entries); ++k) {
+    std::atomic<uint64_t>& e = s.series_entry(layout::Probe(hash, k, s.index_entries));
     *entry = e.load(std::memory_order_acquire);
     if (*entry == 0) return nullptr;
     if (*entry == want) return &e;

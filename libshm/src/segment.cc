@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/interprocess/exceptions.hpp>
 #include <cerrno>
 #include <chrono>
@@ -90,10 +91,21 @@ struct Geometry {
   uint64_t total_size;
 };
 
-// How much of each cursor's region Create reserves ahead of any registration.
-constexpr uint64_t kReservedAtCreation = 256 * 1024;
+// Each cursor region's first bytes a creator reserves and zeroes (header
+// prepared_bytes).
+constexpr uint64_t kPreparedBytes = 256 * 1024;
 
 uint64_t PageUp(uint64_t n) { return (n + layout::kPage - 1) / layout::kPage * layout::kPage; }
+
+// The first `prefix` bytes (at most) of each cursor region: descriptors, strings and
+// slots, as {file offset, bytes}. G: a Geometry or a SegmentImpl.
+template <class G>
+std::array<std::pair<uint64_t, uint64_t>, 3> CursorPrefixes(const G& g, uint32_t max_slots,
+                                                            uint64_t prefix) {
+  return {std::pair{g.directory_offset, std::min(g.strings_offset - g.directory_offset, prefix)},
+          std::pair{g.strings_offset, std::min(g.string_bytes, prefix)},
+          std::pair{g.data_offset, std::min(PageUp(uint64_t{max_slots} * 8), prefix)}};
+}
 
 // Maps [p, p + len) (page-aligned, reserved) writable now, so that the first touches
 // of those pages take no page fault. A kernel without MADV_POPULATE_WRITE (before
@@ -259,6 +271,8 @@ void ValidateHeader(detail::SegmentImpl& s, uint64_t file_size) {
   if (h.total_size != file_size)
     throw corrupt(fmt::format("header says {} bytes but the file has {}", h.total_size, file_size));
   StoreGeometry(s, h.max_metrics, h.max_slots, g);
+  // Trusted no further than a creator of this build prepares.
+  s.prepared_bytes = std::min(h.prepared_bytes, kPreparedBytes) / layout::kPage * layout::kPage;
 }
 
 void RecordIdentity(detail::SegmentImpl& s) {
@@ -296,6 +310,15 @@ bool detail::SegmentImpl::Reserve(uint64_t offset, uint64_t len) const {
   auto pages = [](uint64_t from, uint64_t to) {
     return from / layout::kPage << 32 | to / layout::kPage;
   };
+  // Prepared by the creator (reserved and up to date): a read maps the whole 64 KiB
+  // around it (the kernel's fault-around), where a write fault or
+  // MADV_POPULATE_WRITE maps one page at a time.
+  for (auto [at, len] : CursorPrefixes(*this, max_slots, prepared_bytes)) {
+    if (start < at || end > at + len) continue;
+    for (uint64_t page = start; page < end; page = (page / kReserveChunk + 1) * kReserveChunk)
+      (void)__atomic_load_n(base() + page, __ATOMIC_RELAXED);
+    return true;
+  }
   for (const auto& chunk : reserved_chunks) {
     uint64_t c = chunk.load(std::memory_order_relaxed);
     if (c >> 32 <= start / layout::kPage && end / layout::kPage <= (c & 0xffffffffu)) return true;
@@ -402,17 +425,19 @@ Segment Segment::Create(std::string_view name, const SegmentOptions& options) {
     // spares the creator a page fault per new page, and leaves its pages up to date,
     // which lets another process's fault on one map its neighbours as well.
     PopulateForWrite(s->base() + layout::kHeaderSize, uint64_t{g.index_entries} * 8);
-    // The first pages of the descriptors, strings and slots as well: the producers
-    // that open the segment after its creator (a daemon's) then take their first
-    // ~2,000 series without tmpfs allocating and zeroing a page for them. Not
-    // needed for correctness (the cursors reserve as they grow): a failure is left
-    // to the registration that needs the pages.
-    for (auto [at, len] : {std::pair{g.directory_offset, g.strings_offset - g.directory_offset},
-                           std::pair{g.strings_offset, g.string_bytes},
-                           std::pair{g.data_offset, uint64_t{options.max_slots} * 8}})
-      (void)posix_fallocate(fd, static_cast<off_t>(at),
-                            static_cast<off_t>(std::min(PageUp(len), kReservedAtCreation)));
+    // The first pages of the descriptors, strings and slots as well, zeroed (made up
+    // to date): the producers that open the segment after its creator (a daemon's)
+    // then take their first ~2,000 series without a reservation or a page of their
+    // own, and map them 16 pages per fault (Reserve). Not needed for correctness
+    // (the cursors reserve as they grow): if tmpfs is full, nothing is prepared.
+    bool prepared = true;
+    for (auto [at, len] : CursorPrefixes(g, options.max_slots, kPreparedBytes)) {
+      prepared =
+          prepared && posix_fallocate(fd, static_cast<off_t>(at), static_cast<off_t>(len)) == 0;
+      if (prepared) PopulateForWrite(s->base() + at, len);
+    }
     layout::Header& h = s->header();
+    h.prepared_bytes = prepared ? kPreparedBytes : 0;
     h.format_version = layout::kFormatVersion;
     h.header_size = layout::kHeaderSize;
     h.descriptor_size = layout::kDescriptorSize;

@@ -46,6 +46,8 @@ struct detail::SegmentImpl {
   uint32_t exemplar_records = 0;
   uint64_t producer_table_offset = 0;  // 0: the segment has no producer table
   uint32_t producer_capacity = 0;
+  // The header's prepared_bytes, at most what a creator prepares (segment.cc).
+  uint64_t prepared_bytes = 0;
   // Explicit histograms' bucket lookup tables, in process memory (registry.cc).
   buckets::Tables bucket_tables;
   // This process's process-scoped series: key hash -> descriptor index, valid for

@@ -65,15 +65,15 @@ TEST_F(HeaderValidationTest, OtherFormatVersionIsIncompatible) {
   Set<uint32_t>(offsetof(layout::Header, format_version), 7);
   std::string message = OpenError(Errc::kIncompatible);
   EXPECT_THAT(message, HasSubstr("format version 7"));
-  EXPECT_THAT(message, HasSubstr("reads version 3"));
+  EXPECT_THAT(message, HasSubstr("reads version 4"));
   EXPECT_THAT(message, HasSubstr("upgrade the reader"));
 }
 
-TEST_F(HeaderValidationTest, VersionTwoSegmentIsRefusedWithHowToRecreateIt) {
-  // Format 2 had log-linear exponential histograms; 3 has native ones.
-  Set<uint32_t>(offsetof(layout::Header, format_version), 2);
+TEST_F(HeaderValidationTest, VersionThreeSegmentIsRefusedWithHowToRecreateIt) {
+  // Format 3 probed the series index from the key hash alone; 4 has a hot zone first.
+  Set<uint32_t>(offsetof(layout::Header, format_version), 3);
   std::string message = OpenError(Errc::kIncompatible);
-  EXPECT_THAT(message, HasSubstr("format version 2; this build reads version 3"));
+  EXPECT_THAT(message, HasSubstr("format version 3; this build reads version 4"));
   EXPECT_THAT(message, HasSubstr("statsctl remove " + name_.name()));
   EXPECT_THAT(message, HasSubstr("restart its producers"));
 }

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Registration: find-or-create is idempotent, mismatched types and bucket layouts
-// are refused, and a full segment refuses new metrics while old ones keep working.
+// are refused, a full segment refuses new metrics while old ones keep working, and
+// keys find their place in the series index's hot zone first, then beyond it.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <string>
+#include <vector>
 
 #include "unit_fixture.h"
 
@@ -203,10 +206,43 @@ TEST_F(RegistrationTest, HandlesFromTheSameSegmentAreIndependentSlots) {
   EXPECT_EQ(Find("a_total").counter, 1u);
   EXPECT_EQ(Find("b_total").counter, 0u);
   EXPECT_EQ(Find("h").histogram.count, 1u);
-  // Each metric's slots start on their own cache line.
   // Each metric's slots start on their own cache line; a histogram of 2 buckets
   // takes 3 * 2 + 1.
   EXPECT_EQ(segment_.Info().slots_used, 16u + 7u);
+}
+
+// docs/segment-format.md, "Series index": a key is linked at the first free entry of
+// its probe sequence (8 entries of the hot zone, then the whole index), and found
+// there again through any mapping.
+TEST_F(RegistrationTest, FirstSeriesSitInTheHotZoneAndLaterOnesBeyondIt) {
+  constexpr uint32_t kSeries = 20'000;
+  Recreate(testing_util::Options(kSeries, kSeries * 8));
+  auto spec = [](uint32_t k) {
+    return Spec(k % 2 ? "odd_total" : "even_total", {{"k", std::to_string(k)}});
+  };
+  for (uint32_t k = 0; k < kSeries; ++k) segment_.RegisterCounter(spec(k)).Inc(k);
+
+  const std::vector<char> bytes = testing_util::ReadBytes(path());
+  const auto entries = testing_util::Peek<uint32_t>(bytes, offsetof(layout::Header, index_entries));
+  ASSERT_EQ(entries, 65'536u);
+  uint32_t hot = 0, beyond = 0;
+  for (uint32_t i = 0; i < entries; ++i)
+    if (testing_util::Peek<uint64_t>(bytes, layout::kHeaderSize + i * 8ull) != 0)
+      ++(i < layout::kHotEntries ? hot : beyond);
+  EXPECT_EQ(hot + beyond, kSeries);
+  // Most of the hot zone is taken before its chains of 8 fill up (a hash spread over
+  // the whole index would put an eighth of the keys, 2,500, there).
+  EXPECT_GT(hot, layout::kHotEntries * 3 / 4);
+
+  // Every key is found again, through another mapping: none is linked twice.
+  Segment other = Segment::Open(name(), Access::kReadWrite);
+  for (uint32_t k = 0; k < kSeries; ++k) other.RegisterCounter(spec(k)).Inc();
+  EXPECT_EQ(other.Info().metrics_used, kSeries);
+  Snapshot snap = segment_.Read();
+  ASSERT_TRUE(snap.problems.empty()) << snap.problems.front();
+  ASSERT_EQ(snap.metrics.size(), kSeries);
+  for (const MetricSnapshot& m : snap.metrics)
+    EXPECT_EQ(m.counter, std::stoull(m.labels.at(0).second) + 1) << m.labels.at(0).second;
 }
 
 }  // namespace

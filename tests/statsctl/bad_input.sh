@@ -88,16 +88,16 @@ expect 2 "value '-inf' is not finite" sc set queue_depth -inf --unit x
 [ "$(state "$S")" = "$before" ] || fail "segment changed: $(state "$S")"
 
 # incompatible segment version (3): set the format version field (offset 8) to a
-# newer version, then to the older version 1.
+# newer version, then to the older version 3.
 I=$(seg incompatible)
 "$STATSCTL" --segment "$I" create --max-metrics 4 --max-slots 64 >/dev/null
-printf '\004' | dd of="/dev/shm/$I" bs=1 seek=8 conv=notrunc 2>/dev/null
-expect 3 "format version 4; this build reads version 3: upgrade the reader, or remove and re-create" \
+printf '\005' | dd of="/dev/shm/$I" bs=1 seek=8 conv=notrunc 2>/dev/null
+expect 3 "format version 5; this build reads version 4: upgrade the reader, or remove and re-create" \
   "$STATSCTL" --segment "$I" list
-expect 3 "format version 4" "$STATSCTL" --segment "$I" inc x_total
-expect 3 "format version 4" "$STATSCTL" --segment "$I" check
-printf '\001' | dd of="/dev/shm/$I" bs=1 seek=8 conv=notrunc 2>/dev/null
-expect 3 "format version 1; this build reads version 3: remove it \(statsctl remove $I\) and restart its producers" \
+expect 3 "format version 5" "$STATSCTL" --segment "$I" inc x_total
+expect 3 "format version 5" "$STATSCTL" --segment "$I" check
+printf '\003' | dd of="/dev/shm/$I" bs=1 seek=8 conv=notrunc 2>/dev/null
+expect 3 "format version 3; this build reads version 4: remove it \(statsctl remove $I\) and restart its producers" \
   "$STATSCTL" --segment "$I" list
 # not a shmstats segment at all (3)
 G=$(seg garbage)
