@@ -212,7 +212,7 @@ TEST_F(RegistrationTest, HandlesFromTheSameSegmentAreIndependentSlots) {
 }
 
 // docs/segment-format.md, "Series index": a key is linked at the first free entry of
-// its probe sequence (8 entries of the hot zone, then the whole index), and found
+// its probe sequence (8 entries of the hot zone, then the rest of the index), and found
 // there again through any mapping.
 TEST_F(RegistrationTest, FirstSeriesSitInTheHotZoneAndLaterOnesBeyondIt) {
   constexpr uint32_t kSeries = 20'000;
